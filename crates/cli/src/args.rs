@@ -1,0 +1,183 @@
+//! Command-line arguments, parsed by clap and turned into the engine's plan and target.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use duplex_core::clients::{HttpMethod, Transport};
+use duplex_core::record::Topology;
+use duplex_core::runner::{Order, Plan, Target};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "duplex",
+    version,
+    about = "How much faster is a WebSocket than AJAX, on this device and network?"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a WebSocket-vs-AJAX comparison (embedded server unless --target) and write a CSV report.
+    Bench(Box<BenchArgs>),
+    /// Run the Duplex echo server alone, for clients on other machines.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TopologyArg {
+    /// Client and embedded server on one thread (lowest noise).
+    SameThread,
+    /// Embedded server on its own thread.
+    CrossThread,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OrderArg {
+    Interleaved,
+    InTurn,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum MethodArg {
+    Get,
+    Post,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Start from a preset plan: quick (default), paper, push.
+    #[arg(long, default_value = "quick")]
+    pub preset: String,
+    /// Transports to measure, comma-separated: ws, http, http-new, ws-push, long-poll, poll.
+    #[arg(short, long, value_delimiter = ',')]
+    pub transports: Option<Vec<Transport>>,
+    /// Number of sets.
+    #[arg(short, long)]
+    pub sets: Option<u32>,
+    /// Calls per set, per client.
+    #[arg(short = 'n', long)]
+    pub calls: Option<u32>,
+    /// Pause between calls in ms (0 = back to back; the paper used 100).
+    #[arg(short, long)]
+    pub interval_ms: Option<f64>,
+    /// Fixed rate per client (calls/s), latency corrected for coordinated omission.
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Payload bytes per message.
+    #[arg(short, long)]
+    pub payload: Option<usize>,
+    /// Unrecorded warm-up calls per client.
+    #[arg(long)]
+    pub warmup: Option<u32>,
+    /// Concurrent clients per transport.
+    #[arg(short, long)]
+    pub concurrency: Option<u32>,
+    /// Interleave the transports set by set, or run them in turn.
+    #[arg(long, value_enum)]
+    pub order: Option<OrderArg>,
+    /// WebSocket echo with binary frames.
+    #[arg(long)]
+    pub binary: bool,
+    /// AJAX method: post (JSON body, default) or get (query, like the paper).
+    #[arg(long, value_enum)]
+    pub http_method: Option<MethodArg>,
+    /// Interval of the poll transport, ms.
+    #[arg(long)]
+    pub poll_interval_ms: Option<f64>,
+    /// Event period of the embedded server for push transports, ms.
+    #[arg(long)]
+    pub tick_ms: Option<u64>,
+    /// Per-call timeout, ms.
+    #[arg(long)]
+    pub timeout_ms: Option<u64>,
+    /// Where the embedded server runs relative to the clients.
+    #[arg(long, value_enum, default_value = "same-thread")]
+    pub topology: TopologyArg,
+    /// Measure against a running Duplex server (ws://HOST:PORT or http://HOST:PORT).
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// Directory for the CSV report.
+    #[arg(long, value_name = "DIR", default_value = "duplex-reports")]
+    pub csv: PathBuf,
+    /// Do not write a CSV report.
+    #[arg(long, conflicts_with = "csv")]
+    pub no_csv: bool,
+    /// Print the result as JSON (for machines) instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// Interval [A,B] in µs for the normal fit's P(A <= X <= B), e.g. 10,50.
+    #[arg(long, value_name = "A,B", value_delimiter = ',', num_args = 2)]
+    pub normal_interval: Option<Vec<f64>>,
+    /// Measure the floor instead: raw TCP, stock echo servers and Duplex, with ratios.
+    #[arg(long)]
+    pub floor: bool,
+}
+
+impl BenchArgs {
+    pub fn plan(&self) -> Result<Plan, duplex_core::runner::PlanError> {
+        let mut plan = Plan::preset(&self.preset)?;
+        if let Some(t) = &self.transports {
+            plan.transports = t.clone();
+        }
+        macro_rules! set {
+            ($($field:ident <- $arg:expr),* $(,)?) => { $(if let Some(v) = $arg { plan.$field = v; })* };
+        }
+        set!(sets <- self.sets, calls <- self.calls, interval_ms <- self.interval_ms,
+             payload_bytes <- self.payload, warmup <- self.warmup, concurrency <- self.concurrency,
+             poll_interval_ms <- self.poll_interval_ms, tick_ms <- self.tick_ms, timeout_ms <- self.timeout_ms);
+        if self.rate.is_some() {
+            plan.rate = self.rate;
+        }
+        if let Some(order) = self.order {
+            plan.order = match order {
+                OrderArg::Interleaved => Order::Interleaved,
+                OrderArg::InTurn => Order::InTurn,
+            };
+        }
+        if let Some(m) = self.http_method {
+            plan.http_method = match m {
+                MethodArg::Get => HttpMethod::Get,
+                MethodArg::Post => HttpMethod::Post,
+            };
+        }
+        plan.binary |= self.binary;
+        plan.validate()?;
+        Ok(plan)
+    }
+
+    pub fn target(&self) -> Target {
+        match &self.target {
+            Some(url) => Target::Remote { url: url.clone() },
+            None => Target::Embedded {
+                topology: match self.topology {
+                    TopologyArg::SameThread => Topology::SameThread,
+                    TopologyArg::CrossThread => Topology::CrossThread,
+                },
+            },
+        }
+    }
+
+    pub fn normal_interval(&self) -> Option<(f64, f64)> {
+        self.normal_interval.as_ref().and_then(|v| match v.as_slice() {
+            [a, b] => Some((a.min(*b), a.max(*b))),
+            _ => None,
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on. Loopback by default; 0.0.0.0:PORT exposes it to the network.
+    #[arg(long, default_value = "127.0.0.1:9000")]
+    pub bind: SocketAddr,
+    /// Period of the server's tick event (push transports), ms.
+    #[arg(long, default_value_t = 100)]
+    pub tick_ms: u64,
+    /// Largest WebSocket message / HTTP body accepted, bytes.
+    #[arg(long, default_value_t = 1 << 20)]
+    pub max_message: usize,
+}

@@ -1,0 +1,114 @@
+//! Output of `duplex bench`: a table per transport, the verdicts and notes, or JSON.
+
+use std::fmt::Write as _;
+
+use duplex_core::export::ReportFiles;
+use duplex_core::record::RunRecord;
+use duplex_core::stats::{Report, format_us};
+
+pub fn text(record: &RunRecord, report: &Report, files: Option<&ReportFiles>) -> String {
+    let mut out = String::new();
+    let plan = &record.plan;
+    let _ = writeln!(
+        out,
+        "\nDuplex {} — run {} ({:?}) against {} [{}]",
+        record.duplex_version,
+        &record.id[..8.min(record.id.len())],
+        record.status,
+        record.server,
+        record.topology.name()
+    );
+    let _ = writeln!(
+        out,
+        "plan: {} sets x {} calls x {} client(s), interval {} ms{}, payload {} B\n",
+        plan.sets,
+        plan.calls,
+        plan.concurrency,
+        plan.interval_ms,
+        plan.rate.map(|r| format!(", fixed rate {r}/s")).unwrap_or_default(),
+        plan.payload_bytes
+    );
+    let _ = writeln!(
+        out,
+        "{:<10} {:<8} {:>7} {:>5} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8}",
+        "transport", "client", "count", "err", "p50", "p90", "p99", "mean", "±95% CI", "σ", "per ms", "B/msg"
+    );
+    for t in &report.transports {
+        let s = &t.overall;
+        let _ = writeln!(
+            out,
+            "{:<10} {:<8} {:>7} {:>5} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8.0}",
+            t.transport.name(),
+            t.client.name(),
+            s.count,
+            s.errors,
+            format_us(s.p50_us),
+            format_us(s.p90_us),
+            format_us(s.p99_us),
+            format_us(s.mean_us),
+            format_us((s.ci95_high_us - s.ci95_low_us) / 2.0),
+            format_us(s.sd_us),
+            s.per_ms.map_or_else(|| "-".into(), |v| format!("{v:.2}")),
+            s.bytes_out_per_msg + s.bytes_in_per_msg,
+        );
+    }
+    out.push('\n');
+    for c in &report.comparisons {
+        let _ = writeln!(
+            out,
+            "• {}; means {:.1}×, Welch p {}; bytes/msg {:.2}×",
+            c.verdict,
+            c.mean_ratio,
+            short_p(c.welch_p),
+            c.bytes_ratio
+        );
+    }
+    for t in &report.transports {
+        if let Some(n) = &t.normal {
+            let _ = write!(
+                out,
+                "• normal fit of {} ({}): μ = {}, σ = {}; {}",
+                t.transport,
+                t.client.name(),
+                format_us(n.mu_us),
+                format_us(n.sigma_us),
+                n.verdict
+            );
+            if let Some(i) = &n.interval {
+                let _ = write!(
+                    out,
+                    "; P({} ≤ X ≤ {}) = {:.3} (observed {:.3})",
+                    format_us(i.a_us),
+                    format_us(i.b_us),
+                    i.normal,
+                    i.observed
+                );
+            }
+            out.push('\n');
+        }
+    }
+    for note in &report.notes {
+        let _ = writeln!(out, "note: {note}");
+    }
+    if let Some(f) = files {
+        let _ = writeln!(
+            out,
+            "\nreport: {}\n        {}\n        {}\n        {}",
+            f.samples.display(),
+            f.summary.display(),
+            f.comparisons.display(),
+            f.run.display()
+        );
+    }
+    out
+}
+
+fn short_p(p: f64) -> String {
+    duplex_core::stats::format_p(p).trim_start_matches("p ").to_owned()
+}
+
+pub fn json(record: &RunRecord, report: &Report, files: Option<&ReportFiles>) -> String {
+    let meta = RunRecord { samples: Vec::new(), ..record.clone() };
+    let value = serde_json::json!({ "run": meta, "report": report, "files": files });
+    serde_json::to_string_pretty(&value).unwrap_or_default()
+}

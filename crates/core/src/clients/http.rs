@@ -1,0 +1,178 @@
+//! AJAX echo client (reqwest), with and without keep-alive.
+//!
+//! reqwest does not expose its socket, so bytes on the wire are reconstructed from the request
+//! it sends and the response it got, header by header as HTTP/1.1 writes them; an integration
+//! test checks the reconstruction against bytes counted on a real socket.
+
+use std::time::Instant;
+
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::{Method, Request, Response};
+use serde::{Deserialize, Serialize};
+
+use super::{ClientError, ClientOptions, Endpoints, Measurement, elapsed_ns, payload_of};
+use crate::clock::{now_unix_ns, secs_to_unix_ns, unix_ns_to_secs};
+use crate::protocol::{EchoReplyView, echo_request_json};
+
+/// How the AJAX echo sends its data: `post` a JSON body (the same bytes the WebSocket sends),
+/// or `get` with a query string like the paper's jQuery call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum HttpMethod {
+    Get,
+    #[default]
+    Post,
+}
+
+pub struct HttpClient {
+    client: reqwest::Client,
+    url: String,
+    authority: String,
+    payload: String,
+    method: HttpMethod,
+    keep_alive: bool,
+}
+
+/// A reqwest client for measuring: no proxy from the environment, Nagle off, and either one
+/// kept-alive connection or none.
+pub fn build_client(keep_alive: bool) -> Result<reqwest::Client, ClientError> {
+    reqwest::Client::builder()
+        .no_proxy()
+        .tcp_nodelay(true)
+        .pool_max_idle_per_host(if keep_alive { usize::MAX } else { 0 })
+        .build()
+        .map_err(|e| ClientError::Connect { url: String::new(), reason: e.to_string() })
+}
+
+impl HttpClient {
+    pub fn new(
+        endpoints: &Endpoints,
+        options: &ClientOptions,
+        keep_alive: bool,
+    ) -> Result<HttpClient, ClientError> {
+        Ok(HttpClient {
+            client: build_client(keep_alive)?,
+            url: endpoints.http_echo.clone(),
+            authority: endpoints.authority.clone(),
+            payload: payload_of(options.payload_bytes),
+            method: options.http_method,
+            keep_alive,
+        })
+    }
+
+    fn request(&self, client_time: f64, seq: u64) -> Result<(Request, usize), ClientError> {
+        let builder = match self.method {
+            HttpMethod::Post => {
+                let body = echo_request_json(client_time, seq, &self.payload);
+                self.client
+                    .post(&self.url)
+                    .header(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                    .body(body)
+            }
+            HttpMethod::Get => self.client.get(&self.url).query(&[
+                ("client_time", client_time.to_string()),
+                ("seq", seq.to_string()),
+                ("payload", self.payload.clone()),
+            ]),
+        };
+        let builder = if self.keep_alive {
+            builder
+        } else {
+            builder.header(header::CONNECTION, HeaderValue::from_static("close"))
+        };
+        let request = builder.build().map_err(|e| ClientError::Reply(e.to_string()))?;
+        let body_len = request.body().and_then(|b| b.as_bytes()).map_or(0, <[u8]>::len);
+        Ok((request, body_len))
+    }
+
+    pub async fn echo(&mut self, seq: u64) -> Result<Measurement, ClientError> {
+        let sent_at = now_unix_ns();
+        let (request, body_len) = self.request(unix_ns_to_secs(sent_at), seq)?;
+        let bytes_out = request_wire_len(&request, &self.authority, body_len);
+        let start = Instant::now();
+        let (status, head_len, body) = send(&self.client, request, &self.url).await?;
+        let latency_ns = elapsed_ns(start);
+        if !status.is_success() {
+            return Err(ClientError::Status { status: status.as_u16(), body: lossy(&body) });
+        }
+        let view = EchoReplyView::parse(&body).map_err(|e| ClientError::Reply(e.to_string()))?;
+        if view.seq != Some(seq) {
+            return Err(ClientError::Reply(format!("expected seq {seq}, got {:?}", view.seq)));
+        }
+        Ok(Measurement {
+            sent_at_unix_ns: sent_at,
+            latency_ns,
+            server_time_unix_ns: secs_to_unix_ns(view.server_time),
+            bytes_out,
+            bytes_in: head_len + body.len() as u64,
+        })
+    }
+}
+
+/// Sends a request and reads the whole body (an AJAX callback fires only then). Returns the
+/// status, the response head's length on the wire and the body.
+pub async fn send(
+    client: &reqwest::Client,
+    request: Request,
+    url: &str,
+) -> Result<(reqwest::StatusCode, u64, bytes::Bytes), ClientError> {
+    let response = client.execute(request).await.map_err(|e| transport_error(e, url))?;
+    let status = response.status();
+    let head_len = response_head_len(&response);
+    let body = response.bytes().await.map_err(|e| transport_error(e, url))?;
+    Ok((status, head_len, body))
+}
+
+fn transport_error(e: reqwest::Error, url: &str) -> ClientError {
+    use std::error::Error as _;
+    let mut reason = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        reason = format!("{reason}: {s}");
+        source = s.source();
+    }
+    if e.is_timeout() {
+        ClientError::Timeout(std::time::Duration::ZERO)
+    } else if e.is_connect() {
+        ClientError::Connect { url: url.to_owned(), reason }
+    } else {
+        ClientError::Closed(reason)
+    }
+}
+
+fn lossy(body: &[u8]) -> String {
+    String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned()
+}
+
+fn headers_len(headers: &HeaderMap) -> u64 {
+    headers.iter().map(|(k, v)| (k.as_str().len() + 2 + v.len() + 2) as u64).sum()
+}
+
+/// Bytes of an HTTP/1.1 request as hyper writes it: request line, the request's headers plus
+/// those reqwest and hyper add (`accept`, `host`, `content-length`), blank line, body.
+pub fn request_wire_len(request: &Request, authority: &str, body_len: usize) -> u64 {
+    let url = request.url();
+    let target_len = url.path().len() + url.query().map_or(0, |q| q.len() + 1);
+    let method_len = request.method().as_str().len();
+    let line = method_len + 1 + target_len + " HTTP/1.1\r\n".len();
+    let headers = request.headers();
+    let mut extra = 0;
+    if !headers.contains_key(header::ACCEPT) {
+        extra += "accept: */*\r\n".len();
+    }
+    if !headers.contains_key(header::HOST) {
+        extra += "host: ".len() + authority.len() + 2;
+    }
+    if (body_len > 0 || *request.method() == Method::POST) && !headers.contains_key(header::CONTENT_LENGTH) {
+        extra += "content-length: ".len() + body_len.to_string().len() + 2;
+    }
+    (line + extra + 2 + body_len) as u64 + headers_len(headers)
+}
+
+/// Bytes of a response head as hyper writes it: status line, headers, blank line.
+pub fn response_head_len(response: &Response) -> u64 {
+    let status = response.status();
+    let reason = status.canonical_reason().unwrap_or("");
+    let line = "HTTP/1.1 ".len() + 3 + 1 + reason.len() + 2;
+    (line + 2) as u64 + headers_len(response.headers())
+}

@@ -1,0 +1,159 @@
+//! Clients that wait for server events: WebSocket push, HTTP long-poll and HTTP poll.
+//! Latency is the event's creation (server clock) to its arrival (client clock): meaningful
+//! only when both are the same clock, which the runner records.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::counting::ByteCounter;
+use super::http::{build_client, request_wire_len, send};
+use super::ws::{CountedWs, connect_counted, next_data};
+use super::{ClientError, Endpoints, Measurement};
+use crate::clock::now_unix_ns;
+use crate::protocol::Event;
+
+fn measurement_of(event: &Event, bytes_out: u64, bytes_in: u64) -> Measurement {
+    let now = now_unix_ns();
+    Measurement {
+        sent_at_unix_ns: event.created_ns,
+        // A negative age means the two clocks disagree (remote server); it is clamped to 0
+        // and the run is marked as measured across two clocks.
+        latency_ns: u64::try_from(now.saturating_sub(event.created_ns)).unwrap_or(0),
+        server_time_unix_ns: Some(event.created_ns),
+        bytes_out,
+        bytes_in,
+    }
+}
+
+fn parse_event(bytes: &[u8]) -> Result<Event, ClientError> {
+    Event::parse(bytes).map_err(|e| ClientError::Reply(e.to_string()))
+}
+
+pub struct WsPushClient {
+    ws: CountedWs,
+    counter: Arc<ByteCounter>,
+}
+
+impl WsPushClient {
+    pub async fn connect(url: &str) -> Result<WsPushClient, ClientError> {
+        let (ws, counter) = connect_counted(url).await?;
+        Ok(WsPushClient { ws, counter })
+    }
+
+    pub async fn next_event(&mut self) -> Result<Measurement, ClientError> {
+        let (read0, written0) = self.counter.totals();
+        let message = next_data(&mut self.ws).await?;
+        let Message::Text(text) = message else {
+            return Err(ClientError::Reply("binary message on the push channel".into()));
+        };
+        let event = parse_event(text.as_bytes())?;
+        let (read1, written1) = self.counter.totals();
+        Ok(measurement_of(&event, written1 - written0, read1 - read0))
+    }
+
+    pub async fn close(mut self) {
+        let _ = futures_util::SinkExt::close(&mut self.ws).await;
+    }
+}
+
+/// GETs `url` and returns the event in the answer (None on 204), with bytes out and in.
+async fn get_event(
+    client: &reqwest::Client,
+    url: &str,
+    authority: &str,
+) -> Result<(Option<Event>, u64, u64), ClientError> {
+    let request = client.get(url).build().map_err(|e| ClientError::Reply(e.to_string()))?;
+    let out = request_wire_len(&request, authority, 0);
+    let (status, head_len, body) = send(client, request, url).await?;
+    let bytes_in = head_len + body.len() as u64;
+    match status {
+        StatusCode::OK => Ok((Some(parse_event(&body)?), out, bytes_in)),
+        StatusCode::NO_CONTENT => Ok((None, out, bytes_in)),
+        other => Err(ClientError::Status {
+            status: other.as_u16(),
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }),
+    }
+}
+
+pub struct LongPollClient {
+    client: reqwest::Client,
+    next_url: String,
+    authority: String,
+    last_seq: Option<u64>,
+}
+
+impl LongPollClient {
+    pub fn new(endpoints: &Endpoints) -> Result<LongPollClient, ClientError> {
+        Ok(LongPollClient {
+            client: build_client(true)?,
+            next_url: endpoints.events_next.clone(),
+            authority: endpoints.authority.clone(),
+            last_seq: None,
+        })
+    }
+
+    pub async fn next_event(&mut self) -> Result<Measurement, ClientError> {
+        let (mut out, mut inn) = (0, 0);
+        loop {
+            let url = match self.last_seq {
+                Some(seq) => format!("{}?after={seq}", self.next_url),
+                None => self.next_url.clone(),
+            };
+            let (event, o, i) = get_event(&self.client, &url, &self.authority).await?;
+            out += o;
+            inn += i;
+            // 204: the server's wait ran out before an event; ask again.
+            if let Some(event) = event {
+                self.last_seq = Some(event.seq);
+                return Ok(measurement_of(&event, out, inn));
+            }
+        }
+    }
+}
+
+pub struct PollClient {
+    client: reqwest::Client,
+    url: String,
+    authority: String,
+    timer: tokio::time::Interval,
+    last_seq: Option<u64>,
+}
+
+impl PollClient {
+    pub fn new(endpoints: &Endpoints, interval: Duration) -> Result<PollClient, ClientError> {
+        let mut timer = tokio::time::interval(interval.max(Duration::from_millis(1)));
+        timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Ok(PollClient {
+            client: build_client(true)?,
+            url: endpoints.events_latest.clone(),
+            authority: endpoints.authority.clone(),
+            timer,
+            last_seq: None,
+        })
+    }
+
+    /// Polls at the interval until an event newer than the last one seen appears. Bytes count
+    /// every poll it took, empty ones included: that is what polling costs per event.
+    pub async fn next_event(&mut self) -> Result<Measurement, ClientError> {
+        let (mut out, mut inn) = (0, 0);
+        loop {
+            self.timer.tick().await;
+            let (event, o, i) = get_event(&self.client, &self.url, &self.authority).await?;
+            out += o;
+            inn += i;
+            match (event, self.last_seq) {
+                // The first poll only learns where the stream stands.
+                (Some(event), None) => self.last_seq = Some(event.seq),
+                (Some(event), Some(last)) if event.seq > last => {
+                    self.last_seq = Some(event.seq);
+                    return Ok(measurement_of(&event, out, inn));
+                }
+                _ => {}
+            }
+        }
+    }
+}

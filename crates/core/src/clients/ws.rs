@@ -1,0 +1,116 @@
+//! WebSocket echo client (tokio-tungstenite) over a byte-counting TCP stream.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::counting::{ByteCounter, CountingStream};
+use super::{ClientError, ClientOptions, Measurement, elapsed_ns, payload_of};
+use crate::clock::{now_unix_ns, secs_to_unix_ns, unix_ns_to_secs};
+use crate::protocol::{EchoReplyView, echo_request_json, parse_binary_reply};
+
+pub type CountedWs = WebSocketStream<CountingStream<TcpStream>>;
+
+/// Opens a WebSocket to `url` over a counting TCP stream with Nagle off.
+pub async fn connect_counted(url: &str) -> Result<(CountedWs, Arc<ByteCounter>), ClientError> {
+    let connect_err = |reason: String| ClientError::Connect { url: url.to_owned(), reason };
+    let request =
+        url.parse::<tokio_tungstenite::tungstenite::http::Uri>().map_err(|e| connect_err(e.to_string()))?;
+    let authority =
+        request.authority().map(|a| a.as_str().to_owned()).ok_or_else(|| connect_err("no host".into()))?;
+    let tcp = TcpStream::connect(&authority).await.map_err(|e| connect_err(e.to_string()))?;
+    tcp.set_nodelay(true).map_err(|e| connect_err(e.to_string()))?;
+    let (stream, counter) = CountingStream::new(tcp);
+    let (ws, _response) =
+        tokio_tungstenite::client_async(url, stream).await.map_err(|e| connect_err(e.to_string()))?;
+    Ok((ws, counter))
+}
+
+pub struct WsClient {
+    ws: CountedWs,
+    counter: Arc<ByteCounter>,
+    payload: String,
+    binary: bool,
+}
+
+impl WsClient {
+    pub async fn connect(url: &str, options: &ClientOptions) -> Result<WsClient, ClientError> {
+        let (ws, counter) = connect_counted(url).await?;
+        Ok(WsClient { ws, counter, payload: payload_of(options.payload_bytes), binary: options.binary })
+    }
+
+    pub async fn echo(&mut self, seq: u64) -> Result<Measurement, ClientError> {
+        let sent_at = now_unix_ns();
+        let message = if self.binary {
+            Message::Binary(self.payload.clone().into_bytes().into())
+        } else {
+            Message::Text(echo_request_json(unix_ns_to_secs(sent_at), seq, &self.payload).into())
+        };
+        let (read0, written0) = self.counter.totals();
+        let start = Instant::now();
+        self.ws.send(message).await.map_err(closed)?;
+        let reply = next_data(&mut self.ws).await?;
+        let latency_ns = elapsed_ns(start);
+        let (read1, written1) = self.counter.totals();
+
+        let server_time_unix_ns = match reply {
+            Message::Text(text) => {
+                let view =
+                    EchoReplyView::parse(text.as_bytes()).map_err(|e| ClientError::Reply(e.to_string()))?;
+                if view.seq != Some(seq) {
+                    return Err(ClientError::Reply(format!("expected seq {seq}, got {:?}", view.seq)));
+                }
+                secs_to_unix_ns(view.server_time)
+            }
+            Message::Binary(bytes) => {
+                let (server_ns, echoed) =
+                    parse_binary_reply(&bytes).map_err(|e| ClientError::Reply(e.to_string()))?;
+                if echoed.len() != self.payload.len() {
+                    return Err(ClientError::Reply(format!(
+                        "binary echo of {} bytes, sent {}",
+                        echoed.len(),
+                        self.payload.len()
+                    )));
+                }
+                Some(server_ns)
+            }
+            _ => return Err(ClientError::Reply("unexpected control message".into())),
+        };
+        Ok(Measurement {
+            sent_at_unix_ns: sent_at,
+            latency_ns,
+            server_time_unix_ns,
+            bytes_out: written1 - written0,
+            bytes_in: read1 - read0,
+        })
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+}
+
+/// The next text or binary message; pings and pongs are answered by tungstenite and skipped.
+pub async fn next_data(ws: &mut CountedWs) -> Result<Message, ClientError> {
+    loop {
+        match ws.next().await {
+            Some(Ok(m @ (Message::Text(_) | Message::Binary(_)))) => return Ok(m),
+            Some(Ok(Message::Close(frame))) => {
+                let why =
+                    frame.map_or_else(|| "no reason".to_owned(), |f| format!("{} {}", f.code, f.reason));
+                return Err(ClientError::Closed(format!("server closed the WebSocket ({why})")));
+            }
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Err(closed(e)),
+            None => return Err(ClientError::Closed("server went away".into())),
+        }
+    }
+}
+
+fn closed(e: tokio_tungstenite::tungstenite::Error) -> ClientError {
+    ClientError::Closed(e.to_string())
+}

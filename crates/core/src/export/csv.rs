@@ -1,0 +1,218 @@
+//! CSV files of a run: raw samples, the summary (overall and per set) and the comparisons.
+//! Columns are documented in the README; every file has a header row and opens cleanly in a
+//! spreadsheet. Samples can be read back ([`read_samples`]), with line numbers in errors.
+
+use std::io::{Read, Write};
+
+use serde::{Deserialize, Serialize};
+
+use super::ExportError;
+use crate::clients::Transport;
+use crate::record::{ClientKind, RunRecord, Sample};
+use crate::stats::{Report, Summary};
+
+/// One row of `samples.csv`.
+#[derive(Debug, Serialize, Deserialize)]
+struct SampleRow {
+    run_id: String,
+    transport: Transport,
+    client: ClientKind,
+    client_id: u32,
+    set: u32,
+    seq: u64,
+    sent_at_unix_ns: i64,
+    latency_ns: u64,
+    send_delay_ns: u64,
+    server_time_unix_ns: Option<i64>,
+    bytes_out: u64,
+    bytes_in: u64,
+    error: Option<String>,
+}
+
+pub const SAMPLE_COLUMNS: [&str; 13] = [
+    "run_id",
+    "transport",
+    "client",
+    "client_id",
+    "set",
+    "seq",
+    "sent_at_unix_ns",
+    "latency_ns",
+    "send_delay_ns",
+    "server_time_unix_ns",
+    "bytes_out",
+    "bytes_in",
+    "error",
+];
+
+pub fn write_samples<W: Write>(out: W, run_id: &str, samples: &[Sample]) -> Result<(), ExportError> {
+    let mut w = csv::Writer::from_writer(out);
+    for s in samples {
+        w.serialize(SampleRow {
+            run_id: run_id.to_owned(),
+            transport: s.transport,
+            client: s.client,
+            client_id: s.client_id,
+            set: s.set,
+            seq: s.seq,
+            sent_at_unix_ns: s.sent_at_unix_ns,
+            latency_ns: s.latency_ns,
+            send_delay_ns: s.send_delay_ns,
+            server_time_unix_ns: s.server_time_unix_ns,
+            bytes_out: s.bytes_out,
+            bytes_in: s.bytes_in,
+            error: s.error.clone(),
+        })?;
+    }
+    if samples.is_empty() {
+        w.write_record(SAMPLE_COLUMNS)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Reads a `samples.csv` back: (run id, samples). A broken file is an error naming the line.
+pub fn read_samples<R: Read>(input: R) -> Result<(String, Vec<Sample>), ExportError> {
+    let mut r = csv::Reader::from_reader(input);
+    let headers = r.headers()?.clone();
+    if headers.iter().ne(SAMPLE_COLUMNS) {
+        return Err(ExportError::Format(format!(
+            "not a Duplex samples file: expected columns {}, found {}",
+            SAMPLE_COLUMNS.join(","),
+            headers.iter().collect::<Vec<_>>().join(",")
+        )));
+    }
+    let mut run_id = None;
+    let mut samples = Vec::new();
+    for row in r.deserialize::<SampleRow>() {
+        let row = row?;
+        match &run_id {
+            None => run_id = Some(row.run_id.clone()),
+            Some(id) if *id != row.run_id => {
+                return Err(ExportError::Format(format!(
+                    "line {}: samples of two runs ({id} and {}) in one file",
+                    samples.len() + 2,
+                    row.run_id
+                )));
+            }
+            Some(_) => {}
+        }
+        samples.push(Sample {
+            transport: row.transport,
+            client: row.client,
+            client_id: row.client_id,
+            set: row.set,
+            seq: row.seq,
+            sent_at_unix_ns: row.sent_at_unix_ns,
+            latency_ns: row.latency_ns,
+            send_delay_ns: row.send_delay_ns,
+            server_time_unix_ns: row.server_time_unix_ns,
+            bytes_out: row.bytes_out,
+            bytes_in: row.bytes_in,
+            error: row.error.filter(|e| !e.is_empty()),
+        });
+    }
+    Ok((run_id.unwrap_or_default(), samples))
+}
+
+/// One row of `summary.csv`: a transport and client, over all sets (`set` empty) or one set.
+#[derive(Debug, Serialize)]
+struct SummaryRow<'a> {
+    run_id: &'a str,
+    platform: &'a str,
+    topology: &'a str,
+    transport: Transport,
+    client: ClientKind,
+    set: Option<u32>,
+    #[serde(flatten)]
+    summary: &'a Summary,
+    normal_mu_us: Option<f64>,
+    normal_sigma_us: Option<f64>,
+    normal_fits: Option<bool>,
+    normal_ks: Option<f64>,
+    interval_a_us: Option<f64>,
+    interval_b_us: Option<f64>,
+    p_interval_normal: Option<f64>,
+    p_interval_observed: Option<f64>,
+}
+
+pub fn write_summary<W: Write>(out: W, record: &RunRecord, report: &Report) -> Result<(), ExportError> {
+    // The csv crate cannot serialise flattened structs, so rows go through `flat_values`.
+    let mut w = csv::Writer::from_writer(out);
+    let platform = record.platform.label();
+    let mut wrote_header = false;
+    for t in &report.transports {
+        let normal = t.normal.as_ref();
+        let interval = normal.and_then(|n| n.interval.as_ref());
+        let rows =
+            std::iter::once((None, &t.overall)).chain(t.sets.iter().map(|s| (Some(s.set), &s.summary)));
+        for (set, summary) in rows {
+            let overall = set.is_none();
+            let row = SummaryRow {
+                run_id: &record.id,
+                platform: &platform,
+                topology: record.topology.name(),
+                transport: t.transport,
+                client: t.client,
+                set,
+                summary,
+                normal_mu_us: normal.filter(|_| overall).map(|n| n.mu_us),
+                normal_sigma_us: normal.filter(|_| overall).map(|n| n.sigma_us),
+                normal_fits: normal.filter(|_| overall).map(|n| n.fits),
+                normal_ks: normal.filter(|_| overall).map(|n| n.ks_normal),
+                interval_a_us: interval.filter(|_| overall).map(|i| i.a_us),
+                interval_b_us: interval.filter(|_| overall).map(|i| i.b_us),
+                p_interval_normal: interval.filter(|_| overall).map(|i| i.normal),
+                p_interval_observed: interval.filter(|_| overall).map(|i| i.observed),
+            };
+            let values = flat_values(&row)?;
+            if !wrote_header {
+                w.write_record(values.iter().map(|(k, _)| k.as_str()))?;
+                wrote_header = true;
+            }
+            w.write_record(values.iter().map(|(_, v)| v.as_str()))?;
+        }
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// A struct's fields as (column, text) in declaration order, flattening nested structs.
+fn flat_values<T: Serialize>(row: &T) -> Result<Vec<(String, String)>, ExportError> {
+    let value = serde_json::to_value(row).map_err(|e| ExportError::Format(e.to_string()))?;
+    let serde_json::Value::Object(map) = value else {
+        return Err(ExportError::Format("summary row is not a record".into()));
+    };
+    Ok(map
+        .into_iter()
+        .map(|(k, v)| {
+            let text = match v {
+                serde_json::Value::Null => String::new(),
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            (k, text)
+        })
+        .collect())
+}
+
+pub fn write_comparisons<W: Write>(out: W, record: &RunRecord, report: &Report) -> Result<(), ExportError> {
+    #[derive(Serialize)]
+    struct Row<'a> {
+        run_id: &'a str,
+        #[serde(flatten)]
+        comparison: &'a crate::stats::Comparison,
+    }
+    let mut w = csv::Writer::from_writer(out);
+    let mut wrote_header = false;
+    for c in &report.comparisons {
+        let values = flat_values(&Row { run_id: &record.id, comparison: c })?;
+        if !wrote_header {
+            w.write_record(values.iter().map(|(k, _)| k.as_str()))?;
+            wrote_header = true;
+        }
+        w.write_record(values.iter().map(|(_, v)| v.as_str()))?;
+    }
+    w.flush()?;
+    Ok(())
+}

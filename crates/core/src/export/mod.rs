@@ -1,0 +1,56 @@
+//! Reports on disk: the CSV set (samples, summary, comparisons) and the run's metadata as JSON.
+
+pub mod csv;
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use crate::record::RunRecord;
+use crate::stats::Report;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("CSV: {0}")]
+    Csv(#[from] ::csv::Error),
+    #[error("{0}")]
+    Format(String),
+}
+
+/// The files one report wrote.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ReportFiles {
+    pub samples: PathBuf,
+    pub summary: PathBuf,
+    pub comparisons: PathBuf,
+    pub run: PathBuf,
+}
+
+/// Writes `duplex-<run>-{samples,summary,comparisons}.csv` and `duplex-<run>-run.json` into
+/// `dir` (created if missing).
+pub fn write_report(dir: &Path, record: &RunRecord, report: &Report) -> Result<ReportFiles, ExportError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot create {}: {e}", dir.display())))?;
+    let short: String = record.id.chars().take(8).collect();
+    let path = |what: &str| dir.join(format!("duplex-{short}-{what}"));
+    let files = ReportFiles {
+        samples: path("samples.csv"),
+        summary: path("summary.csv"),
+        comparisons: path("comparisons.csv"),
+        run: path("run.json"),
+    };
+    let create = |p: &Path| {
+        File::create(p)
+            .map(BufWriter::new)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot write {}: {e}", p.display())))
+    };
+    csv::write_samples(create(&files.samples)?, &record.id, &record.samples)?;
+    csv::write_summary(create(&files.summary)?, record, report)?;
+    csv::write_comparisons(create(&files.comparisons)?, record, report)?;
+    let meta = RunRecord { samples: Vec::new(), ..record.clone() };
+    serde_json::to_writer_pretty(create(&files.run)?, &meta)
+        .map_err(|e| ExportError::Format(e.to_string()))?;
+    Ok(files)
+}

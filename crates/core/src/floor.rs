@@ -1,0 +1,368 @@
+//! The floor benchmark: in one process run, the same message size over raw TCP ping-pong
+//! (the physical floor), a stock echo (plain tokio-tungstenite; plain axum + reqwest) and
+//! Duplex's own full run path (runner, clients, embedded server), on one thread and across
+//! two, and the ratios between them. Ratios compare only within one configuration.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde::Serialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
+
+use crate::clients::Transport;
+use crate::clock::unix_ns_to_secs;
+use crate::protocol::echo_request_json;
+use crate::record::{RunStatus, Topology};
+use crate::runner::{Plan, Target, execute};
+use crate::stats::{Group, summarize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum FloorError {
+    #[error("floor benchmark: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("floor benchmark: {0}")]
+    Other(String),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FloorRow {
+    pub topology: Topology,
+    pub name: &'static str,
+    pub p50_us: f64,
+    pub p99_us: f64,
+    pub mean_us: f64,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Ratio {
+    pub topology: Topology,
+    pub what: &'static str,
+    pub value: f64,
+    /// The brief's aim for this ratio.
+    pub aim: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FloorReport {
+    pub message_bytes: usize,
+    pub calls: u64,
+    pub rows: Vec<FloorRow>,
+    pub ratios: Vec<Ratio>,
+    /// Wall time of the Duplex ws + http run on one thread (sets x calls each).
+    pub duplex_run_seconds: f64,
+}
+
+const RAW_TCP: &str = "raw TCP ping-pong";
+const STOCK_WS: &str = "stock WebSocket echo";
+const STOCK_HTTP: &str = "stock HTTP keep-alive echo";
+const DUPLEX_WS: &str = "duplex ws";
+const DUPLEX_HTTP: &str = "duplex http";
+
+/// Runs everything; blocking (it builds its own runtimes and threads).
+pub fn measure(plan: &Plan) -> Result<FloorReport, FloorError> {
+    let message =
+        echo_request_json(unix_ns_to_secs(crate::clock::now_unix_ns()), 1, &"x".repeat(plan.payload_bytes));
+    let calls = u64::from(plan.sets) * u64::from(plan.calls);
+    let duplex_plan = Plan {
+        transports: vec![Transport::Ws, Transport::Http],
+        interval_ms: 0.0,
+        rate: None,
+        concurrency: 1,
+        binary: false,
+        http_method: crate::clients::HttpMethod::Post,
+        ..plan.clone()
+    };
+    let mut rows = Vec::new();
+    let mut duplex_run_seconds = 0.0;
+    for topology in [Topology::SameThread, Topology::CrossThread] {
+        for kind in [Stock::Tcp, Stock::Ws, Stock::Http] {
+            let latencies = measure_stock(kind, topology, &message, calls, plan.warmup)?;
+            rows.push(row(topology, kind.name(), &latencies));
+        }
+        let started = Instant::now();
+        let record = current_thread()?.block_on(execute(
+            duplex_plan.clone(),
+            Target::Embedded { topology },
+            tokio::sync::mpsc::unbounded_channel().0,
+            CancellationToken::new(),
+        ));
+        if topology == Topology::SameThread {
+            duplex_run_seconds = started.elapsed().as_secs_f64();
+        }
+        if record.status != RunStatus::Complete {
+            return Err(FloorError::Other(format!("duplex run failed: {:?}", record.error)));
+        }
+        for (transport, name) in [(Transport::Ws, DUPLEX_WS), (Transport::Http, DUPLEX_HTTP)] {
+            let latencies: Vec<f64> = record
+                .samples
+                .iter()
+                .filter(|s| s.transport == transport && s.is_ok())
+                .map(|s| s.latency_ns as f64 / 1e3)
+                .collect();
+            rows.push(row(topology, name, &latencies));
+        }
+    }
+    let p50 = |t: Topology, name: &str| {
+        rows.iter().find(|r| r.topology == t && r.name == name).map_or(f64::NAN, |r| r.p50_us)
+    };
+    let mut ratios = Vec::new();
+    for t in [Topology::SameThread, Topology::CrossThread] {
+        ratios.push(Ratio {
+            topology: t,
+            what: "duplex ws / stock ws",
+            value: p50(t, DUPLEX_WS) / p50(t, STOCK_WS),
+            aim: 1.05,
+        });
+        ratios.push(Ratio {
+            topology: t,
+            what: "duplex http / stock http",
+            value: p50(t, DUPLEX_HTTP) / p50(t, STOCK_HTTP),
+            aim: 1.05,
+        });
+        ratios.push(Ratio {
+            topology: t,
+            what: "duplex ws / raw TCP",
+            value: p50(t, DUPLEX_WS) / p50(t, RAW_TCP),
+            aim: 1.5,
+        });
+        ratios.push(Ratio {
+            topology: t,
+            what: "duplex http / raw TCP",
+            value: p50(t, DUPLEX_HTTP) / p50(t, RAW_TCP),
+            aim: 2.5,
+        });
+    }
+    Ok(FloorReport { message_bytes: message.len(), calls, rows, ratios, duplex_run_seconds })
+}
+
+impl FloorReport {
+    pub fn to_text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = format!(
+            "floor benchmark: {}-byte JSON messages, {} calls each (p50 is what the ratios use)\n\n{:<14} {:<28} {:>10} {:>10} {:>10}\n",
+            self.message_bytes, self.calls, "topology", "echo", "p50 µs", "p99 µs", "mean µs"
+        );
+        for r in &self.rows {
+            let _ = writeln!(
+                out,
+                "{:<14} {:<28} {:>10.1} {:>10.1} {:>10.1}",
+                r.topology.name(),
+                r.name,
+                r.p50_us,
+                r.p99_us,
+                r.mean_us
+            );
+        }
+        out.push('\n');
+        for r in &self.ratios {
+            let mark = if r.value <= r.aim { "ok" } else { "over aim" };
+            let _ = writeln!(
+                out,
+                "{:<14} {:<28} {:>6.2}x  (aim ≤ {:.2}x: {mark})",
+                r.topology.name(),
+                r.what,
+                r.value,
+                r.aim
+            );
+        }
+        let _ = writeln!(out, "\nduplex ws + http run on one thread took {:.2} s", self.duplex_run_seconds);
+        out
+    }
+}
+
+fn row(topology: Topology, name: &'static str, latencies_us: &[f64]) -> FloorRow {
+    let s = summarize(&Group { latencies_us: latencies_us.to_vec(), ..Group::default() });
+    FloorRow { topology, name, p50_us: s.p50_us, p99_us: s.p99_us, mean_us: s.mean_us, count: s.count }
+}
+
+fn current_thread() -> Result<tokio::runtime::Runtime, FloorError> {
+    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
+}
+
+#[derive(Clone, Copy)]
+enum Stock {
+    Tcp,
+    Ws,
+    Http,
+}
+
+impl Stock {
+    fn name(self) -> &'static str {
+        match self {
+            Stock::Tcp => RAW_TCP,
+            Stock::Ws => STOCK_WS,
+            Stock::Http => STOCK_HTTP,
+        }
+    }
+}
+
+fn measure_stock(
+    kind: Stock,
+    topology: Topology,
+    message: &str,
+    calls: u64,
+    warmup: u32,
+) -> Result<Vec<f64>, FloorError> {
+    let rt = current_thread()?;
+    let stop = CancellationToken::new();
+    let _guard = stop.clone().drop_guard();
+    let (addr, thread) = if topology == Topology::SameThread {
+        (rt.block_on(start_stock(kind, stop.clone()))?, None)
+    } else {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stop2 = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let Ok(rt) = current_thread() else { return };
+            rt.block_on(async move {
+                let _ = tx.send(start_stock(kind, stop2.clone()).await.map_err(|e| e.to_string()));
+                stop2.cancelled().await;
+            });
+        });
+        let addr = rx.recv().map_err(|e| FloorError::Other(e.to_string()))?.map_err(FloorError::Other)?;
+        (addr, Some(thread))
+    };
+    let result = rt.block_on(async {
+        match kind {
+            Stock::Tcp => tcp_client(addr, message.len(), calls, warmup).await,
+            Stock::Ws => ws_client(addr, message, calls, warmup).await,
+            Stock::Http => http_client(addr, message, calls, warmup).await,
+        }
+    });
+    stop.cancel();
+    if let Some(t) = thread {
+        let _ = t.join();
+    }
+    result
+}
+
+async fn start_stock(kind: Stock, stop: CancellationToken) -> std::io::Result<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    match kind {
+        Stock::Http => {
+            let app = axum::Router::new()
+                .route("/echo", axum::routing::post(|body: axum::body::Bytes| async move { body }));
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned()).await;
+            });
+        }
+        Stock::Tcp | Stock::Ws => {
+            tokio::spawn(async move {
+                loop {
+                    let (tcp, _) = tokio::select! {
+                        _ = stop.cancelled() => return,
+                        accepted = listener.accept() => match accepted { Ok(a) => a, Err(_) => return },
+                    };
+                    let _ = tcp.set_nodelay(true);
+                    tokio::spawn(async move {
+                        match kind {
+                            Stock::Tcp => tcp_echo(tcp).await,
+                            _ => ws_echo(tcp).await,
+                        }
+                    });
+                }
+            });
+        }
+    }
+    Ok(addr)
+}
+
+async fn tcp_echo(mut tcp: TcpStream) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match tcp.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                if tcp.write_all(&buf[..n]).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+async fn ws_echo(tcp: TcpStream) {
+    let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else { return };
+    while let Some(Ok(msg)) = ws.next().await {
+        if (msg.is_text() || msg.is_binary()) && ws.send(msg).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn elapsed_us(t: Instant) -> f64 {
+    t.elapsed().as_nanos() as f64 / 1e3
+}
+
+async fn tcp_client(addr: SocketAddr, len: usize, calls: u64, warmup: u32) -> Result<Vec<f64>, FloorError> {
+    let mut tcp = TcpStream::connect(addr).await?;
+    tcp.set_nodelay(true)?;
+    let out = vec![b'x'; len];
+    let mut back = vec![0u8; len];
+    let mut xs = Vec::with_capacity(calls as usize);
+    for i in 0..u64::from(warmup) + calls {
+        let t = Instant::now();
+        tcp.write_all(&out).await?;
+        tcp.read_exact(&mut back).await?;
+        if i >= u64::from(warmup) {
+            xs.push(elapsed_us(t));
+        }
+    }
+    Ok(xs)
+}
+
+async fn ws_client(addr: SocketAddr, message: &str, calls: u64, warmup: u32) -> Result<Vec<f64>, FloorError> {
+    let tcp = TcpStream::connect(addr).await?;
+    tcp.set_nodelay(true)?;
+    let (mut ws, _) = tokio_tungstenite::client_async(format!("ws://{addr}/"), tcp)
+        .await
+        .map_err(|e| FloorError::Other(e.to_string()))?;
+    let mut xs = Vec::with_capacity(calls as usize);
+    for i in 0..u64::from(warmup) + calls {
+        let msg = Message::Text(message.to_owned().into());
+        let t = Instant::now();
+        ws.send(msg).await.map_err(|e| FloorError::Other(e.to_string()))?;
+        match ws.next().await {
+            Some(Ok(_)) => {}
+            other => return Err(FloorError::Other(format!("stock ws echo: {other:?}"))),
+        }
+        if i >= u64::from(warmup) {
+            xs.push(elapsed_us(t));
+        }
+    }
+    Ok(xs)
+}
+
+async fn http_client(
+    addr: SocketAddr,
+    message: &str,
+    calls: u64,
+    warmup: u32,
+) -> Result<Vec<f64>, FloorError> {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .tcp_nodelay(true)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| FloorError::Other(e.to_string()))?;
+    let url = format!("http://{addr}/echo");
+    let mut xs = Vec::with_capacity(calls as usize);
+    for i in 0..u64::from(warmup) + calls {
+        let request = client.post(&url).body(message.to_owned());
+        let t = Instant::now();
+        let response = request.send().await.map_err(|e| FloorError::Other(e.to_string()))?;
+        response.bytes().await.map_err(|e| FloorError::Other(e.to_string()))?;
+        if i >= u64::from(warmup) {
+            xs.push(elapsed_us(t));
+        }
+    }
+    Ok(xs)
+}

@@ -1,0 +1,461 @@
+//! Runs a plan against a target: connects the clients, paces the calls, records every sample,
+//! reports progress and samples as they come, honours cancellation, and keeps everything
+//! measured when the server vanishes mid-run.
+//!
+//! Use [`spawn_run`] (its own thread and single-threaded runtime, so an embedded server can
+//! share the clients' thread) or [`execute`] on a runtime of your own.
+
+mod pacing;
+mod plan;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+pub use pacing::{Pacer, Watchdog};
+pub use plan::{MAX_CONCURRENCY, MAX_PAYLOAD_BYTES, Order, Plan, PlanError};
+
+use crate::clients::{Client, ClientError, ClientOptions, Endpoints, Transport};
+use crate::clock::now_unix_ns;
+use crate::platform::PlatformInfo;
+use crate::protocol::Health;
+use crate::record::{BlockTiming, ClientKind, RunRecord, RunStatus, Sample, Topology};
+use crate::server::{Server, ServerConfig, ServerThread};
+
+/// Where the clients send their messages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Target {
+    /// A fresh embedded server for this run, on the clients' thread or on its own.
+    Embedded { topology: Topology },
+    /// A running Duplex server (`duplex serve`), by any of its URLs.
+    Remote { url: String },
+}
+
+impl Default for Target {
+    fn default() -> Self {
+        Target::Embedded { topology: Topology::SameThread }
+    }
+}
+
+/// How far a run is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Progress {
+    pub transport: Transport,
+    pub set: u32,
+    pub sets: u32,
+    /// Calls recorded so far, all transports.
+    pub done: u64,
+    pub total: u64,
+}
+
+/// What a run reports while it runs.
+#[derive(Debug, Clone)]
+pub enum RunEvent {
+    Started {
+        run_id: String,
+        server: String,
+        topology: Topology,
+    },
+    Progress(Progress),
+    /// New samples, in batches about every 100 ms.
+    Samples(Vec<Sample>),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error("cannot start the run thread: {0}")]
+    Thread(std::io::Error),
+}
+
+/// A run in progress on its own thread.
+pub struct RunHandle {
+    pub events: mpsc::UnboundedReceiver<RunEvent>,
+    cancel: CancellationToken,
+    result: oneshot::Receiver<RunRecord>,
+}
+
+impl RunHandle {
+    /// Stops the run after the calls in flight; what was measured is kept.
+    pub fn cancel(&self) {
+        self.cancel.cancel();
+    }
+
+    pub fn cancel_token(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+
+    /// Waits for the record (draining nothing: read `events` first if you want them).
+    pub async fn finish(self) -> RunRecord {
+        drop(self.events);
+        self.result.await.unwrap_or_else(|_| lost_record())
+    }
+
+    /// Splits the handle so events can be read while the result is awaited elsewhere.
+    pub fn into_parts(
+        self,
+    ) -> (mpsc::UnboundedReceiver<RunEvent>, CancellationToken, oneshot::Receiver<RunRecord>) {
+        (self.events, self.cancel, self.result)
+    }
+}
+
+fn lost_record() -> RunRecord {
+    let mut r = blank_record(Plan::default(), "unknown".into());
+    r.status = RunStatus::Failed;
+    r.error = Some("the run thread stopped unexpectedly".into());
+    r
+}
+
+/// Starts a run on a new thread with a single-threaded tokio runtime.
+pub fn spawn_run(plan: Plan, target: Target) -> Result<RunHandle, RunError> {
+    plan.validate()?;
+    let (tx, events) = mpsc::unbounded_channel();
+    let (result_tx, result) = oneshot::channel();
+    let cancel = CancellationToken::new();
+    let token = cancel.clone();
+    std::thread::Builder::new()
+        .name("duplex-run".into())
+        .spawn(move || {
+            let record = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt.block_on(execute(plan, target, tx, token)),
+                Err(e) => failed(blank_record(plan, String::new()), format!("cannot start a runtime: {e}")),
+            };
+            let _ = result_tx.send(record);
+        })
+        .map_err(RunError::Thread)?;
+    Ok(RunHandle { events, cancel, result })
+}
+
+fn blank_record(plan: Plan, target: String) -> RunRecord {
+    RunRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        duplex_version: crate::VERSION.to_owned(),
+        started_at_unix_ns: now_unix_ns(),
+        finished_at_unix_ns: 0,
+        status: RunStatus::Complete,
+        error: None,
+        plan,
+        target,
+        server: String::new(),
+        topology: Topology::SameThread,
+        platform: PlatformInfo::default(),
+        blocks: Vec::new(),
+        samples: Vec::new(),
+    }
+}
+
+fn failed(mut record: RunRecord, error: String) -> RunRecord {
+    record.status = RunStatus::Failed;
+    record.error = Some(error);
+    record.finished_at_unix_ns = now_unix_ns();
+    record
+}
+
+/// The server a run talks to, stopped when the run ends.
+enum ServerGuard {
+    Local(Server),
+    Thread(ServerThread),
+    External,
+}
+
+impl ServerGuard {
+    async fn stop(self) {
+        match self {
+            ServerGuard::Local(s) => {
+                let _ = s.shutdown().await;
+            }
+            ServerGuard::Thread(t) => {
+                let _ = tokio::task::spawn_blocking(move || t.shutdown()).await;
+            }
+            ServerGuard::External => {}
+        }
+    }
+}
+
+async fn open_target(target: &Target, plan: &Plan) -> Result<(Endpoints, Topology, ServerGuard), String> {
+    let config = ServerConfig {
+        tick_interval: Duration::from_millis(plan.tick_ms),
+        // Room for the plan's payload inside its JSON envelope.
+        max_message_bytes: ServerConfig::default().max_message_bytes.max(plan.payload_bytes * 2 + 4096),
+        ..ServerConfig::default()
+    };
+    match target {
+        Target::Embedded { topology: Topology::CrossThread } => {
+            let server = ServerThread::spawn(config).map_err(|e| e.to_string())?;
+            Ok((Endpoints::for_addr(server.local_addr()), Topology::CrossThread, ServerGuard::Thread(server)))
+        }
+        Target::Embedded { .. } => {
+            let server = Server::start(config).await.map_err(|e| e.to_string())?;
+            // On a multi-threaded runtime the server's tasks may run on other threads.
+            let topology = match tokio::runtime::Handle::current().runtime_flavor() {
+                tokio::runtime::RuntimeFlavor::CurrentThread => Topology::SameThread,
+                _ => Topology::CrossThread,
+            };
+            Ok((Endpoints::for_addr(server.local_addr()), topology, ServerGuard::Local(server)))
+        }
+        Target::Remote { url } => {
+            let endpoints = Endpoints::parse(url).map_err(|e| e.to_string())?;
+            check_health(&endpoints).await?;
+            let topology = if endpoints.is_loopback { Topology::SeparateProcess } else { Topology::Remote };
+            Ok((endpoints, topology, ServerGuard::External))
+        }
+    }
+}
+
+/// Makes sure the target is a Duplex server before measuring anything.
+async fn check_health(endpoints: &Endpoints) -> Result<Health, String> {
+    let client = crate::clients::build_http_client(true).map_err(|e| e.to_string())?;
+    let not_duplex = |why: String| format!("{} is not a reachable Duplex server: {why}", endpoints.authority);
+    let response = client
+        .get(&endpoints.health)
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .map_err(|e| not_duplex(e.to_string()))?;
+    let health: Health = response.json().await.map_err(|e| not_duplex(e.to_string()))?;
+    if health.name != "duplex" {
+        return Err(not_duplex(format!("/health names {:?}", health.name)));
+    }
+    Ok(health)
+}
+
+/// A connected client and its own counters.
+struct Slot {
+    id: u32,
+    client: Client,
+    wire_seq: u64,
+    recorded: u64,
+}
+
+/// What every client of a block shares.
+struct BlockCtx<'a> {
+    plan: &'a Plan,
+    transport: Transport,
+    set: u32,
+    events: &'a mpsc::UnboundedSender<RunEvent>,
+    cancel: &'a CancellationToken,
+    done: &'a AtomicU64,
+    total: u64,
+}
+
+impl BlockCtx<'_> {
+    fn report(&self, batch: Vec<Sample>) {
+        if !batch.is_empty() {
+            let _ = self.events.send(RunEvent::Samples(batch));
+        }
+        let _ = self.events.send(RunEvent::Progress(Progress {
+            transport: self.transport,
+            set: self.set,
+            sets: self.plan.sets,
+            done: self.done.load(Ordering::Relaxed),
+            total: self.total,
+        }));
+    }
+}
+
+#[derive(Default)]
+struct BlockOutcome {
+    samples: Vec<Sample>,
+    fatal: Option<String>,
+}
+
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+
+/// One client's calls for one set.
+async fn run_block(slot: &mut Slot, ctx: &BlockCtx<'_>) -> BlockOutcome {
+    let plan = ctx.plan;
+    let mut out = BlockOutcome { samples: Vec::with_capacity(plan.calls as usize), fatal: None };
+    let pacer = Pacer::new(plan.interval(), plan.rate, slot.id, plan.concurrency);
+    let mut watchdog = Watchdog::new(plan.timeout());
+    let cancelled = ctx.cancel.cancelled();
+    tokio::pin!(cancelled);
+    let mut flushed = 0;
+    let mut last_flush = std::time::Instant::now();
+    for i in 0..plan.calls {
+        let send_delay = tokio::select! {
+            biased;
+            _ = &mut cancelled => break,
+            delay = pacer.wait(i) => delay,
+        };
+        slot.wire_seq += 1;
+        watchdog.arm();
+        let result = tokio::select! {
+            biased;
+            r = slot.client.measure(slot.wire_seq) => r,
+            _ = watchdog.expired() => Err(ClientError::Timeout(watchdog.timeout())),
+            _ = &mut cancelled => break,
+        };
+        slot.recorded += 1;
+        let delay_ns = u64::try_from(send_delay.as_nanos()).unwrap_or(u64::MAX);
+        let mut sample = Sample {
+            transport: ctx.transport,
+            client: ClientKind::Native,
+            client_id: slot.id,
+            set: ctx.set,
+            seq: slot.recorded,
+            sent_at_unix_ns: now_unix_ns(),
+            latency_ns: 0,
+            send_delay_ns: delay_ns,
+            server_time_unix_ns: None,
+            bytes_out: 0,
+            bytes_in: 0,
+            error: None,
+        };
+        match result {
+            Ok(m) => {
+                sample.sent_at_unix_ns = m.sent_at_unix_ns;
+                sample.latency_ns = m.latency_ns.saturating_add(delay_ns);
+                sample.server_time_unix_ns = m.server_time_unix_ns;
+                sample.bytes_out = m.bytes_out;
+                sample.bytes_in = m.bytes_in;
+            }
+            Err(e) => {
+                let fatal = e.is_fatal();
+                sample.error = Some(e.to_string());
+                if fatal {
+                    out.fatal = Some(format!("{} client {}: {e}", ctx.transport, slot.id));
+                }
+            }
+        }
+        out.samples.push(sample);
+        ctx.done.fetch_add(1, Ordering::Relaxed);
+        if out.fatal.is_some() {
+            break;
+        }
+        if last_flush.elapsed() >= FLUSH_EVERY {
+            ctx.report(out.samples[flushed..].to_vec());
+            flushed = out.samples.len();
+            last_flush = std::time::Instant::now();
+        }
+    }
+    ctx.report(out.samples[flushed..].to_vec());
+    out
+}
+
+/// Unrecorded calls that open connections and warm caches before the first set.
+async fn warm_up(slot: &mut Slot, calls: u32, timeout: Duration) -> Result<(), ClientError> {
+    for _ in 0..calls {
+        slot.wire_seq += 1;
+        match tokio::time::timeout(timeout, slot.client.measure(slot.wire_seq)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) if e.is_fatal() => return Err(e),
+            Ok(Err(_)) => {}
+            Err(_) => return Err(ClientError::Timeout(timeout)),
+        }
+    }
+    Ok(())
+}
+
+async fn connect_clients(
+    transport: Transport,
+    endpoints: &Endpoints,
+    options: &ClientOptions,
+    plan: &Plan,
+) -> Result<Vec<Slot>, String> {
+    let mut slots = Vec::with_capacity(plan.concurrency as usize);
+    for id in 0..plan.concurrency {
+        let client = tokio::time::timeout(plan.timeout(), Client::connect(transport, endpoints, options))
+            .await
+            .map_err(|_| format!("{transport} client {id}: no connection within {:?}", plan.timeout()))?
+            .map_err(|e| format!("{transport} client {id}: {e}"))?;
+        slots.push(Slot { id, client, wire_seq: 0, recorded: 0 });
+    }
+    // Warm up concurrently so the clients' first recorded calls start together.
+    let warmups = slots.iter_mut().map(|s| warm_up(s, plan.warmup, plan.timeout()));
+    for (id, r) in join_all(warmups).await.into_iter().enumerate() {
+        r.map_err(|e| format!("{transport} client {id} during warm-up: {e}"))?;
+    }
+    Ok(slots)
+}
+
+/// Runs `plan` against `target` on the current runtime. Never fails: a run that cannot start
+/// or breaks mid-way returns a record with status `Failed`, its error, and every sample taken.
+pub async fn execute(
+    plan: Plan,
+    target: Target,
+    events: mpsc::UnboundedSender<RunEvent>,
+    cancel: CancellationToken,
+) -> RunRecord {
+    let target_name = match &target {
+        Target::Embedded { .. } => "embedded".to_owned(),
+        Target::Remote { url } => url.clone(),
+    };
+    let mut record = blank_record(plan.clone(), target_name);
+    if let Err(e) = plan.validate() {
+        return failed(record, e.to_string());
+    }
+    record.platform = PlatformInfo::collect();
+    let (endpoints, topology, guard) = match open_target(&target, &plan).await {
+        Ok(t) => t,
+        Err(e) => return failed(record, e),
+    };
+    record.server = endpoints.authority.clone();
+    record.topology = topology;
+    let _ =
+        events.send(RunEvent::Started { run_id: record.id.clone(), server: record.server.clone(), topology });
+
+    let options = plan.client_options();
+    let done = AtomicU64::new(0);
+    let total = plan.total_calls();
+    let mut pools: Vec<(Transport, Vec<Slot>)> = Vec::new();
+    for (transport, set) in plan.blocks() {
+        if cancel.is_cancelled() {
+            record.status = RunStatus::Cancelled;
+            break;
+        }
+        let pool_index = match pools.iter().position(|(t, _)| *t == transport) {
+            Some(i) => i,
+            None => {
+                let connected = tokio::select! {
+                    c = connect_clients(transport, &endpoints, &options, &plan) => c,
+                    _ = cancel.cancelled() => { record.status = RunStatus::Cancelled; break; }
+                };
+                match connected {
+                    Ok(slots) => pools.push((transport, slots)),
+                    Err(e) => {
+                        record.status = RunStatus::Failed;
+                        record.error = Some(e);
+                        break;
+                    }
+                }
+                pools.len() - 1
+            }
+        };
+        let ctx =
+            BlockCtx { plan: &plan, transport, set, events: &events, cancel: &cancel, done: &done, total };
+        let started = std::time::Instant::now();
+        let outcomes = join_all(pools[pool_index].1.iter_mut().map(|slot| run_block(slot, &ctx))).await;
+        record.blocks.push(BlockTiming {
+            transport,
+            client: ClientKind::Native,
+            set,
+            elapsed_ns: u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX),
+        });
+        let mut fatal = None;
+        for outcome in outcomes {
+            record.samples.extend(outcome.samples);
+            fatal = fatal.or(outcome.fatal);
+        }
+        if let Some(e) = fatal {
+            record.status = RunStatus::Failed;
+            record.error = Some(e);
+            break;
+        }
+        if cancel.is_cancelled() {
+            record.status = RunStatus::Cancelled;
+            break;
+        }
+    }
+    for (_, slots) in pools {
+        join_all(slots.into_iter().map(|s| s.client.close())).await;
+    }
+    guard.stop().await;
+    record.finished_at_unix_ns = now_unix_ns();
+    record
+}

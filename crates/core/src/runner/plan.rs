@@ -1,0 +1,230 @@
+//! The test plan: S sets x N calls per transport, pacing, payload, warm-up, concurrency.
+//! Presets live in `crates/core/presets/*.toml` and are reviewed like code.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clients::{ClientOptions, HttpMethod, Transport};
+
+/// How the sets of different transports follow each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Order {
+    /// Set 1 of every transport, then set 2 of every transport, ...: slow drifts of the
+    /// machine (thermal, other load) hit all transports alike.
+    #[default]
+    Interleaved,
+    /// Every set of the first transport, then the next transport.
+    InTurn,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Plan {
+    /// Preset name, if the plan came from one.
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub transports: Vec<Transport>,
+    pub sets: u32,
+    /// Calls per set, per client.
+    pub calls: u32,
+    /// Pause between two calls of one client (0 = back to back). Ignored with `rate`.
+    pub interval_ms: f64,
+    /// Fixed rate per client in calls per second: sends follow a schedule and latency is
+    /// measured from the scheduled time (coordinated-omission correction, as wrk2).
+    pub rate: Option<f64>,
+    pub payload_bytes: usize,
+    /// Calls per client before the first set that are not recorded.
+    pub warmup: u32,
+    pub concurrency: u32,
+    pub order: Order,
+    /// WebSocket echo with binary frames instead of JSON text.
+    pub binary: bool,
+    pub http_method: HttpMethod,
+    /// Interval of the `poll` transport.
+    pub poll_interval_ms: f64,
+    /// Event period of the embedded server (push transports).
+    pub tick_ms: u64,
+    /// A call without an answer for this long fails (and ends the run: the server is gone).
+    pub timeout_ms: u64,
+}
+
+impl Default for Plan {
+    fn default() -> Self {
+        Plan {
+            name: None,
+            description: None,
+            transports: vec![Transport::Ws, Transport::Http, Transport::HttpNew],
+            sets: 10,
+            calls: 1000,
+            interval_ms: 0.0,
+            rate: None,
+            payload_bytes: 16,
+            warmup: 100,
+            concurrency: 1,
+            order: Order::Interleaved,
+            binary: false,
+            http_method: HttpMethod::Post,
+            poll_interval_ms: 100.0,
+            tick_ms: 100,
+            timeout_ms: 5_000,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum PlanError {
+    #[error("invalid plan: {0}")]
+    Invalid(String),
+    #[error("unknown preset {0:?} (available: quick, paper, push)")]
+    UnknownPreset(String),
+    #[error("preset {name}: {reason}")]
+    BadPreset { name: String, reason: String },
+}
+
+const PRESETS: [(&str, &str); 3] = [
+    ("quick", include_str!("../../presets/quick.toml")),
+    ("paper", include_str!("../../presets/paper.toml")),
+    ("push", include_str!("../../presets/push.toml")),
+];
+
+/// Largest payload a plan may ask for (the default server accepts 1 MiB messages).
+pub const MAX_PAYLOAD_BYTES: usize = 16 << 20;
+pub const MAX_CONCURRENCY: u32 = 10_000;
+
+impl Plan {
+    pub fn preset_names() -> impl Iterator<Item = &'static str> {
+        PRESETS.iter().map(|(n, _)| *n)
+    }
+
+    pub fn preset(name: &str) -> Result<Plan, PlanError> {
+        let (_, text) = PRESETS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .ok_or_else(|| PlanError::UnknownPreset(name.to_owned()))?;
+        Plan::from_toml(text)
+            .map_err(|e| PlanError::BadPreset { name: name.to_owned(), reason: e.to_string() })
+    }
+
+    pub fn from_toml(text: &str) -> Result<Plan, PlanError> {
+        let plan: Plan = toml::from_str(text).map_err(|e| PlanError::Invalid(e.to_string()))?;
+        plan.validate()?;
+        Ok(plan)
+    }
+
+    pub fn validate(&self) -> Result<(), PlanError> {
+        let bad = |m: String| Err(PlanError::Invalid(m));
+        if self.transports.is_empty() {
+            return bad("choose at least one transport".into());
+        }
+        let mut seen = self.transports.clone();
+        seen.sort();
+        seen.dedup();
+        if seen.len() != self.transports.len() {
+            return bad("a transport is listed twice".into());
+        }
+        if self.sets == 0 || self.calls == 0 {
+            return bad("sets and calls must be at least 1".into());
+        }
+        if !(1..=MAX_CONCURRENCY).contains(&self.concurrency) {
+            return bad(format!("concurrency must be 1 to {MAX_CONCURRENCY}"));
+        }
+        if !self.interval_ms.is_finite() || self.interval_ms < 0.0 {
+            return bad("interval must be 0 or more milliseconds".into());
+        }
+        if self.rate.is_some_and(|rate| !rate.is_finite() || rate <= 0.0 || rate > 1e6) {
+            return bad("rate must be between 0 and 1,000,000 calls per second".into());
+        }
+        if self.payload_bytes > MAX_PAYLOAD_BYTES {
+            return bad(format!("payload must be at most {MAX_PAYLOAD_BYTES} bytes"));
+        }
+        if !self.poll_interval_ms.is_finite() || self.poll_interval_ms < 1.0 {
+            return bad("poll interval must be at least 1 ms".into());
+        }
+        if self.tick_ms == 0 || self.timeout_ms == 0 {
+            return bad("tick and timeout must be at least 1 ms".into());
+        }
+        Ok(())
+    }
+
+    pub fn interval(&self) -> Duration {
+        Duration::from_secs_f64(self.interval_ms / 1e3)
+    }
+
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
+
+    /// Calls that will be recorded in total.
+    pub fn total_calls(&self) -> u64 {
+        self.transports.len() as u64
+            * u64::from(self.sets)
+            * u64::from(self.calls)
+            * u64::from(self.concurrency)
+    }
+
+    pub fn client_options(&self) -> ClientOptions {
+        ClientOptions {
+            payload_bytes: self.payload_bytes,
+            binary: self.binary,
+            http_method: self.http_method,
+            poll_interval: Duration::from_secs_f64(self.poll_interval_ms / 1e3),
+        }
+    }
+
+    /// The (transport, set) blocks in the order they run.
+    pub fn blocks(&self) -> Vec<(Transport, u32)> {
+        match self.order {
+            Order::Interleaved => {
+                (1..=self.sets).flat_map(|set| self.transports.iter().map(move |t| (*t, set))).collect()
+            }
+            Order::InTurn => {
+                self.transports.iter().flat_map(|t| (1..=self.sets).map(move |set| (*t, set))).collect()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_parses_and_validates() {
+        for name in Plan::preset_names() {
+            let plan = Plan::preset(name).expect(name);
+            assert_eq!(plan.name.as_deref(), Some(name));
+        }
+        let paper = Plan::preset("paper").expect("paper");
+        assert_eq!((paper.sets, paper.interval_ms), (10, 100.0));
+        assert!(matches!(Plan::preset("nope"), Err(PlanError::UnknownPreset(_))));
+    }
+
+    #[test]
+    fn bad_plans_are_refused_with_a_reason() {
+        let cases = [
+            Plan { transports: vec![], ..Plan::default() },
+            Plan { transports: vec![Transport::Ws, Transport::Ws], ..Plan::default() },
+            Plan { sets: 0, ..Plan::default() },
+            Plan { concurrency: 0, ..Plan::default() },
+            Plan { interval_ms: -1.0, ..Plan::default() },
+            Plan { rate: Some(0.0), ..Plan::default() },
+            Plan { payload_bytes: MAX_PAYLOAD_BYTES + 1, ..Plan::default() },
+        ];
+        for plan in cases {
+            assert!(plan.validate().is_err(), "{plan:?}");
+        }
+        assert!(Plan::from_toml("sets = \"ten\"").is_err());
+        assert!(Plan::from_toml("colour = 1").is_err());
+    }
+
+    #[test]
+    fn interleaved_and_in_turn_orders() {
+        let mut plan = Plan { transports: vec![Transport::Ws, Transport::Http], sets: 2, ..Plan::default() };
+        use Transport::{Http, Ws};
+        assert_eq!(plan.blocks(), vec![(Ws, 1), (Http, 1), (Ws, 2), (Http, 2)]);
+        plan.order = Order::InTurn;
+        assert_eq!(plan.blocks(), vec![(Ws, 1), (Ws, 2), (Http, 1), (Http, 2)]);
+    }
+}

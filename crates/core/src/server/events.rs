@@ -1,0 +1,136 @@
+//! Server events for the push-style transports: a periodic "tick" (Appendix A.2's broadcast)
+//! and anything else published (live-monitor snapshots). WebSocket subscribers get every event
+//! through a broadcast channel; pollers and long-pollers read the latest through a watch.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::extract::ws::Utf8Bytes;
+use tokio::sync::{broadcast, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::now_unix_ns;
+use crate::protocol::Event;
+
+/// How many events a slow WebSocket subscriber may fall behind before it skips ahead.
+const PUSH_BUFFER: usize = 1024;
+
+/// One published event, serialised once and shared by every subscriber.
+#[derive(Debug, Clone)]
+pub struct EventFrame {
+    pub seq: u64,
+    pub json: Utf8Bytes,
+}
+
+#[derive(Debug)]
+pub struct EventHub {
+    next_seq: AtomicU64,
+    latest: watch::Sender<Option<EventFrame>>,
+    push: broadcast::Sender<EventFrame>,
+}
+
+impl Default for EventHub {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EventHub {
+    pub fn new() -> Self {
+        let (latest, _) = watch::channel(None);
+        let (push, _) = broadcast::channel(PUSH_BUFFER);
+        EventHub { next_seq: AtomicU64::new(1), latest, push }
+    }
+
+    /// Creates an event stamped now and delivers it to every subscriber. Returns its sequence.
+    pub fn publish(&self, event: &str, data: Option<serde_json::Value>) -> u64 {
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        let ev = Event { event: event.to_owned(), seq, created_ns: now_unix_ns(), data };
+        let json = serde_json::to_string(&ev).unwrap_or_default();
+        let frame = EventFrame { seq, json: Utf8Bytes::from(json) };
+        // No receivers is normal (nobody subscribed yet); it is not an error.
+        let _ = self.push.send(frame.clone());
+        self.latest.send_replace(Some(frame));
+        seq
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<EventFrame> {
+        self.push.subscribe()
+    }
+
+    pub fn latest(&self) -> Option<EventFrame> {
+        self.latest.borrow().clone()
+    }
+
+    /// Waits for the first event with a sequence above `after` (above the current latest when
+    /// `None`), for at most `timeout`.
+    pub async fn next_after(&self, after: Option<u64>, timeout: Duration) -> Option<EventFrame> {
+        let mut rx = self.latest.subscribe();
+        let after = after.unwrap_or_else(|| rx.borrow().as_ref().map_or(0, |f| f.seq));
+        let wait = async {
+            loop {
+                if let Some(frame) = rx.borrow_and_update().as_ref().filter(|f| f.seq > after) {
+                    return Some(frame.clone());
+                }
+                if rx.changed().await.is_err() {
+                    return None;
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait).await.ok().flatten()
+    }
+
+    /// Publishes a tick every `interval` until `stop` is cancelled.
+    pub async fn run_ticker(self: Arc<Self>, interval: Duration, stop: CancellationToken) {
+        let mut timer = tokio::time::interval(interval);
+        timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        timer.tick().await; // the first tick is immediate; start one interval from now
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = timer.tick() => { self.publish("tick", None); }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn long_poll_waits_for_the_next_event_and_poll_sees_latest() {
+        let hub = Arc::new(EventHub::new());
+        assert!(hub.latest().is_none());
+        assert!(hub.next_after(None, Duration::from_millis(20)).await.is_none());
+
+        let first = hub.publish("tick", None);
+        assert_eq!(hub.latest().map(|f| f.seq), Some(first));
+        // An event already newer than `after` is answered at once.
+        assert_eq!(hub.next_after(Some(0), Duration::from_secs(5)).await.map(|f| f.seq), Some(1));
+
+        let waiter = {
+            let hub = hub.clone();
+            tokio::spawn(async move { hub.next_after(Some(first), Duration::from_secs(5)).await })
+        };
+        tokio::task::yield_now().await;
+        let second = hub.publish("tick", None);
+        let got = waiter.await.expect("joined").expect("event arrives");
+        assert_eq!(got.seq, second);
+        let ev = Event::parse(got.json.as_bytes()).expect("valid json");
+        assert_eq!((ev.event.as_str(), ev.seq), ("tick", 2));
+    }
+
+    #[tokio::test]
+    async fn subscribers_get_every_event() {
+        let hub = EventHub::new();
+        let mut rx = hub.subscribe();
+        for _ in 0..3 {
+            hub.publish("tick", None);
+        }
+        for want in 1..=3 {
+            assert_eq!(rx.recv().await.expect("event").seq, want);
+        }
+    }
+}

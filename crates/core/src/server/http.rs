@@ -1,0 +1,112 @@
+//! HTTP endpoints: the AJAX echo (GET with a query, POST with a JSON body, and the paper's
+//! `msgsrv.php`), the poll and long-poll event endpoints, and `/health`.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::clock::{now_unix_ns, unix_ns_to_secs};
+use crate::protocol::{EchoReply, EchoRequest, Health, ReplyPayload};
+
+/// Query of `GET /echo`. `time` is the paper's name for `client_time` (Appendix B.1), `set`
+/// its tag for the run, and `_` jQuery's cache buster; all are accepted.
+#[derive(Debug, Deserialize)]
+pub struct EchoQuery {
+    #[serde(alias = "time")]
+    client_time: Option<f64>,
+    seq: Option<u64>,
+    payload: Option<String>,
+    set: Option<String>,
+}
+
+pub async fn echo_get(
+    State(_): State<AppState>,
+    query: Result<Query<EchoQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let now = now_unix_ns();
+    let Query(q) = query?;
+    if q.client_time.is_some_and(|t| !t.is_finite()) {
+        return Err(ApiError::bad_request("client_time must be a finite number of seconds"));
+    }
+    let reply = EchoReply {
+        client_time: q.client_time,
+        server_time: unix_ns_to_secs(now),
+        seq: q.seq,
+        set: q.set.as_deref(),
+        payload: q.payload.as_deref().map(ReplyPayload::Text),
+    };
+    Ok(json_response(reply.to_json()))
+}
+
+pub async fn echo_post(
+    State(_): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let now = now_unix_ns();
+    let body = body?;
+    let text =
+        std::str::from_utf8(&body).map_err(|e| ApiError::bad_request(format!("body is not UTF-8: {e}")))?;
+    let req = EchoRequest::parse(text).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let reply = EchoReply {
+        client_time: req.client_time,
+        server_time: unix_ns_to_secs(now),
+        seq: req.seq,
+        set: None,
+        payload: req.payload.map(ReplyPayload::Raw),
+    };
+    Ok(json_response(reply.to_json()))
+}
+
+/// `GET /events/latest`: the newest event at once (204 before the first).
+pub async fn poll(State(state): State<AppState>) -> Response {
+    match state.hub.latest() {
+        Some(frame) => json_response(Bytes::from(frame.json)),
+        None => StatusCode::NO_CONTENT.into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NextQuery {
+    after: Option<u64>,
+    timeout_ms: Option<u64>,
+}
+
+/// `GET /events/next?after=SEQ`: answers when an event newer than `after` exists (204 after
+/// `timeout_ms`, capped by the server's long-poll timeout).
+pub async fn long_poll(
+    State(state): State<AppState>,
+    query: Result<Query<NextQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query?;
+    let cap = state.config.long_poll_timeout;
+    let timeout = q.timeout_ms.map_or(cap, |ms| Duration::from_millis(ms).min(cap));
+    let next = tokio::select! {
+        next = state.hub.next_after(q.after, timeout) => next,
+        _ = state.shutdown.cancelled() => None,
+    };
+    Ok(match next {
+        Some(frame) => json_response(Bytes::from(frame.json)),
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
+}
+
+pub async fn health(State(state): State<AppState>) -> Json<Health> {
+    Json(Health {
+        name: "duplex".into(),
+        version: crate::VERSION.into(),
+        tick_ms: u64::try_from(state.config.tick_interval.as_millis()).unwrap_or(u64::MAX),
+        max_message_bytes: state.config.max_message_bytes,
+    })
+}
+
+pub fn json_response(body: impl Into<axum::body::Body>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body.into()).into_response()
+}

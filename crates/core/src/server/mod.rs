@@ -1,0 +1,245 @@
+//! The embedded echo server: WebSocket and HTTP echo, server events, in-process on loopback
+//! (or any address given), with graceful shutdown.
+//!
+//! Routes (see [`router`]):
+//! - `GET /` and `GET /ws`: WebSocket echo (`/` serves the paper's A.1 client, which connects
+//!   to the bare address); a plain GET on `/` returns a short page naming the endpoints.
+//! - `GET /ws/push`: WebSocket subscription to server events.
+//! - `GET /echo?client_time=&seq=&payload=`, `POST /echo` (JSON), `GET /msgsrv.php?time=&set=`.
+//! - `GET /events/latest` (poll), `GET /events/next?after=SEQ` (long-poll), `GET /health`.
+
+mod error;
+pub mod events;
+mod http;
+mod ws;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::extract::{FromRequestParts, Request, State, WebSocketUpgrade};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::serve::ListenerExt;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use error::ApiError;
+pub use events::EventHub;
+pub use ws::echo_text;
+
+/// Settings of the echo server. `Default` is loopback on a free port.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub bind: SocketAddr,
+    /// Period of the "tick" event broadcast to push subscribers and pollers.
+    pub tick_interval: Duration,
+    /// Largest WebSocket message or HTTP body accepted (bigger: close 1009 / HTTP 413).
+    pub max_message_bytes: usize,
+    /// Longest a long-poll request waits before answering 204.
+    pub long_poll_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tick_interval: Duration::from_millis(100),
+            max_message_bytes: 1 << 20,
+            long_poll_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(
+        "cannot listen on {addr}: the port is already in use (choose another, or port 0 for any free one)"
+    )]
+    AddrInUse { addr: SocketAddr },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("server thread failed: {0}")]
+    Thread(String),
+}
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<ServerConfig>,
+    pub hub: Arc<EventHub>,
+    pub shutdown: CancellationToken,
+}
+
+/// All routes, without a socket: tests can drive it with `tower::ServiceExt::oneshot`.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.max_message_bytes;
+    Router::new()
+        .route("/", get(root))
+        .route("/ws", get(ws::echo))
+        .route("/ws/push", get(ws::push))
+        .route("/echo", get(http::echo_get).post(http::echo_post))
+        .route("/msgsrv.php", get(http::echo_get))
+        .route("/events/latest", get(http::poll))
+        .route("/events/next", get(http::long_poll))
+        .route("/health", get(http::health))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+async fn root(State(state): State<AppState>, req: Request) -> Response {
+    let (mut parts, _) = req.into_parts();
+    let wants_ws = parts
+        .headers
+        .get(axum::http::header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if !wants_ws {
+        return Html(INDEX).into_response();
+    }
+    match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+        Ok(upgrade) => ws::echo(upgrade, State(state)).await,
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
+const INDEX: &str = "<!doctype html><meta charset=utf-8><title>Duplex echo server</title>\
+<h1>Duplex echo server</h1><p>WebSocket echo: <code>/ws</code> (or <code>/</code>), push: \
+<code>/ws/push</code>. AJAX echo: <code>GET|POST /echo</code>, <code>GET /msgsrv.php</code>. \
+Events: <code>/events/latest</code>, <code>/events/next?after=SEQ</code>. <code>/health</code>.</p>";
+
+/// A running server on the current tokio runtime.
+pub struct Server {
+    addr: SocketAddr,
+    hub: Arc<EventHub>,
+    shutdown: CancellationToken,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Binds and starts serving. The real address (port 0 resolved) is [`Server::local_addr`].
+    pub async fn start(config: ServerConfig) -> Result<Server, ServerError> {
+        let addr = config.bind;
+        let listener = TcpListener::bind(addr).await.map_err(|source| match source.kind() {
+            std::io::ErrorKind::AddrInUse => ServerError::AddrInUse { addr },
+            _ => ServerError::Bind { addr, source },
+        })?;
+        let local = listener.local_addr().map_err(|source| ServerError::Bind { addr, source })?;
+        let shutdown = CancellationToken::new();
+        let hub = Arc::new(EventHub::new());
+        tokio::spawn(hub.clone().run_ticker(config.tick_interval, shutdown.clone()));
+        let state = AppState { config: Arc::new(config), hub: hub.clone(), shutdown: shutdown.clone() };
+        // Echo replies are single small writes; never let Nagle hold them back.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let serve =
+            axum::serve(listener, router(state)).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+        let task = tokio::spawn(async move { serve.await });
+        tracing::info!("duplex echo server listening on {local}");
+        Ok(Server { addr: local, hub, shutdown, task })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn hub(&self) -> &Arc<EventHub> {
+        &self.hub
+    }
+
+    /// A token that stops the server when cancelled (e.g. from a Ctrl-C handler).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Serves until the shutdown token is cancelled.
+    pub async fn wait(self) -> std::io::Result<()> {
+        self.task.await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+
+    /// Stops accepting, closes WebSockets with 1001 and lets requests in flight finish.
+    pub async fn shutdown(self) -> std::io::Result<()> {
+        self.shutdown.cancel();
+        self.wait().await
+    }
+}
+
+/// A server on its own OS thread and single-threaded runtime, for runs whose clients live on
+/// another thread, and for tests that need a server to vanish ([`ServerThread::kill`]).
+pub struct ServerThread {
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    kill: CancellationToken,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ServerThread {
+    pub fn spawn(config: ServerConfig) -> Result<ServerThread, ServerError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let kill = CancellationToken::new();
+        let kill_in_thread = kill.clone();
+        let thread = std::thread::Builder::new()
+            .name("duplex-server".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = tx.send(Err(ServerError::Thread(e.to_string())));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    let server = match Server::start(config).await {
+                        Ok(s) => s,
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    let _ = tx.send(Ok((server.local_addr(), server.shutdown_token())));
+                    tokio::select! {
+                        _ = server.wait() => {}
+                        _ = kill_in_thread.cancelled() => {}
+                    }
+                });
+                // Dropping the runtime here drops every connection task: a killed server
+                // vanishes without closing handshakes, as a crashed one would.
+            })
+            .map_err(|e| ServerError::Thread(e.to_string()))?;
+        let (addr, shutdown) = rx.recv().map_err(|e| ServerError::Thread(e.to_string()))??;
+        Ok(ServerThread { addr, shutdown, kill, thread: Some(thread) })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Graceful stop; waits for the thread.
+    pub fn shutdown(mut self) {
+        self.shutdown.cancel();
+        self.join();
+    }
+
+    /// Abrupt stop: every connection is dropped at once.
+    pub fn kill(mut self) {
+        self.kill.cancel();
+        self.join();
+    }
+
+    fn join(&mut self) {
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for ServerThread {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        self.join();
+    }
+}

@@ -1,0 +1,119 @@
+//! WebSocket endpoints: the echo (text and binary) and the push subscription.
+
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
+use axum::response::Response;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::AppState;
+use crate::clock::{now_unix_ns, unix_ns_to_secs};
+use crate::protocol::{EchoReply, EchoRequest, ReplyPayload, binary_reply};
+
+/// Answers one text message: the echo reply, or `{"error": …}` when it cannot be parsed.
+pub fn echo_text(text: &str, server_time_ns: i64) -> String {
+    match EchoRequest::parse(text) {
+        Ok(req) => EchoReply {
+            client_time: req.client_time,
+            server_time: unix_ns_to_secs(server_time_ns),
+            seq: req.seq,
+            set: None,
+            payload: req.payload.map(ReplyPayload::Raw),
+        }
+        .to_json(),
+        Err(e) => serde_json::json!({ "error": e.to_string() }).to_string(),
+    }
+}
+
+pub async fn echo(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+    configure(ws, &state).on_upgrade(move |socket| echo_socket(socket, state))
+}
+
+pub async fn push(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+    configure(ws, &state).on_upgrade(move |socket| push_socket(socket, state))
+}
+
+fn configure(ws: WebSocketUpgrade, state: &AppState) -> WebSocketUpgrade {
+    let max = state.config.max_message_bytes;
+    ws.max_message_size(max).max_frame_size(max)
+}
+
+async fn echo_socket(mut socket: WebSocket, state: AppState) {
+    let shutdown = state.shutdown.cancelled();
+    tokio::pin!(shutdown);
+    loop {
+        let msg = tokio::select! {
+            biased;
+            msg = socket.recv() => msg,
+            _ = &mut shutdown => return going_away(socket).await,
+        };
+        let now = now_unix_ns();
+        let reply = match msg {
+            Some(Ok(Message::Text(text))) => Message::Text(echo_text(text.as_str(), now).into()),
+            Some(Ok(Message::Binary(bytes))) => Message::Binary(binary_reply(now, &bytes).into()),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(Message::Close(_))) | None => return,
+            Some(Err(e)) => return fail(socket, e).await,
+        };
+        if socket.send(reply).await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn push_socket(mut socket: WebSocket, state: AppState) {
+    let mut events = state.hub.subscribe();
+    let shutdown = state.shutdown.cancelled();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            ev = events.recv() => match ev {
+                Ok(frame) => {
+                    if socket.send(Message::Text(frame.json)).await.is_err() {
+                        return;
+                    }
+                }
+                // A slow subscriber skips what it missed; the sequence numbers show the gap.
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => return going_away(socket).await,
+            },
+            msg = socket.recv() => match msg {
+                Some(Ok(Message::Close(_))) | None => return,
+                Some(Err(e)) => return fail(socket, e).await,
+                Some(Ok(_)) => continue,
+            },
+            _ = &mut shutdown => return going_away(socket).await,
+        }
+    }
+}
+
+async fn going_away(mut socket: WebSocket) {
+    let _ = socket.send(close(close_code::AWAY, "server shutting down")).await;
+}
+
+/// Ends a connection whose input broke. A message over the size limit gets close code 1009
+/// (RFC 6455 "message too big"); the reader cannot resynchronise after it, so we stop reading.
+async fn fail(mut socket: WebSocket, err: axum::Error) {
+    if is_too_big(&err) {
+        let _ = socket.send(close(close_code::SIZE, "message too big")).await;
+    } else {
+        tracing::debug!("websocket closed on error: {err}");
+        let _ = socket.send(close(close_code::PROTOCOL, "protocol error")).await;
+    }
+}
+
+fn is_too_big(err: &axum::Error) -> bool {
+    use std::error::Error as _;
+    use tokio_tungstenite::tungstenite::Error::Capacity;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = err.source();
+    while let Some(e) = source {
+        if let Some(Capacity(_)) = e.downcast_ref::<tokio_tungstenite::tungstenite::Error>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+fn close(code: u16, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame { code, reason: reason.into() }))
+}

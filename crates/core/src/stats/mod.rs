@@ -1,0 +1,155 @@
+//! Statistics of a run: per transport and client, overall and per set, the normal fit, and
+//! WebSocket-versus-AJAX comparisons with their significance. Pure functions of the record.
+
+pub mod compare;
+pub mod live;
+pub mod normal;
+pub mod summary;
+
+use serde::{Deserialize, Serialize};
+
+pub use compare::{Comparison, format_p, format_us, mann_whitney, welch};
+pub use normal::NormalFit;
+pub use summary::{Group, Summary, summarize};
+
+use crate::clients::Transport;
+use crate::record::{ClientKind, RunRecord};
+
+#[derive(Debug, Clone, Default)]
+pub struct AnalysisOptions {
+    /// The paper's interval [a, b] in µs for P(a ≤ X ≤ b).
+    pub interval_us: Option<(f64, f64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SetSummary {
+    pub set: u32,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TransportReport {
+    pub transport: Transport,
+    pub client: ClientKind,
+    pub overall: Summary,
+    pub sets: Vec<SetSummary>,
+    pub normal: Option<NormalFit>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub run_id: String,
+    pub transports: Vec<TransportReport>,
+    pub comparisons: Vec<Comparison>,
+    /// Caveats a reader must know (clock, incomplete run, errors).
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    pub fn transport(&self, transport: Transport, client: ClientKind) -> Option<&TransportReport> {
+        self.transports.iter().find(|t| t.transport == transport && t.client == client)
+    }
+}
+
+fn group_of(record: &RunRecord, transport: Transport, client: ClientKind, set: Option<u32>) -> Group {
+    let mut g = Group::default();
+    for s in record
+        .samples
+        .iter()
+        .filter(|s| s.transport == transport && s.client == client && set.is_none_or(|set| s.set == set))
+    {
+        if s.is_ok() {
+            g.latencies_us.push(s.latency_ns as f64 / 1e3);
+            g.bytes_out += s.bytes_out;
+            g.bytes_in += s.bytes_in;
+        } else {
+            g.errors += 1;
+        }
+    }
+    let elapsed: u64 = record
+        .blocks
+        .iter()
+        .filter(|b| b.transport == transport && b.client == client && set.is_none_or(|set| b.set == set))
+        .map(|b| b.elapsed_ns)
+        .sum();
+    g.elapsed_ns = (elapsed > 0).then_some(elapsed);
+    g
+}
+
+pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
+    let mut keys: Vec<(Transport, ClientKind)> =
+        record.samples.iter().map(|s| (s.transport, s.client)).collect();
+    keys.sort();
+    keys.dedup();
+
+    let mut transports = Vec::new();
+    let mut groups = Vec::new();
+    for &(transport, client) in &keys {
+        let overall = group_of(record, transport, client, None);
+        let mut set_numbers: Vec<u32> = record
+            .samples
+            .iter()
+            .filter(|s| s.transport == transport && s.client == client)
+            .map(|s| s.set)
+            .collect();
+        set_numbers.sort_unstable();
+        set_numbers.dedup();
+        let sets = set_numbers
+            .into_iter()
+            .map(|set| SetSummary {
+                set,
+                summary: summarize(&group_of(record, transport, client, Some(set))),
+            })
+            .collect();
+        transports.push(TransportReport {
+            transport,
+            client,
+            overall: summarize(&overall),
+            sets,
+            normal: normal::fit(&overall.latencies_us, options.interval_us),
+        });
+        groups.push(overall);
+    }
+
+    let mut comparisons = Vec::new();
+    for (i, report) in transports.iter().enumerate() {
+        let ws_transport = Transport::websocket_of(report.transport.pattern());
+        if report.transport == ws_transport {
+            continue;
+        }
+        let Some(j) =
+            transports.iter().position(|t| t.transport == ws_transport && t.client == report.client)
+        else {
+            continue;
+        };
+        let side = |k: usize| compare::Side {
+            transport: transports[k].transport,
+            latencies_us: &groups[k].latencies_us,
+            median_us: transports[k].overall.p50_us,
+            mean_us: transports[k].overall.mean_us,
+            bytes_per_msg: transports[k].overall.bytes_out_per_msg + transports[k].overall.bytes_in_per_msg,
+        };
+        if let Some(c) = compare::compare(report.client, &side(j), &side(i)) {
+            comparisons.push(c);
+        }
+    }
+
+    let mut notes = Vec::new();
+    if let Some(e) = &record.error {
+        notes.push(format!("run {:?}: {e}; every sample measured before it is kept", record.status));
+    }
+    let errors: u64 = transports.iter().map(|t| t.overall.errors).sum();
+    if errors > 0 {
+        notes.push(format!("{errors} call(s) failed and are left out of the latency statistics"));
+    }
+    if keys.iter().any(|(t, _)| t.pattern() == crate::clients::Pattern::Push) && !record.topology.one_clock()
+    {
+        notes.push(record.clock_note().to_owned());
+    }
+    notes.push(format!(
+        "measured {} (client and server: {})",
+        record.platform.label(),
+        record.topology.name()
+    ));
+    Report { run_id: record.id.clone(), transports, comparisons, notes }
+}
