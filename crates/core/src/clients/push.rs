@@ -2,15 +2,13 @@
 //! Latency is the event's creation (server clock) to its arrival (client clock): meaningful
 //! only when both are the same clock, which the runner records.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::counting::ByteCounter;
 use super::http::{build_client, request_wire_len, send};
-use super::ws::{CountedWs, connect_counted, next_data};
+use super::ws::{CountedWs, connect_counted, next_data, ws_frame_len};
 use super::{ClientError, Endpoints, Measurement};
 use crate::clock::now_unix_ns;
 use crate::protocol::Event;
@@ -34,24 +32,23 @@ fn parse_event(bytes: &[u8]) -> Result<Event, ClientError> {
 
 pub struct WsPushClient {
     ws: CountedWs,
-    counter: Arc<ByteCounter>,
 }
 
 impl WsPushClient {
     pub async fn connect(url: &str) -> Result<WsPushClient, ClientError> {
-        let (ws, counter) = connect_counted(url).await?;
-        Ok(WsPushClient { ws, counter })
+        let (ws, _) = connect_counted(url).await?;
+        Ok(WsPushClient { ws })
     }
 
     pub async fn next_event(&mut self) -> Result<Measurement, ClientError> {
-        let (read0, written0) = self.counter.totals();
         let message = next_data(&mut self.ws).await?;
         let Message::Text(text) = message else {
             return Err(ClientError::Reply("binary message on the push channel".into()));
         };
         let event = parse_event(text.as_bytes())?;
-        let (read1, written1) = self.counter.totals();
-        Ok(measurement_of(&event, written1 - written0, read1 - read0))
+        // Pushed frames can arrive several per socket read, so the socket count cannot be
+        // split per event; an unmasked server frame's size is exact by RFC 6455 instead.
+        Ok(measurement_of(&event, 0, ws_frame_len(text.len(), false)))
     }
 
     pub async fn close(mut self) {

@@ -94,6 +94,17 @@ impl WsClient {
     }
 }
 
+/// Bytes of a single-frame WebSocket message with `payload` bytes (RFC 6455 section 5.2):
+/// 2 header bytes, 2 or 8 more for lengths over 125 or 65535, 4 for a client's mask.
+pub fn ws_frame_len(payload: usize, masked: bool) -> u64 {
+    let ext = match payload {
+        0..=125 => 0,
+        126..=65535 => 2,
+        _ => 8,
+    };
+    (2 + ext + if masked { 4 } else { 0 } + payload) as u64
+}
+
 /// The next text or binary message; pings and pongs are answered by tungstenite and skipped.
 pub async fn next_data(ws: &mut CountedWs) -> Result<Message, ClientError> {
     loop {
@@ -113,4 +124,17 @@ pub async fn next_data(ws: &mut CountedWs) -> Result<Message, ClientError> {
 
 fn closed(e: tokio_tungstenite::tungstenite::Error) -> ClientError {
     ClientError::Closed(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ws_frame_len;
+
+    #[test]
+    fn frame_lengths_follow_rfc_6455() {
+        assert_eq!(ws_frame_len(0, false), 2);
+        assert_eq!(ws_frame_len(125, true), 131);
+        assert_eq!(ws_frame_len(126, false), 130);
+        assert_eq!(ws_frame_len(70_000, true), 70_014);
+    }
 }

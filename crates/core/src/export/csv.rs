@@ -85,7 +85,7 @@ pub fn read_samples<R: Read>(input: R) -> Result<(String, Vec<Sample>), ExportEr
     let mut run_id = None;
     let mut samples = Vec::new();
     for row in r.deserialize::<SampleRow>() {
-        let row = row?;
+        let row = row.map_err(with_line)?;
         match &run_id {
             None => run_id = Some(row.run_id.clone()),
             Some(id) if *id != row.run_id => {
@@ -113,6 +113,28 @@ pub fn read_samples<R: Read>(input: R) -> Result<(String, Vec<Sample>), ExportEr
         });
     }
     Ok((run_id.unwrap_or_default(), samples))
+}
+
+/// "line 7: field 6: invalid digit found in string" rather than csv's record/byte positions.
+fn with_line(e: ::csv::Error) -> ExportError {
+    let line = e.position().map(|p| p.line());
+    let what = match e.kind() {
+        ::csv::ErrorKind::Deserialize { err, .. } => {
+            let field = err.field().and_then(|i| SAMPLE_COLUMNS.get(i as usize));
+            match field {
+                Some(name) => format!("column {name}: {}", err.kind()),
+                None => err.kind().to_string(),
+            }
+        }
+        ::csv::ErrorKind::UnequalLengths { len, expected_len, .. } => {
+            format!("{len} fields where {expected_len} were expected")
+        }
+        _ => e.to_string(),
+    };
+    match line {
+        Some(line) => ExportError::Format(format!("line {line}: {what}")),
+        None => ExportError::Format(what),
+    }
 }
 
 /// One row of `summary.csv`: a transport and client, over all sets (`set` empty) or one set.

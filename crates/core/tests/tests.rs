@@ -1,0 +1,10 @@
+//! Integration tests of the engine: real servers on 127.0.0.1 port 0, real frames, real numbers.
+
+mod util;
+
+mod export;
+mod faults;
+mod paper;
+mod server;
+mod stats;
+mod transports;

@@ -1,0 +1,207 @@
+//! Every transport, through the real runner against a real server, produces sane samples.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use duplex_core::clients::{Client, ClientOptions, Endpoints, HttpMethod, Pattern, Transport};
+use duplex_core::record::{RunStatus, Topology};
+use duplex_core::runner::{Order, Plan, RunEvent, Target, execute, spawn_run};
+use duplex_core::server::{ServerConfig, ServerThread};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+
+use crate::util::{run_embedded, server, small_plan};
+
+#[tokio::test]
+async fn every_transport_produces_sane_samples() {
+    let plan = small_plan(&Transport::ALL);
+    let record = run_embedded(plan.clone()).await;
+    assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
+    assert_eq!(record.topology, Topology::SameThread);
+    assert_eq!(record.samples.len() as u64, plan.total_calls());
+    for transport in Transport::ALL {
+        let samples: Vec<_> = record.samples.iter().filter(|s| s.transport == transport).collect();
+        assert_eq!(samples.len(), 40, "{transport}");
+        for s in &samples {
+            assert!(s.is_ok(), "{transport}: {:?}", s.error);
+            assert!((1..=2).contains(&s.set));
+            assert!(s.latency_ns > 0 && s.latency_ns < 2_000_000_000, "{transport}: {} ns", s.latency_ns);
+            assert!(s.bytes_in > 0, "{transport}");
+            assert!(s.server_time_unix_ns.is_some());
+            if transport.pattern() == Pattern::RoundTrip {
+                assert!(s.bytes_out > 0, "{transport}");
+                // The server stamped the message between send and receive.
+                let server = s.server_time_unix_ns.unwrap_or_default();
+                assert!(
+                    server >= s.sent_at_unix_ns - 1_000,
+                    "{transport}: server {server} before send {}",
+                    s.sent_at_unix_ns
+                );
+            }
+        }
+        let seqs: Vec<u64> = samples.iter().map(|s| s.seq).collect();
+        assert_eq!(seqs, (1..=40).collect::<Vec<_>>(), "{transport}: seq counts recorded calls");
+    }
+    assert_eq!(record.blocks.len(), Transport::ALL.len() * 2);
+    // The paper's headline, measured: a WebSocket message is smaller on the wire than AJAX.
+    let bytes = |t: Transport| {
+        record.samples.iter().filter(|s| s.transport == t).map(|s| s.bytes_out + s.bytes_in).sum::<u64>()
+    };
+    assert!(
+        bytes(Transport::Ws) * 2 < bytes(Transport::Http),
+        "ws {} vs http {}",
+        bytes(Transport::Ws),
+        bytes(Transport::Http)
+    );
+}
+
+#[tokio::test]
+async fn get_method_binary_frames_concurrency_and_fixed_rate() {
+    let plan = Plan {
+        concurrency: 3,
+        rate: Some(2000.0),
+        binary: true,
+        http_method: HttpMethod::Get,
+        order: Order::InTurn,
+        ..small_plan(&[Transport::Ws, Transport::Http])
+    };
+    let record = run_embedded(plan).await;
+    assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
+    assert_eq!(record.samples.len(), 2 * 2 * 20 * 3);
+    let clients: std::collections::BTreeSet<u32> = record.samples.iter().map(|s| s.client_id).collect();
+    assert_eq!(clients, [0, 1, 2].into());
+    assert!(record.samples.iter().all(|s| s.is_ok() && s.latency_ns >= s.send_delay_ns));
+    // In turn: every ws sample comes before every http sample.
+    let first_http = record.samples.iter().position(|s| s.transport == Transport::Http).expect("http");
+    assert!(record.samples[first_http..].iter().all(|s| s.transport == Transport::Http));
+    // At 2000/s per client, 20 calls take at least 9.5 ms per set.
+    assert!(record.blocks.iter().all(|b| b.elapsed_ns >= 9_500_000), "{:?}", record.blocks);
+}
+
+/// Copies bytes between a client and the server, counting what crosses.
+async fn counting_proxy(
+    upstream: std::net::SocketAddr,
+) -> (std::net::SocketAddr, Arc<AtomicU64>, Arc<AtomicU64>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (up, down) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let (u, d) = (up.clone(), down.clone());
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let (u, d) = (u.clone(), d.clone());
+            tokio::spawn(async move {
+                let mut server = TcpStream::connect(upstream).await.expect("upstream");
+                if let Ok((a, b)) = tokio::io::copy_bidirectional(&mut client, &mut server).await {
+                    u.fetch_add(a, Ordering::SeqCst);
+                    d.fetch_add(b, Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    (addr, up, down)
+}
+
+/// HTTP bytes are reconstructed from headers; WebSocket bytes are counted on the socket. Both
+/// must equal what a proxy in between counts (minus the WebSocket handshake).
+#[tokio::test]
+async fn bytes_on_the_wire_match_a_counting_proxy() {
+    let server = server().await;
+    for (transport, method) in [
+        (Transport::Http, HttpMethod::Post),
+        (Transport::Http, HttpMethod::Get),
+        (Transport::HttpNew, HttpMethod::Post),
+        (Transport::Ws, HttpMethod::Post),
+    ] {
+        let (proxy, up, down) = counting_proxy(server.local_addr()).await;
+        let endpoints = Endpoints::for_addr(proxy);
+        let options = ClientOptions { payload_bytes: 100, http_method: method, ..ClientOptions::default() };
+        let mut client = Client::connect(transport, &endpoints, &options).await.expect("connect");
+        let (mut out, mut inn) = (0, 0);
+        for seq in 1..=25 {
+            let m = client.measure(seq).await.expect("measure");
+            out += m.bytes_out;
+            inn += m.bytes_in;
+        }
+        client.close().await;
+        // The proxy adds a connection's bytes when it closes; wait for all of them.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while (up.load(Ordering::SeqCst) < out || down.load(Ordering::SeqCst) < inn)
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let (u, d) = (up.load(Ordering::SeqCst), down.load(Ordering::SeqCst));
+        if transport == Transport::Ws {
+            // Beyond the messages the proxy sees only the opening handshake (a ~200-byte
+            // request, a ~130-byte answer) and the closing frames (6 bytes masked, 2 back).
+            assert!((100..400).contains(&(u - out)), "{transport}: proxy {u} vs client {out}");
+            assert!((100..300).contains(&(d - inn)), "{transport}: proxy {d} vs client {inn}");
+        } else {
+            assert_eq!((out, inn), (u, d), "{transport} {method:?}: client (out, in) vs proxy");
+        }
+    }
+}
+
+#[test]
+fn cancelling_keeps_what_was_measured() {
+    let plan = Plan { calls: 1_000_000, interval_ms: 1.0, warmup: 0, ..small_plan(&[Transport::Ws]) };
+    let handle = spawn_run(plan, Target::default()).expect("starts");
+    let (mut events, cancel, result) = handle.into_parts();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+    let record = rt.block_on(async move {
+        while let Some(event) = events.recv().await {
+            if let RunEvent::Progress(p) = event
+                && p.done >= 20
+            {
+                cancel.cancel();
+            }
+        }
+        result.await.expect("record")
+    });
+    assert_eq!(record.status, RunStatus::Cancelled);
+    assert!(record.samples.len() >= 20, "{}", record.samples.len());
+    assert!(record.samples.iter().all(|s| s.is_ok()));
+}
+
+#[tokio::test]
+async fn remote_target_on_loopback_is_a_separate_process_topology() {
+    let remote = ServerThread::spawn(ServerConfig::default()).expect("server thread");
+    let url = format!("ws://{}", remote.local_addr());
+    let record = execute(
+        small_plan(&[Transport::Ws, Transport::Http]),
+        Target::Remote { url: url.clone() },
+        tokio::sync::mpsc::unbounded_channel().0,
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
+    assert_eq!(record.topology, Topology::SeparateProcess);
+    assert_eq!(record.target, url);
+    assert_eq!(record.samples.len(), 80);
+}
+
+#[tokio::test]
+async fn a_target_that_is_not_duplex_is_refused_before_measuring() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            drop(tcp);
+        }
+    });
+    let record = execute(
+        small_plan(&[Transport::Ws]),
+        Target::Remote { url: format!("http://{addr}") },
+        tokio::sync::mpsc::unbounded_channel().0,
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(record.status, RunStatus::Failed);
+    assert!(
+        record.error.as_deref().unwrap_or_default().contains("not a reachable Duplex server"),
+        "{:?}",
+        record.error
+    );
+    assert!(record.samples.is_empty());
+}
