@@ -13,7 +13,7 @@ pub fn text(record: &RunRecord, report: &Report, files: Option<&ReportFiles>) ->
         out,
         "\nDuplex {} — run {} ({:?}) against {} [{}]",
         record.duplex_version,
-        &record.id[..8.min(record.id.len())],
+        record.id.chars().take(8).collect::<String>(),
         record.status,
         record.server,
         record.topology.name()

@@ -162,6 +162,16 @@ fn heavy_tails_are_called_out() {
     let fit = normal::fit(&xs, None).expect("fit");
     assert!(!fit.fits);
     assert!(fit.verdict.contains("heavy-tailed"), "{}", fit.verdict);
+    // Two humps and no tail: not normal, but not heavy-tailed either.
+    let bimodal: Vec<f64> =
+        (0..1000).map(|i| if i % 2 == 0 { 10.0 } else { 20.0 } + (i % 5) as f64 * 0.1).collect();
+    let fit = normal::fit(&bimodal, None).expect("fit");
+    assert!(!fit.fits);
+    assert!(
+        fit.verdict.contains("the shape is not normal") && !fit.verdict.contains("heavy"),
+        "{}",
+        fit.verdict
+    );
     let normalish: Vec<f64> = (1..1000).map(|i| statrs_free_probit(i as f64 / 1000.0) * 2.0 + 50.0).collect();
     let fit = normal::fit(&normalish, None).expect("fit");
     assert!(fit.fits, "{}", fit.verdict);

@@ -159,41 +159,49 @@ struct SummaryRow<'a> {
 }
 
 pub fn write_summary<W: Write>(out: W, record: &RunRecord, report: &Report) -> Result<(), ExportError> {
-    // The csv crate cannot serialise flattened structs, so rows go through `flat_values`.
-    let mut w = csv::Writer::from_writer(out);
     let platform = record.platform.label();
-    let mut wrote_header = false;
-    for t in &report.transports {
+    let rows = report.transports.iter().flat_map(|t| {
         let normal = t.normal.as_ref();
         let interval = normal.and_then(|n| n.interval.as_ref());
-        let rows =
-            std::iter::once((None, &t.overall)).chain(t.sets.iter().map(|s| (Some(s.set), &s.summary)));
-        for (set, summary) in rows {
-            let overall = set.is_none();
-            let row = SummaryRow {
-                run_id: &record.id,
-                platform: &platform,
-                topology: record.topology.name(),
-                transport: t.transport,
-                client: t.client,
-                set,
-                summary,
-                normal_mu_us: normal.filter(|_| overall).map(|n| n.mu_us),
-                normal_sigma_us: normal.filter(|_| overall).map(|n| n.sigma_us),
-                normal_fits: normal.filter(|_| overall).map(|n| n.fits),
-                normal_ks: normal.filter(|_| overall).map(|n| n.ks_normal),
-                interval_a_us: interval.filter(|_| overall).map(|i| i.a_us),
-                interval_b_us: interval.filter(|_| overall).map(|i| i.b_us),
-                p_interval_normal: interval.filter(|_| overall).map(|i| i.normal),
-                p_interval_observed: interval.filter(|_| overall).map(|i| i.observed),
-            };
-            let values = flat_values(&row)?;
-            if !wrote_header {
-                w.write_record(values.iter().map(|(k, _)| k.as_str()))?;
-                wrote_header = true;
-            }
-            w.write_record(values.iter().map(|(_, v)| v.as_str()))?;
+        let platform = &platform;
+        std::iter::once((None, &t.overall)).chain(t.sets.iter().map(|s| (Some(s.set), &s.summary))).map(
+            move |(set, summary)| {
+                // The fit describes all sets together: only the overall row carries it.
+                let normal = normal.filter(|_| set.is_none());
+                let interval = interval.filter(|_| set.is_none());
+                SummaryRow {
+                    run_id: &record.id,
+                    platform,
+                    topology: record.topology.name(),
+                    transport: t.transport,
+                    client: t.client,
+                    set,
+                    summary,
+                    normal_mu_us: normal.map(|n| n.mu_us),
+                    normal_sigma_us: normal.map(|n| n.sigma_us),
+                    normal_fits: normal.map(|n| n.fits),
+                    normal_ks: normal.map(|n| n.ks_normal),
+                    interval_a_us: interval.map(|i| i.a_us),
+                    interval_b_us: interval.map(|i| i.b_us),
+                    p_interval_normal: interval.map(|i| i.normal),
+                    p_interval_observed: interval.map(|i| i.observed),
+                }
+            },
+        )
+    });
+    write_flat(out, rows)
+}
+
+/// Writes rows whose nested structs are flattened (which the csv crate cannot serialise
+/// itself), the header taken from the first row's field names.
+fn write_flat<W: Write, T: Serialize>(out: W, rows: impl Iterator<Item = T>) -> Result<(), ExportError> {
+    let mut w = csv::Writer::from_writer(out);
+    for (i, row) in rows.enumerate() {
+        let values = flat_values(&row)?;
+        if i == 0 {
+            w.write_record(values.iter().map(|(k, _)| k.as_str()))?;
         }
+        w.write_record(values.iter().map(|(_, v)| v.as_str()))?;
     }
     w.flush()?;
     Ok(())
@@ -203,7 +211,7 @@ pub fn write_summary<W: Write>(out: W, record: &RunRecord, report: &Report) -> R
 fn flat_values<T: Serialize>(row: &T) -> Result<Vec<(String, String)>, ExportError> {
     let value = serde_json::to_value(row).map_err(|e| ExportError::Format(e.to_string()))?;
     let serde_json::Value::Object(map) = value else {
-        return Err(ExportError::Format("summary row is not a record".into()));
+        return Err(ExportError::Format("a report row is not a record".into()));
     };
     Ok(map
         .into_iter()
@@ -225,16 +233,5 @@ pub fn write_comparisons<W: Write>(out: W, record: &RunRecord, report: &Report) 
         #[serde(flatten)]
         comparison: &'a crate::stats::Comparison,
     }
-    let mut w = csv::Writer::from_writer(out);
-    let mut wrote_header = false;
-    for c in &report.comparisons {
-        let values = flat_values(&Row { run_id: &record.id, comparison: c })?;
-        if !wrote_header {
-            w.write_record(values.iter().map(|(k, _)| k.as_str()))?;
-            wrote_header = true;
-        }
-        w.write_record(values.iter().map(|(_, v)| v.as_str()))?;
-    }
-    w.flush()?;
-    Ok(())
+    write_flat(out, report.comparisons.iter().map(|c| Row { run_id: &record.id, comparison: c }))
 }

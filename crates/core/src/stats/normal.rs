@@ -76,9 +76,16 @@ pub fn fit(xs: &[f64], interval: Option<(f64, f64)>) -> Option<NormalFit> {
             Some(d) if d < ks_normal => format!("; a log-normal fits better (KS {d:.3})"),
             _ => String::new(),
         };
+        // Only call it heavy-tailed when the moments say so; a lumpy or bimodal shape
+        // fails the test too, for other reasons.
+        let shape = if skewness > 1.0 || excess_kurtosis > 3.0 {
+            "latency is heavy-tailed"
+        } else {
+            "the shape is not normal"
+        };
         format!(
             "a normal fits poorly (KS distance {ks_normal:.3} > {ks_critical:.3}, skewness {skewness:.1}){better}: \
-             latency is heavy-tailed, read the median and percentiles rather than μ ± σ"
+             {shape}, read the median and percentiles rather than μ ± σ"
         )
     };
     Some(NormalFit {
