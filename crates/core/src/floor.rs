@@ -110,33 +110,24 @@ pub fn measure(plan: &Plan) -> Result<FloorReport, FloorError> {
     let p50 = |t: Topology, name: &str| {
         rows.iter().find(|r| r.topology == t && r.name == name).map_or(f64::NAN, |r| r.p50_us)
     };
-    let mut ratios = Vec::new();
-    for t in [Topology::SameThread, Topology::CrossThread] {
-        ratios.push(Ratio {
-            topology: t,
-            what: "duplex ws / stock ws",
-            value: p50(t, DUPLEX_WS) / p50(t, STOCK_WS),
-            aim: 1.05,
-        });
-        ratios.push(Ratio {
-            topology: t,
-            what: "duplex http / stock http",
-            value: p50(t, DUPLEX_HTTP) / p50(t, STOCK_HTTP),
-            aim: 1.05,
-        });
-        ratios.push(Ratio {
-            topology: t,
-            what: "duplex ws / raw TCP",
-            value: p50(t, DUPLEX_WS) / p50(t, RAW_TCP),
-            aim: 1.5,
-        });
-        ratios.push(Ratio {
-            topology: t,
-            what: "duplex http / raw TCP",
-            value: p50(t, DUPLEX_HTTP) / p50(t, RAW_TCP),
-            aim: 2.5,
-        });
-    }
+    // (what, numerator, denominator, the brief's aim)
+    const RATIOS: [(&str, &str, &str, f64); 4] = [
+        ("duplex ws / stock ws", DUPLEX_WS, STOCK_WS, 1.05),
+        ("duplex http / stock http", DUPLEX_HTTP, STOCK_HTTP, 1.05),
+        ("duplex ws / raw TCP", DUPLEX_WS, RAW_TCP, 1.5),
+        ("duplex http / raw TCP", DUPLEX_HTTP, RAW_TCP, 2.5),
+    ];
+    let ratios = [Topology::SameThread, Topology::CrossThread]
+        .into_iter()
+        .flat_map(|t| {
+            RATIOS.map(|(what, num, den, aim)| Ratio {
+                topology: t,
+                what,
+                value: p50(t, num) / p50(t, den),
+                aim,
+            })
+        })
+        .collect();
     Ok(FloorReport { message_bytes: message.len(), calls, rows, ratios, duplex_run_seconds })
 }
 
