@@ -42,8 +42,21 @@ fn main() -> ExitCode {
     }
 }
 
+/// Writes to stdout without panicking when it is closed (`duplex bench | head`, a parent that
+/// stopped reading): a server must keep serving, a finished run has already written its CSV.
+fn out(text: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+}
+
+fn err(text: &str) {
+    use std::io::Write as _;
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
 fn fail(e: anyhow::Error) -> ExitCode {
-    eprintln!("duplex: error: {e:#}");
+    err(&format!("duplex: error: {e:#}\n"));
     ExitCode::FAILURE
 }
 
@@ -110,15 +123,15 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         )
     };
     if args.json {
-        println!("{}", printer::json(&record, &report, files.as_ref()));
+        out(&format!("{}\n", printer::json(&record, &report, files.as_ref())));
     } else {
-        print!("{}", printer::text(&record, &report, files.as_ref()));
+        out(&printer::text(&record, &report, files.as_ref()));
     }
     Ok(match record.status {
         RunStatus::Complete => ExitCode::SUCCESS,
         RunStatus::Cancelled => ExitCode::from(130),
         RunStatus::Failed => {
-            eprintln!("duplex: error: {}", record.error.as_deref().unwrap_or("run failed"));
+            err(&format!("duplex: error: {}\n", record.error.as_deref().unwrap_or("run failed")));
             ExitCode::FAILURE
         }
     })
@@ -133,10 +146,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let server = Server::start(config).await?;
     let addr = server.local_addr();
-    println!("duplex echo server on {addr}");
-    println!("  WebSocket echo  ws://{addr}/ws      push ws://{addr}/ws/push");
-    println!("  AJAX echo       http://{addr}/echo  events http://{addr}/events/latest | /events/next");
-    println!("  measure from another machine: duplex bench --target ws://<this host>:{}", addr.port());
+    out(&format!(
+        "duplex echo server on {addr}\n  WebSocket echo  ws://{addr}/ws      push ws://{addr}/ws/push\n  \
+         AJAX echo       http://{addr}/echo  events http://{addr}/events/latest | /events/next\n  \
+         measure from another machine: duplex bench --target ws://<this host>:{}\n",
+        addr.port()
+    ));
     let token = server.shutdown_token();
     tokio::spawn(async move {
         let _ = tokio::signal::ctrl_c().await;
@@ -150,9 +165,9 @@ async fn floor(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let plan = args.plan()?;
     let report = tokio::task::spawn_blocking(move || duplex_core::floor::measure(&plan)).await??;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        out(&format!("{}\n", serde_json::to_string_pretty(&report)?));
     } else {
-        print!("{}", report.to_text());
+        out(&report.to_text());
     }
     Ok(ExitCode::SUCCESS)
 }

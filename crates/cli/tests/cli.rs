@@ -102,13 +102,12 @@ fn serve_answers_a_remote_bench() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("serve starts");
+    let mut banner = std::io::BufReader::new(server.stdout.take().expect("stdout"));
     let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(server.stdout.take().expect("stdout")),
-        &mut line,
-    )
-    .expect("banner");
+    std::io::BufRead::read_line(&mut banner, &mut line).expect("banner");
     assert!(line.contains(&format!("127.0.0.1:{port}")), "{line}");
+    // Stop reading: the server must survive its stdout closing.
+    drop(banner);
     let out = duplex(&[
         "bench",
         "--target",
