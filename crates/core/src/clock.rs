@@ -11,6 +11,11 @@ pub fn now_unix_ns() -> i64 {
     }
 }
 
+/// A duration in nanoseconds, saturating (a u64 holds 584 years).
+pub fn nanos(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
 /// Seconds since the Unix epoch as a float, the unit of the paper's `client_time`/`server_time`.
 pub fn unix_ns_to_secs(ns: i64) -> f64 {
     ns as f64 / 1e9

@@ -218,5 +218,5 @@ pub(crate) fn payload_of(n: usize) -> String {
 }
 
 pub(crate) fn elapsed_ns(since: std::time::Instant) -> u64 {
-    u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    crate::clock::nanos(since.elapsed())
 }

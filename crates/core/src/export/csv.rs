@@ -115,7 +115,8 @@ pub fn read_samples<R: Read>(input: R) -> Result<(String, Vec<Sample>), ExportEr
     Ok((run_id.unwrap_or_default(), samples))
 }
 
-/// "line 7: field 6: invalid digit found in string" rather than csv's record/byte positions.
+/// "line 7: column latency_ns: invalid digit found in string" rather than csv's record and
+/// byte positions.
 fn with_line(e: ::csv::Error) -> ExportError {
     let line = e.position().map(|p| p.line());
     let what = match e.kind() {

@@ -20,7 +20,7 @@ pub use pacing::{Pacer, Watchdog};
 pub use plan::{MAX_CONCURRENCY, MAX_PAYLOAD_BYTES, Order, Plan, PlanError};
 
 use crate::clients::{Client, ClientError, ClientOptions, Endpoints, Transport};
-use crate::clock::now_unix_ns;
+use crate::clock::{nanos, now_unix_ns};
 use crate::platform::PlatformInfo;
 use crate::protocol::Health;
 use crate::record::{BlockTiming, ClientKind, RunRecord, RunStatus, Sample, Topology};
@@ -293,7 +293,7 @@ async fn run_block(slot: &mut Slot, ctx: &BlockCtx<'_>) -> BlockOutcome {
             _ = &mut cancelled => break,
         };
         slot.recorded += 1;
-        let delay_ns = u64::try_from(send_delay.as_nanos()).unwrap_or(u64::MAX);
+        let delay_ns = nanos(send_delay);
         let mut sample = Sample {
             transport: ctx.transport,
             client: ClientKind::Native,
@@ -436,7 +436,7 @@ pub async fn execute(
             transport,
             client: ClientKind::Native,
             set,
-            elapsed_ns: u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX),
+            elapsed_ns: nanos(started.elapsed()),
         });
         let mut fatal = None;
         for outcome in outcomes {
