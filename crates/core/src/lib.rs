@@ -1,6 +1,6 @@
 //! Duplex engine: how much faster and cheaper is a WebSocket than AJAX, on this device and
 //! network. Data flows one way: [`server`] <- [`clients`] <- [`runner`] -> samples ->
-//! [`stats`] -> [`export`]. Nothing here knows about a GUI toolkit or a command line.
+//! [`stats`] -> [`storage`] / [`export`]. Nothing here knows about a GUI toolkit or a command line.
 
 pub mod clients;
 pub mod clock;
@@ -12,6 +12,7 @@ pub mod record;
 pub mod runner;
 pub mod server;
 pub mod stats;
+pub mod storage;
 
 /// Duplex's version, recorded with every run.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -136,9 +136,135 @@ pub struct RunRecord {
     pub platform: PlatformInfo,
     pub blocks: Vec<BlockTiming>,
     pub samples: Vec<Sample>,
+    /// The web view that measured the `webview` samples, if any did.
+    #[serde(default)]
+    pub webview: Option<WebviewInfo>,
 }
 
+/// What a web view says about itself beside its samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebviewInfo {
+    pub user_agent: String,
+    /// Smallest step `performance.now()` showed, µs: web views coarsen their clock, so
+    /// differences below this are not measurable from a page.
+    pub timer_resolution_us: f64,
+}
+
+/// Samples measured outside the engine's runner (the web view's clients) for one record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientPart {
+    pub client: ClientKind,
+    pub status: RunStatus,
+    pub error: Option<String>,
+    pub info: Option<WebviewInfo>,
+    pub samples: Vec<Sample>,
+    pub blocks: Vec<BlockTiming>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("rejected {client} samples: {reason}")]
+pub struct MergeError {
+    pub client: &'static str,
+    pub reason: String,
+}
+
+/// Longest error text kept per sample: a misbehaving client must not bloat the history.
+pub const MAX_ERROR_CHARS: usize = 500;
+
 impl RunRecord {
+    /// An empty record for `plan`, started now.
+    pub fn new(plan: Plan, target: String) -> RunRecord {
+        RunRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            duplex_version: crate::VERSION.to_owned(),
+            started_at_unix_ns: crate::clock::now_unix_ns(),
+            finished_at_unix_ns: 0,
+            status: RunStatus::Complete,
+            error: None,
+            plan,
+            target,
+            server: String::new(),
+            topology: Topology::SameThread,
+            platform: PlatformInfo::default(),
+            blocks: Vec::new(),
+            samples: Vec::new(),
+            webview: None,
+        }
+    }
+
+    /// Adds another kind of client's samples. The part is checked against the plan first; a
+    /// part that does not fit is refused whole and the record is left as it was.
+    pub fn merge(&mut self, mut part: ClientPart) -> Result<(), MergeError> {
+        let reject = |reason: String| Err(MergeError { client: part.client.name(), reason });
+        if self.samples.iter().any(|s| s.client == part.client) {
+            return reject("this run already has them".into());
+        }
+        let per_transport_max =
+            u64::from(self.plan.sets) * u64::from(self.plan.calls) * u64::from(self.plan.concurrency);
+        for &transport in &self.plan.transports {
+            let n = part.samples.iter().filter(|s| s.transport == transport).count() as u64;
+            if n > per_transport_max {
+                return reject(format!(
+                    "{n} {transport} samples, but the plan has {per_transport_max} calls"
+                ));
+            }
+        }
+        let plan_has = |t: Transport| self.plan.transports.contains(&t) && t.runs_on(part.client);
+        for (i, s) in part.samples.iter().enumerate() {
+            let bad = if s.client != part.client {
+                Some(format!("is labelled {}", s.client.name()))
+            } else if !plan_has(s.transport) {
+                Some(format!("has transport {} which this run does not measure", s.transport))
+            } else if s.set == 0 || s.set > self.plan.sets {
+                Some(format!("has set {} outside 1..={}", s.set, self.plan.sets))
+            } else if s.client_id >= self.plan.concurrency {
+                Some(format!("has client {} but the plan has {}", s.client_id, self.plan.concurrency))
+            } else {
+                None
+            };
+            if let Some(why) = bad {
+                return reject(format!("sample {} {why}", i + 1));
+            }
+        }
+        if let Some(b) = part.blocks.iter().find(|b| b.client != part.client || !plan_has(b.transport)) {
+            return reject(format!(
+                "a block of {} {} does not belong to this run",
+                b.client.name(),
+                b.transport
+            ));
+        }
+        for s in &mut part.samples {
+            if let Some(e) = &mut s.error
+                && e.chars().count() > MAX_ERROR_CHARS
+            {
+                *e = e.chars().take(MAX_ERROR_CHARS).collect();
+            }
+        }
+        self.samples.append(&mut part.samples);
+        self.blocks.append(&mut part.blocks);
+        if part.info.is_some() {
+            self.webview = part.info;
+        }
+        // The worse ending wins: failed over cancelled over complete.
+        let rank = |s: RunStatus| match s {
+            RunStatus::Complete => 0,
+            RunStatus::Cancelled => 1,
+            RunStatus::Failed => 2,
+        };
+        if rank(part.status) > rank(self.status) {
+            self.status = part.status;
+        }
+        if let Some(e) = part.error {
+            let e = format!("{} clients: {e}", part.client.name());
+            self.error = Some(match self.error.take() {
+                Some(prev) => format!("{prev}; {e}"),
+                None => e,
+            });
+        }
+        self.finished_at_unix_ns = self.finished_at_unix_ns.max(crate::clock::now_unix_ns());
+        Ok(())
+    }
+
     /// Plain words for the clock caveat of push latencies.
     pub fn clock_note(&self) -> &'static str {
         if self.topology.one_clock() {

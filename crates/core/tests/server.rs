@@ -234,3 +234,66 @@ async fn graceful_shutdown_closes_websockets_with_1001() {
         .expect("joined")
         .expect("ok");
 }
+
+/// Sends `request` as raw bytes and returns the whole response text.
+async fn raw_exchange(addr: std::net::SocketAddr, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut out))
+        .await
+        .expect("answer within 5 s")
+        .expect("read");
+    String::from_utf8(out).expect("utf-8")
+}
+
+#[tokio::test]
+async fn echo_reports_the_request_size_on_the_wire_when_asked() {
+    let server = server().await;
+    let addr = server.local_addr();
+    let body = echo_request_json(1.0, 1, "hello");
+    let post = format!(
+        "POST /echo?wire=1 HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: Mozilla/5.0 (Test)\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let get = format!(
+        "GET /echo?seq=2&payload=ab&wire=1 HTTP/1.1\r\nHost: {addr}\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+    );
+    for request in [post, get] {
+        let response = raw_exchange(addr, &request).await;
+        let header = response
+            .lines()
+            .find_map(|l| l.strip_prefix("x-duplex-request-bytes: "))
+            .unwrap_or_else(|| panic!("header missing in {response}"));
+        assert_eq!(header.trim().parse::<usize>().expect("number"), request.len(), "{request}");
+    }
+    // Not asked, not sent: native clients' byte counts stay what they were.
+    let plain =
+        raw_exchange(addr, &format!("GET /echo?seq=1 HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"))
+            .await;
+    assert!(!plain.contains("x-duplex-request-bytes"), "{plain}");
+}
+
+#[tokio::test]
+async fn only_listed_origins_may_read_answers() {
+    let app_server = server_with(ServerConfig {
+        allowed_origins: vec!["tauri://localhost".into()],
+        ..ServerConfig::default()
+    })
+    .await;
+    let addr = app_server.local_addr();
+    let ask = |origin: &str| {
+        format!("GET /echo?seq=1 HTTP/1.1\r\nHost: {addr}\r\nOrigin: {origin}\r\nConnection: close\r\n\r\n")
+    };
+    let allowed = raw_exchange(addr, &ask("tauri://localhost")).await.to_ascii_lowercase();
+    assert!(allowed.contains("access-control-allow-origin: tauri://localhost"), "{allowed}");
+    assert!(allowed.contains("access-control-expose-headers: *"), "{allowed}");
+    let foreign = raw_exchange(addr, &ask("https://evil.example")).await.to_ascii_lowercase();
+    assert!(foreign.starts_with("http/1.1 200"), "{foreign}");
+    assert!(!foreign.contains("access-control-allow-origin"), "{foreign}");
+    // The default server sends no CORS headers at all.
+    let plain_server = server().await;
+    let plain = raw_exchange(plain_server.local_addr(), &ask("tauri://localhost")).await.to_ascii_lowercase();
+    assert!(!plain.contains("access-control-"), "{plain}");
+}

@@ -118,6 +118,7 @@ fn record_of(groups: &[(Transport, &[f64], u64)]) -> RunRecord {
         platform: Default::default(),
         blocks,
         samples,
+        webview: None,
     }
 }
 

@@ -4,6 +4,7 @@ mod util;
 
 mod export;
 mod faults;
+mod history;
 mod paper;
 mod server;
 mod stats;

@@ -17,6 +17,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::record::ClientKind;
+
 pub use endpoints::{Endpoints, EndpointsError};
 pub use http::{HttpClient, HttpMethod, build_client as build_http_client};
 pub use push::{LongPollClient, PollClient, WsPushClient};
@@ -38,6 +40,8 @@ pub enum Transport {
     LongPoll,
     /// Server event found by polling at an interval.
     Poll,
+    /// AJAX echo by `XMLHttpRequest` (the paper's jQuery client); web-view clients only.
+    Xhr,
 }
 
 /// What a transport's latency means.
@@ -51,13 +55,14 @@ pub enum Pattern {
 }
 
 impl Transport {
-    pub const ALL: [Transport; 6] = [
+    pub const ALL: [Transport; 7] = [
         Transport::Ws,
         Transport::Http,
         Transport::HttpNew,
         Transport::WsPush,
         Transport::LongPoll,
         Transport::Poll,
+        Transport::Xhr,
     ];
 
     pub fn name(self) -> &'static str {
@@ -68,12 +73,22 @@ impl Transport {
             Transport::WsPush => "ws-push",
             Transport::LongPoll => "long-poll",
             Transport::Poll => "poll",
+            Transport::Xhr => "xhr",
+        }
+    }
+
+    /// Whether a kind of client can measure this transport. Web pages cannot choose a new TCP
+    /// connection per request, and only web pages have `XMLHttpRequest`.
+    pub fn runs_on(self, client: ClientKind) -> bool {
+        match client {
+            ClientKind::Native => self != Transport::Xhr,
+            ClientKind::Webview => matches!(self, Transport::Ws | Transport::Http | Transport::Xhr),
         }
     }
 
     pub fn pattern(self) -> Pattern {
         match self {
-            Transport::Ws | Transport::Http | Transport::HttpNew => Pattern::RoundTrip,
+            Transport::Ws | Transport::Http | Transport::HttpNew | Transport::Xhr => Pattern::RoundTrip,
             Transport::WsPush | Transport::LongPoll | Transport::Poll => Pattern::Push,
         }
     }
@@ -188,6 +203,12 @@ impl Client {
             Transport::WsPush => Client::WsPush(WsPushClient::connect(&endpoints.ws_push).await?),
             Transport::LongPoll => Client::LongPoll(LongPollClient::new(endpoints)?),
             Transport::Poll => Client::Poll(PollClient::new(endpoints, options.poll_interval)?),
+            Transport::Xhr => {
+                return Err(ClientError::Connect {
+                    url: endpoints.http_echo.clone(),
+                    reason: "xhr is measured by web-view clients only".into(),
+                });
+            }
         })
     }
 

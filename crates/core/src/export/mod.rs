@@ -28,19 +28,48 @@ pub struct ReportFiles {
     pub run: PathBuf,
 }
 
-/// Writes `duplex-<run>-{samples,summary,comparisons}.csv` and `duplex-<run>-run.json` into
-/// `dir` (created if missing).
+impl ReportFiles {
+    /// `duplex-<run>-{samples,summary,comparisons}.csv` and `duplex-<run>-run.json` in `dir`.
+    pub fn in_dir(dir: &Path, run_id: &str) -> ReportFiles {
+        let short: String = run_id.chars().take(8).collect();
+        let path = |what: &str| dir.join(format!("duplex-{short}-{what}"));
+        ReportFiles {
+            samples: path("samples.csv"),
+            summary: path("summary.csv"),
+            comparisons: path("comparisons.csv"),
+            run: path("run.json"),
+        }
+    }
+
+    /// The samples at `samples` exactly (a path a person chose in a save dialog), the other
+    /// files beside it: `<stem>-summary.csv`, `<stem>-comparisons.csv`, `<stem>-run.json`.
+    pub fn beside(samples: &Path) -> ReportFiles {
+        let stem = samples.file_stem().map_or_else(|| "duplex".into(), |s| s.to_string_lossy().into_owned());
+        let sibling = |what: &str| samples.with_file_name(format!("{stem}-{what}"));
+        ReportFiles {
+            samples: samples.to_owned(),
+            summary: sibling("summary.csv"),
+            comparisons: sibling("comparisons.csv"),
+            run: sibling("run.json"),
+        }
+    }
+}
+
+/// Writes the report set into `dir` (created if missing), named by [`ReportFiles::in_dir`].
 pub fn write_report(dir: &Path, record: &RunRecord, report: &Report) -> Result<ReportFiles, ExportError> {
     std::fs::create_dir_all(dir)
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot create {}: {e}", dir.display())))?;
-    let short: String = record.id.chars().take(8).collect();
-    let path = |what: &str| dir.join(format!("duplex-{short}-{what}"));
-    let files = ReportFiles {
-        samples: path("samples.csv"),
-        summary: path("summary.csv"),
-        comparisons: path("comparisons.csv"),
-        run: path("run.json"),
-    };
+    let files = ReportFiles::in_dir(dir, &record.id);
+    write_report_files(&files, record, report)?;
+    Ok(files)
+}
+
+/// Writes the report set to the given paths.
+pub fn write_report_files(
+    files: &ReportFiles,
+    record: &RunRecord,
+    report: &Report,
+) -> Result<(), ExportError> {
     let create = |p: &Path| {
         File::create(p)
             .map(BufWriter::new)
@@ -52,5 +81,5 @@ pub fn write_report(dir: &Path, record: &RunRecord, report: &Report) -> Result<R
     let meta = RunRecord { samples: Vec::new(), ..record.clone() };
     serde_json::to_writer_pretty(create(&files.run)?, &meta)
         .map_err(|e| ExportError::Format(e.to_string()))?;
-    Ok(files)
+    Ok(())
 }

@@ -34,6 +34,8 @@ pub enum Target {
     Embedded { topology: Topology },
     /// A running Duplex server (`duplex serve`), by any of its URLs.
     Remote { url: String },
+    /// A server already running in this process on a thread of its own (the app's).
+    InProcess { addr: std::net::SocketAddr },
 }
 
 impl Default for Target {
@@ -106,7 +108,7 @@ impl RunHandle {
 }
 
 fn lost_record() -> RunRecord {
-    let mut r = blank_record(Plan::default(), "unknown".into());
+    let mut r = RunRecord::new(Plan::default(), "unknown".into());
     r.status = RunStatus::Failed;
     r.error = Some("the run thread stopped unexpectedly".into());
     r
@@ -114,7 +116,7 @@ fn lost_record() -> RunRecord {
 
 /// Starts a run on a new thread with a single-threaded tokio runtime.
 pub fn spawn_run(plan: Plan, target: Target) -> Result<RunHandle, RunError> {
-    plan.validate()?;
+    plan.validate_for(ClientKind::Native)?;
     let (tx, events) = mpsc::unbounded_channel();
     let (result_tx, result) = oneshot::channel();
     let cancel = CancellationToken::new();
@@ -124,30 +126,12 @@ pub fn spawn_run(plan: Plan, target: Target) -> Result<RunHandle, RunError> {
         .spawn(move || {
             let record = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 Ok(rt) => rt.block_on(execute(plan, target, tx, token)),
-                Err(e) => failed(blank_record(plan, String::new()), format!("cannot start a runtime: {e}")),
+                Err(e) => failed(RunRecord::new(plan, String::new()), format!("cannot start a runtime: {e}")),
             };
             let _ = result_tx.send(record);
         })
         .map_err(RunError::Thread)?;
     Ok(RunHandle { events, cancel, result })
-}
-
-fn blank_record(plan: Plan, target: String) -> RunRecord {
-    RunRecord {
-        id: uuid::Uuid::new_v4().to_string(),
-        duplex_version: crate::VERSION.to_owned(),
-        started_at_unix_ns: now_unix_ns(),
-        finished_at_unix_ns: 0,
-        status: RunStatus::Complete,
-        error: None,
-        plan,
-        target,
-        server: String::new(),
-        topology: Topology::SameThread,
-        platform: PlatformInfo::default(),
-        blocks: Vec::new(),
-        samples: Vec::new(),
-    }
 }
 
 fn failed(mut record: RunRecord, error: String) -> RunRecord {
@@ -204,6 +188,9 @@ async fn open_target(target: &Target, plan: &Plan) -> Result<(Endpoints, Topolog
             check_health(&endpoints).await?;
             let topology = if endpoints.is_loopback { Topology::SeparateProcess } else { Topology::Remote };
             Ok((endpoints, topology, ServerGuard::External))
+        }
+        Target::InProcess { addr } => {
+            Ok((Endpoints::for_addr(*addr), Topology::CrossThread, ServerGuard::External))
         }
     }
 }
@@ -384,11 +371,11 @@ pub async fn execute(
     cancel: CancellationToken,
 ) -> RunRecord {
     let target_name = match &target {
-        Target::Embedded { .. } => "embedded".to_owned(),
+        Target::Embedded { .. } | Target::InProcess { .. } => "embedded".to_owned(),
         Target::Remote { url } => url.clone(),
     };
-    let mut record = blank_record(plan.clone(), target_name);
-    if let Err(e) = plan.validate() {
+    let mut record = RunRecord::new(plan.clone(), target_name);
+    if let Err(e) = plan.validate_for(ClientKind::Native) {
         return failed(record, e.to_string());
     }
     record.platform = PlatformInfo::collect();

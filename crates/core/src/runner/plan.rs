@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::clients::{ClientOptions, HttpMethod, Transport};
+use crate::record::ClientKind;
 
 /// How the sets of different transports follow each other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -148,6 +149,25 @@ impl Plan {
         Ok(())
     }
 
+    /// [`Plan::validate`], and every transport measurable by `client`.
+    pub fn validate_for(&self, client: ClientKind) -> Result<(), PlanError> {
+        self.validate()?;
+        match self.transports.iter().find(|t| !t.runs_on(client)) {
+            Some(t) => {
+                Err(PlanError::Invalid(format!("{t} cannot be measured by {} clients", client.name())))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// The part of the plan one kind of client runs: the transports it can measure. None when
+    /// there are none.
+    pub fn for_client(&self, client: ClientKind) -> Option<Plan> {
+        let transports: Vec<Transport> =
+            self.transports.iter().copied().filter(|t| t.runs_on(client)).collect();
+        (!transports.is_empty()).then(|| Plan { transports, ..self.clone() })
+    }
+
     pub fn interval(&self) -> Duration {
         Duration::from_secs_f64(self.interval_ms / 1e3)
     }
@@ -217,6 +237,19 @@ mod tests {
         }
         assert!(Plan::from_toml("sets = \"ten\"").is_err());
         assert!(Plan::from_toml("colour = 1").is_err());
+    }
+
+    #[test]
+    fn each_client_kind_gets_the_transports_it_can_measure() {
+        use Transport::{Http, HttpNew, Ws, Xhr};
+        let plan = Plan { transports: vec![Ws, Http, HttpNew, Xhr], ..Plan::default() };
+        assert!(plan.validate().is_ok());
+        let err = plan.validate_for(ClientKind::Native).expect_err("xhr is web-view only");
+        assert!(err.to_string().contains("xhr cannot be measured by native clients"), "{err}");
+        assert_eq!(plan.for_client(ClientKind::Native).map(|p| p.transports), Some(vec![Ws, Http, HttpNew]));
+        assert_eq!(plan.for_client(ClientKind::Webview).map(|p| p.transports), Some(vec![Ws, Http, Xhr]));
+        let only_xhr = Plan { transports: vec![Xhr], ..Plan::default() };
+        assert_eq!(only_xhr.for_client(ClientKind::Native), None);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
@@ -27,8 +27,38 @@ pub struct EchoQuery {
     set: Option<String>,
 }
 
+/// Header with the size of the request as it crossed the wire (request line, headers, body),
+/// sent when the URL asks with `wire=1`. Web pages cannot see what their browser sent; this
+/// lets the web-view clients count bytes the way the native ones do.
+pub const REQUEST_BYTES_HEADER: &str = "x-duplex-request-bytes";
+
+/// Bytes of an HTTP/1.1 request: `METHOD target HTTP/1.1\r\n`, `name: value\r\n` per header, a
+/// blank line, the body. Header names lose their case in parsing, not their length.
+pub fn request_wire_len(method: &Method, uri: &Uri, headers: &HeaderMap, body_len: usize) -> u64 {
+    let target = uri.path_and_query().map_or(1, |pq| pq.as_str().len());
+    let head: usize = headers.iter().map(|(name, value)| name.as_str().len() + 2 + value.len() + 2).sum();
+    (method.as_str().len() + 1 + target + 1 + "HTTP/1.1".len() + 2 + head + 2 + body_len) as u64
+}
+
+fn wants_wire_size(uri: &Uri) -> bool {
+    uri.query().is_some_and(|q| q.split('&').any(|kv| kv == "wire=1"))
+}
+
+fn echo_response(body: String, request: (&Method, &Uri, &HeaderMap, usize)) -> Response {
+    let mut response = json_response(body);
+    let (method, uri, headers, body_len) = request;
+    if wants_wire_size(uri) {
+        let n = request_wire_len(method, uri, headers, body_len);
+        response.headers_mut().insert(REQUEST_BYTES_HEADER, HeaderValue::from(n));
+    }
+    response
+}
+
 pub async fn echo_get(
     State(_): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
     query: Result<Query<EchoQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let now = now_unix_ns();
@@ -43,11 +73,14 @@ pub async fn echo_get(
         set: q.set.as_deref(),
         payload: q.payload.as_deref().map(ReplyPayload::Text),
     };
-    Ok(json_response(reply.to_json()))
+    Ok(echo_response(reply.to_json(), (&method, &uri, &headers, 0)))
 }
 
 pub async fn echo_post(
     State(_): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let now = now_unix_ns();
@@ -62,7 +95,7 @@ pub async fn echo_post(
         set: None,
         payload: req.payload.map(ReplyPayload::Raw),
     };
-    Ok(json_response(reply.to_json()))
+    Ok(echo_response(reply.to_json(), (&method, &uri, &headers, body.len())))
 }
 
 /// `GET /events/latest`: the newest event at once (204 before the first).

@@ -20,15 +20,18 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::{FromRequestParts, Request, State, WebSocketUpgrade};
+use axum::http::{HeaderValue, Method};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub use error::ApiError;
 pub use events::EventHub;
+pub use http::{REQUEST_BYTES_HEADER, request_wire_len};
 pub use ws::echo_text;
 
 /// Settings of the echo server. `Default` is loopback on a free port.
@@ -41,6 +44,9 @@ pub struct ServerConfig {
     pub max_message_bytes: usize,
     /// Longest a long-poll request waits before answering 204.
     pub long_poll_timeout: Duration,
+    /// Web origins whose pages may read the HTTP answers (CORS), e.g. the app's own
+    /// `tauri://localhost`. Empty: no CORS headers, so pages of other origins cannot read them.
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -50,6 +56,7 @@ impl Default for ServerConfig {
             tick_interval: Duration::from_millis(100),
             max_message_bytes: 1 << 20,
             long_poll_timeout: Duration::from_secs(30),
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -77,7 +84,8 @@ pub struct AppState {
 /// All routes, without a socket: tests can drive it with `tower::ServiceExt::oneshot`.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.max_message_bytes;
-    Router::new()
+    let cors = cors_layer(&state.config.allowed_origins);
+    let router = Router::new()
         .route("/", get(root))
         .route("/ws", get(ws::echo))
         .route("/ws/push", get(ws::push))
@@ -87,7 +95,25 @@ pub fn router(state: AppState) -> Router {
         .route("/events/next", get(http::long_poll))
         .route("/health", get(http::health))
         .layer(DefaultBodyLimit::max(body_limit))
-        .with_state(state)
+        .with_state(state);
+    match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    }
+}
+
+/// CORS for the listed origins: simple GET and POST (text bodies need no preflight), every
+/// response header readable so web clients can count the bytes they received.
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    (!origins.is_empty()).then(|| {
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([axum::http::header::CONTENT_TYPE])
+            .expose_headers(tower_http::cors::Any)
+            .max_age(Duration::from_secs(3600))
+    })
 }
 
 async fn root(State(state): State<AppState>, req: Request) -> Response {

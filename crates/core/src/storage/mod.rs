@@ -1,0 +1,275 @@
+//! Run history in SQLite (WAL mode): one row per run with its metadata as JSON, one row per
+//! sample. Saving a run is one transaction, so a crash leaves either the whole run or none.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use crate::record::{RunRecord, RunStatus, Sample};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("cannot open the history at {path}: {source}")]
+    Open { path: String, source: rusqlite::Error },
+    #[error("history database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("no run {0:?} in the history")]
+    NotFound(String),
+    #[error("run {id} in the history is damaged: {reason}")]
+    Corrupt { id: String, reason: String },
+    #[error("the history was written by a newer Duplex (schema {0}); update Duplex to open it")]
+    TooNew(i64),
+}
+
+/// One line of the history list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunListItem {
+    pub id: String,
+    pub started_at_unix_ns: i64,
+    pub finished_at_unix_ns: i64,
+    pub status: RunStatus,
+    pub plan_name: Option<String>,
+    pub target: String,
+    pub platform: String,
+    /// Transport names, in plan order.
+    pub transports: Vec<String>,
+    /// Client kinds that measured samples.
+    pub clients: Vec<String>,
+    pub samples: u64,
+    /// The run's result in one line, as given when it was saved.
+    pub headline: Option<String>,
+}
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE runs (
+    id TEXT PRIMARY KEY,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    plan_name TEXT,
+    target TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    transports TEXT NOT NULL,
+    clients TEXT NOT NULL,
+    sample_count INTEGER NOT NULL,
+    headline TEXT,
+    meta TEXT NOT NULL
+);
+CREATE TABLE samples (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    transport TEXT NOT NULL,
+    client TEXT NOT NULL,
+    client_id INTEGER NOT NULL,
+    set_no INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    sent_at INTEGER NOT NULL,
+    latency_ns INTEGER NOT NULL,
+    send_delay_ns INTEGER NOT NULL,
+    server_time INTEGER,
+    bytes_out INTEGER NOT NULL,
+    bytes_in INTEGER NOT NULL,
+    error TEXT
+);
+CREATE INDEX samples_by_run ON samples(run_id);
+";
+
+pub struct History {
+    conn: Connection,
+}
+
+impl History {
+    /// Opens (or creates) the history at `path`, creating its folder.
+    pub fn open(path: &Path) -> Result<History, StorageError> {
+        let open_err = |source| StorageError::Open { path: path.display().to_string(), source };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| open_err(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
+        }
+        let conn = Connection::open(path).map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
+        History::init(conn)
+    }
+
+    pub fn open_in_memory() -> Result<History, StorageError> {
+        History::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<History, StorageError> {
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        match version {
+            0 => {
+                conn.execute_batch(SCHEMA)?;
+                conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            }
+            SCHEMA_VERSION => {}
+            newer => return Err(StorageError::TooNew(newer)),
+        }
+        Ok(History { conn })
+    }
+
+    /// Stores `record` whole, replacing an earlier version of the same run.
+    pub fn save(&mut self, record: &RunRecord, headline: Option<&str>) -> Result<(), StorageError> {
+        let meta = serde_json::to_string(&RunRecord { samples: Vec::new(), ..record.clone() })
+            .map_err(|e| StorageError::Corrupt { id: record.id.clone(), reason: e.to_string() })?;
+        let transports: Vec<&str> = record.plan.transports.iter().map(|t| t.name()).collect();
+        let mut clients: Vec<&str> = record.samples.iter().map(|s| s.client.name()).collect();
+        clients.sort_unstable();
+        clients.dedup();
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM runs WHERE id = ?1", [&record.id])?;
+        tx.execute(
+            "INSERT INTO runs (id, started_at, finished_at, status, plan_name, target, platform, \
+             transports, clients, sample_count, headline, meta) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            params![
+                record.id,
+                record.started_at_unix_ns,
+                record.finished_at_unix_ns,
+                status_name(record.status),
+                record.plan.name,
+                record.target,
+                record.platform.label(),
+                transports.join(","),
+                clients.join(","),
+                record.samples.len() as u64,
+                headline,
+                meta,
+            ],
+        )?;
+        {
+            let mut insert = tx.prepare(
+                "INSERT INTO samples (run_id, transport, client, client_id, set_no, seq, sent_at, \
+                 latency_ns, send_delay_ns, server_time, bytes_out, bytes_in, error) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            )?;
+            for s in &record.samples {
+                insert.execute(params![
+                    record.id,
+                    s.transport.name(),
+                    s.client.name(),
+                    s.client_id,
+                    s.set,
+                    s.seq,
+                    s.sent_at_unix_ns,
+                    s.latency_ns,
+                    s.send_delay_ns,
+                    s.server_time_unix_ns,
+                    s.bytes_out,
+                    s.bytes_in,
+                    s.error,
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Every run, newest first.
+    pub fn list(&self) -> Result<Vec<RunListItem>, StorageError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, started_at, finished_at, status, plan_name, target, platform, transports, \
+             clients, sample_count, headline FROM runs ORDER BY started_at DESC, id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let split = |s: String| -> Vec<String> {
+                s.split(',').filter(|x| !x.is_empty()).map(str::to_owned).collect()
+            };
+            Ok((
+                RunListItem {
+                    id: r.get(0)?,
+                    started_at_unix_ns: r.get(1)?,
+                    finished_at_unix_ns: r.get(2)?,
+                    status: RunStatus::Complete,
+                    plan_name: r.get(4)?,
+                    target: r.get(5)?,
+                    platform: r.get(6)?,
+                    transports: split(r.get(7)?),
+                    clients: split(r.get(8)?),
+                    samples: r.get(9)?,
+                    headline: r.get(10)?,
+                },
+                r.get::<_, String>(3)?,
+            ))
+        })?;
+        let mut items = Vec::new();
+        for row in rows {
+            let (mut item, status) = row?;
+            item.status = parse_status(&status).ok_or_else(|| StorageError::Corrupt {
+                id: item.id.clone(),
+                reason: format!("status {status:?}"),
+            })?;
+            items.push(item);
+        }
+        Ok(items)
+    }
+
+    pub fn contains(&self, id: &str) -> Result<bool, StorageError> {
+        Ok(self.conn.query_row("SELECT 1 FROM runs WHERE id = ?1", [id], |_| Ok(())).optional()?.is_some())
+    }
+
+    /// The whole record of one run, samples in the order they were measured.
+    pub fn load(&self, id: &str) -> Result<RunRecord, StorageError> {
+        let meta: String = self
+            .conn
+            .query_row("SELECT meta FROM runs WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| StorageError::NotFound(id.to_owned()))?;
+        let corrupt = |reason: String| StorageError::Corrupt { id: id.to_owned(), reason };
+        let mut record: RunRecord = serde_json::from_str(&meta).map_err(|e| corrupt(e.to_string()))?;
+        let mut stmt = self.conn.prepare(
+            "SELECT transport, client, client_id, set_no, seq, sent_at, latency_ns, send_delay_ns, \
+             server_time, bytes_out, bytes_in, error FROM samples WHERE run_id = ?1 ORDER BY rowid",
+        )?;
+        let rows = stmt.query_map([id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                Sample {
+                    transport: crate::clients::Transport::Ws,
+                    client: crate::record::ClientKind::Native,
+                    client_id: r.get(2)?,
+                    set: r.get(3)?,
+                    seq: r.get(4)?,
+                    sent_at_unix_ns: r.get(5)?,
+                    latency_ns: r.get(6)?,
+                    send_delay_ns: r.get(7)?,
+                    server_time_unix_ns: r.get(8)?,
+                    bytes_out: r.get(9)?,
+                    bytes_in: r.get(10)?,
+                    error: r.get(11)?,
+                },
+            ))
+        })?;
+        for row in rows {
+            let (transport, client, mut sample) = row?;
+            sample.transport = transport.parse().map_err(corrupt)?;
+            sample.client = client.parse().map_err(corrupt)?;
+            record.samples.push(sample);
+        }
+        Ok(record)
+    }
+
+    /// Removes a run and its samples; false when there was no such run.
+    pub fn delete(&mut self, id: &str) -> Result<bool, StorageError> {
+        Ok(self.conn.execute("DELETE FROM runs WHERE id = ?1", [id])? > 0)
+    }
+}
+
+fn status_name(status: RunStatus) -> &'static str {
+    match status {
+        RunStatus::Complete => "complete",
+        RunStatus::Cancelled => "cancelled",
+        RunStatus::Failed => "failed",
+    }
+}
+
+fn parse_status(name: &str) -> Option<RunStatus> {
+    [RunStatus::Complete, RunStatus::Cancelled, RunStatus::Failed]
+        .into_iter()
+        .find(|s| status_name(*s) == name)
+}

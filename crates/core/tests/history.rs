@@ -1,0 +1,207 @@
+//! Run history in SQLite, web-view samples merged into a run, and two runs compared.
+
+use duplex_core::clients::Transport;
+use duplex_core::export::{ReportFiles, write_report_files};
+use duplex_core::record::{BlockTiming, ClientKind, ClientPart, RunRecord, RunStatus, Sample, WebviewInfo};
+use duplex_core::stats::{AnalysisOptions, analyze, compare_runs};
+use duplex_core::storage::{History, StorageError};
+
+use crate::util::{run_embedded, small_plan};
+
+/// Web-view samples as the UI sends them: `n` per set at `latency_us`.
+fn webview_part(record: &RunRecord, transport: Transport, latency_us: u64, n: u64) -> ClientPart {
+    let mut samples = Vec::new();
+    for set in 1..=record.plan.sets {
+        for seq in 1..=n {
+            samples.push(Sample {
+                transport,
+                client: ClientKind::Webview,
+                client_id: 0,
+                set,
+                seq,
+                sent_at_unix_ns: 1_700_000_000_000_000_000 + (seq as i64) * 1000,
+                latency_ns: latency_us * 1000 + seq,
+                send_delay_ns: 0,
+                server_time_unix_ns: Some(1_700_000_000_000_000_500),
+                bytes_out: 300,
+                bytes_in: 250,
+                error: None,
+            });
+        }
+    }
+    ClientPart {
+        client: ClientKind::Webview,
+        status: RunStatus::Complete,
+        error: None,
+        info: Some(WebviewInfo { user_agent: "TestKit/1.0".into(), timer_resolution_us: 5.0 }),
+        blocks: (1..=record.plan.sets)
+            .map(|set| BlockTiming { transport, client: ClientKind::Webview, set, elapsed_ns: 1_000_000 })
+            .collect(),
+        samples,
+    }
+}
+
+#[tokio::test]
+async fn webview_samples_join_the_run_and_its_statistics() {
+    let mut record = run_embedded(
+        small_plan(&[Transport::Ws, Transport::Http, Transport::Xhr])
+            .for_client(ClientKind::Native)
+            .expect("native part"),
+    )
+    .await;
+    // The app merges into a record whose plan names every transport of both kinds.
+    record.plan.transports.push(Transport::Xhr);
+    let native = record.samples.len();
+    record.merge(webview_part(&record, Transport::Ws, 200, 20)).expect("ws part fits");
+    assert_eq!(record.samples.len(), native + 40);
+    assert_eq!(record.webview.as_ref().map(|w| w.user_agent.as_str()), Some("TestKit/1.0"));
+
+    let report = analyze(&record, &AnalysisOptions::default());
+    let webview_ws = report.transport(Transport::Ws, ClientKind::Webview).expect("webview ws group");
+    assert_eq!(webview_ws.overall.count, 40);
+    assert!((webview_ws.overall.p50_us - 200.0).abs() < 0.1, "{}", webview_ws.overall.p50_us);
+    assert_eq!(webview_ws.overall.bytes_out_per_msg, 300.0);
+    assert!(report.notes.iter().any(|n| n.contains("performance.now()") && n.contains("TestKit/1.0")));
+}
+
+#[tokio::test]
+async fn a_part_that_does_not_fit_the_plan_is_refused_whole() {
+    let record = run_embedded(small_plan(&[Transport::Ws, Transport::Http])).await;
+    let before = record.clone();
+    type Spoil = Box<dyn Fn(&mut ClientPart)>;
+    let cases: Vec<(Spoil, &str)> = vec![
+        (Box::new(|p| p.samples[3].set = 99), "sample 4 has set 99"),
+        (Box::new(|p| p.samples[0].transport = Transport::HttpNew), "does not measure"),
+        (Box::new(|p| p.samples[1].client = ClientKind::Native), "is labelled native"),
+        (Box::new(|p| p.samples[2].client_id = 7), "has client 7"),
+        (
+            Box::new(|p| {
+                let extra = p.samples.clone();
+                p.samples.extend(extra);
+            }),
+            "but the plan has 40 calls",
+        ),
+        (Box::new(|p| p.blocks[0].transport = Transport::Poll), "does not belong"),
+    ];
+    for (spoil, expected) in cases {
+        let mut r = record.clone();
+        let mut part = webview_part(&r, Transport::Ws, 100, 20);
+        spoil(&mut part);
+        let err = r.merge(part).expect_err(expected);
+        assert!(err.to_string().contains(expected), "{err} should say {expected:?}");
+        assert_eq!(r, before, "a refused part changes nothing");
+    }
+    // The same kind of client twice is refused too.
+    let mut r = record.clone();
+    r.merge(webview_part(&r, Transport::Ws, 100, 5)).expect("first part");
+    assert!(r.merge(webview_part(&r, Transport::Http, 100, 5)).is_err());
+}
+
+#[tokio::test]
+async fn a_cancelled_webview_part_marks_the_run_and_keeps_its_samples() {
+    let mut record = run_embedded(small_plan(&[Transport::Ws])).await;
+    let mut part = webview_part(&record, Transport::Ws, 100, 3);
+    part.status = RunStatus::Cancelled;
+    part.error = Some("x".repeat(2000));
+    part.samples[0].error = Some("y".repeat(2000));
+    record.merge(part).expect("fits");
+    assert_eq!(record.status, RunStatus::Cancelled);
+    assert!(record.error.as_deref().is_some_and(|e| e.starts_with("webview clients: xxx")));
+    let stored_error = record.samples.iter().find_map(|s| s.error.as_ref()).expect("error kept");
+    assert_eq!(stored_error.chars().count(), duplex_core::record::MAX_ERROR_CHARS);
+}
+
+#[tokio::test]
+async fn history_saves_lists_loads_and_deletes_runs_exactly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("nested").join("history.sqlite");
+    let mut record = run_embedded(small_plan(&[Transport::Ws, Transport::Http])).await;
+    record.merge(webview_part(&record, Transport::Ws, 150, 10)).expect("fits");
+    record.samples[5].error = Some("connection closed: reset".into());
+    let older = {
+        let mut r = run_embedded(small_plan(&[Transport::Ws])).await;
+        r.started_at_unix_ns = record.started_at_unix_ns - 1_000_000_000;
+        r
+    };
+    {
+        let mut history = History::open(&path).expect("open creates the folder and schema");
+        history.save(&older, None).expect("save older");
+        history.save(&record, Some("ws is 1.5× faster than http")).expect("save");
+    }
+    // Reopened from disk: the same runs, newest first, every sample back bit for bit.
+    let mut history = History::open(&path).expect("reopen");
+    let list = history.list().expect("list");
+    assert_eq!(
+        list.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(),
+        [record.id.as_str(), older.id.as_str()]
+    );
+    assert_eq!(list[0].samples, record.samples.len() as u64);
+    assert_eq!(list[0].transports, ["ws", "http"]);
+    assert_eq!(list[0].clients, ["native", "webview"]);
+    assert_eq!(list[0].headline.as_deref(), Some("ws is 1.5× faster than http"));
+    assert_eq!(history.load(&record.id).expect("load"), record);
+
+    // Saving again replaces, never duplicates.
+    history.save(&record, None).expect("save again");
+    assert_eq!(history.list().expect("list").len(), 2);
+    assert!(history.delete(&older.id).expect("delete"));
+    assert!(!history.delete(&older.id).expect("second delete is a no-op"));
+    assert!(matches!(history.load(&older.id), Err(StorageError::NotFound(_))));
+    assert!(history.contains(&record.id).expect("contains"));
+}
+
+#[tokio::test]
+async fn a_damaged_history_row_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("h.sqlite");
+    let record = run_embedded(small_plan(&[Transport::Ws])).await;
+    History::open(&path).expect("open").save(&record, None).expect("save");
+    let conn = rusqlite::Connection::open(&path).expect("raw");
+    conn.execute("UPDATE samples SET transport = 'carrier-pigeon' WHERE rowid = 3", []).expect("spoil");
+    let err = History::open(&path).expect("open").load(&record.id).expect_err("damaged");
+    assert!(err.to_string().contains("carrier-pigeon"), "{err}");
+    conn.execute("UPDATE runs SET meta = '{not json'", []).expect("spoil meta");
+    assert!(matches!(
+        History::open(&path).expect("open").load(&record.id),
+        Err(StorageError::Corrupt { .. })
+    ));
+    conn.pragma_update(None, "user_version", 99).expect("future schema");
+    assert!(matches!(History::open(&path), Err(StorageError::TooNew(99))));
+}
+
+#[tokio::test]
+async fn two_runs_are_compared_per_transport_and_client() {
+    let plan = small_plan(&[Transport::Ws]);
+    let mut a = run_embedded(plan.clone()).await;
+    let mut b = run_embedded(plan).await;
+    a.samples.clear();
+    b.samples.clear();
+    a.merge(webview_part(&a, Transport::Ws, 100, 20)).expect("a");
+    b.merge(webview_part(&b, Transport::Ws, 150, 20)).expect("b");
+    let diffs = compare_runs(&a, &b);
+    assert_eq!(diffs.len(), 1);
+    let d = &diffs[0];
+    assert_eq!((d.transport, d.client), (Transport::Ws, ClientKind::Webview));
+    assert!((d.median_ratio - 1.5).abs() < 0.01, "{}", d.median_ratio);
+    assert!(d.mann_whitney_p.is_some_and(|p| p < 0.001));
+    assert!(d.verdict.contains("B is 1.50× slower"), "{}", d.verdict);
+    // A run compared with itself shows no difference.
+    let same = compare_runs(&a, &a);
+    assert!(same[0].verdict.contains("no significant difference"), "{}", same[0].verdict);
+}
+
+#[tokio::test]
+async fn a_report_saved_where_a_person_chose_keeps_its_siblings_beside_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let record = run_embedded(small_plan(&[Transport::Ws, Transport::Http])).await;
+    let report = analyze(&record, &AnalysisOptions::default());
+    let files = ReportFiles::beside(&dir.path().join("my run.csv"));
+    write_report_files(&files, &record, &report).expect("written");
+    assert_eq!(files.samples, dir.path().join("my run.csv"));
+    assert_eq!(files.summary, dir.path().join("my run-summary.csv"));
+    let samples = std::fs::read_to_string(&files.samples).expect("samples");
+    assert_eq!(samples.lines().count(), record.samples.len() + 1);
+    for f in [&files.summary, &files.comparisons, &files.run] {
+        assert!(std::fs::metadata(f).expect("exists").len() > 0, "{}", f.display());
+    }
+}
