@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use duplex_core::clients::{HttpMethod, Transport};
-use duplex_core::record::Topology;
+use duplex_core::record::{ClientKind, Topology};
 use duplex_core::runner::{Order, Plan, Target};
 
 #[derive(Debug, Parser)]
@@ -120,8 +120,10 @@ pub struct BenchArgs {
 impl BenchArgs {
     pub fn plan(&self) -> Result<Plan, duplex_core::runner::PlanError> {
         let mut plan = Plan::preset(&self.preset)?;
-        if let Some(t) = &self.transports {
-            plan.transports = t.clone();
+        match &self.transports {
+            Some(t) => plan.transports = t.clone(),
+            // A preset may list web-view transports (xhr) for the app; the CLI measures the rest.
+            None => plan.transports.retain(|t| t.runs_on(ClientKind::Native)),
         }
         macro_rules! set {
             ($($field:ident <- $arg:expr),* $(,)?) => { $(if let Some(v) = $arg { plan.$field = v; })* };
@@ -145,7 +147,7 @@ impl BenchArgs {
             };
         }
         plan.binary |= self.binary;
-        plan.validate()?;
+        plan.validate_for(ClientKind::Native)?;
         Ok(plan)
     }
 

@@ -4,12 +4,14 @@
 pub mod compare;
 pub mod live;
 pub mod normal;
+pub mod series;
 pub mod summary;
 
 use serde::{Deserialize, Serialize};
 
 pub use compare::{Comparison, format_p, format_us, mann_whitney, welch};
 pub use normal::NormalFit;
+pub use series::{Series, series};
 pub use summary::{Group, Summary, summarize};
 
 use crate::clients::Transport;
@@ -46,6 +48,11 @@ pub struct Report {
 }
 
 impl Report {
+    /// The run's result in one line: the first WebSocket-versus-AJAX verdict.
+    pub fn headline(&self) -> Option<String> {
+        self.comparisons.first().map(|c| format!("{}: {}", c.client.name(), c.verdict))
+    }
+
     pub fn transport(&self, transport: Transport, client: ClientKind) -> Option<&TransportReport> {
         self.transports.iter().find(|t| t.transport == transport && t.client == client)
     }
@@ -185,7 +192,11 @@ pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
             mean_us: transports[k].overall.mean_us,
             bytes_per_msg: transports[k].overall.bytes_out_per_msg + transports[k].overall.bytes_in_per_msg,
         };
-        if let Some(c) = compare::compare(report.client, &side(j), &side(i)) {
+        let clock_step = match report.client {
+            ClientKind::Webview => record.webview.as_ref().map(|w| w.timer_resolution_us),
+            ClientKind::Native => None,
+        };
+        if let Some(c) = compare::compare(report.client, &side(j), &side(i), clock_step) {
             comparisons.push(c);
         }
     }

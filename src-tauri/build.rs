@@ -1,0 +1,19 @@
+// Declares the app's own commands so capabilities can allow exactly these and no others.
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "start_run",
+    "cancel_run",
+    "finish_run",
+    "list_runs",
+    "open_run",
+    "delete_run",
+    "compare_runs",
+    "export_run",
+];
+
+fn main() {
+    tauri_build::try_build(
+        tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("tauri build configuration is valid");
+}

@@ -1,0 +1,314 @@
+//! The commands the UI may call. Each is thin: it checks its input, calls the engine and
+//! turns the result into what the UI draws. Measuring, statistics, storage and export all
+//! live in `duplex-core`.
+
+use std::path::PathBuf;
+
+use duplex_core::export::{ReportFiles, write_report_files};
+use duplex_core::platform::PlatformInfo;
+use duplex_core::record::{ClientKind, ClientPart, RunRecord, RunStatus, Topology};
+use duplex_core::runner::{Plan, RunEvent, Target, spawn_run};
+use duplex_core::stats::live::LiveLatency;
+use duplex_core::stats::{
+    AnalysisOptions, Report, RunDiff, Series, analyze, compare_runs as diff_runs, series,
+};
+use duplex_core::storage::RunListItem;
+use serde::{Deserialize, Serialize};
+use tauri::ipc::Channel;
+use tauri::{AppHandle, State};
+
+use crate::error::{AppError, AppResult};
+use crate::state::DuplexState;
+
+/// Set this to a file path to skip the save dialog (end-to-end tests, scripted use).
+pub const EXPORT_PATH_ENV: &str = "DUPLEX_EXPORT_PATH";
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppInfo {
+    pub version: &'static str,
+    /// The embedded server's address, or why it is not running.
+    pub server: Result<String, String>,
+    pub data_dir: String,
+    pub platform: PlatformInfo,
+    pub presets: Vec<Plan>,
+}
+
+#[tauri::command]
+pub async fn app_info(state: State<'_, DuplexState>) -> AppResult<AppInfo> {
+    let presets = Plan::preset_names().map(Plan::preset).collect::<Result<Vec<_>, _>>()?;
+    Ok(AppInfo {
+        version: duplex_core::VERSION,
+        server: state.server.as_ref().map(|s| s.local_addr().to_string()).map_err(Clone::clone),
+        data_dir: state.data_dir.display().to_string(),
+        platform: PlatformInfo::collect(),
+        presets,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunRequest {
+    pub plan: Plan,
+    /// A remote Duplex server for the native clients; None for the embedded one.
+    pub target_url: Option<String>,
+    pub native: bool,
+    pub webview: bool,
+}
+
+/// What the native part reports while it runs.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum RunUpdate {
+    #[serde(rename_all = "camelCase")]
+    Started { run_id: String, server: String },
+    #[serde(rename_all = "camelCase")]
+    Progress {
+        client: ClientKind,
+        transport: duplex_core::clients::Transport,
+        set: u32,
+        sets: u32,
+        done: u64,
+        total: u64,
+        p50_us: Option<f64>,
+    },
+}
+
+/// The run after its native part: the UI runs the web-view part next, then `finish_run`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingRun {
+    pub run_id: String,
+    pub status: RunStatus,
+    pub error: Option<String>,
+    /// The embedded server the web-view clients should use.
+    pub server: String,
+    pub native_samples: usize,
+}
+
+/// Starts a run and measures its native part (if any), streaming progress to `on_update`.
+#[tauri::command]
+pub async fn start_run(
+    state: State<'_, DuplexState>,
+    request: RunRequest,
+    on_update: Channel<RunUpdate>,
+) -> AppResult<PendingRun> {
+    let RunRequest { plan, target_url, native, webview } = request;
+    plan.validate()?;
+    if !native && !webview {
+        return Err(AppError::State("choose native clients, web-view clients, or both".into()));
+    }
+    if webview && target_url.is_some() {
+        return Err(AppError::State(
+            "web-view clients measure the embedded server only; use native clients for a remote server"
+                .into(),
+        ));
+    }
+    let server = state.server_addr()?;
+    let native_plan = if native { plan.for_client(ClientKind::Native) } else { None };
+    let webview_plan = if webview { plan.for_client(ClientKind::Webview) } else { None };
+    if native_plan.is_none() && webview_plan.is_none() {
+        return Err(AppError::State("none of the chosen transports runs on the chosen clients".into()));
+    }
+    {
+        let mut slot = state.run();
+        if slot.cancel.is_some() || slot.pending.is_some() {
+            return Err(AppError::State("a run is already in progress".into()));
+        }
+        slot.cancel = Some(tokio_util::sync::CancellationToken::new());
+    }
+    let result = match native_plan {
+        Some(native_plan) => run_native(&state, native_plan, target_url, server, &on_update).await,
+        None => {
+            let mut record = RunRecord::new(plan.clone(), "embedded".into());
+            record.server = server.to_string();
+            record.topology = Topology::Webview;
+            record.platform = PlatformInfo::collect();
+            let _ = on_update
+                .send(RunUpdate::Started { run_id: record.id.clone(), server: record.server.clone() });
+            Ok(record)
+        }
+    };
+    let mut slot = state.run();
+    slot.cancel = None;
+    let mut record = result?;
+    // The record covers the whole plan: the web-view part is merged into it later.
+    record.plan = plan;
+    let pending = PendingRun {
+        run_id: record.id.clone(),
+        status: record.status,
+        error: record.error.clone(),
+        server: server.to_string(),
+        native_samples: record.samples.len(),
+    };
+    slot.pending = Some(record);
+    Ok(pending)
+}
+
+async fn run_native(
+    state: &DuplexState,
+    plan: Plan,
+    target_url: Option<String>,
+    server: std::net::SocketAddr,
+    on_update: &Channel<RunUpdate>,
+) -> AppResult<RunRecord> {
+    let target = match target_url {
+        Some(url) => Target::Remote { url },
+        None => Target::InProcess { addr: server },
+    };
+    let handle = spawn_run(plan, target)?;
+    let (mut events, cancel, result) = handle.into_parts();
+    if let Some(slot_cancel) = state.run().cancel.clone() {
+        // Cancelling the app's switch cancels the engine's run.
+        tokio::spawn(async move {
+            slot_cancel.cancelled().await;
+            cancel.cancel();
+        });
+    }
+    let mut live: Vec<(duplex_core::clients::Transport, LiveLatency)> = Vec::new();
+    while let Some(event) = events.recv().await {
+        let update = match event {
+            RunEvent::Started { run_id, server, .. } => RunUpdate::Started { run_id, server },
+            RunEvent::Samples(batch) => {
+                for s in batch.iter().filter(|s| s.is_ok()) {
+                    match live.iter_mut().find(|(t, _)| *t == s.transport) {
+                        Some((_, h)) => h.record(s.latency_ns),
+                        None => {
+                            let mut h = LiveLatency::new();
+                            h.record(s.latency_ns);
+                            live.push((s.transport, h));
+                        }
+                    }
+                }
+                continue;
+            }
+            RunEvent::Progress(p) => RunUpdate::Progress {
+                client: ClientKind::Native,
+                transport: p.transport,
+                set: p.set,
+                sets: p.sets,
+                done: p.done,
+                total: p.total,
+                p50_us: live.iter().find(|(t, _)| *t == p.transport).map(|(_, h)| h.quantile_us(0.5)),
+            },
+        };
+        // A closed channel means the window went away; the run still finishes and is stored.
+        let _ = on_update.send(update);
+    }
+    Ok(result.await.unwrap_or_else(|_| {
+        let mut r = RunRecord::new(Plan::default(), "embedded".into());
+        r.status = RunStatus::Failed;
+        r.error = Some("the run thread stopped unexpectedly".into());
+        r
+    }))
+}
+
+/// Stops the native part of the run in progress; what was measured is kept.
+#[tauri::command]
+pub fn cancel_run(state: State<'_, DuplexState>) -> bool {
+    match &state.run().cancel {
+        Some(cancel) => {
+            cancel.cancel();
+            true
+        }
+        None => false,
+    }
+}
+
+/// A stored run as the UI draws it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunView {
+    /// The record without its samples (they are in `series`).
+    pub record: RunRecord,
+    pub report: Report,
+    pub series: Vec<Series>,
+}
+
+fn view_of(record: RunRecord) -> RunView {
+    let report = analyze(&record, &AnalysisOptions::default());
+    let series = series(&record);
+    RunView { record: RunRecord { samples: Vec::new(), ..record }, report, series }
+}
+
+/// Merges the web-view part (if any) into the pending run, stores it, and returns it.
+#[tauri::command]
+pub async fn finish_run(state: State<'_, DuplexState>, part: Option<ClientPart>) -> AppResult<RunView> {
+    let mut record =
+        state.run().pending.take().ok_or_else(|| AppError::State("no run is waiting to finish".into()))?;
+    if let Some(part) = part
+        && let Err(e) = record.merge(part)
+    {
+        // Keep the native part: store it with the reason the web-view part was refused.
+        record.error = Some(e.to_string());
+    }
+    if record.finished_at_unix_ns == 0 {
+        record.finished_at_unix_ns = duplex_core::clock::now_unix_ns();
+    }
+    let view = view_of(record.clone());
+    state.history().save(&record, view.report.headline().as_deref())?;
+    Ok(view)
+}
+
+#[tauri::command]
+pub async fn list_runs(state: State<'_, DuplexState>) -> AppResult<Vec<RunListItem>> {
+    Ok(state.history().list()?)
+}
+
+#[tauri::command]
+pub async fn open_run(state: State<'_, DuplexState>, id: String) -> AppResult<RunView> {
+    let record = state.history().load(&id)?;
+    Ok(view_of(record))
+}
+
+#[tauri::command]
+pub async fn delete_run(state: State<'_, DuplexState>, id: String) -> AppResult<bool> {
+    Ok(state.history().delete(&id)?)
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunComparison {
+    pub a: String,
+    pub b: String,
+    pub diffs: Vec<RunDiff>,
+}
+
+#[tauri::command]
+pub async fn compare_runs(state: State<'_, DuplexState>, a: String, b: String) -> AppResult<RunComparison> {
+    let (ra, rb) = {
+        let history = state.history();
+        (history.load(&a)?, history.load(&b)?)
+    };
+    Ok(RunComparison { diffs: diff_runs(&ra, &rb), a, b })
+}
+
+/// Writes a run's CSV report where the person chooses (native save dialog). None if they
+/// cancelled the dialog.
+#[tauri::command]
+pub async fn export_run(
+    app: AppHandle,
+    state: State<'_, DuplexState>,
+    id: String,
+) -> AppResult<Option<ReportFiles>> {
+    let record = state.history().load(&id)?;
+    let suggested = format!("duplex-{}.csv", record.id.chars().take(8).collect::<String>());
+    let path = match std::env::var_os(EXPORT_PATH_ENV) {
+        Some(path) => Some(PathBuf::from(path)),
+        None => {
+            use tauri_plugin_dialog::DialogExt;
+            app.dialog()
+                .file()
+                .set_title("Export CSV report")
+                .set_file_name(&suggested)
+                .add_filter("CSV", &["csv"])
+                .blocking_save_file()
+                .and_then(|p| p.into_path().ok())
+        }
+    };
+    let Some(path) = path else { return Ok(None) };
+    let report = analyze(&record, &AnalysisOptions::default());
+    let files = ReportFiles::beside(&path);
+    write_report_files(&files, &record, &report)?;
+    Ok(Some(files))
+}

@@ -1,0 +1,46 @@
+//! Errors as the UI receives them: `{ kind, message }`, never a bare string or a panic.
+
+use serde::ser::SerializeStruct;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    Plan(#[from] duplex_core::runner::PlanError),
+    #[error("{0}")]
+    Run(#[from] duplex_core::runner::RunError),
+    #[error("{0}")]
+    Merge(#[from] duplex_core::record::MergeError),
+    #[error("{0}")]
+    Storage(#[from] duplex_core::storage::StorageError),
+    #[error("{0}")]
+    Export(#[from] duplex_core::export::ExportError),
+    #[error("the embedded server did not start: {0}")]
+    Server(String),
+    #[error("{0}")]
+    State(String),
+}
+
+impl AppError {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AppError::Plan(_) => "plan",
+            AppError::Run(_) => "run",
+            AppError::Merge(_) => "merge",
+            AppError::Storage(_) => "storage",
+            AppError::Export(_) => "export",
+            AppError::Server(_) => "server",
+            AppError::State(_) => "state",
+        }
+    }
+}
+
+impl serde::Serialize for AppError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("AppError", 2)?;
+        s.serialize_field("kind", self.kind())?;
+        s.serialize_field("message", &self.to_string())?;
+        s.end()
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

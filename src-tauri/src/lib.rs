@@ -1,0 +1,53 @@
+//! The Duplex app: the engine's embedded echo server, runs from native and web-view clients,
+//! history and export, behind a handful of thin commands (see `commands`).
+
+mod commands;
+mod error;
+mod state;
+
+use tauri::Manager;
+
+pub use commands::EXPORT_PATH_ENV;
+pub use state::APP_ORIGINS;
+
+/// Set this to keep the history somewhere other than the app's data folder (tests).
+pub const DATA_DIR_ENV: &str = "DUPLEX_DATA_DIR";
+
+#[cfg_attr(mobile, tauri::mobile_entry_point)]
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .try_init()
+        .ok();
+    let app = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .setup(|app| {
+            let data_dir = match std::env::var_os(DATA_DIR_ENV) {
+                Some(dir) => dir.into(),
+                None => app.path().app_data_dir()?,
+            };
+            app.manage(state::DuplexState::new(data_dir)?);
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::start_run,
+            commands::cancel_run,
+            commands::finish_run,
+            commands::list_runs,
+            commands::open_run,
+            commands::delete_run,
+            commands::compare_runs,
+            commands::export_run,
+        ])
+        .build(tauri::generate_context!());
+    match app {
+        Ok(app) => app.run(|_, _| {}),
+        Err(e) => {
+            eprintln!("Duplex could not start: {e}");
+            std::process::exit(1);
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! What the app holds while it runs: the embedded echo server, the run history, and the run
+//! in progress (its cancel switch, then its record until the web-view part is merged).
+
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
+
+use duplex_core::record::RunRecord;
+use duplex_core::server::{ServerConfig, ServerThread};
+use duplex_core::storage::History;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{AppError, AppResult};
+
+/// Origins of the app's own page: `tauri://localhost` (Linux, macOS), `http(s)://tauri.localhost`
+/// (Windows, Android) and the Vite dev server. Only these may read the HTTP echo (CORS).
+pub const APP_ORIGINS: [&str; 4] =
+    ["tauri://localhost", "http://tauri.localhost", "https://tauri.localhost", "http://localhost:1420"];
+
+pub struct DuplexState {
+    pub server: Result<ServerThread, String>,
+    pub data_dir: PathBuf,
+    history: Mutex<History>,
+    run: Mutex<RunSlot>,
+}
+
+/// The run in progress, if any.
+#[derive(Default)]
+pub struct RunSlot {
+    /// Set while the native part runs.
+    pub cancel: Option<CancellationToken>,
+    /// The record between the native part and the web-view part.
+    pub pending: Option<RunRecord>,
+}
+
+impl DuplexState {
+    pub fn new(data_dir: PathBuf) -> AppResult<DuplexState> {
+        let history = History::open(&data_dir.join("history.sqlite"))?;
+        let server = ServerThread::spawn(ServerConfig {
+            allowed_origins: APP_ORIGINS.iter().map(|o| (*o).to_owned()).collect(),
+            ..ServerConfig::default()
+        })
+        .map_err(|e| e.to_string());
+        if let Err(e) = &server {
+            tracing::error!("embedded server: {e}");
+        }
+        Ok(DuplexState {
+            server,
+            data_dir,
+            history: Mutex::new(history),
+            run: Mutex::new(RunSlot::default()),
+        })
+    }
+
+    pub fn server_addr(&self) -> AppResult<std::net::SocketAddr> {
+        self.server.as_ref().map(ServerThread::local_addr).map_err(|e| AppError::Server(e.clone()))
+    }
+
+    pub fn history(&self) -> MutexGuard<'_, History> {
+        // A panic while holding the lock cannot leave SQLite half-written (transactions), so
+        // a poisoned lock is still safe to use.
+        self.history.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn run(&self) -> MutexGuard<'_, RunSlot> {
+        self.run.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

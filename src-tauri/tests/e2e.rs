@@ -1,0 +1,237 @@
+//! End to end in the real app, the Tauri-documented way: the debug app binary driven under X
+//! (Xvfb in CI) by tauri-driver and WebKitWebDriver. A person's path: open the app, choose a
+//! small ws + http + xhr plan for native and web-view clients, run it, read the verdict and
+//! the charts, export CSV, find the run in the History. A screenshot is saved.
+//!
+//! Needs `DISPLAY`, `tauri-driver` (cargo install tauri-driver --locked) and `WebKitWebDriver`
+//! (Debian package webkit2gtk-driver). `scripts/test-all.sh` provides all three.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use duplex_core::record::ClientKind;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    let home_bin = std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo/bin"));
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(home_bin)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// tauri-driver, stopped with SIGTERM so it also stops WebKitWebDriver (SIGKILL would leave it
+/// running and holding the test's output open).
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    fn start(data_dir: &Path, export_path: &Path) -> Driver {
+        let exe = find_on_path("tauri-driver")
+            .expect("tauri-driver not found: cargo install tauri-driver --locked (scripts/test-all.sh does)");
+        assert!(
+            find_on_path("WebKitWebDriver").is_some(),
+            "WebKitWebDriver not found: apt-get install webkit2gtk-driver (scripts/test-all.sh does)"
+        );
+        let (port, native_port) = (free_port(), free_port());
+        let child = Command::new(exe)
+            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .env(duplex_app_lib::DATA_DIR_ENV, data_dir)
+            .env(duplex_app_lib::EXPORT_PATH_ENV, export_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tauri-driver starts");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "tauri-driver did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Driver { child, port }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits until `script` (a JS expression) is truthy, returning its value.
+async fn wait_for(client: &Client, what: &str, script: &str, timeout: Duration) -> serde_json::Value {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let value = client.execute(&format!("return {script};"), vec![]).await.expect("script runs");
+        let truthy = match &value {
+            serde_json::Value::Null | serde_json::Value::Bool(false) => false,
+            serde_json::Value::String(s) => !s.is_empty(),
+            serde_json::Value::Number(n) => n.as_f64() != Some(0.0),
+            _ => true,
+        };
+        if truthy {
+            return value;
+        }
+        if Instant::now() > deadline {
+            let banner = client
+                .execute("return document.querySelector('#error-banner').textContent;", vec![])
+                .await
+                .unwrap_or_default();
+            panic!("timed out waiting for {what}; error banner: {banner}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn set_number(client: &Client, id: &str, value: &str) {
+    let input = client.find(Locator::Id(id)).await.expect(id);
+    input.clear().await.expect("clear");
+    input.send_keys(value).await.expect("type");
+}
+
+async fn set_checked(client: &Client, css: &str, checked: bool) {
+    let el = client.find(Locator::Css(css)).await.expect(css);
+    let now = el.prop("checked").await.expect("checked").as_deref() == Some("true");
+    if now != checked {
+        el.click().await.expect("click");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_runs_ws_vs_ajax_from_both_clients_reads_the_verdict_and_exports_csv() {
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "no DISPLAY: run under xvfb-run (scripts/test-all.sh does), e.g. xvfb-run -a cargo test -p duplex-app"
+    );
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let export_path = tmp.path().join("export").join("e2e run.csv");
+    std::fs::create_dir_all(export_path.parent().expect("parent")).expect("export dir");
+    let driver = Driver::start(&tmp.path().join("data"), &export_path);
+
+    let mut caps = serde_json::Map::new();
+    caps.insert("tauri:options".into(), json!({ "application": env!("CARGO_BIN_EXE_duplex-app") }));
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("a WebDriver session with the app");
+
+    // 1. The app opens with its embedded server running, address shown.
+    let server = wait_for(
+        &client,
+        "the embedded server's address",
+        "document.querySelector('#server-status.ok') && document.querySelector('#server-status').textContent",
+        Duration::from_secs(30),
+    )
+    .await;
+    assert!(server.as_str().is_some_and(|s| s.contains("127.0.0.1:")), "{server}");
+
+    // 2. A small plan: the paper preset cut down, ws + http (fetch) + xhr, both kinds of client.
+    client
+        .find(Locator::Css("#preset option[value='paper']"))
+        .await
+        .expect("paper preset")
+        .click()
+        .await
+        .expect("pick");
+    set_checked(&client, "input[name=transport][value=ws]", true).await;
+    set_checked(&client, "input[name=transport][value=http]", true).await;
+    set_checked(&client, "input[name=transport][value=xhr]", true).await;
+    set_checked(&client, "input[name=transport][value=http-new]", false).await;
+    set_checked(&client, "#client-native", true).await;
+    set_checked(&client, "#client-webview", true).await;
+    set_number(&client, "sets", "3").await;
+    set_number(&client, "calls", "40").await;
+    set_number(&client, "interval", "2").await;
+    set_number(&client, "warmup", "3").await;
+    client.find(Locator::Id("run-button")).await.expect("run button").click().await.expect("run");
+
+    // 3 and 4. Progress, then the results: verdicts for both kinds of client, charts, table.
+    wait_for(&client, "the results", "!document.querySelector('#view-results').hidden && document.querySelectorAll('#verdicts .verdict').length", Duration::from_secs(120)).await;
+    let verdicts = client
+        .execute("return [...document.querySelectorAll('#verdicts .verdict')].map(v => v.textContent.replace(/\\s+/g, ' ').trim());", vec![])
+        .await
+        .expect("verdicts");
+    let verdicts: Vec<String> = serde_json::from_value(verdicts).expect("strings");
+    for (who, other) in [("Native", "http"), ("Web view", "http"), ("Web view", "xhr")] {
+        assert!(
+            verdicts.iter().any(|v| v.starts_with(who) && v.contains(&format!("than {other}"))
+                || v.starts_with(who) && v.contains(&format!("ws and {other}"))),
+            "no {who} ws-vs-{other} verdict in {verdicts:?}"
+        );
+    }
+    let rows = client
+        .execute("return document.querySelectorAll('#summary-table tbody tr').length;", vec![])
+        .await
+        .expect("rows");
+    assert_eq!(rows, json!(5), "native ws/http and web-view ws/http/xhr");
+    let canvases = client
+        .execute("return ['#chart-latency', '#chart-sets', '#chart-histograms'].map(s => document.querySelectorAll(s + ' canvas').length);", vec![])
+        .await
+        .expect("charts");
+    assert_eq!(canvases, json!([1, 1, 5]), "latency, per-set means and one histogram per group");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let png = client.screenshot().await.expect("screenshot");
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e");
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    std::fs::write(shots.join("results.png"), &png).expect("screenshot saved");
+    assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+
+    // 5. Export CSV (the save dialog is answered by DUPLEX_EXPORT_PATH), then the History.
+    client.find(Locator::Id("export-button")).await.expect("export").click().await.expect("click");
+    wait_for(
+        &client,
+        "the export",
+        "document.querySelector('#export-status').textContent.startsWith('Saved')",
+        Duration::from_secs(20),
+    )
+    .await;
+    let file = std::fs::File::open(&export_path).expect("samples CSV written where chosen");
+    let (_run_id, samples) = duplex_core::export::csv::read_samples(file).expect("the CSV reads back");
+    let count = |kind: ClientKind| samples.iter().filter(|s| s.client == kind).count();
+    assert_eq!(count(ClientKind::Native), 2 * 3 * 40, "native ws + http");
+    assert_eq!(count(ClientKind::Webview), 3 * 3 * 40, "web-view ws + fetch + xhr");
+    // Web pages' clocks are coarse (WebKitGTK: 1 ms), so a web-view latency may read 0.
+    let bad: Vec<_> = samples
+        .iter()
+        .filter(|s| s.error.is_some() || s.bytes_out == 0 || s.bytes_in == 0)
+        .chain(samples.iter().filter(|s| s.client == ClientKind::Native && s.latency_ns == 0))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{} samples without an error-free latency and bytes, e.g. {:?}",
+        bad.len(),
+        bad.first()
+    );
+    for sibling in ["e2e run-summary.csv", "e2e run-comparisons.csv", "e2e run-run.json"] {
+        assert!(export_path.with_file_name(sibling).is_file(), "{sibling}");
+    }
+
+    client.find(Locator::Id("tab-history")).await.expect("history tab").click().await.expect("click");
+    wait_for(
+        &client,
+        "the history list",
+        "document.querySelectorAll('#history-table tbody tr').length",
+        Duration::from_secs(10),
+    )
+    .await;
+    let headline = client
+        .execute("return document.querySelector('#history-table td.headline').textContent;", vec![])
+        .await
+        .expect("headline");
+    assert!(headline.as_str().is_some_and(|h| h.contains("ws")), "{headline}");
+
+    client.close().await.expect("session closed");
+}

@@ -1,0 +1,50 @@
+// Typed wrappers of the app's commands (src-tauri/src/commands.rs). Every error becomes an
+// Error with a readable message.
+import { Channel, invoke } from "@tauri-apps/api/core";
+
+import type {
+  AppInfo,
+  ClientPart,
+  PendingRun,
+  Plan,
+  ReportFiles,
+  RunComparison,
+  RunListItem,
+  RunUpdate,
+  RunView,
+} from "./types";
+
+/** Turns whatever a command rejected with into an Error people can read. */
+export function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  if (typeof e === "string") return e;
+  if (e && typeof e === "object" && "message" in e) return String((e as { message: unknown }).message);
+  return "unexpected error: " + JSON.stringify(e);
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    throw new Error(errorMessage(e));
+  }
+}
+
+export const api = {
+  appInfo: () => call<AppInfo>("app_info"),
+  startRun: (
+    request: { plan: Plan; targetUrl: string | null; native: boolean; webview: boolean },
+    onUpdate: (u: RunUpdate) => void,
+  ) => {
+    const channel = new Channel<RunUpdate>();
+    channel.onmessage = onUpdate;
+    return call<PendingRun>("start_run", { request, onUpdate: channel });
+  },
+  cancelRun: () => call<boolean>("cancel_run"),
+  finishRun: (part: ClientPart | null) => call<RunView>("finish_run", { part }),
+  listRuns: () => call<RunListItem[]>("list_runs"),
+  openRun: (id: string) => call<RunView>("open_run", { id }),
+  deleteRun: (id: string) => call<boolean>("delete_run", { id }),
+  compareRuns: (a: string, b: string) => call<RunComparison>("compare_runs", { a, b }),
+  exportRun: (id: string) => call<ReportFiles | null>("export_run", { id }),
+};

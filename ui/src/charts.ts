@@ -1,0 +1,135 @@
+// The figures of a run, drawn with uPlot (fast at 100k points): latency of every call over
+// time (paper Figs. 2 and 4), mean per set (Fig. 3) and histograms with the fitted normal
+// curve (Figs. 5 and 6).
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+
+import { groupLabel } from "./format";
+import { histogram, normalCounts, thin } from "./stats";
+import type { Series, TransportReport } from "./types";
+
+const COLOURS: Record<string, string> = {
+  ws: "#1f6feb",
+  http: "#d97706",
+  xhr: "#9333ea",
+  "http-new": "#dc2626",
+  "ws-push": "#0891b2",
+  "long-poll": "#65a30d",
+  poll: "#be185d",
+};
+
+export function colourOf(transport: string): string {
+  return COLOURS[transport] ?? "#6b7280";
+}
+
+/** Most points drawn per series; longer series are cut into buckets keeping each maximum. */
+const MAX_POINTS = 5_000;
+
+function cssVar(name: string, fallback: string): string {
+  const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  return v || fallback;
+}
+
+function axes(xLabel: string, yLabel: string): uPlot.Axis[] {
+  const stroke = cssVar("--muted", "#666");
+  const grid = { stroke: cssVar("--grid", "#e5e7eb"), width: 1 };
+  return [
+    { label: xLabel, stroke, grid, ticks: grid },
+    { label: yLabel, stroke, grid, ticks: grid, size: 70 },
+  ];
+}
+
+function seriesStyle(s: { transport: string; client: string }): uPlot.Series {
+  return {
+    label: groupLabel(s.transport, s.client),
+    stroke: colourOf(s.transport),
+    width: 1.5,
+    dash: s.client === "webview" ? [6, 3] : undefined,
+  };
+}
+
+/** Charts on screen, so they can be resized and replaced. */
+const live: { chart: uPlot; el: HTMLElement }[] = [];
+
+export function destroyCharts(): void {
+  for (const { chart } of live.splice(0)) chart.destroy();
+}
+
+function mount(el: HTMLElement, opts: Omit<uPlot.Options, "width" | "height">, data: uPlot.AlignedData, height = 260): uPlot {
+  el.replaceChildren();
+  const width = Math.max(280, el.clientWidth || 600);
+  const chart = new uPlot({ ...opts, width, height } as uPlot.Options, data, el);
+  live.push({ chart, el });
+  return chart;
+}
+
+let resizeTimer: ReturnType<typeof setTimeout> | undefined;
+window.addEventListener("resize", () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => {
+    for (const { chart, el } of live) chart.setSize({ width: Math.max(280, el.clientWidth), height: chart.height });
+  }, 100);
+});
+
+/** Latency of every call, in measurement order, per transport and client (log scale). */
+export function latencyOverTime(el: HTMLElement, series: Series[]): void {
+  const longest = Math.max(0, ...series.map((s) => s.latency_us.length));
+  const stride = Math.max(1, Math.ceil(longest / MAX_POINTS));
+  const thinned = series.map((s) => thin(s.latency_us, stride));
+  const buckets = Math.max(0, ...thinned.map((t) => t.length));
+  const x = Array.from({ length: buckets }, (_, k) => k * stride + 1);
+  // A log scale cannot show 0: a web page's coarse clock reads 0 for calls shorter than a tick.
+  const ys = thinned.map((t) => x.map((_, k) => (k < t.length && t[k] > 0 ? t[k] : null)));
+  mount(
+    el,
+    {
+      scales: { x: { time: false }, y: { distr: 3 } },
+      axes: axes(stride > 1 ? `call (largest of each ${stride})` : "call", "latency (µs)"),
+      series: [{ label: "call" }, ...series.map((s) => ({ ...seriesStyle(s), points: { show: stride === 1 && buckets <= 400 } }))],
+      legend: { live: true },
+    },
+    [x, ...ys] as uPlot.AlignedData,
+  );
+}
+
+/** Mean latency of each set (the paper's Fig. 3). */
+export function setMeans(el: HTMLElement, reports: TransportReport[]): void {
+  const sets = [...new Set(reports.flatMap((r) => r.sets.map((s) => s.set)))].sort((a, b) => a - b);
+  const ys = reports.map((r) => sets.map((set) => r.sets.find((s) => s.set === set)?.summary.mean_us ?? null));
+  mount(
+    el,
+    {
+      scales: { x: { time: false } },
+      axes: axes("set", "mean latency (µs)"),
+      series: [{ label: "set" }, ...reports.map((r) => ({ ...seriesStyle(r), points: { show: true, size: 7 } }))],
+    },
+    [sets, ...ys] as uPlot.AlignedData,
+    220,
+  );
+}
+
+/** Histogram of one group's latencies with the normal curve fitted to them (Figs. 5 and 6). */
+export function histogramWithNormal(el: HTMLElement, s: Series, report: TransportReport | undefined): void {
+  const bins = histogram(s.latency_us, 40);
+  const x = bins.map((b) => (b.low + b.high) / 2);
+  const counts = bins.map((b) => b.count);
+  const fit = report?.normal;
+  const curve = fit ? normalCounts(bins, s.latency_us.length, fit.mu_us, fit.sigma_us) : bins.map(() => null);
+  const colour = colourOf(s.transport);
+  mount(
+    el,
+    {
+      title: groupLabel(s.transport, s.client),
+      scales: { x: { time: false } },
+      axes: axes("latency (µs)", "calls"),
+      series: [
+        { label: "latency" },
+        { label: "calls", stroke: colour, fill: colour + "55", paths: uPlot.paths.bars!({ size: [0.95, Infinity] }), points: { show: false } },
+        { label: "normal fit", stroke: cssVar("--fg", "#111"), width: 2, dash: [4, 3], points: { show: false } },
+      ],
+      legend: { show: true },
+    },
+    [x, counts, curve] as uPlot.AlignedData,
+    200,
+  );
+}

@@ -1,0 +1,42 @@
+// How numbers read: microseconds with a sensible unit, p-values, bytes, dates.
+
+/** "9.1 µs", "1.23 ms", "12.3 ms" (as the engine's format_us). */
+export function formatUs(us: number): string {
+  if (!Number.isFinite(us)) return "—";
+  if (us >= 10_000) return `${(us / 1e3).toFixed(1)} ms`;
+  if (us >= 1_000) return `${(us / 1e3).toFixed(2)} ms`;
+  return `${us.toFixed(1)} µs`;
+}
+
+export function formatP(p: number | null | undefined): string {
+  if (p === null || p === undefined || !Number.isFinite(p)) return "—";
+  return p < 0.001 ? "p < 0.001" : `p = ${p.toFixed(3)}`;
+}
+
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n)) return "—";
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  if (n >= 10_240) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${Math.round(n)} B`;
+}
+
+export function formatRatio(r: number): string {
+  return Number.isFinite(r) ? `${r.toFixed(2)}×` : "—";
+}
+
+/** Local date and time of a Unix-nanosecond timestamp, e.g. "2026-11-25 14:03". */
+export function formatDate(unixNs: number): string {
+  const d = new Date(unixNs / 1e6);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** "ws (web view)" / "http (native)". */
+export function groupLabel(transport: string, client: string): string {
+  return `${transport} (${client === "webview" ? "web view" : "native"})`;
+}
+
+/** Text safe to put inside HTML. */
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+}

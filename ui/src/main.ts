@@ -1,0 +1,71 @@
+// Boots the app page: theme, tabs, the embedded server's address, and the three views.
+import "./locale"; // first: makes navigator.language valid before uPlot reads it
+import "./style.css";
+
+import { api, errorMessage } from "./api";
+import type { RunView } from "./types";
+import { $, onTab, setUpTabs, showError, showTab } from "./ui";
+import { renderHistory } from "./views/history";
+import { renderResults } from "./views/results";
+import { renderRunView, setEmbeddedAddress } from "./views/run";
+
+type Theme = "auto" | "light" | "dark";
+const THEMES: Theme[] = ["auto", "light", "dark"];
+
+function applyTheme(theme: Theme): void {
+  if (theme === "auto") delete document.documentElement.dataset.theme;
+  else document.documentElement.dataset.theme = theme;
+  $("#theme-toggle").title = `Theme: ${theme} (click to switch)`;
+}
+
+let current: RunView | null = null;
+
+function showResult(view: RunView): void {
+  current = view;
+  showTab("results");
+}
+
+async function boot(): Promise<void> {
+  let theme = (localStorage.getItem("duplex-theme") as Theme | null) ?? "auto";
+  applyTheme(theme);
+  $("#theme-toggle").onclick = () => {
+    theme = THEMES[(THEMES.indexOf(theme) + 1) % THEMES.length];
+    localStorage.setItem("duplex-theme", theme);
+    applyTheme(theme);
+    if (!$("#view-results").hidden) renderResults($("#view-results"), current);
+  };
+  setUpTabs();
+  onTab((tab) => {
+    if (tab === "results") renderResults($("#view-results"), current);
+    if (tab === "history")
+      void renderHistory($("#view-history"), {
+        onOpen: async (id) => {
+          try {
+            showResult(await api.openRun(id));
+          } catch (e) {
+            showError(`Cannot open the run: ${errorMessage(e)}`);
+          }
+        },
+      });
+  });
+
+  const info = await api.appInfo();
+  const status = $("#server-status");
+  if ("Ok" in info.server) {
+    status.textContent = `echo server ${info.server.Ok}`;
+    status.classList.add("ok");
+  } else {
+    status.textContent = "echo server not running";
+    status.classList.add("bad");
+    showError(`The embedded echo server did not start: ${info.server.Err}`);
+  }
+  status.title = `Duplex ${info.version} · history in ${info.dataDir}`;
+  renderRunView($("#view-run"), { presets: info.presets, onResult: showResult });
+  setEmbeddedAddress($("#view-run"), "Ok" in info.server ? info.server.Ok : "not running");
+  showTab("run");
+}
+
+// Nothing may leave a blank screen: every failure is shown.
+window.addEventListener("error", (e) => showError(e.message));
+window.addEventListener("unhandledrejection", (e) => showError(errorMessage(e.reason)));
+boot().catch((e) => showError(`Duplex could not start: ${errorMessage(e)}`));

@@ -1,0 +1,98 @@
+// The Results view: the verdict in plain words, the figures, the percentile table, bytes per
+// message, notes, and CSV export.
+import { api } from "../api";
+import { destroyCharts, histogramWithNormal, latencyOverTime, setMeans } from "../charts";
+import { escapeHtml, formatBytes, formatDate, formatP, formatRatio, formatUs, groupLabel } from "../format";
+import type { RunView, TransportReport } from "../types";
+import { $, showError } from "../ui";
+
+function statusBadge(status: string): string {
+  return `<span class="badge ${status}">${escapeHtml(status)}</span>`;
+}
+
+function summaryRow(t: TransportReport): string {
+  const s = t.overall;
+  const ci = Number.isFinite(s.ci95_high_us - s.ci95_low_us) ? `± ${formatUs((s.ci95_high_us - s.ci95_low_us) / 2)}` : "";
+  return `<tr>
+    <th scope="row">${escapeHtml(groupLabel(t.transport, t.client))}</th>
+    <td>${s.count.toLocaleString()}</td><td>${s.errors ? `<b class="bad">${s.errors}</b>` : "0"}</td>
+    <td>${formatUs(s.mean_us)} <span class="muted">${ci}</span></td><td>${formatUs(s.sd_us)}</td>
+    <td>${formatUs(s.min_us)}</td><td><b>${formatUs(s.p50_us)}</b></td><td>${formatUs(s.p90_us)}</td>
+    <td>${formatUs(s.p99_us)}</td><td>${formatUs(s.p999_us)}</td><td>${formatUs(s.max_us)}</td>
+    <td>${formatBytes(s.bytes_out_per_msg)} / ${formatBytes(s.bytes_in_per_msg)}</td>
+    <td>${s.per_ms === null ? "—" : s.per_ms.toFixed(2)}</td>
+  </tr>`;
+}
+
+export function renderResults(root: HTMLElement, view: RunView | null): void {
+  destroyCharts();
+  if (!view) {
+    root.innerHTML = `<div class="card empty"><h2>No results yet</h2><p>Run a plan, or open a run from the History.</p></div>`;
+    return;
+  }
+  const { record, report, series } = view;
+  const comparisons = report.comparisons.length
+    ? report.comparisons
+        .map(
+          (c) => `<li class="verdict ${(c.by_means ? c.mean_ratio : c.median_ratio) >= 1 ? "ws-wins" : "ajax-wins"}">
+            <span class="who">${c.client === "webview" ? "Web view" : "Native"}</span>
+            <span class="what">${escapeHtml(c.verdict)}</span>
+            <span class="muted">means ${formatRatio(c.mean_ratio)} (Welch ${formatP(c.welch_p)}) · bytes per message ${formatRatio(c.bytes_ratio)}</span>
+          </li>`,
+        )
+        .join("")
+    : `<li class="verdict none">No comparison: a run needs ws and at least one AJAX transport from the same kind of client.</li>`;
+  const fits = report.transports
+    .filter((t) => t.normal)
+    .map((t) => `<li><b>${escapeHtml(groupLabel(t.transport, t.client))}</b>: ${escapeHtml(t.normal!.verdict)}</li>`)
+    .join("");
+  root.innerHTML = `
+  <div class="card">
+    <div class="run-head">
+      <h2>Run ${escapeHtml(record.id.slice(0, 8))} ${statusBadge(record.status)}</h2>
+      <div class="actions"><button id="export-button" class="primary">Export CSV…</button></div>
+    </div>
+    <p class="muted">${escapeHtml(formatDate(record.started_at_unix_ns))} · ${escapeHtml(record.plan.name ?? "custom plan")} ·
+      ${record.plan.sets} sets × ${record.plan.calls} calls${record.plan.interval_ms ? `, ${record.plan.interval_ms} ms apart` : ", back to back"} ·
+      server ${escapeHtml(record.target === "embedded" ? `embedded (${record.server})` : record.target)}</p>
+    ${record.error ? `<p class="bad">${escapeHtml(record.error)}</p>` : ""}
+    <ul class="verdicts" id="verdicts">${comparisons}</ul>
+    <p id="export-status" class="muted" aria-live="polite"></p>
+  </div>
+  <div class="card"><h3>Latency of every call <span class="muted">(paper Figs. 2 and 4; log scale)</span></h3><div id="chart-latency" class="chart"></div></div>
+  <div class="card"><h3>Mean latency per set <span class="muted">(Fig. 3)</span></h3><div id="chart-sets" class="chart"></div></div>
+  <div class="card"><h3>Distribution and fitted normal <span class="muted">(Figs. 5 and 6)</span></h3><div id="chart-histograms" class="chart-grid"></div>
+    <ul class="fits">${fits}</ul></div>
+  <div class="card"><h3>Percentiles</h3>
+    <div class="table-wrap"><table id="summary-table">
+      <thead><tr><th>transport</th><th>calls</th><th>errors</th><th>mean ± 95% CI</th><th>σ</th><th>min</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>bytes out / in per msg</th><th>per ms</th></tr></thead>
+      <tbody>${report.transports.map(summaryRow).join("")}</tbody>
+    </table></div>
+  </div>
+  <div class="card"><h3>Notes</h3><ul class="notes">${report.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join("")}</ul>
+    <p class="muted">${escapeHtml(record.platform.cpu_model)} · ${record.platform.logical_cores} cores · Duplex ${escapeHtml(record.duplex_version)} · run ${escapeHtml(record.id)}</p></div>`;
+
+  if (series.length) {
+    latencyOverTime($("#chart-latency", root), series);
+    setMeans($("#chart-sets", root), report.transports);
+    const grid = $("#chart-histograms", root);
+    for (const s of series.filter((s) => s.latency_us.length > 0)) {
+      const cell = document.createElement("div");
+      grid.append(cell);
+      histogramWithNormal(cell, s, report.transports.find((t) => t.transport === s.transport && t.client === s.client));
+    }
+  }
+
+  ($("#export-button", root) as HTMLButtonElement).onclick = () => exportRun(record.id, $("#export-status", root));
+}
+
+export async function exportRun(id: string, status: HTMLElement): Promise<void> {
+  status.textContent = "exporting…";
+  try {
+    const files = await api.exportRun(id);
+    status.textContent = files ? `Saved ${files.samples} (and summary, comparisons, run.json beside it)` : "Export cancelled.";
+  } catch (e) {
+    status.textContent = "";
+    showError(`Export failed: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}

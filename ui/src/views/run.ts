@@ -1,0 +1,216 @@
+// The Run view: choose a plan, press Run, watch progress per client and transport, cancel.
+// The native part runs in the engine; then the web view's own clients run here.
+import { api } from "../api";
+import { escapeHtml, formatUs, groupLabel } from "../format";
+import { callsFor, problems, runsOn, TRANSPORTS } from "../plan";
+import { clockResolution } from "../stats";
+import type { ClientKind, ClientPart, Plan, RunView, Transport } from "../types";
+import { $, clearError, showError } from "../ui";
+import { runWebview } from "../webclients";
+
+const PRESET_LABELS: Record<string, string> = {
+  quick: "Quick (back to back)",
+  paper: "Paper replication (10 sets, 100 ms apart)",
+  push: "Push vs polling",
+};
+
+export interface RunViewOptions {
+  presets: Plan[];
+  onResult: (view: RunView) => void;
+}
+
+export function renderRunView(root: HTMLElement, options: RunViewOptions): void {
+  const presets = options.presets.filter((p) => p.name !== "push");
+  root.innerHTML = `
+  <form id="plan-form" class="card plan" novalidate>
+    <h2>Plan</h2>
+    <div class="row">
+      <label>Preset
+        <select id="preset">${presets
+          .map((p) => `<option value="${escapeHtml(p.name ?? "")}">${escapeHtml(PRESET_LABELS[p.name ?? ""] ?? p.name ?? "")}</option>`)
+          .join("")}</select>
+      </label>
+      <p id="preset-description" class="muted"></p>
+    </div>
+    <fieldset><legend>Transports</legend>
+      ${TRANSPORTS.map((t) => `<label class="check"><input type="checkbox" name="transport" value="${t.id}"> <b>${t.id}</b> <span class="muted">${escapeHtml(t.label)}</span></label>`).join("")}
+    </fieldset>
+    <fieldset><legend>Clients</legend>
+      <label class="check"><input type="checkbox" id="client-native" checked> Native (Rust: tokio-tungstenite, reqwest)</label>
+      <label class="check"><input type="checkbox" id="client-webview" checked> Web view (this page: WebSocket, fetch, XMLHttpRequest)</label>
+    </fieldset>
+    <div class="grid">
+      <label>Sets <input type="number" id="sets" min="1" step="1"></label>
+      <label>Calls per set <input type="number" id="calls" min="1" step="1"></label>
+      <label>Interval (ms) <input type="number" id="interval" min="0" step="any"></label>
+      <label>Payload (bytes) <input type="number" id="payload" min="0" step="1"></label>
+      <label>Concurrency <input type="number" id="concurrency" min="1" step="1"></label>
+      <label>Warm-up calls <input type="number" id="warmup" min="0" step="1"></label>
+      <label>AJAX method <select id="method"><option value="get">GET (query)</option><option value="post">POST (body)</option></select></label>
+      <label>Order <select id="order"><option value="interleaved">Interleaved sets</option><option value="in-turn">One transport after another</option></select></label>
+    </div>
+    <fieldset><legend>Server</legend>
+      <label class="check"><input type="radio" name="target" value="embedded" checked> Embedded (<span id="embedded-address">…</span>)</label>
+      <label class="check"><input type="radio" name="target" value="remote"> Remote Duplex server
+        <input type="url" id="target-url" placeholder="http://192.168.1.20:9000" disabled></label>
+    </fieldset>
+    <ul id="plan-problems" class="problems" aria-live="polite"></ul>
+    <div class="actions">
+      <button type="submit" id="run-button" class="primary">Run</button>
+      <button type="button" id="cancel-button" disabled>Cancel</button>
+      <span id="run-summary" class="muted"></span>
+    </div>
+  </form>
+  <section class="card" id="progress-card" hidden>
+    <h2>Progress <span id="run-phase" class="muted"></span></h2>
+    <div id="progress"></div>
+  </section>`;
+
+  const form = $("#plan-form", root) as HTMLFormElement;
+  const num = (id: string) => Number(($(`#${id}`, root) as HTMLInputElement).value);
+  const setNum = (id: string, v: number) => (($(`#${id}`, root) as HTMLInputElement).value = String(v));
+  const checkbox = (id: string) => $(`#${id}`, root) as HTMLInputElement;
+  let base: Plan = presets[0];
+
+  const applyPreset = (name: string) => {
+    base = presets.find((p) => p.name === name) ?? presets[0];
+    $("#preset-description", root).textContent = base.description ?? "";
+    root.querySelectorAll<HTMLInputElement>('input[name="transport"]').forEach((c) => (c.checked = base.transports.includes(c.value as Transport)));
+    setNum("sets", base.sets);
+    setNum("calls", base.calls);
+    setNum("interval", base.interval_ms);
+    setNum("payload", base.payload_bytes);
+    setNum("concurrency", base.concurrency);
+    setNum("warmup", base.warmup);
+    ($("#method", root) as HTMLSelectElement).value = base.http_method;
+    ($("#order", root) as HTMLSelectElement).value = base.order;
+    refresh();
+  };
+
+  const readPlan = (): Plan => ({
+    ...base,
+    transports: [...root.querySelectorAll<HTMLInputElement>('input[name="transport"]:checked')].map((c) => c.value as Transport),
+    sets: num("sets"),
+    calls: num("calls"),
+    interval_ms: num("interval"),
+    payload_bytes: num("payload"),
+    concurrency: num("concurrency"),
+    warmup: num("warmup"),
+    http_method: ($("#method", root) as HTMLSelectElement).value as Plan["http_method"],
+    order: ($("#order", root) as HTMLSelectElement).value as Plan["order"],
+  });
+  const remote = () => (root.querySelector<HTMLInputElement>('input[name="target"]:checked')?.value ?? "embedded") === "remote";
+  const targetUrl = () => (remote() ? ($("#target-url", root) as HTMLInputElement).value.trim() : null);
+  const clients = () => ({ native: checkbox("client-native").checked, webview: checkbox("client-webview").checked });
+
+  function refresh() {
+    ($("#target-url", root) as HTMLInputElement).disabled = !remote();
+    const plan = readPlan();
+    const found = problems(plan, clients(), targetUrl());
+    $("#plan-problems", root).innerHTML = found.map((p) => `<li>${escapeHtml(p)}</li>`).join("");
+    if (!running) ($("#run-button", root) as HTMLButtonElement).disabled = found.length > 0;
+    const c = clients();
+    const calls = (c.native ? callsFor(plan, "native") : 0) + (c.webview ? callsFor(plan, "webview") : 0);
+    const seconds = plan.interval_ms > 0 ? (calls / Math.max(1, plan.concurrency)) * (plan.interval_ms / 1000) : null;
+    $("#run-summary", root).textContent =
+      found.length === 0 ? `${calls.toLocaleString()} calls${seconds ? `, about ${Math.ceil(seconds)} s` : ""}` : "";
+  }
+
+  ($("#preset", root) as HTMLSelectElement).onchange = (e) => applyPreset((e.target as HTMLSelectElement).value);
+  form.oninput = refresh;
+  form.onchange = refresh;
+
+  // Progress rows, one per client and transport.
+  let running = false;
+  let cancelled = false;
+  let abort: AbortController | null = null;
+  const rows = new Map<string, HTMLElement>();
+  const progressRow = (client: ClientKind, transport: Transport, set: number, sets: number, done: number, total: number, p50: number | null) => {
+    const key = `${client}/${transport}`;
+    let row = rows.get(key);
+    if (!row) {
+      row = document.createElement("div");
+      row.className = "progress-row";
+      row.dataset.group = key;
+      row.innerHTML = `<span class="label">${escapeHtml(groupLabel(transport, client))}</span><progress max="1" value="0"></progress><span class="detail muted"></span>`;
+      $("#progress", root).append(row);
+      rows.set(key, row);
+    }
+    ($("progress", row) as HTMLProgressElement).value = set / Math.max(1, sets);
+    $(".detail", row).textContent = `set ${set}/${sets} · ${done.toLocaleString()}/${total.toLocaleString()} calls · p50 ${p50 === null ? "—" : formatUs(p50)}`;
+  };
+
+  const setRunning = (on: boolean, phase = "") => {
+    running = on;
+    ($("#run-button", root) as HTMLButtonElement).disabled = on;
+    ($("#cancel-button", root) as HTMLButtonElement).disabled = !on;
+    $("#run-phase", root).textContent = phase;
+    if (!on) refresh();
+  };
+
+  ($("#cancel-button", root) as HTMLButtonElement).onclick = async () => {
+    cancelled = true;
+    abort?.abort();
+    $("#run-phase", root).textContent = "cancelling… (what was measured is kept)";
+    try {
+      await api.cancelRun();
+    } catch (e) {
+      showError(String(e));
+    }
+  };
+
+  form.onsubmit = async (e) => {
+    e.preventDefault();
+    if (running) return;
+    const plan = readPlan();
+    const c = clients();
+    const url = targetUrl();
+    const found = problems(plan, c, url);
+    if (found.length) {
+      showError(found.join(" "));
+      return;
+    }
+    clearError();
+    cancelled = false;
+    rows.clear();
+    $("#progress", root).replaceChildren();
+    $("#progress-card", root).hidden = false;
+    setRunning(true, c.native ? "native clients…" : "web-view clients…");
+    try {
+      const pending = await api.startRun({ plan, targetUrl: url, native: c.native, webview: c.webview }, (u) => {
+        if (u.type === "progress") progressRow(u.client, u.transport, u.set, u.sets, u.done, u.total, u.p50Us);
+      });
+      let part: ClientPart | null = null;
+      const webPlan = { ...plan, transports: plan.transports.filter((t) => runsOn(t, "webview")) };
+      if (c.webview && webPlan.transports.length > 0 && pending.status === "complete" && !cancelled) {
+        $("#run-phase", root).textContent = "web-view clients…";
+        abort = new AbortController();
+        const resolutionMs = clockResolution(() => performance.now());
+        try {
+          part = await runWebview(webPlan, pending.server, {
+            signal: abort.signal,
+            timerResolutionUs: resolutionMs * 1000,
+            onProgress: (p) => progressRow("webview", p.transport, p.set, p.sets, p.done, p.total, p.p50Us),
+          });
+        } catch (err) {
+          // The native part is measured and waiting: store it whatever happened here.
+          showError(`web-view clients: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+      $("#run-phase", root).textContent = "statistics…";
+      const view = await api.finishRun(part);
+      options.onResult(view);
+    } catch (err) {
+      showError(err instanceof Error ? err.message : String(err));
+    } finally {
+      abort = null;
+      setRunning(false);
+    }
+  };
+
+  applyPreset(presets[0]?.name ?? "quick");
+}
+
+export function setEmbeddedAddress(root: HTMLElement, address: string): void {
+  $("#embedded-address", root).textContent = address;
+}

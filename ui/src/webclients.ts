@@ -1,0 +1,335 @@
+// The web view's own clients: the browser's WebSocket against fetch and XMLHttpRequest (the
+// paper's jQuery AJAX), talking to the app's embedded server. They follow the same plan as the
+// engine's native clients (sets x calls, interval or rate, warm-up, concurrency, order) and
+// produce samples in the engine's shape, labelled `webview`.
+import { blocks, runsOn } from "./plan";
+import type { BlockTiming, ClientPart, Plan, Sample, Transport } from "./types";
+import { parseHeaderBlock, responseHeadLength, utf8Length, wsFrameLength } from "./wire";
+
+/** What one echo exchange returns besides its timing. */
+export interface Exchange {
+  /** Server's clock when it answered, seconds since the Unix epoch. */
+  serverTimeS: number | null;
+  bytesOut: number;
+  bytesIn: number;
+}
+
+/** A failed exchange; `fatal` when the connection is gone and the client cannot go on. */
+export class ExchangeError extends Error {
+  constructor(
+    message: string,
+    readonly fatal: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** One connected client of one transport. `exchange` resolves when the whole reply is in. */
+export interface EchoChannel {
+  exchange(request: string, query: string): Promise<Exchange>;
+  close(): void;
+}
+
+export type ChannelFactory = (transport: Transport, server: string, plan: Plan) => Promise<EchoChannel>;
+
+function echoRequest(seq: number, payload: string): { json: string; query: string } {
+  const clientTime = Date.now() / 1000;
+  return {
+    json: JSON.stringify({ client_time: clientTime, seq, payload }),
+    query: `client_time=${clientTime}&seq=${seq}&payload=${encodeURIComponent(payload)}`,
+  };
+}
+
+function serverTimeOf(text: string): number | null {
+  try {
+    const v = JSON.parse(text) as { server_time?: unknown };
+    return typeof v.server_time === "number" ? v.server_time : null;
+  } catch {
+    throw new ExchangeError(`unexpected reply: ${text.slice(0, 120)}`, false);
+  }
+}
+
+/** The browser's WebSocket, one message at a time. */
+export async function openWebSocket(url: string, timeoutMs: number, Impl: typeof WebSocket = WebSocket): Promise<EchoChannel> {
+  const ws = new Impl(url);
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new ExchangeError(`cannot connect to ${url}: no answer within ${timeoutMs} ms`, true)), timeoutMs);
+    ws.onopen = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    ws.onerror = () => {
+      clearTimeout(timer);
+      reject(new ExchangeError(`cannot connect to ${url}`, true));
+    };
+  });
+  let waiting: { resolve: (text: string) => void; reject: (e: Error) => void } | null = null;
+  let closed: string | null = null;
+  ws.onmessage = (event: MessageEvent) => {
+    const w = waiting;
+    waiting = null;
+    w?.resolve(typeof event.data === "string" ? event.data : "");
+  };
+  ws.onclose = (event: CloseEvent) => {
+    closed = `connection closed: code ${event.code}${event.reason ? ` (${event.reason})` : ""}`;
+    const w = waiting;
+    waiting = null;
+    w?.reject(new ExchangeError(closed, true));
+  };
+  return {
+    async exchange(request: string) {
+      if (closed) throw new ExchangeError(closed, true);
+      const reply = new Promise<string>((resolve, reject) => (waiting = { resolve, reject }));
+      ws.send(request);
+      const text = await reply;
+      return {
+        serverTimeS: serverTimeOf(text),
+        bytesOut: wsFrameLength(utf8Length(request), true),
+        bytesIn: wsFrameLength(utf8Length(text), false),
+      };
+    },
+    close() {
+      ws.onclose = null;
+      ws.close(1000);
+    },
+  };
+}
+
+/** `fetch`, kept alive by the browser. GET with a query or POST with a text body (no preflight). */
+export function fetchChannel(base: string, method: "get" | "post", fetchImpl: typeof fetch = fetch): EchoChannel {
+  return {
+    async exchange(request: string, query: string) {
+      let response: Response;
+      try {
+        response =
+          method === "get"
+            ? await fetchImpl(`${base}/echo?${query}&wire=1`, { cache: "no-store" })
+            : await fetchImpl(`${base}/echo?wire=1`, { method: "POST", body: request, cache: "no-store" });
+      } catch (e) {
+        throw new ExchangeError(`request failed: ${e instanceof Error ? e.message : String(e)}`, true);
+      }
+      const text = await response.text();
+      if (response.status !== 200) throw new ExchangeError(`server answered HTTP ${response.status}: ${text.slice(0, 200)}`, false);
+      return {
+        serverTimeS: serverTimeOf(text),
+        bytesOut: Number(response.headers.get("x-duplex-request-bytes") ?? 0),
+        bytesIn: responseHeadLength(response.status, response.statusText, response.headers.entries()) + utf8Length(text),
+      };
+    },
+    close() {},
+  };
+}
+
+/** `XMLHttpRequest`, as jQuery's `$.ajax` uses it. */
+export function xhrChannel(base: string, method: "get" | "post", Impl: typeof XMLHttpRequest = XMLHttpRequest): EchoChannel {
+  return {
+    exchange(request: string, query: string) {
+      return new Promise<Exchange>((resolve, reject) => {
+        const xhr = new Impl();
+        const url = method === "get" ? `${base}/echo?${query}&wire=1` : `${base}/echo?wire=1`;
+        xhr.open(method.toUpperCase(), url);
+        xhr.onload = () => {
+          const text = xhr.responseText;
+          if (xhr.status !== 200) {
+            reject(new ExchangeError(`server answered HTTP ${xhr.status}: ${text.slice(0, 200)}`, false));
+            return;
+          }
+          try {
+            resolve({
+              serverTimeS: serverTimeOf(text),
+              bytesOut: Number(xhr.getResponseHeader("x-duplex-request-bytes") ?? 0),
+              bytesIn: responseHeadLength(xhr.status, xhr.statusText, parseHeaderBlock(xhr.getAllResponseHeaders())) + utf8Length(text),
+            });
+          } catch (e) {
+            reject(e);
+          }
+        };
+        xhr.onerror = () => reject(new ExchangeError("request failed (network error)", true));
+        xhr.send(method === "get" ? null : request);
+      });
+    },
+    close() {},
+  };
+}
+
+export const browserChannels: ChannelFactory = async (transport, server, plan) => {
+  const base = `http://${server}`;
+  switch (transport) {
+    case "ws":
+      return openWebSocket(`ws://${server}/ws`, plan.timeout_ms);
+    case "http":
+      return fetchChannel(base, plan.http_method);
+    case "xhr":
+      return xhrChannel(base, plan.http_method);
+    default:
+      throw new ExchangeError(`${transport} is not measured by web-view clients`, true);
+  }
+};
+
+export interface WebviewProgress {
+  transport: Transport;
+  set: number;
+  sets: number;
+  done: number;
+  total: number;
+  p50Us: number | null;
+}
+
+export interface RunOptions {
+  channels?: ChannelFactory;
+  /** Milliseconds, as performance.now(). */
+  now?: () => number;
+  /** Unix milliseconds at now() = 0, as performance.timeOrigin. */
+  timeOrigin?: number;
+  sleep?: (ms: number) => Promise<void>;
+  onProgress?: (p: WebviewProgress) => void;
+  signal?: AbortSignal;
+  timerResolutionUs?: number;
+  userAgent?: string;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new ExchangeError(`no answer within ${ms} ms`, true)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
+
+/**
+ * Runs the web-view part of `plan` against `server` ("127.0.0.1:PORT"). Never throws: a
+ * failure ends the part as `failed` with everything measured before it kept.
+ */
+export async function runWebview(plan: Plan, server: string, options: RunOptions = {}): Promise<ClientPart> {
+  const channels = options.channels ?? browserChannels;
+  const now = options.now ?? (() => performance.now());
+  const timeOrigin = options.timeOrigin ?? performance.timeOrigin;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const transports = plan.transports.filter((t) => runsOn(t, "webview"));
+  const order = blocks({ ...plan, transports });
+  const total = order.length * plan.calls * plan.concurrency;
+  const payload = "x".repeat(plan.payload_bytes);
+  const samples: Sample[] = [];
+  const timings: BlockTiming[] = [];
+  const pools = new Map<Transport, { channel: EchoChannel; recorded: number; wireSeq: number }[]>();
+  const recent = new Map<Transport, number[]>();
+  let status: ClientPart["status"] = "complete";
+  let error: string | null = null;
+  let lastProgress = -Infinity;
+
+  const progress = (transport: Transport, set: number, force = false) => {
+    const t = now();
+    if (!options.onProgress || (!force && t - lastProgress < 100)) return;
+    lastProgress = t;
+    const xs = [...(recent.get(transport) ?? [])].sort((a, b) => a - b);
+    options.onProgress({ transport, set, sets: plan.sets, done: samples.length, total, p50Us: xs.length ? xs[Math.floor(xs.length / 2)] : null });
+  };
+
+  const period = plan.rate ? 1000 / plan.rate : plan.interval_ms;
+  const aborted = () => options.signal?.aborted === true;
+
+  outer: for (const [transport, set] of order) {
+    if (aborted()) {
+      status = "cancelled";
+      break;
+    }
+    let pool = pools.get(transport);
+    if (!pool) {
+      pool = [];
+      try {
+        for (let id = 0; id < plan.concurrency; id++) {
+          const channel = await channels(transport, server, plan);
+          const slot = { channel, recorded: 0, wireSeq: 0 };
+          for (let w = 0; w < plan.warmup; w++) {
+            const { json, query } = echoRequest(++slot.wireSeq, payload);
+            await withTimeout(channel.exchange(json, query), plan.timeout_ms);
+          }
+          pool.push(slot);
+        }
+      } catch (e) {
+        status = "failed";
+        error = `${transport}: ${e instanceof Error ? e.message : String(e)}`;
+        pool.forEach((s) => s.channel.close());
+        break;
+      }
+      pools.set(transport, pool);
+    }
+    const blockStart = now();
+    // An object, not a `let`: the clients below set it from inside their closures.
+    const block = { fatal: null as string | null };
+    await Promise.all(
+      pool.map(async (slot, clientId) => {
+        for (let i = 0; i < plan.calls; i++) {
+          if (block.fatal || aborted()) return;
+          let sendDelayMs = 0;
+          if (period > 0) {
+            const scheduled = blockStart + i * period;
+            const wait = scheduled - now();
+            if (wait > 0) await sleep(wait);
+            if (plan.rate) sendDelayMs = Math.max(0, now() - scheduled);
+            if (block.fatal || aborted()) return;
+          }
+          const { json, query } = echoRequest(++slot.wireSeq, payload);
+          slot.recorded++;
+          const t0 = now();
+          const sample: Sample = {
+            transport,
+            client: "webview",
+            client_id: clientId,
+            set,
+            seq: slot.recorded,
+            sent_at_unix_ns: Math.round((timeOrigin + t0) * 1e6),
+            latency_ns: 0,
+            send_delay_ns: Math.round(sendDelayMs * 1e6),
+            server_time_unix_ns: null,
+            bytes_out: 0,
+            bytes_in: 0,
+            error: null,
+          };
+          try {
+            const x = await withTimeout(slot.channel.exchange(json, query), plan.timeout_ms);
+            const latencyMs = now() - t0 + sendDelayMs;
+            sample.latency_ns = Math.max(0, Math.round(latencyMs * 1e6));
+            sample.server_time_unix_ns = x.serverTimeS === null ? null : Math.round(x.serverTimeS * 1e9);
+            sample.bytes_out = x.bytesOut;
+            sample.bytes_in = x.bytesIn;
+            const r = recent.get(transport) ?? [];
+            r.push(latencyMs * 1e3);
+            if (r.length > 1000) r.shift();
+            recent.set(transport, r);
+          } catch (e) {
+            sample.error = e instanceof Error ? e.message : String(e);
+            if (e instanceof ExchangeError && e.fatal) block.fatal = `${transport} client ${clientId}: ${e.message}`;
+          }
+          samples.push(sample);
+          progress(transport, set);
+        }
+      }),
+    );
+    timings.push({ transport, client: "webview", set, elapsed_ns: Math.round((now() - blockStart) * 1e6) });
+    progress(transport, set, true);
+    if (block.fatal) {
+      status = "failed";
+      error = block.fatal;
+      break outer;
+    }
+  }
+  if (status === "complete" && aborted()) status = "cancelled";
+  for (const pool of pools.values()) pool.forEach((s) => s.channel.close());
+  return {
+    client: "webview",
+    status,
+    error,
+    info: { user_agent: options.userAgent ?? navigator.userAgent, timer_resolution_us: options.timerResolutionUs ?? 0 },
+    samples,
+    blocks: timings,
+  };
+}
