@@ -1,0 +1,26 @@
+import { describe, expect, it } from "vitest";
+
+import { escapeHtml, formatBytes, formatP, formatRatio, formatUs, groupLabel } from "./format";
+
+describe("format", () => {
+  it("reads microseconds like the engine", () => {
+    expect(formatUs(21.34)).toBe("21.3 µs");
+    expect(formatUs(1234)).toBe("1.23 ms");
+    expect(formatUs(12345)).toBe("12.3 ms");
+    expect(formatUs(NaN)).toBe("—");
+  });
+  it("p-values, bytes, ratios, labels", () => {
+    expect(formatP(0.0001)).toBe("p < 0.001");
+    expect(formatP(0.0421)).toBe("p = 0.042");
+    expect(formatP(null)).toBe("—");
+    expect(formatBytes(188)).toBe("188 B");
+    expect(formatBytes(20_480)).toBe("20.0 KiB");
+    expect(formatBytes(3 << 20)).toBe("3.0 MiB");
+    expect(formatRatio(1.5)).toBe("1.50×");
+    expect(formatRatio(Infinity)).toBe("—");
+    expect(groupLabel("xhr", "webview")).toBe("xhr (web view)");
+  });
+  it("escapes text for HTML", () => {
+    expect(escapeHtml(`<img src=x onerror="a('b')">&`)).toBe("&lt;img src=x onerror=&quot;a(&#39;b&#39;)&quot;&gt;&amp;");
+  });
+});

@@ -1,0 +1,165 @@
+import { describe, expect, it } from "vitest";
+
+import type { Plan, Transport } from "./types";
+import { type EchoChannel, ExchangeError, fetchChannel, openWebSocket, runWebview } from "./webclients";
+import { wsFrameLength } from "./wire";
+
+const plan: Plan = {
+  name: null,
+  description: null,
+  transports: ["ws", "http", "xhr"],
+  sets: 2,
+  calls: 5,
+  interval_ms: 0,
+  rate: null,
+  payload_bytes: 4,
+  warmup: 2,
+  concurrency: 1,
+  order: "interleaved",
+  binary: false,
+  http_method: "post",
+  poll_interval_ms: 100,
+  tick_ms: 100,
+  timeout_ms: 1000,
+};
+
+/** A virtual clock and channels whose exchanges take a known time. */
+function harness(costMs: Record<string, number>, fail?: (transport: Transport, n: number) => ExchangeError | null) {
+  let t = 1000;
+  const calls: Record<string, number> = {};
+  const channels = async (transport: Transport): Promise<EchoChannel> => ({
+    async exchange(request: string) {
+      calls[transport] = (calls[transport] ?? 0) + 1;
+      const error = fail?.(transport, calls[transport]);
+      t += costMs[transport];
+      if (error) throw error;
+      expect(JSON.parse(request)).toMatchObject({ payload: "xxxx" });
+      return { serverTimeS: 1.7e9, bytesOut: 100, bytesIn: 200 };
+    },
+    close() {},
+  });
+  return {
+    calls,
+    options: { channels, now: () => t, timeOrigin: 1.7e12, sleep: async (ms: number) => void (t += ms), userAgent: "test", timerResolutionUs: 5 },
+  };
+}
+
+describe("web-view runner", () => {
+  it("measures every call of the plan, in the engine's sample shape", async () => {
+    const h = harness({ ws: 0.5, http: 1.25, xhr: 2 });
+    const part = await runWebview(plan, "127.0.0.1:1", h.options);
+    expect(part.status).toBe("complete");
+    expect(part.samples).toHaveLength(3 * 2 * 5);
+    expect(h.calls).toEqual({ ws: 12, http: 12, xhr: 12 }); // 10 recorded + 2 warm-up each
+    const ws = part.samples.filter((s) => s.transport === "ws");
+    expect(ws.map((s) => s.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(new Set(part.samples.map((s) => s.latency_ns))).toEqual(new Set([500_000, 1_250_000, 2_000_000]));
+    expect(part.samples.every((s) => s.client === "webview" && s.error === null && s.bytes_in === 200)).toBe(true);
+    expect(part.samples.every((s) => Number.isInteger(s.sent_at_unix_ns) && s.server_time_unix_ns === 1.7e18)).toBe(true);
+    expect(part.blocks.map((b) => `${b.transport}${b.set}`)).toEqual(["ws1", "http1", "xhr1", "ws2", "http2", "xhr2"]);
+    expect(part.blocks[0].elapsed_ns).toBe(5 * 500_000);
+    expect(part.info).toEqual({ user_agent: "test", timer_resolution_us: 5 });
+  });
+
+  it("skips transports web pages cannot measure", async () => {
+    const h = harness({ ws: 1, "http-new": 1 });
+    const part = await runWebview({ ...plan, transports: ["ws", "http-new"] }, "x", h.options);
+    expect(new Set(part.samples.map((s) => s.transport))).toEqual(new Set(["ws"]));
+  });
+
+  it("keeps what was measured when the connection dies, and says why", async () => {
+    const h = harness({ ws: 1, http: 1, xhr: 1 }, (t, n) => (t === "http" && n === 6 ? new ExchangeError("connection closed: code 1006", true) : null));
+    const part = await runWebview(plan, "x", h.options);
+    expect(part.status).toBe("failed");
+    expect(part.error).toBe("http client 0: connection closed: code 1006");
+    const http = part.samples.filter((s) => s.transport === "http");
+    expect(http).toHaveLength(4); // 2 warm-up, 3 ok, the 4th recorded call failed
+    expect(http[3].error).toMatch(/1006/);
+    expect(part.samples.filter((s) => s.transport === "ws")).toHaveLength(5);
+  });
+
+  it("records a server error and carries on", async () => {
+    const h = harness({ ws: 1, http: 1, xhr: 1 }, (t, n) => (t === "xhr" && n === 4 ? new ExchangeError("server answered HTTP 400: bad", false) : null));
+    const part = await runWebview(plan, "x", h.options);
+    expect(part.status).toBe("complete");
+    expect(part.samples.filter((s) => s.error !== null)).toHaveLength(1);
+    expect(part.samples).toHaveLength(30);
+  });
+
+  it("stops when cancelled and keeps the samples", async () => {
+    const abort = new AbortController();
+    const h = harness({ ws: 1, http: 1, xhr: 1 }, (t, n) => {
+      if (t === "http" && n === 4) abort.abort();
+      return null;
+    });
+    const part = await runWebview(plan, "x", { ...h.options, signal: abort.signal });
+    expect(part.status).toBe("cancelled");
+    expect(part.samples.length).toBeGreaterThan(0);
+    expect(part.samples.length).toBeLessThan(30);
+  });
+
+  it("at a fixed rate, a late send counts against the latency (coordinated omission)", async () => {
+    const h = harness({ ws: 15 });
+    const part = await runWebview({ ...plan, transports: ["ws"], sets: 1, calls: 3, warmup: 0, rate: 100 }, "x", h.options);
+    // 10 ms period, 15 ms per exchange: sends fall 0, 5 and 10 ms behind schedule.
+    expect(part.samples.map((s) => s.send_delay_ns)).toEqual([0, 5_000_000, 10_000_000]);
+    expect(part.samples.map((s) => s.latency_ns)).toEqual([15_000_000, 20_000_000, 25_000_000]);
+  });
+});
+
+/** A WebSocket stand-in that echoes like Duplex's server. */
+class EchoSocket {
+  onopen: (() => void) | null = null;
+  onerror: (() => void) | null = null;
+  onmessage: ((e: { data: string }) => void) | null = null;
+  onclose: ((e: { code: number; reason: string }) => void) | null = null;
+  static dieAfter = Infinity;
+  sent = 0;
+  constructor(readonly url: string) {
+    setTimeout(() => this.onopen?.(), 0);
+  }
+  send(text: string) {
+    if (++this.sent > EchoSocket.dieAfter) {
+      setTimeout(() => this.onclose?.({ code: 1009, reason: "message too big" }), 0);
+      return;
+    }
+    const req = JSON.parse(text);
+    setTimeout(() => this.onmessage?.({ data: JSON.stringify({ ...req, server_time: 1.7e9 }) }), 0);
+  }
+  close() {}
+}
+
+describe("browser channels", () => {
+  it("WebSocket: counts frame bytes and fails when the server closes", async () => {
+    EchoSocket.dieAfter = 1;
+    const ch = await openWebSocket("ws://x/ws", 1000, EchoSocket as unknown as typeof WebSocket);
+    const request = JSON.stringify({ client_time: 1, seq: 1, payload: "ab" });
+    const x = await ch.exchange(request, "");
+    expect(x.bytesOut).toBe(wsFrameLength(request.length, true));
+    expect(x.bytesIn).toBe(wsFrameLength(JSON.stringify({ client_time: 1, seq: 1, payload: "ab", server_time: 1.7e9 }).length, false));
+    expect(x.serverTimeS).toBe(1.7e9);
+    await expect(ch.exchange(request, "")).rejects.toMatchObject({ fatal: true, message: "connection closed: code 1009 (message too big)" });
+  });
+
+  it("fetch: bytes out from the server's count, bytes in from the head and body", async () => {
+    const body = JSON.stringify({ server_time: 1.7e9, seq: 1 });
+    const fakeFetch = (async (url: string, init?: RequestInit) => {
+      expect(url).toBe("http://x/echo?wire=1");
+      expect(init?.method).toBe("POST");
+      return new Response(body, { status: 200, headers: { "content-type": "application/json", "x-duplex-request-bytes": "321" } });
+    }) as typeof fetch;
+    const x = await fetchChannel("http://x", "post", fakeFetch).exchange("{}", "");
+    expect(x.bytesOut).toBe(321);
+    const head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-duplex-request-bytes: 321\r\n\r\n";
+    expect(x.bytesIn).toBe(head.length + body.length);
+  });
+
+  it("fetch: a 4xx is an error sample, a network failure ends the client", async () => {
+    const bad = (async () => new Response("nope", { status: 400 })) as typeof fetch;
+    await expect(fetchChannel("http://x", "get", bad).exchange("", "seq=1")).rejects.toMatchObject({ fatal: false });
+    const down = (async () => {
+      throw new TypeError("Load failed");
+    }) as typeof fetch;
+    await expect(fetchChannel("http://x", "get", down).exchange("", "seq=1")).rejects.toMatchObject({ fatal: true });
+  });
+});
