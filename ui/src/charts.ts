@@ -100,7 +100,8 @@ export function setMeans(el: HTMLElement, reports: TransportReport[]): void {
     el,
     {
       scales: { x: { time: false } },
-      axes: axes("set", "mean latency (µs)"),
+      axes: ((a) => [{ ...a[0], incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] }, a[1]])(axes("set", "mean latency (µs)")),
+      legend: { live: false },
       series: [{ label: "set" }, ...reports.map((r) => ({ ...seriesStyle(r), points: { show: true, size: 7 } }))],
     },
     [sets, ...ys] as uPlot.AlignedData,
@@ -127,7 +128,7 @@ export function histogramWithNormal(el: HTMLElement, s: Series, report: Transpor
         { label: "calls", stroke: colour, fill: colour + "55", paths: uPlot.paths.bars!({ size: [0.95, Infinity] }), points: { show: false } },
         { label: "normal fit", stroke: cssVar("--fg", "#111"), width: 2, dash: [4, 3], points: { show: false } },
       ],
-      legend: { show: true },
+      legend: { live: false },
     },
     [x, counts, curve] as uPlot.AlignedData,
     200,

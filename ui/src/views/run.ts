@@ -189,7 +189,8 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): void 
         try {
           part = await runWebview(webPlan, pending.server, {
             signal: abort.signal,
-            timerResolutionUs: resolutionMs * 1000,
+            // Rounded to the nanosecond: the readings are doubles (a 1 ms step reads 0.99999…).
+            timerResolutionUs: Math.round(resolutionMs * 1e6) / 1e3,
             onProgress: (p) => progressRow("webview", p.transport, p.set, p.sets, p.done, p.total, p.p50Us),
           });
         } catch (err) {
