@@ -8,7 +8,7 @@ use duplex_core::export::{ReportFiles, write_report_files};
 use duplex_core::platform::PlatformInfo;
 use duplex_core::record::{ClientKind, ClientPart, RunRecord, RunStatus, Topology};
 use duplex_core::runner::{Plan, RunEvent, Target, spawn_run};
-use duplex_core::stats::live::LiveLatency;
+use duplex_core::stats::live::LiveByTransport;
 use duplex_core::stats::{
     AnalysisOptions, Report, RunDiff, Series, analyze, compare_runs as diff_runs, series,
 };
@@ -165,21 +165,12 @@ async fn run_native(
             cancel.cancel();
         });
     }
-    let mut live: Vec<(duplex_core::clients::Transport, LiveLatency)> = Vec::new();
+    let mut live = LiveByTransport::default();
     while let Some(event) = events.recv().await {
         let update = match event {
             RunEvent::Started { run_id, server, .. } => RunUpdate::Started { run_id, server },
             RunEvent::Samples(batch) => {
-                for s in batch.iter().filter(|s| s.is_ok()) {
-                    match live.iter_mut().find(|(t, _)| *t == s.transport) {
-                        Some((_, h)) => h.record(s.latency_ns),
-                        None => {
-                            let mut h = LiveLatency::new();
-                            h.record(s.latency_ns);
-                            live.push((s.transport, h));
-                        }
-                    }
-                }
+                live.record(&batch);
                 continue;
             }
             RunEvent::Progress(p) => RunUpdate::Progress {
@@ -189,18 +180,13 @@ async fn run_native(
                 sets: p.sets,
                 done: p.done,
                 total: p.total,
-                p50_us: live.iter().find(|(t, _)| *t == p.transport).map(|(_, h)| h.quantile_us(0.5)),
+                p50_us: live.p50_us(p.transport),
             },
         };
         // A closed channel means the window went away; the run still finishes and is stored.
         let _ = on_update.send(update);
     }
-    Ok(result.await.unwrap_or_else(|_| {
-        let mut r = RunRecord::new(Plan::default(), "embedded".into());
-        r.status = RunStatus::Failed;
-        r.error = Some("the run thread stopped unexpectedly".into());
-        r
-    }))
+    Ok(result.await)
 }
 
 /// Stops the native part of the run in progress; what was measured is kept.

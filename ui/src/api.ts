@@ -2,6 +2,8 @@
 // Error with a readable message.
 import { Channel, invoke } from "@tauri-apps/api/core";
 
+import { errorMessage } from "./format";
+
 import type {
   AppInfo,
   ClientPart,
@@ -14,14 +16,6 @@ import type {
   RunView,
 } from "./types";
 
-/** Turns whatever a command rejected with into an Error people can read. */
-export function errorMessage(e: unknown): string {
-  if (e instanceof Error) return e.message;
-  if (typeof e === "string") return e;
-  if (e && typeof e === "object" && "message" in e) return String((e as { message: unknown }).message);
-  return "unexpected error: " + JSON.stringify(e);
-}
-
 async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
   try {
     return await invoke<T>(cmd, args);
@@ -29,6 +23,8 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
     throw new Error(errorMessage(e));
   }
 }
+
+export { errorMessage };
 
 export const api = {
   appInfo: () => call<AppInfo>("app_info"),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { escapeHtml, formatBytes, formatP, formatRatio, formatUs, groupLabel } from "./format";
+import { errorMessage, escapeHtml, formatBytes, formatP, formatRatio, formatUs, groupLabel } from "./format";
 
 describe("format", () => {
   it("reads microseconds like the engine", () => {
@@ -19,6 +19,12 @@ describe("format", () => {
     expect(formatRatio(1.5)).toBe("1.50×");
     expect(formatRatio(Infinity)).toBe("—");
     expect(groupLabel("xhr", "webview")).toBe("xhr (web view)");
+  });
+  it("turns anything thrown into readable text", () => {
+    expect(errorMessage(new Error("boom"))).toBe("boom");
+    expect(errorMessage("plain")).toBe("plain");
+    expect(errorMessage({ kind: "storage", message: "no run \"x\" in the history" })).toBe('no run "x" in the history');
+    expect(errorMessage(42)).toBe("unexpected error: 42");
   });
   it("escapes text for HTML", () => {
     expect(escapeHtml(`<img src=x onerror="a('b')">&`)).toBe("&lt;img src=x onerror=&quot;a(&#39;b&#39;)&quot;&gt;&amp;");

@@ -40,3 +40,11 @@ export function groupLabel(transport: string, client: string): string {
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 }
+
+/** Whatever was thrown or rejected (an Error, a string, a command's `{kind, message}`), as text. */
+export function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  if (typeof e === "string") return e;
+  if (e && typeof e === "object" && "message" in e) return String((e as { message: unknown }).message);
+  return "unexpected error: " + JSON.stringify(e);
+}

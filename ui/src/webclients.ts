@@ -2,6 +2,7 @@
 // paper's jQuery AJAX), talking to the app's embedded server. They follow the same plan as the
 // engine's native clients (sets x calls, interval or rate, warm-up, concurrency, order) and
 // produce samples in the engine's shape, labelled `webview`.
+import { errorMessage } from "./format";
 import { blocks, runsOn } from "./plan";
 import type { BlockTiming, ClientPart, Plan, Sample, Transport } from "./types";
 import { parseHeaderBlock, responseHeadLength, utf8Length, wsFrameLength } from "./wire";
@@ -106,7 +107,7 @@ export function fetchChannel(base: string, method: "get" | "post", fetchImpl: ty
             ? await fetchImpl(`${base}/echo?${query}&wire=1`, { cache: "no-store" })
             : await fetchImpl(`${base}/echo?wire=1`, { method: "POST", body: request, cache: "no-store" });
       } catch (e) {
-        throw new ExchangeError(`request failed: ${e instanceof Error ? e.message : String(e)}`, true);
+        throw new ExchangeError(`request failed: ${errorMessage(e)}`, true);
       }
       const text = await response.text();
       if (response.status !== 200) throw new ExchangeError(`server answered HTTP ${response.status}: ${text.slice(0, 200)}`, false);
@@ -256,7 +257,7 @@ export async function runWebview(plan: Plan, server: string, options: RunOptions
         }
       } catch (e) {
         status = "failed";
-        error = `${transport}: ${e instanceof Error ? e.message : String(e)}`;
+        error = `${transport}: ${errorMessage(e)}`;
         pool.forEach((s) => s.channel.close());
         break;
       }
@@ -306,7 +307,7 @@ export async function runWebview(plan: Plan, server: string, options: RunOptions
             if (r.length > 1000) r.shift();
             recent.set(transport, r);
           } catch (e) {
-            sample.error = e instanceof Error ? e.message : String(e);
+            sample.error = errorMessage(e);
             if (e instanceof ExchangeError && e.fatal) block.fatal = `${transport} client ${clientId}: ${e.message}`;
           }
           samples.push(sample);

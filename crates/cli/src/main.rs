@@ -12,7 +12,7 @@ use clap::Parser;
 use duplex_core::record::RunStatus;
 use duplex_core::runner::{RunEvent, spawn_run};
 use duplex_core::server::{Server, ServerConfig};
-use duplex_core::stats::{AnalysisOptions, analyze, live::LiveLatency};
+use duplex_core::stats::{AnalysisOptions, analyze, live::LiveByTransport};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use args::{BenchArgs, Cli, Command, ServeArgs};
@@ -72,7 +72,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.enable_steady_tick(Duration::from_millis(200));
-    let mut live: Vec<(duplex_core::clients::Transport, LiveLatency)> = Vec::new();
+    let mut live = LiveByTransport::default();
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     loop {
@@ -81,23 +81,12 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
                 Some(RunEvent::Started { server, topology, .. }) => {
                     bar.println(format!("measuring against {server} ({})", topology.name()));
                 }
-                Some(RunEvent::Samples(batch)) => {
-                    for s in batch.iter().filter(|s| s.is_ok()) {
-                        match live.iter_mut().find(|(t, _)| *t == s.transport) {
-                            Some((_, h)) => h.record(s.latency_ns),
-                            None => {
-                                let mut h = LiveLatency::new();
-                                h.record(s.latency_ns);
-                                live.push((s.transport, h));
-                            }
-                        }
-                    }
-                }
+                Some(RunEvent::Samples(batch)) => live.record(&batch),
                 Some(RunEvent::Progress(p)) => {
                     bar.set_position(p.done);
                     let p50s: Vec<String> = live
-                        .iter()
-                        .map(|(t, h)| format!("{t} p50 {}", duplex_core::stats::format_us(h.quantile_us(0.5))))
+                        .p50s_us()
+                        .map(|(t, us)| format!("{t} p50 {}", duplex_core::stats::format_us(us)))
                         .collect();
                     bar.set_message(format!("{} set {}/{} | {}", p.transport, p.set, p.sets, p50s.join(", ")));
                 }
@@ -110,7 +99,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         }
     }
     bar.finish_and_clear();
-    let record = result.await.context("the run thread stopped unexpectedly")?;
+    let record = result.await;
 
     let options = AnalysisOptions { interval_us: args.normal_interval() };
     let report = analyze(&record, &options);

@@ -27,7 +27,7 @@ fn run_and_kill_server(transport: Transport) {
                 s.kill();
             }
         }
-        result.await.expect("record")
+        result.await
     });
     assert_eq!(record.status, RunStatus::Failed, "{transport}");
     let error = record.error.clone().unwrap_or_default();

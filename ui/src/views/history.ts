@@ -1,6 +1,6 @@
 // The History view: every stored run, newest first. Open, export, delete, or compare two.
 import { api } from "../api";
-import { escapeHtml, formatDate, formatP, formatRatio, formatUs, groupLabel } from "../format";
+import { errorMessage, escapeHtml, formatDate, formatP, formatRatio, formatUs, groupLabel } from "../format";
 import type { RunComparison, RunListItem } from "../types";
 import { $, showError } from "../ui";
 import { exportRun } from "./results";
@@ -29,7 +29,7 @@ export async function renderHistory(root: HTMLElement, options: HistoryOptions):
     runs = await api.listRuns();
   } catch (e) {
     root.innerHTML = "";
-    showError(`Cannot read the history: ${e instanceof Error ? e.message : String(e)}`);
+    showError(`Cannot read the history: ${errorMessage(e)}`);
     return;
   }
   if (!runs.length) {
@@ -76,7 +76,7 @@ export async function renderHistory(root: HTMLElement, options: HistoryOptions):
         await api.deleteRun(id);
         await renderHistory(root, options);
       } catch (e) {
-        showError(`Delete failed: ${e instanceof Error ? e.message : String(e)}`);
+        showError(`Delete failed: ${errorMessage(e)}`);
       }
     };
   });
@@ -87,7 +87,7 @@ export async function renderHistory(root: HTMLElement, options: HistoryOptions):
       $("#compare-card", root).hidden = false;
       $("#compare-result", root).innerHTML = `<p class="muted">A = ${escapeHtml(a.slice(0, 8))}, B = ${escapeHtml(b.slice(0, 8))}</p>${comparisonTable(c)}`;
     } catch (e) {
-      showError(`Compare failed: ${e instanceof Error ? e.message : String(e)}`);
+      showError(`Compare failed: ${errorMessage(e)}`);
     }
   };
 }

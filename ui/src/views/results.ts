@@ -2,7 +2,7 @@
 // message, notes, and CSV export.
 import { api } from "../api";
 import { destroyCharts, histogramWithNormal, latencyOverTime, setMeans } from "../charts";
-import { escapeHtml, formatBytes, formatDate, formatP, formatRatio, formatUs, groupLabel } from "../format";
+import { errorMessage, escapeHtml, formatBytes, formatDate, formatP, formatRatio, formatUs, groupLabel } from "../format";
 import type { RunView, TransportReport } from "../types";
 import { $, showError } from "../ui";
 
@@ -93,6 +93,6 @@ export async function exportRun(id: string, status: HTMLElement): Promise<void> 
     status.textContent = files ? `Saved ${files.samples} (and summary, comparisons, run.json beside it)` : "Export cancelled.";
   } catch (e) {
     status.textContent = "";
-    showError(`Export failed: ${e instanceof Error ? e.message : String(e)}`);
+    showError(`Export failed: ${errorMessage(e)}`);
   }
 }

@@ -1,7 +1,7 @@
 // The Run view: choose a plan, press Run, watch progress per client and transport, cancel.
 // The native part runs in the engine; then the web view's own clients run here.
 import { api } from "../api";
-import { escapeHtml, formatUs, groupLabel } from "../format";
+import { errorMessage, escapeHtml, formatUs, groupLabel } from "../format";
 import { callsFor, problems, runsOn, TRANSPORTS } from "../plan";
 import { clockResolution } from "../stats";
 import type { ClientKind, ClientPart, Plan, RunView, Transport } from "../types";
@@ -155,7 +155,7 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): void 
     try {
       await api.cancelRun();
     } catch (e) {
-      showError(String(e));
+      showError(errorMessage(e));
     }
   };
 
@@ -195,14 +195,14 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): void 
           });
         } catch (err) {
           // The native part is measured and waiting: store it whatever happened here.
-          showError(`web-view clients: ${err instanceof Error ? err.message : String(err)}`);
+          showError(`web-view clients: ${errorMessage(err)}`);
         }
       }
       $("#run-phase", root).textContent = "statistics…";
       const view = await api.finishRun(part);
       options.onResult(view);
     } catch (err) {
-      showError(err instanceof Error ? err.message : String(err));
+      showError(errorMessage(err));
     } finally {
       abort = null;
       setRunning(false);

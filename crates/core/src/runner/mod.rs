@@ -95,15 +95,15 @@ impl RunHandle {
 
     /// Waits for the record (draining nothing: read `events` first if you want them).
     pub async fn finish(self) -> RunRecord {
-        drop(self.events);
-        self.result.await.unwrap_or_else(|_| lost_record())
+        self.into_parts().2.await
     }
 
     /// Splits the handle so events can be read while the result is awaited elsewhere.
     pub fn into_parts(
         self,
-    ) -> (mpsc::UnboundedReceiver<RunEvent>, CancellationToken, oneshot::Receiver<RunRecord>) {
-        (self.events, self.cancel, self.result)
+    ) -> (mpsc::UnboundedReceiver<RunEvent>, CancellationToken, impl Future<Output = RunRecord> + Send) {
+        let result = self.result;
+        (self.events, self.cancel, async move { result.await.unwrap_or_else(|_| lost_record()) })
     }
 }
 

@@ -4,6 +4,9 @@
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::clients::Transport;
+use crate::record::Sample;
+
 pub struct LiveLatency {
     hist: Histogram<u64>,
 }
@@ -33,6 +36,38 @@ impl LiveLatency {
     /// Quantile in microseconds.
     pub fn quantile_us(&self, q: f64) -> f64 {
         self.hist.value_at_quantile(q) as f64 / 1e3
+    }
+}
+
+/// Live percentiles per transport, fed from a run's sample batches.
+#[derive(Default)]
+pub struct LiveByTransport {
+    groups: Vec<(Transport, LiveLatency)>,
+}
+
+impl LiveByTransport {
+    /// Records the successful samples of a batch.
+    pub fn record(&mut self, batch: &[Sample]) {
+        for s in batch.iter().filter(|s| s.is_ok()) {
+            let i = match self.groups.iter().position(|(t, _)| *t == s.transport) {
+                Some(i) => i,
+                None => {
+                    self.groups.push((s.transport, LiveLatency::new()));
+                    self.groups.len() - 1
+                }
+            };
+            self.groups[i].1.record(s.latency_ns);
+        }
+    }
+
+    /// Median so far of one transport, µs.
+    pub fn p50_us(&self, transport: Transport) -> Option<f64> {
+        self.groups.iter().find(|(t, _)| *t == transport).map(|(_, h)| h.quantile_us(0.5))
+    }
+
+    /// Median so far of every transport seen, in the order first seen.
+    pub fn p50s_us(&self) -> impl Iterator<Item = (Transport, f64)> + '_ {
+        self.groups.iter().map(|(t, h)| (*t, h.quantile_us(0.5)))
     }
 }
 
