@@ -70,8 +70,19 @@ export async function renderHistory(root: HTMLElement, options: HistoryOptions):
     const id = row.dataset.id!;
     $("button.open", row).onclick = () => options.onOpen(id);
     $("button.export", row).onclick = () => exportRun(id, status);
-    $("button.delete", row).onclick = async () => {
-      if (!confirm(`Delete run ${id.slice(0, 8)} and its samples? This cannot be undone.`)) return;
+    const del = $("button.delete", row) as HTMLButtonElement;
+    del.onclick = async () => {
+      // Two steps, in the page: Tauri's window.confirm is asynchronous and not a real guard.
+      if (!del.classList.contains("armed")) {
+        del.classList.add("armed");
+        del.textContent = "Really delete?";
+        del.title = `Delete run ${id.slice(0, 8)} and its samples; this cannot be undone`;
+        setTimeout(() => {
+          del.classList.remove("armed");
+          del.textContent = "Delete";
+        }, 4000);
+        return;
+      }
       try {
         await api.deleteRun(id);
         await renderHistory(root, options);
