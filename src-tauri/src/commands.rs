@@ -6,8 +6,10 @@ use std::path::PathBuf;
 
 use duplex_core::export::{ReportFiles, write_report_files};
 use duplex_core::platform::PlatformInfo;
+use duplex_core::power::{PowerMonitor, PowerSettings, Probe};
 use duplex_core::record::{ClientKind, ClientPart, RunRecord, RunStatus, Topology};
 use duplex_core::runner::{Plan, RunEvent, Target, spawn_run};
+use duplex_core::stats::energy::{PowerSeries, power_series};
 use duplex_core::stats::live::LiveByTransport;
 use duplex_core::stats::{
     AnalysisOptions, Report, RunDiff, Series, analyze, compare_runs as diff_runs, series,
@@ -18,7 +20,7 @@ use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
 
 use crate::error::{AppError, AppResult};
-use crate::state::DuplexState;
+use crate::state::{DuplexState, Unfinished};
 
 /// Set this to a file path to skip the save dialog (end-to-end tests, scripted use).
 pub const EXPORT_PATH_ENV: &str = "DUPLEX_EXPORT_PATH";
@@ -62,6 +64,9 @@ pub struct RunRequest {
 pub enum RunUpdate {
     #[serde(rename_all = "camelCase")]
     Started { run_id: String, server: String },
+    /// The idle baseline for power: no traffic for this long.
+    #[serde(rename_all = "camelCase")]
+    Baseline { duration_ms: u64 },
     #[serde(rename_all = "camelCase")]
     Progress {
         client: ClientKind,
@@ -89,6 +94,7 @@ pub struct PendingRun {
 /// Starts a run and measures its native part (if any), streaming progress to `on_update`.
 #[tauri::command]
 pub async fn start_run(
+    app: AppHandle,
     state: State<'_, DuplexState>,
     request: RunRequest,
     on_update: Channel<RunUpdate>,
@@ -110,19 +116,37 @@ pub async fn start_run(
     if native_plan.is_none() && webview_plan.is_none() {
         return Err(AppError::State("none of the chosen transports runs on the chosen clients".into()));
     }
-    {
+    let (abandoned, cancel) = {
         let mut slot = state.run();
-        if slot.cancel.is_some() || slot.pending.is_some() {
+        if slot.cancel.is_some() {
             return Err(AppError::State("a run is already in progress".into()));
         }
-        slot.cancel = Some(tokio_util::sync::CancellationToken::new());
+        let cancel = tokio_util::sync::CancellationToken::new();
+        slot.cancel = Some(cancel.clone());
+        (slot.pending.take(), cancel)
+    };
+    if let Some(unfinished) = abandoned {
+        // The page went away between the two parts of a run (reload, crash): keep its native part.
+        store(&state, unfinished)?;
     }
+    // One power monitor spans both parts of the run, after one idle baseline.
+    let mut power = PowerMonitor::start(&plan.power, power_sensors(&app));
+    if power.is_sampling() && plan.power.baseline_ms > 0 {
+        let _ = on_update.send(RunUpdate::Baseline { duration_ms: plan.power.baseline_ms });
+    }
+    let baseline_done = power.idle_baseline(&cancel).await;
     let result = match native_plan {
-        Some(native_plan) => run_native(&state, native_plan, target_url, server, &on_update).await,
-        None => {
+        Some(native_plan) if baseline_done => {
+            let native_plan = Plan { power: PowerSettings::OFF, ..native_plan };
+            run_native(&state, native_plan, target_url, server, &on_update).await
+        }
+        _ => {
             let mut record = RunRecord::new(plan.clone(), "embedded".into());
             record.server = server.to_string();
             record.topology = Topology::Webview;
+            if !baseline_done {
+                record.status = RunStatus::Cancelled;
+            }
             record.platform = PlatformInfo::collect();
             let _ = on_update
                 .send(RunUpdate::Started { run_id: record.id.clone(), server: record.server.clone() });
@@ -141,8 +165,18 @@ pub async fn start_run(
         server: server.to_string(),
         native_samples: record.samples.len(),
     };
-    slot.pending = Some(record);
+    slot.pending = Some(Unfinished { record, power });
     Ok(pending)
+}
+
+/// The engine's sensors; on Android the battery is read through the BatteryManager plugin.
+fn power_sensors(app: &AppHandle) -> Vec<Probe> {
+    let mut sensors = duplex_core::power::default_sensors();
+    if cfg!(target_os = "android") {
+        sensors.retain(|p| !matches!(p, Err(u) if u.sensor == "battery"));
+        sensors.push(tauri_plugin_duplex_battery::probe(app));
+    }
+    sensors
 }
 
 async fn run_native(
@@ -173,6 +207,7 @@ async fn run_native(
                 live.record(&batch);
                 continue;
             }
+            RunEvent::Baseline { duration_ms } => RunUpdate::Baseline { duration_ms },
             RunEvent::Progress(p) => RunUpdate::Progress {
                 client: ClientKind::Native,
                 transport: p.transport,
@@ -209,31 +244,41 @@ pub struct RunView {
     pub record: RunRecord,
     pub report: Report,
     pub series: Vec<Series>,
+    /// CPU and power between readings, for the power-over-time chart.
+    pub power: Option<PowerSeries>,
 }
 
-fn view_of(record: RunRecord) -> RunView {
-    let report = analyze(&record, &AnalysisOptions::default());
+fn view_of(record: RunRecord, report: Report) -> RunView {
     let series = series(&record);
-    RunView { record: RunRecord { samples: Vec::new(), ..record }, report, series }
+    let power = record.power.as_ref().map(power_series);
+    // The samples and power readings reach the page as series, not raw.
+    RunView { record: RunRecord { samples: Vec::new(), power: None, ..record }, report, series, power }
 }
 
 /// Merges the web-view part (if any) into the pending run, stores it, and returns it.
 #[tauri::command]
 pub async fn finish_run(state: State<'_, DuplexState>, part: Option<ClientPart>) -> AppResult<RunView> {
-    let mut record =
+    let mut unfinished =
         state.run().pending.take().ok_or_else(|| AppError::State("no run is waiting to finish".into()))?;
     if let Some(part) = part
-        && let Err(e) = record.merge(part)
+        && let Err(e) = unfinished.record.merge(part)
     {
         // Keep the native part: store it with the reason the web-view part was refused.
-        record.error = Some(e.to_string());
+        unfinished.record.error = Some(e.to_string());
     }
+    store(&state, unfinished)
+}
+
+/// Stops the run's power monitor, analyses the record, stores it in the history and returns
+/// its view.
+fn store(state: &DuplexState, Unfinished { mut record, power }: Unfinished) -> AppResult<RunView> {
+    record.power = power.finish();
     if record.finished_at_unix_ns == 0 {
         record.finished_at_unix_ns = duplex_core::clock::now_unix_ns();
     }
-    let view = view_of(record.clone());
-    state.history().save(&record, view.report.headline().as_deref())?;
-    Ok(view)
+    let report = analyze(&record, &AnalysisOptions::default());
+    state.history().save(&record, report.headline().as_deref())?;
+    Ok(view_of(record, report))
 }
 
 #[tauri::command]
@@ -244,7 +289,8 @@ pub async fn list_runs(state: State<'_, DuplexState>) -> AppResult<Vec<RunListIt
 #[tauri::command]
 pub async fn open_run(state: State<'_, DuplexState>, id: String) -> AppResult<RunView> {
     let record = state.history().load(&id)?;
-    Ok(view_of(record))
+    let report = analyze(&record, &AnalysisOptions::default());
+    Ok(view_of(record, report))
 }
 
 #[tauri::command]

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
+use duplex_core::power::PowerMonitor;
 use duplex_core::record::RunRecord;
 use duplex_core::server::{ServerConfig, ServerThread};
 use duplex_core::storage::History;
@@ -29,7 +30,14 @@ pub struct RunSlot {
     /// Set while the native part runs.
     pub cancel: Option<CancellationToken>,
     /// The record between the native part and the web-view part.
-    pub pending: Option<RunRecord>,
+    pub pending: Option<Unfinished>,
+}
+
+/// A run whose web-view part is still to come: its record so far and the power monitor that
+/// keeps sampling until the run is finished.
+pub struct Unfinished {
+    pub record: RunRecord,
+    pub power: PowerMonitor,
 }
 
 impl DuplexState {

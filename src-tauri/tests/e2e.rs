@@ -182,6 +182,23 @@ async fn a_person_runs_ws_vs_ajax_from_both_clients_reads_the_verdict_and_export
         .await
         .expect("charts");
     assert_eq!(canvases, json!([1, 1, 5]), "latency, per-set means and one histogram per group");
+    // CPU and energy: a row per group, CPU measured, a power chart, absent sensors named.
+    let energy = client
+        .execute(
+            "return [document.querySelectorAll('#energy-table tbody tr').length, \
+             document.querySelectorAll('#chart-power canvas').length, \
+             [...document.querySelectorAll('#energy-table tbody tr td:nth-child(4)')].every(td => td.textContent.includes('CPU-s/1k')), \
+             [...document.querySelectorAll('#energy-card .sensors li')].map(li => li.textContent)];",
+            vec![],
+        )
+        .await
+        .expect("energy");
+    assert_eq!(energy[0], json!(5), "{energy}");
+    assert_eq!(energy[1], json!(1), "a power-over-time chart: {energy}");
+    assert_eq!(energy[2], json!(true), "process CPU measured for every group: {energy}");
+    let sensors: Vec<String> = serde_json::from_value(energy[3].clone()).expect("sensor lines");
+    assert_eq!(sensors.len(), 3, "{sensors:?}");
+    assert!(sensors.iter().all(|s| !s.contains("unavailable") || s.contains("unavailable: ")), "{sensors:?}");
     tokio::time::sleep(Duration::from_millis(400)).await;
     let png = client.screenshot().await.expect("screenshot");
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e");
@@ -215,7 +232,13 @@ async fn a_person_runs_ws_vs_ajax_from_both_clients_reads_the_verdict_and_export
         bad.len(),
         bad.first()
     );
-    for sibling in ["e2e run-summary.csv", "e2e run-comparisons.csv", "e2e run-run.json"] {
+    for sibling in [
+        "e2e run-summary.csv",
+        "e2e run-comparisons.csv",
+        "e2e run-power.csv",
+        "e2e run-energy.csv",
+        "e2e run-run.json",
+    ] {
         assert!(export_path.with_file_name(sibling).is_file(), "{sibling}");
     }
 
@@ -232,6 +255,72 @@ async fn a_person_runs_ws_vs_ajax_from_both_clients_reads_the_verdict_and_export
         .await
         .expect("headline");
     assert!(headline.as_str().is_some_and(|h| h.contains("ws")), "{headline}");
+
+    // A second, slow run cancelled part-way keeps what it measured and says so.
+    client.find(Locator::Id("tab-run")).await.expect("run tab").click().await.expect("click");
+    set_checked(&client, "#client-webview", false).await;
+    set_number(&client, "calls", "200").await;
+    set_number(&client, "interval", "20").await;
+    client.find(Locator::Id("run-button")).await.expect("run button").click().await.expect("run");
+    // After the idle baseline, once calls are under way.
+    wait_for(
+        &client,
+        "the first calls of the second run",
+        "!document.querySelector('#cancel-button').disabled && document.querySelector('#progress .progress-row progress')?.value > 0",
+        Duration::from_secs(20),
+    )
+    .await;
+    client.find(Locator::Id("cancel-button")).await.expect("cancel").click().await.expect("cancel");
+    wait_for(
+        &client,
+        "the cancelled run's results",
+        "!document.querySelector('#view-results').hidden && document.querySelector('#view-results .run-head .badge.cancelled')",
+        Duration::from_secs(30),
+    )
+    .await;
+    let kept = client
+        .execute("return document.querySelectorAll('#summary-table tbody tr').length;", vec![])
+        .await
+        .expect("rows");
+    assert!(kept.as_u64().is_some_and(|n| n >= 1), "a cancelled run keeps its samples: {kept}");
+
+    // History: two runs; compare them; delete one.
+    client.find(Locator::Id("tab-history")).await.expect("history tab").click().await.expect("click");
+    wait_for(
+        &client,
+        "two runs in the history",
+        "document.querySelectorAll('#history-table tbody tr').length === 2",
+        Duration::from_secs(10),
+    )
+    .await;
+    for pick in client.find_all(Locator::Css("#history-table input.pick")).await.expect("picks") {
+        pick.click().await.expect("tick");
+    }
+    client.find(Locator::Id("compare-button")).await.expect("compare").click().await.expect("click");
+    wait_for(
+        &client,
+        "the comparison of two runs",
+        "document.querySelectorAll('#compare-table tbody tr').length",
+        Duration::from_secs(10),
+    )
+    .await;
+    // Delete asks first, in the page: one click arms the button, a second deletes.
+    for _ in 0..2 {
+        client
+            .find(Locator::Css("#history-table tbody tr button.delete"))
+            .await
+            .expect("delete")
+            .click()
+            .await
+            .expect("click");
+    }
+    wait_for(
+        &client,
+        "one run left",
+        "document.querySelectorAll('#history-table tbody tr').length === 1",
+        Duration::from_secs(10),
+    )
+    .await;
 
     client.close().await.expect("session closed");
 }

@@ -6,7 +6,7 @@ import "uplot/dist/uPlot.min.css";
 
 import { groupLabel } from "./format";
 import { histogram, normalCounts, thin } from "./stats";
-import type { Series, TransportReport } from "./types";
+import type { PowerSeries, Series, TransportReport } from "./types";
 
 const COLOURS: Record<string, string> = {
   ws: "#1f6feb",
@@ -132,5 +132,30 @@ export function histogramWithNormal(el: HTMLElement, s: Series, report: Transpor
     },
     [x, counts, curve] as uPlot.AlignedData,
     200,
+  );
+}
+
+/** CPU (cores) and power (W) between readings over the run, seconds from its first reading. */
+export function powerOverTime(el: HTMLElement, p: PowerSeries): void {
+  const t0 = p.at_unix_ns[0] ?? 0;
+  const x = p.at_unix_ns.map((t) => (t - t0) / 1e9);
+  const lines: { label: string; data: (number | null)[]; colour: string; scale: string; dash?: number[] }[] = [
+    { label: "CPU, Duplex + web view (cores)", data: p.process_cpu_cores, colour: "#1f6feb", scale: "cores" },
+    { label: "CPU, whole machine (cores)", data: p.system_cpu_cores, colour: "#6b7280", scale: "cores", dash: [4, 3] },
+    { label: "RAPL (W)", data: p.rapl_w, colour: "#dc2626", scale: "W" },
+    { label: "battery (W)", data: p.battery_w, colour: "#65a30d", scale: "W" },
+  ].filter((l) => l.data.some((v) => v !== null));
+  const watts = lines.some((l) => l.scale === "W");
+  const [xAxis, yAxis] = axes("seconds", "CPU (cores)");
+  mount(
+    el,
+    {
+      scales: { x: { time: false }, cores: { range: (_u, _min, max) => [0, Math.max(1, max)] }, W: {} },
+      axes: [xAxis, { ...yAxis, scale: "cores" }, ...(watts ? [{ ...yAxis, label: "power (W)", scale: "W", side: 1, grid: { show: false } }] : [])],
+      series: [{ label: "s" }, ...lines.map((l) => ({ label: l.label, stroke: l.colour, width: 1.5, scale: l.scale, dash: l.dash, points: { show: false } }))],
+      legend: { live: true },
+    },
+    [x, ...lines.map((l) => l.data)] as uPlot.AlignedData,
+    220,
   );
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { errorMessage, escapeHtml, formatBytes, formatP, formatRatio, formatUs, groupLabel } from "./format";
+import { errorMessage, escapeHtml, formatBytes, formatCost, formatP, formatRatio, formatUs, groupLabel } from "./format";
 
 describe("format", () => {
   it("reads microseconds like the engine", () => {
@@ -25,6 +25,12 @@ describe("format", () => {
     expect(errorMessage("plain")).toBe("plain");
     expect(errorMessage({ kind: "storage", message: "no run \"x\" in the history" })).toBe('no run "x" in the history');
     expect(errorMessage(42)).toBe("unexpected error: 42");
+  });
+  it("reads costs per message in their units, and absence as absence", () => {
+    const measured = (per: number, ci: number | null) => ({ total: 1, idle: 0, above_idle: 1, ci95: ci, rate_above_idle: 1, per_message: per, per_message_ci95: ci });
+    expect(formatCost({ quantity: "process-cpu", measured: measured(0.000075, 0.000001), unavailable: null })).toBe("0.075 ± 0.001 CPU-s/1k");
+    expect(formatCost({ quantity: "rapl", measured: measured(0.000412, null), unavailable: null })).toBe("412 µJ/msg");
+    expect(formatCost({ quantity: "battery", measured: null, unavailable: "no battery" })).toBe("unavailable");
   });
   it("escapes text for HTML", () => {
     expect(escapeHtml(`<img src=x onerror="a('b')">&`)).toBe("&lt;img src=x onerror=&quot;a(&#39;b&#39;)&quot;&gt;&amp;");

@@ -1,4 +1,5 @@
-// How numbers read: microseconds with a sensible unit, p-values, bytes, dates.
+// How numbers read: microseconds with a sensible unit, p-values, bytes, dates, costs.
+import type { Cost } from "./types";
 
 /** "9.1 µs", "1.23 ms", "12.3 ms" (as the engine's format_us). */
 export function formatUs(us: number): string {
@@ -47,4 +48,15 @@ export function errorMessage(e: unknown): string {
   if (typeof e === "string") return e;
   if (e && typeof e === "object" && "message" in e) return String((e as { message: unknown }).message);
   return "unexpected error: " + JSON.stringify(e);
+}
+
+/** A cost per message: energy in µJ/msg, CPU in CPU-seconds per 1,000 messages; ± its 95 % CI. */
+export function formatCost(cost: Cost | undefined): string {
+  const m = cost?.measured;
+  if (!cost || !m) return "unavailable";
+  const energy = cost.quantity === "rapl" || cost.quantity === "battery";
+  const scale = energy ? 1e6 : 1e3;
+  const digits = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(3));
+  const ci = m.per_message_ci95 === null ? "" : ` ± ${digits(m.per_message_ci95 * scale)}`;
+  return `${digits(m.per_message * scale)}${ci} ${energy ? "µJ/msg" : "CPU-s/1k"}`;
 }

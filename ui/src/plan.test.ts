@@ -20,6 +20,7 @@ const plan: Plan = {
   poll_interval_ms: 100,
   tick_ms: 100,
   timeout_ms: 5000,
+  power: { sample_ms: 200, baseline_ms: 2000 },
 };
 
 describe("plan", () => {
@@ -47,5 +48,7 @@ describe("plan", () => {
     expect(problems(plan, both, "http://10.0.0.2:9000").join(" ")).toMatch(/embedded server only/);
     expect(problems(plan, { native: true, webview: false }, "not a url").join(" ")).toMatch(/http:\/\/host:port/);
     expect(problems({ ...plan, transports: ["xhr"] }, { native: true, webview: false }, null).join(" ")).toMatch(/None of the chosen/);
+    expect(problems({ ...plan, power: { sample_ms: 5, baseline_ms: 0 } }, both, null).join(" ")).toMatch(/every 20 ms or more/);
+    expect(problems({ ...plan, power: { sample_ms: 0, baseline_ms: 0 } }, both, null)).toEqual([]);
   });
 });

@@ -49,6 +49,11 @@ export function problems(plan: Plan, clients: Clients, targetUrl: string | null)
   if (!(Number.isInteger(plan.payload_bytes) && plan.payload_bytes >= 0 && plan.payload_bytes <= 16 << 20))
     out.push("The payload must be 0 to 16 MiB.");
   if (!(Number.isInteger(plan.warmup) && plan.warmup >= 0)) out.push("Warm-up must be 0 or more calls.");
+  const power = plan.power;
+  if (!(Number.isInteger(power.sample_ms) && (power.sample_ms === 0 || power.sample_ms >= 20)))
+    out.push("Power readings must be every 20 ms or more (0 turns them off).");
+  if (!(Number.isInteger(power.baseline_ms) && power.baseline_ms >= 0 && power.baseline_ms <= 3_600_000))
+    out.push("The idle baseline must be 0 ms to an hour.");
   if (targetUrl !== null) {
     if (!/^(https?|wss?):\/\/[^/\s]+/.test(targetUrl)) out.push("The server URL must look like http://host:port.");
     if (clients.webview) out.push("Web-view clients measure the embedded server only: untick them for a remote server.");

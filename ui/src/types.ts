@@ -22,6 +22,7 @@ export interface Plan {
   poll_interval_ms: number;
   tick_ms: number;
   timeout_ms: number;
+  power: { sample_ms: number; baseline_ms: number };
 }
 
 export interface PlatformInfo {
@@ -64,6 +65,8 @@ export interface BlockTiming {
   transport: Transport;
   client: ClientKind;
   set: number;
+  /** Unix ns when the block began: energy is attributed to transports by these windows. */
+  started_at_unix_ns: number;
   elapsed_ns: number;
 }
 
@@ -158,6 +161,71 @@ export interface Report {
   transports: TransportReport[];
   comparisons: Comparison[];
   notes: string[];
+  energy: EnergyReport | null;
+}
+
+export type Quantity = "process-cpu" | "system-cpu" | "rapl" | "battery";
+
+export interface SensorStatus {
+  sensor: string;
+  source: string;
+  unavailable: string | null;
+  failed_reads: number;
+  last_error: string | null;
+}
+
+export interface Attributed {
+  total: number;
+  idle: number;
+  above_idle: number;
+  ci95: number | null;
+  rate_above_idle: number;
+  per_message: number;
+  per_message_ci95: number | null;
+}
+
+export interface Cost {
+  quantity: Quantity;
+  measured: Attributed | null;
+  unavailable: string | null;
+}
+
+export interface TransportEnergy {
+  transport: Transport;
+  client: ClientKind;
+  seconds: number;
+  messages: number;
+  costs: Cost[];
+  battery_drain_pct_per_h: number | null;
+  peak_memory_bytes: number | null;
+}
+
+export interface EnergyComparison {
+  client: ClientKind;
+  ws: Transport;
+  other: Transport;
+  quantity: Quantity;
+  ratio: number | null;
+  ratio_ci95: [number, number] | null;
+  verdict: string;
+}
+
+export interface EnergyReport {
+  sensors: SensorStatus[];
+  baseline_s: number | null;
+  transports: TransportEnergy[];
+  comparisons: EnergyComparison[];
+  notes: string[];
+}
+
+/** Rates between consecutive power readings, for the power-over-time chart. */
+export interface PowerSeries {
+  at_unix_ns: number[];
+  process_cpu_cores: (number | null)[];
+  system_cpu_cores: (number | null)[];
+  rapl_w: (number | null)[];
+  battery_w: (number | null)[];
+  memory_bytes: (number | null)[];
 }
 
 export interface Series {
@@ -172,6 +240,7 @@ export interface RunView {
   record: RunRecord;
   report: Report;
   series: Series[];
+  power: PowerSeries | null;
 }
 
 export interface PendingRun {
@@ -184,6 +253,7 @@ export interface PendingRun {
 
 export type RunUpdate =
   | { type: "started"; runId: string; server: string }
+  | { type: "baseline"; durationMs: number }
   | {
       type: "progress";
       client: ClientKind;

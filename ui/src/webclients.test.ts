@@ -21,6 +21,7 @@ const plan: Plan = {
   poll_interval_ms: 100,
   tick_ms: 100,
   timeout_ms: 1000,
+  power: { sample_ms: 200, baseline_ms: 2000 },
 };
 
 /** A virtual clock and channels whose exchanges take a known time. */
@@ -58,6 +59,9 @@ describe("web-view runner", () => {
     expect(part.samples.every((s) => Number.isInteger(s.sent_at_unix_ns) && s.server_time_unix_ns === 1.7e18)).toBe(true);
     expect(part.blocks.map((b) => `${b.transport}${b.set}`)).toEqual(["ws1", "http1", "xhr1", "ws2", "http2", "xhr2"]);
     expect(part.blocks[0].elapsed_ns).toBe(5 * 500_000);
+    // Block windows on the wall clock, in order, for energy attribution.
+    const starts = part.blocks.map((b) => b.started_at_unix_ns);
+    expect(starts.every((s, i) => s >= 1.7e18 && (i === 0 || s > starts[i - 1]))).toBe(true);
     expect(part.info).toEqual({ user_agent: "test", timer_resolution_us: 5 });
   });
 

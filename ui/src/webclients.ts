@@ -315,7 +315,13 @@ export async function runWebview(plan: Plan, server: string, options: RunOptions
         }
       }),
     );
-    timings.push({ transport, client: "webview", set, elapsed_ns: Math.round((now() - blockStart) * 1e6) });
+    timings.push({
+      transport,
+      client: "webview",
+      set,
+      started_at_unix_ns: Math.round((timeOrigin + blockStart) * 1e6),
+      elapsed_ns: Math.round((now() - blockStart) * 1e6),
+    });
     progress(transport, set, true);
     if (block.fatal) {
       status = "failed";

@@ -49,7 +49,7 @@ pub enum MethodArg {
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Start from a preset plan: quick (default), paper, push.
+    /// Start from a preset plan: quick (default), paper, push, energy.
     #[arg(long, default_value = "quick")]
     pub preset: String,
     /// Transports to measure, comma-separated: ws, http, http-new, ws-push, long-poll, poll.
@@ -112,6 +112,15 @@ pub struct BenchArgs {
     /// Interval [A,B] in µs for the normal fit's P(A <= X <= B), e.g. 10,50.
     #[arg(long, value_name = "A,B", value_delimiter = ',', num_args = 2)]
     pub normal_interval: Option<Vec<f64>>,
+    /// Period of the power, energy and CPU readings, ms (0 = do not sample).
+    #[arg(long, value_name = "MS")]
+    pub power_ms: Option<u64>,
+    /// Idle baseline before the run, ms, subtracted from each transport's CPU and energy.
+    #[arg(long, value_name = "MS")]
+    pub baseline_ms: Option<u64>,
+    /// Run each transport this long at the plan's pace, after an idle baseline as long (energy runs).
+    #[arg(long, value_name = "M")]
+    pub minutes: Option<f64>,
     /// Measure the floor instead: raw TCP, stock echo servers and Duplex, with ratios.
     #[arg(long)]
     pub floor: bool,
@@ -147,6 +156,15 @@ impl BenchArgs {
             };
         }
         plan.binary |= self.binary;
+        if let Some(minutes) = self.minutes {
+            plan = plan.with_minutes_per_transport(minutes)?;
+        }
+        if let Some(ms) = self.power_ms {
+            plan.power.sample_ms = ms;
+        }
+        if let Some(ms) = self.baseline_ms {
+            plan.power.baseline_ms = ms;
+        }
         plan.validate_for(ClientKind::Native)?;
         Ok(plan)
     }

@@ -82,6 +82,9 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
                     bar.println(format!("measuring against {server} ({})", topology.name()));
                 }
                 Some(RunEvent::Samples(batch)) => live.record(&batch),
+                Some(RunEvent::Baseline { duration_ms }) => {
+                    bar.set_message(format!("idle baseline for power: {:.1} s without traffic", duration_ms as f64 / 1e3));
+                }
                 Some(RunEvent::Progress(p)) => {
                     bar.set_position(p.done);
                     let p50s: Vec<String> = live

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use duplex_core::export::ReportFiles;
 use duplex_core::record::RunRecord;
+use duplex_core::stats::energy::{Cost, EnergyReport, Quantity};
 use duplex_core::stats::{Report, format_us};
 
 pub fn text(record: &RunRecord, report: &Report, files: Option<&ReportFiles>) -> String {
@@ -90,17 +91,73 @@ pub fn text(record: &RunRecord, report: &Report, files: Option<&ReportFiles>) ->
     for note in &report.notes {
         let _ = writeln!(out, "note: {note}");
     }
+    if let Some(energy) = &report.energy {
+        energy_text(&mut out, energy);
+    }
     if let Some(f) = files {
-        let _ = writeln!(
-            out,
-            "\nreport: {}\n        {}\n        {}\n        {}",
-            f.samples.display(),
-            f.summary.display(),
-            f.comparisons.display(),
-            f.run.display()
-        );
+        let _ = writeln!(out, "\nreport: {}", f.samples.display());
+        for path in [&f.summary, &f.comparisons, &f.power, &f.energy, &f.run] {
+            let _ = writeln!(out, "        {}", path.display());
+        }
     }
     out
+}
+
+/// A cost per message in its natural unit: CPU in CPU-seconds per 1,000 messages, energy in µJ.
+fn per_message(cost: &Cost) -> String {
+    match (&cost.measured, &cost.unavailable) {
+        (Some(m), _) => {
+            let scale = if cost.quantity.is_energy() { 1e6 } else { 1e3 };
+            let ci = m.per_message_ci95.map_or_else(String::new, |c| format!(" ±{:.3}", c * scale));
+            format!("{:.3}{ci}", m.per_message * scale)
+        }
+        (None, _) => "unavailable".into(),
+    }
+}
+
+fn energy_text(out: &mut String, energy: &EnergyReport) {
+    let baseline = energy
+        .baseline_s
+        .map_or_else(|| "no idle baseline".into(), |s| format!("idle baseline of {s:.1} s subtracted"));
+    let _ = writeln!(out, "\nCPU and energy per message ({baseline}):");
+    for s in &energy.sensors {
+        let _ = writeln!(out, "  {:<8} {}", s.sensor, s.describe());
+    }
+    let _ = writeln!(
+        out,
+        "{:<10} {:<8} {:>8} {:>7} {:>20} {:>20} {:>16} {:>16} {:>9}",
+        "transport",
+        "client",
+        "time",
+        "msgs",
+        "CPU-s/1k (process)",
+        "CPU-s/1k (system)",
+        "RAPL µJ/msg",
+        "battery µJ/msg",
+        "drain %/h"
+    );
+    for t in &energy.transports {
+        let cell = |q: Quantity| t.cost(q).map_or_else(|| "-".into(), per_message);
+        let _ = writeln!(
+            out,
+            "{:<10} {:<8} {:>7.1}s {:>7} {:>20} {:>20} {:>16} {:>16} {:>9}",
+            t.transport.name(),
+            t.client.name(),
+            t.seconds,
+            t.messages,
+            cell(Quantity::ProcessCpu),
+            cell(Quantity::SystemCpu),
+            cell(Quantity::Rapl),
+            cell(Quantity::Battery),
+            t.battery_drain_pct_per_h.map_or_else(|| "-".into(), |d| format!("{d:.2}"))
+        );
+    }
+    for c in &energy.comparisons {
+        let _ = writeln!(out, "• {} ({})", c.verdict, c.client.name());
+    }
+    for note in &energy.notes {
+        let _ = writeln!(out, "note: {note}");
+    }
 }
 
 fn short_p(p: f64) -> String {

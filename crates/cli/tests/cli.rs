@@ -14,23 +14,52 @@ fn stderr(o: &Output) -> String {
 fn bench_prints_a_comparison_and_writes_the_csv_report() {
     let dir = tempfile::tempdir().expect("tempdir");
     let csv = dir.path().join("reports");
-    let out =
-        duplex(&["bench", "-s", "2", "-n", "50", "--warmup", "5", "--csv", csv.to_str().expect("utf8")]);
+    let out = duplex(&[
+        "bench",
+        "-s",
+        "2",
+        "-n",
+        "50",
+        "--warmup",
+        "5",
+        "--baseline-ms",
+        "400",
+        "--csv",
+        csv.to_str().expect("utf8"),
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
-    for want in ["transport", "ws ", "http-new", "faster than http", "normal fit of ws", "report:"] {
+    for want in [
+        "transport",
+        "ws ",
+        "http-new",
+        "faster than http",
+        "normal fit of ws",
+        "CPU and energy per message (idle baseline of 0.4 s subtracted)",
+        "CPU time (Duplex and its web view): ws costs",
+        "report:",
+    ] {
         assert!(text.contains(want), "output lacks {want:?}:\n{text}");
     }
     let files: Vec<String> = std::fs::read_dir(&csv)
         .expect("report dir")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
-    for suffix in ["-samples.csv", "-summary.csv", "-comparisons.csv", "-run.json"] {
+    for suffix in
+        ["-samples.csv", "-summary.csv", "-comparisons.csv", "-power.csv", "-energy.csv", "-run.json"]
+    {
         assert!(files.iter().any(|f| f.ends_with(suffix)), "{suffix} missing in {files:?}");
     }
     let samples = files.iter().find(|f| f.ends_with("-samples.csv")).expect("samples");
     let lines = std::fs::read_to_string(csv.join(samples)).expect("read").lines().count();
     assert_eq!(lines, 1 + 3 * 2 * 50);
+    // Every quantity of every transport is measured or says why not; never a silent zero.
+    let energy = files.iter().find(|f| f.ends_with("-energy.csv")).expect("energy");
+    let energy = std::fs::read_to_string(csv.join(energy)).expect("read");
+    let rows: Vec<&str> = energy.lines().skip(1).collect();
+    assert_eq!(rows.len(), 3 * 4, "3 transports x 4 quantities:\n{energy}");
+    assert!(rows.iter().all(|r| r.contains(",measured,") || r.contains(",\"unavailable: ")), "{energy}");
+    assert!(rows.iter().any(|r| r.contains(",ws,native,process-cpu,CPU-s,measured,")), "{energy}");
 }
 
 #[test]

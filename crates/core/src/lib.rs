@@ -7,6 +7,7 @@ pub mod clock;
 pub mod export;
 pub mod floor;
 pub mod platform;
+pub mod power;
 pub mod protocol;
 pub mod record;
 pub mod runner;

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clients::Transport;
 use crate::platform::PlatformInfo;
+use crate::power::PowerTrace;
 use crate::runner::Plan;
 
 /// Which kind of client measured a sample.
@@ -116,7 +117,22 @@ pub struct BlockTiming {
     pub transport: Transport,
     pub client: ClientKind,
     pub set: u32,
+    /// When the block started (Unix ns; 0 in runs stored before Duplex recorded it): power
+    /// and energy are attributed to transports by these windows.
+    #[serde(default)]
+    pub started_at_unix_ns: i64,
     pub elapsed_ns: u64,
+}
+
+impl BlockTiming {
+    pub fn window(&self) -> Option<crate::power::TimeWindow> {
+        (self.started_at_unix_ns > 0).then(|| crate::power::TimeWindow {
+            start_unix_ns: self.started_at_unix_ns,
+            end_unix_ns: self
+                .started_at_unix_ns
+                .saturating_add(i64::try_from(self.elapsed_ns).unwrap_or(i64::MAX)),
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -139,6 +155,9 @@ pub struct RunRecord {
     /// The web view that measured the `webview` samples, if any did.
     #[serde(default)]
     pub webview: Option<WebviewInfo>,
+    /// CPU, memory, RAPL and battery readings taken during the run, if power was sampled.
+    #[serde(default)]
+    pub power: Option<PowerTrace>,
 }
 
 /// What a web view says about itself beside its samples.
@@ -189,6 +208,7 @@ impl RunRecord {
             blocks: Vec::new(),
             samples: Vec::new(),
             webview: None,
+            power: None,
         }
     }
 

@@ -35,7 +35,13 @@ fn webview_part(record: &RunRecord, transport: Transport, latency_us: u64, n: u6
         error: None,
         info: Some(WebviewInfo { user_agent: "TestKit/1.0".into(), timer_resolution_us: 5.0 }),
         blocks: (1..=record.plan.sets)
-            .map(|set| BlockTiming { transport, client: ClientKind::Webview, set, elapsed_ns: 1_000_000 })
+            .map(|set| BlockTiming {
+                transport,
+                client: ClientKind::Webview,
+                set,
+                started_at_unix_ns: 0,
+                elapsed_ns: 1_000_000,
+            })
             .collect(),
         samples,
     }

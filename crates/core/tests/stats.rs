@@ -101,7 +101,13 @@ fn record_of(groups: &[(Transport, &[f64], u64)]) -> RunRecord {
             });
         }
         for set in 1..=2 {
-            blocks.push(BlockTiming { transport, client: ClientKind::Native, set, elapsed_ns: 10_000_000 });
+            blocks.push(BlockTiming {
+                transport,
+                client: ClientKind::Native,
+                set,
+                started_at_unix_ns: 0,
+                elapsed_ns: 10_000_000,
+            });
         }
     }
     RunRecord {
@@ -119,6 +125,7 @@ fn record_of(groups: &[(Transport, &[f64], u64)]) -> RunRecord {
         blocks,
         samples,
         webview: None,
+        power: None,
     }
 }
 

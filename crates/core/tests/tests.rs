@@ -6,6 +6,7 @@ mod export;
 mod faults;
 mod history;
 mod paper;
+mod power;
 mod server;
 mod stats;
 mod transports;

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 
 use duplex_core::clients::Transport;
+use duplex_core::power::PowerSettings;
 use duplex_core::record::{RunRecord, Topology};
 use duplex_core::runner::{Plan, Target, execute};
 use duplex_core::server::{Server, ServerConfig};
@@ -27,6 +28,8 @@ pub fn small_plan(transports: &[Transport]) -> Plan {
         warmup: 2,
         tick_ms: 5,
         poll_interval_ms: 2.0,
+        // Power has its own tests (power.rs); a 2 s idle baseline per run would only slow these.
+        power: PowerSettings::OFF,
         ..Plan::default()
     }
 }

@@ -1,9 +1,9 @@
 // The Results view: the verdict in plain words, the figures, the percentile table, bytes per
 // message, notes, and CSV export.
 import { api } from "../api";
-import { destroyCharts, histogramWithNormal, latencyOverTime, setMeans } from "../charts";
-import { errorMessage, escapeHtml, formatBytes, formatDate, formatP, formatRatio, formatUs, groupLabel } from "../format";
-import type { RunView, TransportReport } from "../types";
+import { destroyCharts, histogramWithNormal, latencyOverTime, powerOverTime, setMeans } from "../charts";
+import { errorMessage, escapeHtml, formatBytes, formatCost, formatDate, formatP, formatRatio, formatUs, groupLabel } from "../format";
+import type { EnergyReport, RunView, TransportEnergy, TransportReport } from "../types";
 import { $, showError } from "../ui";
 
 function statusBadge(status: string): string {
@@ -24,13 +24,54 @@ function summaryRow(t: TransportReport): string {
   </tr>`;
 }
 
+function energyRow(t: TransportEnergy): string {
+  const cell = (q: "process-cpu" | "system-cpu" | "rapl" | "battery") => {
+    const cost = t.costs.find((c) => c.quantity === q);
+    return cost?.measured
+      ? `<td>${escapeHtml(formatCost(cost))}</td>`
+      : `<td class="unavailable" title="${escapeHtml(cost?.unavailable ?? "")}">unavailable</td>`;
+  };
+  const watts = t.costs.find((c) => (c.quantity === "rapl" || c.quantity === "battery") && c.measured)?.measured?.rate_above_idle;
+  return `<tr>
+    <th scope="row">${escapeHtml(groupLabel(t.transport, t.client))}</th>
+    <td>${t.seconds.toFixed(1)} s</td><td>${t.messages.toLocaleString()}</td>
+    ${cell("process-cpu")}${cell("system-cpu")}${cell("rapl")}${cell("battery")}
+    <td>${watts === undefined ? "—" : `${watts.toFixed(2)} W`}</td>
+    <td>${t.battery_drain_pct_per_h === null ? "—" : `${t.battery_drain_pct_per_h.toFixed(2)} %/h`}</td>
+    <td>${t.peak_memory_bytes === null ? "—" : formatBytes(t.peak_memory_bytes)}</td>
+  </tr>`;
+}
+
+function energyCard(energy: EnergyReport | null): string {
+  if (!energy) {
+    return `<div class="card"><h3>CPU and energy</h3><p class="muted">Power was not sampled in this run (readings every 0 ms).</p></div>`;
+  }
+  const baseline = energy.baseline_s === null ? "no idle baseline" : `idle baseline of ${energy.baseline_s.toFixed(1)} s subtracted`;
+  const sensors = energy.sensors
+    .map((s) => `<li class="${s.unavailable ? "unavailable" : ""}"><b>${escapeHtml(s.sensor)}</b>: ${escapeHtml(s.unavailable ? `unavailable: ${s.unavailable}` : s.source)}${s.failed_reads ? ` <span class="bad">(${s.failed_reads} failed reads: ${escapeHtml(s.last_error ?? "")})</span>` : ""}</li>`)
+    .join("");
+  const verdicts = energy.comparisons
+    .map((c) => `<li class="verdict ${c.ratio === null ? "none" : c.ratio >= 1 ? "ws-wins" : "ajax-wins"}"><span class="who">${c.client === "webview" ? "Web view" : "Native"}</span> <span class="what">${escapeHtml(c.verdict)}</span></li>`)
+    .join("");
+  return `<div class="card" id="energy-card"><h3>CPU and energy per message <span class="muted">(${escapeHtml(baseline)})</span></h3>
+    <ul class="verdicts" id="energy-verdicts">${verdicts}</ul>
+    <div id="chart-power" class="chart"></div>
+    <div class="table-wrap"><table id="energy-table">
+      <thead><tr><th>transport</th><th>time</th><th>messages</th><th>CPU: Duplex + web view</th><th>CPU: whole machine</th><th>RAPL energy</th><th>battery energy</th><th>power above idle</th><th>battery drain</th><th>peak memory</th></tr></thead>
+      <tbody>${energy.transports.map(energyRow).join("")}</tbody>
+    </table></div>
+    <ul class="sensors">${sensors}</ul>
+    ${energy.notes.length ? `<ul class="notes">${energy.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join("")}</ul>` : ""}
+  </div>`;
+}
+
 export function renderResults(root: HTMLElement, view: RunView | null): void {
   destroyCharts();
   if (!view) {
     root.innerHTML = `<div class="card empty"><h2>No results yet</h2><p>Run a plan, or open a run from the History.</p></div>`;
     return;
   }
-  const { record, report, series } = view;
+  const { record, report, series, power } = view;
   const comparisons = report.comparisons.length
     ? report.comparisons
         .map(
@@ -60,6 +101,7 @@ export function renderResults(root: HTMLElement, view: RunView | null): void {
     <p id="export-status" class="muted" aria-live="polite"></p>
   </div>
   <div class="card"><h3>Latency of every call <span class="muted">(paper Figs. 2 and 4; log scale)</span></h3><div id="chart-latency" class="chart"></div></div>
+  ${energyCard(report.energy)}
   <div class="card"><h3>Mean latency per set <span class="muted">(Fig. 3)</span></h3><div id="chart-sets" class="chart"></div></div>
   <div class="card"><h3>Distribution and fitted normal <span class="muted">(Figs. 5 and 6)</span></h3><div id="chart-histograms" class="chart-grid"></div>
     <ul class="fits">${fits}</ul></div>
@@ -83,6 +125,9 @@ export function renderResults(root: HTMLElement, view: RunView | null): void {
     }
   }
 
+  const powerChart = root.querySelector<HTMLElement>("#chart-power");
+  if (power && powerChart && power.at_unix_ns.length > 1) powerOverTime(powerChart, power);
+
   ($("#export-button", root) as HTMLButtonElement).onclick = () => exportRun(record.id, $("#export-status", root));
 }
 
@@ -90,7 +135,7 @@ export async function exportRun(id: string, status: HTMLElement): Promise<void> 
   status.textContent = "exporting…";
   try {
     const files = await api.exportRun(id);
-    status.textContent = files ? `Saved ${files.samples} (and summary, comparisons, run.json beside it)` : "Export cancelled.";
+    status.textContent = files ? `Saved ${files.samples} (and summary, comparisons, power, energy, run.json beside it)` : "Export cancelled.";
   } catch (e) {
     status.textContent = "";
     showError(`Export failed: ${errorMessage(e)}`);

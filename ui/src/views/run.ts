@@ -47,6 +47,8 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): void 
       <label>Concurrency <input type="number" id="concurrency" min="1" step="1"></label>
       <label>Warm-up calls <input type="number" id="warmup" min="0" step="1"></label>
       <label>AJAX method <select id="method"><option value="get">GET (query)</option><option value="post">POST (body)</option></select></label>
+      <label>Power readings every (ms, 0 = off) <input type="number" id="power-ms" min="0" step="1"></label>
+      <label>Idle baseline (ms) <input type="number" id="baseline-ms" min="0" step="1"></label>
       <label>Order <select id="order"><option value="interleaved">Interleaved sets</option><option value="in-turn">One transport after another</option></select></label>
     </div>
     <fieldset><legend>Server</legend>
@@ -82,6 +84,8 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): void 
     setNum("payload", base.payload_bytes);
     setNum("concurrency", base.concurrency);
     setNum("warmup", base.warmup);
+    setNum("power-ms", base.power.sample_ms);
+    setNum("baseline-ms", base.power.baseline_ms);
     ($("#method", root) as HTMLSelectElement).value = base.http_method;
     ($("#order", root) as HTMLSelectElement).value = base.order;
     refresh();
@@ -96,6 +100,7 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): void 
     payload_bytes: num("payload"),
     concurrency: num("concurrency"),
     warmup: num("warmup"),
+    power: { sample_ms: num("power-ms"), baseline_ms: num("baseline-ms") },
     http_method: ($("#method", root) as HTMLSelectElement).value as Plan["http_method"],
     order: ($("#order", root) as HTMLSelectElement).value as Plan["order"],
   });
@@ -111,7 +116,9 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): void 
     if (!running) ($("#run-button", root) as HTMLButtonElement).disabled = found.length > 0;
     const c = clients();
     const calls = (c.native ? callsFor(plan, "native") : 0) + (c.webview ? callsFor(plan, "webview") : 0);
-    const seconds = plan.interval_ms > 0 ? (calls / Math.max(1, plan.concurrency)) * (plan.interval_ms / 1000) : null;
+    const period = plan.rate ? 1 / plan.rate : plan.interval_ms / 1000;
+    const baseline = plan.power.sample_ms > 0 ? plan.power.baseline_ms / 1000 : 0;
+    const seconds = period > 0 ? (calls / Math.max(1, plan.concurrency)) * period + baseline : null;
     $("#run-summary", root).textContent =
       found.length === 0 ? `${calls.toLocaleString()} calls${seconds ? `, about ${Math.ceil(seconds)} s` : ""}` : "";
   }
@@ -178,7 +185,12 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): void 
     setRunning(true, c.native ? "native clients…" : "web-view clients…");
     try {
       const pending = await api.startRun({ plan, targetUrl: url, native: c.native, webview: c.webview }, (u) => {
-        if (u.type === "progress") progressRow(u.client, u.transport, u.set, u.sets, u.done, u.total, u.p50Us);
+        if (u.type === "progress") {
+          $("#run-phase", root).textContent = c.native ? "native clients…" : "web-view clients…";
+          progressRow(u.client, u.transport, u.set, u.sets, u.done, u.total, u.p50Us);
+        } else if (u.type === "baseline") {
+          $("#run-phase", root).textContent = `idle baseline for power: ${(u.durationMs / 1000).toFixed(1)} s without traffic…`;
+        }
       });
       let part: ClientPart | null = null;
       const webPlan = { ...plan, transports: plan.transports.filter((t) => runsOn(t, "webview")) };

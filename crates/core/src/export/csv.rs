@@ -236,3 +236,183 @@ pub fn write_comparisons<W: Write>(out: W, record: &RunRecord, report: &Report) 
     }
     write_flat(out, report.comparisons.iter().map(|c| Row { run_id: &record.id, comparison: c }))
 }
+
+/// One row of `power.csv`: every sensor at one instant. Counters are cumulative from the first
+/// row; an empty cell was not read (the sensor's reason is in `energy.csv` and `run.json`).
+#[derive(Debug, Serialize)]
+struct PowerRow<'a> {
+    run_id: &'a str,
+    at_unix_ns: i64,
+    /// What was happening: "baseline", "<transport> <client> set <n>", or empty between blocks.
+    phase: String,
+    process_cpu_s: Option<f64>,
+    system_cpu_s: Option<f64>,
+    process_memory_bytes: Option<u64>,
+    rapl_j: Option<f64>,
+    battery_state: Option<&'static str>,
+    battery_percent: Option<f64>,
+    battery_energy_wh: Option<f64>,
+    battery_power_w: Option<f64>,
+    battery_voltage_v: Option<f64>,
+    battery_temperature_c: Option<f64>,
+}
+
+pub const POWER_COLUMNS: [&str; 13] = [
+    "run_id",
+    "at_unix_ns",
+    "phase",
+    "process_cpu_s",
+    "system_cpu_s",
+    "process_memory_bytes",
+    "rapl_j",
+    "battery_state",
+    "battery_percent",
+    "battery_energy_wh",
+    "battery_power_w",
+    "battery_voltage_v",
+    "battery_temperature_c",
+];
+
+/// What the run was doing at `at` (Unix ns), for the power file's `phase` column.
+fn phase_at(record: &RunRecord, at: i64) -> String {
+    let within = |w: crate::power::TimeWindow| (w.start_unix_ns..=w.end_unix_ns).contains(&at);
+    if record.power.as_ref().and_then(|p| p.baseline).is_some_and(within) {
+        return "baseline".into();
+    }
+    record
+        .blocks
+        .iter()
+        .find(|b| b.window().is_some_and(within))
+        .map_or_else(String::new, |b| format!("{} {} set {}", b.transport, b.client.name(), b.set))
+}
+
+/// `power.csv`: the power trace, time-aligned with `samples.csv` (both in Unix ns).
+pub fn write_power<W: Write>(out: W, record: &RunRecord) -> Result<(), ExportError> {
+    let mut w = csv::Writer::from_writer(out);
+    let samples = record.power.as_ref().map_or(&[][..], |p| &p.samples);
+    for s in samples {
+        let battery = s.battery.as_ref();
+        w.serialize(PowerRow {
+            run_id: &record.id,
+            at_unix_ns: s.at_unix_ns,
+            phase: phase_at(record, s.at_unix_ns),
+            process_cpu_s: s.process_cpu_s,
+            system_cpu_s: s.system_cpu_s,
+            process_memory_bytes: s.process_memory_bytes,
+            rapl_j: s.rapl_j,
+            battery_state: battery.map(|b| b.state.name()),
+            battery_percent: battery.and_then(|b| b.percent),
+            battery_energy_wh: battery.and_then(|b| b.energy_wh),
+            battery_power_w: battery.and_then(|b| b.power_w),
+            battery_voltage_v: battery.and_then(|b| b.voltage_v),
+            battery_temperature_c: battery.and_then(|b| b.temperature_c),
+        })?;
+    }
+    if samples.is_empty() {
+        w.write_record(POWER_COLUMNS)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// One row of `energy.csv`: one quantity (CPU, RAPL, battery) spent by one transport.
+#[derive(Debug, Serialize)]
+struct EnergyRow<'a> {
+    run_id: &'a str,
+    transport: Transport,
+    client: ClientKind,
+    quantity: &'static str,
+    unit: &'static str,
+    /// "measured", or "unavailable: <reason>" (and the numbers empty).
+    status: String,
+    seconds: f64,
+    messages: u64,
+    total: Option<f64>,
+    idle: Option<f64>,
+    above_idle: Option<f64>,
+    ci95: Option<f64>,
+    rate_above_idle: Option<f64>,
+    rate_unit: &'static str,
+    per_message: Option<f64>,
+    per_message_ci95: Option<f64>,
+    /// This transport's cost per message over WebSocket's (AJAX rows).
+    over_ws: Option<f64>,
+    over_ws_ci95_low: Option<f64>,
+    over_ws_ci95_high: Option<f64>,
+    battery_drain_pct_per_h: Option<f64>,
+    peak_memory_bytes: Option<u64>,
+}
+
+pub const ENERGY_COLUMNS: [&str; 21] = [
+    "run_id",
+    "transport",
+    "client",
+    "quantity",
+    "unit",
+    "status",
+    "seconds",
+    "messages",
+    "total",
+    "idle",
+    "above_idle",
+    "ci95",
+    "rate_above_idle",
+    "rate_unit",
+    "per_message",
+    "per_message_ci95",
+    "over_ws",
+    "over_ws_ci95_low",
+    "over_ws_ci95_high",
+    "battery_drain_pct_per_h",
+    "peak_memory_bytes",
+];
+
+/// `energy.csv`: what each transport cost per quantity, or why it could not be measured.
+pub fn write_energy<W: Write>(out: W, record: &RunRecord, report: &Report) -> Result<(), ExportError> {
+    let mut w = csv::Writer::from_writer(out);
+    let mut rows = 0;
+    for t in report.energy.iter().flat_map(|e| &e.transports) {
+        for cost in &t.costs {
+            let q = cost.quantity;
+            let m = cost.measured.as_ref();
+            let ratio = report.energy.as_ref().and_then(|e| {
+                e.comparisons
+                    .iter()
+                    .find(|c| c.other == t.transport && c.client == t.client && c.quantity == q)
+            });
+            let (unit, rate_unit) = q.units();
+            w.serialize(EnergyRow {
+                run_id: &record.id,
+                transport: t.transport,
+                client: t.client,
+                quantity: q.name(),
+                unit,
+                status: cost
+                    .unavailable
+                    .as_ref()
+                    .map_or_else(|| "measured".into(), |r| format!("unavailable: {r}")),
+                seconds: t.seconds,
+                messages: t.messages,
+                total: m.map(|m| m.total),
+                idle: m.map(|m| m.idle),
+                above_idle: m.map(|m| m.above_idle),
+                ci95: m.and_then(|m| m.ci95),
+                rate_above_idle: m.map(|m| m.rate_above_idle),
+                rate_unit,
+                per_message: m.map(|m| m.per_message),
+                per_message_ci95: m.and_then(|m| m.per_message_ci95),
+                over_ws: ratio.and_then(|r| r.ratio),
+                over_ws_ci95_low: ratio.and_then(|r| r.ratio_ci95.map(|c| c.0)),
+                over_ws_ci95_high: ratio.and_then(|r| r.ratio_ci95.map(|c| c.1)),
+                battery_drain_pct_per_h: t.battery_drain_pct_per_h,
+                peak_memory_bytes: t.peak_memory_bytes,
+            })?;
+            rows += 1;
+        }
+    }
+    if rows == 0 {
+        w.write_record(ENERGY_COLUMNS)?;
+    }
+    w.flush()?;
+    Ok(())
+}

@@ -1,4 +1,5 @@
-//! Reports on disk: the CSV set (samples, summary, comparisons) and the run's metadata as JSON.
+//! Reports on disk: the CSV set (samples, summary, comparisons, power, energy) and the run's
+//! metadata as JSON.
 
 pub mod csv;
 
@@ -25,11 +26,13 @@ pub struct ReportFiles {
     pub samples: PathBuf,
     pub summary: PathBuf,
     pub comparisons: PathBuf,
+    pub power: PathBuf,
+    pub energy: PathBuf,
     pub run: PathBuf,
 }
 
 impl ReportFiles {
-    /// `duplex-<run>-{samples,summary,comparisons}.csv` and `duplex-<run>-run.json` in `dir`.
+    /// `duplex-<run>-{samples,summary,comparisons,power,energy}.csv` and `duplex-<run>-run.json` in `dir`.
     pub fn in_dir(dir: &Path, run_id: &str) -> ReportFiles {
         let short: String = run_id.chars().take(8).collect();
         let path = |what: &str| dir.join(format!("duplex-{short}-{what}"));
@@ -37,12 +40,15 @@ impl ReportFiles {
             samples: path("samples.csv"),
             summary: path("summary.csv"),
             comparisons: path("comparisons.csv"),
+            power: path("power.csv"),
+            energy: path("energy.csv"),
             run: path("run.json"),
         }
     }
 
     /// The samples at `samples` exactly (a path a person chose in a save dialog), the other
-    /// files beside it: `<stem>-summary.csv`, `<stem>-comparisons.csv`, `<stem>-run.json`.
+    /// files beside it: `<stem>-summary.csv`, `<stem>-comparisons.csv`, `<stem>-power.csv`,
+    /// `<stem>-energy.csv`, `<stem>-run.json`.
     pub fn beside(samples: &Path) -> ReportFiles {
         let stem = samples.file_stem().map_or_else(|| "duplex".into(), |s| s.to_string_lossy().into_owned());
         let sibling = |what: &str| samples.with_file_name(format!("{stem}-{what}"));
@@ -50,6 +56,8 @@ impl ReportFiles {
             samples: samples.to_owned(),
             summary: sibling("summary.csv"),
             comparisons: sibling("comparisons.csv"),
+            power: sibling("power.csv"),
+            energy: sibling("energy.csv"),
             run: sibling("run.json"),
         }
     }
@@ -78,7 +86,11 @@ pub fn write_report_files(
     csv::write_samples(create(&files.samples)?, &record.id, &record.samples)?;
     csv::write_summary(create(&files.summary)?, record, report)?;
     csv::write_comparisons(create(&files.comparisons)?, record, report)?;
-    let meta = RunRecord { samples: Vec::new(), ..record.clone() };
+    csv::write_power(create(&files.power)?, record)?;
+    csv::write_energy(create(&files.energy)?, record, report)?;
+    // The samples and power readings are in their own files.
+    let power = record.power.as_ref().map(|p| crate::power::PowerTrace { samples: Vec::new(), ..p.clone() });
+    let meta = RunRecord { samples: Vec::new(), power, ..record.clone() };
     serde_json::to_writer_pretty(create(&files.run)?, &meta)
         .map_err(|e| ExportError::Format(e.to_string()))?;
     Ok(())

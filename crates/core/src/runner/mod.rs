@@ -22,6 +22,7 @@ pub use plan::{MAX_CONCURRENCY, MAX_PAYLOAD_BYTES, Order, Plan, PlanError};
 use crate::clients::{Client, ClientError, ClientOptions, Endpoints, Transport};
 use crate::clock::{nanos, now_unix_ns};
 use crate::platform::PlatformInfo;
+use crate::power::PowerMonitor;
 use crate::protocol::Health;
 use crate::record::{BlockTiming, ClientKind, RunRecord, RunStatus, Sample, Topology};
 use crate::server::{Server, ServerConfig, ServerThread};
@@ -66,6 +67,10 @@ pub enum RunEvent {
     Progress(Progress),
     /// New samples, in batches about every 100 ms.
     Samples(Vec<Sample>),
+    /// The idle baseline for power has begun: no traffic for this long.
+    Baseline {
+        duration_ms: u64,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -387,13 +392,20 @@ pub async fn execute(
     record.topology = topology;
     let _ =
         events.send(RunEvent::Started { run_id: record.id.clone(), server: record.server.clone(), topology });
+    let mut power = PowerMonitor::start(&plan.power, crate::power::default_sensors());
+    if power.is_sampling() && plan.power.baseline_ms > 0 {
+        let _ = events.send(RunEvent::Baseline { duration_ms: plan.power.baseline_ms });
+    }
+    if !power.idle_baseline(&cancel).await {
+        record.status = RunStatus::Cancelled;
+    }
 
     let options = plan.client_options();
     let done = AtomicU64::new(0);
     let total = plan.total_calls();
     let mut pools: Vec<(Transport, Vec<Slot>)> = Vec::new();
     for (transport, set) in plan.blocks() {
-        if cancel.is_cancelled() {
+        if cancel.is_cancelled() || record.status == RunStatus::Cancelled {
             record.status = RunStatus::Cancelled;
             break;
         }
@@ -417,12 +429,13 @@ pub async fn execute(
         };
         let ctx =
             BlockCtx { plan: &plan, transport, set, events: &events, cancel: &cancel, done: &done, total };
-        let started = std::time::Instant::now();
+        let (started, started_at_unix_ns) = (std::time::Instant::now(), now_unix_ns());
         let outcomes = join_all(pools[pool_index].1.iter_mut().map(|slot| run_block(slot, &ctx))).await;
         record.blocks.push(BlockTiming {
             transport,
             client: ClientKind::Native,
             set,
+            started_at_unix_ns,
             elapsed_ns: nanos(started.elapsed()),
         });
         let mut fatal = None;
@@ -443,6 +456,7 @@ pub async fn execute(
     for (_, slots) in pools {
         join_all(slots.into_iter().map(|s| s.client.close())).await;
     }
+    record.power = power.finish();
     guard.stop().await;
     record.finished_at_unix_ns = now_unix_ns();
     record

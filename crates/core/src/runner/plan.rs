@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::clients::{ClientOptions, HttpMethod, Transport};
+use crate::power::PowerSettings;
 use crate::record::ClientKind;
 
 /// How the sets of different transports follow each other.
@@ -49,6 +50,8 @@ pub struct Plan {
     pub tick_ms: u64,
     /// A call without an answer for this long fails (and ends the run: the server is gone).
     pub timeout_ms: u64,
+    /// Power, energy and CPU sampling beside the run.
+    pub power: PowerSettings,
 }
 
 impl Default for Plan {
@@ -70,6 +73,7 @@ impl Default for Plan {
             poll_interval_ms: 100.0,
             tick_ms: 100,
             timeout_ms: 5_000,
+            power: PowerSettings::default(),
         }
     }
 }
@@ -78,16 +82,17 @@ impl Default for Plan {
 pub enum PlanError {
     #[error("invalid plan: {0}")]
     Invalid(String),
-    #[error("unknown preset {0:?} (available: quick, paper, push)")]
+    #[error("unknown preset {0:?} (available: quick, paper, push, energy)")]
     UnknownPreset(String),
     #[error("preset {name}: {reason}")]
     BadPreset { name: String, reason: String },
 }
 
-const PRESETS: [(&str, &str); 3] = [
+const PRESETS: [(&str, &str); 4] = [
     ("quick", include_str!("../../presets/quick.toml")),
     ("paper", include_str!("../../presets/paper.toml")),
     ("push", include_str!("../../presets/push.toml")),
+    ("energy", include_str!("../../presets/energy.toml")),
 ];
 
 /// Largest payload a plan may ask for (the default server accepts 1 MiB messages).
@@ -146,6 +151,16 @@ impl Plan {
         if self.tick_ms == 0 || self.timeout_ms == 0 {
             return bad("tick and timeout must be at least 1 ms".into());
         }
+        let power = &self.power;
+        if power.enabled() && power.sample_ms < PowerSettings::MIN_SAMPLE_MS {
+            return bad(format!(
+                "power sampling period must be 0 (off) or at least {} ms",
+                PowerSettings::MIN_SAMPLE_MS
+            ));
+        }
+        if power.baseline_ms > 3_600_000 {
+            return bad("the idle baseline must be at most an hour".into());
+        }
         Ok(())
     }
 
@@ -166,6 +181,28 @@ impl Plan {
         let transports: Vec<Transport> =
             self.transports.iter().copied().filter(|t| t.runs_on(client)).collect();
         (!transports.is_empty()).then(|| Plan { transports, ..self.clone() })
+    }
+
+    /// Sizes the plan to run each transport for `minutes` at its pace (rate or interval), with
+    /// an idle baseline just as long: the energy plan's knob.
+    pub fn with_minutes_per_transport(mut self, minutes: f64) -> Result<Plan, PlanError> {
+        let per_second = match self.rate {
+            Some(rate) => rate,
+            None if self.interval_ms > 0.0 => 1e3 / self.interval_ms,
+            None => {
+                return Err(PlanError::Invalid(
+                    "minutes per transport needs a pace: a rate or an interval".into(),
+                ));
+            }
+        };
+        if !minutes.is_finite() || minutes <= 0.0 || minutes > 24.0 * 60.0 {
+            return Err(PlanError::Invalid("minutes per transport must be between 0 and 1440".into()));
+        }
+        let calls = (minutes * 60.0 * per_second / f64::from(self.sets)).ceil();
+        self.calls = calls.clamp(1.0, f64::from(u32::MAX)) as u32;
+        self.power.baseline_ms = (minutes * 60_000.0).round() as u64;
+        self.validate()?;
+        Ok(self)
     }
 
     pub fn interval(&self) -> Duration {

@@ -2,6 +2,7 @@
 //! WebSocket-versus-AJAX comparisons with their significance. Pure functions of the record.
 
 pub mod compare;
+pub mod energy;
 pub mod live;
 pub mod normal;
 pub mod series;
@@ -45,6 +46,9 @@ pub struct Report {
     pub comparisons: Vec<Comparison>,
     /// Caveats a reader must know (clock, incomplete run, errors).
     pub notes: Vec<String>,
+    /// CPU and energy per transport, if power was sampled.
+    #[serde(default)]
+    pub energy: Option<energy::EnergyReport>,
 }
 
 impl Report {
@@ -225,5 +229,11 @@ pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
         record.platform.label(),
         record.topology.name()
     ));
-    Report { run_id: record.id.clone(), transports, comparisons, notes }
+    Report {
+        run_id: record.id.clone(),
+        transports,
+        comparisons,
+        notes,
+        energy: energy::energy_report(record),
+    }
 }

@@ -1,0 +1,510 @@
+//! What each transport cost in CPU and energy: the power trace's cumulative counters are read
+//! at the start and end of every block a transport ran (interpolated between readings), the
+//! idle baseline's rate is subtracted, and the rest is divided by the messages sent. The
+//! uncertainty comes from the spread of the per-interval rates, in the windows and in the
+//! baseline; a quantity that cannot be told from idle is said to be so.
+
+use serde::{Deserialize, Serialize};
+
+use crate::clients::Transport;
+use crate::power::{BatteryState, PowerSample, PowerTrace, SensorStatus, TimeWindow};
+use crate::record::{ClientKind, RunRecord};
+
+/// z for a two-sided 95 % interval.
+const Z95: f64 = 1.96;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Quantity {
+    /// CPU time of Duplex and its child processes (the web view's), CPU-seconds.
+    ProcessCpu,
+    /// Busy CPU time of the whole machine, CPU-seconds.
+    SystemCpu,
+    /// RAPL energy of the CPU packages or platform, joules.
+    Rapl,
+    /// Energy drawn from the battery, joules.
+    Battery,
+}
+
+impl Quantity {
+    pub const ALL: [Quantity; 4] =
+        [Quantity::ProcessCpu, Quantity::SystemCpu, Quantity::Rapl, Quantity::Battery];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Quantity::ProcessCpu => "process-cpu",
+            Quantity::SystemCpu => "system-cpu",
+            Quantity::Rapl => "rapl",
+            Quantity::Battery => "battery",
+        }
+    }
+
+    /// The sensor that provides it.
+    pub fn sensor(self) -> &'static str {
+        match self {
+            Quantity::ProcessCpu | Quantity::SystemCpu => "cpu",
+            Quantity::Rapl => "rapl",
+            Quantity::Battery => "battery",
+        }
+    }
+
+    pub fn is_energy(self) -> bool {
+        matches!(self, Quantity::Rapl | Quantity::Battery)
+    }
+
+    /// Unit of the amount ("J" or "CPU-s") and of its rate ("W" or "cores").
+    pub fn units(self) -> (&'static str, &'static str) {
+        if self.is_energy() { ("J", "W") } else { ("CPU-s", "cores") }
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            Quantity::ProcessCpu => "CPU time (Duplex and its web view)",
+            Quantity::SystemCpu => "CPU time (whole machine)",
+            Quantity::Rapl => "energy (RAPL)",
+            Quantity::Battery => "battery energy",
+        }
+    }
+}
+
+/// One quantity spent by one transport, above the idle baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attributed {
+    /// Everything counted in the transport's windows.
+    pub total: f64,
+    /// What the idle baseline would have counted in the same time (0 without a baseline).
+    pub idle: f64,
+    pub above_idle: f64,
+    /// Half-width of the 95 % interval of `above_idle`; None with too few readings.
+    pub ci95: Option<f64>,
+    /// `above_idle` per second: watts or cores.
+    pub rate_above_idle: f64,
+    /// `above_idle` per message (J or CPU-s).
+    pub per_message: f64,
+    pub per_message_ci95: Option<f64>,
+}
+
+impl Attributed {
+    /// True when the cost stands out of the idle noise.
+    pub fn is_measurable(&self) -> bool {
+        self.ci95.is_none_or(|ci| self.above_idle > ci) && self.above_idle > 0.0
+    }
+}
+
+/// A quantity for one transport: measured, or why not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cost {
+    pub quantity: Quantity,
+    pub measured: Option<Attributed>,
+    pub unavailable: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TransportEnergy {
+    pub transport: Transport,
+    pub client: ClientKind,
+    /// Time the transport's blocks took, s.
+    pub seconds: f64,
+    /// Successful messages (calls) in those blocks.
+    pub messages: u64,
+    pub costs: Vec<Cost>,
+    /// Battery charge lost per hour while this transport ran (raw, with idle), %/h.
+    pub battery_drain_pct_per_h: Option<f64>,
+    pub peak_memory_bytes: Option<u64>,
+}
+
+impl TransportEnergy {
+    pub fn cost(&self, quantity: Quantity) -> Option<&Cost> {
+        self.costs.iter().find(|c| c.quantity == quantity)
+    }
+}
+
+/// WebSocket versus one AJAX transport on one quantity, per message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnergyComparison {
+    pub client: ClientKind,
+    pub ws: Transport,
+    pub other: Transport,
+    pub quantity: Quantity,
+    /// The other transport's cost per message over WebSocket's: above 1, WebSocket is cheaper.
+    pub ratio: Option<f64>,
+    pub ratio_ci95: Option<(f64, f64)>,
+    pub verdict: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnergyReport {
+    pub sensors: Vec<SensorStatus>,
+    pub baseline_s: Option<f64>,
+    pub transports: Vec<TransportEnergy>,
+    pub comparisons: Vec<EnergyComparison>,
+    pub notes: Vec<String>,
+}
+
+/// A quantity as a cumulative series: seconds since the first reading, and the count so far.
+struct Cumulative {
+    t: Vec<f64>,
+    c: Vec<f64>,
+}
+
+impl Cumulative {
+    fn of(trace: &PowerTrace, quantity: Quantity) -> Result<Cumulative, String> {
+        let t0 = trace.samples.first().map_or(0, |s| s.at_unix_ns);
+        let secs = |s: &PowerSample| (s.at_unix_ns - t0) as f64 / 1e9;
+        let mut out = Cumulative { t: Vec::new(), c: Vec::new() };
+        match quantity {
+            Quantity::ProcessCpu | Quantity::SystemCpu | Quantity::Rapl => {
+                for s in &trace.samples {
+                    let v = match quantity {
+                        Quantity::ProcessCpu => s.process_cpu_s,
+                        Quantity::SystemCpu => s.system_cpu_s,
+                        _ => s.rapl_j,
+                    };
+                    if let Some(v) = v {
+                        out.t.push(secs(s));
+                        out.c.push(v);
+                    }
+                }
+            }
+            Quantity::Battery => {
+                let readings: Vec<(f64, &crate::power::BatteryReading)> =
+                    trace.samples.iter().filter_map(|s| Some((secs(s), s.battery.as_ref()?))).collect();
+                if let Some((_, r)) = readings.iter().find(|(_, r)| r.state != BatteryState::Discharging) {
+                    return Err(format!(
+                        "the battery was {} (on external power), so it does not measure consumption",
+                        r.state.name()
+                    ));
+                }
+                if readings.iter().all(|(_, r)| r.power_w.is_some()) {
+                    // Integrate the power readings (trapezoids).
+                    let mut sum = 0.0;
+                    for (i, (t, r)) in readings.iter().enumerate() {
+                        if let Some((tp, rp)) = i.checked_sub(1).map(|p| readings[p]) {
+                            sum += (r.power_w.unwrap_or(0.0) + rp.power_w.unwrap_or(0.0)) / 2.0 * (t - tp);
+                        }
+                        out.t.push(*t);
+                        out.c.push(sum);
+                    }
+                } else if readings.iter().all(|(_, r)| r.energy_wh.is_some()) {
+                    let first = readings.first().and_then(|(_, r)| r.energy_wh).unwrap_or(0.0);
+                    for (t, r) in &readings {
+                        out.t.push(*t);
+                        out.c.push((first - r.energy_wh.unwrap_or(first)) * 3600.0);
+                    }
+                } else {
+                    return Err("the battery reports neither power nor energy".into());
+                }
+            }
+        }
+        if out.t.len() < 2 {
+            return Err("fewer than two readings".into());
+        }
+        Ok(out)
+    }
+
+    /// The count at `t`, interpolated between readings (held at the ends).
+    fn at(&self, t: f64) -> f64 {
+        let i = self.t.partition_point(|&x| x <= t);
+        if i == 0 {
+            return self.c[0];
+        }
+        if i == self.t.len() {
+            return self.c[i - 1];
+        }
+        let (t0, t1, c0, c1) = (self.t[i - 1], self.t[i], self.c[i - 1], self.c[i]);
+        if t1 <= t0 { c1 } else { c0 + (c1 - c0) * (t - t0) / (t1 - t0) }
+    }
+
+    /// Amount counted in the windows and the per-interval rates of the readings inside them.
+    fn over(&self, windows: &[(f64, f64)]) -> (f64, Vec<f64>) {
+        let amount = windows.iter().map(|&(a, b)| self.at(b) - self.at(a)).sum();
+        let rates = (1..self.t.len())
+            .filter(|&i| {
+                let mid = (self.t[i - 1] + self.t[i]) / 2.0;
+                self.t[i] > self.t[i - 1] && windows.iter().any(|&(a, b)| (a..=b).contains(&mid))
+            })
+            .map(|i| (self.c[i] - self.c[i - 1]) / (self.t[i] - self.t[i - 1]))
+            .collect();
+        (amount, rates)
+    }
+}
+
+/// Standard error of the mean of `rates`; None with fewer than two.
+fn standard_error(rates: &[f64]) -> Option<f64> {
+    if rates.len() < 2 {
+        return None;
+    }
+    let n = rates.len() as f64;
+    let mean = rates.iter().sum::<f64>() / n;
+    let var = rates.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    Some((var / n).sqrt())
+}
+
+/// The idle rate of a quantity and its standard error.
+struct Idle {
+    rate: f64,
+    se: Option<f64>,
+}
+
+/// Attributes `total` over `seconds` against an idle rate, per `messages`.
+pub fn attribute(
+    total: f64,
+    seconds: f64,
+    window_se: Option<f64>,
+    idle_rate: f64,
+    idle_se: Option<f64>,
+    messages: u64,
+) -> Attributed {
+    let idle = idle_rate * seconds;
+    let above_idle = total - idle;
+    let ci95 = window_se.zip(idle_se).map(|(w, i)| Z95 * seconds * w.hypot(i));
+    let n = messages.max(1) as f64;
+    Attributed {
+        total,
+        idle,
+        above_idle,
+        ci95,
+        rate_above_idle: if seconds > 0.0 { above_idle / seconds } else { f64::NAN },
+        per_message: above_idle / n,
+        per_message_ci95: ci95.map(|c| c / n),
+    }
+}
+
+/// The ratio `a / b` of two attributed costs per message, with a 95 % interval (log-normal
+/// propagation of the two relative errors).
+pub fn ratio_with_ci(a: &Attributed, b: &Attributed) -> (f64, Option<(f64, f64)>) {
+    let r = a.per_message / b.per_message;
+    let rel = |x: &Attributed| x.per_message_ci95.map(|c| c / Z95 / x.per_message);
+    let ci = rel(a).zip(rel(b)).map(|(ra, rb)| {
+        let spread = (Z95 * ra.hypot(rb)).exp();
+        (r / spread, r * spread)
+    });
+    (r, ci)
+}
+
+fn seconds_of(windows: &[(f64, f64)]) -> f64 {
+    windows.iter().map(|(a, b)| b - a).sum()
+}
+
+/// The power trace of `record` turned into costs per transport, or None if power was not sampled.
+pub fn energy_report(record: &RunRecord) -> Option<EnergyReport> {
+    let trace = record.power.as_ref()?;
+    let t0 = trace.samples.first().map_or(0, |s| s.at_unix_ns);
+    let rel = |w: TimeWindow| ((w.start_unix_ns - t0) as f64 / 1e9, (w.end_unix_ns - t0) as f64 / 1e9);
+    let baseline = trace.baseline.filter(|b| b.seconds() > 0.0).map(rel);
+    let mut notes = Vec::new();
+    if baseline.is_none() {
+        notes.push("no idle baseline was measured: costs include what the device spends idle".into());
+    }
+
+    let series: Vec<(Quantity, Result<Cumulative, String>)> = Quantity::ALL
+        .iter()
+        .map(|&q| {
+            let sensor = trace.sensor(q.sensor());
+            let series = match sensor.and_then(|s| s.unavailable.clone()) {
+                Some(reason) => Err(reason),
+                None if sensor.is_none() => Err("not sampled".into()),
+                None => Cumulative::of(trace, q),
+            };
+            (q, series)
+        })
+        .collect();
+    let idle: Vec<Option<Idle>> = series
+        .iter()
+        .map(|(_, s)| {
+            let (s, b) = (s.as_ref().ok()?, baseline?);
+            let (amount, rates) = s.over(&[b]);
+            Some(Idle { rate: amount / (b.1 - b.0), se: standard_error(&rates) })
+        })
+        .collect();
+
+    let mut keys: Vec<(Transport, ClientKind)> =
+        record.blocks.iter().map(|b| (b.transport, b.client)).collect();
+    keys.sort();
+    keys.dedup();
+    let mut transports = Vec::new();
+    for (transport, client) in keys {
+        let windows: Vec<(f64, f64)> = record
+            .blocks
+            .iter()
+            .filter(|b| b.transport == transport && b.client == client)
+            .filter_map(|b| b.window().map(rel))
+            .collect();
+        let seconds = seconds_of(&windows);
+        let messages = record
+            .samples
+            .iter()
+            .filter(|s| s.transport == transport && s.client == client && s.is_ok())
+            .count() as u64;
+        let costs = series
+            .iter()
+            .zip(&idle)
+            .map(|((quantity, s), idle)| {
+                let measured = match s {
+                    Err(reason) => Err(reason.clone()),
+                    Ok(_) if windows.is_empty() => Err("the run has no block times to attribute by".into()),
+                    Ok(_) if messages == 0 => Err("no successful messages".into()),
+                    Ok(s) => {
+                        let (total, rates) = s.over(&windows);
+                        let (idle_rate, idle_se) = idle.as_ref().map_or((0.0, Some(0.0)), |i| (i.rate, i.se));
+                        Ok(attribute(total, seconds, standard_error(&rates), idle_rate, idle_se, messages))
+                    }
+                };
+                Cost {
+                    quantity: *quantity,
+                    unavailable: measured.as_ref().err().cloned(),
+                    measured: measured.ok(),
+                }
+            })
+            .collect();
+        let in_windows = |s: &&PowerSample| {
+            let t = (s.at_unix_ns - t0) as f64 / 1e9;
+            windows.iter().any(|&(a, b)| (a..=b).contains(&t))
+        };
+        let battery_drain_pct_per_h = battery_percent(trace).and_then(|p| {
+            let (drop, _) = p.over(&windows);
+            (seconds > 0.0).then(|| drop / seconds * 3600.0)
+        });
+        let peak_memory_bytes =
+            trace.samples.iter().filter(in_windows).filter_map(|s| s.process_memory_bytes).max();
+        transports.push(TransportEnergy {
+            transport,
+            client,
+            seconds,
+            messages,
+            costs,
+            battery_drain_pct_per_h,
+            peak_memory_bytes,
+        });
+    }
+    let comparisons = compare(&transports);
+    let blocks = record.blocks.iter().filter_map(|b| b.window()).count();
+    let block_s = transports.iter().map(|t| t.seconds).sum::<f64>() / blocks.max(1) as f64;
+    if blocks > 0 && block_s < 5.0 * trace.sample_ms as f64 / 1e3 {
+        notes.push(format!(
+            "blocks last {block_s:.2} s on average, close to the {} ms between readings: costs are smeared \
+             between transports; for energy, run the energy plan (long blocks in turn)",
+            trace.sample_ms
+        ));
+    }
+    if transports.iter().any(|t| t.client == ClientKind::Webview) {
+        notes.push(
+            "web-view costs include the web view's own processes (process CPU counts Duplex's children)"
+                .into(),
+        );
+    }
+    Some(EnergyReport {
+        sensors: trace.sensors.clone(),
+        baseline_s: baseline.map(|(a, b)| b - a),
+        transports,
+        comparisons,
+        notes,
+    })
+}
+
+/// Battery charge lost so far (%), while discharging.
+fn battery_percent(trace: &PowerTrace) -> Option<Cumulative> {
+    let readings: Vec<(i64, f64, BatteryState)> = trace
+        .samples
+        .iter()
+        .filter_map(|s| s.battery.as_ref().and_then(|b| Some((s.at_unix_ns, b.percent?, b.state))))
+        .collect();
+    if readings.len() < 2 || readings.iter().any(|r| r.2 != BatteryState::Discharging) {
+        return None;
+    }
+    let (t0, p0) = (trace.samples.first()?.at_unix_ns, readings[0].1);
+    Some(Cumulative {
+        t: readings.iter().map(|r| (r.0 - t0) as f64 / 1e9).collect(),
+        c: readings.iter().map(|r| p0 - r.1).collect(),
+    })
+}
+
+fn compare(transports: &[TransportEnergy]) -> Vec<EnergyComparison> {
+    let mut out = Vec::new();
+    for other in transports {
+        let ws = Transport::websocket_of(other.transport.pattern());
+        if other.transport == ws {
+            continue;
+        }
+        let Some(ws_t) = transports.iter().find(|t| t.transport == ws && t.client == other.client) else {
+            continue;
+        };
+        for quantity in Quantity::ALL {
+            let (Some(a), Some(b)) = (
+                other.cost(quantity).and_then(|c| c.measured.as_ref()),
+                ws_t.cost(quantity).and_then(|c| c.measured.as_ref()),
+            ) else {
+                continue;
+            };
+            let what = quantity.words();
+            let (ratio, ratio_ci95, verdict) = if !a.is_measurable() || !b.is_measurable() {
+                let which = if b.is_measurable() { other.transport } else { ws };
+                (
+                    None,
+                    None,
+                    format!(
+                        "{what}: {which} cannot be told from idle in this run; run longer (an energy plan)"
+                    ),
+                )
+            } else {
+                let (r, ci) = ratio_with_ci(a, b);
+                let ci_words = ci.map_or(String::new(), |(lo, hi)| format!(" (95% CI {lo:.2}–{hi:.2}×)"));
+                let verdict = if ci.is_some_and(|(lo, hi)| lo <= 1.0 && hi >= 1.0) {
+                    format!(
+                        "{what}: no clear difference per message between {ws} and {}{ci_words}",
+                        other.transport
+                    )
+                } else if r >= 1.0 {
+                    format!("{what}: {ws} costs {r:.2}× less per message than {}{ci_words}", other.transport)
+                } else {
+                    format!(
+                        "{what}: {ws} costs {:.2}× more per message than {}{ci_words}",
+                        1.0 / r,
+                        other.transport
+                    )
+                };
+                (Some(r), ci, verdict)
+            };
+            out.push(EnergyComparison {
+                client: other.client,
+                ws,
+                other: other.transport,
+                quantity,
+                ratio,
+                ratio_ci95,
+                verdict,
+            });
+        }
+    }
+    out
+}
+
+/// Rates over time for charts: for each reading after the first, the rate since the one before.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PowerSeries {
+    pub at_unix_ns: Vec<i64>,
+    pub process_cpu_cores: Vec<Option<f64>>,
+    pub system_cpu_cores: Vec<Option<f64>>,
+    pub rapl_w: Vec<Option<f64>>,
+    pub battery_w: Vec<Option<f64>>,
+    pub memory_bytes: Vec<Option<u64>>,
+}
+
+pub fn power_series(trace: &PowerTrace) -> PowerSeries {
+    let mut out = PowerSeries::default();
+    for pair in trace.samples.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        let dt = (b.at_unix_ns - a.at_unix_ns) as f64 / 1e9;
+        if dt <= 0.0 {
+            continue;
+        }
+        let rate = |f: fn(&PowerSample) -> Option<f64>| Some((f(b)? - f(a)?) / dt);
+        out.at_unix_ns.push(b.at_unix_ns);
+        out.process_cpu_cores.push(rate(|s| s.process_cpu_s));
+        out.system_cpu_cores.push(rate(|s| s.system_cpu_s));
+        out.rapl_w.push(rate(|s| s.rapl_j));
+        out.battery_w.push(b.battery.as_ref().and_then(|r| r.power_w));
+        out.memory_bytes.push(b.process_memory_bytes);
+    }
+    out
+}
