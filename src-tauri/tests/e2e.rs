@@ -205,6 +205,13 @@ async fn a_person_runs_ws_vs_ajax_from_both_clients_reads_the_verdict_and_export
     std::fs::create_dir_all(&shots).expect("screenshot dir");
     std::fs::write(shots.join("results.png"), &png).expect("screenshot saved");
     assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+    client.execute("document.querySelector('#energy-card').scrollIntoView();", vec![]).await.expect("scroll");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    std::fs::write(shots.join("energy.png"), client.screenshot().await.expect("screenshot")).expect("saved");
+    client
+        .execute("document.querySelector('#export-button').scrollIntoView({ block: 'center' });", vec![])
+        .await
+        .expect("scroll back");
 
     // 5. Export CSV (the save dialog is answered by DUPLEX_EXPORT_PATH), then the History.
     client.find(Locator::Id("export-button")).await.expect("export").click().await.expect("click");

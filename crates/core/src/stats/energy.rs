@@ -443,7 +443,7 @@ fn compare(transports: &[TransportEnergy]) -> Vec<EnergyComparison> {
                     None,
                     None,
                     format!(
-                        "{what}: {which} cannot be told from idle in this run; run longer (an energy plan)"
+                        "{what}: {which} cannot be told from idle in this run (a longer run, or the energy plan, narrows the interval)"
                     ),
                 )
             } else {
