@@ -3,7 +3,7 @@
 //! power monitor reads a phone's battery like any other source. On other platforms the plugin
 //! does nothing and [`probe`] says so.
 
-use duplex_core::power::{Probe, Unavailable};
+use duplex_core::power::Probe;
 use tauri::plugin::{Builder, TauriPlugin};
 use tauri::{AppHandle, Runtime};
 
@@ -37,6 +37,9 @@ pub fn probe<R: Runtime>(app: &AppHandle<R>) -> Probe {
     #[cfg(not(target_os = "android"))]
     {
         let _ = app;
-        Err(Unavailable { sensor: "battery", reason: "BatteryManager exists on Android only".into() })
+        Err(duplex_core::power::Unavailable {
+            sensor: "battery",
+            reason: "BatteryManager exists on Android only".into(),
+        })
     }
 }

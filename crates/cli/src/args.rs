@@ -25,6 +25,75 @@ pub enum Command {
     Bench(Box<BenchArgs>),
     /// Run the Duplex echo server alone, for clients on other machines.
     Serve(ServeArgs),
+    /// Add runs from other devices (bundle files) to the history; runs already there are kept.
+    Import(ImportArgs),
+    /// List the runs in the history.
+    History(HistoryArgs),
+    /// Runs or platforms side by side: latency, bytes, CPU and energy per message, significance.
+    Compare(CompareArgs),
+}
+
+/// Where runs are stored: the same history the app uses.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// History database (default: $DUPLEX_DATA_DIR/history.sqlite, else the app's data folder).
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
+}
+
+/// The app's data folder (`dev.duplex.app` under the OS's data directory), or DUPLEX_DATA_DIR.
+pub const DATA_DIR_ENV: &str = "DUPLEX_DATA_DIR";
+
+impl HistoryArgs {
+    pub fn path(&self) -> anyhow::Result<PathBuf> {
+        if let Some(p) = &self.history {
+            return Ok(p.clone());
+        }
+        let dir = match std::env::var_os(DATA_DIR_ENV) {
+            Some(dir) => PathBuf::from(dir),
+            None => dirs::data_dir()
+                .ok_or_else(|| anyhow::anyhow!("no data directory on this system: pass --history FILE"))?
+                .join("dev.duplex.app"),
+        };
+        Ok(dir.join("history.sqlite"))
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Bundle files (`…-bundle.json`, from `duplex bench` or the app's export).
+    #[arg(required = true)]
+    pub bundles: Vec<PathBuf>,
+    #[command(flatten)]
+    pub history: HistoryArgs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GroupByArg {
+    /// A column per run.
+    Run,
+    /// Runs of one platform (and browser) pooled.
+    Platform,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Run ids (or unique prefixes) from the history, or bundle files; none with --all.
+    pub runs: Vec<String>,
+    /// Every run in the history.
+    #[arg(long)]
+    pub all: bool,
+    /// Group by run or by platform.
+    #[arg(long, value_enum, default_value = "platform")]
+    pub by: GroupByArg,
+    /// Write the comparison as CSV to this file.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub history: HistoryArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -121,6 +190,11 @@ pub struct BenchArgs {
     /// Run each transport this long at the plan's pace, after an idle baseline as long (energy runs).
     #[arg(long, value_name = "M")]
     pub minutes: Option<f64>,
+    /// Do not store the run in the history.
+    #[arg(long)]
+    pub no_history: bool,
+    #[command(flatten)]
+    pub history: HistoryArgs,
     /// Measure the floor instead: raw TCP, stock echo servers and Duplex, with ratios.
     #[arg(long)]
     pub floor: bool,

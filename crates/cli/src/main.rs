@@ -15,7 +15,11 @@ use duplex_core::server::{Server, ServerConfig};
 use duplex_core::stats::{AnalysisOptions, analyze, live::LiveByTransport};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use args::{BenchArgs, Cli, Command, ServeArgs};
+use args::{BenchArgs, Cli, Command, CompareArgs, GroupByArg, HistoryArgs, ImportArgs, ServeArgs};
+use duplex_core::export::bundle::read_bundle;
+use duplex_core::record::RunRecord;
+use duplex_core::stats::platforms::{GroupBy, compare_platforms};
+use duplex_core::storage::History;
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -34,6 +38,9 @@ fn main() -> ExitCode {
             Command::Bench(args) if args.floor => floor(&args).await,
             Command::Bench(args) => bench(*args).await,
             Command::Serve(args) => serve(args).await,
+            Command::Import(args) => import(&args),
+            Command::History(args) => history(&args),
+            Command::Compare(args) => compare(&args),
         }
     });
     match result {
@@ -114,6 +121,16 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
                 .context("writing the CSV report")?,
         )
     };
+    if !args.no_history {
+        // The run is measured and its report written: a history that cannot be opened is a
+        // warning, not a lost run.
+        let stored =
+            open_history(&args.history).and_then(|mut h| Ok(h.save(&record, report.headline().as_deref())?));
+        match stored {
+            Ok(()) => tracing::info!("stored run {} in the history", record.id),
+            Err(e) => err(&format!("duplex: warning: the run was not stored in the history: {e:#}\n")),
+        }
+    }
     if args.json {
         out(&format!("{}\n", printer::json(&record, &report, files.as_ref())));
     } else {
@@ -160,6 +177,86 @@ async fn floor(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         out(&format!("{}\n", serde_json::to_string_pretty(&report)?));
     } else {
         out(&report.to_text());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn open_history(args: &HistoryArgs) -> anyhow::Result<History> {
+    let path = args.path()?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    Ok(History::open(&path)?)
+}
+
+fn read_bundle_file(path: &std::path::Path) -> anyhow::Result<Vec<RunRecord>> {
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    Ok(read_bundle(std::io::BufReader::new(file)).with_context(|| path.display().to_string())?.runs)
+}
+
+fn import(args: &ImportArgs) -> anyhow::Result<ExitCode> {
+    // Every file is read and checked before anything is written.
+    let mut runs = Vec::new();
+    for path in &args.bundles {
+        runs.extend(read_bundle_file(path)?);
+    }
+    let imported = open_history(&args.history)?.import(&runs)?;
+    out(&format!("imported {} run(s)\n", imported.added.len()));
+    for id in &imported.already_here {
+        out(&format!("  {id}: already in the history, left as it was\n"));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn history(args: &HistoryArgs) -> anyhow::Result<ExitCode> {
+    let runs = open_history(args)?.list()?;
+    out(&printer::history(&runs));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
+    let history = open_history(&args.history)?;
+    let mut runs: Vec<RunRecord> = Vec::new();
+    let listed = history.list()?;
+    if args.all {
+        for item in &listed {
+            runs.push(history.load(&item.id)?);
+        }
+    }
+    for arg in &args.runs {
+        let path = std::path::Path::new(arg);
+        if path.is_file() {
+            runs.extend(read_bundle_file(path)?);
+            continue;
+        }
+        let matches: Vec<&str> =
+            listed.iter().map(|r| r.id.as_str()).filter(|id| id.starts_with(arg.as_str())).collect();
+        match matches.as_slice() {
+            [id] => runs.push(history.load(id)?),
+            [] => anyhow::bail!(
+                "{arg:?} is neither a bundle file nor a run in the history (see `duplex history`)"
+            ),
+            _ => anyhow::bail!("{arg:?} matches {} runs: give more of the id", matches.len()),
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    runs.retain(|r| seen.insert(r.id.clone()));
+    if runs.is_empty() {
+        anyhow::bail!("nothing to compare: give run ids or bundle files, or --all");
+    }
+    let by = match args.by {
+        GroupByArg::Run => GroupBy::Run,
+        GroupByArg::Platform => GroupBy::Platform,
+    };
+    let comparison = compare_platforms(&runs, by);
+    if let Some(path) = &args.csv {
+        let file = std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?;
+        duplex_core::export::csv::write_platform_comparison(std::io::BufWriter::new(file), &comparison)?;
+    }
+    if args.json {
+        out(&format!("{}\n", serde_json::to_string_pretty(&comparison)?));
+    } else {
+        out(&printer::platforms(&comparison));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,8 +2,22 @@
 
 use std::process::{Command, Output};
 
+/// Runs `duplex` with its history in a fresh temporary folder.
 fn duplex(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_duplex")).args(args).output().expect("duplex runs")
+    let data = tempfile::tempdir().expect("tempdir");
+    duplex_in(data.path(), args)
+}
+
+fn duplex_in(data_dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_duplex"))
+        .args(args)
+        .env("DUPLEX_DATA_DIR", data_dir)
+        .output()
+        .expect("duplex runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 fn stderr(o: &Output) -> String {
@@ -153,4 +167,89 @@ fn serve_answers_a_remote_bench() {
     assert!(out.status.success(), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["run"]["topology"], "separate-process");
+}
+
+fn csv_rows(path: &std::path::Path) -> Vec<std::collections::HashMap<String, String>> {
+    let text = std::fs::read_to_string(path).expect("csv");
+    let mut lines = text.lines();
+    let header: Vec<String> = lines.next().expect("header").split(',').map(str::to_owned).collect();
+    lines.map(|l| header.iter().cloned().zip(l.split(',').map(str::to_owned)).collect()).collect()
+}
+
+#[test]
+fn runs_travel_between_devices_as_bundles_and_compare_side_by_side() {
+    let (a, b) = (tempfile::tempdir().expect("a"), tempfile::tempdir().expect("b"));
+    let bench = |dir: &std::path::Path| {
+        let reports = dir.join("reports");
+        let out = duplex_in(
+            dir,
+            &[
+                "bench",
+                "-s",
+                "2",
+                "-n",
+                "40",
+                "--warmup",
+                "5",
+                "--power-ms",
+                "0",
+                "--csv",
+                reports.to_str().expect("utf8"),
+            ],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let find = |suffix: &str| {
+            std::fs::read_dir(&reports)
+                .expect("reports")
+                .map(|e| e.expect("entry").path())
+                .find(|p| p.to_string_lossy().ends_with(suffix))
+                .expect(suffix)
+        };
+        (find("-bundle.json"), find("-summary.csv"))
+    };
+    let (bundle_a, summary_a) = bench(a.path());
+    bench(b.path());
+
+    // Device A's run enters B's history once; a second import changes nothing.
+    let bundle = bundle_a.to_str().expect("utf8");
+    let out = duplex_in(b.path(), &["import", bundle]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("imported 1 run(s)"), "{}", stdout(&out));
+    let out = duplex_in(b.path(), &["import", bundle]);
+    assert!(stdout(&out).contains("imported 0 run(s)") && stdout(&out).contains("already in the history"));
+    // A broken file is refused with its reason, and the history is as it was.
+    let junk = b.path().join("junk.json");
+    std::fs::write(&junk, r#"{"format": "something-else", "version": 1}"#).expect("junk");
+    let out = duplex_in(b.path(), &["import", junk.to_str().expect("utf8")]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("not a Duplex run bundle"), "{}", stderr(&out));
+    let listed = stdout(&duplex_in(b.path(), &["history"]));
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+
+    // Side by side, a column per run; the numbers are those of each run's own report.
+    let csv = b.path().join("compare.csv");
+    let out = duplex_in(b.path(), &["compare", "--all", "--by", "run", "--csv", csv.to_str().expect("utf8")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("(reference)"), "{}", stdout(&out));
+    let rows = csv_rows(&csv);
+    assert_eq!(rows.len(), 2 * 3, "two runs x ws, http, http-new");
+    let run_a = bundle_a.file_name().expect("name").to_string_lossy()[7..15].to_owned();
+    let own = csv_rows(&summary_a);
+    for transport in ["ws", "http", "http-new"] {
+        let mine =
+            own.iter().find(|r| r["transport"] == transport && r["set"].is_empty()).expect("overall row");
+        let compared = rows
+            .iter()
+            .find(|r| r["transport"] == transport && r["runs"].starts_with(&run_a))
+            .expect("run A in the comparison");
+        assert_eq!(compared["count"], mine["count"], "{transport}");
+        assert_eq!(compared["p50_us"], mine["p50_us"], "{transport}");
+        assert_eq!(compared["p99_us"], mine["p99_us"], "{transport}");
+    }
+    assert!(rows.iter().filter(|r| r["transport"] != "ws").all(|r| !r["over_ws_median"].is_empty()));
+    // Both runs are this machine: by platform they pool into one group.
+    let out = duplex_in(b.path(), &["compare", "--all", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["groups"].as_array().map(Vec::len), Some(1));
+    assert_eq!(v["groups"][0]["run_ids"].as_array().map(Vec::len), Some(2));
 }

@@ -229,23 +229,17 @@ impl RunRecord {
                 ));
             }
         }
-        let plan_has = |t: Transport| self.plan.transports.contains(&t) && t.runs_on(part.client);
         for (i, s) in part.samples.iter().enumerate() {
             let bad = if s.client != part.client {
                 Some(format!("is labelled {}", s.client.name()))
-            } else if !plan_has(s.transport) {
-                Some(format!("has transport {} which this run does not measure", s.transport))
-            } else if s.set == 0 || s.set > self.plan.sets {
-                Some(format!("has set {} outside 1..={}", s.set, self.plan.sets))
-            } else if s.client_id >= self.plan.concurrency {
-                Some(format!("has client {} but the plan has {}", s.client_id, self.plan.concurrency))
             } else {
-                None
+                self.sample_problem(s)
             };
             if let Some(why) = bad {
                 return reject(format!("sample {} {why}", i + 1));
             }
         }
+        let plan_has = |t: Transport| self.plan.transports.contains(&t) && t.runs_on(part.client);
         if let Some(b) = part.blocks.iter().find(|b| b.client != part.client || !plan_has(b.transport)) {
             return reject(format!(
                 "a block of {} {} does not belong to this run",
@@ -282,6 +276,64 @@ impl RunRecord {
             });
         }
         self.finished_at_unix_ns = self.finished_at_unix_ns.max(crate::clock::now_unix_ns());
+        Ok(())
+    }
+
+    /// Why `s` cannot belong to this run, if it cannot.
+    fn sample_problem(&self, s: &Sample) -> Option<String> {
+        if !self.plan.transports.contains(&s.transport) || !s.transport.runs_on(s.client) {
+            Some(format!("has transport {} which this run does not measure", s.transport))
+        } else if s.set == 0 || s.set > self.plan.sets {
+            Some(format!("has set {} outside 1..={}", s.set, self.plan.sets))
+        } else if s.client_id >= self.plan.concurrency {
+            Some(format!("has client {} but the plan has {}", s.client_id, self.plan.concurrency))
+        } else {
+            None
+        }
+    }
+
+    /// Checks a record that came from outside (a bundle, another device): a plan that
+    /// validates, and samples, blocks and texts that fit it.
+    pub fn validate(&self) -> Result<(), String> {
+        let id_ok = !self.id.is_empty()
+            && self.id.len() <= 64
+            && self.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if !id_ok {
+            return Err(format!(
+                "run id {:?} is not a Duplex run id",
+                self.id.chars().take(80).collect::<String>()
+            ));
+        }
+        self.plan.validate().map_err(|e| e.to_string())?;
+        let per_transport_max =
+            u64::from(self.plan.sets) * u64::from(self.plan.calls) * u64::from(self.plan.concurrency);
+        for kind in [ClientKind::Native, ClientKind::Webview] {
+            for &t in &self.plan.transports {
+                let n = self.samples.iter().filter(|s| s.transport == t && s.client == kind).count() as u64;
+                if n > per_transport_max {
+                    return Err(format!("{n} {t} samples, but the plan has {per_transport_max} calls"));
+                }
+            }
+        }
+        if let Some((i, why)) =
+            self.samples.iter().enumerate().find_map(|(i, s)| Some((i, self.sample_problem(s)?)))
+        {
+            return Err(format!("sample {} {why}", i + 1));
+        }
+        if let Some((i, _)) = self
+            .samples
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.error.as_ref().is_some_and(|e| e.chars().count() > MAX_ERROR_CHARS))
+        {
+            return Err(format!(
+                "sample {} has an error text longer than {MAX_ERROR_CHARS} characters",
+                i + 1
+            ));
+        }
+        if self.blocks.iter().any(|b| !self.plan.transports.contains(&b.transport)) {
+            return Err("a block of a transport the plan does not measure".into());
+        }
         Ok(())
     }
 

@@ -2,6 +2,7 @@
 
 mod util;
 
+mod bundles;
 mod export;
 mod faults;
 mod history;

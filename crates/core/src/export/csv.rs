@@ -416,3 +416,58 @@ pub fn write_energy<W: Write>(out: W, record: &RunRecord, report: &Report) -> Re
     w.flush()?;
     Ok(())
 }
+
+/// `compare.csv`: runs or platforms side by side, one row per group, transport and client.
+pub fn write_platform_comparison<W: Write>(
+    out: W,
+    comparison: &crate::stats::platforms::PlatformComparison,
+) -> Result<(), ExportError> {
+    #[derive(Serialize)]
+    struct Row<'a> {
+        group: &'a str,
+        runs: String,
+        transport: Transport,
+        client: ClientKind,
+        count: u64,
+        errors: u64,
+        p50_us: f64,
+        p99_us: f64,
+        mean_us: f64,
+        ci95_low_us: f64,
+        ci95_high_us: f64,
+        bytes_per_msg: f64,
+        cpu_s_per_1k: Option<f64>,
+        energy_uj_per_msg: Option<f64>,
+        over_ws_median: Option<f64>,
+        vs_reference_median: Option<f64>,
+        vs_reference_p: Option<f64>,
+        vs_reference: Option<&'a str>,
+    }
+    let mut w = csv::Writer::from_writer(out);
+    for c in &comparison.cells {
+        let group = &comparison.groups[c.group];
+        let s = &c.summary;
+        w.serialize(Row {
+            group: &group.label,
+            runs: group.run_ids.join(" "),
+            transport: c.transport,
+            client: c.client,
+            count: s.count,
+            errors: s.errors,
+            p50_us: s.p50_us,
+            p99_us: s.p99_us,
+            mean_us: s.mean_us,
+            ci95_low_us: s.ci95_low_us,
+            ci95_high_us: s.ci95_high_us,
+            bytes_per_msg: s.bytes_out_per_msg + s.bytes_in_per_msg,
+            cpu_s_per_1k: c.cpu_s_per_1k,
+            energy_uj_per_msg: c.energy_uj_per_msg,
+            over_ws_median: c.over_ws_median,
+            vs_reference_median: c.vs_reference_median,
+            vs_reference_p: c.vs_reference_p,
+            vs_reference: c.vs_reference.as_deref(),
+        })?;
+    }
+    w.flush()?;
+    Ok(())
+}

@@ -1,6 +1,7 @@
 //! Reports on disk: the CSV set (samples, summary, comparisons, power, energy) and the run's
 //! metadata as JSON.
 
+pub mod bundle;
 pub mod csv;
 
 use std::fs::File;
@@ -29,10 +30,13 @@ pub struct ReportFiles {
     pub power: PathBuf,
     pub energy: PathBuf,
     pub run: PathBuf,
+    /// The whole run in one JSON file, for another device's history ([`bundle`]).
+    pub bundle: PathBuf,
 }
 
 impl ReportFiles {
-    /// `duplex-<run>-{samples,summary,comparisons,power,energy}.csv` and `duplex-<run>-run.json` in `dir`.
+    /// `duplex-<run>-{samples,summary,comparisons,power,energy}.csv`, `duplex-<run>-run.json` and
+    /// `duplex-<run>-bundle.json` in `dir`.
     pub fn in_dir(dir: &Path, run_id: &str) -> ReportFiles {
         let short: String = run_id.chars().take(8).collect();
         let path = |what: &str| dir.join(format!("duplex-{short}-{what}"));
@@ -43,12 +47,13 @@ impl ReportFiles {
             power: path("power.csv"),
             energy: path("energy.csv"),
             run: path("run.json"),
+            bundle: path("bundle.json"),
         }
     }
 
     /// The samples at `samples` exactly (a path a person chose in a save dialog), the other
     /// files beside it: `<stem>-summary.csv`, `<stem>-comparisons.csv`, `<stem>-power.csv`,
-    /// `<stem>-energy.csv`, `<stem>-run.json`.
+    /// `<stem>-energy.csv`, `<stem>-run.json`, `<stem>-bundle.json`.
     pub fn beside(samples: &Path) -> ReportFiles {
         let stem = samples.file_stem().map_or_else(|| "duplex".into(), |s| s.to_string_lossy().into_owned());
         let sibling = |what: &str| samples.with_file_name(format!("{stem}-{what}"));
@@ -59,6 +64,7 @@ impl ReportFiles {
             power: sibling("power.csv"),
             energy: sibling("energy.csv"),
             run: sibling("run.json"),
+            bundle: sibling("bundle.json"),
         }
     }
 }
@@ -92,6 +98,8 @@ pub fn write_report_files(
     let power = record.power.as_ref().map(|p| crate::power::PowerTrace { samples: Vec::new(), ..p.clone() });
     let meta = RunRecord { samples: Vec::new(), power, ..record.clone() };
     serde_json::to_writer_pretty(create(&files.run)?, &meta)
+        .map_err(|e| ExportError::Format(e.to_string()))?;
+    bundle::write_bundle(create(&files.bundle)?, std::slice::from_ref(record))
         .map_err(|e| ExportError::Format(e.to_string()))?;
     Ok(())
 }

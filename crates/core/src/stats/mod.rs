@@ -5,6 +5,7 @@ pub mod compare;
 pub mod energy;
 pub mod live;
 pub mod normal;
+pub mod platforms;
 pub mod series;
 pub mod summary;
 
@@ -62,7 +63,12 @@ impl Report {
     }
 }
 
-fn group_of(record: &RunRecord, transport: Transport, client: ClientKind, set: Option<u32>) -> Group {
+pub(crate) fn group_of(
+    record: &RunRecord,
+    transport: Transport,
+    client: ClientKind,
+    set: Option<u32>,
+) -> Group {
     let mut g = Group::default();
     for s in record
         .samples

@@ -76,6 +76,13 @@ CREATE TABLE samples (
 CREATE INDEX samples_by_run ON samples(run_id);
 ";
 
+/// What an import did: the runs added and those that were already in the history.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Imported {
+    pub added: Vec<String>,
+    pub already_here: Vec<String>,
+}
+
 pub struct History {
     conn: Connection,
 }
@@ -114,59 +121,30 @@ impl History {
 
     /// Stores `record` whole, replacing an earlier version of the same run.
     pub fn save(&mut self, record: &RunRecord, headline: Option<&str>) -> Result<(), StorageError> {
-        let meta = serde_json::to_string(&RunRecord { samples: Vec::new(), ..record.clone() })
-            .map_err(|e| StorageError::Corrupt { id: record.id.clone(), reason: e.to_string() })?;
-        let transports: Vec<&str> = record.plan.transports.iter().map(|t| t.name()).collect();
-        let mut clients: Vec<&str> = record.samples.iter().map(|s| s.client.name()).collect();
-        clients.sort_unstable();
-        clients.dedup();
         let tx = self.conn.transaction()?;
-        tx.execute("DELETE FROM runs WHERE id = ?1", [&record.id])?;
-        tx.execute(
-            "INSERT INTO runs (id, started_at, finished_at, status, plan_name, target, platform, \
-             transports, clients, sample_count, headline, meta) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            params![
-                record.id,
-                record.started_at_unix_ns,
-                record.finished_at_unix_ns,
-                status_name(record.status),
-                record.plan.name,
-                record.target,
-                record.platform.label(),
-                transports.join(","),
-                clients.join(","),
-                record.samples.len() as u64,
-                headline,
-                meta,
-            ],
-        )?;
-        {
-            let mut insert = tx.prepare(
-                "INSERT INTO samples (run_id, transport, client, client_id, set_no, seq, sent_at, \
-                 latency_ns, send_delay_ns, server_time, bytes_out, bytes_in, error) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            )?;
-            for s in &record.samples {
-                insert.execute(params![
-                    record.id,
-                    s.transport.name(),
-                    s.client.name(),
-                    s.client_id,
-                    s.set,
-                    s.seq,
-                    s.sent_at_unix_ns,
-                    s.latency_ns,
-                    s.send_delay_ns,
-                    s.server_time_unix_ns,
-                    s.bytes_out,
-                    s.bytes_in,
-                    s.error,
-                ])?;
-            }
-        }
+        insert(&tx, record, headline)?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Adds runs from another device (a bundle) in one transaction. Runs already here (same
+    /// id) are left as they are and reported; nothing is written if any insert fails.
+    pub fn import(&mut self, runs: &[RunRecord]) -> Result<Imported, StorageError> {
+        let mut imported = Imported::default();
+        let tx = self.conn.transaction()?;
+        for run in runs {
+            let exists: bool =
+                tx.query_row("SELECT EXISTS(SELECT 1 FROM runs WHERE id = ?1)", [&run.id], |r| r.get(0))?;
+            if exists || imported.added.contains(&run.id) {
+                imported.already_here.push(run.id.clone());
+                continue;
+            }
+            let headline = crate::stats::analyze(run, &Default::default()).headline();
+            insert(&tx, run, headline.as_deref())?;
+            imported.added.push(run.id.clone());
+        }
+        tx.commit()?;
+        Ok(imported)
     }
 
     /// Every run, newest first.
@@ -258,6 +236,65 @@ impl History {
     pub fn delete(&mut self, id: &str) -> Result<bool, StorageError> {
         Ok(self.conn.execute("DELETE FROM runs WHERE id = ?1", [id])? > 0)
     }
+}
+
+/// Writes one run inside a transaction, replacing an earlier version of it.
+fn insert(
+    tx: &rusqlite::Transaction<'_>,
+    record: &RunRecord,
+    headline: Option<&str>,
+) -> Result<(), StorageError> {
+    let meta = serde_json::to_string(&RunRecord { samples: Vec::new(), ..record.clone() })
+        .map_err(|e| StorageError::Corrupt { id: record.id.clone(), reason: e.to_string() })?;
+    let transports: Vec<&str> = record.plan.transports.iter().map(|t| t.name()).collect();
+    let mut clients: Vec<&str> = record.samples.iter().map(|s| s.client.name()).collect();
+    clients.sort_unstable();
+    clients.dedup();
+    tx.execute("DELETE FROM runs WHERE id = ?1", [&record.id])?;
+    tx.execute(
+        "INSERT INTO runs (id, started_at, finished_at, status, plan_name, target, platform, \
+             transports, clients, sample_count, headline, meta) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![
+            record.id,
+            record.started_at_unix_ns,
+            record.finished_at_unix_ns,
+            status_name(record.status),
+            record.plan.name,
+            record.target,
+            record.platform.label(),
+            transports.join(","),
+            clients.join(","),
+            record.samples.len() as u64,
+            headline,
+            meta,
+        ],
+    )?;
+    {
+        let mut insert = tx.prepare(
+            "INSERT INTO samples (run_id, transport, client, client_id, set_no, seq, sent_at, \
+                 latency_ns, send_delay_ns, server_time, bytes_out, bytes_in, error) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )?;
+        for s in &record.samples {
+            insert.execute(params![
+                record.id,
+                s.transport.name(),
+                s.client.name(),
+                s.client_id,
+                s.set,
+                s.seq,
+                s.sent_at_unix_ns,
+                s.latency_ns,
+                s.send_delay_ns,
+                s.server_time_unix_ns,
+                s.bytes_out,
+                s.bytes_in,
+                s.error,
+            ])?;
+        }
+    }
+    Ok(())
 }
 
 fn status_name(status: RunStatus) -> &'static str {
