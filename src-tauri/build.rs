@@ -9,6 +9,8 @@ const COMMANDS: &[&str] = &[
     "delete_run",
     "compare_runs",
     "export_run",
+    "export_comparison",
+    "import_bundles",
 ];
 
 fn main() {

@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use duplex_core::export::bundle::read_bundle;
 use duplex_core::export::{ReportFiles, write_report_files};
 use duplex_core::platform::PlatformInfo;
 use duplex_core::power::{PowerMonitor, PowerSettings, Probe};
@@ -11,10 +12,9 @@ use duplex_core::record::{ClientKind, ClientPart, RunRecord, RunStatus, Topology
 use duplex_core::runner::{Plan, RunEvent, Target, spawn_run};
 use duplex_core::stats::energy::{PowerSeries, power_series};
 use duplex_core::stats::live::LiveByTransport;
-use duplex_core::stats::{
-    AnalysisOptions, Report, RunDiff, Series, analyze, compare_runs as diff_runs, series,
-};
-use duplex_core::storage::RunListItem;
+use duplex_core::stats::platforms::{GroupBy, PlatformComparison, compare_platforms};
+use duplex_core::stats::{AnalysisOptions, Report, Series, analyze, series};
+use duplex_core::storage::{Imported, RunListItem};
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
@@ -298,21 +298,88 @@ pub async fn delete_run(state: State<'_, DuplexState>, id: String) -> AppResult<
     Ok(state.history().delete(&id)?)
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RunComparison {
-    pub a: String,
-    pub b: String,
-    pub diffs: Vec<RunDiff>,
+/// Runs side by side, per run or per platform.
+#[tauri::command]
+pub async fn compare_runs(
+    state: State<'_, DuplexState>,
+    ids: Vec<String>,
+    by: GroupBy,
+) -> AppResult<PlatformComparison> {
+    let runs = {
+        let history = state.history();
+        ids.iter().map(|id| history.load(id)).collect::<Result<Vec<_>, _>>()?
+    };
+    Ok(compare_platforms(&runs, by))
 }
 
+/// Writes a comparison as CSV where the person chooses. None if they cancelled the dialog.
 #[tauri::command]
-pub async fn compare_runs(state: State<'_, DuplexState>, a: String, b: String) -> AppResult<RunComparison> {
-    let (ra, rb) = {
-        let history = state.history();
-        (history.load(&a)?, history.load(&b)?)
+pub async fn export_comparison(
+    app: AppHandle,
+    state: State<'_, DuplexState>,
+    ids: Vec<String>,
+    by: GroupBy,
+) -> AppResult<Option<String>> {
+    let comparison = compare_runs(state, ids, by).await?;
+    let Some(path) = save_path(&app, "Export comparison", "duplex-compare.csv") else { return Ok(None) };
+    let file = std::fs::File::create(&path)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display())))
+        .map_err(duplex_core::export::ExportError::from)?;
+    duplex_core::export::csv::write_platform_comparison(std::io::BufWriter::new(file), &comparison)?;
+    Ok(Some(path.display().to_string()))
+}
+
+/// Set this to a bundle file to skip the open dialog (end-to-end tests, scripted use).
+pub const IMPORT_PATH_ENV: &str = "DUPLEX_IMPORT_PATH";
+
+/// Adds runs from other devices' bundles (native open dialog) to the history. Every file is
+/// read and checked first: one bad file imports nothing. None if the dialog was cancelled.
+#[tauri::command]
+pub async fn import_bundles(app: AppHandle, state: State<'_, DuplexState>) -> AppResult<Option<Imported>> {
+    let paths: Vec<PathBuf> = match std::env::var_os(IMPORT_PATH_ENV) {
+        Some(path) => vec![PathBuf::from(path)],
+        None => {
+            use tauri_plugin_dialog::DialogExt;
+            app.dialog()
+                .file()
+                .set_title("Import runs from other devices")
+                .add_filter("Duplex run bundle", &["json"])
+                .blocking_pick_files()
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|p| p.into_path().ok())
+                .collect()
+        }
     };
-    Ok(RunComparison { diffs: diff_runs(&ra, &rb), a, b })
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    let mut runs = Vec::new();
+    for path in &paths {
+        let file =
+            std::fs::File::open(path).map_err(|e| AppError::Import(format!("{}: {e}", path.display())))?;
+        let bundle = read_bundle(std::io::BufReader::new(file))
+            .map_err(|e| AppError::Import(format!("{}: {e}", path.display())))?;
+        runs.extend(bundle.runs);
+    }
+    Ok(Some(state.history().import(&runs)?))
+}
+
+/// Where to write: the test override, or the native save dialog. None if cancelled.
+fn save_path(app: &AppHandle, title: &str, suggested: &str) -> Option<PathBuf> {
+    match std::env::var_os(EXPORT_PATH_ENV) {
+        Some(path) => Some(PathBuf::from(path)),
+        None => {
+            use tauri_plugin_dialog::DialogExt;
+            app.dialog()
+                .file()
+                .set_title(title)
+                .set_file_name(suggested)
+                .add_filter("CSV", &["csv"])
+                .blocking_save_file()
+                .and_then(|p| p.into_path().ok())
+        }
+    }
 }
 
 /// Writes a run's CSV report where the person chooses (native save dialog). None if they
@@ -325,20 +392,7 @@ pub async fn export_run(
 ) -> AppResult<Option<ReportFiles>> {
     let record = state.history().load(&id)?;
     let suggested = format!("duplex-{}.csv", record.id.chars().take(8).collect::<String>());
-    let path = match std::env::var_os(EXPORT_PATH_ENV) {
-        Some(path) => Some(PathBuf::from(path)),
-        None => {
-            use tauri_plugin_dialog::DialogExt;
-            app.dialog()
-                .file()
-                .set_title("Export CSV report")
-                .set_file_name(&suggested)
-                .add_filter("CSV", &["csv"])
-                .blocking_save_file()
-                .and_then(|p| p.into_path().ok())
-        }
-    };
-    let Some(path) = path else { return Ok(None) };
+    let Some(path) = save_path(&app, "Export CSV report", &suggested) else { return Ok(None) };
     let report = analyze(&record, &AnalysisOptions::default());
     let files = ReportFiles::beside(&path);
     write_report_files(&files, &record, &report)?;

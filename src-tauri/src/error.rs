@@ -14,6 +14,8 @@ pub enum AppError {
     Storage(#[from] duplex_core::storage::StorageError),
     #[error("{0}")]
     Export(#[from] duplex_core::export::ExportError),
+    #[error("import: {0}")]
+    Import(String),
     #[error("the embedded server did not start: {0}")]
     Server(String),
     #[error("{0}")]
@@ -28,6 +30,7 @@ impl AppError {
             AppError::Merge(_) => "merge",
             AppError::Storage(_) => "storage",
             AppError::Export(_) => "export",
+            AppError::Import(_) => "import",
             AppError::Server(_) => "server",
             AppError::State(_) => "state",
         }

@@ -7,7 +7,7 @@ mod state;
 
 use tauri::Manager;
 
-pub use commands::EXPORT_PATH_ENV;
+pub use commands::{EXPORT_PATH_ENV, IMPORT_PATH_ENV};
 pub use state::APP_ORIGINS;
 
 /// Set this to keep the history somewhere other than the app's data folder (tests).
@@ -42,6 +42,8 @@ pub fn run() {
             commands::delete_run,
             commands::compare_runs,
             commands::export_run,
+            commands::export_comparison,
+            commands::import_bundles,
         ])
         .build(tauri::generate_context!());
     match app {

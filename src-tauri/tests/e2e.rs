@@ -50,6 +50,8 @@ impl Driver {
             .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
             .env(duplex_app_lib::DATA_DIR_ENV, data_dir)
             .env(duplex_app_lib::EXPORT_PATH_ENV, export_path)
+            // The bundle written beside the exported CSV answers the import dialog.
+            .env(duplex_app_lib::IMPORT_PATH_ENV, export_path.with_file_name("e2e run-bundle.json"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -245,6 +247,7 @@ async fn a_person_runs_ws_vs_ajax_from_both_clients_reads_the_verdict_and_export
         "e2e run-power.csv",
         "e2e run-energy.csv",
         "e2e run-run.json",
+        "e2e run-bundle.json",
     ] {
         assert!(export_path.with_file_name(sibling).is_file(), "{sibling}");
     }
@@ -304,17 +307,37 @@ async fn a_person_runs_ws_vs_ajax_from_both_clients_reads_the_verdict_and_export
         pick.click().await.expect("tick");
     }
     client.find(Locator::Id("compare-button")).await.expect("compare").click().await.expect("click");
-    wait_for(
-        &client,
-        "the comparison of two runs",
-        "document.querySelectorAll('#compare-table tbody tr').length",
-        Duration::from_secs(10),
-    )
-    .await;
-    // Delete asks first, in the page: one click arms the button, a second deletes.
+    // Both runs are this machine: by platform they pool into one group; by run, two.
+    let groups = "[document.querySelectorAll('#compare-card ol.groups li').length, document.querySelectorAll('#compare-chart canvas').length]";
+    wait_for(&client, "the comparison by platform", &format!("{groups}[1] === 1"), Duration::from_secs(10))
+        .await;
+    let by_platform = client.execute(&format!("return {groups};"), vec![]).await.expect("groups");
+    assert_eq!(by_platform, json!([1, 1]), "one platform, one chart");
+    client.execute("const s = document.querySelector('#compare-by'); s.value = 'run'; s.dispatchEvent(new Event('change'));", vec![])
+        .await
+        .expect("group by run");
+    wait_for(&client, "the comparison by run", &format!("{groups}[0] === 2"), Duration::from_secs(10)).await;
+    let rows = client
+        .execute("return document.querySelectorAll('#compare-table tbody tr').length;", vec![])
+        .await
+        .expect("rows");
+    assert!(rows.as_u64().is_some_and(|n| n >= 3), "native ws and http of two runs, web-view of one: {rows}");
+    client
+        .execute("document.querySelector('#compare-card').scrollIntoView();", vec![])
+        .await
+        .expect("scroll");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    std::fs::write(shots.join("compare.png"), client.screenshot().await.expect("screenshot")).expect("saved");
+    client
+        .execute("window.scrollTo(0, 0); document.querySelector('#history-table').scrollIntoView();", vec![])
+        .await
+        .expect("scroll back");
+
+    // Delete the older run (it asks first, in the page: one click arms the button, a second
+    // deletes), then bring it back from the bundle exported beside its CSV.
     for _ in 0..2 {
         client
-            .find(Locator::Css("#history-table tbody tr button.delete"))
+            .find(Locator::Css("#history-table tbody tr:nth-child(2) button.delete"))
             .await
             .expect("delete")
             .click()
@@ -325,6 +348,14 @@ async fn a_person_runs_ws_vs_ajax_from_both_clients_reads_the_verdict_and_export
         &client,
         "one run left",
         "document.querySelectorAll('#history-table tbody tr').length === 1",
+        Duration::from_secs(10),
+    )
+    .await;
+    client.find(Locator::Id("import-button")).await.expect("import").click().await.expect("click");
+    wait_for(
+        &client,
+        "the run back from its bundle",
+        "document.querySelectorAll('#history-table tbody tr').length === 2 && document.querySelector('#history-status').textContent.startsWith('Imported 1 run')",
         Duration::from_secs(10),
     )
     .await;

@@ -6,7 +6,7 @@ import "uplot/dist/uPlot.min.css";
 
 import { groupLabel } from "./format";
 import { histogram, normalCounts, thin } from "./stats";
-import type { PowerSeries, Series, TransportReport } from "./types";
+import type { PlatformComparison, PowerSeries, Series, TransportReport } from "./types";
 
 const COLOURS: Record<string, string> = {
   ws: "#1f6feb",
@@ -156,6 +156,32 @@ export function powerOverTime(el: HTMLElement, p: PowerSeries): void {
       legend: { live: true },
     },
     [x, ...lines.map((l) => l.data)] as uPlot.AlignedData,
+    220,
+  );
+}
+
+/** Median latency per group (run or platform), a line per transport and client. */
+export function groupMedians(el: HTMLElement, c: PlatformComparison): void {
+  const keys = [...new Set(c.cells.map((x) => `${x.transport}|${x.client}`))];
+  const x = c.groups.map((_, i) => i + 1);
+  const ys = keys.map((k) => x.map((g) => c.cells.find((cell) => `${cell.transport}|${cell.client}` === k && cell.group === g - 1)?.summary.p50_us ?? null));
+  mount(
+    el,
+    {
+      scales: { x: { time: false, range: (_u, min, max) => [min - 0.5, max + 0.5] }, y: { distr: 3 } },
+      axes: ((a) => [{ ...a[0], incrs: [1], values: (_u: uPlot, ticks: number[]) => ticks.map((t) => (Number.isInteger(t) ? `[${t}]` : "")) }, a[1]])(
+        axes("group (see the list)", "median latency (µs)"),
+      ),
+      series: [
+        { label: "group" },
+        ...keys.map((k) => {
+          const [transport, client] = k.split("|");
+          return { ...seriesStyle({ transport, client }), points: { show: true, size: 8 } };
+        }),
+      ],
+      legend: { live: false },
+    },
+    [x, ...ys] as uPlot.AlignedData,
     220,
   );
 }

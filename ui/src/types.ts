@@ -279,27 +279,40 @@ export interface RunListItem {
   headline: string | null;
 }
 
-export interface RunDiff {
+export type GroupBy = "run" | "platform";
+
+export interface PlatformCell {
+  group: number;
   transport: Transport;
   client: ClientKind;
-  a: Summary;
-  b: Summary;
-  median_ratio: number;
-  mann_whitney_p: number | null;
-  verdict: string;
+  summary: Summary;
+  cpu_s_per_1k: number | null;
+  energy_uj_per_msg: number | null;
+  over_ws_median: number | null;
+  vs_reference_median: number | null;
+  vs_reference_p: number | null;
+  vs_reference: string | null;
 }
 
-export interface RunComparison {
-  a: string;
-  b: string;
-  diffs: RunDiff[];
+export interface PlatformComparison {
+  by: GroupBy;
+  groups: { label: string; run_ids: string[] }[];
+  cells: PlatformCell[];
+}
+
+export interface Imported {
+  added: string[];
+  already_here: string[];
 }
 
 export interface ReportFiles {
   samples: string;
   summary: string;
   comparisons: string;
+  power: string;
+  energy: string;
   run: string;
+  bundle: string;
 }
 
 /** Errors from commands arrive as `{ kind, message }`. */

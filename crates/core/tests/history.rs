@@ -3,7 +3,7 @@
 use duplex_core::clients::Transport;
 use duplex_core::export::{ReportFiles, write_report_files};
 use duplex_core::record::{BlockTiming, ClientKind, ClientPart, RunRecord, RunStatus, Sample, WebviewInfo};
-use duplex_core::stats::{AnalysisOptions, analyze, compare_runs};
+use duplex_core::stats::{AnalysisOptions, analyze};
 use duplex_core::storage::{History, StorageError};
 
 use crate::util::{run_embedded, small_plan};
@@ -173,27 +173,6 @@ async fn a_damaged_history_row_is_an_error_not_a_panic() {
     ));
     conn.pragma_update(None, "user_version", 99).expect("future schema");
     assert!(matches!(History::open(&path), Err(StorageError::TooNew(99))));
-}
-
-#[tokio::test]
-async fn two_runs_are_compared_per_transport_and_client() {
-    let plan = small_plan(&[Transport::Ws]);
-    let mut a = run_embedded(plan.clone()).await;
-    let mut b = run_embedded(plan).await;
-    a.samples.clear();
-    b.samples.clear();
-    a.merge(webview_part(&a, Transport::Ws, 100, 20)).expect("a");
-    b.merge(webview_part(&b, Transport::Ws, 150, 20)).expect("b");
-    let diffs = compare_runs(&a, &b);
-    assert_eq!(diffs.len(), 1);
-    let d = &diffs[0];
-    assert_eq!((d.transport, d.client), (Transport::Ws, ClientKind::Webview));
-    assert!((d.median_ratio - 1.5).abs() < 0.01, "{}", d.median_ratio);
-    assert!(d.mann_whitney_p.is_some_and(|p| p < 0.001));
-    assert!(d.verdict.contains("B is 1.50× slower"), "{}", d.verdict);
-    // A run compared with itself shows no difference.
-    let same = compare_runs(&a, &a);
-    assert!(same[0].verdict.contains("no significant difference"), "{}", same[0].verdict);
 }
 
 #[tokio::test]

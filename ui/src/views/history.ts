@@ -1,7 +1,9 @@
-// The History view: every stored run, newest first. Open, export, delete, or compare two.
+// The History view: every stored run, newest first. Open, export, delete, import runs from
+// other devices, and compare runs or platforms side by side.
 import { api } from "../api";
-import { errorMessage, escapeHtml, formatDate, formatP, formatRatio, formatUs, groupLabel } from "../format";
-import type { RunComparison, RunListItem } from "../types";
+import { errorMessage, escapeHtml, formatBytes, formatDate, formatRatio, formatUs, groupLabel } from "../format";
+import { groupMedians } from "../charts";
+import type { GroupBy, PlatformComparison, RunListItem } from "../types";
 import { $, showError } from "../ui";
 import { exportRun } from "./results";
 
@@ -9,17 +11,24 @@ export interface HistoryOptions {
   onOpen: (id: string) => void;
 }
 
-function comparisonTable(c: RunComparison): string {
-  if (!c.diffs.length) return `<p>The two runs have no transport and client in common.</p>`;
-  return `<div class="table-wrap"><table id="compare-table">
-    <thead><tr><th>transport</th><th>p50 A</th><th>p50 B</th><th>B / A</th><th>p99 A</th><th>p99 B</th><th>Mann–Whitney</th><th>verdict</th></tr></thead>
-    <tbody>${c.diffs
-      .map(
-        (d) => `<tr><th scope="row">${escapeHtml(groupLabel(d.transport, d.client))}</th>
-        <td>${formatUs(d.a.p50_us)}</td><td>${formatUs(d.b.p50_us)}</td><td>${formatRatio(d.median_ratio)}</td>
-        <td>${formatUs(d.a.p99_us)}</td><td>${formatUs(d.b.p99_us)}</td><td>${formatP(d.mann_whitney_p)}</td>
-        <td>${escapeHtml(d.verdict)}</td></tr>`,
-      )
+/** Runs or platforms side by side: a row per transport and group, the first group the reference. */
+function comparisonTable(c: PlatformComparison): string {
+  if (!c.cells.length) return `<p>The runs have no measurements to compare.</p>`;
+  const rows = [...c.cells].sort((x, y) => x.client.localeCompare(y.client) || x.transport.localeCompare(y.transport) || x.group - y.group);
+  const opt = (v: number | null, digits: number) => (v === null ? "—" : v.toFixed(digits));
+  return `<ol class="groups">${c.groups.map((g, i) => `<li>${escapeHtml(g.label)} <span class="muted">(${g.run_ids.length} run${g.run_ids.length > 1 ? "s" : ""})${i === 0 ? " — reference" : ""}</span></li>`).join("")}</ol>
+  <div class="table-wrap"><table id="compare-table">
+    <thead><tr><th>transport</th><th>group</th><th>calls</th><th>p50</th><th>p99</th><th>mean ± 95% CI</th><th>bytes/msg</th><th>CPU-s/1k</th><th>µJ/msg</th><th>/ ws p50</th><th>vs reference</th></tr></thead>
+    <tbody>${rows
+      .map((r) => {
+        const s = r.summary;
+        return `<tr><th scope="row">${escapeHtml(groupLabel(r.transport, r.client))}</th><td>${r.group + 1}</td>
+        <td>${s.count.toLocaleString()}</td><td>${formatUs(s.p50_us)}</td><td>${formatUs(s.p99_us)}</td>
+        <td>${formatUs(s.mean_us)} <span class="muted">± ${formatUs((s.ci95_high_us - s.ci95_low_us) / 2)}</span></td>
+        <td>${formatBytes(s.bytes_out_per_msg + s.bytes_in_per_msg)}</td><td>${opt(r.cpu_s_per_1k, 3)}</td><td>${opt(r.energy_uj_per_msg, 1)}</td>
+        <td>${r.over_ws_median === null ? "—" : formatRatio(r.over_ws_median)}</td>
+        <td>${escapeHtml(r.vs_reference ?? (r.group === 0 ? "reference" : "—"))}</td></tr>`;
+      })
       .join("")}</tbody></table></div>`;
 }
 
@@ -39,7 +48,8 @@ export async function renderHistory(root: HTMLElement, options: HistoryOptions):
   root.innerHTML = `
   <div class="card">
     <div class="run-head"><h2>History <span class="muted">(${runs.length})</span></h2>
-      <div class="actions"><button id="compare-button" disabled title="Tick two runs">Compare two</button></div></div>
+      <div class="actions"><button id="import-button" title="Add runs from other devices (bundle files)">Import…</button>
+        <button id="compare-button" disabled title="Tick two runs or more">Compare</button></div></div>
     <p id="history-status" class="muted" aria-live="polite"></p>
     <div class="table-wrap"><table id="history-table">
       <thead><tr><th><span class="sr-only">select</span></th><th>when</th><th>plan</th><th>status</th><th>clients</th><th>calls</th><th>result</th><th>platform</th><th></th></tr></thead>
@@ -59,12 +69,18 @@ export async function renderHistory(root: HTMLElement, options: HistoryOptions):
         )
         .join("")}</tbody></table></div>
   </div>
-  <div class="card" id="compare-card" hidden><h2>A vs B</h2><div id="compare-result"></div></div>`;
+  <div class="card" id="compare-card" hidden>
+    <div class="run-head"><h2>Side by side</h2>
+      <div class="actions"><label>Group <select id="compare-by"><option value="platform">by platform</option><option value="run">by run</option></select></label>
+        <button id="compare-export">Export CSV…</button></div></div>
+    <div id="compare-chart" class="chart"></div>
+    <div id="compare-result"></div>
+  </div>`;
 
   const status = $("#history-status", root);
   const picked = () => [...root.querySelectorAll<HTMLInputElement>("input.pick:checked")].map((c) => c.closest("tr")!.dataset.id!);
   root.querySelectorAll<HTMLInputElement>("input.pick").forEach(
-    (c) => (c.onchange = () => (($("#compare-button", root) as HTMLButtonElement).disabled = picked().length !== 2)),
+    (c) => (c.onchange = () => (($("#compare-button", root) as HTMLButtonElement).disabled = picked().length < 2)),
   );
   root.querySelectorAll<HTMLTableRowElement>("tbody tr[data-id]").forEach((row) => {
     const id = row.dataset.id!;
@@ -91,14 +107,40 @@ export async function renderHistory(root: HTMLElement, options: HistoryOptions):
       }
     };
   });
-  ($("#compare-button", root) as HTMLButtonElement).onclick = async () => {
-    const [a, b] = picked();
+  const by = () => ($("#compare-by", root) as HTMLSelectElement).value as GroupBy;
+  let compared: string[] = [];
+  const showComparison = async () => {
     try {
-      const c = await api.compareRuns(a, b);
+      const c = await api.compareRuns(compared, by());
       $("#compare-card", root).hidden = false;
-      $("#compare-result", root).innerHTML = `<p class="muted">A = ${escapeHtml(a.slice(0, 8))}, B = ${escapeHtml(b.slice(0, 8))}</p>${comparisonTable(c)}`;
+      $("#compare-result", root).innerHTML = comparisonTable(c);
+      groupMedians($("#compare-chart", root), c);
     } catch (e) {
       showError(`Compare failed: ${errorMessage(e)}`);
+    }
+  };
+  ($("#compare-button", root) as HTMLButtonElement).onclick = () => {
+    compared = picked();
+    void showComparison();
+  };
+  ($("#compare-by", root) as HTMLSelectElement).onchange = () => void showComparison();
+  ($("#compare-export", root) as HTMLButtonElement).onclick = async () => {
+    try {
+      const path = await api.exportComparison(compared, by());
+      status.textContent = path ? `Saved the comparison to ${path}` : "Export cancelled.";
+    } catch (e) {
+      showError(`Export failed: ${errorMessage(e)}`);
+    }
+  };
+  ($("#import-button", root) as HTMLButtonElement).onclick = async () => {
+    try {
+      const imported = await api.importBundles();
+      if (!imported) return;
+      await renderHistory(root, options);
+      const again = imported.already_here.length ? `; ${imported.already_here.length} already here, left as they were` : "";
+      $("#history-status", root).textContent = `Imported ${imported.added.length} run(s)${again}.`;
+    } catch (e) {
+      showError(`Import failed: ${errorMessage(e)}`);
     }
   };
 }

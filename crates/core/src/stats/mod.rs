@@ -93,62 +93,6 @@ pub(crate) fn group_of(
     g
 }
 
-/// One transport and client measured in two runs (A, then B).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunDiff {
-    pub transport: Transport,
-    pub client: ClientKind,
-    pub a: Summary,
-    pub b: Summary,
-    /// B's median over A's: above 1 means B was slower.
-    pub median_ratio: f64,
-    /// Mann–Whitney U between the two runs' latencies.
-    pub mann_whitney_p: Option<f64>,
-    pub verdict: String,
-}
-
-/// Every transport and client that both runs measured, side by side.
-pub fn compare_runs(a: &RunRecord, b: &RunRecord) -> Vec<RunDiff> {
-    let mut keys: Vec<(Transport, ClientKind)> = a
-        .samples
-        .iter()
-        .map(|s| (s.transport, s.client))
-        .filter(|k| b.samples.iter().any(|s| (s.transport, s.client) == *k))
-        .collect();
-    keys.sort();
-    keys.dedup();
-    keys.into_iter()
-        .map(|(transport, client)| {
-            let (ga, gb) = (group_of(a, transport, client, None), group_of(b, transport, client, None));
-            let (sa, sb) = (summarize(&ga), summarize(&gb));
-            let median_ratio = sb.p50_us / sa.p50_us;
-            let p = mann_whitney(&ga.latencies_us, &gb.latencies_us).map(|t| t.p);
-            let medians = format!("median {} in A vs {} in B", format_us(sa.p50_us), format_us(sb.p50_us));
-            let verdict = match p {
-                Some(p) if p < compare::ALPHA => {
-                    let (factor, word) = if median_ratio >= 1.0 {
-                        (median_ratio, "slower")
-                    } else {
-                        (1.0 / median_ratio, "faster")
-                    };
-                    format!(
-                        "{} {transport}: B is {factor:.2}× {word} ({medians}, {})",
-                        client.name(),
-                        format_p(p)
-                    )
-                }
-                Some(p) => format!(
-                    "{} {transport}: no significant difference ({medians}, {})",
-                    client.name(),
-                    format_p(p)
-                ),
-                None => format!("{} {transport}: too few samples to compare", client.name()),
-            };
-            RunDiff { transport, client, a: sa, b: sb, median_ratio, mann_whitney_p: p, verdict }
-        })
-        .collect()
-}
-
 pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
     let mut keys: Vec<(Transport, ClientKind)> =
         record.samples.iter().map(|s| (s.transport, s.client)).collect();

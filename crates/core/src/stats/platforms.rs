@@ -71,13 +71,15 @@ pub fn browser_of(user_agent: &str) -> Option<String> {
     user_agent.contains("AppleWebKit/").then(|| "WebKit".into())
 }
 
-/// A run's group label when grouping by platform.
+/// A run's group label when grouping by platform: the platform, and the browser for a run
+/// measured by a browser alone (the app's runs pool by platform whatever their web view).
 pub fn platform_label(record: &RunRecord) -> String {
-    let mut label = record.platform.label();
-    if let Some(browser) = record.webview.as_ref().and_then(|w| browser_of(&w.user_agent)) {
-        label = format!("{label} · {browser}");
+    let label = record.platform.label();
+    let browser_only = record.samples.iter().all(|s| s.client == ClientKind::Webview);
+    match record.webview.as_ref().and_then(|w| browser_of(&w.user_agent)) {
+        Some(browser) if browser_only => format!("{label} · {browser}"),
+        _ => label,
     }
-    label
 }
 
 fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
