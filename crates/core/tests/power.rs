@@ -170,8 +170,7 @@ fn synthetic_run() -> RunRecord {
         joules += watts;
         cpu += watts / 10.0;
     }
-    let mut unavailable = available("battery");
-    unavailable.unavailable = Some("no battery (fixture)".into());
+    let unavailable = SensorStatus::unavailable("battery", "no battery (fixture)".into());
     let mut record = RunRecord::new(small_plan(&[Transport::Ws, Transport::Http]), "embedded".into());
     record.power = Some(PowerTrace {
         sample_ms: 1000,

@@ -88,6 +88,17 @@ pub struct SensorStatus {
 }
 
 impl SensorStatus {
+    /// A sensor that could not be used at all.
+    pub fn unavailable(sensor: &str, reason: String) -> SensorStatus {
+        SensorStatus {
+            sensor: sensor.to_owned(),
+            source: String::new(),
+            unavailable: Some(reason),
+            failed_reads: 0,
+            last_error: None,
+        }
+    }
+
     pub fn is_available(&self) -> bool {
         self.unavailable.is_none()
     }

@@ -64,13 +64,7 @@ impl PowerMonitor {
                     };
                     running.push(Running { sensor, status });
                 }
-                Err(u) => monitor.unavailable.push(SensorStatus {
-                    sensor: u.sensor.to_owned(),
-                    source: String::new(),
-                    unavailable: Some(u.reason),
-                    failed_reads: 0,
-                    last_error: None,
-                }),
+                Err(u) => monitor.unavailable.push(SensorStatus::unavailable(u.sensor, u.reason)),
             }
         }
         let period = Duration::from_millis(settings.sample_ms.max(PowerSettings::MIN_SAMPLE_MS));
@@ -98,13 +92,9 @@ impl PowerMonitor {
                 monitor.stop = Some(stop);
                 monitor.thread = Some(thread);
             }
-            Err(e) => monitor.unavailable.push(SensorStatus {
-                sensor: "monitor".into(),
-                source: String::new(),
-                unavailable: Some(format!("cannot start the sampling thread: {e}")),
-                failed_reads: 0,
-                last_error: None,
-            }),
+            Err(e) => monitor
+                .unavailable
+                .push(SensorStatus::unavailable("monitor", format!("cannot start the sampling thread: {e}"))),
         }
         monitor
     }
@@ -141,13 +131,9 @@ impl PowerMonitor {
         self.stop.take();
         let mut sensors = match self.thread.take().map(JoinHandle::join) {
             Some(Ok(statuses)) => statuses,
-            Some(Err(_)) => vec![SensorStatus {
-                sensor: "monitor".into(),
-                source: String::new(),
-                unavailable: Some("the sampling thread stopped unexpectedly".into()),
-                failed_reads: 0,
-                last_error: None,
-            }],
+            Some(Err(_)) => {
+                vec![SensorStatus::unavailable("monitor", "the sampling thread stopped unexpectedly".into())]
+            }
             None => Vec::new(),
         };
         sensors.append(&mut self.unavailable);
