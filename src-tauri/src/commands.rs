@@ -131,8 +131,8 @@ pub async fn start_run(
     }
     // One power monitor spans both parts of the run, after one idle baseline.
     let mut power = PowerMonitor::start(&plan.power, power_sensors(&app));
-    if power.is_sampling() && plan.power.baseline_ms > 0 {
-        let _ = on_update.send(RunUpdate::Baseline { duration_ms: plan.power.baseline_ms });
+    if power.baseline_ms() > 0 {
+        let _ = on_update.send(RunUpdate::Baseline { duration_ms: power.baseline_ms() });
     }
     let baseline_done = power.idle_baseline(&cancel).await;
     let result = match native_plan {

@@ -103,15 +103,21 @@ impl PowerMonitor {
         self.thread.is_some()
     }
 
+    /// How long [`PowerMonitor::idle_baseline`] will wait: 0 when there is nothing to sample.
+    pub fn baseline_ms(&self) -> u64 {
+        if self.is_sampling() { self.settings.baseline_ms } else { 0 }
+    }
+
     /// The plan's idle baseline: waits with no traffic and remembers the window. Returns
     /// false if cancelled first (the partial window is kept if it has two readings).
     pub async fn idle_baseline(&mut self, cancel: &CancellationToken) -> bool {
-        if !self.is_sampling() || self.settings.baseline_ms == 0 {
+        let wait_ms = self.baseline_ms();
+        if wait_ms == 0 {
             return true;
         }
         let start_unix_ns = now_unix_ns();
         let finished = tokio::select! {
-            () = tokio::time::sleep(Duration::from_millis(self.settings.baseline_ms)) => true,
+            () = tokio::time::sleep(Duration::from_millis(wait_ms)) => true,
             () = cancel.cancelled() => false,
         };
         self.baseline = Some(TimeWindow { start_unix_ns, end_unix_ns: now_unix_ns() });

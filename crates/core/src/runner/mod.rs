@@ -393,8 +393,8 @@ pub async fn execute(
     let _ =
         events.send(RunEvent::Started { run_id: record.id.clone(), server: record.server.clone(), topology });
     let mut power = PowerMonitor::start(&plan.power, crate::power::default_sensors());
-    if power.is_sampling() && plan.power.baseline_ms > 0 {
-        let _ = events.send(RunEvent::Baseline { duration_ms: plan.power.baseline_ms });
+    if power.baseline_ms() > 0 {
+        let _ = events.send(RunEvent::Baseline { duration_ms: power.baseline_ms() });
     }
     if !power.idle_baseline(&cancel).await {
         record.status = RunStatus::Cancelled;

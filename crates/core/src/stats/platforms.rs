@@ -115,26 +115,37 @@ pub fn compare_platforms(runs: &[RunRecord], by: GroupBy) -> PlatformComparison 
         runs.iter().flat_map(|r| r.samples.iter().map(|s| (s.transport, s.client))).collect();
     keys.sort();
     keys.dedup();
-    let pooled = |g: usize, t: Transport, c: ClientKind| {
-        let mut group = Group::default();
-        for run in &members[g] {
-            let part = group_of(run, t, c, None);
-            group.latencies_us.extend(part.latencies_us);
-            group.errors += part.errors;
-            group.bytes_out += part.bytes_out;
-            group.bytes_in += part.bytes_in;
-            group.elapsed_ns = match (group.elapsed_ns, part.elapsed_ns) {
-                (Some(a), Some(b)) => Some(a + b),
-                (a, b) => a.or(b),
-            };
-        }
-        group
-    };
+    // Each group's samples of each transport and client, pooled over its runs once, with
+    // their summary: cells, WebSocket ratios and the reference all read from here.
+    let pooled: Vec<Vec<(Group, Summary)>> = members
+        .iter()
+        .map(|runs| {
+            keys.iter()
+                .map(|&(t, c)| {
+                    let mut group = Group::default();
+                    for run in runs {
+                        let part = group_of(run, t, c, None);
+                        group.latencies_us.extend(part.latencies_us);
+                        group.errors += part.errors;
+                        group.bytes_out += part.bytes_out;
+                        group.bytes_in += part.bytes_in;
+                        group.elapsed_ns = match (group.elapsed_ns, part.elapsed_ns) {
+                            (Some(a), Some(b)) => Some(a + b),
+                            (a, b) => a.or(b),
+                        };
+                    }
+                    let summary = summarize(&group);
+                    (group, summary)
+                })
+                .collect()
+        })
+        .collect();
+    let key_index = |t: Transport, c: ClientKind| keys.iter().position(|k| *k == (t, c));
 
     let mut cells = Vec::new();
     for (g, _) in groups.iter().enumerate() {
-        for &(transport, client) in &keys {
-            let group = pooled(g, transport, client);
+        for (k, &(transport, client)) in keys.iter().enumerate() {
+            let (group, summary) = &pooled[g][k];
             if group.latencies_us.is_empty() && group.errors == 0 {
                 continue;
             }
@@ -149,17 +160,17 @@ pub fn compare_platforms(runs: &[RunRecord], by: GroupBy) -> PlatformComparison 
                     Some(t.cost(q)?.measured.as_ref()?.per_message * scale)
                 }))
             };
-            let summary = summarize(&group);
             let ws = Transport::websocket_of(transport.pattern());
             let over_ws_median = (ws != transport)
-                .then(|| summarize(&pooled(g, ws, client)))
+                .then(|| key_index(ws, client))
+                .flatten()
+                .map(|w| &pooled[g][w].1)
                 .filter(|w| w.count > 0)
                 .map(|w| summary.p50_us / w.p50_us);
             let (mut vs_median, mut vs_p, mut vs_words) = (None, None, None);
             if g > 0 {
-                let reference = pooled(0, transport, client);
+                let (reference, r) = &pooled[0][k];
                 if !reference.latencies_us.is_empty() && !group.latencies_us.is_empty() {
-                    let r = summarize(&reference);
                     let ratio = summary.p50_us / r.p50_us;
                     let p = mann_whitney(&reference.latencies_us, &group.latencies_us).map(|t| t.p);
                     let medians = format!("median {} vs {}", format_us(summary.p50_us), format_us(r.p50_us));
@@ -186,7 +197,7 @@ pub fn compare_platforms(runs: &[RunRecord], by: GroupBy) -> PlatformComparison 
                 group: g,
                 transport,
                 client,
-                summary,
+                summary: summary.clone(),
                 cpu_s_per_1k: per_message(Quantity::ProcessCpu, 1e3),
                 energy_uj_per_msg: per_message(Quantity::Rapl, 1e6)
                     .or_else(|| per_message(Quantity::Battery, 1e6)),
