@@ -158,6 +158,17 @@ describe("browser channels", () => {
     expect(x.bytesIn).toBe(head.length + body.length);
   });
 
+  it("a LAN server's access token rides on every request", async () => {
+    const urls: string[] = [];
+    const fakeFetch = (async (url: string) => {
+      urls.push(url);
+      return new Response(JSON.stringify({ server_time: 1, seq: 1 }), { status: 200 });
+    }) as typeof fetch;
+    await fetchChannel("http://x", "get", fakeFetch, "a b").exchange("", "seq=1");
+    await fetchChannel("http://x", "post", fakeFetch, "a b").exchange("{}", "");
+    expect(urls).toEqual(["http://x/echo?seq=1&wire=1&token=a%20b", "http://x/echo?wire=1&token=a%20b"]);
+  });
+
   it("fetch: a 4xx is an error sample, a network failure ends the client", async () => {
     const bad = (async () => new Response("nope", { status: 400 })) as typeof fetch;
     await expect(fetchChannel("http://x", "get", bad).exchange("", "seq=1")).rejects.toMatchObject({ fatal: false });

@@ -4,6 +4,7 @@
 // produce samples in the engine's shape, labelled `webview`.
 import { errorMessage } from "./format";
 import { blocks, runsOn } from "./plan";
+import { clockResolution } from "./stats";
 import type { BlockTiming, ClientPart, Plan, Sample, Transport } from "./types";
 import { parseHeaderBlock, responseHeadLength, utf8Length, wsFrameLength } from "./wire";
 
@@ -96,16 +97,22 @@ export async function openWebSocket(url: string, timeoutMs: number, Impl: typeof
   };
 }
 
+/** `&token=…` for a server in LAN mode, or nothing. */
+function authTail(token: string | null): string {
+  return token ? `&token=${encodeURIComponent(token)}` : "";
+}
+
 /** `fetch`, kept alive by the browser. GET with a query or POST with a text body (no preflight). */
-export function fetchChannel(base: string, method: "get" | "post", fetchImpl: typeof fetch = fetch): EchoChannel {
+export function fetchChannel(base: string, method: "get" | "post", fetchImpl: typeof fetch = fetch, token: string | null = null): EchoChannel {
+  const tail = authTail(token);
   return {
     async exchange(request: string, query: string) {
       let response: Response;
       try {
         response =
           method === "get"
-            ? await fetchImpl(`${base}/echo?${query}&wire=1`, { cache: "no-store" })
-            : await fetchImpl(`${base}/echo?wire=1`, { method: "POST", body: request, cache: "no-store" });
+            ? await fetchImpl(`${base}/echo?${query}&wire=1${tail}`, { cache: "no-store" })
+            : await fetchImpl(`${base}/echo?wire=1${tail}`, { method: "POST", body: request, cache: "no-store" });
       } catch (e) {
         throw new ExchangeError(`request failed: ${errorMessage(e)}`, true);
       }
@@ -122,12 +129,13 @@ export function fetchChannel(base: string, method: "get" | "post", fetchImpl: ty
 }
 
 /** `XMLHttpRequest`, as jQuery's `$.ajax` uses it. */
-export function xhrChannel(base: string, method: "get" | "post", Impl: typeof XMLHttpRequest = XMLHttpRequest): EchoChannel {
+export function xhrChannel(base: string, method: "get" | "post", Impl: typeof XMLHttpRequest = XMLHttpRequest, token: string | null = null): EchoChannel {
+  const tail = authTail(token);
   return {
     exchange(request: string, query: string) {
       return new Promise<Exchange>((resolve, reject) => {
         const xhr = new Impl();
-        const url = method === "get" ? `${base}/echo?${query}&wire=1` : `${base}/echo?wire=1`;
+        const url = method === "get" ? `${base}/echo?${query}&wire=1${tail}` : `${base}/echo?wire=1${tail}`;
         xhr.open(method.toUpperCase(), url);
         xhr.onload = () => {
           const text = xhr.responseText;
@@ -153,19 +161,22 @@ export function xhrChannel(base: string, method: "get" | "post", Impl: typeof XM
   };
 }
 
-export const browserChannels: ChannelFactory = async (transport, server, plan) => {
-  const base = `http://${server}`;
-  switch (transport) {
-    case "ws":
-      return openWebSocket(`ws://${server}/ws`, plan.timeout_ms);
-    case "http":
-      return fetchChannel(base, plan.http_method);
-    case "xhr":
-      return xhrChannel(base, plan.http_method);
-    default:
-      throw new ExchangeError(`${transport} is not measured by web-view clients`, true);
-  }
-};
+/** The browser's own clients; `token` is the access token of a server in LAN mode. */
+export function browserChannels(token: string | null = null): ChannelFactory {
+  return async (transport, server, plan) => {
+    const base = `http://${server}`;
+    switch (transport) {
+      case "ws":
+        return openWebSocket(`ws://${server}/ws${token ? `?token=${encodeURIComponent(token)}` : ""}`, plan.timeout_ms);
+      case "http":
+        return fetchChannel(base, plan.http_method, fetch, token);
+      case "xhr":
+        return xhrChannel(base, plan.http_method, XMLHttpRequest, token);
+      default:
+        throw new ExchangeError(`${transport} is not measured by web-view clients`, true);
+    }
+  };
+}
 
 export interface WebviewProgress {
   transport: Transport;
@@ -185,6 +196,7 @@ export interface RunOptions {
   sleep?: (ms: number) => Promise<void>;
   onProgress?: (p: WebviewProgress) => void;
   signal?: AbortSignal;
+  /** Smallest step of the page's clock, µs (measured when not given). */
   timerResolutionUs?: number;
   userAgent?: string;
 }
@@ -205,12 +217,17 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   });
 }
 
+/** Smallest step of `performance.now()`, µs, rounded to the ns (readings are doubles: a 1 ms step reads 0.99999…). */
+export function pageTimerResolutionUs(): number {
+  return Math.round(clockResolution(() => performance.now()) * 1e6) / 1e3;
+}
+
 /**
  * Runs the web-view part of `plan` against `server` ("127.0.0.1:PORT"). Never throws: a
  * failure ends the part as `failed` with everything measured before it kept.
  */
 export async function runWebview(plan: Plan, server: string, options: RunOptions = {}): Promise<ClientPart> {
-  const channels = options.channels ?? browserChannels;
+  const channels = options.channels ?? browserChannels();
   const now = options.now ?? (() => performance.now());
   const timeOrigin = options.timeOrigin ?? performance.timeOrigin;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
@@ -335,7 +352,7 @@ export async function runWebview(plan: Plan, server: string, options: RunOptions
     client: "webview",
     status,
     error,
-    info: { user_agent: options.userAgent ?? navigator.userAgent, timer_resolution_us: options.timerResolutionUs ?? 0 },
+    info: { user_agent: options.userAgent ?? navigator.userAgent, timer_resolution_us: options.timerResolutionUs ?? pageTimerResolutionUs() },
     samples,
     blocks: timings,
   };

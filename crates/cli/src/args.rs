@@ -265,9 +265,34 @@ impl BenchArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on. Loopback by default; 0.0.0.0:PORT exposes it to the network.
-    #[arg(long, default_value = "127.0.0.1:9000")]
-    pub bind: SocketAddr,
+    /// Address to listen on [default: 127.0.0.1:9000, or 0.0.0.0:9000 with --lan].
+    #[arg(long)]
+    pub bind: Option<SocketAddr>,
+    /// LAN mode: reachable from other devices behind a random access token, shown as a URL and
+    /// a QR code. Browsers that open the URL run the test and their results are stored here.
+    #[arg(long)]
+    pub lan: bool,
+    /// Use this access token instead of a random one (scripted setups; 16 characters or more).
+    #[arg(long, requires = "lan")]
+    pub token: Option<String>,
+    /// What joined browsers run: a preset (quick, paper, push, energy)…
+    #[arg(long, default_value = "quick", value_name = "PRESET")]
+    pub join_preset: String,
+    /// …with these transports (of ws, http, xhr)…
+    #[arg(long, value_delimiter = ',', default_value = "ws,http,xhr")]
+    pub join_transports: Vec<Transport>,
+    /// …and this many sets…
+    #[arg(long)]
+    pub join_sets: Option<u32>,
+    /// …of this many calls per transport.
+    #[arg(long)]
+    pub join_calls: Option<u32>,
+    /// The built web client served to browsers [default: $DUPLEX_WEB_DIR, else ui/dist of this
+    /// source tree].
+    #[arg(long, value_name = "DIR")]
+    pub web_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub history: HistoryArgs,
     /// Period of the server's tick event (push transports), ms.
     #[arg(long, default_value_t = 100)]
     pub tick_ms: u64,
@@ -275,3 +300,32 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 1 << 20)]
     pub max_message: usize,
 }
+
+impl ServeArgs {
+    pub fn bind(&self) -> SocketAddr {
+        self.bind
+            .unwrap_or_else(|| SocketAddr::from((if self.lan { [0, 0, 0, 0] } else { [127, 0, 0, 1] }, 9000)))
+    }
+
+    /// The plan joined browsers run.
+    pub fn join_plan(&self) -> Result<Plan, duplex_core::runner::PlanError> {
+        let mut plan = Plan::preset(&self.join_preset)?;
+        plan.transports = self.join_transports.clone();
+        plan.sets = self.join_sets.unwrap_or(plan.sets);
+        plan.calls = self.join_calls.unwrap_or(plan.calls);
+        plan.validate()?;
+        Ok(plan)
+    }
+
+    /// Where the built web client is, if anywhere.
+    pub fn web_dir(&self) -> Option<PathBuf> {
+        let built_here = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../ui/dist"));
+        self.web_dir
+            .clone()
+            .or_else(|| std::env::var_os(WEB_DIR_ENV).map(PathBuf::from))
+            .or_else(|| built_here.join("join.html").is_file().then_some(built_here))
+    }
+}
+
+/// The built web client for browser join, when --web-dir is not given.
+pub const WEB_DIR_ENV: &str = "DUPLEX_WEB_DIR";

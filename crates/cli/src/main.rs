@@ -11,14 +11,15 @@ use anyhow::Context;
 use clap::Parser;
 use duplex_core::record::RunStatus;
 use duplex_core::runner::{RunEvent, spawn_run};
-use duplex_core::server::{Server, ServerConfig};
+use duplex_core::server::join::{BrowserJoin, DirAssets, ResultSink};
+use duplex_core::server::{Server, ServerConfig, lan, new_token};
 use duplex_core::stats::{AnalysisOptions, analyze, live::LiveByTransport};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use args::{BenchArgs, Cli, Command, CompareArgs, GroupByArg, HistoryArgs, ImportArgs, ServeArgs};
 use duplex_core::export::bundle::read_bundle;
 use duplex_core::record::RunRecord;
-use duplex_core::stats::platforms::{GroupBy, compare_platforms};
+use duplex_core::stats::platforms::{GroupBy, compare_platforms, platform_label};
 use duplex_core::storage::History;
 
 fn main() -> ExitCode {
@@ -147,27 +148,95 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let config = ServerConfig {
-        bind: args.bind,
+    let bind = args.bind();
+    let mut config = ServerConfig {
+        bind,
         tick_interval: Duration::from_millis(args.tick_ms.max(1)),
         max_message_bytes: args.max_message,
         ..ServerConfig::default()
     };
-    let server = Server::start(config).await?;
+    let mut notes = Vec::new();
+    if args.lan {
+        let token = match &args.token {
+            Some(t) if t.chars().count() < 16 => anyhow::bail!("--token: use 16 characters or more"),
+            Some(t) => t.clone(),
+            None => new_token(),
+        };
+        config.access_token = Some(token);
+        match browser_join(&args) {
+            Ok(join) => {
+                notes.push(format!(
+                    "joined browsers' results are stored in {}",
+                    args.history.path()?.display()
+                ));
+                config.browser_join = Some(join);
+            }
+            Err(why) => notes.push(format!("browser join is off: {why}")),
+        }
+    }
+    let server = Server::start(config.clone()).await?;
     let addr = server.local_addr();
-    out(&format!(
-        "duplex echo server on {addr}\n  WebSocket echo  ws://{addr}/ws      push ws://{addr}/ws/push\n  \
-         AJAX echo       http://{addr}/echo  events http://{addr}/events/latest | /events/next\n  \
-         measure from another machine: duplex bench --target ws://<this host>:{}\n",
-        addr.port()
-    ));
-    let token = server.shutdown_token();
+    out(&format!("duplex echo server on {addr}\n"));
+    match &config.access_token {
+        None => out(&format!(
+            "  WebSocket echo  ws://{addr}/ws      push ws://{addr}/ws/push\n  \
+             AJAX echo       http://{addr}/echo  events http://{addr}/events/latest | /events/next\n  \
+             loopback only; for other devices: duplex serve --lan\n"
+        )),
+        Some(token) => {
+            let urls = lan::join_urls(addr, token);
+            out("  LAN mode: every request needs the access token in its URL\n");
+            for url in &urls {
+                out(&format!("  open in a browser: {url}\n"));
+            }
+            match urls.first() {
+                Some(url) => {
+                    if let Ok(qr) = lan::qr_text(url) {
+                        out(&format!("{qr}\n"));
+                    }
+                    out(&format!("  native clients elsewhere: duplex bench --target '{url}'\n"));
+                }
+                None => out("  no network address found: is this machine on a network?\n"),
+            }
+        }
+    }
+    for note in notes {
+        out(&format!("  {note}\n"));
+    }
+    let shutdown = server.shutdown_token();
     tokio::spawn(async move {
         let _ = tokio::signal::ctrl_c().await;
-        token.cancel();
+        shutdown.cancel();
     });
     server.wait().await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Browser join for `duplex serve --lan`: the built web client, and a sink into the history.
+fn browser_join(args: &ServeArgs) -> anyhow::Result<BrowserJoin> {
+    let dir = args.web_dir().ok_or_else(|| {
+        anyhow::anyhow!(
+            "no built web client (build it with npm ci && npm run build in ui/, then pass --web-dir ui/dist)"
+        )
+    })?;
+    let assets = DirAssets::new(dir).map_err(anyhow::Error::msg)?;
+    let history = std::sync::Mutex::new(open_history(&args.history)?);
+    let sink: ResultSink = std::sync::Arc::new(move |record, report| {
+        let headline = report.headline();
+        history
+            .lock()
+            .map_err(|e| e.to_string())?
+            .save(record, headline.as_deref())
+            .map_err(|e| e.to_string())?;
+        let short: String = record.id.chars().take(8).collect();
+        out(&format!(
+            "stored run {short} from {}: {}\n",
+            platform_label(record),
+            headline.as_deref().unwrap_or("no verdict")
+        ));
+        Ok(())
+    });
+    BrowserJoin::new(&args.join_plan()?, std::sync::Arc::new(assets), sink).map_err(anyhow::Error::msg)
 }
 
 async fn floor(args: &BenchArgs) -> anyhow::Result<ExitCode> {

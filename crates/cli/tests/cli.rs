@@ -253,3 +253,124 @@ fn runs_travel_between_devices_as_bundles_and_compare_side_by_side() {
     assert_eq!(v["groups"].as_array().map(Vec::len), Some(1));
     assert_eq!(v["groups"][0]["run_ids"].as_array().map(Vec::len), Some(2));
 }
+
+/// A child process killed when the test ends, however it ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One HTTP/1.0 GET over a plain socket: the status line's code.
+fn status_of(addr: &str, target: &str) -> u16 {
+    use std::io::{Read, Write};
+    let mut tcp = std::net::TcpStream::connect(addr).expect("connect");
+    write!(tcp, "GET {target} HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("send");
+    let mut answer = String::new();
+    let _ = tcp.read_to_string(&mut answer);
+    answer.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+/// `duplex serve --lan` on loopback, and the join URL it printed.
+fn serve_lan(history: &std::path::Path, extra: &[&str]) -> (Child, String) {
+    let mut server = Command::new(env!("CARGO_BIN_EXE_duplex"))
+        .args(["serve", "--lan", "--bind", "127.0.0.1:0", "--history", history.to_str().expect("utf8")])
+        .args(extra)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let mut banner = std::io::BufReader::new(server.stdout.take().expect("stdout"));
+    let server = Child(server);
+    let mut url = String::new();
+    let mut seen = String::new();
+    while url.is_empty() {
+        let mut line = String::new();
+        if std::io::BufRead::read_line(&mut banner, &mut line).expect("banner") == 0 {
+            break;
+        }
+        if let Some(u) = line.trim().strip_prefix("open in a browser: ") {
+            url = u.to_owned();
+        }
+        seen.push_str(&line);
+    }
+    assert!(url.contains("/?token="), "no join URL printed:\n{seen}");
+    // Keep reading what it prints, so it never blocks on a full pipe.
+    std::thread::spawn(move || std::io::copy(&mut banner, &mut std::io::sink()));
+    (server, url)
+}
+
+/// The browser for the browser-join test: Debian's `chromium`, or $DUPLEX_CHROMIUM.
+fn chromium() -> Option<std::path::PathBuf> {
+    let candidates = std::env::var_os("DUPLEX_CHROMIUM").into_iter().map(Into::into).chain(
+        ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
+            .map(std::path::PathBuf::from),
+    );
+    candidates.into_iter().find(|p: &std::path::PathBuf| p.is_file())
+}
+
+#[test]
+fn a_headless_browser_joins_over_the_token_url_and_its_run_lands_in_the_history() {
+    let web = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../ui/dist/join.html"));
+    let (Some(browser), true) = (chromium(), web.is_file()) else {
+        // scripts/test-all.sh installs chromium and builds the UI, and sets this: there the
+        // test cannot be skipped.
+        assert!(
+            std::env::var_os("DUPLEX_REQUIRE_BROWSER").is_none(),
+            "chromium or ui/dist/join.html missing"
+        );
+        eprintln!("skipped: needs chromium and a built UI (npm run build in ui/)");
+        return;
+    };
+    let data = tempfile::tempdir().expect("tempdir");
+    let history = data.path().join("history.sqlite");
+    let (_server, url) = serve_lan(&history, &["--join-sets", "2", "--join-calls", "30"]);
+    let addr = url.trim_start_matches("http://").split('/').next().expect("host").to_owned();
+
+    // Without the token, or with a wrong one, nothing is served.
+    assert_eq!(status_of(&addr, "/"), 401);
+    assert_eq!(status_of(&addr, "/join/plan?token=0123456789abcdef0123456789abcdef"), 401);
+    let page = &url["http://".len() + addr.len()..];
+    assert_eq!(status_of(&addr, page), 200, "{page}");
+
+    let profile = data.path().join("chromium-profile");
+    let _browser = Child(
+        Command::new(browser)
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg(format!("{url}&autostart=1"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("chromium starts"),
+    );
+    let history_arg = ["--history", history.to_str().expect("utf8")];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let listed = loop {
+        let out = duplex(&[&["history"][..], &history_arg].concat());
+        let text = stdout(&out);
+        if text.contains("Chrome") || std::time::Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    assert!(listed.contains("Chrome"), "no run from the browser arrived in the history:\n{listed}");
+
+    // Compare sees it as its own platform, with the browser's three transports.
+    let out = duplex(&[&["compare", "--all", "--json"][..], &history_arg].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let group = &v["groups"][0];
+    assert!(group["label"].as_str().unwrap_or_default().contains("Chrome"), "{group}");
+    let cells = v["cells"].as_array().expect("cells");
+    for transport in ["ws", "http", "xhr"] {
+        let cell =
+            cells.iter().find(|c| c["transport"] == transport && c["client"] == "webview").expect(transport);
+        let summary = &cell["summary"];
+        assert_eq!(summary["count"], 60, "{transport}: 2 sets x 30 calls, all answered: {cell}");
+        assert_eq!(summary["errors"], 0, "{cell}");
+        assert!(summary["p50_us"].as_f64().is_some_and(|p| p > 0.0), "{cell}");
+    }
+}

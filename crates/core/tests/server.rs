@@ -194,6 +194,7 @@ async fn router_answers_without_a_socket() {
         config: std::sync::Arc::new(ServerConfig::default()),
         hub: std::sync::Arc::new(EventHub::new()),
         shutdown: tokio_util::sync::CancellationToken::new(),
+        tickets: Default::default(),
     };
     let response = router(state)
         .oneshot(Request::get("/health").body(Body::empty()).expect("request"))

@@ -6,6 +6,7 @@ mod bundles;
 mod export;
 mod faults;
 mod history;
+mod lan;
 mod paper;
 mod power;
 mod server;

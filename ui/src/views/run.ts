@@ -3,7 +3,6 @@
 import { api } from "../api";
 import { errorMessage, escapeHtml, formatUs, groupLabel } from "../format";
 import { callsFor, problems, runsOn, TRANSPORTS } from "../plan";
-import { clockResolution } from "../stats";
 import type { ClientKind, ClientPart, Plan, RunView, Transport } from "../types";
 import { $, clearError, showError } from "../ui";
 import { runWebview } from "../webclients";
@@ -197,12 +196,9 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): void 
       if (c.webview && webPlan.transports.length > 0 && pending.status === "complete" && !cancelled) {
         $("#run-phase", root).textContent = "web-view clients…";
         abort = new AbortController();
-        const resolutionMs = clockResolution(() => performance.now());
         try {
           part = await runWebview(webPlan, pending.server, {
             signal: abort.signal,
-            // Rounded to the nanosecond: the readings are doubles (a 1 ms step reads 0.99999…).
-            timerResolutionUs: Math.round(resolutionMs * 1e6) / 1e3,
             onProgress: (p) => progressRow("webview", p.transport, p.set, p.sets, p.done, p.total, p.p50Us),
           });
         } catch (err) {

@@ -1,5 +1,7 @@
 //! The URLs of one Duplex server, derived from any one of them (`ws://host:port`,
-//! `http://host:port/…`): the server serves every endpoint on one port.
+//! `http://host:port/…`): the server serves every endpoint on one port. A server in LAN mode
+//! wants its access token on every request: give it in the target (`…?token=…`) and every
+//! endpoint URL carries it.
 
 use std::net::SocketAddr;
 
@@ -17,6 +19,8 @@ pub struct Endpoints {
     pub health: String,
     /// True when the host is a loopback address (same machine, so one clock).
     pub is_loopback: bool,
+    /// The server's access token, when the target gave one.
+    pub token: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -29,7 +33,12 @@ pub enum EndpointsError {
 
 impl Endpoints {
     pub fn for_addr(addr: SocketAddr) -> Endpoints {
-        Self::from_authority(addr.to_string(), addr.ip().is_loopback())
+        Self::from_authority(addr.to_string(), addr.ip().is_loopback(), None)
+    }
+
+    /// The endpoints of a server in LAN mode at `addr`.
+    pub fn with_token(addr: SocketAddr, token: &str) -> Endpoints {
+        Self::from_authority(addr.to_string(), addr.ip().is_loopback(), Some(token.to_owned()))
     }
 
     pub fn parse(target: &str) -> Result<Endpoints, EndpointsError> {
@@ -48,21 +57,52 @@ impl Endpoints {
             url::Host::Ipv6(ip) => format!("[{ip}]:{port}"),
             other => format!("{other}:{port}"),
         };
-        Ok(Self::from_authority(authority, is_loopback))
+        let token = url.query_pairs().find(|(k, _)| k == "token").map(|(_, v)| v.into_owned());
+        Ok(Self::from_authority(authority, is_loopback, token))
     }
 
-    fn from_authority(authority: String, is_loopback: bool) -> Endpoints {
+    fn from_authority(authority: String, is_loopback: bool, token: Option<String>) -> Endpoints {
+        let auth = match &token {
+            Some(t) => {
+                format!("?token={}", url::form_urlencoded::byte_serialize(t.as_bytes()).collect::<String>())
+            }
+            None => String::new(),
+        };
         Endpoints {
-            ws_echo: format!("ws://{authority}/ws"),
-            ws_push: format!("ws://{authority}/ws/push"),
-            http_echo: format!("http://{authority}/echo"),
-            events_latest: format!("http://{authority}/events/latest"),
-            events_next: format!("http://{authority}/events/next"),
-            health: format!("http://{authority}/health"),
+            ws_echo: format!("ws://{authority}/ws{auth}"),
+            ws_push: format!("ws://{authority}/ws/push{auth}"),
+            http_echo: format!("http://{authority}/echo{auth}"),
+            events_latest: format!("http://{authority}/events/latest{auth}"),
+            events_next: format!("http://{authority}/events/next{auth}"),
+            health: format!("http://{authority}/health{auth}"),
             authority,
             is_loopback,
+            token,
         }
     }
+}
+
+/// `url` with `key=value` added to its query, whether or not it has one.
+pub fn with_query(url: &str, key: &str, value: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}{key}={}", url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>())
+}
+
+/// A target URL fit to store or print: its access token replaced by `…`.
+pub fn redact_token(target: &str) -> String {
+    let Ok(mut url) = Url::parse(target) else { return target.to_owned() };
+    if !url.query_pairs().any(|(k, _)| k == "token") {
+        return target.to_owned();
+    }
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "token" { "…".to_owned() } else { v.into_owned() };
+            (k.into_owned(), v)
+        })
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    url.to_string()
 }
 
 #[cfg(test)]
@@ -80,6 +120,22 @@ mod tests {
         assert!(!e.is_loopback);
         let e = Endpoints::parse("http://[::1]:81").expect("valid");
         assert_eq!(e.authority, "[::1]:81");
+    }
+
+    #[test]
+    fn a_token_in_the_target_goes_to_every_endpoint_and_never_into_records() {
+        let e = Endpoints::parse("http://192.168.1.20:9000/?token=abc%2Bd").expect("valid");
+        assert_eq!(e.token.as_deref(), Some("abc+d"));
+        assert_eq!(e.ws_echo, "ws://192.168.1.20:9000/ws?token=abc%2Bd");
+        assert_eq!(e.health, "http://192.168.1.20:9000/health?token=abc%2Bd");
+        assert_eq!(
+            with_query(&e.events_next, "after", "7"),
+            "http://192.168.1.20:9000/events/next?token=abc%2Bd&after=7"
+        );
+        assert_eq!(with_query("http://h:1/events/next", "after", "7"), "http://h:1/events/next?after=7");
+        let shown = redact_token("ws://h:1/?token=secret&x=1");
+        assert!(!shown.contains("secret"), "{shown}");
+        assert_eq!(redact_token("ws://h:1/"), "ws://h:1/");
     }
 
     #[test]

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::record::ClientKind;
 
-pub use endpoints::{Endpoints, EndpointsError};
+pub use endpoints::{Endpoints, EndpointsError, redact_token, with_query};
 pub use http::{HttpClient, HttpMethod, build_client as build_http_client};
 pub use push::{LongPollClient, PollClient, WsPushClient};
 pub use ws::WsClient;

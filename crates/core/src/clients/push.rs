@@ -97,7 +97,7 @@ impl LongPollClient {
         let (mut out, mut inn) = (0, 0);
         loop {
             let url = match self.last_seq {
-                Some(seq) => format!("{}?after={seq}", self.next_url),
+                Some(seq) => super::with_query(&self.next_url, "after", &seq.to_string()),
                 None => self.next_url.clone(),
             };
             let (event, o, i) = get_event(&self.client, &url, &self.authority).await?;

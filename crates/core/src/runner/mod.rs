@@ -210,6 +210,12 @@ async fn check_health(endpoints: &Endpoints) -> Result<Health, String> {
         .send()
         .await
         .map_err(|e| not_duplex(e.to_string()))?;
+    if response.status() == reqwest::StatusCode::UNAUTHORIZED {
+        return Err(format!(
+            "{} is a Duplex server in LAN mode: target the URL it shows, with its access token (…?token=…)",
+            endpoints.authority
+        ));
+    }
     let health: Health = response.json().await.map_err(|e| not_duplex(e.to_string()))?;
     if health.name != "duplex" {
         return Err(not_duplex(format!("/health names {:?}", health.name)));
@@ -377,7 +383,7 @@ pub async fn execute(
 ) -> RunRecord {
     let target_name = match &target {
         Target::Embedded { .. } | Target::InProcess { .. } => "embedded".to_owned(),
-        Target::Remote { url } => url.clone(),
+        Target::Remote { url } => crate::clients::redact_token(url),
     };
     let mut record = RunRecord::new(plan.clone(), target_name);
     if let Err(e) = plan.validate_for(ClientKind::Native) {

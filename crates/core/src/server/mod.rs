@@ -7,10 +7,17 @@
 //! - `GET /ws/push`: WebSocket subscription to server events.
 //! - `GET /echo?client_time=&seq=&payload=`, `POST /echo` (JSON), `GET /msgsrv.php?time=&set=`.
 //! - `GET /events/latest` (poll), `GET /events/next?after=SEQ` (long-poll), `GET /health`.
-
+//! - Browser join ([`join`]), when offered: the page at `/`, `/assets/…`, `GET /join/plan`,
+//!   `POST /join/results`.
+//!
+//! In LAN mode ([`ServerConfig::lan`]) every request needs the access token (`?token=…`);
+//! WebSocket upgrades from foreign web pages are always refused ([`access`]).
+mod access;
 mod error;
 pub mod events;
 mod http;
+pub mod join;
+pub mod lan;
 mod ws;
 
 use std::net::SocketAddr;
@@ -22,13 +29,14 @@ use axum::extract::DefaultBodyLimit;
 use axum::extract::{FromRequestParts, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderValue, Method};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+pub use access::new_token;
 pub use error::ApiError;
 pub use events::EventHub;
 pub use http::{REQUEST_BYTES_HEADER, request_wire_len};
@@ -47,6 +55,26 @@ pub struct ServerConfig {
     /// Web origins whose pages may read the HTTP answers (CORS), e.g. the app's own
     /// `tauri://localhost`. Empty: no CORS headers, so pages of other origins cannot read them.
     pub allowed_origins: Vec<String>,
+    /// LAN mode: the token every request must carry (`?token=…`). None: no token asked, for
+    /// a server on loopback.
+    pub access_token: Option<String>,
+    /// Browsers may open `/`, run the test and post their results back.
+    pub browser_join: Option<join::BrowserJoin>,
+}
+
+impl ServerConfig {
+    /// Settings for a server other devices can reach at `bind`, behind a fresh access token.
+    pub fn lan(bind: SocketAddr) -> ServerConfig {
+        ServerConfig { bind, access_token: Some(access::new_token()), ..ServerConfig::default() }
+    }
+
+    /// Refuses a server reachable from other machines without a token.
+    fn check(&self) -> Result<(), ServerError> {
+        if !self.bind.ip().is_loopback() && self.access_token.as_deref().is_none_or(str::is_empty) {
+            return Err(ServerError::OpenWithoutToken { addr: self.bind });
+        }
+        Ok(())
+    }
 }
 
 impl Default for ServerConfig {
@@ -57,6 +85,8 @@ impl Default for ServerConfig {
             max_message_bytes: 1 << 20,
             long_poll_timeout: Duration::from_secs(30),
             allowed_origins: Vec::new(),
+            access_token: None,
+            browser_join: None,
         }
     }
 }
@@ -69,6 +99,10 @@ pub enum ServerError {
     AddrInUse { addr: SocketAddr },
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error(
+        "{addr} is reachable from other machines: serve it in LAN mode (duplex serve --lan), behind an access token"
+    )]
+    OpenWithoutToken { addr: SocketAddr },
     #[error("server thread failed: {0}")]
     Thread(String),
 }
@@ -79,6 +113,7 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub hub: Arc<EventHub>,
     pub shutdown: CancellationToken,
+    pub tickets: Arc<join::Tickets>,
 }
 
 /// All routes, without a socket: tests can drive it with `tower::ServiceExt::oneshot`.
@@ -94,7 +129,12 @@ pub fn router(state: AppState) -> Router {
         .route("/events/latest", get(http::poll))
         .route("/events/next", get(http::long_poll))
         .route("/health", get(http::health))
+        .route("/assets/{*path}", get(join::asset))
+        .route("/join/plan", get(join::plan))
+        // Results bring their own limit (BrowserJoin::max_upload_bytes).
+        .route("/join/results", post(join::results).layer(DefaultBodyLimit::disable()))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), access::guard))
         .with_state(state);
     match cors {
         Some(cors) => router.layer(cors),
@@ -124,7 +164,7 @@ async fn root(State(state): State<AppState>, req: Request) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
     if !wants_ws {
-        return Html(INDEX).into_response();
+        return join::page(&state).unwrap_or_else(|| Html(INDEX).into_response());
     }
     match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
         Ok(upgrade) => ws::echo(upgrade, State(state)).await,
@@ -148,6 +188,7 @@ pub struct Server {
 impl Server {
     /// Binds and starts serving. The real address (port 0 resolved) is [`Server::local_addr`].
     pub async fn start(config: ServerConfig) -> Result<Server, ServerError> {
+        config.check()?;
         let addr = config.bind;
         let listener = TcpListener::bind(addr).await.map_err(|source| match source.kind() {
             std::io::ErrorKind::AddrInUse => ServerError::AddrInUse { addr },
@@ -157,13 +198,19 @@ impl Server {
         let shutdown = CancellationToken::new();
         let hub = Arc::new(EventHub::new());
         tokio::spawn(hub.clone().run_ticker(config.tick_interval, shutdown.clone()));
-        let state = AppState { config: Arc::new(config), hub: hub.clone(), shutdown: shutdown.clone() };
+        let state = AppState {
+            config: Arc::new(config),
+            hub: hub.clone(),
+            shutdown: shutdown.clone(),
+            tickets: Arc::default(),
+        };
         // Echo replies are single small writes; never let Nagle hold them back.
         let listener = listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
         });
-        let serve =
-            axum::serve(listener, router(state)).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+        // The peer's address tells a joined browser on this machine from one on another.
+        let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let serve = axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
         let task = tokio::spawn(async move { serve.await });
         tracing::info!("duplex echo server listening on {local}");
         Ok(Server { addr: local, hub, shutdown, task })

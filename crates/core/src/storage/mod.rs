@@ -262,7 +262,7 @@ fn insert(
             status_name(record.status),
             record.plan.name,
             record.target,
-            record.platform.label(),
+            crate::stats::platforms::platform_label(record),
             transports.join(","),
             clients.join(","),
             record.samples.len() as u64,

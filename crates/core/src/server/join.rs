@@ -1,0 +1,327 @@
+//! Browser join: any browser that opens the server's page at `/` runs the WebSocket vs
+//! fetch/XHR test itself and posts its samples back; the host stores them as a run.
+//!
+//! `GET /` serves `join.html` and `GET /assets/…` its scripts, from [`WebAssets`] (a built
+//! web client directory, or the app's embedded files): nothing outside them is served, and no
+//! directory is listed. `GET /join/plan` hands out the plan and a run id (a ticket);
+//! `POST /join/results` brings the samples back for that id, once.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::error::ApiError;
+use crate::platform::{BrowserDevice, PlatformInfo};
+use crate::record::{ClientKind, ClientPart, RunRecord, Topology};
+use crate::runner::Plan;
+use crate::stats::{AnalysisOptions, Report, analyze};
+
+/// A file of the web client.
+pub struct Asset {
+    pub bytes: Vec<u8>,
+    pub mime: String,
+}
+
+/// Where the web client's built files come from. `path` is relative, e.g. `join.html` or
+/// `assets/join-1a2b.js`; implementations serve nothing else than their own files.
+pub trait WebAssets: Send + Sync {
+    fn get(&self, path: &str) -> Option<Asset>;
+}
+
+/// Stores a joined browser's run (e.g. into the history). The error is said to the browser.
+pub type ResultSink = Arc<dyn Fn(&RunRecord, &Report) -> Result<(), String> + Send + Sync>;
+
+/// Browser join, when the server offers it.
+#[derive(Clone)]
+pub struct BrowserJoin {
+    /// What joining browsers run: the web-view transports of the host's plan.
+    pub plan: Plan,
+    pub assets: Arc<dyn WebAssets>,
+    pub sink: ResultSink,
+    /// Largest results upload accepted (bigger: HTTP 413).
+    pub max_upload_bytes: usize,
+}
+
+impl fmt::Debug for BrowserJoin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BrowserJoin").field("plan", &self.plan).finish_non_exhaustive()
+    }
+}
+
+impl BrowserJoin {
+    /// Browsers run the transports of `plan` that a page can measure.
+    pub fn new(plan: &Plan, assets: Arc<dyn WebAssets>, sink: ResultSink) -> Result<BrowserJoin, String> {
+        plan.validate().map_err(|e| e.to_string())?;
+        let plan = plan
+            .for_client(ClientKind::Webview)
+            .ok_or("none of the plan's transports runs in a browser (choose ws, http or xhr)")?;
+        Ok(BrowserJoin { plan, assets, sink, max_upload_bytes: 32 << 20 })
+    }
+}
+
+/// The built web client in a directory (`npm run build` in `ui/` writes `ui/dist`).
+pub struct DirAssets {
+    root: PathBuf,
+}
+
+impl DirAssets {
+    pub fn new(root: impl Into<PathBuf>) -> Result<DirAssets, String> {
+        let root = root.into();
+        if !root.join("join.html").is_file() {
+            return Err(format!(
+                "{} has no join.html: build the web client first (npm ci && npm run build in ui/)",
+                root.display()
+            ));
+        }
+        Ok(DirAssets { root })
+    }
+}
+
+impl WebAssets for DirAssets {
+    fn get(&self, path: &str) -> Option<Asset> {
+        if !is_clean(path) {
+            return None;
+        }
+        let file = self.root.join(path);
+        let bytes = std::fs::read(&file).ok()?;
+        Some(Asset { bytes, mime: mime_of(&file).into() })
+    }
+}
+
+/// A relative path of plain names: no `..`, `.`, empty parts, backslashes or drive letters.
+pub fn is_clean(path: &str) -> bool {
+    !path.is_empty()
+        && path
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != ".." && !part.contains(['\\', ':', '\0']))
+}
+
+fn mime_of(path: &Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()).unwrap_or_default() {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "json" => "application/json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "woff2" => "font/woff2",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Run ids handed out and not yet answered. Bounded: the oldest is forgotten first.
+#[derive(Default)]
+pub struct Tickets(Mutex<VecDeque<Ticket>>);
+
+#[derive(Clone)]
+struct Ticket {
+    run_id: String,
+    issued_at_unix_ns: i64,
+}
+
+const MAX_TICKETS: usize = 256;
+
+impl Tickets {
+    fn issue(&self) -> Ticket {
+        let ticket = Ticket {
+            run_id: uuid::Uuid::new_v4().to_string(),
+            issued_at_unix_ns: crate::clock::now_unix_ns(),
+        };
+        let mut open = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if open.len() >= MAX_TICKETS {
+            open.pop_front();
+        }
+        open.push_back(ticket.clone());
+        ticket
+    }
+
+    fn take(&self, run_id: &str) -> Option<Ticket> {
+        let mut open = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let i = open.iter().position(|t| t.run_id == run_id)?;
+        open.remove(i)
+    }
+
+    fn give_back(&self, ticket: Ticket) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push_back(ticket);
+    }
+}
+
+fn join_of(state: &AppState) -> Result<&BrowserJoin, ApiError> {
+    state.config.browser_join.as_ref().ok_or_else(|| ApiError {
+        status: StatusCode::NOT_FOUND,
+        reason: "this Duplex server does not offer browser join".into(),
+    })
+}
+
+fn asset_response(asset: Asset) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, asset.mime),
+            (header::CACHE_CONTROL, "no-cache".into()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".into()),
+        ],
+        asset.bytes,
+    )
+        .into_response()
+}
+
+/// The join page, if the server offers browser join.
+pub fn page(state: &AppState) -> Option<Response> {
+    let join = state.config.browser_join.as_ref()?;
+    join.assets.get("join.html").map(asset_response)
+}
+
+pub async fn asset(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
+    let join = join_of(&state)?;
+    let path = request.uri().path().trim_start_matches('/');
+    join.assets.get(path).map(asset_response).ok_or_else(|| ApiError {
+        status: StatusCode::NOT_FOUND,
+        reason: format!("no such file: /{}", path.chars().take(200).collect::<String>()),
+    })
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct JoinPlan {
+    pub run_id: String,
+    pub plan: Plan,
+    pub max_upload_bytes: usize,
+}
+
+pub async fn plan(State(state): State<AppState>) -> Result<Json<JoinPlan>, ApiError> {
+    let join = join_of(&state)?;
+    let ticket = state.tickets.issue();
+    Ok(Json(JoinPlan {
+        run_id: ticket.run_id,
+        plan: join.plan.clone(),
+        max_upload_bytes: join.max_upload_bytes,
+    }))
+}
+
+/// What a joined browser posts back.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct JoinResults {
+    pub run_id: String,
+    pub device: BrowserDevice,
+    pub part: ClientPart,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Stored {
+    pub run_id: String,
+    /// The host's verdict on the run, e.g. "webview: WebSocket is 2.1× faster than fetch".
+    pub headline: Option<String>,
+}
+
+pub async fn results(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<(StatusCode, Json<Stored>), ApiError> {
+    let join = join_of(&state)?.clone();
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let host =
+        request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default().to_owned();
+    let body = read_body(request, join.max_upload_bytes).await?;
+    let posted: JoinResults = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("these are not Duplex join results: {e}")))?;
+    if posted.part.client != ClientKind::Webview {
+        return Err(ApiError::bad_request("joined browsers post web client samples only"));
+    }
+    let ticket = state.tickets.take(&posted.run_id).ok_or_else(|| ApiError {
+        status: StatusCode::CONFLICT,
+        reason: format!(
+            "run {} is not waiting for results: already stored, or not handed out by this server",
+            posted.run_id.chars().take(64).collect::<String>()
+        ),
+    })?;
+    let mut record = RunRecord::new(join.plan.clone(), "browser join".into());
+    record.id = ticket.run_id.clone();
+    record.started_at_unix_ns = ticket.issued_at_unix_ns;
+    record.server = host;
+    // The browser's round trips are timed on its own clock; the server's stamps on the host's.
+    record.topology = match peer {
+        Some(p) if p.ip().is_loopback() => Topology::SeparateProcess,
+        _ => Topology::Remote,
+    };
+    record.platform =
+        PlatformInfo::from_browser(&posted.device, peer.map(|p| p.ip().to_string()).unwrap_or_default());
+    if let Err(e) = record.merge(posted.part) {
+        state.tickets.give_back(ticket);
+        return Err(ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, reason: e.to_string() });
+    }
+    let stored = tokio::task::spawn_blocking(move || {
+        let report = analyze(&record, &AnalysisOptions::default());
+        (join.sink)(&record, &report)
+            .map(|()| Stored { run_id: record.id.clone(), headline: report.headline() })
+    })
+    .await
+    .unwrap_or_else(|e| Err(format!("storing failed: {e}")));
+    match stored {
+        Ok(stored) => Ok((StatusCode::CREATED, Json(stored))),
+        Err(reason) => {
+            // Nothing was stored: the browser may post again.
+            state.tickets.give_back(ticket);
+            Err(ApiError {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                reason: format!("the host could not store the run: {reason}"),
+            })
+        }
+    }
+}
+
+/// Reads a body of at most `limit` bytes; a bigger one is refused with 413.
+async fn read_body(request: Request, limit: usize) -> Result<Bytes, ApiError> {
+    let too_large = || ApiError {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        reason: format!("results larger than {limit} bytes are refused"),
+    };
+    let declared =
+        request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(request.into_body(), limit).await.map_err(|e| {
+        if declared.is_none() {
+            too_large()
+        } else {
+            ApiError::bad_request(format!("the upload broke off: {e}"))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_relative_paths_are_served() {
+        assert!(is_clean("join.html"));
+        assert!(is_clean("assets/join-1a2b.js"));
+        for bad in ["", "/etc/passwd", "../x", "assets/../../x", "a//b", "./a", "a\\..\\b", "C:x", "a\0b"] {
+            assert!(!is_clean(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn tickets_are_taken_once_and_bounded() {
+        let tickets = Tickets::default();
+        let first = tickets.issue();
+        assert!(tickets.take(&first.run_id).is_some());
+        assert!(tickets.take(&first.run_id).is_none());
+        let oldest = tickets.issue();
+        for _ in 0..MAX_TICKETS {
+            tickets.issue();
+        }
+        assert!(tickets.take(&oldest.run_id).is_none(), "the oldest is forgotten");
+    }
+}
