@@ -11,6 +11,9 @@ const COMMANDS: &[&str] = &[
     "export_run",
     "export_comparison",
     "import_bundles",
+    "lan_status",
+    "start_lan",
+    "stop_lan",
 ];
 
 fn main() {

@@ -18,6 +18,8 @@ pub enum AppError {
     Import(String),
     #[error("the embedded server did not start: {0}")]
     Server(String),
+    #[error("cannot serve on the LAN: {0}")]
+    Lan(String),
     #[error("{0}")]
     State(String),
 }
@@ -32,6 +34,7 @@ impl AppError {
             AppError::Export(_) => "export",
             AppError::Import(_) => "import",
             AppError::Server(_) => "server",
+            AppError::Lan(_) => "lan",
             AppError::State(_) => "state",
         }
     }

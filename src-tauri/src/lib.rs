@@ -3,11 +3,13 @@
 
 mod commands;
 mod error;
+mod lan;
 mod state;
 
 use tauri::Manager;
 
 pub use commands::{EXPORT_PATH_ENV, IMPORT_PATH_ENV};
+pub use lan::RUN_STORED_EVENT;
 pub use state::APP_ORIGINS;
 
 /// Set this to keep the history somewhere other than the app's data folder (tests).
@@ -44,6 +46,9 @@ pub fn run() {
             commands::export_run,
             commands::export_comparison,
             commands::import_bundles,
+            lan::lan_status,
+            lan::start_lan,
+            lan::stop_lan,
         ])
         .build(tauri::generate_context!());
     match app {

@@ -11,6 +11,7 @@ use duplex_core::storage::History;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{AppError, AppResult};
+use crate::lan::LanServer;
 
 /// Origins of the app's own page: `tauri://localhost` (Linux, macOS), `http(s)://tauri.localhost`
 /// (Windows, Android) and the Vite dev server. Only these may read the HTTP echo (CORS).
@@ -22,6 +23,7 @@ pub struct DuplexState {
     pub data_dir: PathBuf,
     history: Mutex<History>,
     run: Mutex<RunSlot>,
+    lan: Mutex<Option<LanServer>>,
 }
 
 /// The run in progress, if any.
@@ -56,6 +58,7 @@ impl DuplexState {
             data_dir,
             history: Mutex::new(history),
             run: Mutex::new(RunSlot::default()),
+            lan: Mutex::new(None),
         })
     }
 
@@ -71,5 +74,10 @@ impl DuplexState {
 
     pub fn run(&self) -> MutexGuard<'_, RunSlot> {
         self.run.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The LAN server, when serving on the LAN.
+    pub fn lan(&self) -> MutexGuard<'_, Option<LanServer>> {
+        self.lan.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

@@ -360,5 +360,89 @@ async fn a_person_runs_ws_vs_ajax_from_both_clients_reads_the_verdict_and_export
     )
     .await;
 
+    serve_on_lan_and_let_a_browser_join(&client, &shots).await;
     client.close().await.expect("session closed");
+}
+
+/// One HTTP/1.0 GET to this machine over a plain socket: the status code, 0 if refused.
+fn status_of(port: u16, target: &str) -> u16 {
+    use std::io::{Read, Write};
+    let Ok(mut tcp) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return 0 };
+    let _ = write!(tcp, "GET {target} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+    let mut answer = String::new();
+    let _ = tcp.read_to_string(&mut answer);
+    answer.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+/// The LAN tab: serve, check the token guards the server, let headless Chromium join through
+/// the app's own join page, see its run arrive, stop.
+async fn serve_on_lan_and_let_a_browser_join(client: &Client, shots: &Path) {
+    client.find(Locator::Id("tab-lan")).await.expect("LAN tab").click().await.expect("click");
+    wait_for(client, "the LAN form", "document.querySelector('#lan-start')", Duration::from_secs(10)).await;
+    set_number(client, "lan-port", "0").await;
+    set_number(client, "lan-sets", "2").await;
+    set_number(client, "lan-calls", "20").await;
+    client.find(Locator::Id("lan-start")).await.expect("start").click().await.expect("click");
+    let address = wait_for(
+        client,
+        "the LAN server",
+        "document.querySelector('#lan-address')?.textContent",
+        Duration::from_secs(10),
+    )
+    .await;
+    let port: u16 = address.as_str().and_then(|a| a.rsplit(':').next()?.parse().ok()).expect("port");
+    let token = wait_for(
+        client,
+        "the token",
+        "document.querySelector('#lan-token')?.textContent",
+        Duration::from_secs(5),
+    )
+    .await;
+    let token = token.as_str().expect("token").to_owned();
+    let qr = client.execute("return !!document.querySelector('#lan-qr svg') || document.querySelectorAll('#lan-urls code').length === 0;", vec![]).await.expect("qr");
+    assert_eq!(qr, json!(true), "a QR code for the first URL");
+    assert_eq!(status_of(port, "/health"), 401, "no token, no answer");
+    assert_eq!(status_of(port, "/health?token=0123456789abcdef0123456789abcdef"), 401);
+    assert_eq!(status_of(port, &format!("/health?token={token}")), 200);
+    assert_eq!(status_of(port, &format!("/?token={token}")), 200, "the app serves its join page");
+
+    let browser = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file());
+    match browser {
+        Some(browser) => {
+            let profile = tempfile::tempdir().expect("profile dir");
+            let mut chromium = Command::new(browser)
+                .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+                .arg(format!("--user-data-dir={}", profile.path().display()))
+                .arg(format!("http://127.0.0.1:{port}/?token={token}&autostart=1"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("chromium starts");
+            let joined = wait_for(
+                client,
+                "a joined browser's run",
+                "[...document.querySelectorAll('#lan-joined li')].map(li => li.textContent).find(t => t.includes('Chrome'))",
+                Duration::from_secs(60),
+            )
+            .await;
+            let _ = chromium.kill();
+            let _ = chromium.wait();
+            assert!(joined.as_str().is_some_and(|t| t.contains(" than ")), "the host's verdict: {joined}");
+        }
+        None => assert!(std::env::var_os("DUPLEX_REQUIRE_BROWSER").is_none(), "chromium missing"),
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    std::fs::write(shots.join("lan.png"), client.screenshot().await.expect("screenshot")).expect("saved");
+    client.find(Locator::Id("lan-stop")).await.expect("stop").click().await.expect("click");
+    wait_for(
+        client,
+        "the LAN server stopped",
+        "document.querySelector('#lan-start') && !document.querySelector('#lan-start').hidden",
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(status_of(port, &format!("/health?token={token}")), 0, "stopped: nothing listens");
 }

@@ -12,6 +12,7 @@ import type {
   ReportFiles,
   GroupBy,
   Imported,
+  LanInfo,
   PlatformComparison,
   RunListItem,
   RunUpdate,
@@ -47,4 +48,7 @@ export const api = {
   exportComparison: (ids: string[], by: GroupBy) => call<string | null>("export_comparison", { ids, by }),
   importBundles: () => call<Imported | null>("import_bundles"),
   exportRun: (id: string) => call<ReportFiles | null>("export_run", { id }),
+  lanStatus: () => call<LanInfo | null>("lan_status"),
+  startLan: (request: { port: number; sets: number; calls: number }) => call<LanInfo>("start_lan", { request }),
+  stopLan: () => call<boolean>("stop_lan"),
 };

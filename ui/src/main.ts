@@ -5,7 +5,10 @@ import "./style.css";
 import { api, errorMessage } from "./api";
 import type { RunView } from "./types";
 import { $, onTab, setUpTabs, showError, showTab } from "./ui";
+import { listen } from "@tauri-apps/api/event";
+
 import { renderHistory } from "./views/history";
+import { renderLan, showJoined } from "./views/lan";
 import { renderResults } from "./views/results";
 import { renderRunView, setEmbeddedAddress } from "./views/run";
 
@@ -35,18 +38,26 @@ async function boot(): Promise<void> {
     if (!$("#view-results").hidden) renderResults($("#view-results"), current);
   };
   setUpTabs();
+  const drawHistory = () =>
+    renderHistory($("#view-history"), {
+      onOpen: async (id) => {
+        try {
+          showResult(await api.openRun(id));
+        } catch (e) {
+          showError(`Cannot open the run: ${errorMessage(e)}`);
+        }
+      },
+    });
   onTab((tab) => {
     if (tab === "results") renderResults($("#view-results"), current);
-    if (tab === "history")
-      void renderHistory($("#view-history"), {
-        onOpen: async (id) => {
-          try {
-            showResult(await api.openRun(id));
-          } catch (e) {
-            showError(`Cannot open the run: ${errorMessage(e)}`);
-          }
-        },
-      });
+    if (tab === "history") void drawHistory();
+    if (tab === "lan") void renderLan($("#view-lan"));
+  });
+  // A browser that joined over the LAN stored a run.
+  await listen<string>("run-stored", async (event) => {
+    const run = (await api.listRuns()).find((r) => r.id === event.payload);
+    if (run) showJoined($("#view-lan"), run);
+    if (!$("#view-history").hidden) void drawHistory();
   });
 
   const info = await api.appInfo();

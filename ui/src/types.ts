@@ -320,3 +320,12 @@ export interface AppError {
   kind: string;
   message: string;
 }
+
+/** The LAN server while it runs (src-tauri/src/lan.rs). */
+export interface LanInfo {
+  address: string;
+  urls: string[];
+  token: string;
+  qrSvg: string | null;
+  plan: Plan;
+}

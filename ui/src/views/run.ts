@@ -53,7 +53,7 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): void 
     <fieldset><legend>Server</legend>
       <label class="check"><input type="radio" name="target" value="embedded" checked> Embedded (<span id="embedded-address">…</span>)</label>
       <label class="check"><input type="radio" name="target" value="remote"> Remote Duplex server
-        <input type="url" id="target-url" placeholder="http://192.168.1.20:9000" disabled></label>
+        <input type="url" id="target-url" placeholder="http://192.168.1.20:9000/?token=…" disabled></label>
     </fieldset>
     <ul id="plan-problems" class="problems" aria-live="polite"></ul>
     <div class="actions">

@@ -32,8 +32,8 @@ pub struct Asset {
     pub mime: String,
 }
 
-/// Where the web client's built files come from. `path` is relative, e.g. `join.html` or
-/// `assets/join-1a2b.js`; implementations serve nothing else than their own files.
+/// Where the web client's built files come from. `path` is relative and clean (see
+/// [`is_clean`]; the server checks it before asking), e.g. `join.html` or `assets/join-1a.js`.
 pub trait WebAssets: Send + Sync {
     fn get(&self, path: &str) -> Option<Asset>;
 }
@@ -89,9 +89,6 @@ impl DirAssets {
 
 impl WebAssets for DirAssets {
     fn get(&self, path: &str) -> Option<Asset> {
-        if !is_clean(path) {
-            return None;
-        }
         let file = self.root.join(path);
         let bytes = std::fs::read(&file).ok()?;
         Some(Asset { bytes, mime: mime_of(&file).into() })
@@ -185,7 +182,8 @@ pub fn page(state: &AppState) -> Option<Response> {
 pub async fn asset(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
     let join = join_of(&state)?;
     let path = request.uri().path().trim_start_matches('/');
-    join.assets.get(path).map(asset_response).ok_or_else(|| ApiError {
+    let found = if is_clean(path) { join.assets.get(path) } else { None };
+    found.map(asset_response).ok_or_else(|| ApiError {
         status: StatusCode::NOT_FOUND,
         reason: format!("no such file: /{}", path.chars().take(200).collect::<String>()),
     })
