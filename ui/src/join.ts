@@ -88,6 +88,7 @@ function showResult(part: ClientPart): void {
       .join("") +
     "</tbody>";
   $("#join-result-card").hidden = false;
+  $("#join-result-card").scrollIntoView({ block: "start" });
 }
 
 async function boot(): Promise<void> {

@@ -296,7 +296,7 @@ export interface PlatformCell {
 
 export interface PlatformComparison {
   by: GroupBy;
-  groups: { label: string; run_ids: string[] }[];
+  groups: { label: string; run_ids: string[]; clocks: string }[];
   cells: PlatformCell[];
 }
 

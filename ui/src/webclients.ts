@@ -217,9 +217,11 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   });
 }
 
-/** Smallest step of `performance.now()`, µs, rounded to the ns (readings are doubles: a 1 ms step reads 0.99999…). */
+/** Smallest step of `performance.now()`, µs, rounded to the ns (readings are doubles: a 1 ms step reads 0.99999…); 0 if unknown. */
 export function pageTimerResolutionUs(): number {
-  return Math.round(clockResolution(() => performance.now()) * 1e6) / 1e3;
+  const ms = clockResolution(() => performance.now());
+  // A clock that never moved while we watched tells nothing: 0 means unknown.
+  return Number.isFinite(ms) ? Math.round(ms * 1e6) / 1e3 : 0;
 }
 
 /**

@@ -196,11 +196,12 @@ pub fn platforms(c: &PlatformComparison) -> String {
     for (i, g) in c.groups.iter().enumerate() {
         let _ = writeln!(
             out,
-            "[{}] {} — {} run(s){}",
+            "[{}] {} — {} run(s){}\n    {}",
             i + 1,
             g.label,
             g.run_ids.len(),
-            if i == 0 { " (reference)" } else { "" }
+            if i == 0 { " (reference)" } else { "" },
+            g.clocks
         );
     }
     let _ = writeln!(

@@ -340,9 +340,10 @@ impl RunRecord {
     /// Plain words for the clock caveat of push latencies.
     pub fn clock_note(&self) -> &'static str {
         if self.topology.one_clock() {
-            "client and server share one clock"
+            "one machine, one clock: round trips and push latencies alike"
         } else {
-            "server and client clocks differ: push latencies are not one-way delays"
+            "two machines: round trips are timed on the client's clock alone; push latencies \
+             subtract the server's clock from the client's, so they are not one-way delays"
         }
     }
 }

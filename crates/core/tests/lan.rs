@@ -231,9 +231,17 @@ async fn a_joined_browsers_results_are_stored_once_and_compared_by_platform() {
     assert!(stored.samples.iter().all(|s| s.client == ClientKind::Webview));
     assert_eq!(stored.topology, Topology::SeparateProcess, "a browser on this machine shares its clock");
     assert_eq!(stored.platform.os, "Android");
-    let comparison = compare_platforms(&[stored], GroupBy::Platform);
-    assert_eq!(comparison.groups.len(), 1);
-    assert_eq!(comparison.groups[0].label, "Android 14 aarch64 · Chrome 131");
+    let far = RunRecord { topology: Topology::Remote, id: "far".into(), ..stored.clone() };
+    let comparison = compare_platforms(&[stored, far], GroupBy::Run);
+    assert_eq!(comparison.groups.len(), 2);
+    assert!(
+        comparison.groups[0].label.starts_with("Android 14 aarch64 · Chrome 131"),
+        "{:?}",
+        comparison.groups
+    );
+    // Each group says which clock measured what.
+    assert!(comparison.groups[0].clocks.contains("one clock"), "{}", comparison.groups[0].clocks);
+    assert!(comparison.groups[1].clocks.contains("not one-way delays"), "{}", comparison.groups[1].clocks);
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ function comparisonTable(c: PlatformComparison): string {
   if (!c.cells.length) return `<p>The runs have no measurements to compare.</p>`;
   const rows = [...c.cells].sort((x, y) => x.client.localeCompare(y.client) || x.transport.localeCompare(y.transport) || x.group - y.group);
   const opt = (v: number | null, digits: number) => (v === null ? "—" : v.toFixed(digits));
-  return `<ol class="groups">${c.groups.map((g, i) => `<li>${escapeHtml(g.label)} <span class="muted">(${g.run_ids.length} run${g.run_ids.length > 1 ? "s" : ""})${i === 0 ? " — reference" : ""}</span></li>`).join("")}</ol>
+  return `<ol class="groups">${c.groups.map((g, i) => `<li>${escapeHtml(g.label)} <span class="muted">(${g.run_ids.length} run${g.run_ids.length > 1 ? "s" : ""})${i === 0 ? " — reference" : ""}</span><br><span class="muted clocks">${escapeHtml(g.clocks)}</span></li>`).join("")}</ol>
   <div class="table-wrap"><table id="compare-table">
     <thead><tr><th>transport</th><th>group</th><th>calls</th><th>p50</th><th>p99</th><th>mean ± 95% CI</th><th>bytes/msg</th><th>CPU-s/1k</th><th>µJ/msg</th><th>/ ws p50</th><th>vs reference</th></tr></thead>
     <tbody>${rows

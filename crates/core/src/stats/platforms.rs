@@ -25,6 +25,9 @@ pub enum GroupBy {
 pub struct PlatformGroup {
     pub label: String,
     pub run_ids: Vec<String>,
+    /// Which clock measured what in this group's runs (a remote run's push latencies span two
+    /// machines' clocks).
+    pub clocks: String,
 }
 
 /// One transport and client in one group.
@@ -103,10 +106,14 @@ pub fn compare_platforms(runs: &[RunRecord], by: GroupBy) -> PlatformComparison 
                 members[i].push(run);
             }
             _ => {
-                groups.push(PlatformGroup { label, run_ids: vec![run.id.clone()] });
+                groups.push(PlatformGroup { label, run_ids: vec![run.id.clone()], clocks: String::new() });
                 members.push(vec![run]);
             }
         }
+    }
+    for (group, runs) in groups.iter_mut().zip(&members) {
+        let telling = runs.iter().find(|r| !r.topology.one_clock()).or(runs.first());
+        group.clocks = telling.map(|r| r.clock_note().to_owned()).unwrap_or_default();
     }
     let reports: Vec<Vec<super::Report>> =
         members.iter().map(|m| m.iter().map(|r| analyze(r, &AnalysisOptions::default())).collect()).collect();
