@@ -6,6 +6,7 @@ pub mod clients;
 pub mod clock;
 pub mod export;
 pub mod floor;
+pub mod monitor;
 pub mod platform;
 pub mod power;
 pub mod protocol;

@@ -39,7 +39,7 @@ async fn in_lan_mode_every_endpoint_wants_the_token() {
     let token = config.access_token.clone().expect("LAN mode makes a token");
     let server = server_with(config).await;
     let base = format!("http://{}", server.local_addr());
-    for path in ["/health", "/echo?seq=1", "/events/latest", "/", "/join/plan"] {
+    for path in ["/health", "/echo?seq=1", "/events/latest", "/monitor/latest", "/", "/join/plan"] {
         let (status, body) = get(&format!("{base}{path}")).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{path} without token");
         assert!(body.contains("access token"), "{path}: {body}");

@@ -195,6 +195,7 @@ async fn router_answers_without_a_socket() {
         hub: std::sync::Arc::new(EventHub::new()),
         shutdown: tokio_util::sync::CancellationToken::new(),
         tickets: Default::default(),
+        monitor: std::sync::Arc::new(duplex_core::monitor::MonitorHub::new(1.0).expect("hub")),
     };
     let response = router(state)
         .oneshot(Request::get("/health").body(Body::empty()).expect("request"))

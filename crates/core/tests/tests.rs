@@ -7,6 +7,7 @@ mod export;
 mod faults;
 mod history;
 mod lan;
+mod monitor;
 mod paper;
 mod power;
 mod server;

@@ -17,6 +17,10 @@ pub struct Endpoints {
     pub events_latest: String,
     pub events_next: String,
     pub health: String,
+    /// The live monitor: WebSocket push, poll and long-poll of system snapshots.
+    pub ws_monitor: String,
+    pub monitor_latest: String,
+    pub monitor_next: String,
     /// True when the host is a loopback address (same machine, so one clock).
     pub is_loopback: bool,
     /// The server's access token, when the target gave one.
@@ -75,6 +79,9 @@ impl Endpoints {
             events_latest: format!("http://{authority}/events/latest{auth}"),
             events_next: format!("http://{authority}/events/next{auth}"),
             health: format!("http://{authority}/health{auth}"),
+            ws_monitor: format!("ws://{authority}/ws/monitor{auth}"),
+            monitor_latest: format!("http://{authority}/monitor/latest{auth}"),
+            monitor_next: format!("http://{authority}/monitor/next{auth}"),
             authority,
             is_loopback,
             token,

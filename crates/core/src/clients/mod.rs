@@ -7,9 +7,9 @@
 
 pub mod counting;
 mod endpoints;
-mod http;
+pub(crate) mod http;
 mod push;
-mod ws;
+pub(crate) mod ws;
 
 use std::fmt;
 use std::str::FromStr;

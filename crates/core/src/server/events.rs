@@ -59,6 +59,11 @@ impl EventHub {
         self.push.subscribe()
     }
 
+    /// WebSocket subscribers listening now.
+    pub fn subscribers(&self) -> usize {
+        self.push.receiver_count()
+    }
+
     pub fn latest(&self) -> Option<EventFrame> {
         self.latest.borrow().clone()
     }

@@ -11,8 +11,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::AppState;
 use super::error::ApiError;
+use super::{AppState, EventHub};
 use crate::clock::{now_unix_ns, unix_ns_to_secs};
 use crate::protocol::{EchoReply, EchoRequest, Health, ReplyPayload};
 
@@ -46,12 +46,17 @@ fn wants_wire_size(uri: &Uri) -> bool {
 
 fn echo_response(body: String, request: (&Method, &Uri, &HeaderMap, usize)) -> Response {
     let mut response = json_response(body);
+    with_wire_size(&mut response, request);
+    response
+}
+
+/// Adds the request's size on the wire to `response` when the URL asks with `wire=1`.
+fn with_wire_size(response: &mut Response, request: (&Method, &Uri, &HeaderMap, usize)) {
     let (method, uri, headers, body_len) = request;
     if wants_wire_size(uri) {
         let n = request_wire_len(method, uri, headers, body_len);
         response.headers_mut().insert(REQUEST_BYTES_HEADER, HeaderValue::from(n));
     }
-    response
 }
 
 pub async fn echo_get(
@@ -98,11 +103,41 @@ pub async fn echo_post(
     Ok(echo_response(reply.to_json(), (&method, &uri, &headers, body.len())))
 }
 
-/// `GET /events/latest`: the newest event at once (204 before the first).
-pub async fn poll(State(state): State<AppState>) -> Response {
-    match state.hub.latest() {
+/// The newest event of `hub` at once (204 before the first), with the request's size when asked.
+fn latest_of(hub: &EventHub, request: (&Method, &Uri, &HeaderMap)) -> Response {
+    let mut response = match hub.latest() {
         Some(frame) => json_response(Bytes::from(frame.json)),
         None => StatusCode::NO_CONTENT.into_response(),
+    };
+    with_wire_size(&mut response, (request.0, request.1, request.2, 0));
+    response
+}
+
+/// `GET /events/latest`: the newest event at once (204 before the first).
+pub async fn poll(State(state): State<AppState>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    latest_of(&state.hub, (&method, &uri, &headers))
+}
+
+/// `GET /monitor/latest`: the newest live-monitor snapshot (204 until the agent's first);
+/// polling keeps the agent sampling.
+pub async fn monitor_latest(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    monitor_available(&state)?;
+    state.monitor.polled();
+    Ok(latest_of(state.monitor.events(), (&method, &uri, &headers)))
+}
+
+fn monitor_available(state: &AppState) -> Result<(), ApiError> {
+    match state.monitor.problem() {
+        Some(why) => Err(ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            reason: format!("the live monitor cannot read this machine: {why}"),
+        }),
+        None => Ok(()),
     }
 }
 
@@ -112,23 +147,53 @@ pub struct NextQuery {
     timeout_ms: Option<u64>,
 }
 
-/// `GET /events/next?after=SEQ`: answers when an event newer than `after` exists (204 after
-/// `timeout_ms`, capped by the server's long-poll timeout).
-pub async fn long_poll(
-    State(state): State<AppState>,
-    query: Result<Query<NextQuery>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    let Query(q) = query?;
+/// Answers when `hub` has an event newer than `after` (204 after `timeout_ms`, capped by the
+/// server's long-poll timeout).
+async fn next_of(
+    state: &AppState,
+    hub: &EventHub,
+    q: NextQuery,
+    request: (&Method, &Uri, &HeaderMap),
+) -> Response {
     let cap = state.config.long_poll_timeout;
     let timeout = q.timeout_ms.map_or(cap, |ms| Duration::from_millis(ms).min(cap));
     let next = tokio::select! {
-        next = state.hub.next_after(q.after, timeout) => next,
+        next = hub.next_after(q.after, timeout) => next,
         _ = state.shutdown.cancelled() => None,
     };
-    Ok(match next {
+    let mut response = match next {
         Some(frame) => json_response(Bytes::from(frame.json)),
         None => StatusCode::NO_CONTENT.into_response(),
-    })
+    };
+    with_wire_size(&mut response, (request.0, request.1, request.2, 0));
+    response
+}
+
+/// `GET /events/next?after=SEQ`: long-poll of server events.
+pub async fn long_poll(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    query: Result<Query<NextQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query?;
+    Ok(next_of(&state, &state.hub, q, (&method, &uri, &headers)).await)
+}
+
+/// `GET /monitor/next?after=SEQ`: long-poll of live-monitor snapshots.
+pub async fn monitor_next(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    query: Result<Query<NextQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query?;
+    monitor_available(&state)?;
+    // A waiting long-poll counts as watching, for as long as it waits.
+    let _watching = state.monitor.watching();
+    Ok(next_of(&state, state.monitor.events(), q, (&method, &uri, &headers)).await)
 }
 
 pub async fn health(State(state): State<AppState>) -> Json<Health> {

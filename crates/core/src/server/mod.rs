@@ -7,6 +7,8 @@
 //! - `GET /ws/push`: WebSocket subscription to server events.
 //! - `GET /echo?client_time=&seq=&payload=`, `POST /echo` (JSON), `GET /msgsrv.php?time=&set=`.
 //! - `GET /events/latest` (poll), `GET /events/next?after=SEQ` (long-poll), `GET /health`.
+//! - The live monitor ([`crate::monitor`]): `GET /ws/monitor` (push), `GET /monitor/latest`
+//!   (poll), `GET /monitor/next?after=SEQ` (long-poll).
 //! - Browser join ([`join`]), when offered: the page at `/`, `/assets/…`, `GET /join/plan`,
 //!   `POST /join/results`.
 //!
@@ -36,6 +38,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::monitor::MonitorHub;
+
 pub use access::new_token;
 pub use error::ApiError;
 pub use events::EventHub;
@@ -55,6 +59,8 @@ pub struct ServerConfig {
     /// Web origins whose pages may read the HTTP answers (CORS), e.g. the app's own
     /// `tauri://localhost`. Empty: no CORS headers, so pages of other origins cannot read them.
     pub allowed_origins: Vec<String>,
+    /// Live-monitor snapshots per second (0.1–20) while someone watches.
+    pub monitor_hz: f64,
     /// LAN mode: the token every request must carry (`?token=…`). None: no token asked, for
     /// a server on loopback.
     pub access_token: Option<String>,
@@ -85,6 +91,7 @@ impl Default for ServerConfig {
             max_message_bytes: 1 << 20,
             long_poll_timeout: Duration::from_secs(30),
             allowed_origins: Vec::new(),
+            monitor_hz: 1.0,
             access_token: None,
             browser_join: None,
         }
@@ -103,6 +110,8 @@ pub enum ServerError {
         "{addr} is reachable from other machines: serve it in LAN mode (duplex serve --lan), behind an access token"
     )]
     OpenWithoutToken { addr: SocketAddr },
+    #[error("{0}")]
+    Invalid(String),
     #[error("server thread failed: {0}")]
     Thread(String),
 }
@@ -114,6 +123,7 @@ pub struct AppState {
     pub hub: Arc<EventHub>,
     pub shutdown: CancellationToken,
     pub tickets: Arc<join::Tickets>,
+    pub monitor: Arc<MonitorHub>,
 }
 
 /// All routes, without a socket: tests can drive it with `tower::ServiceExt::oneshot`.
@@ -129,6 +139,9 @@ pub fn router(state: AppState) -> Router {
         .route("/events/latest", get(http::poll))
         .route("/events/next", get(http::long_poll))
         .route("/health", get(http::health))
+        .route("/ws/monitor", get(ws::monitor))
+        .route("/monitor/latest", get(http::monitor_latest))
+        .route("/monitor/next", get(http::monitor_next))
         .route("/assets/{*path}", get(join::asset))
         .route("/join/plan", get(join::plan))
         // Results bring their own limit (BrowserJoin::max_upload_bytes).
@@ -181,6 +194,7 @@ Events: <code>/events/latest</code>, <code>/events/next?after=SEQ</code>. <code>
 pub struct Server {
     addr: SocketAddr,
     hub: Arc<EventHub>,
+    monitor: Arc<MonitorHub>,
     shutdown: CancellationToken,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -189,6 +203,7 @@ impl Server {
     /// Binds and starts serving. The real address (port 0 resolved) is [`Server::local_addr`].
     pub async fn start(config: ServerConfig) -> Result<Server, ServerError> {
         config.check()?;
+        let monitor = Arc::new(MonitorHub::new(config.monitor_hz).map_err(ServerError::Invalid)?);
         let addr = config.bind;
         let listener = TcpListener::bind(addr).await.map_err(|source| match source.kind() {
             std::io::ErrorKind::AddrInUse => ServerError::AddrInUse { addr },
@@ -198,11 +213,13 @@ impl Server {
         let shutdown = CancellationToken::new();
         let hub = Arc::new(EventHub::new());
         tokio::spawn(hub.clone().run_ticker(config.tick_interval, shutdown.clone()));
+        tokio::spawn(monitor.clone().run(shutdown.clone()));
         let state = AppState {
             config: Arc::new(config),
             hub: hub.clone(),
             shutdown: shutdown.clone(),
             tickets: Arc::default(),
+            monitor: monitor.clone(),
         };
         // Echo replies are single small writes; never let Nagle hold them back.
         let listener = listener.tap_io(|tcp| {
@@ -213,7 +230,12 @@ impl Server {
         let serve = axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
         let task = tokio::spawn(async move { serve.await });
         tracing::info!("duplex echo server listening on {local}");
-        Ok(Server { addr: local, hub, shutdown, task })
+        Ok(Server { addr: local, hub, monitor, shutdown, task })
+    }
+
+    /// The live monitor: its rate can be changed while it runs.
+    pub fn monitor(&self) -> &Arc<MonitorHub> {
+        &self.monitor
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -245,6 +267,7 @@ impl Server {
 /// another thread, and for tests that need a server to vanish ([`ServerThread::kill`]).
 pub struct ServerThread {
     addr: SocketAddr,
+    monitor: Arc<MonitorHub>,
     shutdown: CancellationToken,
     kill: CancellationToken,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -273,7 +296,8 @@ impl ServerThread {
                             return;
                         }
                     };
-                    let _ = tx.send(Ok((server.local_addr(), server.shutdown_token())));
+                    let _ =
+                        tx.send(Ok((server.local_addr(), server.shutdown_token(), server.monitor().clone())));
                     tokio::select! {
                         _ = server.wait() => {}
                         _ = kill_in_thread.cancelled() => {}
@@ -283,12 +307,16 @@ impl ServerThread {
                 // vanishes without closing handshakes, as a crashed one would.
             })
             .map_err(|e| ServerError::Thread(e.to_string()))?;
-        let (addr, shutdown) = rx.recv().map_err(|e| ServerError::Thread(e.to_string()))??;
-        Ok(ServerThread { addr, shutdown, kill, thread: Some(thread) })
+        let (addr, shutdown, monitor) = rx.recv().map_err(|e| ServerError::Thread(e.to_string()))??;
+        Ok(ServerThread { addr, monitor, shutdown, kill, thread: Some(thread) })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    pub fn monitor(&self) -> &Arc<MonitorHub> {
+        &self.monitor
     }
 
     /// Graceful stop; waits for the thread.

@@ -3,9 +3,11 @@
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::response::Response;
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::AppState;
+use super::events::EventFrame;
 use crate::clock::{now_unix_ns, unix_ns_to_secs};
 use crate::protocol::{EchoReply, EchoRequest, ReplyPayload, binary_reply};
 
@@ -29,7 +31,15 @@ pub async fn echo(ws: WebSocketUpgrade, State(state): State<AppState>) -> Respon
 }
 
 pub async fn push(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
-    configure(ws, &state).on_upgrade(move |socket| push_socket(socket, state))
+    // Subscribed before the upgrade completes: no event between the two is lost.
+    let events = state.hub.subscribe();
+    configure(ws, &state).on_upgrade(move |socket| push_socket(socket, events, state))
+}
+
+/// `/ws/monitor`: every live-monitor snapshot; the agent samples while anyone subscribes.
+pub async fn monitor(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+    let events = state.monitor.events().subscribe();
+    configure(ws, &state).on_upgrade(move |socket| push_socket(socket, events, state))
 }
 
 fn configure(ws: WebSocketUpgrade, state: &AppState) -> WebSocketUpgrade {
@@ -60,8 +70,7 @@ async fn echo_socket(mut socket: WebSocket, state: AppState) {
     }
 }
 
-async fn push_socket(mut socket: WebSocket, state: AppState) {
-    let mut events = state.hub.subscribe();
+async fn push_socket(mut socket: WebSocket, mut events: broadcast::Receiver<EventFrame>, state: AppState) {
     let shutdown = state.shutdown.cancelled();
     tokio::pin!(shutdown);
     loop {
