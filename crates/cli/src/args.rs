@@ -31,6 +31,31 @@ pub enum Command {
     History(HistoryArgs),
     /// Runs or platforms side by side: latency, bytes, CPU and energy per message, significance.
     Compare(CompareArgs),
+    /// Live system monitor, pushed by WebSocket versus polled by AJAX, side by side.
+    Monitor(MonitorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// A Duplex server to watch (with ?token=… in LAN mode) [default: this machine, through an
+    /// embedded server].
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// Snapshots per second of the embedded server's agent (0.1–20).
+    #[arg(long, default_value_t = 1.0)]
+    pub hz: f64,
+    /// Interval of the AJAX poller, ms.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub poll_ms: u64,
+    /// Long-poll (/monitor/next) instead of polling at an interval.
+    #[arg(long)]
+    pub long_poll: bool,
+    /// Stop after this many seconds [default: at Ctrl-C].
+    #[arg(long)]
+    pub seconds: Option<f64>,
+    /// Print the session summary as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Where runs are stored: the same history the app uses.
@@ -296,6 +321,9 @@ pub struct ServeArgs {
     /// Period of the server's tick event (push transports), ms.
     #[arg(long, default_value_t = 100)]
     pub tick_ms: u64,
+    /// Live-monitor snapshots per second while someone watches (0.1–20).
+    #[arg(long, default_value_t = 1.0)]
+    pub monitor_hz: f64,
     /// Largest WebSocket message / HTTP body accepted, bytes.
     #[arg(long, default_value_t = 1 << 20)]
     pub max_message: usize,

@@ -1,7 +1,9 @@
 //! `duplex`: WebSocket vs AJAX from a terminal. `bench` runs a comparison and writes a CSV
-//! report; `serve` runs the echo server alone for clients on other machines.
+//! report; `serve` runs the echo server alone for clients on other machines; `monitor` watches
+//! a live system monitor by push and by poll side by side.
 
 mod args;
+mod monitor;
 mod printer;
 
 use std::process::ExitCode;
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
             Command::Import(args) => import(&args),
             Command::History(args) => history(&args),
             Command::Compare(args) => compare(&args),
+            Command::Monitor(args) => monitor::monitor(&args).await,
         }
     });
     match result {
@@ -152,6 +155,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut config = ServerConfig {
         bind,
         tick_interval: Duration::from_millis(args.tick_ms.max(1)),
+        monitor_hz: args.monitor_hz,
         max_message_bytes: args.max_message,
         ..ServerConfig::default()
     };

@@ -374,3 +374,47 @@ fn a_headless_browser_joins_over_the_token_url_and_its_run_lands_in_the_history(
         assert!(summary["p50_us"].as_f64().is_some_and(|p| p > 0.0), "{cell}");
     }
 }
+
+#[test]
+fn monitor_prints_live_numbers_and_a_push_versus_poll_summary() {
+    let out = duplex(&["monitor", "--hz", "10", "--poll-ms", "300", "--seconds", "2.5"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for want in [
+        "watching 127.0.0.1:",
+        "cpu ",
+        "load ",
+        "mem ",
+        "push ",
+        "poll 300",
+        "stale p50",
+        "mean age",
+        "note: CPU is",
+    ] {
+        assert!(text.contains(want), "output lacks {want:?}:\n{text}");
+    }
+    let out = duplex(&["monitor", "--hz", "10", "--long-poll", "--seconds", "1.5", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json summary");
+    let feeds = v["feeds"].as_array().expect("feeds");
+    assert_eq!(
+        feeds.iter().map(|f| f["feed"].as_str().unwrap_or_default()).collect::<Vec<_>>(),
+        ["push", "long-poll"]
+    );
+    for f in feeds {
+        assert!(f["snapshots"].as_u64().is_some_and(|n| n >= 5), "10 Hz for 1.5 s: {f}");
+        assert!(f["staleness_ms"]["p50"].as_f64().is_some_and(|ms| ms >= 0.0), "{f}");
+    }
+}
+
+#[test]
+fn monitor_says_why_when_the_server_is_not_there() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let out = duplex(&["monitor", "--target", &format!("http://127.0.0.1:{port}"), "--seconds", "5"]);
+    assert!(!out.status.success());
+    let e = stderr(&out);
+    assert!(e.contains("the monitor stopped") && e.contains(&port.to_string()), "{e}");
+    let out = duplex(&["monitor", "--hz", "100", "--seconds", "1"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("outside 0.1–20 Hz"), "{}", stderr(&out));
+}

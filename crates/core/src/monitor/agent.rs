@@ -1,6 +1,7 @@
 //! The agent: reads the machine through sysinfo (CPU per core, load, memory, swap, network and
 //! disk rates, the busiest processes) into [`Snapshot`]s. Rates are per second since the
-//! previous reading.
+//! previous reading. CPU shares change at most every 200 ms (`sysinfo::MINIMUM_CPU_UPDATE_INTERVAL`:
+//! the OS counts CPU time in ticks, shorter windows would be noise); faster snapshots repeat them.
 
 use std::time::Instant;
 
@@ -81,9 +82,12 @@ impl Agent {
         top.sort_by(|a, b| b.cpu_percent.total_cmp(&a.cpu_percent).then(b.memory_bytes.cmp(&a.memory_bytes)));
         top.truncate(TOP_PROCESSES);
         let load = System::load_average().map_or([0.0; 3], |l| [l.one, l.five, l.fifteen]);
+        let cpu_per_core: Vec<f32> = self.system.cpus().iter().map(|c| c.usage()).collect();
+        // The mean of the cores, read together (the global figure is refreshed at other times).
+        let cpu_total = cpu_per_core.iter().sum::<f32>() / cpu_per_core.len().max(1) as f32;
         Snapshot {
-            cpu_per_core: self.system.cpus().iter().map(|c| c.usage()).collect(),
-            cpu_total: self.system.global_cpu_usage(),
+            cpu_per_core,
+            cpu_total,
             load,
             memory_used_bytes: self.system.used_memory(),
             memory_total_bytes: self.system.total_memory(),

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use statrs::statistics::{Data, OrderStatistics};
 
 /// How a watcher receives snapshots.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Feed {
     /// WebSocket push (`/ws/monitor`).
@@ -151,13 +151,10 @@ fn summarize_feed(feed: Feed, observations: &[&Observation], ended_ns: i64, dura
 
 pub fn summarize(session: &Session) -> SessionSummary {
     let duration_s = (session.ended_ns - session.started_ns).max(0) as f64 / 1e9;
-    // Feeds in the order they first appear.
-    let mut order: Vec<Feed> = Vec::new();
-    for o in &session.observations {
-        if !order.contains(&o.feed) {
-            order.push(o.feed);
-        }
-    }
+    // Push first, then poll, then long-poll.
+    let mut order: Vec<Feed> = session.observations.iter().map(|o| o.feed).collect();
+    order.sort();
+    order.dedup();
     let feeds = order
         .into_iter()
         .map(|feed| {
