@@ -14,6 +14,8 @@ const COMMANDS: &[&str] = &[
     "lan_status",
     "start_lan",
     "stop_lan",
+    "set_monitor_hz",
+    "summarize_monitor",
 ];
 
 fn main() {

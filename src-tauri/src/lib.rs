@@ -4,6 +4,7 @@
 mod commands;
 mod error;
 mod lan;
+mod live;
 mod state;
 
 use tauri::Manager;
@@ -49,6 +50,8 @@ pub fn run() {
             lan::lan_status,
             lan::start_lan,
             lan::stop_lan,
+            live::set_monitor_hz,
+            live::summarize_monitor,
         ])
         .build(tauri::generate_context!());
     match app {

@@ -360,8 +360,66 @@ async fn a_person_runs_ws_vs_ajax_from_both_clients_reads_the_verdict_and_export
     )
     .await;
 
+    watch_the_live_monitor(&client, &shots).await;
     serve_on_lan_and_let_a_browser_join(&client, &shots).await;
     client.close().await.expect("session closed");
+}
+
+/// The Live tab: this machine pushed and polled side by side, then the session's summary.
+async fn watch_the_live_monitor(client: &Client, shots: &Path) {
+    client.find(Locator::Id("tab-live")).await.expect("Live tab").click().await.expect("click");
+    wait_for(client, "the Live form", "document.querySelector('#live-start')", Duration::from_secs(10)).await;
+    client
+        .execute("const h = document.querySelector('#live-hz'); h.value = '20'; h.dispatchEvent(new Event('change'));", vec![])
+        .await
+        .expect("20 Hz");
+    set_number(client, "live-poll-ms", "250").await;
+    client.find(Locator::Id("live-start")).await.expect("start").click().await.expect("click");
+    for panel in ["panel-push", "panel-poll"] {
+        wait_for(
+            client,
+            &format!("snapshots in {panel}"),
+            &format!("document.querySelector('#{panel} .facts').textContent.includes('snapshot') && document.querySelectorAll('#{panel} table.top tbody tr').length > 0"),
+            Duration::from_secs(15),
+        )
+        .await;
+    }
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let age = client
+        .execute("return document.querySelector('#panel-push .age').textContent;", vec![])
+        .await
+        .expect("age");
+    assert!(
+        age.as_str().is_some_and(|a| a.ends_with("ms") || a.ends_with(" s")),
+        "the age of what is on screen: {age}"
+    );
+    std::fs::write(shots.join("live.png"), client.screenshot().await.expect("screenshot")).expect("saved");
+    client.find(Locator::Id("live-stop")).await.expect("stop").click().await.expect("click");
+    wait_for(
+        client,
+        "the session summary",
+        "document.querySelectorAll('#live-summary-table tbody tr').length === 2 && document.querySelector('#live-cdf canvas')",
+        Duration::from_secs(10),
+    )
+    .await;
+    let rows = client
+        .execute(
+            "return [...document.querySelectorAll('#live-summary-table tbody tr')].map(r => [r.cells[0].textContent, Number(r.cells[2].textContent)]);",
+            vec![],
+        )
+        .await
+        .expect("rows");
+    assert_eq!(rows[0][0], json!("push"), "{rows}");
+    assert_eq!(rows[1][0], json!("poll"), "{rows}");
+    assert!(rows[0][1].as_u64().is_some_and(|n| n >= 10), "20 Hz for about 3 s, every one pushed: {rows}");
+    assert!(rows[1][1].as_u64().is_some_and(|n| n >= 3), "polled every 250 ms: {rows}");
+    client
+        .execute("document.querySelector('#live-summary').scrollIntoView();", vec![])
+        .await
+        .expect("scroll");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    std::fs::write(shots.join("live-summary.png"), client.screenshot().await.expect("screenshot"))
+        .expect("saved");
 }
 
 /// One HTTP/1.0 GET to this machine over a plain socket: the status code, 0 if refused.

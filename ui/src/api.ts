@@ -3,6 +3,7 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 
 import { errorMessage } from "./format";
+import type { Observation } from "./monitor";
 
 import type {
   AppInfo,
@@ -13,6 +14,7 @@ import type {
   GroupBy,
   Imported,
   LanInfo,
+  SessionSummary,
   PlatformComparison,
   RunListItem,
   RunUpdate,
@@ -51,4 +53,7 @@ export const api = {
   lanStatus: () => call<LanInfo | null>("lan_status"),
   startLan: (request: { port: number; sets: number; calls: number }) => call<LanInfo>("start_lan", { request }),
   stopLan: () => call<boolean>("stop_lan"),
+  setMonitorHz: (hz: number) => call<number>("set_monitor_hz", { hz }),
+  summarizeMonitor: (session: { started_ns: number; ended_ns: number; one_clock: boolean; observations: Observation[] }) =>
+    call<SessionSummary>("summarize_monitor", { session }),
 };

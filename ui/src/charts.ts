@@ -185,3 +185,48 @@ export function groupMedians(el: HTMLElement, c: PlatformComparison): void {
     220,
   );
 }
+
+/** A chart fed while it is on screen (the live monitor): the caller keeps it and calls
+ * `setData`; `destroyCharts` leaves it alone. x is seconds; one line per label. */
+export function streamChart(el: HTMLElement, yLabel: string, lines: { label: string; colour: string; width?: number }[], height = 170): uPlot {
+  el.replaceChildren();
+  const [xAxis, yAxis] = axes("seconds", yLabel);
+  const chart = new uPlot(
+    {
+      width: Math.max(260, el.clientWidth || 420),
+      height,
+      scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
+      axes: [xAxis, { ...yAxis, size: 56 }],
+      series: [{ label: "s" }, ...lines.map((l) => ({ label: l.label, stroke: l.colour, width: l.width ?? 1.25, points: { show: false } }))],
+      legend: { live: false },
+      cursor: { show: false },
+    },
+    [[], ...lines.map(() => [])] as unknown as uPlot.AlignedData,
+    el,
+  );
+  return chart;
+}
+
+/** Share of snapshots shown within x ms, per feed (a CDF of staleness; log x). */
+export function stalenessCdf(el: HTMLElement, feeds: { label: string; colour: string; values: number[] }[]): void {
+  const xs = [...new Set(feeds.flatMap((f) => f.values.map((v) => Math.max(0.01, v))))].sort((a, b) => a - b);
+  const sorted = feeds.map((f) => [...f.values].sort((a, b) => a - b));
+  const ys = sorted.map((v) => {
+    let i = 0;
+    return xs.map((x) => {
+      while (i < v.length && Math.max(0.01, v[i]) <= x) i++;
+      return v.length ? i / v.length : null;
+    });
+  });
+  mount(
+    el,
+    {
+      scales: { x: { time: false, distr: 3 }, y: { range: [0, 1] } },
+      axes: axes("staleness when shown (ms, log)", "share of snapshots"),
+      series: [{ label: "ms" }, ...feeds.map((f) => ({ label: f.label, stroke: f.colour, width: 2, points: { show: false } }))],
+      legend: { live: false },
+    },
+    [xs, ...ys] as uPlot.AlignedData,
+    220,
+  );
+}

@@ -9,6 +9,7 @@ import { listen } from "@tauri-apps/api/event";
 
 import { renderHistory } from "./views/history";
 import { renderLan, showJoined } from "./views/lan";
+import { renderLive } from "./views/live";
 import { renderResults } from "./views/results";
 import { renderRunView, setEmbeddedAddress } from "./views/run";
 
@@ -22,6 +23,8 @@ function applyTheme(theme: Theme): void {
 }
 
 let current: RunView | null = null;
+/** The embedded echo server's address, once known. */
+let embedded: string | null = null;
 
 function showResult(view: RunView): void {
   current = view;
@@ -52,6 +55,8 @@ async function boot(): Promise<void> {
     if (tab === "results") renderResults($("#view-results"), current);
     if (tab === "history") void drawHistory();
     if (tab === "lan") void renderLan($("#view-lan"));
+    // Drawn once: a live session goes on while other tabs are shown.
+    if (tab === "live" && !$("#view-live").hasChildNodes()) renderLive($("#view-live"), embedded);
   });
   // A browser that joined over the LAN stored a run.
   await listen<string>("run-stored", async (event) => {
@@ -61,6 +66,7 @@ async function boot(): Promise<void> {
   });
 
   const info = await api.appInfo();
+  embedded = "Ok" in info.server ? info.server.Ok : null;
   const status = $("#server-status");
   if ("Ok" in info.server) {
     status.textContent = `echo server ${info.server.Ok}`;

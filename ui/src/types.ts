@@ -329,3 +329,23 @@ export interface LanInfo {
   qrSvg: string | null;
   plan: Plan;
 }
+
+/** A watching session's summary (crates/core/src/monitor/session.rs). */
+export interface FeedSummary {
+  feed: "push" | "poll" | "long-poll";
+  messages: number;
+  snapshots: number;
+  missed: number;
+  staleness_ms: { mean: number; p50: number; p95: number; p99: number; max: number } | null;
+  mean_age_ms: number | null;
+  bytes_per_s: number;
+  messages_per_s: number;
+  bytes_per_snapshot: number | null;
+  handler_ms_per_s: number;
+}
+
+export interface SessionSummary {
+  duration_s: number;
+  feeds: FeedSummary[];
+  notes: string[];
+}
