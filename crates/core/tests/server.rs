@@ -196,6 +196,7 @@ async fn router_answers_without_a_socket() {
         shutdown: tokio_util::sync::CancellationToken::new(),
         tickets: Default::default(),
         monitor: std::sync::Arc::new(duplex_core::monitor::MonitorHub::new(1.0).expect("hub")),
+        long_polls: Default::default(),
     };
     let response = router(state)
         .oneshot(Request::get("/health").body(Body::empty()).expect("request"))

@@ -6,6 +6,7 @@ mod bundles;
 mod export;
 mod faults;
 mod history;
+mod hostile;
 mod lan;
 mod monitor;
 mod paper;

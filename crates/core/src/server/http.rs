@@ -154,7 +154,8 @@ async fn next_of(
     hub: &EventHub,
     q: NextQuery,
     request: (&Method, &Uri, &HeaderMap),
-) -> Response {
+) -> Result<Response, ApiError> {
+    let _waiting = LongPollSlot::take(state)?;
     let cap = state.config.long_poll_timeout;
     let timeout = q.timeout_ms.map_or(cap, |ms| Duration::from_millis(ms).min(cap));
     let next = tokio::select! {
@@ -166,7 +167,32 @@ async fn next_of(
         None => StatusCode::NO_CONTENT.into_response(),
     };
     with_wire_size(&mut response, (request.0, request.1, request.2, 0));
-    response
+    Ok(response)
+}
+
+/// A long-poll's place among those waiting (`Limits::max_long_polls`).
+struct LongPollSlot(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl LongPollSlot {
+    fn take(state: &AppState) -> Result<LongPollSlot, ApiError> {
+        use std::sync::atomic::Ordering;
+        let max = state.config.limits.max_long_polls;
+        let counter = state.long_polls.clone();
+        if counter.fetch_add(1, Ordering::AcqRel) >= max {
+            counter.fetch_sub(1, Ordering::AcqRel);
+            return Err(ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                reason: format!("too many long-polls waiting: this server holds {max} at once"),
+            });
+        }
+        Ok(LongPollSlot(counter))
+    }
+}
+
+impl Drop for LongPollSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 /// `GET /events/next?after=SEQ`: long-poll of server events.
@@ -178,7 +204,7 @@ pub async fn long_poll(
     query: Result<Query<NextQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query?;
-    Ok(next_of(&state, &state.hub, q, (&method, &uri, &headers)).await)
+    next_of(&state, &state.hub, q, (&method, &uri, &headers)).await
 }
 
 /// `GET /monitor/next?after=SEQ`: long-poll of live-monitor snapshots.
@@ -193,7 +219,7 @@ pub async fn monitor_next(
     monitor_available(&state)?;
     // A waiting long-poll counts as watching, for as long as it waits.
     let _watching = state.monitor.watching();
-    Ok(next_of(&state, state.monitor.events(), q, (&method, &uri, &headers)).await)
+    next_of(&state, state.monitor.events(), q, (&method, &uri, &headers)).await
 }
 
 pub async fn health(State(state): State<AppState>) -> Json<Health> {

@@ -20,6 +20,7 @@ pub mod events;
 mod http;
 pub mod join;
 pub mod lan;
+mod listen;
 mod ws;
 
 use std::net::SocketAddr;
@@ -32,7 +33,6 @@ use axum::extract::{FromRequestParts, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderValue, Method};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -66,6 +66,43 @@ pub struct ServerConfig {
     pub access_token: Option<String>,
     /// Browsers may open `/`, run the test and post their results back.
     pub browser_join: Option<join::BrowserJoin>,
+    pub limits: Limits,
+}
+
+/// What one server takes, so no client can exhaust it. Over a limit a client gets a clear
+/// answer: HTTP 503 (connections, long-polls), 431 (headers), a closed connection (headers not
+/// sent in time), WebSocket close 1008 (idle) or 1009 (message too big, `max_message_bytes`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// Connections open at once, WebSockets included.
+    pub max_connections: usize,
+    /// Connections open at once from one address.
+    pub max_connections_per_peer: usize,
+    /// Bytes of a request's line and headers.
+    pub max_header_bytes: usize,
+    /// Headers in one request.
+    pub max_headers: usize,
+    /// Time to send a request's headers; also the longest a keep-alive connection may sit idle
+    /// between requests (slowloris).
+    pub header_timeout: Duration,
+    /// Longest an echo WebSocket may go without a message from its client.
+    pub ws_idle_timeout: Duration,
+    /// Long-polls waiting at once (events and monitor together).
+    pub max_long_polls: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 4096,
+            max_connections_per_peer: 1024,
+            max_header_bytes: 16 << 10,
+            max_headers: 64,
+            header_timeout: Duration::from_secs(15),
+            ws_idle_timeout: Duration::from_secs(120),
+            max_long_polls: 1024,
+        }
+    }
 }
 
 impl ServerConfig {
@@ -94,6 +131,7 @@ impl Default for ServerConfig {
             monitor_hz: 1.0,
             access_token: None,
             browser_join: None,
+            limits: Limits::default(),
         }
     }
 }
@@ -124,6 +162,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     pub tickets: Arc<join::Tickets>,
     pub monitor: Arc<MonitorHub>,
+    /// Long-polls waiting now.
+    pub long_polls: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// All routes, without a socket: tests can drive it with `tower::ServiceExt::oneshot`.
@@ -220,15 +260,11 @@ impl Server {
             shutdown: shutdown.clone(),
             tickets: Arc::default(),
             monitor: monitor.clone(),
+            long_polls: Arc::default(),
         };
-        // Echo replies are single small writes; never let Nagle hold them back.
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        // The peer's address tells a joined browser on this machine from one on another.
-        let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-        let serve = axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
-        let task = tokio::spawn(async move { serve.await });
+        let limits = state.config.limits.clone();
+        let app = router(state);
+        let task = tokio::spawn(listen::serve(listener, app, limits, shutdown.clone()));
         tracing::info!("duplex echo server listening on {local}");
         Ok(Server { addr: local, hub, monitor, shutdown, task })
     }

@@ -50,11 +50,16 @@ fn configure(ws: WebSocketUpgrade, state: &AppState) -> WebSocketUpgrade {
 async fn echo_socket(mut socket: WebSocket, state: AppState) {
     let shutdown = state.shutdown.cancelled();
     tokio::pin!(shutdown);
+    let idle = state.config.limits.ws_idle_timeout;
     loop {
         let msg = tokio::select! {
             biased;
             msg = socket.recv() => msg,
             _ = &mut shutdown => return going_away(socket).await,
+            _ = tokio::time::sleep(idle) => {
+                let _ = socket.send(close(close_code::POLICY, "idle too long")).await;
+                return;
+            }
         };
         let now = now_unix_ns();
         let reply = match msg {
@@ -99,28 +104,31 @@ async fn going_away(mut socket: WebSocket) {
     let _ = socket.send(close(close_code::AWAY, "server shutting down")).await;
 }
 
-/// Ends a connection whose input broke. A message over the size limit gets close code 1009
-/// (RFC 6455 "message too big"); the reader cannot resynchronise after it, so we stop reading.
+/// Ends a connection whose input broke, with the close code RFC 6455 gives the reason: 1009 for
+/// a message over the size limit, 1007 for a text message that is not UTF-8, 1002 for any other
+/// protocol error (unmasked or fragmented control frames, bad opcodes). The reader cannot
+/// resynchronise after any of them, so we stop reading.
 async fn fail(mut socket: WebSocket, err: axum::Error) {
-    if is_too_big(&err) {
-        let _ = socket.send(close(close_code::SIZE, "message too big")).await;
-    } else {
-        tracing::debug!("websocket closed on error: {err}");
-        let _ = socket.send(close(close_code::PROTOCOL, "protocol error")).await;
-    }
+    use tokio_tungstenite::tungstenite::Error;
+    let (code, reason) = match tungstenite_error(&err) {
+        Some(Error::Capacity(_)) => (close_code::SIZE, "message too big"),
+        Some(Error::Utf8(_)) => (close_code::INVALID, "text message is not UTF-8"),
+        _ => (close_code::PROTOCOL, "protocol error"),
+    };
+    tracing::debug!("websocket closed on error: {err}");
+    let _ = socket.send(close(code, reason)).await;
 }
 
-fn is_too_big(err: &axum::Error) -> bool {
+fn tungstenite_error(err: &axum::Error) -> Option<&tokio_tungstenite::tungstenite::Error> {
     use std::error::Error as _;
-    use tokio_tungstenite::tungstenite::Error::Capacity;
     let mut source: Option<&(dyn std::error::Error + 'static)> = err.source();
     while let Some(e) = source {
-        if let Some(Capacity(_)) = e.downcast_ref::<tokio_tungstenite::tungstenite::Error>() {
-            return true;
+        if let Some(t) = e.downcast_ref::<tokio_tungstenite::tungstenite::Error>() {
+            return Some(t);
         }
         source = e.source();
     }
-    false
+    None
 }
 
 fn close(code: u16, reason: &'static str) -> Message {
