@@ -14,7 +14,7 @@ use duplex_core::stats::energy::{PowerSeries, power_series};
 use duplex_core::stats::live::LiveByTransport;
 use duplex_core::stats::platforms::{GroupBy, PlatformComparison, compare_platforms};
 use duplex_core::stats::{AnalysisOptions, Report, Series, analyze, series};
-use duplex_core::storage::{Imported, RunListItem};
+use duplex_core::storage::{Imported, RunListItem, RunWriter};
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
@@ -200,11 +200,22 @@ async fn run_native(
         });
     }
     let mut live = LiveByTransport::default();
+    // The native part goes into the history as it is measured (a second connection to it): if
+    // the app dies mid-run, the next start recovers what was written.
+    let mut writer = state.open_history().map(RunWriter::new).map_err(|e| tracing::warn!("{e}")).ok();
     while let Some(event) = events.recv().await {
         let update = match event {
-            RunEvent::Started { run_id, server, .. } => RunUpdate::Started { run_id, server },
+            RunEvent::Started { run_id, server, record, .. } => {
+                if let Some(w) = &mut writer {
+                    w.begin(&record);
+                }
+                RunUpdate::Started { run_id, server }
+            }
             RunEvent::Samples(batch) => {
                 live.record(&batch);
+                if let Some(w) = &mut writer {
+                    w.append(&batch);
+                }
                 continue;
             }
             RunEvent::Baseline { duration_ms } => RunUpdate::Baseline { duration_ms },

@@ -18,6 +18,8 @@ use crate::lan::LanServer;
 pub const APP_ORIGINS: [&str; 4] =
     ["tauri://localhost", "http://tauri.localhost", "https://tauri.localhost", "http://localhost:1420"];
 
+const HISTORY_FILE: &str = "history.sqlite";
+
 pub struct DuplexState {
     pub server: Result<ServerThread, String>,
     pub data_dir: PathBuf,
@@ -44,7 +46,10 @@ pub struct Unfinished {
 
 impl DuplexState {
     pub fn new(data_dir: PathBuf) -> AppResult<DuplexState> {
-        let history = History::open(&data_dir.join("history.sqlite"))?;
+        let mut history = History::open(&data_dir.join(HISTORY_FILE))?;
+        for id in history.recover()? {
+            tracing::warn!("recovered interrupted run {id}: its samples so far are kept, marked failed");
+        }
         let server = ServerThread::spawn(ServerConfig {
             allowed_origins: APP_ORIGINS.iter().map(|o| (*o).to_owned()).collect(),
             ..ServerConfig::default()
@@ -64,6 +69,11 @@ impl DuplexState {
 
     pub fn server_addr(&self) -> AppResult<std::net::SocketAddr> {
         self.server.as_ref().map(ServerThread::local_addr).map_err(|e| AppError::Server(e.clone()))
+    }
+
+    /// Another connection to the history, for writing a run while it is measured.
+    pub fn open_history(&self) -> AppResult<History> {
+        Ok(History::open(&self.data_dir.join(HISTORY_FILE))?)
     }
 
     pub fn history(&self) -> MutexGuard<'_, History> {

@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use duplex_core::clients::{HttpMethod, Transport};
 use duplex_core::record::{ClientKind, Topology};
 use duplex_core::runner::{Order, Plan, Target};
+use duplex_core::server::Limits;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -327,6 +328,62 @@ pub struct ServeArgs {
     /// Largest WebSocket message / HTTP body accepted, bytes.
     #[arg(long, default_value_t = 1 << 20)]
     pub max_message: usize,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// The server's limits (see the README's table); over one, a client gets a clear status or
+/// close code.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Connections open at once, WebSockets included (more: HTTP 503).
+    #[arg(long, default_value_t = Limits::default().max_connections)]
+    pub max_connections: usize,
+    /// Connections open at once from one address (more: HTTP 503).
+    #[arg(long, default_value_t = Limits::default().max_connections_per_peer)]
+    pub max_connections_per_peer: usize,
+    /// Bytes of a request's line and headers (more: HTTP 431).
+    #[arg(long, default_value_t = Limits::default().max_header_bytes)]
+    pub max_header_bytes: usize,
+    /// Headers in one request (more: HTTP 431).
+    #[arg(long, default_value_t = Limits::default().max_headers)]
+    pub max_headers: usize,
+    /// Seconds to send a request's headers; also the longest idle keep-alive (then: closed).
+    #[arg(long, default_value_t = Limits::default().header_timeout.as_secs_f64())]
+    pub header_timeout_s: f64,
+    /// Seconds an echo WebSocket may go without a message (then: close 1008).
+    #[arg(long, default_value_t = Limits::default().ws_idle_timeout.as_secs_f64())]
+    pub ws_idle_s: f64,
+    /// Long-polls waiting at once (more: HTTP 503).
+    #[arg(long, default_value_t = Limits::default().max_long_polls)]
+    pub max_long_polls: usize,
+}
+
+impl LimitArgs {
+    pub fn limits(&self) -> anyhow::Result<Limits> {
+        let seconds = |name: &str, s: f64| {
+            if s.is_finite() && s > 0.0 && s < 1e6 {
+                Ok(std::time::Duration::from_secs_f64(s))
+            } else {
+                Err(anyhow::anyhow!("--{name}: give a number of seconds above 0"))
+            }
+        };
+        let at_least_one = |name: &str, n: usize| {
+            if n >= 1 { Ok(n) } else { Err(anyhow::anyhow!("--{name}: must be at least 1")) }
+        };
+        Ok(Limits {
+            max_connections: at_least_one("max-connections", self.max_connections)?,
+            max_connections_per_peer: at_least_one(
+                "max-connections-per-peer",
+                self.max_connections_per_peer,
+            )?,
+            max_header_bytes: self.max_header_bytes.max(1024),
+            max_headers: at_least_one("max-headers", self.max_headers)?,
+            header_timeout: seconds("header-timeout-s", self.header_timeout_s)?,
+            ws_idle_timeout: seconds("ws-idle-s", self.ws_idle_s)?,
+            max_long_polls: at_least_one("max-long-polls", self.max_long_polls)?,
+        })
+    }
 }
 
 impl ServeArgs {

@@ -22,7 +22,7 @@ use args::{BenchArgs, Cli, Command, CompareArgs, GroupByArg, HistoryArgs, Import
 use duplex_core::export::bundle::read_bundle;
 use duplex_core::record::RunRecord;
 use duplex_core::stats::platforms::{GroupBy, compare_platforms, platform_label};
-use duplex_core::storage::History;
+use duplex_core::storage::{History, RunWriter};
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -77,6 +77,18 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let handle = spawn_run(plan, args.target())?;
     let (mut events, cancel, result) = handle.into_parts();
 
+    // The run goes into the history as it is measured: a crash keeps what was written.
+    let mut writer = if args.no_history {
+        None
+    } else {
+        match open_history(&args.history) {
+            Ok(history) => Some(RunWriter::new(history)),
+            Err(e) => {
+                err(&format!("duplex: warning: the run will not be stored in the history: {e:#}\n"));
+                None
+            }
+        }
+    };
     let bar = if args.json { ProgressBar::hidden() } else { ProgressBar::new(total) };
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg}")
@@ -89,10 +101,18 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     loop {
         tokio::select! {
             event = events.recv() => match event {
-                Some(RunEvent::Started { server, topology, .. }) => {
+                Some(RunEvent::Started { server, topology, record, .. }) => {
                     bar.println(format!("measuring against {server} ({})", topology.name()));
+                    if let Some(w) = &mut writer {
+                        w.begin(&record);
+                    }
                 }
-                Some(RunEvent::Samples(batch)) => live.record(&batch),
+                Some(RunEvent::Samples(batch)) => {
+                    live.record(&batch);
+                    if let Some(w) = &mut writer {
+                        w.append(&batch);
+                    }
+                }
                 Some(RunEvent::Baseline { duration_ms }) => {
                     bar.set_message(format!("idle baseline for power: {:.1} s without traffic", duration_ms as f64 / 1e3));
                 }
@@ -125,13 +145,15 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
                 .context("writing the CSV report")?,
         )
     };
-    if !args.no_history {
-        // The run is measured and its report written: a history that cannot be opened is a
-        // warning, not a lost run.
-        let stored =
-            open_history(&args.history).and_then(|mut h| Ok(h.save(&record, report.headline().as_deref())?));
-        match stored {
-            Ok(()) => tracing::info!("stored run {} in the history", record.id),
+    if let Some(writer) = writer {
+        // The run is measured and its report written: storage trouble is a warning, not a lost run.
+        if let Some(problem) = writer.problem() {
+            err(&format!(
+                "duplex: warning: samples were not written to the history during the run: {problem}\n"
+            ));
+        }
+        match writer.finish(&record, report.headline().as_deref()) {
+            Ok(_) => tracing::info!("stored run {} in the history", record.id),
             Err(e) => err(&format!("duplex: warning: the run was not stored in the history: {e:#}\n")),
         }
     }
@@ -157,6 +179,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         tick_interval: Duration::from_millis(args.tick_ms.max(1)),
         monitor_hz: args.monitor_hz,
         max_message_bytes: args.max_message,
+        limits: args.limits.limits()?,
         ..ServerConfig::default()
     };
     let mut notes = Vec::new();
@@ -259,7 +282,12 @@ fn open_history(args: &HistoryArgs) -> anyhow::Result<History> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    Ok(History::open(&path)?)
+    let mut history = History::open(&path)?;
+    // Runs a crashed or killed duplex (or app) left half-written are finished with what they had.
+    for id in history.recover()? {
+        err(&format!("duplex: recovered interrupted run {id}: its samples so far are kept, marked failed\n"));
+    }
+    Ok(history)
 }
 
 fn read_bundle_file(path: &std::path::Path) -> anyhow::Result<Vec<RunRecord>> {

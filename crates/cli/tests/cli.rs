@@ -418,3 +418,49 @@ fn monitor_says_why_when_the_server_is_not_there() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("outside 0.1–20 Hz"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_bench_killed_mid_run_leaves_its_samples_in_the_history() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut bench = Child(
+        Command::new(env!("CARGO_BIN_EXE_duplex"))
+            .args([
+                "bench",
+                "-t",
+                "ws,http",
+                "-s",
+                "100",
+                "-n",
+                "1000",
+                "--interval-ms",
+                "1",
+                "--baseline-ms",
+                "0",
+            ])
+            .args(["--power-ms", "0", "--no-csv"])
+            .env("DUPLEX_DATA_DIR", data.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("bench starts"),
+    );
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    // SIGKILL: no chance to save anything at the end.
+    bench.0.kill().expect("killed");
+    bench.0.wait().expect("reaped");
+    let out = duplex_in(data.path(), &["history"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("recovered interrupted run"), "{}", stderr(&out));
+    let listed = stdout(&out);
+    assert!(listed.contains("failed"), "{listed}");
+    let id = listed.split_whitespace().next().expect("an id").to_owned();
+    let out = duplex_in(data.path(), &["compare", &id, "--by", "run", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let measured: u64 =
+        v["cells"].as_array().expect("cells").iter().filter_map(|c| c["summary"]["count"].as_u64()).sum();
+    assert!(measured > 100, "the samples written before the kill are there: {measured}");
+    // Once recovered, it stays an ordinary failed run.
+    let out = duplex_in(data.path(), &["history"]);
+    assert!(!stderr(&out).contains("recovered"), "{}", stderr(&out));
+}

@@ -190,3 +190,70 @@ async fn a_report_saved_where_a_person_chose_keeps_its_siblings_beside_it() {
         assert!(std::fs::metadata(f).expect("exists").len() > 0, "{}", f.display());
     }
 }
+
+/// The id of a process that has ended.
+fn dead_pid() -> u32 {
+    let mut child = std::process::Command::new("true").spawn().expect("`true` runs");
+    let pid = child.id();
+    child.wait().expect("ended");
+    pid
+}
+
+#[tokio::test]
+async fn a_run_written_while_measured_survives_its_process_dying() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("history.sqlite");
+    let record = run_embedded(small_plan(&[Transport::Ws, Transport::Http])).await;
+    let (first, rest) = record.samples.split_at(25);
+    {
+        let mut history = History::open(&path).expect("open");
+        history.begin(&RunRecord { samples: Vec::new(), ..record.clone() }).expect("begin");
+        history.append(&record.id, first).expect("first batch");
+        history.append(&record.id, &rest[..10]).expect("second batch");
+        // Being written by a live process (this one): not listed, not recovered.
+        assert!(history.list().expect("list").is_empty());
+        assert!(history.recover().expect("recover").is_empty());
+        // Then the writer "dies": its process id is one that has ended.
+        rusqlite::Connection::open(&path)
+            .expect("raw")
+            .execute("UPDATE live_runs SET pid = ?1", [dead_pid()])
+            .expect("pid");
+    } // dropped without save: the crash
+    let mut history = History::open(&path).expect("reopen");
+    assert_eq!(history.recover().expect("recover"), vec![record.id.clone()]);
+    let listed = history.list().expect("list");
+    assert_eq!((listed.len(), listed[0].status, listed[0].samples), (1, RunStatus::Failed, 35));
+    let back = history.load(&record.id).expect("load");
+    assert_eq!(back.samples, record.samples[..35].to_vec(), "every written sample, in order");
+    assert!(back.error.as_deref().unwrap_or_default().contains("interrupted"), "{:?}", back.error);
+    assert_eq!(back.plan, record.plan);
+    // It exports and analyses like any other run.
+    let report = analyze(&back, &AnalysisOptions::default());
+    assert!(!report.transports.is_empty());
+    write_report_files(&ReportFiles::beside(&dir.path().join("r.csv")), &back, &report).expect("export");
+    assert!(history.recover().expect("again").is_empty(), "recovered once");
+}
+
+#[tokio::test]
+async fn a_run_written_then_saved_whole_is_one_ordinary_run() {
+    let record = run_embedded(small_plan(&[Transport::Ws])).await;
+    let mut writer = duplex_core::storage::RunWriter::new(History::open_in_memory().expect("second"));
+    writer.begin(&record);
+    writer.append(&record.samples[..5]);
+    assert_eq!(writer.problem(), None);
+    let mut back = writer.finish(&record, Some("headline")).expect("saved");
+    assert_eq!(back.load(&record.id).expect("load").samples, record.samples, "saved whole, not doubled");
+    assert_eq!(back.list().expect("list")[0].samples, record.samples.len() as u64);
+    // A write that fails stops the writing and says why; the run itself goes on.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("h.sqlite");
+    let mut broken = duplex_core::storage::RunWriter::new(History::open(&path).expect("open"));
+    broken.begin(&record);
+    History::open(&path).expect("another connection").delete(&record.id).expect("pulled away");
+    broken.append(&record.samples[..5]);
+    assert!(broken.problem().is_some_and(|p| p.contains("FOREIGN KEY")), "{:?}", broken.problem());
+    broken.append(&record.samples[5..]); // no further attempts, no panic
+    let mut again = broken.finish(&record, None).expect("saved whole at the end");
+    assert_eq!(again.load(&record.id).expect("load").samples.len(), record.samples.len());
+    assert!(again.recover().expect("recover").is_empty());
+}

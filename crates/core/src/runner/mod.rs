@@ -63,6 +63,9 @@ pub enum RunEvent {
         run_id: String,
         server: String,
         topology: Topology,
+        /// The record so far (plan, platform, target; no samples): enough to begin writing it
+        /// to a history as it is measured.
+        record: Box<RunRecord>,
     },
     Progress(Progress),
     /// New samples, in batches about every 100 ms.
@@ -396,8 +399,12 @@ pub async fn execute(
     };
     record.server = endpoints.authority.clone();
     record.topology = topology;
-    let _ =
-        events.send(RunEvent::Started { run_id: record.id.clone(), server: record.server.clone(), topology });
+    let _ = events.send(RunEvent::Started {
+        run_id: record.id.clone(),
+        server: record.server.clone(),
+        topology,
+        record: Box::new(record.clone()),
+    });
     let mut power = PowerMonitor::start(&plan.power, crate::power::default_sensors());
     if power.baseline_ms() > 0 {
         let _ = events.send(RunEvent::Baseline { duration_ms: power.baseline_ms() });

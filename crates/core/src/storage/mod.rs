@@ -1,5 +1,9 @@
 //! Run history in SQLite (WAL mode): one row per run with its metadata as JSON, one row per
-//! sample. Saving a run is one transaction, so a crash leaves either the whole run or none.
+//! sample. Every write is one transaction, so a crash never leaves half a write. A run can be
+//! written as it is measured ([`RunWriter`]): begun, its samples in batches, saved whole at the
+//! end; a run whose process died before the end is recovered with what was written.
+
+mod writer;
 
 use std::path::Path;
 
@@ -7,6 +11,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::record::{RunRecord, RunStatus, Sample};
+
+pub use writer::RunWriter;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -76,6 +82,18 @@ CREATE TABLE samples (
 CREATE INDEX samples_by_run ON samples(run_id);
 ";
 
+/// Runs being measured now, and which process writes them: a run still `running` whose
+/// process is gone was interrupted (a crash, a kill, a power cut) and is recovered.
+const LIVE_RUNS: &str = "
+CREATE TABLE IF NOT EXISTS live_runs (
+    run_id TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    pid INTEGER NOT NULL
+);
+";
+
+/// The status of a run whose samples are still being written.
+const RUNNING: &str = "running";
+
 /// What an import did: the runs added and those that were already in the history.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Imported {
@@ -116,13 +134,80 @@ impl History {
             SCHEMA_VERSION => {}
             newer => return Err(StorageError::TooNew(newer)),
         }
+        conn.execute_batch(LIVE_RUNS)?;
         Ok(History { conn })
     }
 
-    /// Stores `record` whole, replacing an earlier version of the same run.
+    /// Starts writing a run as it is measured: its record now (no samples yet), its samples in
+    /// batches ([`History::append`]), the whole record at the end ([`History::save`]). Until
+    /// then it is not listed; if its process dies first, [`History::recover`] keeps what was
+    /// written.
+    pub fn begin(&mut self, record: &RunRecord) -> Result<(), StorageError> {
+        let tx = self.conn.transaction()?;
+        insert(&tx, &RunRecord { samples: Vec::new(), ..record.clone() }, None)?;
+        tx.execute("UPDATE runs SET status = ?2 WHERE id = ?1", params![record.id, RUNNING])?;
+        tx.execute(
+            "INSERT OR REPLACE INTO live_runs (run_id, pid) VALUES (?1, ?2)",
+            params![record.id, std::process::id()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Adds a batch of a running run's samples, in one transaction.
+    pub fn append(&mut self, run_id: &str, samples: &[Sample]) -> Result<(), StorageError> {
+        let tx = self.conn.transaction()?;
+        insert_samples(&tx, run_id, samples)?;
+        tx.execute(
+            "UPDATE runs SET sample_count = sample_count + ?2, finished_at = ?3 WHERE id = ?1",
+            params![run_id, samples.len() as u64, crate::clock::now_unix_ns()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Finishes runs left `running` by a process that is gone: each keeps the samples written
+    /// before, and is marked failed with the reason. Returns their ids.
+    pub fn recover(&mut self) -> Result<Vec<String>, StorageError> {
+        let orphans: Vec<(String, Option<u32>)> = {
+            let mut stmt = self.conn.prepare(
+                "SELECT runs.id, live_runs.pid FROM runs LEFT JOIN live_runs ON live_runs.run_id = runs.id \
+                 WHERE runs.status = ?1",
+            )?;
+            let rows = stmt.query_map([RUNNING], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut recovered = Vec::new();
+        for (id, pid) in orphans {
+            if pid.is_some_and(process_alive) {
+                continue;
+            }
+            let mut record = self.load(&id)?;
+            record.status = RunStatus::Failed;
+            let reason = format!(
+                "interrupted: Duplex stopped before this run finished; the {} samples written before are kept",
+                record.samples.len()
+            );
+            record.error = Some(match record.error.take() {
+                Some(e) => format!("{e}; {reason}"),
+                None => reason,
+            });
+            let last_write: i64 =
+                self.conn.query_row("SELECT finished_at FROM runs WHERE id = ?1", [&id], |r| r.get(0))?;
+            record.finished_at_unix_ns = last_write.max(record.started_at_unix_ns);
+            let headline = crate::stats::analyze(&record, &Default::default()).headline();
+            self.save(&record, headline.as_deref())?;
+            recovered.push(id);
+        }
+        Ok(recovered)
+    }
+
+    /// Stores `record` whole, replacing an earlier version of the same run (and ending its
+    /// writing, if it was begun).
     pub fn save(&mut self, record: &RunRecord, headline: Option<&str>) -> Result<(), StorageError> {
         let tx = self.conn.transaction()?;
         insert(&tx, record, headline)?;
+        tx.execute("DELETE FROM live_runs WHERE run_id = ?1", [&record.id])?;
         tx.commit()?;
         Ok(())
     }
@@ -151,7 +236,7 @@ impl History {
     pub fn list(&self) -> Result<Vec<RunListItem>, StorageError> {
         let mut stmt = self.conn.prepare(
             "SELECT id, started_at, finished_at, status, plan_name, target, platform, transports, \
-             clients, sample_count, headline FROM runs ORDER BY started_at DESC, id",
+             clients, sample_count, headline FROM runs WHERE status != 'running' ORDER BY started_at DESC, id",
         )?;
         let rows = stmt.query_map([], |r| {
             let split = |s: String| -> Vec<String> {
@@ -270,31 +355,53 @@ fn insert(
             meta,
         ],
     )?;
-    {
-        let mut insert = tx.prepare(
-            "INSERT INTO samples (run_id, transport, client, client_id, set_no, seq, sent_at, \
-                 latency_ns, send_delay_ns, server_time, bytes_out, bytes_in, error) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-        )?;
-        for s in &record.samples {
-            insert.execute(params![
-                record.id,
-                s.transport.name(),
-                s.client.name(),
-                s.client_id,
-                s.set,
-                s.seq,
-                s.sent_at_unix_ns,
-                s.latency_ns,
-                s.send_delay_ns,
-                s.server_time_unix_ns,
-                s.bytes_out,
-                s.bytes_in,
-                s.error,
-            ])?;
-        }
+    insert_samples(tx, &record.id, &record.samples)
+}
+
+fn insert_samples(
+    tx: &rusqlite::Transaction<'_>,
+    run_id: &str,
+    samples: &[Sample],
+) -> Result<(), StorageError> {
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO samples (run_id, transport, client, client_id, set_no, seq, sent_at, \
+             latency_ns, send_delay_ns, server_time, bytes_out, bytes_in, error) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?;
+    for s in samples {
+        insert.execute(params![
+            run_id,
+            s.transport.name(),
+            s.client.name(),
+            s.client_id,
+            s.set,
+            s.seq,
+            s.sent_at_unix_ns,
+            s.latency_ns,
+            s.send_delay_ns,
+            s.server_time_unix_ns,
+            s.bytes_out,
+            s.bytes_in,
+            s.error,
+        ])?;
     }
     Ok(())
+}
+
+/// Whether a process with this id runs now (a run's writer).
+fn process_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    let pid = sysinfo::Pid::from_u32(pid);
+    match sysinfo::System::new() {
+        Ok(mut system) => {
+            system.refresh_processes(sysinfo::ProcessesToUpdate::Some(&[pid]), true);
+            system.process(pid).is_some()
+        }
+        // Cannot tell: leave the run alone rather than cut a live one short.
+        Err(_) => true,
+    }
 }
 
 fn status_name(status: RunStatus) -> &'static str {
