@@ -241,7 +241,7 @@ async fn a_run_written_then_saved_whole_is_one_ordinary_run() {
     writer.begin(&record);
     writer.append(&record.samples[..5]);
     assert_eq!(writer.problem(), None);
-    let mut back = writer.finish(&record, Some("headline")).expect("saved");
+    let back = writer.finish(&record, Some("headline")).expect("saved");
     assert_eq!(back.load(&record.id).expect("load").samples, record.samples, "saved whole, not doubled");
     assert_eq!(back.list().expect("list")[0].samples, record.samples.len() as u64);
     // A write that fails stops the writing and says why; the run itself goes on.
