@@ -4,6 +4,7 @@ mod util;
 
 mod bundles;
 mod export;
+mod fuzz;
 mod faults;
 mod history;
 mod hostile;

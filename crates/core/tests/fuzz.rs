@@ -1,0 +1,167 @@
+//! Every parser of Duplex's own, fed arbitrary bytes and mutations of valid input (proptest):
+//! each answers Ok or an error and never panics, and what it accepts is sound.
+
+use std::sync::OnceLock;
+
+use duplex_core::clients::{Endpoints, Transport, redact_token};
+use duplex_core::export::bundle::{read_bundle, write_bundle};
+use duplex_core::export::csv::{read_samples, write_samples};
+use duplex_core::monitor::Published;
+use duplex_core::platform::{BrowserDevice, PlatformInfo};
+use duplex_core::protocol::{EchoReplyView, EchoRequest, Event, parse_binary_reply};
+use duplex_core::record::{ClientKind, RunRecord, Sample};
+use duplex_core::server::echo_text;
+use duplex_core::server::join::JoinResults;
+use duplex_core::stats::platforms::browser_of;
+use proptest::prelude::*;
+
+use crate::util::small_plan;
+
+fn config() -> ProptestConfig {
+    ProptestConfig { cases: 384, failure_persistence: None, ..ProptestConfig::default() }
+}
+
+/// A valid run with samples in every set, made without a network.
+fn sample_run() -> &'static RunRecord {
+    static RUN: OnceLock<RunRecord> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let mut record = RunRecord::new(small_plan(&[Transport::Ws, Transport::Http]), "fuzz".into());
+        for (i, transport) in [Transport::Ws, Transport::Http].into_iter().enumerate() {
+            for seq in 1..=20u64 {
+                record.samples.push(Sample {
+                    transport,
+                    client: ClientKind::Native,
+                    client_id: 0,
+                    set: 1 + (seq % 2) as u32,
+                    seq,
+                    sent_at_unix_ns: 1_700_000_000_000_000_000 + (seq as i64) * 1_000_000,
+                    latency_ns: 100_000 * (i as u64 + 1) + seq * 997,
+                    send_delay_ns: 0,
+                    server_time_unix_ns: Some(1_700_000_000_000_000_000),
+                    bytes_out: 120,
+                    bytes_in: 180,
+                    error: (seq == 7).then(|| "timeout, \"quoted\"\nnewline".into()),
+                });
+            }
+        }
+        record
+    })
+}
+
+/// Bytes with one edit: a byte replaced, inserted or removed, or the tail cut.
+fn mutated(valid: Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
+    let len = valid.len().max(1);
+    (0..len, any::<u8>(), 0..4u8).prop_map(move |(at, byte, op)| {
+        let mut v = valid.clone();
+        let at = at.min(v.len().saturating_sub(1));
+        match op {
+            0 if !v.is_empty() => v[at] = byte,
+            1 => v.insert(at, byte),
+            2 if !v.is_empty() => {
+                v.remove(at);
+            }
+            _ => v.truncate(at),
+        }
+        v
+    })
+}
+
+fn samples_csv() -> Vec<u8> {
+    let mut out = Vec::new();
+    write_samples(&mut out, &sample_run().id, &sample_run().samples).expect("csv");
+    out
+}
+
+fn bundle_json() -> Vec<u8> {
+    let mut out = Vec::new();
+    write_bundle(&mut out, std::slice::from_ref(sample_run())).expect("bundle");
+    out
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn echo_messages_from_the_network(text in any::<String>(), bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+        let _ = EchoRequest::parse(&text);
+        // The server's answer to anything is JSON: an echo, or {"error": …}.
+        let reply = echo_text(&text, 1_700_000_000_000_000_000);
+        prop_assert!(serde_json::from_str::<serde_json::Value>(&reply).is_ok(), "{}", reply);
+        let _ = EchoReplyView::parse(&bytes);
+        let _ = parse_binary_reply(&bytes);
+        let _ = Event::parse(&bytes);
+        let _ = Published::parse(&bytes);
+    }
+
+    #[test]
+    fn echo_requests_that_parse_are_echoed(seq in any::<u64>(), t in -1e12f64..1e12, payload in "[^\\u{0}]{0,64}") {
+        let text = serde_json::json!({ "client_time": t, "seq": seq, "payload": payload }).to_string();
+        let req = EchoRequest::parse(&text).expect("a well-formed request parses");
+        prop_assert_eq!(req.seq, Some(seq));
+        let reply = EchoReplyView::parse(echo_text(&text, 5).as_bytes()).expect("reply");
+        prop_assert_eq!(reply.seq, Some(seq));
+    }
+
+    #[test]
+    fn sample_csv_files(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let _ = read_samples(&bytes[..]);
+    }
+
+    #[test]
+    fn damaged_sample_csv_files(bytes in mutated(samples_csv())) {
+        if let Ok((_, samples)) = read_samples(&bytes[..]) {
+            prop_assert!(samples.len() <= sample_run().samples.len() + 1);
+        }
+    }
+
+    #[test]
+    fn bundles(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let _ = read_bundle(&bytes[..]);
+    }
+
+    #[test]
+    fn damaged_bundles(bytes in mutated(bundle_json())) {
+        // Whatever is accepted is a sound run: import checks it the same way.
+        if let Ok(bundle) = read_bundle(&bytes[..]) {
+            for run in &bundle.runs {
+                prop_assert!(run.validate().is_ok());
+            }
+        }
+    }
+
+    #[test]
+    fn join_results_from_browsers(bytes in proptest::collection::vec(any::<u8>(), 0..512), field in 0..6usize, value in any::<i64>()) {
+        let _ = serde_json::from_slice::<JoinResults>(&bytes);
+        // A real part with one field set to anything: merged, or refused with a reason.
+        let mut part = serde_json::json!({
+            "client": "webview", "status": "complete", "error": null, "info": null,
+            "samples": serde_json::to_value(&sample_run().samples[..4]).expect("samples"), "blocks": [],
+        });
+        for s in part["samples"].as_array_mut().expect("array") {
+            s["client"] = "webview".into();
+        }
+        let key = ["set", "client_id", "seq", "latency_ns", "bytes_in", "sent_at_unix_ns"][field];
+        part["samples"][0][key] = value.into();
+        if let Ok(part) = serde_json::from_value(part) {
+            let mut record = RunRecord::new(small_plan(&[Transport::Ws, Transport::Http]), "join".into());
+            if record.merge(part).is_ok() {
+                prop_assert!(record.validate().is_ok(), "{:?}", record.validate());
+            }
+        }
+    }
+
+    #[test]
+    fn user_agents_and_targets(ua in any::<String>(), platform in any::<String>(), target in any::<String>()) {
+        let device = BrowserDevice { user_agent: ua.clone(), platform, logical_cores: 4, memory_gib: Some(2.0) };
+        let _ = PlatformInfo::from_browser(&device, "peer".into()).label();
+        let _ = browser_of(&ua);
+        let _ = Endpoints::parse(&target);
+        let _ = redact_token(&target);
+    }
+
+    #[test]
+    fn user_agent_shaped_text(os in "(Android|iPhone OS|Windows NT|Mac OS X|CrOS|Linux) ?[0-9_.;)]{0,6}", tail in "[ -~é]{0,40}") {
+        let device = BrowserDevice { user_agent: format!("Mozilla/5.0 ({os}{tail}) Chrome/1"), ..BrowserDevice::default() };
+        let _ = PlatformInfo::from_browser(&device, String::new());
+    }
+}
