@@ -34,6 +34,34 @@ pub enum Command {
     Compare(CompareArgs),
     /// Live system monitor, pushed by WebSocket versus polled by AJAX, side by side.
     Monitor(MonitorArgs),
+    /// Load and endurance: many WebSocket and HTTP clients at once; errors, memory, p99.
+    Soak(SoakArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SoakArgs {
+    /// WebSocket echo clients.
+    #[arg(long, default_value_t = 1000)]
+    pub ws: u32,
+    /// HTTP (keep-alive) echo clients.
+    #[arg(long, default_value_t = 100)]
+    pub http: u32,
+    /// How long, seconds.
+    #[arg(long, default_value_t = 60.0)]
+    pub seconds: f64,
+    /// Echo messages per second from each client.
+    #[arg(long, default_value_t = 2.0)]
+    pub rate: f64,
+    /// Payload bytes per message.
+    #[arg(long, default_value_t = 64)]
+    pub payload: usize,
+    /// A Duplex server to load (its limits must allow the clients: duplex serve
+    /// --max-connections-per-peer) [default: an embedded server on its own thread].
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@
 mod args;
 mod monitor;
 mod printer;
+mod soak;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
             Command::History(args) => history(&args),
             Command::Compare(args) => compare(&args),
             Command::Monitor(args) => monitor::monitor(&args).await,
+            Command::Soak(args) => soak::run(&args).await,
         }
     });
     match result {

@@ -13,6 +13,7 @@ pub mod protocol;
 pub mod record;
 pub mod runner;
 pub mod server;
+pub mod soak;
 pub mod stats;
 pub mod storage;
 

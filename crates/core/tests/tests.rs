@@ -4,8 +4,8 @@ mod util;
 
 mod bundles;
 mod export;
-mod fuzz;
 mod faults;
+mod fuzz;
 mod history;
 mod hostile;
 mod lan;
