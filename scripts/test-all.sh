@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(build-essential pkg-config curl wget file libssl-dev libwebkit2gtk-4.1-dev libxdo-dev
-  libayatana-appindicator3-dev librsvg2-dev xvfb xauth webkit2gtk-driver chromium)
+  libayatana-appindicator3-dev librsvg2-dev xvfb xauth webkit2gtk-driver chromium python3-websockets)
 
 echo "== prerequisites"
 if ! command -v cargo >/dev/null; then
@@ -45,8 +45,9 @@ cargo fmt --all --check
 echo "== lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== tests (the app's end-to-end test runs under Xvfb; browser join under headless Chromium)"
-# Here the browser-join test has its browser and built UI: it must not skip.
-export DUPLEX_REQUIRE_BROWSER=1
+# Here the browser-join and interoperability tests have their browser, built UI, curl and
+# python3-websockets: they must not skip.
+export DUPLEX_REQUIRE_EXTERNAL=1
 xvfb-run -a -s "-screen 0 1280x800x24" cargo test --workspace --locked 2>&1 | tee -a "$log"
 # One total over every test binary and the UI's tests.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }

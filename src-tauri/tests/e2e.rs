@@ -490,7 +490,7 @@ async fn serve_on_lan_and_let_a_browser_join(client: &Client, shots: &Path) {
             let _ = chromium.wait();
             assert!(joined.as_str().is_some_and(|t| t.contains(" than ")), "the host's verdict: {joined}");
         }
-        None => assert!(std::env::var_os("DUPLEX_REQUIRE_BROWSER").is_none(), "chromium missing"),
+        None => assert!(std::env::var_os("DUPLEX_REQUIRE_EXTERNAL").is_none(), "chromium missing"),
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     std::fs::write(shots.join("lan.png"), client.screenshot().await.expect("screenshot")).expect("saved");

@@ -16,7 +16,8 @@ fn mib(b: u64) -> String {
     format!("{:.1} MiB", b as f64 / 1048576.0)
 }
 
-pub fn report_text(r: &SoakReport) -> String {
+/// The report in words; `embedded`: the server ran in this process (so its memory is in the figure).
+pub fn report_text(r: &SoakReport, embedded: bool) -> String {
     let mut s = format!(
         "\n{} WebSocket + {} HTTP clients, {:.1} msg/s each, {} s against {} (all connected after {:.1} s)\n",
         r.plan.ws_clients,
@@ -54,7 +55,7 @@ pub fn report_text(r: &SoakReport) -> String {
         let _ = writeln!(
             s,
             "memory (this process: clients{}): {} → {} over the steady {:.0} s ({:+.1} %, {:+.2} MiB/min), max {}",
-            if r.server.starts_with("127.0.0.1") { " and embedded server" } else { "" },
+            if embedded { " and embedded server" } else { "" },
             mib(m.start_bytes),
             mib(m.end_bytes),
             r.steady_s,
@@ -121,7 +122,7 @@ pub async fn run(args: &SoakArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         out(&format!("{}\n", serde_json::to_string_pretty(&report)?));
     } else {
-        out(&report_text(&report));
+        out(&report_text(&report, args.target.is_none()));
     }
     Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -318,7 +318,7 @@ fn a_headless_browser_joins_over_the_token_url_and_its_run_lands_in_the_history(
         // scripts/test-all.sh installs chromium and builds the UI, and sets this: there the
         // test cannot be skipped.
         assert!(
-            std::env::var_os("DUPLEX_REQUIRE_BROWSER").is_none(),
+            std::env::var_os("DUPLEX_REQUIRE_EXTERNAL").is_none(),
             "chromium or ui/dist/join.html missing"
         );
         eprintln!("skipped: needs chromium and a built UI (npm run build in ui/)");
@@ -463,4 +463,96 @@ fn a_bench_killed_mid_run_leaves_its_samples_in_the_history() {
     // Once recovered, it stays an ordinary failed run.
     let out = duplex_in(data.path(), &["history"]);
     assert!(!stderr(&out).contains("recovered"), "{}", stderr(&out));
+}
+
+/// An external tool for interoperability tests; missing is a failure where scripts/test-all.sh
+/// installed it (DUPLEX_REQUIRE_EXTERNAL), a skip elsewhere.
+fn external(path: &str) -> Option<std::path::PathBuf> {
+    let p = std::path::PathBuf::from(path);
+    if p.is_file() {
+        return Some(p);
+    }
+    assert!(std::env::var_os("DUPLEX_REQUIRE_EXTERNAL").is_none(), "{path} missing");
+    eprintln!("skipped: {path} is not installed");
+    None
+}
+
+/// `duplex serve` on a free loopback port, with extra arguments.
+fn serve(extra: &[&str]) -> (Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_duplex"))
+        .args(["serve", "--bind", &addr])
+        .args(extra)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let mut banner = std::io::BufReader::new(server.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut banner, &mut line).expect("banner");
+    std::thread::spawn(move || std::io::copy(&mut banner, &mut std::io::sink()));
+    (Child(server), addr)
+}
+
+#[test]
+fn clients_no_one_here_wrote_talk_to_the_server() {
+    let (_server, addr) = serve(&[]);
+    if let Some(python) = external("/usr/bin/python3") {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/ws_client.py");
+        let out = Command::new(python).args([script, &format!("ws://{addr}")]).output().expect("python runs");
+        assert!(
+            out.status.success() && stdout(&out).trim() == "ok",
+            "python3-websockets: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+    }
+    if let Some(curl) = external("/usr/bin/curl") {
+        let curl = |args: &[&str]| {
+            let out = Command::new(&curl)
+                .args(["-s", "-w", "\n%{http_code}"])
+                .args(args)
+                .output()
+                .expect("curl runs");
+            let text = stdout(&out);
+            let (body, code) = text.rsplit_once('\n').unwrap_or(("", ""));
+            (code.to_owned(), body.to_owned())
+        };
+        let (code, body) = curl(&[
+            "-X",
+            "POST",
+            "--data",
+            r#"{"client_time":1.5,"seq":5,"payload":"x"}"#,
+            &format!("http://{addr}/echo"),
+        ]);
+        assert_eq!(code, "200", "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+        assert_eq!((v["seq"].as_u64(), v["payload"].as_str()), (Some(5), Some("x")));
+        let (code, body) = curl(&[&format!("http://{addr}/msgsrv.php?time=1700000000.5&set=a")]);
+        assert!(code == "200" && body.contains("1700000000.5"), "{code} {body}");
+        let big = format!("X-Big: {}", "y".repeat(20 << 10));
+        assert_eq!(curl(&["-H", &big, &format!("http://{addr}/health")]).0, "431");
+        let (code, body) = curl(&["-X", "POST", "--data", "{broken", &format!("http://{addr}/echo")]);
+        assert_eq!(code, "400", "{body}");
+        assert_eq!(curl(&[&format!("http://{addr}/health")]).0, "200", "still serving");
+    }
+}
+
+#[test]
+fn soak_counts_every_error_and_follows_memory() {
+    let out = duplex(&["soak", "--ws", "60", "--http", "10", "--seconds", "4", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json report");
+    for t in v["transports"].as_array().expect("transports") {
+        assert_eq!(t["errors"], 0, "{t}");
+        assert!(t["messages"].as_u64().is_some_and(|n| n > 0), "{t}");
+        assert!(t["p99_us"].as_f64().is_some_and(|p| p > 0.0), "{t}");
+    }
+    assert!(v["memory"]["start_bytes"].as_u64().is_some_and(|b| b > 0), "{}", v["memory"]);
+    // A server that takes 20 connections from one address: the rest are refused, and counted.
+    let (_server, addr) = serve(&["--max-connections-per-peer", "20"]);
+    let out =
+        duplex(&["soak", "--ws", "30", "--http", "0", "--seconds", "2", "--target", &format!("ws://{addr}")]);
+    assert!(!out.status.success(), "errors fail the soak");
+    let text = stdout(&out);
+    assert!(text.contains("too many connections from 127.0.0.1") && text.contains("errors"), "{text}");
 }

@@ -16,6 +16,22 @@ use crate::protocol::{EchoReplyView, echo_request_json, parse_binary_reply};
 pub type CountedWs = WebSocketStream<CountingStream<TcpStream>>;
 
 /// Opens a WebSocket to `url` over a counting TCP stream with Nagle off.
+/// Why a handshake failed, with the server's own words when it answered (a Duplex server says
+/// why it refused: a missing token, too many connections, a foreign origin).
+fn refusal(e: tokio_tungstenite::tungstenite::Error) -> String {
+    match e {
+        tokio_tungstenite::tungstenite::Error::Http(response) => {
+            let body = response.body().as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+            let reason = serde_json::from_str::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v["error"].as_str().map(str::to_owned))
+                .unwrap_or_else(|| body.chars().take(200).collect());
+            format!("the server answered HTTP {}: {reason}", response.status())
+        }
+        other => other.to_string(),
+    }
+}
+
 pub async fn connect_counted(url: &str) -> Result<(CountedWs, Arc<ByteCounter>), ClientError> {
     let connect_err = |reason: String| ClientError::Connect { url: url.to_owned(), reason };
     let request =
@@ -25,8 +41,13 @@ pub async fn connect_counted(url: &str) -> Result<(CountedWs, Arc<ByteCounter>),
     let tcp = TcpStream::connect(&authority).await.map_err(|e| connect_err(e.to_string()))?;
     tcp.set_nodelay(true).map_err(|e| connect_err(e.to_string()))?;
     let (stream, counter) = CountingStream::new(tcp);
-    let (ws, _response) =
-        tokio_tungstenite::client_async(url, stream).await.map_err(|e| connect_err(e.to_string()))?;
+    // Small buffers, as the server's (crate::server's WS_READ_BUFFER): every message is flushed at once.
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(crate::server::WS_READ_BUFFER)
+        .write_buffer_size(0);
+    let (ws, _response) = tokio_tungstenite::client_async_with_config(url, stream, Some(config))
+        .await
+        .map_err(|e| connect_err(refusal(e)))?;
     Ok((ws, counter))
 }
 

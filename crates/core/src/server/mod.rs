@@ -44,7 +44,7 @@ pub use access::new_token;
 pub use error::ApiError;
 pub use events::EventHub;
 pub use http::{REQUEST_BYTES_HEADER, request_wire_len};
-pub use ws::echo_text;
+pub use ws::{WS_READ_BUFFER, echo_text};
 
 /// Settings of the echo server. `Default` is loopback on a free port.
 #[derive(Debug, Clone)]

@@ -109,12 +109,14 @@ fn kind(e: &ClientError) -> &'static str {
     }
 }
 
-/// What one client did.
+/// What one client did. Latencies go to its transport's histogram, shared: one histogram per
+/// client would cost a third of a MiB each, more than the client itself.
 struct ClientOutcome {
-    latency: LiveLatency,
     messages: u64,
     errors: BTreeMap<String, (u64, String)>,
 }
+
+type SharedLatency = Arc<std::sync::Mutex<LiveLatency>>;
 
 /// Counters every client bumps, for progress.
 #[derive(Default)]
@@ -124,16 +126,19 @@ struct Totals {
     errors: AtomicU64,
 }
 
-async fn run_client(
-    transport: Transport,
-    id: u32,
-    endpoints: Arc<Endpoints>,
-    plan: Arc<SoakPlan>,
-    totals: Arc<Totals>,
+/// What every client of a soak shares.
+struct Soak {
+    endpoints: Endpoints,
+    plan: SoakPlan,
+    totals: Totals,
     start_at: tokio::time::Instant,
     stop: CancellationToken,
-) -> ClientOutcome {
-    let mut out = ClientOutcome { latency: LiveLatency::new(), messages: 0, errors: BTreeMap::new() };
+}
+
+async fn run_client(transport: Transport, id: u32, latency: SharedLatency, soak: Arc<Soak>) -> ClientOutcome {
+    let Soak { endpoints, plan, totals, start_at, stop } = &*soak;
+    let start_at = *start_at;
+    let mut out = ClientOutcome { messages: 0, errors: BTreeMap::new() };
     let options = ClientOptions {
         payload_bytes: plan.payload_bytes,
         http_method: HttpMethod::Post,
@@ -147,13 +152,13 @@ async fn run_client(
     let mut next = start_at + phase;
     loop {
         if client.is_none() {
-            match tokio::time::timeout(plan.timeout, Client::connect(transport, &endpoints, &options)).await {
+            match tokio::time::timeout(plan.timeout, Client::connect(transport, endpoints, &options)).await {
                 Ok(Ok(c)) => {
                     totals.connected.fetch_add(1, Ordering::Relaxed);
                     client = Some(c);
                 }
-                Ok(Err(e)) => record_error(&mut out, &totals, &e),
-                Err(_) => record_error(&mut out, &totals, &ClientError::Timeout(plan.timeout)),
+                Ok(Err(e)) => record_error(&mut out, totals, &e),
+                Err(_) => record_error(&mut out, totals, &ClientError::Timeout(plan.timeout)),
             }
             if client.is_none() {
                 // Try again shortly, unless it is over.
@@ -172,19 +177,19 @@ async fn run_client(
         seq += 1;
         match tokio::time::timeout(plan.timeout, c.measure(seq)).await {
             Ok(Ok(m)) => {
-                out.latency.record(m.latency_ns);
+                latency.lock().unwrap_or_else(|e| e.into_inner()).record(m.latency_ns);
                 out.messages += 1;
                 totals.messages.fetch_add(1, Ordering::Relaxed);
             }
             Ok(Err(e)) => {
-                record_error(&mut out, &totals, &e);
+                record_error(&mut out, totals, &e);
                 if e.is_fatal() {
                     totals.connected.fetch_sub(1, Ordering::Relaxed);
                     client = None;
                 }
             }
             Err(_) => {
-                record_error(&mut out, &totals, &ClientError::Timeout(plan.timeout));
+                record_error(&mut out, totals, &ClientError::Timeout(plan.timeout));
                 totals.connected.fetch_sub(1, Ordering::Relaxed);
                 client = None;
             }
@@ -237,25 +242,24 @@ pub async fn soak(
     endpoints: Endpoints,
     mut progress: impl FnMut(&SoakProgress),
 ) -> SoakReport {
-    let plan = Arc::new(plan);
-    let endpoints = Arc::new(endpoints);
-    let totals = Arc::new(Totals::default());
-    let stop = CancellationToken::new();
     let started = Instant::now();
     let start_at = tokio::time::Instant::now();
+    let shared = Arc::new(Soak {
+        endpoints,
+        plan,
+        totals: Totals::default(),
+        start_at,
+        stop: CancellationToken::new(),
+    });
+    let Soak { endpoints, plan, totals, stop, .. } = &*shared;
     let mut tasks = Vec::new();
     let everyone = u64::from(plan.ws_clients + plan.http_clients);
+    let mut latencies: Vec<(Transport, SharedLatency)> = Vec::new();
     for (transport, n) in [(Transport::Ws, plan.ws_clients), (Transport::Http, plan.http_clients)] {
+        let latency = SharedLatency::default();
+        latencies.push((transport, latency.clone()));
         for id in 0..n {
-            let task = tokio::spawn(run_client(
-                transport,
-                id,
-                endpoints.clone(),
-                plan.clone(),
-                totals.clone(),
-                start_at,
-                stop.clone(),
-            ));
+            let task = tokio::spawn(run_client(transport, id, latency.clone(), shared.clone()));
             tasks.push((transport, task));
             // Connect in waves: a burst of a thousand SYNs overflows the listen backlog.
             if id % 100 == 99 {
@@ -302,14 +306,12 @@ pub async fn soak(
     let mut by_transport: Vec<(Transport, u32, ClientOutcome)> = Vec::new();
     for (transport, task) in tasks {
         let outcome = task.await.unwrap_or_else(|e| ClientOutcome {
-            latency: LiveLatency::new(),
             messages: 0,
             errors: BTreeMap::from([("panic".to_owned(), (1, e.to_string()))]),
         });
         match by_transport.iter_mut().find(|(t, _, _)| *t == transport) {
             Some((_, n, acc)) => {
                 *n += 1;
-                acc.latency.merge(&outcome.latency);
                 acc.messages += outcome.messages;
                 for (k, (c, first)) in outcome.errors {
                     acc.errors.entry(k).or_insert((0, first)).0 += c;
@@ -320,17 +322,22 @@ pub async fn soak(
     }
     let transports: Vec<TransportLoad> = by_transport
         .into_iter()
-        .map(|(transport, clients, o)| TransportLoad {
-            transport,
-            clients,
-            messages: o.messages,
-            errors: o.errors.values().map(|(c, _)| c).sum(),
-            error_kinds: o.errors,
-            per_s: o.messages as f64 / total_s.max(1e-9),
-            p50_us: o.latency.quantile_us(0.5),
-            p99_us: o.latency.quantile_us(0.99),
-            p999_us: o.latency.quantile_us(0.999),
-            max_us: o.latency.quantile_us(1.0),
+        .map(|(transport, clients, o)| {
+            let hist =
+                latencies.iter().find(|(t, _)| *t == transport).map(|(_, l)| l.clone()).unwrap_or_default();
+            let hist = hist.lock().unwrap_or_else(|e| e.into_inner());
+            TransportLoad {
+                transport,
+                clients,
+                messages: o.messages,
+                errors: o.errors.values().map(|(c, _)| c).sum(),
+                error_kinds: o.errors,
+                per_s: o.messages as f64 / total_s.max(1e-9),
+                p50_us: hist.quantile_us(0.5),
+                p99_us: hist.quantile_us(0.99),
+                p999_us: hist.quantile_us(0.999),
+                max_us: hist.quantile_us(1.0),
+            }
         })
         .collect();
     let memory = memory_trend(memory, steady_from);
@@ -351,7 +358,7 @@ pub async fn soak(
         (n, _, _) => format!("{n} errors"),
     };
     SoakReport {
-        plan: (*plan).clone(),
+        plan: plan.clone(),
         server: endpoints.authority.clone(),
         ramp_s: ramp,
         steady_s: total_s - steady_from,

@@ -37,11 +37,6 @@ impl LiveLatency {
     pub fn quantile_us(&self, q: f64) -> f64 {
         self.hist.value_at_quantile(q) as f64 / 1e3
     }
-
-    /// Adds another's recordings (same bounds, so this cannot fail).
-    pub fn merge(&mut self, other: &LiveLatency) {
-        let _ = self.hist.add(&other.hist);
-    }
 }
 
 /// Live percentiles per transport, fed from a run's sample batches.
