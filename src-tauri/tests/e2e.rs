@@ -362,7 +362,47 @@ async fn a_person_runs_ws_vs_ajax_from_both_clients_reads_the_verdict_and_export
 
     watch_the_live_monitor(&client, &shots).await;
     serve_on_lan_and_let_a_browser_join(&client, &shots).await;
+    every_view_fits_a_phone(&client, &shots).await;
     client.close().await.expect("session closed");
+}
+
+/// At phone sizes (360×800, 412×915) every view fits the width (wide tables scroll inside
+/// their frame, not the page) and every visible control is at least 44 px tall.
+async fn every_view_fits_a_phone(client: &Client, shots: &Path) {
+    for (width, height) in [(360u32, 800u32), (412, 915)] {
+        client.set_window_rect(0, 0, width, height).await.expect("resize");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let inner = client.execute("return window.innerWidth;", vec![]).await.expect("width");
+        assert!(inner.as_u64().is_some_and(|w| w <= u64::from(width)), "the window is phone-sized: {inner}");
+        for tab in ["run", "results", "history", "live", "lan"] {
+            client.find(Locator::Id(&format!("tab-{tab}"))).await.expect("tab").click().await.expect("click");
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            let fit = client
+                .execute(
+                    "const over = document.documentElement.scrollWidth - window.innerWidth;
+                     const small = [...document.querySelectorAll('button, select, input[type=number], input[type=url]')]
+                       .filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 43.5)
+                       .map(e => e.id || e.textContent.trim().slice(0, 20));
+                     return [over, small];",
+                    vec![],
+                )
+                .await
+                .expect("measure");
+            assert_eq!(
+                fit[0],
+                json!(0),
+                "{tab} at {width}×{height}: the page scrolls sideways by {} px",
+                fit[0]
+            );
+            assert_eq!(fit[1], json!([]), "{tab} at {width}×{height}: controls under 44 px");
+            client.execute("window.scrollTo(0, 0);", vec![]).await.expect("top");
+            std::fs::write(
+                shots.join(format!("phone-{width}x{height}-{tab}.png")),
+                client.screenshot().await.expect("screenshot"),
+            )
+            .expect("saved");
+        }
+    }
 }
 
 /// The Live tab: this machine pushed and polled side by side, then the session's summary.

@@ -63,11 +63,16 @@ function mount(el: HTMLElement, opts: Omit<uPlot.Options, "width" | "height">, d
   return chart;
 }
 
+/** Streaming charts (the live monitor): resized with the window, but kept by `destroyCharts`. */
+const streaming: { chart: uPlot; el: HTMLElement }[] = [];
+
 let resizeTimer: ReturnType<typeof setTimeout> | undefined;
 window.addEventListener("resize", () => {
   clearTimeout(resizeTimer);
   resizeTimer = setTimeout(() => {
-    for (const { chart, el } of live) chart.setSize({ width: Math.max(280, el.clientWidth), height: chart.height });
+    for (const { chart, el } of [...live, ...streaming]) {
+      if (el.isConnected) chart.setSize({ width: Math.max(260, el.clientWidth), height: chart.height });
+    }
   }, 100);
 });
 
@@ -189,6 +194,10 @@ export function groupMedians(el: HTMLElement, c: PlatformComparison): void {
 /** A chart fed while it is on screen (the live monitor): the caller keeps it and calls
  * `setData`; `destroyCharts` leaves it alone. x is seconds; one line per label. */
 export function streamChart(el: HTMLElement, yLabel: string, lines: { label: string; colour: string; width?: number }[], height = 170): uPlot {
+  // A new session's chart replaces the last one drawn here.
+  for (let i = streaming.length - 1; i >= 0; i--) {
+    if (streaming[i].el === el) streaming.splice(i, 1)[0].chart.destroy();
+  }
   el.replaceChildren();
   const [xAxis, yAxis] = axes("seconds", yLabel);
   const chart = new uPlot(
@@ -204,6 +213,7 @@ export function streamChart(el: HTMLElement, yLabel: string, lines: { label: str
     [[], ...lines.map(() => [])] as unknown as uPlot.AlignedData,
     el,
   );
+  streaming.push({ chart, el });
   return chart;
 }
 
