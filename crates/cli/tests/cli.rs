@@ -138,32 +138,10 @@ fn serve_refuses_a_port_in_use() {
 
 #[test]
 fn serve_answers_a_remote_bench() {
-    // Find a free port, then let `duplex serve` take it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_duplex"))
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("serve starts");
-    let mut banner = std::io::BufReader::new(server.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut banner, &mut line).expect("banner");
-    assert!(line.contains(&format!("127.0.0.1:{port}")), "{line}");
-    // Stop reading: the server must survive its stdout closing.
-    drop(banner);
-    let out = duplex(&[
-        "bench",
-        "--target",
-        &format!("ws://127.0.0.1:{port}"),
-        "-s",
-        "1",
-        "-n",
-        "20",
-        "--no-csv",
-        "--json",
-    ]);
-    let _ = server.kill();
-    let _ = server.wait();
+    let (server, addr) = serve(&[]);
+    let out =
+        duplex(&["bench", "--target", &format!("ws://{addr}"), "-s", "1", "-n", "20", "--no-csv", "--json"]);
+    drop(server);
     assert!(out.status.success(), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["run"]["topology"], "separate-process");
@@ -274,31 +252,40 @@ fn status_of(addr: &str, target: &str) -> u16 {
     answer.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
 }
 
-/// `duplex serve --lan` on loopback, and the join URL it printed.
-fn serve_lan(history: &std::path::Path, extra: &[&str]) -> (Child, String) {
+/// `duplex serve ARGS` started, and the lines it printed until `until` matched one (returned).
+/// Then its stdout is closed: a server must go on serving (and storing joined runs) when
+/// nobody reads what it prints.
+fn spawn_serve(args: &[&str], until: impl Fn(&str) -> Option<String>) -> (Child, String) {
     let mut server = Command::new(env!("CARGO_BIN_EXE_duplex"))
-        .args(["serve", "--lan", "--bind", "127.0.0.1:0", "--history", history.to_str().expect("utf8")])
-        .args(extra)
+        .arg("serve")
+        .args(args)
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("serve starts");
     let mut banner = std::io::BufReader::new(server.stdout.take().expect("stdout"));
     let server = Child(server);
-    let mut url = String::new();
     let mut seen = String::new();
-    while url.is_empty() {
+    let found = loop {
         let mut line = String::new();
         if std::io::BufRead::read_line(&mut banner, &mut line).expect("banner") == 0 {
-            break;
+            panic!("serve ended before printing what was awaited:\n{seen}");
         }
-        if let Some(u) = line.trim().strip_prefix("open in a browser: ") {
-            url = u.to_owned();
+        if let Some(found) = until(line.trim()) {
+            break found;
         }
         seen.push_str(&line);
-    }
-    assert!(url.contains("/?token="), "no join URL printed:\n{seen}");
-    // Keep reading what it prints, so it never blocks on a full pipe.
-    std::thread::spawn(move || std::io::copy(&mut banner, &mut std::io::sink()));
+    };
+    drop(banner);
+    (server, found)
+}
+
+/// `duplex serve --lan` on loopback, and the join URL it printed.
+fn serve_lan(history: &std::path::Path, extra: &[&str]) -> (Child, String) {
+    let args = [&["--lan", "--bind", "127.0.0.1:0", "--history", history.to_str().expect("utf8")][..], extra]
+        .concat();
+    let (server, url) =
+        spawn_serve(&args, |line| line.strip_prefix("open in a browser: ").map(str::to_owned));
+    assert!(url.contains("/?token="), "{url}");
     (server, url)
 }
 
@@ -477,21 +464,10 @@ fn external(path: &str) -> Option<std::path::PathBuf> {
     None
 }
 
-/// `duplex serve` on a free loopback port, with extra arguments.
+/// `duplex serve` on a free loopback port, with extra arguments; its address.
 fn serve(extra: &[&str]) -> (Child, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_duplex"))
-        .args(["serve", "--bind", &addr])
-        .args(extra)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("serve starts");
-    let mut banner = std::io::BufReader::new(server.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut banner, &mut line).expect("banner");
-    std::thread::spawn(move || std::io::copy(&mut banner, &mut std::io::sink()));
-    (Child(server), addr)
+    let args = [&["--bind", "127.0.0.1:0"][..], extra].concat();
+    spawn_serve(&args, |line| line.strip_prefix("duplex echo server on ").map(str::to_owned))
 }
 
 #[test]
