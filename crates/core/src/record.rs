@@ -187,7 +187,8 @@ pub struct MergeError {
     pub reason: String,
 }
 
-/// Longest error text kept per sample: a misbehaving client must not bloat the history.
+/// Longest text kept from outside (a sample's error, a part's error, a user agent): a misbehaving
+/// client must not bloat the history.
 pub const MAX_ERROR_CHARS: usize = 500;
 
 impl RunRecord {
@@ -247,12 +248,21 @@ impl RunRecord {
                 b.transport
             ));
         }
-        for s in &mut part.samples {
-            if let Some(e) = &mut s.error
-                && e.chars().count() > MAX_ERROR_CHARS
-            {
-                *e = e.chars().take(MAX_ERROR_CHARS).collect();
+        let clip = |text: &mut String| {
+            if text.chars().count() > MAX_ERROR_CHARS {
+                *text = text.chars().take(MAX_ERROR_CHARS).collect();
             }
+        };
+        for s in &mut part.samples {
+            if let Some(e) = &mut s.error {
+                clip(e);
+            }
+        }
+        if let Some(e) = &mut part.error {
+            clip(e);
+        }
+        if let Some(info) = &mut part.info {
+            clip(&mut info.user_agent);
         }
         self.samples.append(&mut part.samples);
         self.blocks.append(&mut part.blocks);

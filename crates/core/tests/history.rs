@@ -257,3 +257,22 @@ async fn a_run_written_then_saved_whole_is_one_ordinary_run() {
     assert_eq!(again.load(&record.id).expect("load").samples.len(), record.samples.len());
     assert!(again.recover().expect("recover").is_empty());
 }
+
+#[tokio::test]
+async fn texts_from_outside_are_clipped_before_they_are_kept() {
+    let mut record = run_embedded(small_plan(&[Transport::Ws])).await;
+    let mut part = webview_part(&record, Transport::Xhr, 900, 3);
+    record.plan.transports.push(Transport::Xhr);
+    part.info = Some(WebviewInfo { user_agent: "A".repeat(10_000), timer_resolution_us: 1.0 });
+    part.error = Some("é".repeat(10_000));
+    part.samples[0].error = Some("x".repeat(10_000));
+    record.merge(part).expect("merged");
+    assert_eq!(record.webview.as_ref().map(|w| w.user_agent.chars().count()), Some(500));
+    assert!(
+        record.error.as_deref().is_some_and(|e| e.chars().count() < 600),
+        "{:?}",
+        record.error.as_ref().map(String::len)
+    );
+    assert!(record.samples.iter().filter_map(|s| s.error.as_ref()).all(|e| e.chars().count() <= 500));
+    record.validate().expect("what is kept is valid");
+}

@@ -227,8 +227,14 @@ pub async fn results(
 ) -> Result<(StatusCode, Json<Stored>), ApiError> {
     let join = join_of(&state)?.clone();
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
-    let host =
-        request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default().to_owned();
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default()
+        .chars()
+        .take(255)
+        .collect::<String>();
     let body = read_body(request, join.max_upload_bytes).await?;
     let posted: JoinResults = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("these are not Duplex join results: {e}")))?;
