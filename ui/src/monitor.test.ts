@@ -36,5 +36,7 @@ describe("live monitor feeds", () => {
     expect(r.bytesPerS).toBe(800);
     expect(r.cpuMsPerS).toBeCloseTo(1);
     expect(r.lastStalenessMs).toBe(500);
+    poll.record(snap(4, 3000), io(3900)); // the same snapshot polled again: still 500 ms when first shown
+    expect(poll.rates(4000 * MS, 1).lastStalenessMs).toBe(500);
   });
 });

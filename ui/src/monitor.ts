@@ -95,12 +95,12 @@ export class FeedTracker {
       bytes += o.bytes_in + o.bytes_out;
       handler += o.handler_ns;
     }
-    const last = [...this.observations].reverse().find((o) => o.seq !== null && o.seq === this.shown?.seq);
     return {
       perS: n / windowS,
       bytesPerS: bytes / windowS,
       cpuMsPerS: handler / 1e6 / windowS,
-      lastStalenessMs: last && last.created_ns !== null ? (last.shown_ns - last.created_ns) / 1e6 : null,
+      // When the newest snapshot first went on screen (a repeated poll answer does not count).
+      lastStalenessMs: this.staleness.length ? this.staleness[this.staleness.length - 1] : null,
     };
   }
 }
