@@ -171,8 +171,19 @@ async fn a_joined_browsers_results_are_stored_once_and_compared_by_platform() {
     let auth = format!("token={token}");
 
     // The page and its scripts; the scripts need no token, nothing outside them is served.
-    let (status, page) = get(&format!("{base}/?{auth}")).await;
-    assert_eq!((status, page.contains("Duplex join")), (StatusCode::OK, true));
+    let page = client().get(format!("{base}/?{auth}")).send().await.expect("page");
+    let policy = page
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(policy.contains(&format!("connect-src 'self' ws://{}", server.local_addr())), "{policy}");
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert_eq!(
+        (page.status(), page.text().await.unwrap_or_default().contains("Duplex join")),
+        (StatusCode::OK, true)
+    );
     assert_eq!(get(&format!("{base}/assets/join.js")).await.0, StatusCode::OK);
     assert_eq!(get(&format!("{base}/assets/missing.js")).await.0, StatusCode::NOT_FOUND);
     for escape in

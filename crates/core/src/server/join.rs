@@ -173,10 +173,21 @@ fn asset_response(asset: Asset) -> Response {
         .into_response()
 }
 
-/// The join page, if the server offers browser join.
-pub fn page(state: &AppState) -> Option<Response> {
+/// The join page, if the server offers browser join. Its policy lets it load its own files and
+/// talk to this server only (`host`, as the browser addressed it), nothing else.
+pub fn page(state: &AppState, host: Option<&str>) -> Option<Response> {
     let join = state.config.browser_join.as_ref()?;
-    join.assets.get("join.html").map(asset_response)
+    let mut response = join.assets.get("join.html").map(asset_response)?;
+    let host = host.filter(|h| h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)));
+    let ws = host.map(|h| format!(" ws://{h}")).unwrap_or_default();
+    let policy = format!(
+        "default-src 'self'; connect-src 'self'{ws}; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
+         frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    );
+    if let Ok(value) = header::HeaderValue::from_str(&policy) {
+        response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    Some(response)
 }
 
 pub async fn asset(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {

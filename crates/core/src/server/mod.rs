@@ -217,7 +217,8 @@ async fn root(State(state): State<AppState>, req: Request) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
     if !wants_ws {
-        return join::page(&state).unwrap_or_else(|| Html(INDEX).into_response());
+        let host = parts.headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok());
+        return join::page(&state, host).unwrap_or_else(|| Html(INDEX).into_response());
     }
     match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
         Ok(upgrade) => ws::echo(upgrade, State(state)).await,
