@@ -8,7 +8,7 @@
 pub mod counting;
 mod endpoints;
 pub(crate) mod http;
-mod push;
+pub(crate) mod push;
 pub(crate) mod ws;
 
 use std::fmt;

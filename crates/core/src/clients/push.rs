@@ -56,24 +56,35 @@ impl WsPushClient {
     }
 }
 
-/// GETs `url` and returns the event in the answer (None on 204), with bytes out and in.
-async fn get_event(
+/// GETs `url`: the body of a 200 (None on 204), with the bytes out and in on the wire. The
+/// poll and long-poll clients of events and of the live monitor share it.
+pub(crate) async fn get_answer(
     client: &reqwest::Client,
     url: &str,
     authority: &str,
-) -> Result<(Option<Event>, u64, u64), ClientError> {
+) -> Result<(Option<bytes::Bytes>, u64, u64), ClientError> {
     let request = client.get(url).build().map_err(|e| ClientError::Reply(e.to_string()))?;
     let out = request_wire_len(&request, authority, 0);
     let (status, head_len, body) = send(client, request, url).await?;
     let bytes_in = head_len + body.len() as u64;
     match status {
-        StatusCode::OK => Ok((Some(parse_event(&body)?), out, bytes_in)),
+        StatusCode::OK => Ok((Some(body), out, bytes_in)),
         StatusCode::NO_CONTENT => Ok((None, out, bytes_in)),
         other => Err(ClientError::Status {
             status: other.as_u16(),
             body: String::from_utf8_lossy(&body).into_owned(),
         }),
     }
+}
+
+/// GETs `url` and returns the event in the answer (None on 204), with bytes out and in.
+async fn get_event(
+    client: &reqwest::Client,
+    url: &str,
+    authority: &str,
+) -> Result<(Option<Event>, u64, u64), ClientError> {
+    let (body, out, bytes_in) = get_answer(client, url, authority).await?;
+    Ok((body.as_deref().map(parse_event).transpose()?, out, bytes_in))
 }
 
 pub struct LongPollClient {

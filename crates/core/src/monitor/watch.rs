@@ -4,14 +4,14 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::StatusCode;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
 use super::session::{Feed, Observation};
 use super::snapshot::Published;
-use crate::clients::http::{build_client, request_wire_len, send};
+use crate::clients::http::build_client;
+use crate::clients::push::get_answer;
 use crate::clients::ws::{connect_counted, next_data, ws_frame_len};
 use crate::clients::{ClientError, Endpoints, with_query};
 use crate::clock::now_unix_ns;
@@ -78,19 +78,8 @@ async fn get(
     authority: &str,
     feed: Feed,
 ) -> Result<Watched, ClientError> {
-    let request = client.get(url).build().map_err(|e| ClientError::Reply(e.to_string()))?;
-    let out = request_wire_len(&request, authority, 0);
-    let (status, head_len, body) = send(client, request, url).await?;
-    let started = Instant::now();
-    let bytes_in = head_len + body.len() as u64;
-    match status {
-        StatusCode::OK => watched(feed, Some(&body), out, bytes_in, started),
-        StatusCode::NO_CONTENT => watched(feed, None, out, bytes_in, started),
-        other => Err(ClientError::Status {
-            status: other.as_u16(),
-            body: String::from_utf8_lossy(&body).into_owned(),
-        }),
-    }
+    let (body, out, bytes_in) = get_answer(client, url, authority).await?;
+    watched(feed, body.as_deref(), out, bytes_in, Instant::now())
 }
 
 /// Polls `/monitor/latest` every `interval` and reports every answer, new snapshot or not.
