@@ -18,8 +18,6 @@ pub const MIN_HZ: f64 = 0.1;
 pub const MAX_HZ: f64 = 20.0;
 /// A poll keeps the agent sampling this long; then, with no subscriber either, it rests.
 const POLL_KEEPS_AWAKE: Duration = Duration::from_secs(3);
-/// How often a resting agent looks for someone watching.
-const IDLE_CHECK: Duration = Duration::from_millis(250);
 
 pub struct MonitorHub {
     events: EventHub,
@@ -29,6 +27,9 @@ pub struct MonitorHub {
     waiting: AtomicUsize,
     /// Why the agent cannot read this machine, if it cannot.
     problem: Mutex<Option<String>>,
+    /// Rouses a resting agent when someone starts watching: no timer runs while nobody does
+    /// (every server has a hub, and the app's runs for the life of the app).
+    wake: tokio::sync::Notify,
 }
 
 impl MonitorHub {
@@ -39,6 +40,7 @@ impl MonitorHub {
             last_poll_ns: AtomicI64::new(i64::MIN),
             waiting: AtomicUsize::new(0),
             problem: Mutex::new(None),
+            wake: tokio::sync::Notify::new(),
         };
         hub.set_hz(hz)?;
         Ok(hub)
@@ -61,14 +63,23 @@ impl MonitorHub {
         &self.events
     }
 
+    /// A WebSocket subscriber: the agent samples while it listens.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<crate::server::events::EventFrame> {
+        let events = self.events.subscribe();
+        self.wake.notify_one();
+        events
+    }
+
     /// A poller asked: keep sampling for a while.
     pub fn polled(&self) {
         self.last_poll_ns.store(now_unix_ns(), Ordering::Relaxed);
+        self.wake.notify_one();
     }
 
     /// A long-poll waits: the agent samples until the guard is dropped (and a while after).
     pub fn watching(&self) -> Watching<'_> {
         self.waiting.fetch_add(1, Ordering::Relaxed);
+        self.wake.notify_one();
         Watching(self)
     }
 
@@ -89,10 +100,17 @@ impl MonitorHub {
         let mut agent: Option<Agent> = None;
         let mut next = tokio::time::Instant::now();
         loop {
-            let wake = if self.watched() { next } else { tokio::time::Instant::now() + IDLE_CHECK };
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = tokio::time::sleep_until(wake) => {}
+            if self.watched() {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep_until(next) => {}
+                }
+            } else {
+                // Rest until a subscriber or a poller comes.
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = self.wake.notified() => {}
+                }
             }
             if !self.watched() {
                 // Nobody watches: free the agent; rates start afresh when someone comes back.
@@ -164,7 +182,7 @@ mod tests {
         let task = tokio::spawn(hub.clone().run(stop.clone()));
         tokio::time::sleep(Duration::from_millis(400)).await;
         assert!(hub.events().latest().is_none(), "nobody watched, nothing sampled");
-        let mut rx = hub.events().subscribe();
+        let mut rx = hub.subscribe();
         let first =
             tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.expect("in time").expect("event");
         let second =

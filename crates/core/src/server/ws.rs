@@ -38,7 +38,7 @@ pub async fn push(ws: WebSocketUpgrade, State(state): State<AppState>) -> Respon
 
 /// `/ws/monitor`: every live-monitor snapshot; the agent samples while anyone subscribes.
 pub async fn monitor(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
-    let events = state.monitor.events().subscribe();
+    let events = state.monitor.subscribe();
     configure(ws, &state).on_upgrade(move |socket| push_socket(socket, events, state))
 }
 
