@@ -12,10 +12,13 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{StatusCode, header};
+
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
@@ -234,19 +237,27 @@ pub struct Stored {
 
 pub async fn results(
     State(state): State<AppState>,
-    request: Request,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Stored>), ApiError> {
     let join = join_of(&state)?.clone();
-    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
-    let host = request
-        .headers()
+    let peer = peer.map(|Extension(ConnectInfo(addr))| addr);
+    let host: String = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or_default()
         .chars()
         .take(255)
-        .collect::<String>();
-    let body = read_body(request, join.max_upload_bytes).await?;
+        .collect();
+    // The route's limit is `max_upload_bytes` (see `router`).
+    let body = body.map_err(|r| match r.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            reason: format!("results larger than {} bytes are refused", join.max_upload_bytes),
+        },
+        _ => ApiError::from(r),
+    })?;
     let posted: JoinResults = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("these are not Duplex join results: {e}")))?;
     if posted.part.client != ClientKind::Webview {
@@ -292,26 +303,6 @@ pub async fn results(
             })
         }
     }
-}
-
-/// Reads a body of at most `limit` bytes; a bigger one is refused with 413.
-async fn read_body(request: Request, limit: usize) -> Result<Bytes, ApiError> {
-    let too_large = || ApiError {
-        status: StatusCode::PAYLOAD_TOO_LARGE,
-        reason: format!("results larger than {limit} bytes are refused"),
-    };
-    let declared =
-        request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
-    }
-    axum::body::to_bytes(request.into_body(), limit).await.map_err(|e| {
-        if declared.is_none() {
-            too_large()
-        } else {
-            ApiError::bad_request(format!("the upload broke off: {e}"))
-        }
-    })
 }
 
 #[cfg(test)]

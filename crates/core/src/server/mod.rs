@@ -169,6 +169,8 @@ pub struct AppState {
 /// All routes, without a socket: tests can drive it with `tower::ServiceExt::oneshot`.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.max_message_bytes;
+    // Browsers' results are bigger than one message: they bring their own limit.
+    let upload_limit = state.config.browser_join.as_ref().map_or(body_limit, |j| j.max_upload_bytes);
     let cors = cors_layer(&state.config.allowed_origins);
     let router = Router::new()
         .route("/", get(root))
@@ -184,8 +186,7 @@ pub fn router(state: AppState) -> Router {
         .route("/monitor/next", get(http::monitor_next))
         .route("/assets/{*path}", get(join::asset))
         .route("/join/plan", get(join::plan))
-        // Results bring their own limit (BrowserJoin::max_upload_bytes).
-        .route("/join/results", post(join::results).layer(DefaultBodyLimit::disable()))
+        .route("/join/results", post(join::results).layer(DefaultBodyLimit::max(upload_limit)))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), access::guard))
         .with_state(state);
