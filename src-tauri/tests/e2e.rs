@@ -97,6 +97,12 @@ async fn wait_for(client: &Client, what: &str, script: &str, timeout: Duration) 
     }
 }
 
+/// Clicks the element with this id.
+async fn click(client: &Client, id: &str) {
+    let el = client.find(Locator::Id(id)).await.unwrap_or_else(|e| panic!("#{id}: {e}"));
+    el.click().await.unwrap_or_else(|e| panic!("clicking #{id}: {e}"));
+}
+
 async fn set_number(client: &Client, id: &str, value: &str) {
     let input = client.find(Locator::Id(id)).await.expect(id);
     input.clear().await.expect("clear");
@@ -158,7 +164,7 @@ async fn a_person_runs_ws_vs_ajax_from_both_clients_reads_the_verdict_and_export
     set_number(&client, "calls", "40").await;
     set_number(&client, "interval", "2").await;
     set_number(&client, "warmup", "3").await;
-    client.find(Locator::Id("run-button")).await.expect("run button").click().await.expect("run");
+    click(&client, "run-button").await;
 
     // 3 and 4. Progress, then the results: verdicts for both kinds of client, charts, table.
     wait_for(&client, "the results", "!document.querySelector('#view-results').hidden && document.querySelectorAll('#verdicts .verdict').length", Duration::from_secs(120)).await;
@@ -216,7 +222,7 @@ async fn a_person_runs_ws_vs_ajax_from_both_clients_reads_the_verdict_and_export
         .expect("scroll back");
 
     // 5. Export CSV (the save dialog is answered by DUPLEX_EXPORT_PATH), then the History.
-    client.find(Locator::Id("export-button")).await.expect("export").click().await.expect("click");
+    click(&client, "export-button").await;
     wait_for(
         &client,
         "the export",
@@ -252,7 +258,7 @@ async fn a_person_runs_ws_vs_ajax_from_both_clients_reads_the_verdict_and_export
         assert!(export_path.with_file_name(sibling).is_file(), "{sibling}");
     }
 
-    client.find(Locator::Id("tab-history")).await.expect("history tab").click().await.expect("click");
+    click(&client, "tab-history").await;
     wait_for(
         &client,
         "the history list",
@@ -267,11 +273,11 @@ async fn a_person_runs_ws_vs_ajax_from_both_clients_reads_the_verdict_and_export
     assert!(headline.as_str().is_some_and(|h| h.contains("ws")), "{headline}");
 
     // A second, slow run cancelled part-way keeps what it measured and says so.
-    client.find(Locator::Id("tab-run")).await.expect("run tab").click().await.expect("click");
+    click(&client, "tab-run").await;
     set_checked(&client, "#client-webview", false).await;
     set_number(&client, "calls", "200").await;
     set_number(&client, "interval", "20").await;
-    client.find(Locator::Id("run-button")).await.expect("run button").click().await.expect("run");
+    click(&client, "run-button").await;
     // After the idle baseline, once calls are under way.
     wait_for(
         &client,
@@ -280,7 +286,7 @@ async fn a_person_runs_ws_vs_ajax_from_both_clients_reads_the_verdict_and_export
         Duration::from_secs(20),
     )
     .await;
-    client.find(Locator::Id("cancel-button")).await.expect("cancel").click().await.expect("cancel");
+    click(&client, "cancel-button").await;
     wait_for(
         &client,
         "the cancelled run's results",
@@ -295,7 +301,7 @@ async fn a_person_runs_ws_vs_ajax_from_both_clients_reads_the_verdict_and_export
     assert!(kept.as_u64().is_some_and(|n| n >= 1), "a cancelled run keeps its samples: {kept}");
 
     // History: two runs; compare them; delete one.
-    client.find(Locator::Id("tab-history")).await.expect("history tab").click().await.expect("click");
+    click(&client, "tab-history").await;
     wait_for(
         &client,
         "two runs in the history",
@@ -306,7 +312,7 @@ async fn a_person_runs_ws_vs_ajax_from_both_clients_reads_the_verdict_and_export
     for pick in client.find_all(Locator::Css("#history-table input.pick")).await.expect("picks") {
         pick.click().await.expect("tick");
     }
-    client.find(Locator::Id("compare-button")).await.expect("compare").click().await.expect("click");
+    click(&client, "compare-button").await;
     // Both runs are this machine: by platform they pool into one group; by run, two.
     let groups = "[document.querySelectorAll('#compare-card ol.groups li').length, document.querySelectorAll('#compare-chart canvas').length]";
     wait_for(&client, "the comparison by platform", &format!("{groups}[1] === 1"), Duration::from_secs(10))
@@ -351,7 +357,7 @@ async fn a_person_runs_ws_vs_ajax_from_both_clients_reads_the_verdict_and_export
         Duration::from_secs(10),
     )
     .await;
-    client.find(Locator::Id("import-button")).await.expect("import").click().await.expect("click");
+    click(&client, "import-button").await;
     wait_for(
         &client,
         "the run back from its bundle",
@@ -375,7 +381,7 @@ async fn every_view_fits_a_phone(client: &Client, shots: &Path) {
         let inner = client.execute("return window.innerWidth;", vec![]).await.expect("width");
         assert!(inner.as_u64().is_some_and(|w| w <= u64::from(width)), "the window is phone-sized: {inner}");
         for tab in ["run", "results", "history", "live", "lan"] {
-            client.find(Locator::Id(&format!("tab-{tab}"))).await.expect("tab").click().await.expect("click");
+            click(client, &format!("tab-{tab}")).await;
             tokio::time::sleep(Duration::from_millis(400)).await;
             let fit = client
                 .execute(
@@ -407,14 +413,14 @@ async fn every_view_fits_a_phone(client: &Client, shots: &Path) {
 
 /// The Live tab: this machine pushed and polled side by side, then the session's summary.
 async fn watch_the_live_monitor(client: &Client, shots: &Path) {
-    client.find(Locator::Id("tab-live")).await.expect("Live tab").click().await.expect("click");
+    click(client, "tab-live").await;
     wait_for(client, "the Live form", "document.querySelector('#live-start')", Duration::from_secs(10)).await;
     client
         .execute("const h = document.querySelector('#live-hz'); h.value = '20'; h.dispatchEvent(new Event('change'));", vec![])
         .await
         .expect("20 Hz");
     set_number(client, "live-poll-ms", "250").await;
-    client.find(Locator::Id("live-start")).await.expect("start").click().await.expect("click");
+    click(client, "live-start").await;
     for panel in ["panel-push", "panel-poll"] {
         wait_for(
             client,
@@ -434,7 +440,7 @@ async fn watch_the_live_monitor(client: &Client, shots: &Path) {
         "the age of what is on screen: {age}"
     );
     std::fs::write(shots.join("live.png"), client.screenshot().await.expect("screenshot")).expect("saved");
-    client.find(Locator::Id("live-stop")).await.expect("stop").click().await.expect("click");
+    click(client, "live-stop").await;
     wait_for(
         client,
         "the session summary",
@@ -475,12 +481,12 @@ fn status_of(port: u16, target: &str) -> u16 {
 /// The LAN tab: serve, check the token guards the server, let headless Chromium join through
 /// the app's own join page, see its run arrive, stop.
 async fn serve_on_lan_and_let_a_browser_join(client: &Client, shots: &Path) {
-    client.find(Locator::Id("tab-lan")).await.expect("LAN tab").click().await.expect("click");
+    click(client, "tab-lan").await;
     wait_for(client, "the LAN form", "document.querySelector('#lan-start')", Duration::from_secs(10)).await;
     set_number(client, "lan-port", "0").await;
     set_number(client, "lan-sets", "2").await;
     set_number(client, "lan-calls", "20").await;
-    client.find(Locator::Id("lan-start")).await.expect("start").click().await.expect("click");
+    click(client, "lan-start").await;
     let address = wait_for(
         client,
         "the LAN server",
@@ -534,7 +540,7 @@ async fn serve_on_lan_and_let_a_browser_join(client: &Client, shots: &Path) {
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     std::fs::write(shots.join("lan.png"), client.screenshot().await.expect("screenshot")).expect("saved");
-    client.find(Locator::Id("lan-stop")).await.expect("stop").click().await.expect("click");
+    click(client, "lan-stop").await;
     wait_for(
         client,
         "the LAN server stopped",
