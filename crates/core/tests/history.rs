@@ -193,7 +193,8 @@ async fn a_report_saved_where_a_person_chose_keeps_its_siblings_beside_it() {
 
 /// The id of a process that has ended.
 fn dead_pid() -> u32 {
-    let mut child = std::process::Command::new("true").spawn().expect("`true` runs");
+    let program = if cfg!(windows) { ["cmd", "/C", "exit"] } else { ["sh", "-c", "exit"] };
+    let mut child = std::process::Command::new(program[0]).args(&program[1..]).spawn().expect("a shell runs");
     let pid = child.id();
     child.wait().expect("ended");
     pid

@@ -339,6 +339,13 @@ async fn a_real_run_records_cpu_and_memory_beside_its_samples() {
     let record = run_embedded(plan).await;
     let trace = record.power.as_ref().expect("power was sampled");
     let cpu = trace.sensor("cpu").expect("cpu sensor");
+    if crate::util::under_wine() {
+        // The sensor says why, and the run is whole without it.
+        assert!(cpu.describe().starts_with("unavailable: running under Wine"), "{cpu:?}");
+        assert_eq!(record.status, duplex_core::record::RunStatus::Complete);
+        assert!(trace.samples.iter().all(|s| s.process_cpu_s.is_none()), "never a made-up reading");
+        return;
+    }
     assert!(cpu.is_available(), "{cpu:?}");
     assert!(trace.sensors.iter().all(|s| s.is_available() || s.describe().starts_with("unavailable: ")));
     assert!(trace.samples.len() >= 12, "{} readings", trace.samples.len());

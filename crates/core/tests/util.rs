@@ -7,6 +7,13 @@ use duplex_core::runner::{Plan, Target, execute};
 use duplex_core::server::{Server, ServerConfig};
 use tokio_util::sync::CancellationToken;
 
+/// Under Wine (scripts/check-windows.sh runs the Windows build's tests there) CPU load cannot be
+/// read (`platform::wine`): the tests of the CPU sensor and of the live monitor check that they
+/// say so, instead of their readings.
+pub fn under_wine() -> bool {
+    duplex_core::platform::wine::version().is_some()
+}
+
 pub async fn server() -> Server {
     server_with(ServerConfig {
         tick_interval: std::time::Duration::from_millis(5),

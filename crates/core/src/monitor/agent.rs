@@ -24,6 +24,12 @@ pub struct Agent {
 
 impl Agent {
     pub fn new() -> Result<Agent, String> {
+        if let Some(wine) = crate::platform::wine::version() {
+            return Err(format!(
+                "the live monitor cannot read CPU load: {}",
+                crate::power::cpu::under_wine(wine)
+            ));
+        }
         let mut system = System::new().map_err(|e| format!("cannot read this system: {e}"))?;
         system.refresh_cpu_list(CpuRefreshKind::nothing().with_usage());
         // Networks and disks may be unreadable (sandboxes, some phones): the rest still works.
@@ -112,6 +118,11 @@ mod tests {
 
     #[test]
     fn the_agent_reads_this_machine() {
+        if let Some(wine) = crate::platform::wine::version() {
+            let refused = Agent::new().err().unwrap_or_default();
+            assert!(refused.contains(&format!("running under Wine {wine}")), "{refused}");
+            return;
+        }
         let mut agent = Agent::new().expect("sysinfo works here");
         // Keep a core busy so the readings have something to show.
         let spin = std::thread::spawn(|| {

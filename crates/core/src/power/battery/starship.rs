@@ -1,4 +1,11 @@
 //! macOS, Windows and FreeBSD batteries through starship-battery.
+//!
+//! starship-battery's macOS source holds IOKit handles that are not `Send`, while a [`Sensor`]
+//! moves to the power monitor's thread. So the manager and its batteries live on a thread of
+//! their own for the sensor's whole life, and the sensor asks that thread for each reading.
+//! The thread ends when the sensor is dropped (its request channel closes).
+
+use std::sync::mpsc;
 
 use starship_battery::units::electric_potential::volt;
 use starship_battery::units::energy::watt_hour;
@@ -11,22 +18,57 @@ use super::sysfs::combine;
 use super::{BatteryReading, BatteryState};
 use crate::power::{PowerSample, Probe, Sensor, Unavailable};
 
+type Reply = mpsc::SyncSender<Result<BatteryReading, String>>;
+
 pub struct StarshipBattery {
-    manager: Manager,
-    batteries: Vec<Battery>,
+    requests: mpsc::Sender<Reply>,
+    count: usize,
 }
 
 impl StarshipBattery {
     pub fn probe() -> Probe {
         let unavailable = |reason: String| Unavailable { sensor: "battery", reason };
-        let manager = Manager::new().map_err(|e| unavailable(e.to_string()))?;
-        let batteries: Vec<Battery> =
-            manager.batteries().map_err(|e| unavailable(e.to_string()))?.filter_map(Result::ok).collect();
-        if batteries.is_empty() {
-            return Err(unavailable("no battery (a desktop, a server or a VM)".into()));
-        }
-        Ok(Box::new(StarshipBattery { manager, batteries }))
+        let (opened_tx, opened) = mpsc::sync_channel(1);
+        let (requests, incoming) = mpsc::channel::<Reply>();
+        std::thread::Builder::new()
+            .name("duplex-battery".into())
+            .spawn(move || {
+                let (manager, mut batteries) = match open() {
+                    Ok(found) => found,
+                    Err(reason) => {
+                        let _ = opened_tx.send(Err(reason));
+                        return;
+                    }
+                };
+                let _ = opened_tx.send(Ok(batteries.len()));
+                while let Ok(reply) = incoming.recv() {
+                    let _ = reply.send(read_all(&manager, &mut batteries));
+                }
+            })
+            .map_err(|e| unavailable(format!("cannot start the battery thread: {e}")))?;
+        let count = opened
+            .recv()
+            .map_err(|_| unavailable("the battery thread ended before it opened the batteries".into()))?
+            .map_err(unavailable)?;
+        Ok(Box::new(StarshipBattery { requests, count }))
     }
+}
+
+fn open() -> Result<(Manager, Vec<Battery>), String> {
+    let manager = Manager::new().map_err(|e| e.to_string())?;
+    let batteries: Vec<Battery> =
+        manager.batteries().map_err(|e| e.to_string())?.filter_map(Result::ok).collect();
+    if batteries.is_empty() {
+        return Err("no battery (a desktop, a server or a VM)".into());
+    }
+    Ok((manager, batteries))
+}
+
+fn read_all(manager: &Manager, batteries: &mut [Battery]) -> Result<BatteryReading, String> {
+    for b in batteries.iter_mut() {
+        manager.refresh(b).map_err(|e| e.to_string())?;
+    }
+    Ok(combine(&batteries.iter().map(reading).collect::<Vec<_>>()))
 }
 
 fn reading(b: &Battery) -> BatteryReading {
@@ -52,14 +94,14 @@ impl Sensor for StarshipBattery {
     }
 
     fn source(&self) -> String {
-        format!("starship-battery ({} batteries)", self.batteries.len())
+        format!("starship-battery ({} batteries)", self.count)
     }
 
     fn read(&mut self, sample: &mut PowerSample) -> Result<(), String> {
-        for b in &mut self.batteries {
-            self.manager.refresh(b).map_err(|e| e.to_string())?;
-        }
-        sample.battery = Some(combine(&self.batteries.iter().map(reading).collect::<Vec<_>>()));
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.requests.send(reply).map_err(|_| "the battery thread has ended".to_owned())?;
+        let reading = answer.recv().map_err(|_| "the battery thread has ended".to_owned())??;
+        sample.battery = Some(reading);
         Ok(())
     }
 }

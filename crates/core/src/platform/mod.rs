@@ -1,6 +1,8 @@
 //! What device a run was measured on: OS, kernel, CPU, memory, model. Every run carries it so
 //! results from different platforms can be compared.
 
+pub mod wine;
+
 use serde::{Deserialize, Serialize};
 use sysinfo::{CpuRefreshKind, System};
 
@@ -36,7 +38,7 @@ impl PlatformInfo {
         };
         PlatformInfo {
             os: unknown(System::name()),
-            os_version: unknown(System::os_version()),
+            os_version: os_version(unknown(System::os_version()), System::long_os_version().ok()),
             kernel: unknown(System::kernel_version()),
             arch: System::cpu_arch(),
             cpu_model,
@@ -152,6 +154,23 @@ fn model_of_user_agent(ua: &str) -> Option<String> {
     (!model.is_empty() && model != "K").then(|| model.chars().take(64).collect())
 }
 
+/// The OS version, honestly named. sysinfo says "0 (7601)" where Windows keeps no
+/// CurrentMajorVersionNumber (before Windows 10, and under Wine): the product name ("Microsoft
+/// Windows 7") tells it then. Under Wine the version is what Wine reports, "under Wine 8.0".
+fn os_version(version: String, product: Option<String>) -> String {
+    let version = match (version.strip_prefix("0 ("), product) {
+        (Some(build), Some(product)) => {
+            let name = product.trim().trim_start_matches("Microsoft ").trim_start_matches("Windows ");
+            format!("{name} ({build}")
+        }
+        _ => version,
+    };
+    match wine::version() {
+        Some(wine) => format!("{version} under Wine {wine}"),
+        None => version,
+    }
+}
+
 #[cfg(target_os = "linux")]
 fn device_model() -> Option<String> {
     let read = |p: &str| {
@@ -184,6 +203,18 @@ mod tests {
         assert!(p.logical_cores >= 1);
         assert!(!p.arch.is_empty());
         assert!(p.label().contains(&p.arch));
+    }
+
+    #[test]
+    fn a_windows_without_a_major_version_number_is_named_by_its_product() {
+        let named = os_version("0 (7601)".into(), Some("Microsoft Windows 7".into()));
+        let wine = wine::version().map(|w| format!(" under Wine {w}")).unwrap_or_default();
+        assert_eq!(named, format!("7 (7601){wine}"));
+        assert_eq!(
+            os_version("10 (19045)".into(), Some("Windows 10 Pro".into())),
+            format!("10 (19045){wine}")
+        );
+        assert_eq!(os_version("0 (7601)".into(), None), format!("0 (7601){wine}"));
     }
 
     fn device(ua: &str, platform: &str) -> BrowserDevice {
