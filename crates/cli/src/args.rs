@@ -29,7 +29,7 @@ pub enum Command {
     /// Add runs from other devices (bundle files) to the history; runs already there are kept.
     Import(ImportArgs),
     /// List the runs in the history.
-    History(HistoryArgs),
+    History(ListArgs),
     /// Runs or platforms side by side: latency, bytes, CPU and energy per message, significance.
     Compare(CompareArgs),
     /// Live system monitor, pushed by WebSocket versus polled by AJAX, side by side.
@@ -85,6 +85,15 @@ pub struct MonitorArgs {
     /// Print the session summary as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub history: HistoryArgs,
+    /// Print where the history is kept (the database file) instead of its runs.
+    #[arg(long)]
+    pub path: bool,
 }
 
 /// Where runs are stored: the same history the app uses.

@@ -5,6 +5,7 @@
 mod args;
 mod monitor;
 mod printer;
+mod progress;
 mod soak;
 
 use std::process::ExitCode;
@@ -17,9 +18,9 @@ use duplex_core::runner::{RunEvent, spawn_run};
 use duplex_core::server::join::{BrowserJoin, DirAssets, ResultSink};
 use duplex_core::server::{Server, ServerConfig, lan, new_token};
 use duplex_core::stats::{AnalysisOptions, analyze, live::LiveByTransport};
-use indicatif::{ProgressBar, ProgressStyle};
+use progress::Progress;
 
-use args::{BenchArgs, Cli, Command, CompareArgs, GroupByArg, HistoryArgs, ImportArgs, ServeArgs};
+use args::{BenchArgs, Cli, Command, CompareArgs, GroupByArg, HistoryArgs, ImportArgs, ListArgs, ServeArgs};
 use duplex_core::export::bundle::read_bundle;
 use duplex_core::record::RunRecord;
 use duplex_core::stats::platforms::{GroupBy, compare_platforms, platform_label};
@@ -91,20 +92,18 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
             }
         }
     };
-    let bar = if args.json { ProgressBar::hidden() } else { ProgressBar::new(total) };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.enable_steady_tick(Duration::from_millis(200));
+    let mut bar = Progress::new(total, args.json);
     let mut live = LiveByTransport::default();
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
+    // The run goes on after Ctrl-C until its calls in flight end; the finished signal future
+    // must not be polled again.
+    let mut cancelling = false;
     loop {
         tokio::select! {
             event = events.recv() => match event {
                 Some(RunEvent::Started { server, topology, record, .. }) => {
-                    bar.println(format!("measuring against {server} ({})", topology.name()));
+                    bar.say(&format!("measuring against {server} ({})", topology.name()));
                     if let Some(w) = &mut writer {
                         w.begin(&record);
                     }
@@ -116,25 +115,25 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
                     }
                 }
                 Some(RunEvent::Baseline { duration_ms }) => {
-                    bar.set_message(format!("idle baseline for power: {:.1} s without traffic", duration_ms as f64 / 1e3));
+                    bar.status(format!("idle baseline for power: {:.1} s without traffic", duration_ms as f64 / 1e3));
                 }
                 Some(RunEvent::Progress(p)) => {
-                    bar.set_position(p.done);
                     let p50s: Vec<String> = live
                         .p50s_us()
                         .map(|(t, us)| format!("{t} p50 {}", duplex_core::stats::format_us(us)))
                         .collect();
-                    bar.set_message(format!("{} set {}/{} | {}", p.transport, p.set, p.sets, p50s.join(", ")));
+                    bar.update(p.done, format!("{} set {}/{} | {}", p.transport, p.set, p.sets, p50s.join(", ")));
                 }
                 None => break,
             },
-            _ = &mut ctrl_c => {
-                bar.println("cancelling: finishing the calls in flight, keeping what was measured");
+            _ = &mut ctrl_c, if !cancelling => {
+                cancelling = true;
+                bar.say("cancelling: finishing the calls in flight, keeping what was measured");
                 cancel.cancel();
             }
         }
     }
-    bar.finish_and_clear();
+    bar.finish();
     let record = result.await;
 
     let options = AnalysisOptions { interval_us: args.normal_interval() };
@@ -311,8 +310,12 @@ fn import(args: &ImportArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn history(args: &HistoryArgs) -> anyhow::Result<ExitCode> {
-    let runs = open_history(args)?.list()?;
+fn history(args: &ListArgs) -> anyhow::Result<ExitCode> {
+    if args.path {
+        out(&format!("{}\n", args.history.path()?.display()));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let runs = open_history(&args.history)?.list()?;
     out(&printer::history(&runs));
     Ok(ExitCode::SUCCESS)
 }
