@@ -24,6 +24,11 @@ pub fn run() {
         )
         .try_init()
         .ok();
+    #[cfg(windows)]
+    if let Err(e) = tauri::webview_version() {
+        webview2_missing(&e.to_string());
+        std::process::exit(1);
+    }
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_duplex_battery::init())
@@ -61,4 +66,24 @@ pub fn run() {
             std::process::exit(1);
         }
     }
+}
+
+/// Windows draws the app in Microsoft Edge WebView2. Windows 11 has it and the installers fetch
+/// it, but a Windows 10 without it (or Wine, which cannot run it) would otherwise meet a panic
+/// while the window opens: say what is missing and where to get it, in a message box.
+#[cfg(windows)]
+fn webview2_missing(error: &str) {
+    let text = format!(
+        "Duplex draws its window with Microsoft Edge WebView2, which is not installed here \
+         ({error}).\n\nInstall the WebView2 Runtime from \
+         https://developer.microsoft.com/microsoft-edge/webview2/ and start Duplex again. \
+         The duplex command line needs no WebView2."
+    );
+    eprintln!("Duplex could not start: {text}");
+    rfd::MessageDialog::new()
+        .set_level(rfd::MessageLevel::Error)
+        .set_title("Duplex needs WebView2")
+        .set_description(text)
+        .set_buttons(rfd::MessageButtons::Ok)
+        .show();
 }

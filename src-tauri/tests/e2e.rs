@@ -91,7 +91,11 @@ async fn wait_for(client: &Client, what: &str, script: &str, timeout: Duration) 
                 .execute("return document.querySelector('#error-banner').textContent;", vec![])
                 .await
                 .unwrap_or_default();
-            panic!("timed out waiting for {what}; error banner: {banner}");
+            let page = client
+                .execute("return location.href + ' ' + document.title;", vec![])
+                .await
+                .unwrap_or_default();
+            panic!("timed out waiting for {what}; error banner: {banner}; page: {page}");
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -549,4 +553,36 @@ async fn serve_on_lan_and_let_a_browser_join(client: &Client, shots: &Path) {
     )
     .await;
     assert_eq!(status_of(port, &format!("/health?token={token}")), 0, "stopped: nothing listens");
+}
+
+/// The app as a user installs it: scripts/check-linux-packages.sh installs the .deb with apt and
+/// runs this against the installed binary (DUPLEX_INSTALLED_APP, e.g. /usr/bin/duplex-app).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the installed package: scripts/check-linux-packages.sh runs it"]
+async fn the_installed_package_opens_with_its_embedded_server_running() {
+    let app = std::env::var("DUPLEX_INSTALLED_APP").expect("DUPLEX_INSTALLED_APP: the installed binary");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let driver = Driver::start(&tmp.path().join("data"), &tmp.path().join("export.csv"));
+    let mut caps = serde_json::Map::new();
+    caps.insert("tauri:options".into(), json!({ "application": app }));
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("a WebDriver session with the installed app");
+    let server = wait_for(
+        &client,
+        "the embedded server's address",
+        "document.querySelector('#server-status.ok') && document.querySelector('#server-status').textContent",
+        Duration::from_secs(30),
+    )
+    .await;
+    assert!(server.as_str().is_some_and(|s| s.contains("127.0.0.1:")), "{server}");
+    let title = client.title().await.expect("title");
+    assert_eq!(title, "Duplex");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    if let Some(shot) = std::env::var_os("DUPLEX_SCREENSHOT") {
+        std::fs::write(shot, client.screenshot().await.expect("screenshot")).expect("screenshot written");
+    }
+    client.close().await.expect("session closed");
 }
