@@ -23,6 +23,10 @@ rustup target list --installed | grep -qx "$TARGET" || rustup target add "$TARGE
 # A Wine prefix of our own (never ~/.wine), with the ProcessPrng stand-in that Rust's standard
 # library needs and Wine 8 lacks (scripts/wine/bcryptprimitives.c: for testing only).
 export WINEPREFIX="$PWD/target/wine-prefix" WINEDEBUG=-all
+# A wine server left from an earlier run keeps the X display it started with: start afresh, and
+# stop it when done (it would otherwise linger, bound to an Xvfb that is gone).
+/usr/lib/wine/wineserver -k 2>/dev/null || true
+trap '/usr/lib/wine/wineserver -k 2>/dev/null || true' EXIT
 if [[ ! -f $WINEPREFIX/system.reg ]]; then
   "$WINE" wineboot -i >/dev/null 2>&1
 fi
@@ -123,10 +127,19 @@ echo "Ctrl-C: exit 130, cancelled, $samples samples kept in the report"
 echo "-- 5. the app for Windows: duplex-app.exe built; started under Wine (no WebView2 there)"
 cargo build --locked --target "$TARGET" -p duplex-app --quiet
 ls -l "target/$TARGET/debug/duplex-app.exe" | awk '{ printf "built %s (%d MB)\n", $NF, $5 / 1e6 }'
+# Under Xvfb: wait for the message box (by its title), photograph it, close the app.
 xvfb-run -a -s "-screen 0 1024x600x24" bash -c '
-  DUPLEX_DATA_DIR="$1/app-data" timeout 25 "$2" "$3" >"$1/app.log" 2>&1 &
-  sleep 15; import -window root "$1/app-under-wine.png"; wait' _ "$OUT" "$WINE" "target/$TARGET/debug/duplex-app.exe" || true
-if grep -q "Duplex could not start: Duplex draws its window with Microsoft Edge WebView2" "$OUT/app.log"; then
+  DUPLEX_DATA_DIR="$1/app-data" "$2" "$3" >"$1/app.log" 2>&1 &
+  app=$!
+  rm -f "$1/box-seen"
+  for _ in $(seq 120); do
+    xwininfo -root -tree | grep -q "Duplex needs WebView2" && { touch "$1/box-seen"; break; }
+    sleep 0.5
+  done
+  sleep 1
+  import -window root "$1/app-under-wine.png"
+  kill $app; wait $app' _ "$OUT" "$WINE" "target/$TARGET/debug/duplex-app.exe" || true
+if [[ -f $OUT/box-seen ]] && grep -q "Duplex could not start: Duplex draws its window with Microsoft Edge WebView2" "$OUT/app.log"; then
   echo "app under Wine: says WebView2 is missing, in a message box ($OUT/app-under-wine.png); no crash"
 else
   echo "FAILED: the app under Wine did not explain the missing WebView2:" >&2
