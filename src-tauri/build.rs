@@ -1,6 +1,7 @@
 // Declares the app's own commands so capabilities can allow exactly these and no others.
 const COMMANDS: &[&str] = &[
     "app_info",
+    "validate_plan",
     "start_run",
     "cancel_run",
     "finish_run",

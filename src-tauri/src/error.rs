@@ -9,6 +9,10 @@ pub enum AppError {
     #[error("{0}")]
     Run(#[from] duplex_core::runner::RunError),
     #[error("{0}")]
+    Session(#[from] duplex_core::session::SessionError),
+    #[error("{0}")]
+    Target(String),
+    #[error("{0}")]
     Merge(#[from] duplex_core::record::MergeError),
     #[error("{0}")]
     Storage(#[from] duplex_core::storage::StorageError),
@@ -28,7 +32,8 @@ impl AppError {
     pub fn kind(&self) -> &'static str {
         match self {
             AppError::Plan(_) => "plan",
-            AppError::Run(_) => "run",
+            AppError::Run(_) | AppError::Session(_) => "run",
+            AppError::Target(_) => "target",
             AppError::Merge(_) => "merge",
             AppError::Storage(_) => "storage",
             AppError::Export(_) => "export",

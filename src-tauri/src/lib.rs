@@ -1,17 +1,21 @@
 //! The Duplex app: the engine's embedded echo server, runs from native and web-view clients,
-//! history and export, behind a handful of thin commands (see `commands`).
+//! history and export, behind a handful of thin commands (see [`commands`]). [`app`] puts it
+//! together on any Tauri runtime, so its commands are tested on Tauri's mock runtime with no
+//! web view (`tests/commands.rs`); [`run`] starts it for real.
 
-mod commands;
+pub mod commands;
 mod error;
 mod lan;
-mod live;
 mod state;
 
-use tauri::Manager;
+use std::path::PathBuf;
 
-pub use commands::{EXPORT_PATH_ENV, IMPORT_PATH_ENV};
-pub use lan::RUN_STORED_EVENT;
-pub use state::APP_ORIGINS;
+use tauri::{Manager, Runtime};
+
+pub use commands::history::{EXPORT_PATH_ENV, IMPORT_PATH_ENV};
+pub use commands::lan::RUN_STORED_EVENT;
+pub use error::{AppError, AppResult};
+pub use state::{APP_ORIGINS, DuplexState, server_config};
 
 /// Set this to keep the history somewhere other than the app's data folder (tests).
 pub const DATA_DIR_ENV: &str = "DUPLEX_DATA_DIR";
@@ -29,43 +33,49 @@ pub fn run() {
         webview2_missing(&e.to_string());
         std::process::exit(1);
     }
-    let app = tauri::Builder::default()
-        .plugin(tauri_plugin_dialog::init())
-        .plugin(tauri_plugin_duplex_battery::init())
-        .setup(|app| {
-            let data_dir = match std::env::var_os(DATA_DIR_ENV) {
-                Some(dir) => dir.into(),
-                None => app.path().app_data_dir()?,
-            };
-            app.manage(state::DuplexState::new(data_dir)?);
-            Ok(())
-        })
-        .invoke_handler(tauri::generate_handler![
-            commands::app_info,
-            commands::start_run,
-            commands::cancel_run,
-            commands::finish_run,
-            commands::list_runs,
-            commands::open_run,
-            commands::delete_run,
-            commands::compare_runs,
-            commands::export_run,
-            commands::export_comparison,
-            commands::import_bundles,
-            lan::lan_status,
-            lan::start_lan,
-            lan::stop_lan,
-            live::set_monitor_hz,
-            live::summarize_monitor,
-        ])
-        .build(tauri::generate_context!());
-    match app {
+    let data_dir = std::env::var_os(DATA_DIR_ENV).map(PathBuf::from);
+    match app(tauri::Builder::default(), data_dir).build(tauri::generate_context!()) {
         Ok(app) => app.run(|_, _| {}),
         Err(e) => {
             eprintln!("Duplex could not start: {e}");
             std::process::exit(1);
         }
     }
+}
+
+/// The app on any Tauri runtime: its plugins, its state (history in `data_dir`, else the app's
+/// data folder; the embedded server) and its commands.
+pub fn app<R: Runtime>(builder: tauri::Builder<R>, data_dir: Option<PathBuf>) -> tauri::Builder<R> {
+    builder
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_duplex_battery::init())
+        .setup(move |app| {
+            let data_dir = match data_dir {
+                Some(dir) => dir,
+                None => app.path().app_data_dir()?,
+            };
+            app.manage(state::DuplexState::new(data_dir)?);
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::run::app_info,
+            commands::run::validate_plan,
+            commands::run::start_run,
+            commands::run::cancel_run,
+            commands::run::finish_run,
+            commands::history::list_runs,
+            commands::history::open_run,
+            commands::history::delete_run,
+            commands::history::compare_runs,
+            commands::history::export_run,
+            commands::history::export_comparison,
+            commands::history::import_bundles,
+            commands::lan::lan_status,
+            commands::lan::start_lan,
+            commands::lan::stop_lan,
+            commands::live::set_monitor_hz,
+            commands::live::summarize_monitor,
+        ])
 }
 
 /// Windows draws the app in Microsoft Edge WebView2. Windows 11 has it and the installers fetch

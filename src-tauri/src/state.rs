@@ -4,9 +4,10 @@
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
-use duplex_core::power::PowerMonitor;
-use duplex_core::record::RunRecord;
+use duplex_core::protocol::message_bytes_for;
+use duplex_core::runner::MAX_PAYLOAD_BYTES;
 use duplex_core::server::{ServerConfig, ServerThread};
+use duplex_core::session::RunSession;
 use duplex_core::storage::History;
 use tokio_util::sync::CancellationToken;
 
@@ -33,15 +34,20 @@ pub struct DuplexState {
 pub struct RunSlot {
     /// Set while the native part runs.
     pub cancel: Option<CancellationToken>,
-    /// The record between the native part and the web-view part.
-    pub pending: Option<Unfinished>,
+    /// The run between its native part and its web-view part (its power monitor keeps
+    /// sampling until it is finished).
+    pub pending: Option<RunSession>,
 }
 
-/// A run whose web-view part is still to come: its record so far and the power monitor that
-/// keeps sampling until the run is finished.
-pub struct Unfinished {
-    pub record: RunRecord,
-    pub power: PowerMonitor,
+/// The app's embedded server: its page may read the answers (CORS), and it takes the messages
+/// of any plan the form accepts (a long-running server: a run cannot size it, as the command
+/// line's per-run server is sized).
+pub fn server_config() -> ServerConfig {
+    ServerConfig {
+        allowed_origins: APP_ORIGINS.iter().map(|o| (*o).to_owned()).collect(),
+        max_message_bytes: message_bytes_for(MAX_PAYLOAD_BYTES),
+        ..ServerConfig::default()
+    }
 }
 
 impl DuplexState {
@@ -50,11 +56,7 @@ impl DuplexState {
         for id in history.recover()? {
             tracing::warn!("recovered interrupted run {id}: its samples so far are kept, marked failed");
         }
-        let server = ServerThread::spawn(ServerConfig {
-            allowed_origins: APP_ORIGINS.iter().map(|o| (*o).to_owned()).collect(),
-            ..ServerConfig::default()
-        })
-        .map_err(|e| e.to_string());
+        let server = ServerThread::spawn(server_config()).map_err(|e| e.to_string());
         if let Err(e) = &server {
             tracing::error!("embedded server: {e}");
         }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use duplex_core::clients::{HttpMethod, Transport};
 use duplex_core::record::{ClientKind, Topology};
-use duplex_core::runner::{Order, Plan, Target};
+use duplex_core::runner::{CheckedPlan, Order, Plan, Target};
 use duplex_core::server::Limits;
 
 #[derive(Debug, Parser)]
@@ -264,7 +264,7 @@ pub struct BenchArgs {
 }
 
 impl BenchArgs {
-    pub fn plan(&self) -> Result<Plan, duplex_core::runner::PlanError> {
+    pub fn plan(&self) -> Result<CheckedPlan, duplex_core::runner::PlanError> {
         let mut plan = Plan::preset(&self.preset)?;
         match &self.transports {
             Some(t) => plan.transports = t.clone(),
@@ -302,20 +302,20 @@ impl BenchArgs {
         if let Some(ms) = self.baseline_ms {
             plan.power.baseline_ms = ms;
         }
-        plan.validate_for(ClientKind::Native)?;
-        Ok(plan)
+        plan.check_for(ClientKind::Native)
     }
 
-    pub fn target(&self) -> Target {
-        match &self.target {
-            Some(url) => Target::Remote { url: url.clone() },
+    /// Where to measure; a URL Duplex cannot use is refused here, before anything runs.
+    pub fn target(&self) -> anyhow::Result<Target> {
+        Ok(match &self.target {
+            Some(url) => Target::remote(url).map_err(anyhow::Error::msg)?,
             None => Target::Embedded {
                 topology: match self.topology {
                     TopologyArg::SameThread => Topology::SameThread,
                     TopologyArg::CrossThread => Topology::CrossThread,
                 },
             },
-        }
+        })
     }
 
     pub fn normal_interval(&self) -> Option<(f64, f64)> {
@@ -430,13 +430,12 @@ impl ServeArgs {
     }
 
     /// The plan joined browsers run.
-    pub fn join_plan(&self) -> Result<Plan, duplex_core::runner::PlanError> {
+    pub fn join_plan(&self) -> Result<CheckedPlan, duplex_core::runner::PlanError> {
         let mut plan = Plan::preset(&self.join_preset)?;
         plan.transports = self.join_transports.clone();
         plan.sets = self.join_sets.unwrap_or(plan.sets);
         plan.calls = self.join_calls.unwrap_or(plan.calls);
-        plan.validate()?;
-        Ok(plan)
+        plan.check()
     }
 
     /// Where the built web client is, if anywhere.

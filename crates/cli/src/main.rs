@@ -13,18 +13,20 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
+use duplex_core::clients::Transport;
 use duplex_core::record::RunStatus;
-use duplex_core::runner::{RunEvent, spawn_run};
-use duplex_core::server::join::{BrowserJoin, DirAssets, ResultSink};
+use duplex_core::server::join::{BrowserJoin, DirAssets};
 use duplex_core::server::{Server, ServerConfig, lan, new_token};
-use duplex_core::stats::{AnalysisOptions, analyze, live::LiveByTransport};
+use duplex_core::session::{RunSession, Update, join_sink};
+use duplex_core::stats::AnalysisOptions;
 use progress::Progress;
+use tokio_util::sync::CancellationToken;
 
 use args::{BenchArgs, Cli, Command, CompareArgs, GroupByArg, HistoryArgs, ImportArgs, ListArgs, ServeArgs};
 use duplex_core::export::bundle::read_bundle;
 use duplex_core::record::RunRecord;
 use duplex_core::stats::platforms::{GroupBy, compare_platforms, platform_label};
-use duplex_core::storage::{History, RunWriter};
+use duplex_core::storage::History;
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -76,92 +78,88 @@ fn fail(e: anyhow::Error) -> ExitCode {
 
 async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let plan = args.plan()?;
+    let target = args.target()?;
     let total = plan.total_calls();
-    let handle = spawn_run(plan, args.target())?;
-    let (mut events, cancel, result) = handle.into_parts();
-
     // The run goes into the history as it is measured: a crash keeps what was written.
-    let mut writer = if args.no_history {
+    let history = if args.no_history {
         None
     } else {
-        match open_history(&args.history) {
-            Ok(history) => Some(RunWriter::new(history)),
-            Err(e) => {
-                err(&format!("duplex: warning: the run will not be stored in the history: {e:#}\n"));
-                None
-            }
-        }
+        open_history(&args.history)
+            .map_err(|e| err(&format!("duplex: warning: the run will not be stored in the history: {e:#}\n")))
+            .ok()
     };
-    let mut bar = Progress::new(total, args.json);
-    let mut live = LiveByTransport::default();
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
-    // The run goes on after Ctrl-C until its calls in flight end; the finished signal future
-    // must not be polled again.
-    let mut cancelling = false;
-    loop {
-        tokio::select! {
-            event = events.recv() => match event {
-                Some(RunEvent::Started { server, topology, record, .. }) => {
-                    bar.say(&format!("measuring against {server} ({})", topology.name()));
-                    if let Some(w) = &mut writer {
-                        w.begin(&record);
-                    }
-                }
-                Some(RunEvent::Samples(batch)) => {
-                    live.record(&batch);
-                    if let Some(w) = &mut writer {
-                        w.append(&batch);
-                    }
-                }
-                Some(RunEvent::Baseline { duration_ms }) => {
-                    bar.status(format!("idle baseline for power: {:.1} s without traffic", duration_ms as f64 / 1e3));
-                }
-                Some(RunEvent::Progress(p)) => {
-                    let p50s: Vec<String> = live
-                        .p50s_us()
-                        .map(|(t, us)| format!("{t} p50 {}", duplex_core::stats::format_us(us)))
-                        .collect();
-                    bar.update(p.done, format!("{} set {}/{} | {}", p.transport, p.set, p.sets, p50s.join(", ")));
-                }
-                None => break,
-            },
-            _ = &mut ctrl_c, if !cancelling => {
-                cancelling = true;
-                bar.say("cancelling: finishing the calls in flight, keeping what was measured");
+    let mut session = RunSession::new(plan, &target, duplex_core::power::default_sensors(), history);
+    let cancel = CancellationToken::new();
+    tokio::spawn({
+        let cancel = cancel.clone();
+        async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
                 cancel.cancel();
             }
         }
-    }
+    });
+    let mut bar = Progress::new(total, args.json);
+    // The latest median of each transport so far, in the order they first ran.
+    let mut p50s: Vec<(Transport, f64)> = Vec::new();
+    let mut said_cancelling = false;
+    let mut say_cancelling = |bar: &Progress| {
+        if cancel.is_cancelled() && !said_cancelling {
+            said_cancelling = true;
+            bar.say("cancelling: finishing the calls in flight, keeping what was measured");
+        }
+    };
+    let measured = session
+        .run_native(target, cancel.clone(), |update| {
+            say_cancelling(&bar);
+            match update {
+                Update::Started { server, topology, .. } => {
+                    bar.say(&format!("measuring against {server} ({})", topology.name()));
+                }
+                Update::Baseline { duration_ms } => {
+                    bar.status(format!(
+                        "idle baseline for power: {:.1} s without traffic",
+                        duration_ms as f64 / 1e3
+                    ));
+                }
+                Update::Progress { transport, set, sets, done, p50_us, .. } => {
+                    if let Some(us) = p50_us {
+                        match p50s.iter_mut().find(|(t, _)| *t == transport) {
+                            Some(entry) => entry.1 = us,
+                            None => p50s.push((transport, us)),
+                        }
+                    }
+                    let medians: Vec<String> = p50s
+                        .iter()
+                        .map(|(t, us)| format!("{t} p50 {}", duplex_core::stats::format_us(*us)))
+                        .collect();
+                    bar.update(done, format!("{transport} set {set}/{sets} | {}", medians.join(", ")));
+                }
+            }
+        })
+        .await;
+    say_cancelling(&bar);
     bar.finish();
-    let record = result.await;
+    measured?;
 
-    let options = AnalysisOptions { interval_us: args.normal_interval() };
-    let report = analyze(&record, &options);
+    let finished = session.finish(&AnalysisOptions { interval_us: args.normal_interval() });
+    if let Some(problem) = &finished.write_problem {
+        err(&format!("duplex: warning: samples were not written to the history during the run: {problem}\n"));
+    }
+    match &finished.saved {
+        Some(Ok(())) => tracing::info!("stored run {} in the history", finished.record.id),
+        Some(Err(e)) => err(&format!("duplex: warning: the run was not stored in the history: {e}\n")),
+        None => {}
+    }
+    let (record, report) = (&finished.record, &finished.report);
     let files = if args.no_csv {
         None
     } else {
-        Some(
-            duplex_core::export::write_report(&args.csv, &record, &report)
-                .context("writing the CSV report")?,
-        )
+        Some(duplex_core::export::write_report(&args.csv, record, report).context("writing the CSV report")?)
     };
-    if let Some(writer) = writer {
-        // The run is measured and its report written: storage trouble is a warning, not a lost run.
-        if let Some(problem) = writer.problem() {
-            err(&format!(
-                "duplex: warning: samples were not written to the history during the run: {problem}\n"
-            ));
-        }
-        match writer.finish(&record, report.headline().as_deref()) {
-            Ok(_) => tracing::info!("stored run {} in the history", record.id),
-            Err(e) => err(&format!("duplex: warning: the run was not stored in the history: {e:#}\n")),
-        }
-    }
     if args.json {
-        out(&format!("{}\n", printer::json(&record, &report, files.as_ref())));
+        out(&format!("{}\n", printer::json(record, report, files.as_ref())));
     } else {
-        out(&printer::text(&record, &report, files.as_ref()));
+        out(&printer::text(record, report, files.as_ref()));
     }
     Ok(match record.status {
         RunStatus::Complete => ExitCode::SUCCESS,
@@ -249,18 +247,13 @@ fn browser_join(args: &ServeArgs) -> anyhow::Result<BrowserJoin> {
     })?;
     let assets = DirAssets::new(dir).map_err(anyhow::Error::msg)?;
     let history = std::sync::Mutex::new(open_history(&args.history)?);
-    let sink: ResultSink = std::sync::Arc::new(move |record, report| {
-        let headline = report.headline();
-        history
-            .lock()
-            .map_err(|e| e.to_string())?
-            .save(record, headline.as_deref())
-            .map_err(|e| e.to_string())?;
+    let sink = join_sink(move |record, headline| {
+        history.lock().map_err(|e| e.to_string())?.save(record, headline).map_err(|e| e.to_string())?;
         let short: String = record.id.chars().take(8).collect();
         out(&format!(
             "stored run {short} from {}: {}\n",
             platform_label(record),
-            headline.as_deref().unwrap_or("no verdict")
+            headline.unwrap_or("no verdict")
         ));
         Ok(())
     });

@@ -58,7 +58,7 @@ fn main() {
         [("off", PowerSettings::OFF), ("on", sampled.clone()), ("off", PowerSettings::OFF), ("on", sampled)]
     {
         let record = runtime.block_on(execute(
-            plan(power),
+            plan(power).check().expect("a valid plan"),
             Target::Embedded { topology: Topology::SameThread },
             tokio::sync::mpsc::unbounded_channel().0,
             CancellationToken::new(),

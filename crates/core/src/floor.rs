@@ -13,12 +13,12 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
-use crate::clients::Transport;
-use crate::clock::unix_ns_to_secs;
-use crate::protocol::echo_request_json;
-use crate::record::{RunStatus, Topology};
 use crate::runner::{Plan, Target, execute};
 use crate::stats::{Group, summarize};
+use duplex_clients::Transport;
+use duplex_model::clock::unix_ns_to_secs;
+use duplex_model::protocol::echo_request_json;
+use duplex_model::record::{RunStatus, Topology};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FloorError {
@@ -65,8 +65,11 @@ const DUPLEX_HTTP: &str = "duplex http";
 
 /// Runs everything; blocking (it builds its own runtimes and threads).
 pub fn measure(plan: &Plan) -> Result<FloorReport, FloorError> {
-    let message =
-        echo_request_json(unix_ns_to_secs(crate::clock::now_unix_ns()), 1, &"x".repeat(plan.payload_bytes));
+    let message = echo_request_json(
+        unix_ns_to_secs(duplex_model::clock::now_unix_ns()),
+        1,
+        &"x".repeat(plan.payload_bytes),
+    );
     let calls = u64::from(plan.sets) * u64::from(plan.calls);
     let duplex_plan = Plan {
         transports: vec![Transport::Ws, Transport::Http],
@@ -74,9 +77,11 @@ pub fn measure(plan: &Plan) -> Result<FloorReport, FloorError> {
         rate: None,
         concurrency: 1,
         binary: false,
-        http_method: crate::clients::HttpMethod::Post,
+        http_method: duplex_clients::HttpMethod::Post,
         ..plan.clone()
-    };
+    }
+    .check()
+    .map_err(|e| FloorError::Other(e.to_string()))?;
     let mut rows = Vec::new();
     let mut duplex_run_seconds = 0.0;
     for topology in [Topology::SameThread, Topology::CrossThread] {

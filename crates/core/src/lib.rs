@@ -1,21 +1,24 @@
-//! Duplex engine: how much faster and cheaper is a WebSocket than AJAX, on this device and
-//! network. Data flows one way: [`server`] <- [`clients`] <- [`runner`] -> samples ->
-//! [`stats`] -> [`storage`] / [`export`]. Nothing here knows about a GUI toolkit or a command line.
+//! duplex-core, the engine: how much faster and cheaper is a WebSocket than AJAX, on this
+//! device and network. It runs plans ([`runner`]) and whole runs ([`session`]: native part,
+//! web-view or joined browser's part, power, analysis, history), computes statistics
+//! ([`stats`]), samples power ([`power`]), stores ([`storage`]) and exports ([`export`]) runs,
+//! summarises live-monitor sessions ([`monitor`]), soaks servers ([`soak`]) and measures its own
+//! floor ([`floor`]). Nothing here knows about a GUI toolkit or a command line.
+//!
+//! It may use the crates below it, and re-exports them so the app and the CLI depend on this
+//! crate alone: data flows one way, `duplex-model` (vocabulary) ← `duplex-server` (echo
+//! server) and `duplex-clients` (native clients) ← here.
 
-pub mod clients;
-pub mod clock;
+pub use duplex_clients as clients;
+pub use duplex_model::{VERSION, clock, platform, protocol, record};
+pub use duplex_server as server;
+
 pub mod export;
 pub mod floor;
 pub mod monitor;
-pub mod platform;
 pub mod power;
-pub mod protocol;
-pub mod record;
 pub mod runner;
-pub mod server;
+pub mod session;
 pub mod soak;
 pub mod stats;
 pub mod storage;
-
-/// Duplex's version, recorded with every run.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -4,31 +4,27 @@
 use duplex_core::clients::Transport;
 use duplex_core::export::{csv::read_samples, write_report};
 use duplex_core::record::RunStatus;
-use duplex_core::runner::{Plan, RunEvent, Target, spawn_run};
+use duplex_core::runner::{Plan, Target};
 use duplex_core::server::{ServerConfig, ServerThread};
+use duplex_core::session::Update;
 use duplex_core::stats::{AnalysisOptions, analyze};
 
-use crate::util::small_plan;
+use crate::util::{session_run, small_plan};
 
 fn run_and_kill_server(transport: Transport) {
     let server = ServerThread::spawn(ServerConfig::default()).expect("server thread");
     let plan = Plan { calls: 1_000_000, sets: 1, timeout_ms: 2_000, ..small_plan(&[transport]) };
-    let handle =
-        spawn_run(plan, Target::Remote { url: format!("http://{}", server.local_addr()) }).expect("run");
-    let (mut events, _cancel, result) = handle.into_parts();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+    let target = Target::Remote { url: format!("http://{}", server.local_addr()) };
     let mut server = Some(server);
-    let record = rt.block_on(async move {
-        while let Some(event) = events.recv().await {
-            if let RunEvent::Progress(p) = event
-                && p.done >= 200
-                && let Some(s) = server.take()
-            {
-                s.kill();
-            }
+    let record = session_run(plan, target, |update, _| {
+        if let Update::Progress { done, .. } = update
+            && *done >= 200
+            && let Some(s) = server.take()
+        {
+            s.kill();
         }
-        result.await
-    });
+    })
+    .expect("started");
     assert_eq!(record.status, RunStatus::Failed, "{transport}");
     let error = record.error.clone().unwrap_or_default();
     assert!(error.starts_with(&format!("{transport} client 0:")), "{error}");
@@ -59,14 +55,9 @@ fn http_run_survives_the_server_vanishing() {
 fn an_unreachable_target_fails_with_a_clear_error() {
     let addr = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
     // The listener is dropped: nothing listens there now.
-    let handle =
-        spawn_run(small_plan(&[Transport::Ws]), Target::Remote { url: format!("ws://{addr}") }).expect("run");
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
-    let record = rt.block_on(handle.finish());
-    assert_eq!(record.status, RunStatus::Failed);
-    assert!(
-        record.error.as_deref().unwrap_or_default().contains("not a reachable Duplex server"),
-        "{:?}",
-        record.error
-    );
+    // Nothing was measured: the session says why, and there is no run to store.
+    let refused =
+        session_run(small_plan(&[Transport::Ws]), Target::Remote { url: format!("ws://{addr}") }, |_, _| {})
+            .expect_err("not started");
+    assert!(refused.to_string().contains("not a reachable Duplex server"), "{refused}");
 }

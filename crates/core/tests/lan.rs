@@ -60,8 +60,13 @@ async fn in_lan_mode_every_endpoint_wants_the_token() {
     // The engine's clients carry the token from the target URL; the record never keeps it.
     let plan = small_plan(&[Transport::Ws, Transport::Http, Transport::LongPoll]);
     let target = Target::Remote { url: format!("http://{}/?token={token}", server.local_addr()) };
-    let record =
-        execute(plan, target, tokio::sync::mpsc::unbounded_channel().0, CancellationToken::new()).await;
+    let record = execute(
+        plan.check().expect("valid"),
+        target,
+        tokio::sync::mpsc::unbounded_channel().0,
+        CancellationToken::new(),
+    )
+    .await;
     assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
     assert!(record.samples.iter().all(|s| s.is_ok()));
     assert_eq!(record.topology, Topology::SeparateProcess);
@@ -70,8 +75,13 @@ async fn in_lan_mode_every_endpoint_wants_the_token() {
     // Without it, the run says why instead of measuring errors.
     let target = Target::Remote { url: format!("http://{}/", server.local_addr()) };
     let plan = small_plan(&[Transport::Ws]);
-    let record =
-        execute(plan, target, tokio::sync::mpsc::unbounded_channel().0, CancellationToken::new()).await;
+    let record = execute(
+        plan.check().expect("valid"),
+        target,
+        tokio::sync::mpsc::unbounded_channel().0,
+        CancellationToken::new(),
+    )
+    .await;
     assert_eq!(record.status, RunStatus::Failed);
     assert!(record.error.as_deref().unwrap_or_default().contains("LAN mode"), "{:?}", record.error);
 }
@@ -120,9 +130,9 @@ impl WebAssets for TestAssets {
 }
 
 fn history_sink(history: Arc<Mutex<History>>) -> ResultSink {
-    Arc::new(move |record, report| {
+    duplex_core::session::join_sink(move |record, headline| {
         let mut history = history.lock().map_err(|e| e.to_string())?;
-        history.save(record, report.headline().as_deref()).map_err(|e| e.to_string())
+        history.save(record, headline).map_err(|e| e.to_string())
     })
 }
 
@@ -130,8 +140,13 @@ fn history_sink(history: Arc<Mutex<History>>) -> ResultSink {
 async fn measured_part(target: &str) -> ClientPart {
     let plan = small_plan(&[Transport::Ws, Transport::Http]);
     let target = Target::Remote { url: target.into() };
-    let record =
-        execute(plan, target, tokio::sync::mpsc::unbounded_channel().0, CancellationToken::new()).await;
+    let record = execute(
+        plan.check().expect("valid"),
+        target,
+        tokio::sync::mpsc::unbounded_channel().0,
+        CancellationToken::new(),
+    )
+    .await;
     assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
     let relabel = |mut s: duplex_core::record::Sample| {
         s.client = ClientKind::Webview;
@@ -158,7 +173,7 @@ async fn measured_part(target: &str) -> ClientPart {
 async fn a_joined_browsers_results_are_stored_once_and_compared_by_platform() {
     let history = Arc::new(Mutex::new(History::open_in_memory().expect("history")));
     let join = BrowserJoin::new(
-        &small_plan(&[Transport::Ws, Transport::Http]),
+        &small_plan(&[Transport::Ws, Transport::Http]).check().expect("valid"),
         Arc::new(TestAssets),
         history_sink(history.clone()),
     )

@@ -328,7 +328,7 @@ fn the_energy_plan_sizes_itself_by_minutes_per_transport() {
     let unpaced = Plan { rate: None, interval_ms: 0.0, ..Plan::default() };
     assert!(unpaced.with_minutes_per_transport(1.0).is_err(), "back to back has no duration");
     let bad = Plan { power: PowerSettings { sample_ms: 5, baseline_ms: 0 }, ..Plan::default() };
-    assert!(bad.validate().is_err(), "sampling faster than 20 ms is refused");
+    assert!(bad.check().is_err(), "sampling faster than 20 ms is refused");
 }
 
 #[tokio::test]

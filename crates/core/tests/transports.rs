@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use duplex_core::clients::{Client, ClientOptions, Endpoints, HttpMethod, Pattern, Transport};
 use duplex_core::record::{RunStatus, Topology};
-use duplex_core::runner::{Order, Plan, RunEvent, Target, execute, spawn_run};
+use duplex_core::runner::{Order, Plan, Target, execute};
 use duplex_core::server::{ServerConfig, ServerThread};
+use duplex_core::session::Update;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
-use crate::util::{run_embedded, server, small_plan};
+use crate::util::{run_embedded, server, session_run, small_plan};
 
 #[tokio::test]
 async fn every_transport_produces_sane_samples() {
@@ -149,19 +150,14 @@ async fn bytes_on_the_wire_match_a_counting_proxy() {
 #[test]
 fn cancelling_keeps_what_was_measured() {
     let plan = Plan { calls: 1_000_000, interval_ms: 1.0, warmup: 0, ..small_plan(&[Transport::Ws]) };
-    let handle = spawn_run(plan, Target::default()).expect("starts");
-    let (mut events, cancel, result) = handle.into_parts();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
-    let record = rt.block_on(async move {
-        while let Some(event) = events.recv().await {
-            if let RunEvent::Progress(p) = event
-                && p.done >= 20
-            {
-                cancel.cancel();
-            }
+    let record = session_run(plan, Target::default(), |update, cancel| {
+        if let Update::Progress { done, .. } = update
+            && *done >= 20
+        {
+            cancel.cancel();
         }
-        result.await
-    });
+    })
+    .expect("started");
     assert_eq!(record.status, RunStatus::Cancelled);
     assert!(record.samples.len() >= 20, "{}", record.samples.len());
     assert!(record.samples.iter().all(|s| s.is_ok()));
@@ -172,7 +168,7 @@ async fn remote_target_on_loopback_is_a_separate_process_topology() {
     let remote = ServerThread::spawn(ServerConfig::default()).expect("server thread");
     let url = format!("ws://{}", remote.local_addr());
     let record = execute(
-        small_plan(&[Transport::Ws, Transport::Http]),
+        small_plan(&[Transport::Ws, Transport::Http]).check().expect("valid"),
         Target::Remote { url: url.clone() },
         tokio::sync::mpsc::unbounded_channel().0,
         CancellationToken::new(),
@@ -194,7 +190,7 @@ async fn a_target_that_is_not_duplex_is_refused_before_measuring() {
         }
     });
     let record = execute(
-        small_plan(&[Transport::Ws]),
+        small_plan(&[Transport::Ws]).check().expect("valid"),
         Target::Remote { url: format!("http://{addr}") },
         tokio::sync::mpsc::unbounded_channel().0,
         CancellationToken::new(),

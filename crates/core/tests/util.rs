@@ -5,6 +5,8 @@ use duplex_core::power::PowerSettings;
 use duplex_core::record::{RunRecord, Topology};
 use duplex_core::runner::{Plan, Target, execute};
 use duplex_core::server::{Server, ServerConfig};
+use duplex_core::session::{RunSession, SessionError, Update};
+use duplex_core::stats::AnalysisOptions;
 use tokio_util::sync::CancellationToken;
 
 /// Under Wine (scripts/check-windows.sh runs the Windows build's tests there) CPU load cannot be
@@ -43,10 +45,26 @@ pub fn small_plan(transports: &[Transport]) -> Plan {
 
 pub async fn run_embedded(plan: Plan) -> RunRecord {
     execute(
-        plan,
+        plan.check().expect("a valid plan"),
         Target::Embedded { topology: Topology::SameThread },
         tokio::sync::mpsc::unbounded_channel().0,
         CancellationToken::new(),
     )
     .await
+}
+
+/// A run as the command line makes one: a session with the platform's sensors and no history,
+/// its native part measured on the run thread (`on_update` sees every update, and may cancel),
+/// then finished. Blocking.
+pub fn session_run(
+    plan: Plan,
+    target: Target,
+    mut on_update: impl FnMut(&Update, &CancellationToken),
+) -> Result<RunRecord, SessionError> {
+    let plan = plan.check().expect("a valid plan");
+    let mut session = RunSession::new(plan, &target, duplex_core::power::default_sensors(), None);
+    let cancel = CancellationToken::new();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+    rt.block_on(session.run_native(target, cancel.clone(), |u| on_update(&u, &cancel)))?;
+    Ok(session.finish(&AnalysisOptions::default()).record)
 }

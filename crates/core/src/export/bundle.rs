@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 
 use serde::{Deserialize, Serialize};
 
-use crate::record::RunRecord;
+use duplex_model::record::RunRecord;
 
 pub const BUNDLE_FORMAT: &str = "duplex-run-bundle";
 pub const BUNDLE_VERSION: u32 = 1;
@@ -49,8 +49,8 @@ pub fn write_bundle<W: Write>(out: W, runs: &[RunRecord]) -> Result<(), BundleEr
     let bundle = Borrowed {
         format: BUNDLE_FORMAT,
         version: BUNDLE_VERSION,
-        duplex_version: crate::VERSION,
-        exported_at_unix_ns: crate::clock::now_unix_ns(),
+        duplex_version: duplex_model::VERSION,
+        exported_at_unix_ns: duplex_model::clock::now_unix_ns(),
         runs,
     };
     serde_json::to_writer(out, &bundle).map_err(|e| BundleError::Io(e.into()))

@@ -7,9 +7,9 @@ use std::io::{Read, Write};
 use serde::{Deserialize, Serialize};
 
 use super::ExportError;
-use crate::clients::Transport;
-use crate::record::{ClientKind, RunRecord, Sample};
 use crate::stats::{Report, Summary};
+use duplex_clients::Transport;
+use duplex_model::record::{ClientKind, RunRecord, Sample};
 
 /// One row of `samples.csv`.
 #[derive(Debug, Serialize, Deserialize)]

@@ -8,8 +8,8 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-use crate::record::RunRecord;
 use crate::stats::Report;
+use duplex_model::record::RunRecord;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {

@@ -5,52 +5,7 @@
 use serde::{Deserialize, Serialize};
 use statrs::statistics::{Data, OrderStatistics};
 
-/// How a watcher receives snapshots.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Feed {
-    /// WebSocket push (`/ws/monitor`).
-    Push,
-    /// AJAX polling at an interval (`/monitor/latest`).
-    Poll,
-    /// AJAX long-polling (`/monitor/next`).
-    LongPoll,
-}
-
-impl Feed {
-    pub fn name(self) -> &'static str {
-        match self {
-            Feed::Push => "push",
-            Feed::Poll => "poll",
-            Feed::LongPoll => "long-poll",
-        }
-    }
-}
-
-/// One message or answer a feed received.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Observation {
-    pub feed: Feed,
-    /// The snapshot's sequence; None for an answer without one (204: nothing yet).
-    pub seq: Option<u64>,
-    /// The snapshot's time on the server's clock, Unix ns.
-    pub created_ns: Option<i64>,
-    /// When it was on screen (painted, or printed), on the watcher's clock, Unix ns.
-    pub shown_ns: i64,
-    pub bytes_out: u64,
-    pub bytes_in: u64,
-    /// Watcher time spent receiving, parsing and drawing it, ns.
-    pub handler_ns: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Session {
-    pub started_ns: i64,
-    pub ended_ns: i64,
-    /// Server and watcher on one machine: staleness compares one clock with itself.
-    pub one_clock: bool,
-    pub observations: Vec<Observation>,
-}
+pub use duplex_model::monitor::{Feed, Observation, Session};
 
 /// Milliseconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

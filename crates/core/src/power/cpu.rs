@@ -21,8 +21,8 @@ pub struct CpuSensor {
 impl CpuSensor {
     pub fn probe() -> Probe {
         let unavailable = |reason: String| Unavailable { sensor: "cpu", reason };
-        if let Some(wine) = crate::platform::wine::version() {
-            return Err(unavailable(under_wine(wine)));
+        if let Some(wine) = duplex_model::platform::wine::version() {
+            return Err(unavailable(duplex_model::platform::wine::no_cpu_load(wine)));
         }
         let me = sysinfo::get_current_pid().map_err(|e| unavailable(format!("no process id: {e}")))?;
         let mut system = System::new().map_err(|e| unavailable(e.to_string()))?;
@@ -48,14 +48,6 @@ impl CpuSensor {
         }
         tree
     }
-}
-
-/// Why CPU load cannot be read under Wine (sysinfo's reading would abort the process).
-pub fn under_wine(wine: &str) -> String {
-    format!(
-        "running under Wine {wine}, which does not implement the Windows performance counters \
-         (PdhEnumObjectsW) that CPU load is read from"
-    )
 }
 
 impl Sensor for CpuSensor {

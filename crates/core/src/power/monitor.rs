@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::{PowerSample, PowerSettings, PowerTrace, Probe, Sensor, SensorStatus, TimeWindow};
-use crate::clock::now_unix_ns;
+use duplex_model::clock::now_unix_ns;
 
 /// Reads the sensors on a timer until [`PowerMonitor::finish`].
 pub struct PowerMonitor {

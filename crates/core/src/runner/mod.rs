@@ -2,11 +2,11 @@
 //! reports progress and samples as they come, honours cancellation, and keeps everything
 //! measured when the server vanishes mid-run.
 //!
-//! Use [`spawn_run`] (its own thread and single-threaded runtime, so an embedded server can
-//! share the clients' thread) or [`execute`] on a runtime of your own.
+//! Use [`spawn`] (its own thread and single-threaded runtime, so an embedded server can share the
+//! clients' thread) to measure a part of a run that a [`crate::session::RunSession`] keeps, or
+//! [`execute`] for a whole run on a runtime of your own (the floor benchmark, tests).
 
 mod pacing;
-mod plan;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -16,16 +16,16 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+pub use duplex_model::plan::{CheckedPlan, MAX_CONCURRENCY, MAX_PAYLOAD_BYTES, Order, Plan, PlanError};
 pub use pacing::{Pacer, Watchdog};
-pub use plan::{MAX_CONCURRENCY, MAX_PAYLOAD_BYTES, Order, Plan, PlanError};
 
-use crate::clients::{Client, ClientError, ClientOptions, Endpoints, Transport};
-use crate::clock::{nanos, now_unix_ns};
-use crate::platform::PlatformInfo;
 use crate::power::PowerMonitor;
-use crate::protocol::Health;
-use crate::record::{BlockTiming, ClientKind, RunRecord, RunStatus, Sample, Topology};
-use crate::server::{Server, ServerConfig, ServerThread};
+use duplex_clients::{Client, ClientError, ClientOptions, Endpoints, Transport};
+use duplex_model::clock::{nanos, now_unix_ns};
+use duplex_model::platform::PlatformInfo;
+use duplex_model::protocol::{Health, message_bytes_for};
+use duplex_model::record::{BlockTiming, ClientKind, RunRecord, RunStatus, Sample, Topology};
+use duplex_server::{Server, ServerConfig, ServerThread};
 
 /// Where the clients send their messages.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,6 +37,23 @@ pub enum Target {
     Remote { url: String },
     /// A server already running in this process on a thread of its own (the app's).
     InProcess { addr: std::net::SocketAddr },
+}
+
+impl Target {
+    /// A remote target, refused here if its URL cannot be one (a scheme Duplex does not speak,
+    /// a malformed URL): before anything runs, not as a failed run.
+    pub fn remote(url: &str) -> Result<Target, String> {
+        Endpoints::parse(url).map_err(|e| e.to_string())?;
+        Ok(Target::Remote { url: url.to_owned() })
+    }
+
+    /// How the target is named in the record ("embedded" or the URL without its token).
+    pub fn name(&self) -> String {
+        match self {
+            Target::Embedded { .. } | Target::InProcess { .. } => "embedded".to_owned(),
+            Target::Remote { url } => duplex_clients::redact_token(url),
+        }
+    }
 }
 
 impl Default for Target {
@@ -84,69 +101,56 @@ pub enum RunError {
     Thread(std::io::Error),
 }
 
-/// A run in progress on its own thread.
+/// What a part of a run fills, and the power monitor spanning the whole run. A run session
+/// lends it to the runner for its native part and gets it back.
+pub struct Part {
+    pub record: RunRecord,
+    pub power: PowerMonitor,
+}
+
+/// A part of a run in progress on its own thread.
 pub struct RunHandle {
     pub events: mpsc::UnboundedReceiver<RunEvent>,
-    cancel: CancellationToken,
-    result: oneshot::Receiver<RunRecord>,
+    result: oneshot::Receiver<Part>,
 }
 
 impl RunHandle {
-    /// Stops the run after the calls in flight; what was measured is kept.
-    pub fn cancel(&self) {
-        self.cancel.cancel();
-    }
-
-    pub fn cancel_token(&self) -> CancellationToken {
-        self.cancel.clone()
-    }
-
-    /// Waits for the record (draining nothing: read `events` first if you want them).
-    pub async fn finish(self) -> RunRecord {
-        self.into_parts().2.await
-    }
-
-    /// Splits the handle so events can be read while the result is awaited elsewhere.
-    pub fn into_parts(
-        self,
-    ) -> (mpsc::UnboundedReceiver<RunEvent>, CancellationToken, impl Future<Output = RunRecord> + Send) {
-        let result = self.result;
-        (self.events, self.cancel, async move { result.await.unwrap_or_else(|_| lost_record()) })
+    /// The filled part, once the run thread is done (read `events` first if you want them).
+    pub async fn finish(self) -> Result<Part, RunError> {
+        self.result
+            .await
+            .map_err(|_| RunError::Thread(std::io::Error::other("the run thread stopped unexpectedly")))
     }
 }
 
-fn lost_record() -> RunRecord {
-    let mut r = RunRecord::new(Plan::default(), "unknown".into());
-    r.status = RunStatus::Failed;
-    r.error = Some("the run thread stopped unexpectedly".into());
-    r
-}
-
-/// Starts a run on a new thread with a single-threaded tokio runtime.
-pub fn spawn_run(plan: Plan, target: Target) -> Result<RunHandle, RunError> {
-    plan.validate_for(ClientKind::Native)?;
+/// Measures `plan`'s native part against `target` on a new thread with a single-threaded tokio
+/// runtime, into `part`. Cancel it with `cancel`: the calls in flight finish, what was measured
+/// is kept.
+pub fn spawn(
+    plan: CheckedPlan,
+    target: Target,
+    mut part: Part,
+    cancel: CancellationToken,
+) -> Result<RunHandle, RunError> {
     let (tx, events) = mpsc::unbounded_channel();
     let (result_tx, result) = oneshot::channel();
-    let cancel = CancellationToken::new();
-    let token = cancel.clone();
     std::thread::Builder::new()
         .name("duplex-run".into())
         .spawn(move || {
-            let record = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                Ok(rt) => rt.block_on(execute(plan, target, tx, token)),
-                Err(e) => failed(RunRecord::new(plan, String::new()), format!("cannot start a runtime: {e}")),
-            };
-            let _ = result_tx.send(record);
+            match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt.block_on(measure(&plan, &target, &mut part, &tx, &cancel)),
+                Err(e) => fail(&mut part.record, format!("cannot start a runtime: {e}")),
+            }
+            let _ = result_tx.send(part);
         })
         .map_err(RunError::Thread)?;
-    Ok(RunHandle { events, cancel, result })
+    Ok(RunHandle { events, result })
 }
 
-fn failed(mut record: RunRecord, error: String) -> RunRecord {
+fn fail(record: &mut RunRecord, error: String) {
     record.status = RunStatus::Failed;
     record.error = Some(error);
     record.finished_at_unix_ns = now_unix_ns();
-    record
 }
 
 /// The server a run talks to, stopped when the run ends.
@@ -174,7 +178,9 @@ async fn open_target(target: &Target, plan: &Plan) -> Result<(Endpoints, Topolog
     let config = ServerConfig {
         tick_interval: Duration::from_millis(plan.tick_ms),
         // Room for the plan's payload inside its JSON envelope.
-        max_message_bytes: ServerConfig::default().max_message_bytes.max(plan.payload_bytes * 2 + 4096),
+        max_message_bytes: ServerConfig::default()
+            .max_message_bytes
+            .max(message_bytes_for(plan.payload_bytes)),
         ..ServerConfig::default()
     };
     match target {
@@ -193,19 +199,22 @@ async fn open_target(target: &Target, plan: &Plan) -> Result<(Endpoints, Topolog
         }
         Target::Remote { url } => {
             let endpoints = Endpoints::parse(url).map_err(|e| e.to_string())?;
-            check_health(&endpoints).await?;
+            check_health(&endpoints, plan).await?;
             let topology = if endpoints.is_loopback { Topology::SeparateProcess } else { Topology::Remote };
             Ok((endpoints, topology, ServerGuard::External))
         }
         Target::InProcess { addr } => {
-            Ok((Endpoints::for_addr(*addr), Topology::CrossThread, ServerGuard::External))
+            let endpoints = Endpoints::for_addr(*addr);
+            check_health(&endpoints, plan).await?;
+            Ok((endpoints, Topology::CrossThread, ServerGuard::External))
         }
     }
 }
 
-/// Makes sure the target is a Duplex server before measuring anything.
-async fn check_health(endpoints: &Endpoints) -> Result<Health, String> {
-    let client = crate::clients::build_http_client(true).map_err(|e| e.to_string())?;
+/// Makes sure the target is a Duplex server that takes the plan's messages, before measuring
+/// anything (and before the idle baseline).
+async fn check_health(endpoints: &Endpoints, plan: &Plan) -> Result<Health, String> {
+    let client = duplex_clients::build_http_client(true).map_err(|e| e.to_string())?;
     let not_duplex = |why: String| format!("{} is not a reachable Duplex server: {why}", endpoints.authority);
     let response = client
         .get(&endpoints.health)
@@ -222,6 +231,14 @@ async fn check_health(endpoints: &Endpoints) -> Result<Health, String> {
     let health: Health = response.json().await.map_err(|e| not_duplex(e.to_string()))?;
     if health.name != "duplex" {
         return Err(not_duplex(format!("/health names {:?}", health.name)));
+    }
+    let needed = message_bytes_for(plan.payload_bytes);
+    if health.max_message_bytes < needed {
+        return Err(format!(
+            "a payload of {} bytes needs messages of up to {needed} bytes, but the server at {} takes \
+             at most {}: choose a smaller payload, or start that server with --max-message {needed}",
+            plan.payload_bytes, endpoints.authority, health.max_message_bytes
+        ));
     }
     Ok(health)
 }
@@ -376,26 +393,42 @@ async fn connect_clients(
     Ok(slots)
 }
 
-/// Runs `plan` against `target` on the current runtime. Never fails: a run that cannot start
-/// or breaks mid-way returns a record with status `Failed`, its error, and every sample taken.
+/// Runs `plan` against `target` on the current runtime, with its own record and power monitor
+/// (the platform's sensors). Never fails: a run that cannot start or breaks mid-way returns a
+/// record with status `Failed`, its error, and every sample taken.
 pub async fn execute(
-    plan: Plan,
+    plan: CheckedPlan,
     target: Target,
     events: mpsc::UnboundedSender<RunEvent>,
     cancel: CancellationToken,
 ) -> RunRecord {
-    let target_name = match &target {
-        Target::Embedded { .. } | Target::InProcess { .. } => "embedded".to_owned(),
-        Target::Remote { url } => crate::clients::redact_token(url),
-    };
-    let mut record = RunRecord::new(plan.clone(), target_name);
-    if let Err(e) = plan.validate_for(ClientKind::Native) {
-        return failed(record, e.to_string());
+    let record = RunRecord::new(plan.clone().into_plan(), target.name());
+    let power = PowerMonitor::start(&plan.power, crate::power::default_sensors());
+    let mut part = Part { record, power };
+    measure(&plan, &target, &mut part, &events, &cancel).await;
+    let Part { mut record, power } = part;
+    record.power = power.finish();
+    record
+}
+
+/// Measures the native part of `part.record`'s run: opens the target (a remote one must answer
+/// as a Duplex server), waits the power monitor's idle baseline, then runs `plan`'s blocks. The
+/// record keeps its own (whole) plan; `plan` is the native clients' part of it.
+pub async fn measure(
+    plan: &CheckedPlan,
+    target: &Target,
+    part: &mut Part,
+    events: &mpsc::UnboundedSender<RunEvent>,
+    cancel: &CancellationToken,
+) {
+    let record = &mut part.record;
+    if let Some(t) = plan.transports.iter().find(|t| !t.runs_on(ClientKind::Native)) {
+        return fail(record, format!("{t} cannot be measured by native clients"));
     }
     record.platform = PlatformInfo::collect();
-    let (endpoints, topology, guard) = match open_target(&target, &plan).await {
+    let (endpoints, topology, guard) = match open_target(target, plan).await {
         Ok(t) => t,
-        Err(e) => return failed(record, e),
+        Err(e) => return fail(record, e),
     };
     record.server = endpoints.authority.clone();
     record.topology = topology;
@@ -405,11 +438,11 @@ pub async fn execute(
         topology,
         record: Box::new(record.clone()),
     });
-    let mut power = PowerMonitor::start(&plan.power, crate::power::default_sensors());
+    let power = &mut part.power;
     if power.baseline_ms() > 0 {
         let _ = events.send(RunEvent::Baseline { duration_ms: power.baseline_ms() });
     }
-    if !power.idle_baseline(&cancel).await {
+    if !power.idle_baseline(cancel).await {
         record.status = RunStatus::Cancelled;
     }
 
@@ -426,7 +459,7 @@ pub async fn execute(
             Some(i) => i,
             None => {
                 let connected = tokio::select! {
-                    c = connect_clients(transport, &endpoints, &options, &plan) => c,
+                    c = connect_clients(transport, &endpoints, &options, plan) => c,
                     _ = cancel.cancelled() => { record.status = RunStatus::Cancelled; break; }
                 };
                 match connected {
@@ -440,8 +473,7 @@ pub async fn execute(
                 pools.len() - 1
             }
         };
-        let ctx =
-            BlockCtx { plan: &plan, transport, set, events: &events, cancel: &cancel, done: &done, total };
+        let ctx = BlockCtx { plan, transport, set, events, cancel, done: &done, total };
         let (started, started_at_unix_ns) = (std::time::Instant::now(), now_unix_ns());
         let outcomes = join_all(pools[pool_index].1.iter_mut().map(|slot| run_block(slot, &ctx))).await;
         record.blocks.push(BlockTiming {
@@ -469,8 +501,6 @@ pub async fn execute(
     for (_, slots) in pools {
         join_all(slots.into_iter().map(|s| s.client.close())).await;
     }
-    record.power = power.finish();
     guard.stop().await;
     record.finished_at_unix_ns = now_unix_ns();
-    record
 }

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::clients::{Client, ClientError, ClientOptions, Endpoints, HttpMethod, Transport};
 use crate::stats::live::LiveLatency;
+use duplex_clients::{Client, ClientError, ClientOptions, Endpoints, HttpMethod, Transport};
 
 /// How hard and how long.
 #[derive(Debug, Clone, Serialize)]

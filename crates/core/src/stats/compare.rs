@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
-use crate::clients::{Pattern, Transport};
-use crate::record::ClientKind;
+use duplex_clients::{Pattern, Transport};
+use duplex_model::record::ClientKind;
 
 /// Below this p-value a difference is called significant.
 pub const ALPHA: f64 = 0.05;

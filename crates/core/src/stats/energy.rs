@@ -6,9 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::clients::Transport;
 use crate::power::{BatteryState, PowerSample, PowerTrace, SensorStatus, TimeWindow};
-use crate::record::{ClientKind, RunRecord};
+use duplex_clients::Transport;
+use duplex_model::record::{ClientKind, RunRecord};
 
 /// z for a two-sided 95 % interval.
 const Z95: f64 = 1.96;

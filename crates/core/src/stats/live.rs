@@ -4,8 +4,8 @@
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use crate::clients::Transport;
-use crate::record::Sample;
+use duplex_clients::Transport;
+use duplex_model::record::Sample;
 
 pub struct LiveLatency {
     hist: Histogram<u64>,

@@ -16,8 +16,8 @@ pub use normal::NormalFit;
 pub use series::{Series, series};
 pub use summary::{Group, Summary, summarize};
 
-use crate::clients::Transport;
-use crate::record::{ClientKind, RunRecord};
+use duplex_clients::Transport;
+use duplex_model::record::{ClientKind, RunRecord};
 
 #[derive(Debug, Clone, Default)]
 pub struct AnalysisOptions {
@@ -170,7 +170,7 @@ pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
             webview.user_agent
         ));
     }
-    if keys.iter().any(|(t, _)| t.pattern() == crate::clients::Pattern::Push) && !record.topology.one_clock()
+    if keys.iter().any(|(t, _)| t.pattern() == duplex_clients::Pattern::Push) && !record.topology.one_clock()
     {
         notes.push(record.clock_note().to_owned());
     }

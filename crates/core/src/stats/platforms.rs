@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use super::compare::{ALPHA, mann_whitney};
 use super::energy::Quantity;
 use super::{AnalysisOptions, Group, Summary, analyze, format_p, format_us, group_of, summarize};
-use crate::clients::Transport;
-use crate::record::{ClientKind, RunRecord};
+use duplex_clients::Transport;
+use duplex_model::record::{ClientKind, RunRecord};
 
 /// How runs are put together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

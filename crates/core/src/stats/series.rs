@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::clients::Transport;
-use crate::record::{ClientKind, RunRecord};
+use duplex_clients::Transport;
+use duplex_model::record::{ClientKind, RunRecord};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Series {

@@ -10,7 +10,7 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
-use crate::record::{RunRecord, RunStatus, Sample};
+use duplex_model::record::{RunRecord, RunStatus, Sample};
 
 pub use writer::RunWriter;
 
@@ -160,7 +160,7 @@ impl History {
         insert_samples(&tx, run_id, samples)?;
         tx.execute(
             "UPDATE runs SET sample_count = sample_count + ?2, finished_at = ?3 WHERE id = ?1",
-            params![run_id, samples.len() as u64, crate::clock::now_unix_ns()],
+            params![run_id, samples.len() as u64, duplex_model::clock::now_unix_ns()],
         )?;
         tx.commit()?;
         Ok(())
@@ -293,8 +293,8 @@ impl History {
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
                 Sample {
-                    transport: crate::clients::Transport::Ws,
-                    client: crate::record::ClientKind::Native,
+                    transport: duplex_clients::Transport::Ws,
+                    client: duplex_model::record::ClientKind::Native,
                     client_id: r.get(2)?,
                     set: r.get(3)?,
                     seq: r.get(4)?,

@@ -3,7 +3,7 @@
 //! ends the writing, is remembered, and the whole run is saved at the end as before.
 
 use super::{History, StorageError};
-use crate::record::{RunRecord, Sample};
+use duplex_model::record::{RunRecord, Sample};
 
 pub struct RunWriter {
     history: History,

@@ -9,9 +9,9 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::agent::Agent;
-use super::snapshot::SNAPSHOT_EVENT;
-use crate::clock::now_unix_ns;
-use crate::server::EventHub;
+use crate::EventHub;
+use duplex_model::clock::now_unix_ns;
+use duplex_model::monitor::SNAPSHOT_EVENT;
 
 /// Snapshots per second a monitor may be asked for.
 pub const MIN_HZ: f64 = 0.1;
@@ -64,7 +64,7 @@ impl MonitorHub {
     }
 
     /// A WebSocket subscriber: the agent samples while it listens.
-    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<crate::server::events::EventFrame> {
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<crate::events::EventFrame> {
         let events = self.events.subscribe();
         self.wake.notify_one();
         events
@@ -177,7 +177,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_agent_samples_only_while_watched() {
-        if crate::platform::wine::version().is_some() {
+        if duplex_model::platform::wine::version().is_some() {
             // No agent under Wine (CPU load cannot be read): agent::tests checks the refusal.
             eprintln!("skipped under Wine: the live monitor's agent cannot read CPU load there");
             return;

@@ -10,8 +10,8 @@ use tokio_tungstenite::tungstenite::Message;
 use super::http::{build_client, request_wire_len, send};
 use super::ws::{CountedWs, connect_counted, next_data, ws_frame_len};
 use super::{ClientError, Endpoints, Measurement};
-use crate::clock::now_unix_ns;
-use crate::protocol::Event;
+use duplex_model::clock::now_unix_ns;
+use duplex_model::protocol::Event;
 
 fn measurement_of(event: &Event, bytes_out: u64, bytes_in: u64) -> Measurement {
     let now = now_unix_ns();

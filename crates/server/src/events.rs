@@ -10,8 +10,8 @@ use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::clock::now_unix_ns;
-use crate::protocol::Event;
+use duplex_model::clock::now_unix_ns;
+use duplex_model::protocol::Event;
 
 /// How many events a slow WebSocket subscriber may fall behind before it skips ahead.
 const PUSH_BUFFER: usize = 1024;

@@ -3,10 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::clients::Transport;
+use crate::plan::Plan;
 use crate::platform::PlatformInfo;
 use crate::power::PowerTrace;
-use crate::runner::Plan;
+use crate::transport::Transport;
 
 /// Which kind of client measured a sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

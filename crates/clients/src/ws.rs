@@ -10,8 +10,8 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::counting::{ByteCounter, CountingStream};
 use super::{ClientError, ClientOptions, Measurement, elapsed_ns, payload_of};
-use crate::clock::{now_unix_ns, secs_to_unix_ns, unix_ns_to_secs};
-use crate::protocol::{EchoReplyView, echo_request_json, parse_binary_reply};
+use duplex_model::clock::{now_unix_ns, secs_to_unix_ns, unix_ns_to_secs};
+use duplex_model::protocol::{EchoReplyView, echo_request_json, parse_binary_reply};
 
 pub type CountedWs = WebSocketStream<CountingStream<TcpStream>>;
 
@@ -41,9 +41,9 @@ pub async fn connect_counted(url: &str) -> Result<(CountedWs, Arc<ByteCounter>),
     let tcp = TcpStream::connect(&authority).await.map_err(|e| connect_err(e.to_string()))?;
     tcp.set_nodelay(true).map_err(|e| connect_err(e.to_string()))?;
     let (stream, counter) = CountingStream::new(tcp);
-    // Small buffers, as the server's (crate::server's WS_READ_BUFFER): every message is flushed at once.
+    // Small buffers, as the server's (protocol::WS_READ_BUFFER): every message is flushed at once.
     let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-        .read_buffer_size(crate::server::WS_READ_BUFFER)
+        .read_buffer_size(duplex_model::protocol::WS_READ_BUFFER)
         .write_buffer_size(0);
     let (ws, _response) = tokio_tungstenite::client_async_with_config(url, stream, Some(config))
         .await

@@ -68,7 +68,7 @@ mod tests {
 
     #[test]
     fn qr_codes_render_for_a_join_url() {
-        let url = join_url([192, 168, 1, 5].into(), 9000, &crate::server::new_token());
+        let url = join_url([192, 168, 1, 5].into(), 9000, &crate::new_token());
         let svg = qr_svg(&url).expect("svg");
         assert!(svg.starts_with("<?xml") && svg.contains("<svg"), "{}", &svg[..80]);
         let text = qr_text(&url).expect("text");

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::clients::{ClientOptions, HttpMethod, Transport};
 use crate::power::PowerSettings;
 use crate::record::ClientKind;
+use crate::transport::{ClientOptions, HttpMethod, Transport};
 
 /// How the sets of different transports follow each other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -89,10 +89,10 @@ pub enum PlanError {
 }
 
 const PRESETS: [(&str, &str); 4] = [
-    ("quick", include_str!("../../presets/quick.toml")),
-    ("paper", include_str!("../../presets/paper.toml")),
-    ("push", include_str!("../../presets/push.toml")),
-    ("energy", include_str!("../../presets/energy.toml")),
+    ("quick", include_str!("../presets/quick.toml")),
+    ("paper", include_str!("../presets/paper.toml")),
+    ("push", include_str!("../presets/push.toml")),
+    ("energy", include_str!("../presets/energy.toml")),
 ];
 
 /// Largest payload a plan may ask for (the default server accepts 1 MiB messages).
@@ -119,7 +119,24 @@ impl Plan {
         Ok(plan)
     }
 
-    pub fn validate(&self) -> Result<(), PlanError> {
+    /// Checks the plan: the only way to a [`CheckedPlan`], which is what runs.
+    pub fn check(self) -> Result<CheckedPlan, PlanError> {
+        self.validate()?;
+        Ok(CheckedPlan(self))
+    }
+
+    /// [`Plan::check`], and every transport measurable by `client`.
+    pub fn check_for(self, client: ClientKind) -> Result<CheckedPlan, PlanError> {
+        self.validate()?;
+        match self.transports.iter().find(|t| !t.runs_on(client)) {
+            Some(t) => {
+                Err(PlanError::Invalid(format!("{t} cannot be measured by {} clients", client.name())))
+            }
+            None => Ok(CheckedPlan(self)),
+        }
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), PlanError> {
         let bad = |m: String| Err(PlanError::Invalid(m));
         if self.transports.is_empty() {
             return bad("choose at least one transport".into());
@@ -162,17 +179,6 @@ impl Plan {
             return bad("the idle baseline must be at most an hour".into());
         }
         Ok(())
-    }
-
-    /// [`Plan::validate`], and every transport measurable by `client`.
-    pub fn validate_for(&self, client: ClientKind) -> Result<(), PlanError> {
-        self.validate()?;
-        match self.transports.iter().find(|t| !t.runs_on(client)) {
-            Some(t) => {
-                Err(PlanError::Invalid(format!("{t} cannot be measured by {} clients", client.name())))
-            }
-            None => Ok(()),
-        }
     }
 
     /// The part of the plan one kind of client runs: the transports it can measure. None when
@@ -243,6 +249,37 @@ impl Plan {
     }
 }
 
+/// A plan that passed [`Plan::check`]: the only kind the runner, a run session and browser
+/// join take, so nothing runs unchecked and nothing is checked twice. It reads as a [`Plan`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct CheckedPlan(Plan);
+
+impl std::ops::Deref for CheckedPlan {
+    type Target = Plan;
+    fn deref(&self) -> &Plan {
+        &self.0
+    }
+}
+
+impl CheckedPlan {
+    pub fn into_plan(self) -> Plan {
+        self.0
+    }
+
+    /// The part one kind of client runs (a checked plan's transports, fewer of them).
+    pub fn for_client(&self, client: ClientKind) -> Option<CheckedPlan> {
+        self.0.for_client(client).map(CheckedPlan)
+    }
+
+    /// The same plan without power sampling (a part of a run whose power is sampled by the
+    /// session around it).
+    pub fn with_power_off(mut self) -> CheckedPlan {
+        self.0.power = PowerSettings::OFF;
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,7 +307,7 @@ mod tests {
             Plan { payload_bytes: MAX_PAYLOAD_BYTES + 1, ..Plan::default() },
         ];
         for plan in cases {
-            assert!(plan.validate().is_err(), "{plan:?}");
+            assert!(plan.clone().check().is_err(), "{plan:?}");
         }
         assert!(Plan::from_toml("sets = \"ten\"").is_err());
         assert!(Plan::from_toml("colour = 1").is_err());
@@ -280,8 +317,8 @@ mod tests {
     fn each_client_kind_gets_the_transports_it_can_measure() {
         use Transport::{Http, HttpNew, Ws, Xhr};
         let plan = Plan { transports: vec![Ws, Http, HttpNew, Xhr], ..Plan::default() };
-        assert!(plan.validate().is_ok());
-        let err = plan.validate_for(ClientKind::Native).expect_err("xhr is web-view only");
+        assert!(plan.clone().check().is_ok());
+        let err = plan.clone().check_for(ClientKind::Native).expect_err("xhr is web-view only");
         assert!(err.to_string().contains("xhr cannot be measured by native clients"), "{err}");
         assert_eq!(plan.for_client(ClientKind::Native).map(|p| p.transports), Some(vec![Ws, Http, HttpNew]));
         assert_eq!(plan.for_client(ClientKind::Webview).map(|p| p.transports), Some(vec![Ws, Http, Xhr]));

@@ -1,5 +1,7 @@
 //! Browser join: any browser that opens the server's page at `/` runs the WebSocket vs
-//! fetch/XHR test itself and posts its samples back; the host stores them as a run.
+//! fetch/XHR test itself and posts its samples back. The server hands out tickets, serves the
+//! page and takes the results in; it knows nothing of runs or statistics: what arrives goes to
+//! a [`ResultSink`], which the layer above (the engine's run session) makes a stored run of.
 //!
 //! `GET /` serves `join.html` and `GET /assets/…` its scripts, from [`WebAssets`] (a built
 //! web client directory, or the app's embedded files): nothing outside them is served, and no
@@ -22,12 +24,12 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use duplex_model::platform::BrowserDevice;
+use duplex_model::record::{ClientKind, ClientPart};
+use duplex_model::{CheckedPlan, Plan};
+
 use super::AppState;
 use super::error::ApiError;
-use crate::platform::{BrowserDevice, PlatformInfo};
-use crate::record::{ClientKind, ClientPart, RunRecord, Topology};
-use crate::runner::Plan;
-use crate::stats::{AnalysisOptions, Report, analyze};
 
 /// A file of the web client.
 pub struct Asset {
@@ -41,14 +43,40 @@ pub trait WebAssets: Send + Sync {
     fn get(&self, path: &str) -> Option<Asset>;
 }
 
-/// Stores a joined browser's run (e.g. into the history). The error is said to the browser.
-pub type ResultSink = Arc<dyn Fn(&RunRecord, &Report) -> Result<(), String> + Send + Sync>;
+/// A joined browser's results as they arrived, with what the server knows of them.
+#[derive(Debug, Clone)]
+pub struct JoinedPart {
+    /// The ticket's run id, and when it was handed out (Unix ns).
+    pub run_id: String,
+    pub issued_at_unix_ns: i64,
+    /// What the browser was asked to run.
+    pub plan: CheckedPlan,
+    /// The Host the browser addressed (clipped to 255 characters).
+    pub host: String,
+    pub peer: Option<SocketAddr>,
+    pub device: BrowserDevice,
+    pub part: ClientPart,
+}
+
+/// Why a sink did not store a joined run. Nothing was stored either way: the browser may post
+/// again.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SinkError {
+    /// The samples do not fit the plan (HTTP 422).
+    Misfit(String),
+    /// Storing failed (HTTP 500).
+    Store(String),
+}
+
+/// Makes a stored run of a joined browser's part (the engine's run session does, into the
+/// history). Called on a blocking thread.
+pub type ResultSink = Arc<dyn Fn(JoinedPart) -> Result<Stored, SinkError> + Send + Sync>;
 
 /// Browser join, when the server offers it.
 #[derive(Clone)]
 pub struct BrowserJoin {
     /// What joining browsers run: the web-view transports of the host's plan.
-    pub plan: Plan,
+    pub plan: CheckedPlan,
     pub assets: Arc<dyn WebAssets>,
     pub sink: ResultSink,
     /// Largest results upload accepted (bigger: HTTP 413).
@@ -63,8 +91,11 @@ impl fmt::Debug for BrowserJoin {
 
 impl BrowserJoin {
     /// Browsers run the transports of `plan` that a page can measure.
-    pub fn new(plan: &Plan, assets: Arc<dyn WebAssets>, sink: ResultSink) -> Result<BrowserJoin, String> {
-        plan.validate().map_err(|e| e.to_string())?;
+    pub fn new(
+        plan: &CheckedPlan,
+        assets: Arc<dyn WebAssets>,
+        sink: ResultSink,
+    ) -> Result<BrowserJoin, String> {
         let plan = plan
             .for_client(ClientKind::Webview)
             .ok_or("none of the plan's transports runs in a browser (choose ws, http or xhr)")?;
@@ -136,7 +167,7 @@ impl Tickets {
     fn issue(&self) -> Ticket {
         let ticket = Ticket {
             run_id: uuid::Uuid::new_v4().to_string(),
-            issued_at_unix_ns: crate::clock::now_unix_ns(),
+            issued_at_unix_ns: duplex_model::clock::now_unix_ns(),
         };
         let mut open = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if open.len() >= MAX_TICKETS {
@@ -215,7 +246,7 @@ pub async fn plan(State(state): State<AppState>) -> Result<Json<JoinPlan>, ApiEr
     let ticket = state.tickets.issue();
     Ok(Json(JoinPlan {
         run_id: ticket.run_id,
-        plan: join.plan.clone(),
+        plan: join.plan.clone().into_plan(),
         max_upload_bytes: join.max_upload_bytes,
     }))
 }
@@ -270,36 +301,30 @@ pub async fn results(
             posted.run_id.chars().take(64).collect::<String>()
         ),
     })?;
-    let mut record = RunRecord::new(join.plan.clone(), "browser join".into());
-    record.id = ticket.run_id.clone();
-    record.started_at_unix_ns = ticket.issued_at_unix_ns;
-    record.server = host;
-    // The browser's round trips are timed on its own clock; the server's stamps on the host's.
-    record.topology = match peer {
-        Some(p) if p.ip().is_loopback() => Topology::SeparateProcess,
-        _ => Topology::Remote,
+    let joined = JoinedPart {
+        run_id: ticket.run_id.clone(),
+        issued_at_unix_ns: ticket.issued_at_unix_ns,
+        plan: join.plan.clone(),
+        host,
+        peer,
+        device: posted.device,
+        part: posted.part,
     };
-    record.platform =
-        PlatformInfo::from_browser(&posted.device, peer.map(|p| p.ip().to_string()).unwrap_or_default());
-    if let Err(e) = record.merge(posted.part) {
-        state.tickets.give_back(ticket);
-        return Err(ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, reason: e.to_string() });
-    }
-    let stored = tokio::task::spawn_blocking(move || {
-        let report = analyze(&record, &AnalysisOptions::default());
-        (join.sink)(&record, &report)
-            .map(|()| Stored { run_id: record.id.clone(), headline: report.headline() })
-    })
-    .await
-    .unwrap_or_else(|e| Err(format!("storing failed: {e}")));
+    let sink = join.sink.clone();
+    let stored = tokio::task::spawn_blocking(move || sink(joined))
+        .await
+        .unwrap_or_else(|e| Err(SinkError::Store(format!("storing failed: {e}"))));
     match stored {
         Ok(stored) => Ok((StatusCode::CREATED, Json(stored))),
-        Err(reason) => {
+        Err(e) => {
             // Nothing was stored: the browser may post again.
             state.tickets.give_back(ticket);
-            Err(ApiError {
-                status: StatusCode::INTERNAL_SERVER_ERROR,
-                reason: format!("the host could not store the run: {reason}"),
+            Err(match e {
+                SinkError::Misfit(reason) => ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, reason },
+                SinkError::Store(reason) => ApiError {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    reason: format!("the host could not store the run: {reason}"),
+                },
             })
         }
     }

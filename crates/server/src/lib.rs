@@ -1,5 +1,8 @@
-//! The embedded echo server: WebSocket and HTTP echo, server events, in-process on loopback
-//! (or any address given), with graceful shutdown.
+//! duplex-server: the echo server and nothing else — WebSocket and HTTP echo, server events,
+//! the live monitor's publisher, LAN access and browser join's page and tickets — in-process on
+//! loopback (or any address given), with graceful shutdown. It may use `duplex-model` only: it
+//! knows nothing of clients, runs or statistics (a joined browser's results go to a sink the
+//! layer above provides).
 //!
 //! Routes (see [`router`]):
 //! - `GET /` and `GET /ws`: WebSocket echo (`/` serves the paper's A.1 client, which connects
@@ -7,7 +10,7 @@
 //! - `GET /ws/push`: WebSocket subscription to server events.
 //! - `GET /echo?client_time=&seq=&payload=`, `POST /echo` (JSON), `GET /msgsrv.php?time=&set=`.
 //! - `GET /events/latest` (poll), `GET /events/next?after=SEQ` (long-poll), `GET /health`.
-//! - The live monitor ([`crate::monitor`]): `GET /ws/monitor` (push), `GET /monitor/latest`
+//! - The live monitor ([`monitor`]): `GET /ws/monitor` (push), `GET /monitor/latest`
 //!   (poll), `GET /monitor/next?after=SEQ` (long-poll).
 //! - Browser join ([`join`]), when offered: the page at `/`, `/assets/…`, `GET /join/plan`,
 //!   `POST /join/results`.
@@ -21,6 +24,7 @@ mod http;
 pub mod join;
 pub mod lan;
 mod listen;
+pub mod monitor;
 mod ws;
 
 use std::net::SocketAddr;
@@ -44,7 +48,7 @@ pub use access::new_token;
 pub use error::ApiError;
 pub use events::EventHub;
 pub use http::{REQUEST_BYTES_HEADER, request_wire_len};
-pub use ws::{WS_READ_BUFFER, echo_text};
+pub use ws::echo_text;
 
 /// Settings of the echo server. `Default` is loopback on a free port.
 #[derive(Debug, Clone)]

@@ -8,13 +8,12 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
-use super::session::{Feed, Observation};
-use super::snapshot::Published;
-use crate::clients::http::build_client;
-use crate::clients::push::get_answer;
-use crate::clients::ws::{connect_counted, next_data, ws_frame_len};
-use crate::clients::{ClientError, Endpoints, with_query};
-use crate::clock::now_unix_ns;
+use crate::http::build_client;
+use crate::push::get_answer;
+use crate::ws::{connect_counted, next_data, ws_frame_len};
+use crate::{ClientError, Endpoints, with_query};
+use duplex_model::clock::now_unix_ns;
+use duplex_model::monitor::{Feed, Observation, Published};
 
 /// What a watcher reports per answer.
 #[derive(Debug, Clone)]

@@ -13,8 +13,8 @@ use serde::Deserialize;
 
 use super::error::ApiError;
 use super::{AppState, EventHub};
-use crate::clock::{now_unix_ns, unix_ns_to_secs};
-use crate::protocol::{EchoReply, EchoRequest, Health, ReplyPayload};
+use duplex_model::clock::{now_unix_ns, unix_ns_to_secs};
+use duplex_model::protocol::{EchoReply, EchoRequest, Health, ReplyPayload};
 
 /// Query of `GET /echo`. `time` is the paper's name for `client_time` (Appendix B.1), `set`
 /// its tag for the run, and `_` jQuery's cache buster; all are accepted.
@@ -225,7 +225,7 @@ pub async fn monitor_next(
 pub async fn health(State(state): State<AppState>) -> Json<Health> {
     Json(Health {
         name: "duplex".into(),
-        version: crate::VERSION.into(),
+        version: duplex_model::VERSION.into(),
         tick_ms: u64::try_from(state.config.tick_interval.as_millis()).unwrap_or(u64::MAX),
         max_message_bytes: state.config.max_message_bytes,
     })

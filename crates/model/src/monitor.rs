@@ -1,5 +1,6 @@
-//! One reading of the machine, as the live monitor publishes it (the paper's Fig. 1: `top` and
-//! `vmstat` once per second, streamed to a browser).
+//! The live monitor's vocabulary: one reading of the machine as it is published (the paper's
+//! Fig. 1: `top` and `vmstat` once per second, streamed to a browser), and what a watcher saw of
+//! it, feed by feed.
 
 use serde::{Deserialize, Serialize};
 
@@ -58,6 +59,55 @@ impl Published {
     }
 }
 
+// What a watching session (push against poll) saw; the engine summarises it.
+
+/// How a watcher receives snapshots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Feed {
+    /// WebSocket push (`/ws/monitor`).
+    Push,
+    /// AJAX polling at an interval (`/monitor/latest`).
+    Poll,
+    /// AJAX long-polling (`/monitor/next`).
+    LongPoll,
+}
+
+impl Feed {
+    pub fn name(self) -> &'static str {
+        match self {
+            Feed::Push => "push",
+            Feed::Poll => "poll",
+            Feed::LongPoll => "long-poll",
+        }
+    }
+}
+
+/// One message or answer a feed received.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observation {
+    pub feed: Feed,
+    /// The snapshot's sequence; None for an answer without one (204: nothing yet).
+    pub seq: Option<u64>,
+    /// The snapshot's time on the server's clock, Unix ns.
+    pub created_ns: Option<i64>,
+    /// When it was on screen (painted, or printed), on the watcher's clock, Unix ns.
+    pub shown_ns: i64,
+    pub bytes_out: u64,
+    pub bytes_in: u64,
+    /// Watcher time spent receiving, parsing and drawing it, ns.
+    pub handler_ns: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub started_ns: i64,
+    pub ended_ns: i64,
+    /// Server and watcher on one machine: staleness compares one clock with itself.
+    pub one_clock: bool,
+    pub observations: Vec<Observation>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,12 +133,16 @@ mod tests {
                 memory_bytes: 1 << 20,
             }],
         };
-        let hub = crate::server::EventHub::new();
-        hub.publish(SNAPSHOT_EVENT, Some(serde_json::to_value(&snapshot).expect("value")));
-        let frame = hub.latest().expect("published");
-        let back = Published::parse(frame.json.as_bytes()).expect("parses");
-        assert_eq!((back.seq, &back.snapshot), (1, &snapshot));
-        assert!(back.created_ns > 0);
+        // As the server publishes it (its event hub serialises a protocol::Event).
+        let event = crate::protocol::Event {
+            event: SNAPSHOT_EVENT.into(),
+            seq: 1,
+            created_ns: 1_700_000_000_000_000_000,
+            data: Some(serde_json::to_value(&snapshot).expect("value")),
+        };
+        let wire = serde_json::to_vec(&event).expect("json");
+        let back = Published::parse(&wire).expect("parses");
+        assert_eq!((back.seq, back.created_ns, &back.snapshot), (1, event.created_ns, &snapshot));
     }
 
     #[test]

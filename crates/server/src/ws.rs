@@ -8,8 +8,8 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::AppState;
 use super::events::EventFrame;
-use crate::clock::{now_unix_ns, unix_ns_to_secs};
-use crate::protocol::{EchoReply, EchoRequest, ReplyPayload, binary_reply};
+use duplex_model::clock::{now_unix_ns, unix_ns_to_secs};
+use duplex_model::protocol::{EchoReply, EchoRequest, ReplyPayload, binary_reply};
 
 /// Answers one text message: the echo reply, or `{"error": …}` when it cannot be parsed.
 pub fn echo_text(text: &str, server_time_ns: i64) -> String {
@@ -42,14 +42,12 @@ pub async fn monitor(ws: WebSocketUpgrade, State(state): State<AppState>) -> Res
     configure(ws, &state).on_upgrade(move |socket| push_socket(socket, events, state))
 }
 
-/// Per-connection buffers: small, since echo messages are small and each is flushed at once.
-/// tungstenite's defaults (128 KiB to read, 128 KiB to write) cost a quarter MiB per socket:
-/// 250 MiB for a thousand clients. Bigger messages still arrive, over several reads.
-pub const WS_READ_BUFFER: usize = 8 << 10;
-
 fn configure(ws: WebSocketUpgrade, state: &AppState) -> WebSocketUpgrade {
     let max = state.config.max_message_bytes;
-    ws.max_message_size(max).max_frame_size(max).read_buffer_size(WS_READ_BUFFER).write_buffer_size(0)
+    ws.max_message_size(max)
+        .max_frame_size(max)
+        .read_buffer_size(duplex_model::protocol::WS_READ_BUFFER)
+        .write_buffer_size(0)
 }
 
 async fn echo_socket(mut socket: WebSocket, state: AppState) {

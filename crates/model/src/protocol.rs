@@ -11,6 +11,18 @@
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+/// WebSocket read buffer of the server's and the clients' connections: small, since echo
+/// messages are small and each is flushed at once. tungstenite's defaults (128 KiB to read, 128
+/// KiB to write) cost a quarter MiB per socket: 250 MiB for a thousand clients. Bigger messages
+/// still arrive, over several reads.
+pub const WS_READ_BUFFER: usize = 8 << 10;
+
+/// The largest message a server must take for echo requests carrying `payload_bytes` of
+/// payload: the payload inside its JSON envelope, with room to spare (binary frames are smaller).
+pub fn message_bytes_for(payload_bytes: usize) -> usize {
+    payload_bytes.saturating_mul(2).saturating_add(4096)
+}
+
 /// Size of the server-time prefix of a binary echo reply.
 pub const BINARY_PREFIX_LEN: usize = 8;
 

@@ -15,6 +15,14 @@ pub fn version() -> Option<&'static str> {
     None
 }
 
+/// Why CPU load cannot be read under Wine (sysinfo's reading would abort the process).
+pub fn no_cpu_load(wine: &str) -> String {
+    format!(
+        "running under Wine {wine}, which does not implement the Windows performance counters \
+         (PdhEnumObjectsW) that CPU load is read from"
+    )
+}
+
 /// Wine's ntdll exports `const char *wine_get_version(void)`; Windows' does not. This is the
 /// check the Wine project recommends.
 #[cfg(windows)]

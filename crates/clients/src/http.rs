@@ -6,23 +6,13 @@
 
 use std::time::Instant;
 
+use duplex_model::transport::HttpMethod;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Method, Request, Response};
-use serde::{Deserialize, Serialize};
 
 use super::{ClientError, ClientOptions, Endpoints, Measurement, elapsed_ns, payload_of};
-use crate::clock::{now_unix_ns, secs_to_unix_ns, unix_ns_to_secs};
-use crate::protocol::{EchoReplyView, echo_request_json};
-
-/// How the AJAX echo sends its data: `post` a JSON body (the same bytes the WebSocket sends),
-/// or `get` with a query string like the paper's jQuery call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum HttpMethod {
-    Get,
-    #[default]
-    Post,
-}
+use duplex_model::clock::{now_unix_ns, secs_to_unix_ns, unix_ns_to_secs};
+use duplex_model::protocol::{EchoReplyView, echo_request_json};
 
 pub struct HttpClient {
     client: reqwest::Client,

@@ -1,0 +1,120 @@
+//! duplex-clients: Duplex's native clients, one per transport, and the live monitor's watchers.
+//! Each client measures one exchange at a time and reports a [`Measurement`]; pacing,
+//! concurrency and bookkeeping belong to the engine's runner. It may use `duplex-model` only:
+//! clients speak the wire formats, not the server's code.
+//!
+//! - `ws`: echo over one persistent WebSocket (tokio-tungstenite).
+//! - `http`, `http-new`: the AJAX echo with and without keep-alive (reqwest).
+//! - `ws-push`, `long-poll`, `poll`: how long a server event takes to reach the client.
+
+pub mod counting;
+mod endpoints;
+pub(crate) mod http;
+pub(crate) mod push;
+pub mod watch;
+pub(crate) mod ws;
+
+use std::time::Duration;
+
+pub use duplex_model::transport::{ClientOptions, HttpMethod, Pattern, Transport};
+pub use endpoints::{Endpoints, EndpointsError, redact_token, with_query};
+pub use http::{HttpClient, build_client as build_http_client};
+pub use push::{LongPollClient, PollClient, WsPushClient};
+pub use ws::WsClient;
+
+/// One measured exchange.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Measurement {
+    /// Wall clock when the request left (round trip) or the event was created (push), Unix ns.
+    pub sent_at_unix_ns: i64,
+    /// Round trip (or event-to-client latency for push), nanoseconds.
+    pub latency_ns: u64,
+    /// The server's clock when it handled the message (or created the event), Unix ns.
+    pub server_time_unix_ns: Option<i64>,
+    /// Bytes on the wire client -> server for this message (headers + body / frame).
+    pub bytes_out: u64,
+    /// Bytes on the wire server -> client.
+    pub bytes_in: u64,
+}
+
+/// Why an exchange failed. `is_fatal` errors end the client (the connection is gone).
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum ClientError {
+    #[error("cannot connect to {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("connection closed: {0}")]
+    Closed(String),
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    #[error("server answered HTTP {status}: {body}")]
+    Status { status: u16, body: String },
+    #[error("unexpected reply: {0}")]
+    Reply(String),
+}
+
+impl ClientError {
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, ClientError::Connect { .. } | ClientError::Closed(_) | ClientError::Timeout(_))
+    }
+}
+
+/// A connected client of any transport.
+pub enum Client {
+    Ws(WsClient),
+    Http(HttpClient),
+    WsPush(WsPushClient),
+    LongPoll(LongPollClient),
+    Poll(PollClient),
+}
+
+impl Client {
+    pub async fn connect(
+        transport: Transport,
+        endpoints: &Endpoints,
+        options: &ClientOptions,
+    ) -> Result<Client, ClientError> {
+        Ok(match transport {
+            Transport::Ws => Client::Ws(WsClient::connect(&endpoints.ws_echo, options).await?),
+            Transport::Http => Client::Http(HttpClient::new(endpoints, options, true)?),
+            Transport::HttpNew => Client::Http(HttpClient::new(endpoints, options, false)?),
+            Transport::WsPush => Client::WsPush(WsPushClient::connect(&endpoints.ws_push).await?),
+            Transport::LongPoll => Client::LongPoll(LongPollClient::new(endpoints)?),
+            Transport::Poll => Client::Poll(PollClient::new(endpoints, options.poll_interval)?),
+            Transport::Xhr => {
+                return Err(ClientError::Connect {
+                    url: endpoints.http_echo.clone(),
+                    reason: "xhr is measured by web-view clients only".into(),
+                });
+            }
+        })
+    }
+
+    /// One exchange: an echo round trip, or the next server event.
+    pub async fn measure(&mut self, seq: u64) -> Result<Measurement, ClientError> {
+        match self {
+            Client::Ws(c) => c.echo(seq).await,
+            Client::Http(c) => c.echo(seq).await,
+            Client::WsPush(c) => c.next_event().await,
+            Client::LongPoll(c) => c.next_event().await,
+            Client::Poll(c) => c.next_event().await,
+        }
+    }
+
+    /// Closes politely where the transport has a closing handshake.
+    pub async fn close(self) {
+        match self {
+            Client::Ws(c) => c.close().await,
+            Client::WsPush(c) => c.close().await,
+            Client::Http(_) | Client::LongPoll(_) | Client::Poll(_) => {}
+        }
+    }
+}
+
+/// The payload string of `n` bytes used in echo requests.
+pub(crate) fn payload_of(n: usize) -> String {
+    "x".repeat(n)
+}
+
+pub(crate) fn elapsed_ns(since: std::time::Instant) -> u64 {
+    duplex_model::clock::nanos(since.elapsed())
+}

@@ -1,0 +1,141 @@
+//! Transports (the ways a message moves between client and server), which kind of client can
+//! measure each, and the options every client of a run shares.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::record::ClientKind;
+
+/// A way of moving a message between client and server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Transport {
+    /// WebSocket echo over one persistent connection.
+    Ws,
+    /// AJAX echo, HTTP/1.1 keep-alive request/response.
+    Http,
+    /// AJAX echo on a new TCP connection per request.
+    HttpNew,
+    /// Server event delivered by WebSocket push.
+    WsPush,
+    /// Server event delivered as the answer to a waiting HTTP request.
+    LongPoll,
+    /// Server event found by polling at an interval.
+    Poll,
+    /// AJAX echo by `XMLHttpRequest` (the paper's jQuery client); web-view clients only.
+    Xhr,
+}
+
+/// What a transport's latency means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pattern {
+    /// Client send to client receive of the echo, on one clock.
+    RoundTrip,
+    /// Server event creation to client receipt: one way, across two clocks when remote.
+    Push,
+}
+
+impl Transport {
+    pub const ALL: [Transport; 7] = [
+        Transport::Ws,
+        Transport::Http,
+        Transport::HttpNew,
+        Transport::WsPush,
+        Transport::LongPoll,
+        Transport::Poll,
+        Transport::Xhr,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Ws => "ws",
+            Transport::Http => "http",
+            Transport::HttpNew => "http-new",
+            Transport::WsPush => "ws-push",
+            Transport::LongPoll => "long-poll",
+            Transport::Poll => "poll",
+            Transport::Xhr => "xhr",
+        }
+    }
+
+    /// Whether a kind of client can measure this transport. Web pages cannot choose a new TCP
+    /// connection per request, and only web pages have `XMLHttpRequest`.
+    pub fn runs_on(self, client: ClientKind) -> bool {
+        match client {
+            ClientKind::Native => self != Transport::Xhr,
+            ClientKind::Webview => matches!(self, Transport::Ws | Transport::Http | Transport::Xhr),
+        }
+    }
+
+    pub fn pattern(self) -> Pattern {
+        match self {
+            Transport::Ws | Transport::Http | Transport::HttpNew | Transport::Xhr => Pattern::RoundTrip,
+            Transport::WsPush | Transport::LongPoll | Transport::Poll => Pattern::Push,
+        }
+    }
+
+    pub fn is_websocket(self) -> bool {
+        matches!(self, Transport::Ws | Transport::WsPush)
+    }
+
+    /// The WebSocket transport the AJAX ones are compared with.
+    pub fn websocket_of(pattern: Pattern) -> Transport {
+        match pattern {
+            Pattern::RoundTrip => Transport::Ws,
+            Pattern::Push => Transport::WsPush,
+        }
+    }
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Transport {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Transport::ALL.into_iter().find(|t| t.name() == s).ok_or_else(|| {
+            let names: Vec<_> = Transport::ALL.iter().map(|t| t.name()).collect();
+            format!("unknown transport {s:?} (expected one of {})", names.join(", "))
+        })
+    }
+}
+
+/// How the AJAX echo sends its data: `post` a JSON body (the same bytes the WebSocket sends),
+/// or `get` with a query string like the paper's jQuery call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum HttpMethod {
+    Get,
+    #[default]
+    Post,
+}
+
+/// How the clients talk, shared by all transports of a run.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Bytes of the `payload` string in each echo request.
+    pub payload_bytes: usize,
+    /// Send WebSocket echo messages as binary frames instead of JSON text.
+    pub binary: bool,
+    pub http_method: HttpMethod,
+    /// Interval of the `poll` transport.
+    pub poll_interval: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            payload_bytes: 16,
+            binary: false,
+            http_method: HttpMethod::Post,
+            poll_interval: Duration::from_millis(100),
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! Running: the plan form's check, a run's native part (a [`RunSession`] of the engine's), its
+//! cancel switch, and its end once the page has measured the web-view part. Measuring,
+//! statistics and storage all live in `duplex-core`.
+
+use duplex_core::platform::PlatformInfo;
+use duplex_core::power::Probe;
+use duplex_core::record::{ClientKind, ClientPart, RunRecord, RunStatus};
+use duplex_core::runner::{CheckedPlan, Plan, Target};
+use duplex_core::session::{Finished, RunSession, Update};
+use duplex_core::stats::energy::{PowerSeries, power_series};
+use duplex_core::stats::{AnalysisOptions, Report, Series, series};
+use serde::{Deserialize, Serialize};
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Runtime, State};
+
+use crate::error::{AppError, AppResult};
+use crate::state::DuplexState;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppInfo {
+    pub version: &'static str,
+    /// The embedded server's address, or why it is not running.
+    pub server: Result<String, String>,
+    pub data_dir: String,
+    pub platform: PlatformInfo,
+    pub presets: Vec<Plan>,
+}
+
+#[tauri::command]
+pub async fn app_info(state: State<'_, DuplexState>) -> AppResult<AppInfo> {
+    let presets = Plan::preset_names().map(Plan::preset).collect::<Result<Vec<_>, _>>()?;
+    Ok(AppInfo {
+        version: duplex_core::VERSION,
+        server: state.server.as_ref().map(|s| s.local_addr().to_string()).map_err(Clone::clone),
+        data_dir: state.data_dir.display().to_string(),
+        platform: PlatformInfo::collect(),
+        presets,
+    })
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunRequest {
+    pub plan: Plan,
+    /// A remote Duplex server for the native clients; None for the embedded one.
+    pub target_url: Option<String>,
+    pub native: bool,
+    pub webview: bool,
+}
+
+/// A request the engine accepts: a checked plan, a target it can use, and which kinds of
+/// client measure which part.
+struct Checked {
+    plan: CheckedPlan,
+    target: Target,
+    /// The native clients run (they have transports to measure).
+    native: bool,
+}
+
+/// The one check of a run request, for the form (`validate_plan`) and for `start_run` alike.
+fn check(request: &RunRequest, server: std::net::SocketAddr) -> AppResult<Checked> {
+    let RunRequest { plan, target_url, native, webview } = request.clone();
+    if !native && !webview {
+        return Err(AppError::State("choose native clients, web-view clients, or both".into()));
+    }
+    let target = match target_url {
+        Some(_) if webview => {
+            return Err(AppError::State(
+                "web-view clients measure the embedded server only; use native clients for a remote server"
+                    .into(),
+            ));
+        }
+        Some(url) => Target::remote(&url).map_err(AppError::Target)?,
+        None => Target::InProcess { addr: server },
+    };
+    let plan = plan.check()?;
+    let native = native && plan.for_client(ClientKind::Native).is_some();
+    let webview = webview && plan.for_client(ClientKind::Webview).is_some();
+    if !native && !webview {
+        return Err(AppError::State("none of the chosen transports runs on the chosen clients".into()));
+    }
+    Ok(Checked { plan, target, native })
+}
+
+/// What the engine would refuse in this request, in plain words: nothing when it can run.
+#[tauri::command]
+pub fn validate_plan(state: State<'_, DuplexState>, request: RunRequest) -> Vec<String> {
+    match state.server_addr().and_then(|server| check(&request, server)) {
+        Ok(_) => Vec::new(),
+        Err(e) => vec![e.to_string()],
+    }
+}
+
+/// The run after its native part: the UI runs the web-view part next, then `finish_run`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingRun {
+    pub run_id: String,
+    pub status: RunStatus,
+    pub error: Option<String>,
+    /// The embedded server the web-view clients should use.
+    pub server: String,
+    pub native_samples: usize,
+}
+
+/// Starts a run and measures its native part (if any), streaming progress to `on_update`. A
+/// run whose target cannot be opened fails here, before its idle baseline, and stores nothing.
+#[tauri::command]
+pub async fn start_run<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, DuplexState>,
+    request: RunRequest,
+    on_update: Channel<Update>,
+) -> AppResult<PendingRun> {
+    let server = state.server_addr()?;
+    let Checked { plan, target, native } = check(&request, server)?;
+    let (abandoned, cancel) = {
+        let mut slot = state.run();
+        if slot.cancel.is_some() {
+            return Err(AppError::State("a run is already in progress".into()));
+        }
+        let cancel = tokio_util::sync::CancellationToken::new();
+        slot.cancel = Some(cancel.clone());
+        (slot.pending.take(), cancel)
+    };
+    if let Some(session) = abandoned {
+        // The page went away between the two parts of a run (reload, crash): keep its native part.
+        store(&state, session)?;
+    }
+    // The native part goes into the history as it is measured (a second connection to it): if
+    // the app dies mid-run, the next start recovers what was written.
+    let history = state.open_history().map_err(|e| tracing::warn!("{e}")).ok();
+    let mut session = RunSession::new(plan, &target, power_sensors(&app), history);
+    // A closed channel means the window went away; the run still finishes and is stored.
+    let send = |update: Update| {
+        let _ = on_update.send(update);
+    };
+    let measured = if native {
+        session.run_native(target, cancel.clone(), send).await.map_err(AppError::from)
+    } else {
+        session.skip_native(server.to_string(), &cancel, send).await;
+        Ok(())
+    };
+    let mut slot = state.run();
+    slot.cancel = None;
+    measured?;
+    let record = session.record();
+    let pending = PendingRun {
+        run_id: record.id.clone(),
+        status: record.status,
+        error: record.error.clone(),
+        server: server.to_string(),
+        native_samples: record.samples.len(),
+    };
+    slot.pending = Some(session);
+    Ok(pending)
+}
+
+/// The engine's sensors; on Android the battery is read through the BatteryManager plugin.
+fn power_sensors<R: Runtime>(app: &AppHandle<R>) -> Vec<Probe> {
+    let mut sensors = duplex_core::power::default_sensors();
+    if cfg!(target_os = "android") {
+        sensors.retain(|p| !matches!(p, Err(u) if u.sensor == "battery"));
+        sensors.push(tauri_plugin_duplex_battery::probe(app));
+    }
+    sensors
+}
+
+/// Stops the native part of the run in progress; what was measured is kept.
+#[tauri::command]
+pub fn cancel_run(state: State<'_, DuplexState>) -> bool {
+    match &state.run().cancel {
+        Some(cancel) => {
+            cancel.cancel();
+            true
+        }
+        None => false,
+    }
+}
+
+/// A stored run as the UI draws it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunView {
+    /// The record without its samples (they are in `series`).
+    pub record: RunRecord,
+    pub report: Report,
+    pub series: Vec<Series>,
+    /// CPU and power between readings, for the power-over-time chart.
+    pub power: Option<PowerSeries>,
+}
+
+pub fn view_of(record: RunRecord, report: Report) -> RunView {
+    let series = series(&record);
+    let power = record.power.as_ref().map(power_series);
+    // The samples and power readings reach the page as series, not raw.
+    RunView { record: RunRecord { samples: Vec::new(), power: None, ..record }, report, series, power }
+}
+
+/// Merges the web-view part (if any) into the pending run, stores it, and returns it. A part
+/// that does not fit the plan is refused, and the native part is stored with the reason.
+#[tauri::command]
+pub async fn finish_run(state: State<'_, DuplexState>, part: Option<ClientPart>) -> AppResult<RunView> {
+    let mut session =
+        state.run().pending.take().ok_or_else(|| AppError::State("no run is waiting to finish".into()))?;
+    if let Some(part) = part {
+        session.merge_or_note(part);
+    }
+    store(&state, session)
+}
+
+/// Finishes a session (power stopped, analysed, saved whole into the history) and returns its
+/// view. A session that could not open its own connection to the history is saved through the
+/// app's.
+fn store(state: &DuplexState, session: RunSession) -> AppResult<RunView> {
+    let Finished { record, report, headline, saved, write_problem } =
+        session.finish(&AnalysisOptions::default());
+    if let Some(problem) = write_problem {
+        tracing::warn!("samples were not written to the history during the run: {problem}");
+    }
+    match saved {
+        Some(Ok(())) => {}
+        Some(Err(_)) | None => state.history().save(&record, headline.as_deref())?,
+    }
+    Ok(view_of(record, report))
+}
