@@ -10,6 +10,7 @@ use duplex_core::server::join::{Asset, BrowserJoin, ResultSink, WebAssets};
 use duplex_core::server::{ServerConfig, ServerThread, lan};
 use serde::{Deserialize, Serialize};
 use tauri::Runtime;
+use ts_rs::TS;
 
 use crate::error::{AppError, AppResult};
 
@@ -19,7 +20,7 @@ pub struct LanServer {
     info: LanInfo,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct LanInfo {
     /// What it listens on, e.g. "0.0.0.0:9000".
@@ -34,7 +35,7 @@ pub struct LanInfo {
     pub plan: Plan,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct LanRequest {
     /// 0 for any free port.

@@ -5,7 +5,7 @@
 
 pub mod commands;
 mod error;
-mod lan;
+pub mod lan;
 mod state;
 
 use std::path::PathBuf;
@@ -34,7 +34,10 @@ pub fn run() {
         std::process::exit(1);
     }
     let data_dir = std::env::var_os(DATA_DIR_ENV).map(PathBuf::from);
-    match app(tauri::Builder::default(), data_dir).build(tauri::generate_context!()) {
+    let built = app(tauri::Builder::default(), data_dir)
+        .map_err(|e| e.to_string())
+        .and_then(|b| b.build(tauri::generate_context!()).map_err(|e| e.to_string()));
+    match built {
         Ok(app) => app.run(|_, _| {}),
         Err(e) => {
             eprintln!("Duplex could not start: {e}");
@@ -44,38 +47,38 @@ pub fn run() {
 }
 
 /// The app on any Tauri runtime: its plugins, its state (history in `data_dir`, else the app's
-/// data folder; the embedded server) and its commands.
-pub fn app<R: Runtime>(builder: tauri::Builder<R>, data_dir: Option<PathBuf>) -> tauri::Builder<R> {
-    builder
-        .plugin(tauri_plugin_dialog::init())
-        .plugin(tauri_plugin_duplex_battery::init())
-        .setup(move |app| {
-            let data_dir = match data_dir {
-                Some(dir) => dir,
-                None => app.path().app_data_dir()?,
-            };
-            app.manage(state::DuplexState::new(data_dir)?);
+/// data folder, which is known once the app is set up; the embedded server) and its commands.
+pub fn app<R: Runtime>(
+    builder: tauri::Builder<R>,
+    data_dir: Option<PathBuf>,
+) -> AppResult<tauri::Builder<R>> {
+    let builder = builder.plugin(tauri_plugin_dialog::init()).plugin(tauri_plugin_duplex_battery::init());
+    let builder = match data_dir {
+        Some(dir) => builder.manage(state::DuplexState::new(dir)?),
+        None => builder.setup(|app| {
+            app.manage(state::DuplexState::new(app.path().app_data_dir()?)?);
             Ok(())
-        })
-        .invoke_handler(tauri::generate_handler![
-            commands::run::app_info,
-            commands::run::validate_plan,
-            commands::run::start_run,
-            commands::run::cancel_run,
-            commands::run::finish_run,
-            commands::history::list_runs,
-            commands::history::open_run,
-            commands::history::delete_run,
-            commands::history::compare_runs,
-            commands::history::export_run,
-            commands::history::export_comparison,
-            commands::history::import_bundles,
-            commands::lan::lan_status,
-            commands::lan::start_lan,
-            commands::lan::stop_lan,
-            commands::live::set_monitor_hz,
-            commands::live::summarize_monitor,
-        ])
+        }),
+    };
+    Ok(builder.invoke_handler(tauri::generate_handler![
+        commands::run::app_info,
+        commands::run::validate_plan,
+        commands::run::start_run,
+        commands::run::cancel_run,
+        commands::run::finish_run,
+        commands::history::list_runs,
+        commands::history::open_run,
+        commands::history::delete_run,
+        commands::history::compare_runs,
+        commands::history::export_run,
+        commands::history::export_comparison,
+        commands::history::import_bundles,
+        commands::lan::lan_status,
+        commands::lan::start_lan,
+        commands::lan::stop_lan,
+        commands::live::set_monitor_hz,
+        commands::live::summarize_monitor,
+    ]))
 }
 
 /// Windows draws the app in Microsoft Edge WebView2. Windows 11 has it and the installers fetch

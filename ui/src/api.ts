@@ -1,15 +1,15 @@
-// Typed wrappers of the app's commands (src-tauri/src/commands.rs). Every error becomes an
+// Typed wrappers of the app's commands (src-tauri/src/commands/). Every error becomes an
 // Error with a readable message.
 import { Channel, invoke } from "@tauri-apps/api/core";
 
 import { errorMessage } from "./format";
-import type { Observation } from "./monitor";
 
 import type {
   AppInfo,
   ClientPart,
   PendingRun,
-  Plan,
+  PlanCheck,
+  RunRequest,
   ReportFiles,
   GroupBy,
   Imported,
@@ -17,9 +17,10 @@ import type {
   SessionSummary,
   PlatformComparison,
   RunListItem,
-  RunUpdate,
+  Update,
   RunView,
-} from "./types";
+  Session,
+} from "./bindings";
 
 async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
   try {
@@ -33,11 +34,9 @@ export { errorMessage };
 
 export const api = {
   appInfo: () => call<AppInfo>("app_info"),
-  startRun: (
-    request: { plan: Plan; targetUrl: string | null; native: boolean; webview: boolean },
-    onUpdate: (u: RunUpdate) => void,
-  ) => {
-    const channel = new Channel<RunUpdate>();
+  validatePlan: (request: RunRequest) => call<PlanCheck>("validate_plan", { request }),
+  startRun: (request: RunRequest, onUpdate: (u: Update) => void) => {
+    const channel = new Channel<Update>();
     channel.onmessage = onUpdate;
     return call<PendingRun>("start_run", { request, onUpdate: channel });
   },
@@ -54,6 +53,5 @@ export const api = {
   startLan: (request: { port: number; sets: number; calls: number }) => call<LanInfo>("start_lan", { request }),
   stopLan: () => call<boolean>("stop_lan"),
   setMonitorHz: (hz: number) => call<number>("set_monitor_hz", { hz }),
-  summarizeMonitor: (session: { started_ns: number; ended_ns: number; one_clock: boolean; observations: Observation[] }) =>
-    call<SessionSummary>("summarize_monitor", { session }),
+  summarizeMonitor: (session: Session) => call<SessionSummary>("summarize_monitor", { session }),
 };

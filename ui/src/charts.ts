@@ -6,7 +6,7 @@ import "uplot/dist/uPlot.min.css";
 
 import { groupLabel } from "./format";
 import { histogram, normalCounts, thin } from "./stats";
-import type { PlatformComparison, PowerSeries, Series, TransportReport } from "./types";
+import type { PlatformComparison, PowerSeries, Series, TransportReport } from "./bindings";
 
 const COLOURS: Record<string, string> = {
   ws: "#1f6feb",

@@ -1,5 +1,5 @@
 // How numbers read: microseconds with a sensible unit, p-values, bytes, dates, costs.
-import type { Cost } from "./types";
+import type { Cost } from "./bindings";
 
 /** "9.1 µs", "1.23 ms", "12.3 ms" (as the engine's format_us). */
 export function formatUs(us: number): string {

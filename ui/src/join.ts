@@ -4,22 +4,10 @@
 import "./style.css";
 
 import { errorMessage, escapeHtml, formatUs } from "./format";
-import { callsFor } from "./plan";
 import { median, quantileSorted } from "./stats";
-import type { ClientPart, Plan, Transport } from "./types";
+import type { ClientPart, JoinPlan, JoinResults, Stored, Transport } from "./bindings";
 import { $, clearError, showError } from "./ui";
 import { browserChannels, runWebview } from "./webclients";
-
-interface JoinPlan {
-  run_id: string;
-  plan: Plan;
-  max_upload_bytes: number;
-}
-
-interface Stored {
-  run_id: string;
-  headline: string | null;
-}
 
 /** What a person calls each transport of a page. */
 const NAMES: Partial<Record<Transport, string>> = { ws: "WebSocket", http: "fetch", xhr: "XHR" };
@@ -101,8 +89,7 @@ async function boot(): Promise<void> {
     showError(`cannot join: ${errorMessage(e)}`);
     return;
   }
-  const { plan } = ticket;
-  const total = callsFor(plan, "webview");
+  const { plan, calls: total } = ticket.run;
   $("#join-facts").innerHTML = [
     ["Transports", plan.transports.map(nameOf).join(", ")],
     ["Calls", `${plan.sets} sets × ${plan.calls} per transport (${total} in all)`],
@@ -125,7 +112,7 @@ async function boot(): Promise<void> {
     cancel.onclick = () => abort.abort();
     $("#join-progress-card").hidden = false;
     const bar = $("#join-progress") as HTMLProgressElement;
-    const part = await runWebview(plan, location.host, {
+    const part = await runWebview(ticket.run, location.host, {
       channels: browserChannels(token),
       signal: abort.signal,
       onProgress: (p) => {
@@ -139,7 +126,10 @@ async function boot(): Promise<void> {
     showResult(part);
     try {
       const stored = await asJson<Stored>(
-        await fetch(`/join/results${auth}`, { method: "POST", body: JSON.stringify({ run_id: ticket.run_id, device: device(), part }) }),
+        await fetch(`/join/results${auth}`, {
+          method: "POST",
+          body: JSON.stringify({ run_id: ticket.run_id, device: device(), part } satisfies JoinResults),
+        }),
       );
       $("#join-stored").textContent = `Stored on the host as run ${stored.run_id.slice(0, 8)}.${stored.headline ? ` Host's verdict: ${stored.headline}` : ""}`;
       setState("stored");

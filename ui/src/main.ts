@@ -3,7 +3,7 @@ import "./locale"; // first: makes navigator.language valid before uPlot reads i
 import "./style.css";
 
 import { api, errorMessage } from "./api";
-import type { RunView } from "./types";
+import type { RunView } from "./bindings";
 import { $, onTab, setUpTabs, showError, showTab } from "./ui";
 import { listen } from "@tauri-apps/api/event";
 
@@ -77,7 +77,7 @@ async function boot(): Promise<void> {
     showError(`The embedded echo server did not start: ${info.server.Err}`);
   }
   status.title = `Duplex ${info.version} · history in ${info.dataDir}`;
-  renderRunView($("#view-run"), { presets: info.presets, onResult: showResult });
+  renderRunView($("#view-run"), { presets: info.presets, transports: info.transports, onResult: showResult });
   setEmbeddedAddress($("#view-run"), "Ok" in info.server ? info.server.Ok : "not running");
   showTab("run");
 }

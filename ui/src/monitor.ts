@@ -1,39 +1,14 @@
 // The live monitor in the page: snapshot events as the server sends them, and what each feed
 // (WebSocket push, AJAX poll, long-poll) received and showed, for the live numbers and the
 // session summary (computed by the engine: src-tauri's summarize_monitor).
+import type { Feed, Observation, Snapshot } from "./bindings";
 
-/** One reading of the machine (crates/core/src/monitor/snapshot.rs). */
-export interface Snapshot {
-  cpu_per_core: number[];
-  cpu_total: number;
-  load: [number, number, number];
-  memory_used_bytes: number;
-  memory_total_bytes: number;
-  swap_used_bytes: number;
-  swap_total_bytes: number;
-  net_rx_bytes_per_s: number;
-  net_tx_bytes_per_s: number;
-  disk_read_bytes_per_s: number;
-  disk_write_bytes_per_s: number;
-  top: { pid: number; name: string; cpu_percent: number; memory_bytes: number }[];
-}
+export type { Feed, Observation, Snapshot };
 
 export interface SnapshotEvent {
   seq: number;
   created_ns: number;
   data: Snapshot;
-}
-
-export type Feed = "push" | "poll" | "long-poll";
-
-export interface Observation {
-  feed: Feed;
-  seq: number | null;
-  created_ns: number | null;
-  shown_ns: number;
-  bytes_out: number;
-  bytes_in: number;
-  handler_ns: number;
 }
 
 /** A snapshot event from `/ws/monitor` or `/monitor/latest`; throws on anything else. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 
-import type { Plan, Transport } from "./types";
+import pattern from "../../crates/core/tests/data/send-pattern.json";
+import type { ClientRun, Plan, Transport } from "./bindings";
 import { type EchoChannel, ExchangeError, fetchChannel, openWebSocket, runWebview } from "./webclients";
 import { wsFrameLength } from "./wire";
 
@@ -23,6 +24,14 @@ const plan: Plan = {
   timeout_ms: 1000,
   power: { sample_ms: 200, baseline_ms: 2000 },
 };
+
+/** The web view's part of `plan` as the engine hands it: web transports, interleaved blocks. */
+function runOf(plan: Plan): ClientRun {
+  const transports = plan.transports.filter((t) => t === "ws" || t === "http" || t === "xhr");
+  const blocks: [Transport, number][] = [];
+  for (let set = 1; set <= plan.sets; set++) for (const t of transports) blocks.push([t, set]);
+  return { client: "webview", plan: { ...plan, transports }, blocks, calls: blocks.length * plan.calls * plan.concurrency };
+}
 
 /** A virtual clock and channels whose exchanges take a known time. */
 function harness(costMs: Record<string, number>, fail?: (transport: Transport, n: number) => ExchangeError | null) {
@@ -48,7 +57,7 @@ function harness(costMs: Record<string, number>, fail?: (transport: Transport, n
 describe("web-view runner", () => {
   it("measures every call of the plan, in the engine's sample shape", async () => {
     const h = harness({ ws: 0.5, http: 1.25, xhr: 2 });
-    const part = await runWebview(plan, "127.0.0.1:1", h.options);
+    const part = await runWebview(runOf(plan), "127.0.0.1:1", h.options);
     expect(part.status).toBe("complete");
     expect(part.samples).toHaveLength(3 * 2 * 5);
     expect(h.calls).toEqual({ ws: 12, http: 12, xhr: 12 }); // 10 recorded + 2 warm-up each
@@ -65,15 +74,9 @@ describe("web-view runner", () => {
     expect(part.info).toEqual({ user_agent: "test", timer_resolution_us: 5 });
   });
 
-  it("skips transports web pages cannot measure", async () => {
-    const h = harness({ ws: 1, "http-new": 1 });
-    const part = await runWebview({ ...plan, transports: ["ws", "http-new"] }, "x", h.options);
-    expect(new Set(part.samples.map((s) => s.transport))).toEqual(new Set(["ws"]));
-  });
-
   it("keeps what was measured when the connection dies, and says why", async () => {
     const h = harness({ ws: 1, http: 1, xhr: 1 }, (t, n) => (t === "http" && n === 6 ? new ExchangeError("connection closed: code 1006", true) : null));
-    const part = await runWebview(plan, "x", h.options);
+    const part = await runWebview(runOf(plan), "x", h.options);
     expect(part.status).toBe("failed");
     expect(part.error).toBe("http client 0: connection closed: code 1006");
     const http = part.samples.filter((s) => s.transport === "http");
@@ -84,7 +87,7 @@ describe("web-view runner", () => {
 
   it("records a server error and carries on", async () => {
     const h = harness({ ws: 1, http: 1, xhr: 1 }, (t, n) => (t === "xhr" && n === 4 ? new ExchangeError("server answered HTTP 400: bad", false) : null));
-    const part = await runWebview(plan, "x", h.options);
+    const part = await runWebview(runOf(plan), "x", h.options);
     expect(part.status).toBe("complete");
     expect(part.samples.filter((s) => s.error !== null)).toHaveLength(1);
     expect(part.samples).toHaveLength(30);
@@ -96,7 +99,7 @@ describe("web-view runner", () => {
       if (t === "http" && n === 4) abort.abort();
       return null;
     });
-    const part = await runWebview(plan, "x", { ...h.options, signal: abort.signal });
+    const part = await runWebview(runOf(plan), "x", { ...h.options, signal: abort.signal });
     expect(part.status).toBe("cancelled");
     expect(part.samples.length).toBeGreaterThan(0);
     expect(part.samples.length).toBeLessThan(30);
@@ -104,10 +107,76 @@ describe("web-view runner", () => {
 
   it("at a fixed rate, a late send counts against the latency (coordinated omission)", async () => {
     const h = harness({ ws: 15 });
-    const part = await runWebview({ ...plan, transports: ["ws"], sets: 1, calls: 3, warmup: 0, rate: 100 }, "x", h.options);
+    const part = await runWebview(runOf({ ...plan, transports: ["ws"], sets: 1, calls: 3, warmup: 0, rate: 100 }), "x", h.options);
     // 10 ms period, 15 ms per exchange: sends fall 0, 5 and 10 ms behind schedule.
     expect(part.samples.map((s) => s.send_delay_ns)).toEqual([0, 5_000_000, 10_000_000]);
     expect(part.samples.map((s) => s.latency_ns)).toEqual([15_000_000, 20_000_000, 25_000_000]);
+  });
+});
+
+/** A virtual clock with timers, so concurrent clients interleave as they would in real time. */
+function virtualTime() {
+  let now = 0;
+  let timers: { at: number; resolve: () => void }[] = [];
+  const sleep = (ms: number) => new Promise<void>((resolve) => timers.push({ at: now + Math.max(0, ms), resolve }));
+  const settle = async () => {
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+  };
+  /** Runs timers in time order until `work` is done. */
+  async function drive<T>(work: Promise<T>): Promise<T> {
+    let done = false;
+    void work.finally(() => (done = true));
+    for (;;) {
+      await settle();
+      if (done) return work;
+      timers.sort((a, b) => a.at - b.at);
+      const next = timers.shift();
+      if (!next) throw new Error("stuck: no timer left and the work is not done");
+      now = next.at;
+      next.resolve();
+    }
+  }
+  return { now: () => now, sleep, drive };
+}
+
+interface PatternCase {
+  name: string;
+  interval_ms: number;
+  rate: number | null;
+  concurrency: number;
+  calls: number;
+  service_ms: number;
+  clients: { at_ms: number[]; late_ms: number[] }[];
+}
+
+describe("one plan, one send pattern", () => {
+  // Written by the engine's own pacer (crates/core/tests/pacing.rs) for the same plans.
+  const cases = pattern.cases as PatternCase[];
+  it.each(cases.map((c) => [c.name, c] as const))("%s: the web view sends when the native clients do", async (_name, c) => {
+    const clock = virtualTime();
+    const sent: number[][] = Array.from({ length: c.concurrency }, () => []);
+    let opened = 0;
+    const channels = async (): Promise<EchoChannel> => {
+      const id = opened++;
+      return {
+        async exchange() {
+          sent[id].push(clock.now());
+          await clock.sleep(c.service_ms);
+          return { serverTimeS: null, bytesOut: 1, bytesIn: 1 };
+        },
+        close() {},
+      };
+    };
+    const run = runOf({ ...plan, transports: ["ws"], sets: 1, calls: c.calls, warmup: 0, concurrency: c.concurrency, interval_ms: c.interval_ms, rate: c.rate });
+    const part = await clock.drive(
+      runWebview(run, "x", { channels, now: clock.now, sleep: clock.sleep, timeOrigin: 0, userAgent: "test", timerResolutionUs: 1 }),
+    );
+    expect(part.status).toBe("complete");
+    expect(sent).toEqual(c.clients.map((cl) => cl.at_ms));
+    const late = Array.from({ length: c.concurrency }, (_, id) =>
+      part.samples.filter((s) => s.client_id === id).map((s) => s.send_delay_ns / 1e6),
+    );
+    expect(late).toEqual(c.clients.map((cl) => cl.late_ms));
   });
 });
 

@@ -1,11 +1,10 @@
 // The web view's own clients: the browser's WebSocket against fetch and XMLHttpRequest (the
-// paper's jQuery AJAX), talking to the app's embedded server. They follow the same plan as the
-// engine's native clients (sets x calls, interval or rate, warm-up, concurrency, order) and
-// produce samples in the engine's shape, labelled `webview`.
+// paper's jQuery AJAX), talking to the app's embedded server. They run what the engine hands
+// them (a `ClientRun`: its part of the plan, its blocks in order) with the engine's meaning of
+// pacing (see `pacer`), and produce samples in the engine's shape, labelled `webview`.
 import { errorMessage } from "./format";
-import { blocks, runsOn } from "./plan";
 import { clockResolution } from "./stats";
-import type { BlockTiming, ClientPart, Plan, Sample, Transport } from "./types";
+import type { BlockTiming, ClientPart, ClientRun, Plan, Sample, Transport } from "./bindings";
 import { parseHeaderBlock, responseHeadLength, utf8Length, wsFrameLength } from "./wire";
 
 /** What one echo exchange returns besides its timing. */
@@ -225,17 +224,49 @@ export function pageTimerResolutionUs(): number {
 }
 
 /**
- * Runs the web-view part of `plan` against `server` ("127.0.0.1:PORT"). Never throws: a
- * failure ends the part as `failed` with everything measured before it kept.
+ * When each call of one client in one block is sent, as the engine's `runner::pacing::Pacer`:
+ * back to back; with an interval, a pause of that long after each answer; at a fixed rate, call
+ * `i` is due at the block's start + this client's stagger (period × client / clients) + i ×
+ * period, and a late send is not forgiven (its lateness is returned, and added to the latency:
+ * the coordinated-omission correction). Returns, for call `i`, a wait that resolves with how late
+ * the send is, ms.
  */
-export async function runWebview(plan: Plan, server: string, options: RunOptions = {}): Promise<ClientPart> {
+export function pacer(
+  plan: Pick<Plan, "interval_ms" | "rate" | "concurrency">,
+  clientId: number,
+  now: () => number,
+  sleep: (ms: number) => Promise<void>,
+): (i: number) => Promise<number> {
+  if (plan.rate) {
+    const period = 1000 / plan.rate;
+    const start = now() + (period * clientId) / Math.max(1, plan.concurrency);
+    return async (i) => {
+      const due = start + i * period;
+      const wait = due - now();
+      if (wait > 0) await sleep(wait);
+      return Math.max(0, now() - due);
+    };
+  }
+  if (plan.interval_ms > 0) {
+    return async (i) => {
+      if (i > 0) await sleep(plan.interval_ms);
+      return 0;
+    };
+  }
+  return async () => 0;
+}
+
+/**
+ * Runs the web view's part of a run (`run`, as the engine hands it) against `server`
+ * ("127.0.0.1:PORT"). Never throws: a failure ends the part as `failed` with everything measured
+ * before it kept.
+ */
+export async function runWebview(run: ClientRun, server: string, options: RunOptions = {}): Promise<ClientPart> {
   const channels = options.channels ?? browserChannels();
   const now = options.now ?? (() => performance.now());
   const timeOrigin = options.timeOrigin ?? performance.timeOrigin;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const transports = plan.transports.filter((t) => runsOn(t, "webview"));
-  const order = blocks({ ...plan, transports });
-  const total = order.length * plan.calls * plan.concurrency;
+  const { plan, blocks: order, calls: total } = run;
   const payload = "x".repeat(plan.payload_bytes);
   const samples: Sample[] = [];
   const timings: BlockTiming[] = [];
@@ -253,7 +284,6 @@ export async function runWebview(plan: Plan, server: string, options: RunOptions
     options.onProgress({ transport, set, sets: plan.sets, done: samples.length, total, p50Us: xs.length ? xs[Math.floor(xs.length / 2)] : null });
   };
 
-  const period = plan.rate ? 1000 / plan.rate : plan.interval_ms;
   const aborted = () => options.signal?.aborted === true;
 
   outer: for (const [transport, set] of order) {
@@ -287,16 +317,11 @@ export async function runWebview(plan: Plan, server: string, options: RunOptions
     const block = { fatal: null as string | null };
     await Promise.all(
       pool.map(async (slot, clientId) => {
+        const pace = pacer(plan, clientId, now, sleep);
         for (let i = 0; i < plan.calls; i++) {
           if (block.fatal || aborted()) return;
-          let sendDelayMs = 0;
-          if (period > 0) {
-            const scheduled = blockStart + i * period;
-            const wait = scheduled - now();
-            if (wait > 0) await sleep(wait);
-            if (plan.rate) sendDelayMs = Math.max(0, now() - scheduled);
-            if (block.fatal || aborted()) return;
-          }
+          const sendDelayMs = await pace(i);
+          if (block.fatal || aborted()) return;
           const { json, query } = echoRequest(++slot.wireSeq, payload);
           slot.recorded++;
           const t0 = now();

@@ -19,6 +19,7 @@ use duplex_model::{CheckedPlan, Transport};
 use duplex_server::join::{JoinedPart, ResultSink, SinkError, Stored};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
+use ts_rs::TS;
 
 use crate::power::{PowerMonitor, Probe};
 use crate::runner::{Part, RunError, RunEvent, Target, spawn};
@@ -28,7 +29,7 @@ use crate::storage::{History, RunWriter};
 
 /// What a session reports while it measures (the app streams it to its page; the command line
 /// draws it as progress).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum Update {
     /// The target answered; measuring begins (after the idle baseline, if any).

@@ -211,7 +211,7 @@ async fn a_joined_browsers_results_are_stored_once_and_compared_by_platform() {
     let (status, body) = get(&format!("{base}/join/plan?{auth}")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let ticket: JoinPlan = serde_json::from_str(&body).expect("plan");
-    assert_eq!(ticket.plan.transports, vec![Transport::Ws, Transport::Http]);
+    assert_eq!(ticket.run.plan.transports, vec![Transport::Ws, Transport::Http]);
     let part = measured_part(&format!("{base}/?{auth}")).await;
     let n = part.samples.len();
     let results = JoinResults {

@@ -10,6 +10,7 @@ mod history;
 mod hostile;
 mod lan;
 mod monitor;
+mod pacing;
 mod paper;
 mod power;
 mod server;

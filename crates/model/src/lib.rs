@@ -13,9 +13,9 @@ pub mod protocol;
 pub mod record;
 pub mod transport;
 
-pub use plan::{CheckedPlan, MAX_CONCURRENCY, MAX_PAYLOAD_BYTES, Order, Plan, PlanError};
-pub use record::{ClientKind, RunRecord, RunStatus, Sample, Topology};
-pub use transport::{ClientOptions, HttpMethod, Pattern, Transport};
+pub use plan::{CheckedPlan, ClientRun, MAX_CONCURRENCY, MAX_PAYLOAD_BYTES, Order, Plan, PlanError};
+pub use record::{RunRecord, RunStatus, Sample, Topology};
+pub use transport::{ClientKind, ClientOptions, HttpMethod, Pattern, Transport};
 
 /// Duplex's version, recorded with every run.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,16 +1,16 @@
 //! The test plan: S sets x N calls per transport, pacing, payload, warm-up, concurrency.
-//! Presets live in `crates/core/presets/*.toml` and are reviewed like code.
+//! Presets live in `crates/model/presets/*.toml` and are reviewed like code.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::power::PowerSettings;
-use crate::record::ClientKind;
-use crate::transport::{ClientOptions, HttpMethod, Transport};
+use crate::transport::{ClientKind, ClientOptions, HttpMethod, Transport};
 
 /// How the sets of different transports follow each other.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, TS)]
 #[serde(rename_all = "kebab-case")]
 pub enum Order {
     /// Set 1 of every transport, then set 2 of every transport, ...: slow drifts of the
@@ -21,7 +21,7 @@ pub enum Order {
     InTurn,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(default, deny_unknown_fields)]
 pub struct Plan {
     /// Preset name, if the plan came from one.
@@ -262,9 +262,39 @@ impl std::ops::Deref for CheckedPlan {
     }
 }
 
+/// What one kind of client runs of a checked plan: its part of the plan, its blocks in the
+/// order they run, and how many calls it records. The web view and joined browsers are handed
+/// this, so they run the engine's order, not one of their own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ClientRun {
+    pub client: ClientKind,
+    pub plan: Plan,
+    /// (transport, set), in the order they run.
+    pub blocks: Vec<(Transport, u32)>,
+    /// Calls recorded in all: blocks × calls × concurrency.
+    pub calls: u64,
+}
+
 impl CheckedPlan {
     pub fn into_plan(self) -> Plan {
         self.0
+    }
+
+    /// What `client` runs of this plan; None when none of its transports runs on that client.
+    pub fn run_for(&self, client: ClientKind) -> Option<ClientRun> {
+        let part = self.for_client(client)?;
+        Some(ClientRun { client, blocks: part.blocks(), calls: part.total_calls(), plan: part.into_plan() })
+    }
+
+    /// About how long `calls` calls take at the plan's pace (its interval or rate), with the
+    /// idle baseline; None back to back, where only the network decides.
+    pub fn paced_seconds(&self, calls: u64) -> Option<f64> {
+        let period_s = match self.rate {
+            Some(rate) => 1.0 / rate,
+            None => self.interval_ms / 1e3,
+        };
+        let baseline_s = if self.power.enabled() { self.power.baseline_ms as f64 / 1e3 } else { 0.0 };
+        (period_s > 0.0).then(|| calls as f64 / f64::from(self.concurrency.max(1)) * period_s + baseline_s)
     }
 
     /// The part one kind of client runs (a checked plan's transports, fewer of them).
@@ -324,6 +354,23 @@ mod tests {
         assert_eq!(plan.for_client(ClientKind::Webview).map(|p| p.transports), Some(vec![Ws, Http, Xhr]));
         let only_xhr = Plan { transports: vec![Xhr], ..Plan::default() };
         assert_eq!(only_xhr.for_client(ClientKind::Native), None);
+    }
+
+    #[test]
+    fn each_kind_of_client_is_handed_its_part_in_the_engines_order() {
+        use Transport::{Http, HttpNew, Ws, Xhr};
+        let plan = Plan { transports: vec![Ws, Http, HttpNew, Xhr], sets: 2, calls: 25, ..Plan::default() };
+        let plan = plan.check().expect("valid");
+        let web = plan.run_for(ClientKind::Webview).expect("web transports");
+        assert_eq!(web.plan.transports, vec![Ws, Http, Xhr]);
+        assert_eq!(web.blocks, vec![(Ws, 1), (Http, 1), (Xhr, 1), (Ws, 2), (Http, 2), (Xhr, 2)]);
+        assert_eq!(web.calls, 3 * 2 * 25);
+        assert_eq!(plan.run_for(ClientKind::Native).map(|r| r.calls), Some(3 * 2 * 25));
+        let only_new = Plan { transports: vec![HttpNew], ..Plan::default() }.check().expect("valid");
+        assert_eq!(only_new.run_for(ClientKind::Webview), None);
+        let paced = Plan { interval_ms: 100.0, concurrency: 2, ..Plan::default() }.check().expect("valid");
+        assert_eq!(paced.paced_seconds(100), Some(100.0 / 2.0 * 0.1 + 2.0));
+        assert_eq!(plan.paced_seconds(100), None, "back to back: no estimate");
     }
 
     #[test]

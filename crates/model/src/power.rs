@@ -2,9 +2,10 @@
 //! why a sensor was unavailable. The sensors themselves are the engine's (`duplex-core`).
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// How power is sampled during a run (part of the plan).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(default, deny_unknown_fields)]
 pub struct PowerSettings {
     /// Period of the sensor readings, ms (0 = do not sample power).
@@ -31,7 +32,7 @@ impl PowerSettings {
 
 /// Every sensor's reading at one instant. Counters are cumulative since the monitor started;
 /// `None` means not read (sensor unavailable or a failed read), never zero.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TS)]
 pub struct PowerSample {
     pub at_unix_ns: i64,
     /// CPU time of this process and its children (the web view's processes), seconds.
@@ -46,7 +47,7 @@ pub struct PowerSample {
 }
 
 /// A time span on the wall clock (Unix ns), e.g. the idle baseline.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS)]
 pub struct TimeWindow {
     pub start_unix_ns: i64,
     pub end_unix_ns: i64,
@@ -59,7 +60,7 @@ impl TimeWindow {
 }
 
 /// What one sensor was and how it went.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct SensorStatus {
     /// "cpu", "rapl" or "battery".
     pub sensor: String,
@@ -98,7 +99,7 @@ impl SensorStatus {
 }
 
 /// Everything the power monitor recorded during one run.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TS)]
 pub struct PowerTrace {
     pub sample_ms: u64,
     pub sensors: Vec<SensorStatus>,
@@ -113,7 +114,7 @@ impl PowerTrace {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "kebab-case")]
 pub enum BatteryState {
     Charging,
@@ -147,7 +148,7 @@ impl BatteryState {
 }
 
 /// One reading of the battery (all batteries together where there are several).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct BatteryReading {
     pub state: BatteryState,
     /// State of charge, 0–100.

@@ -2,44 +2,16 @@
 //! storage and export consume; it is serialisable so it can be stored and shipped whole.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::plan::Plan;
 use crate::platform::PlatformInfo;
 use crate::power::PowerTrace;
+pub use crate::transport::ClientKind;
 use crate::transport::Transport;
 
-/// Which kind of client measured a sample.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ClientKind {
-    /// Rust clients in the engine (tokio-tungstenite, reqwest).
-    Native,
-    /// The web view's own JavaScript (`WebSocket`, `fetch`, `XMLHttpRequest`).
-    Webview,
-}
-
-impl ClientKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            ClientKind::Native => "native",
-            ClientKind::Webview => "webview",
-        }
-    }
-}
-
-impl std::str::FromStr for ClientKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "native" => Ok(ClientKind::Native),
-            "webview" => Ok(ClientKind::Webview),
-            other => Err(format!("unknown client {other:?} (expected native or webview)")),
-        }
-    }
-}
-
 /// One measured (or failed) exchange.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Sample {
     pub transport: Transport,
     pub client: ClientKind,
@@ -69,7 +41,7 @@ impl Sample {
 }
 
 /// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "kebab-case")]
 pub enum RunStatus {
     Complete,
@@ -79,7 +51,7 @@ pub enum RunStatus {
 }
 
 /// Where client and server ran relative to each other. Latencies compare only within one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "kebab-case")]
 pub enum Topology {
     /// Client and embedded server on one runtime thread.
@@ -112,7 +84,7 @@ impl Topology {
 }
 
 /// Wall time one transport spent on one set (for throughput: round trips per millisecond).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct BlockTiming {
     pub transport: Transport,
     pub client: ClientKind,
@@ -135,7 +107,7 @@ impl BlockTiming {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct RunRecord {
     pub id: String,
     pub duplex_version: String,
@@ -161,7 +133,7 @@ pub struct RunRecord {
 }
 
 /// What a web view says about itself beside its samples.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct WebviewInfo {
     pub user_agent: String,
     /// Smallest step `performance.now()` showed, µs: web views coarsen their clock, so
@@ -170,7 +142,7 @@ pub struct WebviewInfo {
 }
 
 /// Samples measured outside the engine's runner (the web view's clients) for one record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct ClientPart {
     pub client: ClientKind,
     pub status: RunStatus,

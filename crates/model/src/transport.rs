@@ -6,11 +6,40 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
-use crate::record::ClientKind;
+/// Which kind of client measured a sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientKind {
+    /// Rust clients in the engine (tokio-tungstenite, reqwest).
+    Native,
+    /// The web view's own JavaScript (`WebSocket`, `fetch`, `XMLHttpRequest`).
+    Webview,
+}
+
+impl ClientKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ClientKind::Native => "native",
+            ClientKind::Webview => "webview",
+        }
+    }
+}
+
+impl std::str::FromStr for ClientKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "native" => Ok(ClientKind::Native),
+            "webview" => Ok(ClientKind::Webview),
+            other => Err(format!("unknown client {other:?} (expected native or webview)")),
+        }
+    }
+}
 
 /// A way of moving a message between client and server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
 #[serde(rename_all = "kebab-case")]
 pub enum Transport {
     /// WebSocket echo over one persistent connection.
@@ -30,7 +59,7 @@ pub enum Transport {
 }
 
 /// What a transport's latency means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "kebab-case")]
 pub enum Pattern {
     /// Client send to client receive of the echo, on one clock.
@@ -109,7 +138,7 @@ impl FromStr for Transport {
 
 /// How the AJAX echo sends its data: `post` a JSON body (the same bytes the WebSocket sends),
 /// or `get` with a query string like the paper's jQuery call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum HttpMethod {
     Get,

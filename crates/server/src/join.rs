@@ -23,10 +23,11 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use duplex_model::platform::BrowserDevice;
 use duplex_model::record::{ClientKind, ClientPart};
-use duplex_model::{CheckedPlan, Plan};
+use duplex_model::{CheckedPlan, ClientRun};
 
 use super::AppState;
 use super::error::ApiError;
@@ -234,32 +235,33 @@ pub async fn asset(State(state): State<AppState>, request: Request) -> Result<Re
     })
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, TS)]
 pub struct JoinPlan {
     pub run_id: String,
-    pub plan: Plan,
+    /// What the browser runs: the web-view part of the host's plan, in the engine's order.
+    pub run: ClientRun,
     pub max_upload_bytes: usize,
 }
 
 pub async fn plan(State(state): State<AppState>) -> Result<Json<JoinPlan>, ApiError> {
     let join = join_of(&state)?;
     let ticket = state.tickets.issue();
-    Ok(Json(JoinPlan {
-        run_id: ticket.run_id,
-        plan: join.plan.clone().into_plan(),
-        max_upload_bytes: join.max_upload_bytes,
-    }))
+    let run = join.plan.run_for(ClientKind::Webview).ok_or_else(|| ApiError {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        reason: "the join plan has no transport a browser can measure".into(),
+    })?;
+    Ok(Json(JoinPlan { run_id: ticket.run_id, run, max_upload_bytes: join.max_upload_bytes }))
 }
 
 /// What a joined browser posts back.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, TS)]
 pub struct JoinResults {
     pub run_id: String,
     pub device: BrowserDevice,
     pub part: ClientPart,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, TS)]
 pub struct Stored {
     pub run_id: String,
     /// The host's verdict on the run, e.g. "webview: WebSocket is 2.1× faster than fetch".

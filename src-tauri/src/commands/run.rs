@@ -2,21 +2,23 @@
 //! cancel switch, and its end once the page has measured the web-view part. Measuring,
 //! statistics and storage all live in `duplex-core`.
 
+use duplex_core::clients::Transport;
 use duplex_core::platform::PlatformInfo;
 use duplex_core::power::Probe;
 use duplex_core::record::{ClientKind, ClientPart, RunRecord, RunStatus};
-use duplex_core::runner::{CheckedPlan, Plan, Target};
+use duplex_core::runner::{CheckedPlan, ClientRun, Plan, Target};
 use duplex_core::session::{Finished, RunSession, Update};
 use duplex_core::stats::energy::{PowerSeries, power_series};
 use duplex_core::stats::{AnalysisOptions, Report, Series, series};
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Runtime, State};
+use ts_rs::TS;
 
 use crate::error::{AppError, AppResult};
 use crate::state::DuplexState;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct AppInfo {
     pub version: &'static str,
@@ -25,6 +27,14 @@ pub struct AppInfo {
     pub data_dir: String,
     pub platform: PlatformInfo,
     pub presets: Vec<Plan>,
+    /// Which kinds of client can measure each transport.
+    pub transports: Vec<TransportClients>,
+}
+
+#[derive(Debug, Serialize, TS)]
+pub struct TransportClients {
+    pub transport: Transport,
+    pub clients: Vec<ClientKind>,
 }
 
 #[tauri::command]
@@ -36,10 +46,20 @@ pub async fn app_info(state: State<'_, DuplexState>) -> AppResult<AppInfo> {
         data_dir: state.data_dir.display().to_string(),
         platform: PlatformInfo::collect(),
         presets,
+        transports: Transport::ALL
+            .into_iter()
+            .map(|transport| TransportClients {
+                transport,
+                clients: [ClientKind::Native, ClientKind::Webview]
+                    .into_iter()
+                    .filter(|c| transport.runs_on(*c))
+                    .collect(),
+            })
+            .collect(),
     })
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct RunRequest {
     pub plan: Plan,
@@ -56,6 +76,8 @@ struct Checked {
     target: Target,
     /// The native clients run (they have transports to measure).
     native: bool,
+    /// The web view runs (it has transports to measure).
+    webview: bool,
 }
 
 /// The one check of a run request, for the form (`validate_plan`) and for `start_run` alike.
@@ -80,20 +102,43 @@ fn check(request: &RunRequest, server: std::net::SocketAddr) -> AppResult<Checke
     if !native && !webview {
         return Err(AppError::State("none of the chosen transports runs on the chosen clients".into()));
     }
-    Ok(Checked { plan, target, native })
+    Ok(Checked { plan, target, native, webview })
 }
 
-/// What the engine would refuse in this request, in plain words: nothing when it can run.
+/// The engine's answer to the plan form: what it would refuse, in plain words (nothing when
+/// the plan can run), and otherwise what each kind of client would run and about how long.
+#[derive(Debug, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanCheck {
+    pub problems: Vec<String>,
+    pub native: Option<ClientRun>,
+    pub webview: Option<ClientRun>,
+    /// At the plan's pace (interval or rate) with the idle baseline; None back to back.
+    pub paced_seconds: Option<f64>,
+}
+
 #[tauri::command]
-pub fn validate_plan(state: State<'_, DuplexState>, request: RunRequest) -> Vec<String> {
+pub fn validate_plan(state: State<'_, DuplexState>, request: RunRequest) -> PlanCheck {
     match state.server_addr().and_then(|server| check(&request, server)) {
-        Ok(_) => Vec::new(),
-        Err(e) => vec![e.to_string()],
+        Ok(checked) => {
+            let native = checked.native.then(|| checked.plan.run_for(ClientKind::Native)).flatten();
+            let webview = checked.webview.then(|| checked.plan.run_for(ClientKind::Webview)).flatten();
+            let calls = native.iter().chain(&webview).map(|r| r.calls).sum();
+            PlanCheck {
+                problems: Vec::new(),
+                paced_seconds: checked.plan.paced_seconds(calls),
+                native,
+                webview,
+            }
+        }
+        Err(e) => {
+            PlanCheck { problems: vec![e.to_string()], native: None, webview: None, paced_seconds: None }
+        }
     }
 }
 
 /// The run after its native part: the UI runs the web-view part next, then `finish_run`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct PendingRun {
     pub run_id: String,
@@ -102,6 +147,8 @@ pub struct PendingRun {
     /// The embedded server the web-view clients should use.
     pub server: String,
     pub native_samples: usize,
+    /// What the page's own clients run next, if anything.
+    pub webview: Option<ClientRun>,
 }
 
 /// Starts a run and measures its native part (if any), streaming progress to `on_update`. A
@@ -114,7 +161,8 @@ pub async fn start_run<R: Runtime>(
     on_update: Channel<Update>,
 ) -> AppResult<PendingRun> {
     let server = state.server_addr()?;
-    let Checked { plan, target, native } = check(&request, server)?;
+    let Checked { plan, target, native, webview } = check(&request, server)?;
+    let webview = webview.then(|| plan.run_for(ClientKind::Webview)).flatten();
     let (abandoned, cancel) = {
         let mut slot = state.run();
         if slot.cancel.is_some() {
@@ -152,6 +200,7 @@ pub async fn start_run<R: Runtime>(
         error: record.error.clone(),
         server: server.to_string(),
         native_samples: record.samples.len(),
+        webview,
     };
     slot.pending = Some(session);
     Ok(pending)
@@ -180,7 +229,7 @@ pub fn cancel_run(state: State<'_, DuplexState>) -> bool {
 }
 
 /// A stored run as the UI draws it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct RunView {
     /// The record without its samples (they are in `series`).

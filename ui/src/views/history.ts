@@ -3,7 +3,7 @@
 import { api } from "../api";
 import { errorMessage, escapeHtml, formatBytes, formatDate, formatRatio, formatUs, groupLabel } from "../format";
 import { groupMedians } from "../charts";
-import type { GroupBy, PlatformComparison, RunListItem } from "../types";
+import type { GroupBy, PlatformComparison, RunListItem } from "../bindings";
 import { $, showError } from "../ui";
 import { exportRun } from "./results";
 

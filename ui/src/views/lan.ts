@@ -3,7 +3,7 @@
 // their runs land in History; other Duplex apps and CLIs can target the URL too.
 import { api } from "../api";
 import { errorMessage, escapeHtml } from "../format";
-import type { LanInfo, RunListItem } from "../types";
+import type { LanInfo, RunListItem } from "../bindings";
 import { $, clearError, showError } from "../ui";
 
 function runningHtml(info: LanInfo): string {

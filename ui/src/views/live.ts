@@ -7,7 +7,7 @@ import { api } from "../api";
 import { colourOf, stalenessCdf, streamChart } from "../charts";
 import { errorMessage, escapeHtml, formatBytes } from "../format";
 import { type Feed, FeedTracker, parseSnapshot, type SnapshotEvent } from "../monitor";
-import type { SessionSummary } from "../types";
+import type { SessionSummary } from "../bindings";
 import { $, clearError, showError } from "../ui";
 import { responseHeadLength, utf8Length, wsFrameLength } from "../wire";
 

@@ -3,7 +3,7 @@
 import { api } from "../api";
 import { destroyCharts, histogramWithNormal, latencyOverTime, powerOverTime, setMeans } from "../charts";
 import { errorMessage, escapeHtml, formatBytes, formatCost, formatDate, formatP, formatRatio, formatUs, groupLabel } from "../format";
-import type { EnergyReport, RunView, TransportEnergy, TransportReport } from "../types";
+import type { EnergyReport, RunView, TransportEnergy, TransportReport } from "../bindings";
 import { $, showError } from "../ui";
 
 function statusBadge(status: string): string {

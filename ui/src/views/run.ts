@@ -2,8 +2,8 @@
 // The native part runs in the engine; then the web view's own clients run here.
 import { api } from "../api";
 import { errorMessage, escapeHtml, formatUs, groupLabel } from "../format";
-import { callsFor, problems, runsOn, TRANSPORTS } from "../plan";
-import type { ClientKind, ClientPart, Plan, RunView, Transport } from "../types";
+import { TRANSPORT_LABELS } from "../plan";
+import type { ClientKind, ClientPart, Plan, PlanCheck, RunView, Transport, TransportClients } from "../bindings";
 import { $, clearError, showError } from "../ui";
 import { runWebview } from "../webclients";
 
@@ -15,8 +15,12 @@ const PRESET_LABELS: Record<string, string> = {
 
 export interface RunViewOptions {
   presets: Plan[];
+  /** Which kinds of client measure each transport (the engine's `app_info`). */
+  transports: TransportClients[];
   onResult: (view: RunView) => void;
 }
+
+const CLIENT_NAMES: Record<ClientKind, string> = { native: "native", webview: "web view" };
 
 export function renderRunView(root: HTMLElement, options: RunViewOptions): void {
   const presets = options.presets.filter((p) => p.name !== "push");
@@ -32,7 +36,11 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): void 
       <p id="preset-description" class="muted"></p>
     </div>
     <fieldset><legend>Transports</legend>
-      ${TRANSPORTS.map((t) => `<label class="check"><input type="checkbox" name="transport" value="${t.id}"> <b>${t.id}</b> <span class="muted">${escapeHtml(t.label)}</span></label>`).join("")}
+      ${TRANSPORT_LABELS.map(([id, label]) => {
+        const clients = options.transports.find((t) => t.transport === id)?.clients ?? [];
+        const who = clients.length === 2 ? "" : ` (${clients.map((c) => CLIENT_NAMES[c]).join(", ")} only)`;
+        return `<label class="check"><input type="checkbox" name="transport" value="${id}"> <b>${id}</b> <span class="muted">${escapeHtml(label + who)}</span></label>`;
+      }).join("")}
     </fieldset>
     <fieldset><legend>Clients</legend>
       <label class="check"><input type="checkbox" id="client-native" checked> Native (Rust: tokio-tungstenite, reqwest)</label>
@@ -87,7 +95,7 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): void 
     setNum("baseline-ms", base.power.baseline_ms);
     ($("#method", root) as HTMLSelectElement).value = base.http_method;
     ($("#order", root) as HTMLSelectElement).value = base.order;
-    refresh();
+    void refresh();
   };
 
   const readPlan = (): Plan => ({
@@ -107,24 +115,33 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): void 
   const targetUrl = () => (remote() ? ($("#target-url", root) as HTMLInputElement).value.trim() : null);
   const clients = () => ({ native: checkbox("client-native").checked, webview: checkbox("client-webview").checked });
 
-  function refresh() {
+  const request = () => ({ plan: readPlan(), targetUrl: targetUrl(), ...clients() });
+  // The engine's answer for the form as it is; asked again on every change, the latest wins.
+  let check: PlanCheck | null = null;
+  let asked = 0;
+  async function refresh() {
     ($("#target-url", root) as HTMLInputElement).disabled = !remote();
-    const plan = readPlan();
-    const found = problems(plan, clients(), targetUrl());
-    $("#plan-problems", root).innerHTML = found.map((p) => `<li>${escapeHtml(p)}</li>`).join("");
-    if (!running) ($("#run-button", root) as HTMLButtonElement).disabled = found.length > 0;
-    const c = clients();
-    const calls = (c.native ? callsFor(plan, "native") : 0) + (c.webview ? callsFor(plan, "webview") : 0);
-    const period = plan.rate ? 1 / plan.rate : plan.interval_ms / 1000;
-    const baseline = plan.power.sample_ms > 0 ? plan.power.baseline_ms / 1000 : 0;
-    const seconds = period > 0 ? (calls / Math.max(1, plan.concurrency)) * period + baseline : null;
+    const mine = ++asked;
+    let answer: PlanCheck;
+    try {
+      answer = await api.validatePlan(request());
+    } catch (e) {
+      // A field the engine cannot even read (empty, not a number): say which value is wrong.
+      answer = { problems: [errorMessage(e)], native: null, webview: null, pacedSeconds: null };
+    }
+    if (mine !== asked) return;
+    check = answer;
+    $("#plan-problems", root).innerHTML = answer.problems.map((p) => `<li>${escapeHtml(p)}</li>`).join("");
+    if (!running) ($("#run-button", root) as HTMLButtonElement).disabled = answer.problems.length > 0;
+    const calls = (answer.native?.calls ?? 0) + (answer.webview?.calls ?? 0);
+    const seconds = answer.pacedSeconds;
     $("#run-summary", root).textContent =
-      found.length === 0 ? `${calls.toLocaleString()} calls${seconds ? `, about ${Math.ceil(seconds)} s` : ""}` : "";
+      answer.problems.length === 0 ? `${calls.toLocaleString()} calls${seconds ? `, about ${Math.ceil(seconds)} s` : ""}` : "";
   }
 
   ($("#preset", root) as HTMLSelectElement).onchange = (e) => applyPreset((e.target as HTMLSelectElement).value);
-  form.oninput = refresh;
-  form.onchange = refresh;
+  form.oninput = () => void refresh();
+  form.onchange = () => void refresh();
 
   // Progress rows, one per client and transport.
   let running = false;
@@ -151,7 +168,7 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): void 
     ($("#run-button", root) as HTMLButtonElement).disabled = on;
     ($("#cancel-button", root) as HTMLButtonElement).disabled = !on;
     $("#run-phase", root).textContent = phase;
-    if (!on) refresh();
+    if (!on) void refresh();
   };
 
   ($("#cancel-button", root) as HTMLButtonElement).onclick = async () => {
@@ -171,9 +188,8 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): void 
     const plan = readPlan();
     const c = clients();
     const url = targetUrl();
-    const found = problems(plan, c, url);
-    if (found.length) {
-      showError(found.join(" "));
+    if (check && check.problems.length) {
+      showError(check.problems.join(" "));
       return;
     }
     clearError();
@@ -192,12 +208,11 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): void 
         }
       });
       let part: ClientPart | null = null;
-      const webPlan = { ...plan, transports: plan.transports.filter((t) => runsOn(t, "webview")) };
-      if (c.webview && webPlan.transports.length > 0 && pending.status === "complete" && !cancelled) {
+      if (pending.webview && pending.status === "complete" && !cancelled) {
         $("#run-phase", root).textContent = "web-view clients…";
         abort = new AbortController();
         try {
-          part = await runWebview(webPlan, pending.server, {
+          part = await runWebview(pending.webview, pending.server, {
             signal: abort.signal,
             onProgress: (p) => progressRow("webview", p.transport, p.set, p.sets, p.done, p.total, p.p50Us),
           });

@@ -8,8 +8,10 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-use crate::stats::Report;
 use duplex_model::record::RunRecord;
+use ts_rs::TS;
+
+use crate::stats::Report;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -22,7 +24,7 @@ pub enum ExportError {
 }
 
 /// The files one report wrote.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, TS)]
 pub struct ReportFiles {
     pub samples: PathBuf,
     pub summary: PathBuf,

@@ -4,11 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 use statrs::statistics::{Data, OrderStatistics};
+use ts_rs::TS;
 
 pub use duplex_model::monitor::{Feed, Observation, Session};
 
 /// Milliseconds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Spread {
     pub mean: f64,
     pub p50: f64,
@@ -17,7 +18,7 @@ pub struct Spread {
     pub max: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct FeedSummary {
     pub feed: Feed,
     /// Messages (push) or answers (poll), new snapshot or not.
@@ -37,7 +38,7 @@ pub struct FeedSummary {
     pub handler_ms_per_s: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct SessionSummary {
     pub duration_s: f64,
     pub feeds: Vec<FeedSummary>,

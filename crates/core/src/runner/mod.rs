@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-pub use duplex_model::plan::{CheckedPlan, MAX_CONCURRENCY, MAX_PAYLOAD_BYTES, Order, Plan, PlanError};
+pub use duplex_model::plan::{
+    CheckedPlan, ClientRun, MAX_CONCURRENCY, MAX_PAYLOAD_BYTES, Order, Plan, PlanError,
+};
 pub use pacing::{Pacer, Watchdog};
 
 use crate::power::PowerMonitor;

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
+use ts_rs::TS;
 
 use duplex_clients::{Pattern, Transport};
 use duplex_model::record::ClientKind;
@@ -10,7 +11,7 @@ use duplex_model::record::ClientKind;
 /// Below this p-value a difference is called significant.
 pub const ALPHA: f64 = 0.05;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Comparison {
     pub client: ClientKind,
     pub websocket: Transport,

@@ -5,6 +5,7 @@
 //! baseline; a quantity that cannot be told from idle is said to be so.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::power::{BatteryState, PowerSample, PowerTrace, SensorStatus, TimeWindow};
 use duplex_clients::Transport;
@@ -13,7 +14,7 @@ use duplex_model::record::{ClientKind, RunRecord};
 /// z for a two-sided 95 % interval.
 const Z95: f64 = 1.96;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "kebab-case")]
 pub enum Quantity {
     /// CPU time of Duplex and its child processes (the web view's), CPU-seconds.
@@ -68,7 +69,7 @@ impl Quantity {
 }
 
 /// One quantity spent by one transport, above the idle baseline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Attributed {
     /// Everything counted in the transport's windows.
     pub total: f64,
@@ -92,14 +93,14 @@ impl Attributed {
 }
 
 /// A quantity for one transport: measured, or why not.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Cost {
     pub quantity: Quantity,
     pub measured: Option<Attributed>,
     pub unavailable: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct TransportEnergy {
     pub transport: Transport,
     pub client: ClientKind,
@@ -120,7 +121,7 @@ impl TransportEnergy {
 }
 
 /// WebSocket versus one AJAX transport on one quantity, per message.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct EnergyComparison {
     pub client: ClientKind,
     pub ws: Transport,
@@ -132,7 +133,7 @@ pub struct EnergyComparison {
     pub verdict: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct EnergyReport {
     pub sensors: Vec<SensorStatus>,
     pub baseline_s: Option<f64>,
@@ -480,7 +481,7 @@ fn compare(transports: &[TransportEnergy]) -> Vec<EnergyComparison> {
 }
 
 /// Rates over time for charts: for each reading after the first, the rate since the one before.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TS)]
 pub struct PowerSeries {
     pub at_unix_ns: Vec<i64>,
     pub process_cpu_cores: Vec<Option<f64>>,

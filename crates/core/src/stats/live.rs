@@ -3,6 +3,7 @@
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
+use ts_rs::TS;
 
 use duplex_clients::Transport;
 use duplex_model::record::Sample;
@@ -71,7 +72,7 @@ impl LiveByTransport {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct Bin {
     pub low_us: f64,
     pub high_us: f64,

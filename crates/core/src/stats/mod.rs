@@ -10,6 +10,7 @@ pub mod series;
 pub mod summary;
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 pub use compare::{Comparison, format_p, format_us, mann_whitney, welch};
 pub use normal::NormalFit;
@@ -25,13 +26,13 @@ pub struct AnalysisOptions {
     pub interval_us: Option<(f64, f64)>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct SetSummary {
     pub set: u32,
     pub summary: Summary,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct TransportReport {
     pub transport: Transport,
     pub client: ClientKind,
@@ -40,7 +41,7 @@ pub struct TransportReport {
     pub normal: Option<NormalFit>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Report {
     pub run_id: String,
     pub transports: Vec<TransportReport>,

@@ -4,8 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ChiSquared, ContinuousCDF, LogNormal, Normal};
+use ts_rs::TS;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct IntervalProbability {
     pub a_us: f64,
     pub b_us: f64,
@@ -15,7 +16,7 @@ pub struct IntervalProbability {
     pub observed: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct NormalFit {
     pub mu_us: f64,
     pub sigma_us: f64,

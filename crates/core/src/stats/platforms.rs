@@ -3,6 +3,7 @@
 //! each group differs significantly from the first (the reference).
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use super::compare::{ALPHA, mann_whitney};
 use super::energy::Quantity;
@@ -11,7 +12,7 @@ use duplex_clients::Transport;
 use duplex_model::record::{ClientKind, RunRecord};
 
 /// How runs are put together.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, TS)]
 #[serde(rename_all = "kebab-case")]
 pub enum GroupBy {
     /// One column per run.
@@ -21,7 +22,7 @@ pub enum GroupBy {
     Platform,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct PlatformGroup {
     pub label: String,
     pub run_ids: Vec<String>,
@@ -31,7 +32,7 @@ pub struct PlatformGroup {
 }
 
 /// One transport and client in one group.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct PlatformCell {
     pub group: usize,
     pub transport: Transport,
@@ -49,7 +50,7 @@ pub struct PlatformCell {
     pub vs_reference: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct PlatformComparison {
     pub by: GroupBy,
     pub groups: Vec<PlatformGroup>,

@@ -2,11 +2,12 @@
 //! "latency of every call over time" (the paper's Figs. 2 and 4) and bins into histograms.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use duplex_clients::Transport;
 use duplex_model::record::{ClientKind, RunRecord};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Series {
     pub transport: Transport,
     pub client: ClientKind,

@@ -4,9 +4,10 @@
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 use statrs::statistics::{Data, OrderStatistics};
+use ts_rs::TS;
 
 /// Latencies in microseconds, the unit people read.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, TS)]
 pub struct Summary {
     pub count: u64,
     pub errors: u64,

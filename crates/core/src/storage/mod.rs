@@ -9,6 +9,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
+use ts_rs::TS;
 
 use duplex_model::record::{RunRecord, RunStatus, Sample};
 
@@ -29,7 +30,7 @@ pub enum StorageError {
 }
 
 /// One line of the history list.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct RunListItem {
     pub id: String,
     pub started_at_unix_ns: i64,
@@ -95,7 +96,7 @@ CREATE TABLE IF NOT EXISTS live_runs (
 const RUNNING: &str = "running";
 
 /// What an import did: the runs added and those that were already in the history.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, TS)]
 pub struct Imported {
     pub added: Vec<String>,
     pub already_here: Vec<String>,

@@ -5,8 +5,9 @@ pub mod wine;
 
 use serde::{Deserialize, Serialize};
 use sysinfo::{CpuRefreshKind, System};
+use ts_rs::TS;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, TS)]
 #[serde(default)]
 pub struct PlatformInfo {
     /// e.g. "Debian GNU/Linux", "Windows", "Darwin", "Android".
@@ -85,7 +86,7 @@ impl PlatformInfo {
 
 /// What a page can learn about its device: `navigator.userAgent`, `navigator.platform`,
 /// `navigator.hardwareConcurrency`, `navigator.deviceMemory` (Chromium only, rounded GiB).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, TS)]
 #[serde(default)]
 pub struct BrowserDevice {
     pub user_agent: String,

@@ -1,0 +1,260 @@
+//! The app's commands on Tauri's mock runtime: no window, no web view, the real engine and the
+//! app's own embedded server. Also the contract with the page: the TypeScript types in
+//! `ui/src/bindings/` are the Rust types', generated, and this test fails when they drift.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets};
+use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+
+struct MockApp {
+    _app: App<MockRuntime>,
+    webview: WebviewWindow<MockRuntime>,
+    _data: tempfile::TempDir,
+}
+
+fn mock_app() -> MockApp {
+    let data = tempfile::tempdir().expect("tempdir");
+    let app = duplex_app_lib::app(mock_builder(), Some(data.path().to_owned()))
+        .expect("the app's state")
+        .build(mock_context(noop_assets()))
+        .expect("the app builds on the mock runtime");
+    let webview = WebviewWindowBuilder::new(&app, "main", Default::default()).build().expect("a mock window");
+    MockApp { _app: app, webview, _data: data }
+}
+
+/// Calls a command as the page does; its answer or its `{kind, message}` error.
+fn invoke(app: &MockApp, cmd: &str, args: Value) -> Result<Value, Value> {
+    let request = tauri::webview::InvokeRequest {
+        cmd: cmd.into(),
+        callback: tauri::ipc::CallbackFn(0),
+        error: tauri::ipc::CallbackFn(1),
+        url: if cfg!(any(windows, target_os = "android")) {
+            "http://tauri.localhost"
+        } else {
+            "tauri://localhost"
+        }
+        .parse()
+        .expect("url"),
+        body: tauri::ipc::InvokeBody::Json(args),
+        headers: Default::default(),
+        invoke_key: INVOKE_KEY.to_string(),
+    };
+    get_ipc_response(&app.webview, request).map(|b| b.deserialize::<Value>().expect("json answer"))
+}
+
+fn plan(changes: Value) -> Value {
+    let mut plan =
+        serde_json::to_value(duplex_core::runner::Plan::preset("quick").expect("preset")).expect("json");
+    for (k, v) in changes.as_object().expect("object") {
+        plan[k] = v.clone();
+    }
+    plan
+}
+
+#[test]
+fn the_form_asks_the_engine_what_it_would_refuse() {
+    let app = mock_app();
+    let ask = |plan: Value, target: Value, native: bool, webview: bool| -> Value {
+        let request = json!({ "plan": plan, "targetUrl": target, "native": native, "webview": webview });
+        invoke(&app, "validate_plan", json!({ "request": request })).expect("answers")
+    };
+    let check = |plan: Value, target: Value, native: bool, webview: bool| -> Vec<String> {
+        serde_json::from_value(ask(plan, target, native, webview)["problems"].clone())
+            .expect("a list of problems")
+    };
+    let fine = ask(
+        plan(json!({ "transports": ["ws", "http", "xhr"], "sets": 2, "calls": 10 })),
+        Value::Null,
+        true,
+        true,
+    );
+    assert_eq!(fine["problems"], json!([]), "{fine}");
+    assert_eq!(
+        (fine["native"]["calls"].as_u64(), fine["webview"]["calls"].as_u64()),
+        (Some(2 * 2 * 10), Some(3 * 2 * 10))
+    );
+    assert_eq!(
+        fine["webview"]["blocks"][2],
+        json!(["xhr", 1]),
+        "the web view runs the engine's order: {fine}"
+    );
+    let cases = [
+        (plan(json!({ "sets": 0 })), Value::Null, true, false, "sets and calls must be at least 1"),
+        (plan(json!({ "payload_bytes": 17 << 20 })), Value::Null, true, false, "payload must be at most"),
+        (plan(json!({})), json!("https://example.invalid/"), true, false, "use a ws:// or http:// URL"),
+        (
+            plan(json!({})),
+            json!("http://127.0.0.1:9/"),
+            false,
+            true,
+            "web-view clients measure the embedded server only",
+        ),
+        (
+            plan(json!({ "transports": ["http-new"] })),
+            Value::Null,
+            false,
+            true,
+            "none of the chosen transports",
+        ),
+        (plan(json!({})), Value::Null, false, false, "choose native clients, web-view clients, or both"),
+        (plan(json!({ "transports": [] })), Value::Null, true, true, "choose at least one transport"),
+        (plan(json!({})), json!("not a url"), true, false, "invalid target URL"),
+        (
+            plan(json!({ "power": { "sample_ms": 5, "baseline_ms": 0 } })),
+            Value::Null,
+            true,
+            true,
+            "at least 20 ms",
+        ),
+    ];
+    let off = ask(plan(json!({ "power": { "sample_ms": 0, "baseline_ms": 0 } })), Value::Null, true, true);
+    assert_eq!(off["problems"], json!([]), "power off is a plan: {off}");
+    for (plan, target, native, webview, want) in cases {
+        let problems = check(plan, target, native, webview);
+        assert!(problems.iter().any(|p| p.contains(want)), "{want:?} not in {problems:?}");
+    }
+}
+
+/// The app measures against its long-running embedded server, which must take any payload
+/// the form accepts (it kept the 1 MiB default, so a payload over about 0.5 MiB failed in the
+/// app only).
+#[test]
+fn a_one_mebibyte_payload_runs_against_the_apps_embedded_server() {
+    let app = mock_app();
+    let plan = plan(json!({
+        "transports": ["ws", "http"], "sets": 1, "calls": 3, "warmup": 1,
+        "payload_bytes": 1 << 20, "power": { "sample_ms": 0, "baseline_ms": 0 },
+    }));
+    let request = json!({ "plan": plan, "targetUrl": null, "native": true, "webview": false });
+    let pending = invoke(&app, "start_run", json!({ "request": request, "onUpdate": "__CHANNEL__:1" }))
+        .expect("the native part runs");
+    assert_eq!(pending["status"], "complete", "{pending}");
+    assert_eq!(pending["nativeSamples"], 6, "{pending}");
+    let view = invoke(&app, "finish_run", json!({ "part": null })).expect("stored");
+    assert_eq!(view["record"]["status"], "complete", "{}", view["record"]);
+    for t in view["report"]["transports"].as_array().expect("transports") {
+        assert_eq!(
+            (t["overall"]["count"].as_u64(), t["overall"]["errors"].as_u64()),
+            (Some(3), Some(0)),
+            "{t}"
+        );
+        assert!(t["overall"]["bytes_out_per_msg"].as_f64().is_some_and(|b| b > f64::from(1 << 20)), "{t}");
+    }
+    let listed = invoke(&app, "list_runs", json!({})).expect("history");
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+}
+
+#[test]
+fn a_run_whose_server_cannot_be_reached_stores_nothing() {
+    let app = mock_app();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let request = json!({
+        "plan": plan(json!({ "power": { "sample_ms": 200, "baseline_ms": 60_000 } })),
+        "targetUrl": format!("http://127.0.0.1:{port}"), "native": true, "webview": false,
+    });
+    let started = std::time::Instant::now();
+    let refused = invoke(&app, "start_run", json!({ "request": request, "onUpdate": "__CHANNEL__:1" }))
+        .expect_err("refused");
+    assert_eq!(refused["kind"], "run", "{refused}");
+    assert!(
+        refused["message"].as_str().is_some_and(|m| m.contains("not a reachable Duplex server")),
+        "{refused}"
+    );
+    assert!(started.elapsed().as_secs() < 30, "refused before the minute-long idle baseline");
+    assert_eq!(invoke(&app, "list_runs", json!({})).expect("history"), json!([]));
+}
+
+/// Where the page's types live; `DUPLEX_BLESS=1 cargo test -p duplex-app --test commands`
+/// writes them anew.
+fn bindings_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/bindings")
+}
+
+/// The types the page exchanges with Rust, and all they contain, as ts-rs writes them. JSON
+/// carries 64-bit integers as numbers (serde_json), so `bigint` is written `number`.
+fn generated() -> Vec<(String, String)> {
+    use ts_rs::TS;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path();
+    type Export = fn(&Path) -> Result<(), ts_rs::ExportError>;
+    let exports: [Export; 20] = [
+        |d| duplex_app_lib::commands::run::AppInfo::export_all_to(d),
+        |d| duplex_app_lib::commands::run::PlanCheck::export_all_to(d),
+        |d| duplex_core::server::join::JoinPlan::export_all_to(d),
+        |d| duplex_core::server::join::JoinResults::export_all_to(d),
+        |d| duplex_core::server::join::Stored::export_all_to(d),
+        |d| duplex_app_lib::commands::run::RunRequest::export_all_to(d),
+        |d| duplex_app_lib::commands::run::PendingRun::export_all_to(d),
+        |d| duplex_app_lib::commands::run::RunView::export_all_to(d),
+        |d| duplex_app_lib::lan::LanInfo::export_all_to(d),
+        |d| duplex_app_lib::lan::LanRequest::export_all_to(d),
+        |d| duplex_core::session::Update::export_all_to(d),
+        |d| duplex_core::record::ClientPart::export_all_to(d),
+        |d| duplex_core::storage::RunListItem::export_all_to(d),
+        |d| duplex_core::storage::Imported::export_all_to(d),
+        |d| duplex_core::stats::platforms::PlatformComparison::export_all_to(d),
+        |d| duplex_core::export::ReportFiles::export_all_to(d),
+        |d| duplex_core::monitor::Session::export_all_to(d),
+        |d| duplex_core::monitor::SessionSummary::export_all_to(d),
+        |d| duplex_core::monitor::Snapshot::export_all_to(d),
+        |d| duplex_core::platform::BrowserDevice::export_all_to(d),
+    ];
+    for export in exports {
+        export(out).expect("exported");
+    }
+    let mut files: Vec<(String, String)> = std::fs::read_dir(out)
+        .expect("bindings")
+        .map(|e| {
+            let path = e.expect("entry").path();
+            let name = path.file_name().expect("name").to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(&path).expect("read").replace("bigint", "number");
+            (name, text)
+        })
+        .collect();
+    files.sort();
+    let index: String = files
+        .iter()
+        .map(|(name, _)| {
+            let ty = name.trim_end_matches(".ts");
+            format!("export type {{ {ty} }} from \"./{ty}\";\n")
+        })
+        .collect();
+    files.push((
+        "index.ts".into(),
+        format!("// Generated with the files beside it: every type the page exchanges with Rust.\n{index}"),
+    ));
+    files.sort();
+    files
+}
+
+#[test]
+fn the_pages_typescript_types_are_the_rust_types() {
+    let fresh = generated();
+    let dir = bindings_dir();
+    if std::env::var_os("DUPLEX_BLESS").is_some() {
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("bindings dir");
+        for (name, text) in &fresh {
+            std::fs::write(dir.join(name), text).expect("write");
+        }
+        return;
+    }
+    let mut kept: Vec<String> = std::fs::read_dir(&dir)
+        .map(|d| d.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    kept.sort();
+    let names: Vec<String> = fresh.iter().map(|(n, _)| n.clone()).collect();
+    assert_eq!(
+        kept, names,
+        "ui/src/bindings is out of date: DUPLEX_BLESS=1 cargo test -p duplex-app --test commands"
+    );
+    for (name, text) in fresh {
+        let old = std::fs::read_to_string(dir.join(&name)).unwrap_or_default();
+        assert_eq!(
+            old, text,
+            "ui/src/bindings/{name} is out of date: DUPLEX_BLESS=1 cargo test -p duplex-app --test commands"
+        );
+    }
+}
