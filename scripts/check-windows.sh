@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Windows, as far as a Linux machine allows: Duplex built for x86_64-pc-windows-gnu with mingw-w64
 # and run under Wine.
-#   1. the engine's and the CLI's tests, run under Wine (cargo's target runner);
+#   1. the engine's crates' and the CLI's tests, run under Wine (cargo's target runner);
 #   2. duplex.exe bench beside the Linux build's, on the same plan;
 #   3. across the Wine boundary on 127.0.0.1: a Windows server with a Linux client, and back;
 #   4. Ctrl-C (SIGINT from here, which Wine turns into CTRL_C_EVENT) cancels duplex.exe's run and
@@ -38,7 +38,7 @@ echo "-- 1. engine and CLI tests for $TARGET, run under $("$WINE" --version)"
 # DUPLEX_EXPECT_WINE: the tests that check Wine is detected expect it. The interoperability and
 # browser tests need Linux programs a Windows process cannot start; they skip, saying why.
 DUPLEX_EXPECT_WINE=1 DUPLEX_REQUIRE_EXTERNAL='' \
-  cargo test --locked --target "$TARGET" -p duplex-core -p duplex-cli -- --show-output 2>&1 | tee "$OUT/tests.log" \
+  cargo test --locked --target "$TARGET" -p duplex-model -p duplex-server -p duplex-clients -p duplex-core -p duplex-cli -- --show-output 2>&1 | tee "$OUT/tests.log" \
   | grep -E '^test result:|^skipped|FAILED|panicked|^warning' || true
 if grep -q -E '^test result: FAILED|error: test failed' "$OUT/tests.log" || ! grep -q '^test result:' "$OUT/tests.log"; then
   echo "FAILED: the Windows tests under Wine (full log: $OUT/tests.log)" >&2

@@ -82,6 +82,7 @@ linux_tests() {
 part "prerequisites" prerequisites
 part "UI: install, type-check, build, unit tests" ui
 part "format" cargo fmt --all --check
+part "module cycles (none inside a crate; cargo refuses them between crates)" python3 scripts/module-cycles.py
 part "lint (clippy, Linux)" cargo clippy --workspace --all-targets --locked -- -D warnings
 part "workflows (actionlint)" workflows
 part "Android check" android

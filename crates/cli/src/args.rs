@@ -36,6 +36,14 @@ pub enum Command {
     Monitor(MonitorArgs),
     /// Load and endurance: many WebSocket and HTTP clients at once; errors, memory, p99.
     Soak(SoakArgs),
+    /// The JSON Schema of a command's --json output (bench, compare, floor, history, monitor, soak).
+    Schema(SchemaArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Which document: bench, compare, floor (bench --floor), history, monitor or soak.
+    pub document: String,
 }
 
 #[derive(Debug, Args)]
@@ -94,6 +102,9 @@ pub struct ListArgs {
     /// Print where the history is kept (the database file) instead of its runs.
     #[arg(long)]
     pub path: bool,
+    /// Print the runs as JSON (schema: `duplex schema history`).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Where runs are stored: the same history the app uses.

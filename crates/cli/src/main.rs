@@ -4,7 +4,7 @@
 
 mod args;
 mod monitor;
-mod printer;
+mod output;
 mod progress;
 mod soak;
 
@@ -19,10 +19,14 @@ use duplex_core::server::join::{BrowserJoin, DirAssets};
 use duplex_core::server::{Server, ServerConfig, lan, new_token};
 use duplex_core::session::{RunSession, Update, join_sink};
 use duplex_core::stats::AnalysisOptions;
+use output::Mode;
 use progress::Progress;
 use tokio_util::sync::CancellationToken;
 
-use args::{BenchArgs, Cli, Command, CompareArgs, GroupByArg, HistoryArgs, ImportArgs, ListArgs, ServeArgs};
+use args::{
+    BenchArgs, Cli, Command, CompareArgs, GroupByArg, HistoryArgs, ImportArgs, ListArgs, SchemaArgs,
+    ServeArgs,
+};
 use duplex_core::export::bundle::read_bundle;
 use duplex_core::record::RunRecord;
 use duplex_core::stats::platforms::{GroupBy, compare_platforms, platform_label};
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
             Command::Compare(args) => compare(&args),
             Command::Monitor(args) => monitor::monitor(&args).await,
             Command::Soak(args) => soak::run(&args).await,
+            Command::Schema(args) => schema(&args),
         }
     });
     match result {
@@ -156,11 +161,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     } else {
         Some(duplex_core::export::write_report(&args.csv, record, report).context("writing the CSV report")?)
     };
-    if args.json {
-        out(&format!("{}\n", printer::json(record, report, files.as_ref())));
-    } else {
-        out(&printer::text(record, report, files.as_ref()));
-    }
+    output::emit(Mode::json(args.json), &output::Bench::new(record, report, files))?;
     Ok(match record.status {
         RunStatus::Complete => ExitCode::SUCCESS,
         RunStatus::Cancelled => ExitCode::from(130),
@@ -263,11 +264,7 @@ fn browser_join(args: &ServeArgs) -> anyhow::Result<BrowserJoin> {
 async fn floor(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let plan = args.plan()?;
     let report = tokio::task::spawn_blocking(move || duplex_core::floor::measure(&plan)).await??;
-    if args.json {
-        out(&format!("{}\n", serde_json::to_string_pretty(&report)?));
-    } else {
-        out(&report.to_text());
-    }
+    output::emit(Mode::json(args.json), &output::Floor(report))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -303,13 +300,22 @@ fn import(args: &ImportArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn schema(args: &SchemaArgs) -> anyhow::Result<ExitCode> {
+    let schema = output::schema(&args.document).ok_or_else(|| {
+        anyhow::anyhow!("no document {:?}: one of {}", args.document, output::DOCUMENTS.join(", "))
+    })?;
+    out(&format!("{}\n", serde_json::to_string_pretty(&schema)?));
+    Ok(ExitCode::SUCCESS)
+}
+
 fn history(args: &ListArgs) -> anyhow::Result<ExitCode> {
     if args.path {
         out(&format!("{}\n", args.history.path()?.display()));
         return Ok(ExitCode::SUCCESS);
     }
+    let path = args.history.path()?;
     let runs = open_history(&args.history)?.list()?;
-    out(&printer::history(&runs));
+    output::emit(Mode::json(args.json), &output::HistoryList { history: path.display().to_string(), runs })?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -352,10 +358,6 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
         let file = std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?;
         duplex_core::export::csv::write_platform_comparison(std::io::BufWriter::new(file), &comparison)?;
     }
-    if args.json {
-        out(&format!("{}\n", serde_json::to_string_pretty(&comparison)?));
-    } else {
-        out(&printer::platforms(&comparison));
-    }
+    output::emit(Mode::json(args.json), &output::Compare(comparison))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -10,11 +10,12 @@ use std::time::Duration;
 use duplex_core::clients::Endpoints;
 use duplex_core::clock::now_unix_ns;
 use duplex_core::monitor::watch::{Watched, watch_long_poll, watch_poll, watch_push};
-use duplex_core::monitor::{Feed, Observation, Published, Session, SessionSummary, summarize};
+use duplex_core::monitor::{Feed, Observation, Published, Session, summarize};
 use duplex_core::server::{Server, ServerConfig};
 use tokio_util::sync::CancellationToken;
 
 use crate::args::MonitorArgs;
+use crate::output::{self, Mode, bytes, gib, ms};
 use crate::{err, out};
 
 /// What one feed did in the last second, and what it shows now.
@@ -60,22 +61,6 @@ impl Live {
     }
 }
 
-fn ms(x: f64) -> String {
-    if x.abs() >= 1000.0 { format!("{:.2} s", x / 1e3) } else { format!("{x:.1} ms") }
-}
-
-fn bytes(b: f64) -> String {
-    match b {
-        b if b >= 1048576.0 => format!("{:.1} MiB", b / 1048576.0),
-        b if b >= 1024.0 => format!("{:.1} KiB", b / 1024.0),
-        b => format!("{b:.0} B"),
-    }
-}
-
-fn gib(b: u64) -> String {
-    format!("{:.1}", b as f64 / 1073741824.0)
-}
-
 /// The machine as the newest snapshot shows it.
 fn machine_line(p: &Published) -> String {
     let s = &p.snapshot;
@@ -99,50 +84,6 @@ fn machine_line(p: &Published) -> String {
         bytes(s.disk_write_bytes_per_s),
         top.join(", ")
     )
-}
-
-pub fn summary_text(s: &SessionSummary) -> String {
-    let mut out = format!("\nsession of {:.1} s\n", s.duration_s);
-    let _ = writeln!(
-        out,
-        "{:<10} {:>6} {:>6} {:>6} │ {:>9} {:>9} {:>9} │ {:>9} │ {:>10} {:>7} {:>10} │ {:>8}",
-        "feed",
-        "msgs",
-        "snaps",
-        "missed",
-        "stale p50",
-        "p95",
-        "max",
-        "mean age",
-        "bytes/s",
-        "msgs/s",
-        "B/snapshot",
-        "cpu ms/s"
-    );
-    for f in &s.feeds {
-        let st = f.staleness_ms.as_ref();
-        let q = |v: Option<f64>| v.map_or("—".into(), ms);
-        let _ = writeln!(
-            out,
-            "{:<10} {:>6} {:>6} {:>6} │ {:>9} {:>9} {:>9} │ {:>9} │ {:>10} {:>7.2} {:>10} │ {:>8.3}",
-            f.feed.name(),
-            f.messages,
-            f.snapshots,
-            f.missed,
-            q(st.map(|s| s.p50)),
-            q(st.map(|s| s.p95)),
-            q(st.map(|s| s.max)),
-            q(f.mean_age_ms),
-            bytes(f.bytes_per_s),
-            f.messages_per_s,
-            f.bytes_per_snapshot.map_or("—".into(), bytes),
-            f.handler_ms_per_s
-        );
-    }
-    for note in &s.notes {
-        let _ = writeln!(out, "note: {note}");
-    }
-    out
 }
 
 pub async fn monitor(args: &MonitorArgs) -> anyhow::Result<ExitCode> {
@@ -246,11 +187,7 @@ pub async fn monitor(args: &MonitorArgs) -> anyhow::Result<ExitCode> {
         one_clock: endpoints.is_loopback,
         observations,
     });
-    if args.json {
-        out(&format!("{}\n", serde_json::to_string_pretty(&summary)?));
-    } else {
-        out(&summary_text(&summary));
-    }
+    output::emit(Mode::json(args.json), &output::Monitor(summary))?;
     if problems.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {

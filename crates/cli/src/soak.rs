@@ -1,72 +1,16 @@
 //! `duplex soak`: many WebSocket and HTTP clients for a while against the embedded server (on
 //! its own thread) or a Duplex server elsewhere; errors, memory, throughput and latency.
 
-use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use duplex_core::clients::Endpoints;
 use duplex_core::server::{Limits, ServerConfig, ServerThread};
-use duplex_core::soak::{SoakPlan, SoakReport, soak};
+use duplex_core::soak::{SoakPlan, soak};
 
 use crate::args::SoakArgs;
+use crate::output::{self, Mode, mib};
 use crate::{err, out};
-
-fn mib(b: u64) -> String {
-    format!("{:.1} MiB", b as f64 / 1048576.0)
-}
-
-/// The report in words; `embedded`: the server ran in this process (so its memory is in the figure).
-pub fn report_text(r: &SoakReport, embedded: bool) -> String {
-    let mut s = format!(
-        "\n{} WebSocket + {} HTTP clients, {:.1} msg/s each, {} s against {} (all connected after {:.1} s)\n",
-        r.plan.ws_clients,
-        r.plan.http_clients,
-        r.plan.rate_per_client,
-        r.plan.duration.as_secs(),
-        r.server,
-        r.ramp_s
-    );
-    let _ = writeln!(
-        s,
-        "{:<6} {:>7} {:>10} {:>7} {:>9} {:>10} {:>10} {:>10} {:>10}",
-        "", "clients", "messages", "errors", "msg/s", "p50", "p99", "p99.9", "max"
-    );
-    for t in &r.transports {
-        let us = duplex_core::stats::format_us;
-        let _ = writeln!(
-            s,
-            "{:<6} {:>7} {:>10} {:>7} {:>9.1} {:>10} {:>10} {:>10} {:>10}",
-            t.transport.name(),
-            t.clients,
-            t.messages,
-            t.errors,
-            t.per_s,
-            us(t.p50_us),
-            us(t.p99_us),
-            us(t.p999_us),
-            us(t.max_us)
-        );
-        for (kind, (n, first)) in &t.error_kinds {
-            let _ = writeln!(s, "       {n} × {kind}: {first}");
-        }
-    }
-    if let Some(m) = &r.memory {
-        let _ = writeln!(
-            s,
-            "memory (this process: clients{}): {} → {} over the steady {:.0} s ({:+.1} %, {:+.2} MiB/min), max {}",
-            if embedded { " and embedded server" } else { "" },
-            mib(m.start_bytes),
-            mib(m.end_bytes),
-            r.steady_s,
-            m.growth * 100.0,
-            m.slope_bytes_per_min / 1048576.0,
-            mib(m.max_bytes)
-        );
-    }
-    let _ = writeln!(s, "verdict: {}", r.verdict);
-    s
-}
 
 pub async fn run(args: &SoakArgs) -> anyhow::Result<ExitCode> {
     let clients = u64::from(args.ws + args.http);
@@ -119,10 +63,7 @@ pub async fn run(args: &SoakArgs) -> anyhow::Result<ExitCode> {
         }
     })
     .await;
-    if args.json {
-        out(&format!("{}\n", serde_json::to_string_pretty(&report)?));
-    } else {
-        out(&report_text(&report, args.target.is_none()));
-    }
-    Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    let ok = report.ok;
+    output::emit(Mode::json(args.json), &output::Soak { report, embedded: args.target.is_none() })?;
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

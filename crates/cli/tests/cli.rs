@@ -26,6 +26,17 @@ fn wine() -> Option<&'static str> {
 /// build; under Wine the Linux side of scripts/check-windows.sh drives the .exe instead.
 const NO_LINUX_TOOLS: &str = "a Windows build cannot start this machine's Linux programs";
 
+/// Checks a `--json` document against its committed JSON Schema (crates/cli/schemas).
+fn fits_schema(name: &str, document: &serde_json::Value) {
+    let path = format!("{}/schemas/{name}.schema.json", env!("CARGO_MANIFEST_DIR"));
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("schema file")).expect("schema json");
+    let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+    let problems: Vec<String> =
+        validator.iter_errors(document).map(|e| format!("{} at {}", e, e.instance_path())).take(5).collect();
+    assert!(problems.is_empty(), "{name} output does not fit {path}: {problems:#?}");
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -113,6 +124,7 @@ fn json_output_is_machine_readable() {
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    fits_schema("bench", &v);
     assert_eq!(v["run"]["status"], "complete");
     let transports: Vec<&str> = v["report"]["transports"]
         .as_array()
@@ -246,6 +258,7 @@ fn runs_travel_between_devices_as_bundles_and_compare_side_by_side() {
     // Both runs are this machine: by platform they pool into one group.
     let out = duplex_in(b.path(), &["compare", "--all", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    fits_schema("compare", &v);
     assert_eq!(v["groups"].as_array().map(Vec::len), Some(1));
     assert_eq!(v["groups"][0]["run_ids"].as_array().map(Vec::len), Some(2));
 }
@@ -414,6 +427,7 @@ fn monitor_prints_live_numbers_and_a_push_versus_poll_summary() {
     let out = duplex(&["monitor", "--hz", "10", "--long-poll", "--seconds", "1.5", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json summary");
+    fits_schema("monitor", &v);
     let feeds = v["feeds"].as_array().expect("feeds");
     assert_eq!(
         feeds.iter().map(|f| f["feed"].as_str().unwrap_or_default()).collect::<Vec<_>>(),
@@ -458,11 +472,17 @@ fn a_bench_killed_mid_run_leaves_its_samples_in_the_history() {
             .args(["--power-ms", "0", "--no-csv"])
             .env("DUPLEX_DATA_DIR", data.path())
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("bench starts"),
     );
-    std::thread::sleep(std::time::Duration::from_secs(3));
+    // Its progress lines count the calls measured, and each batch is in the history before it
+    // is counted: wait for more than 100.
+    let progress = std::io::BufReader::new(bench.0.stderr.take().expect("stderr"));
+    let seen = std::io::BufRead::lines(progress).map_while(Result::ok).find(|l| {
+        l.split_once('/').and_then(|(done, _)| done.parse::<u64>().ok()).is_some_and(|done| done > 100)
+    });
+    assert!(seen.is_some(), "the run ended before 100 calls were measured");
     // SIGKILL: no chance to save anything at the end.
     bench.0.kill().expect("killed");
     bench.0.wait().expect("reaped");
@@ -553,6 +573,7 @@ fn clients_no_one_here_wrote_talk_to_the_server() {
 fn soak_counts_every_error_and_follows_memory() {
     let out = duplex(&["soak", "--ws", "60", "--http", "10", "--seconds", "4", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json report");
+    fits_schema("soak", &v);
     for t in v["transports"].as_array().expect("transports") {
         assert_eq!(t["errors"], 0, "{t}");
         assert!(t["messages"].as_u64().is_some_and(|n| n > 0), "{t}");
@@ -671,4 +692,48 @@ fn ctrl_c_cancels_a_bench_and_keeps_what_was_measured() {
     assert!(measured > 0, "the samples measured before Ctrl-C are in the report");
     let listed = stdout(&duplex_in(data.path(), &["history"]));
     assert!(listed.contains("cancelled"), "stored as cancelled: {listed}");
+}
+
+/// Every `--json` document has a JSON Schema, generated from the types that make it and
+/// committed in crates/cli/schemas (reviewed like code); `duplex schema NAME` prints it.
+/// `DUPLEX_BLESS=1` writes them anew.
+#[test]
+fn every_json_document_has_its_committed_schema() {
+    for name in ["bench", "compare", "floor", "history", "monitor", "soak"] {
+        let out = duplex(&["schema", name]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let path = format!("{}/schemas/{name}.schema.json", env!("CARGO_MANIFEST_DIR"));
+        if std::env::var_os("DUPLEX_BLESS").is_some() {
+            std::fs::write(&path, &out.stdout).expect("write");
+        }
+        let kept = std::fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(
+            kept,
+            stdout(&out),
+            "{path} is out of date: DUPLEX_BLESS=1 cargo test -p duplex-cli schema"
+        );
+    }
+    let out = duplex(&["schema", "nope"]);
+    assert!(!out.status.success() && stderr(&out).contains("one of bench, compare"), "{}", stderr(&out));
+}
+
+#[test]
+fn the_floor_and_history_json_fit_their_schemas() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let out = duplex_in(data.path(), &["bench", "--floor", "-s", "1", "-n", "50", "--warmup", "5", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let floor: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    fits_schema("floor", &floor);
+    assert_eq!(floor["calls"], 50);
+    let out = duplex_in(
+        data.path(),
+        &["bench", "-s", "1", "-n", "5", "--warmup", "0", "--power-ms", "0", "--no-csv"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = duplex_in(data.path(), &["history", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let history: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    fits_schema("history", &history);
+    assert_eq!(history["runs"].as_array().map(Vec::len), Some(1), "{history}");
+    assert!(history["history"].as_str().is_some_and(|p| p.ends_with("history.sqlite")), "{history}");
 }

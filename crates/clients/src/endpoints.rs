@@ -40,11 +40,6 @@ impl Endpoints {
         Self::from_authority(addr.to_string(), addr.ip().is_loopback(), None)
     }
 
-    /// The endpoints of a server in LAN mode at `addr`.
-    pub fn with_token(addr: SocketAddr, token: &str) -> Endpoints {
-        Self::from_authority(addr.to_string(), addr.ip().is_loopback(), Some(token.to_owned()))
-    }
-
     pub fn parse(target: &str) -> Result<Endpoints, EndpointsError> {
         let url = Url::parse(target).map_err(|e| EndpointsError::Invalid(target.into(), e.to_string()))?;
         if !matches!(url.scheme(), "ws" | "http") {
@@ -95,11 +90,12 @@ pub fn with_query(url: &str, key: &str, value: &str) -> String {
     format!("{url}{sep}{key}={}", url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>())
 }
 
-/// A target URL fit to store or print: its access token replaced by `…`.
+/// A target URL fit to store or print: its access token replaced by `…`, whether the text is a
+/// valid URL or not (see [`duplex_model::redact`]).
 pub fn redact_token(target: &str) -> String {
-    let Ok(mut url) = Url::parse(target) else { return target.to_owned() };
+    let Ok(mut url) = Url::parse(target) else { return duplex_model::redact::redact(target) };
     if !url.query_pairs().any(|(k, _)| k == "token") {
-        return target.to_owned();
+        return duplex_model::redact::redact(target);
     }
     let pairs: Vec<(String, String)> = url
         .query_pairs()

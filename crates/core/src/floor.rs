@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use schemars::JsonSchema;
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -28,7 +29,7 @@ pub enum FloorError {
     Other(String),
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct FloorRow {
     pub topology: Topology,
     pub name: &'static str,
@@ -38,7 +39,7 @@ pub struct FloorRow {
     pub count: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Ratio {
     pub topology: Topology,
     pub what: &'static str,
@@ -47,7 +48,7 @@ pub struct Ratio {
     pub aim: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct FloorReport {
     pub message_bytes: usize,
     pub calls: u64,
@@ -134,41 +135,6 @@ pub fn measure(plan: &Plan) -> Result<FloorReport, FloorError> {
         })
         .collect();
     Ok(FloorReport { message_bytes: message.len(), calls, rows, ratios, duplex_run_seconds })
-}
-
-impl FloorReport {
-    pub fn to_text(&self) -> String {
-        use std::fmt::Write as _;
-        let mut out = format!(
-            "floor benchmark: {}-byte JSON messages, {} calls each (p50 is what the ratios use)\n\n{:<14} {:<28} {:>10} {:>10} {:>10}\n",
-            self.message_bytes, self.calls, "topology", "echo", "p50 µs", "p99 µs", "mean µs"
-        );
-        for r in &self.rows {
-            let _ = writeln!(
-                out,
-                "{:<14} {:<28} {:>10.1} {:>10.1} {:>10.1}",
-                r.topology.name(),
-                r.name,
-                r.p50_us,
-                r.p99_us,
-                r.mean_us
-            );
-        }
-        out.push('\n');
-        for r in &self.ratios {
-            let mark = if r.value <= r.aim { "ok" } else { "over aim" };
-            let _ = writeln!(
-                out,
-                "{:<14} {:<28} {:>6.2}x  (aim ≤ {:.2}x: {mark})",
-                r.topology.name(),
-                r.what,
-                r.value,
-                r.aim
-            );
-        }
-        let _ = writeln!(out, "\nduplex ws + http run on one thread took {:.2} s", self.duplex_run_seconds);
-        out
-    }
 }
 
 fn row(topology: Topology, name: &'static str, latencies_us: &[f64]) -> FloorRow {

@@ -17,6 +17,7 @@ use duplex_model::platform::PlatformInfo;
 use duplex_model::record::{ClientKind, ClientPart, MergeError, RunRecord, RunStatus, Topology};
 use duplex_model::{CheckedPlan, Transport};
 use duplex_server::join::{JoinedPart, ResultSink, SinkError, Stored};
+use schemars::JsonSchema;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
@@ -29,7 +30,7 @@ use crate::storage::{History, RunWriter};
 
 /// What a session reports while it measures (the app streams it to its page; the command line
 /// draws it as progress).
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS, JsonSchema)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum Update {
     /// The target answered; measuring begins (after the idle baseline, if any).

@@ -72,6 +72,13 @@ fn samples_csv() -> Vec<u8> {
     out
 }
 
+/// Samples written as CSV and read again.
+fn read_back(run_id: &str, samples: &[Sample]) -> Vec<Sample> {
+    let mut out = Vec::new();
+    write_samples(&mut out, run_id, samples).expect("csv");
+    read_samples(&out[..]).expect("reads back").1
+}
+
 fn bundle_json() -> Vec<u8> {
     let mut out = Vec::new();
     write_bundle(&mut out, std::slice::from_ref(sample_run())).expect("bundle");
@@ -88,9 +95,18 @@ proptest! {
         let reply = echo_text(&text, 1_700_000_000_000_000_000);
         prop_assert!(serde_json::from_str::<serde_json::Value>(&reply).is_ok(), "{}", reply);
         let _ = EchoReplyView::parse(&bytes);
-        let _ = parse_binary_reply(&bytes);
-        let _ = Event::parse(&bytes);
-        let _ = Published::parse(&bytes);
+        if let Ok((server_ns, rest)) = parse_binary_reply(&bytes) {
+            // An 8-byte big-endian server time, then the client's bytes unchanged.
+            prop_assert_eq!(&bytes[..8], &server_ns.to_be_bytes()[..]);
+            prop_assert_eq!(rest, &bytes[8..]);
+        }
+        if let Ok(event) = Event::parse(&bytes) {
+            let again = serde_json::to_vec(&event).expect("json");
+            prop_assert_eq!(Event::parse(&again).expect("reparses"), event);
+        }
+        if let Ok(published) = Published::parse(&bytes) {
+            prop_assert_eq!(published.snapshot.top.len() <= bytes.len(), true);
+        }
     }
 
     #[test]
@@ -104,28 +120,38 @@ proptest! {
 
     #[test]
     fn sample_csv_files(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
-        let _ = read_samples(&bytes[..]);
+        if let Ok((run_id, samples)) = read_samples(&bytes[..]) {
+            prop_assert_eq!(read_back(&run_id, &samples), samples);
+        }
     }
 
     #[test]
     fn damaged_sample_csv_files(bytes in mutated(samples_csv())) {
-        if let Ok((_, samples)) = read_samples(&bytes[..]) {
+        // Refused, or read as samples that write and read back the same.
+        if let Ok((run_id, samples)) = read_samples(&bytes[..]) {
             prop_assert!(samples.len() <= sample_run().samples.len() + 1);
+            prop_assert_eq!(read_back(&run_id, &samples), samples);
         }
     }
 
     #[test]
     fn bundles(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
-        let _ = read_bundle(&bytes[..]);
+        if let Ok(bundle) = read_bundle(&bytes[..]) {
+            prop_assert!(bundle.runs.iter().all(|r| r.validate().is_ok()));
+        }
     }
 
     #[test]
     fn damaged_bundles(bytes in mutated(bundle_json())) {
-        // Whatever is accepted is a sound run: import checks it the same way.
+        // Refused, or runs that are sound (import checks them the same way) and read back
+        // equal once written again.
         if let Ok(bundle) = read_bundle(&bytes[..]) {
             for run in &bundle.runs {
                 prop_assert!(run.validate().is_ok());
             }
+            let mut again = Vec::new();
+            write_bundle(&mut again, &bundle.runs).expect("written");
+            prop_assert_eq!(read_bundle(&again[..]).expect("read back").runs, bundle.runs);
         }
     }
 
@@ -153,15 +179,34 @@ proptest! {
     #[test]
     fn user_agents_and_targets(ua in any::<String>(), platform in any::<String>(), target in any::<String>()) {
         let device = BrowserDevice { user_agent: ua.clone(), platform, logical_cores: 4, memory_gib: Some(2.0) };
-        let _ = PlatformInfo::from_browser(&device, "peer".into()).label();
+        let info = PlatformInfo::from_browser(&device, "peer".into());
+        prop_assert!(!info.label().is_empty() && info.os.chars().count() <= 32);
         let _ = browser_of(&ua);
-        let _ = Endpoints::parse(&target);
+        if let Ok(endpoints) = Endpoints::parse(&target) {
+            prop_assert!(!endpoints.authority.is_empty());
+        }
         let _ = redact_token(&target);
+    }
+
+    #[test]
+    fn an_access_token_never_survives_redaction(
+        scheme in "(http|ws|https|wss)://",
+        host in "[a-z0-9.]{1,20}(:[0-9]{1,5})?",
+        path in "(/[a-z]{0,8}){0,2}",
+        before in "([a-z]{1,5}=[a-z0-9]{0,5}&){0,2}",
+        token in "[A-Za-z0-9_-]{16,40}",
+        after in "(&[a-z]{1,5}=[a-z0-9]{0,5}){0,2}",
+    ) {
+        let url = format!("{scheme}{host}{path}?{before}token={token}{after}");
+        let redacted = redact_token(&url);
+        prop_assert!(!redacted.contains(&token), "{} kept the token: {}", url, redacted);
     }
 
     #[test]
     fn user_agent_shaped_text(os in "(Android|iPhone OS|Windows NT|Mac OS X|CrOS|Linux) ?[0-9_.;)]{0,6}", tail in "[ -~é]{0,40}") {
         let device = BrowserDevice { user_agent: format!("Mozilla/5.0 ({os}{tail}) Chrome/1"), ..BrowserDevice::default() };
-        let _ = PlatformInfo::from_browser(&device, String::new());
+        let info = PlatformInfo::from_browser(&device, String::new());
+        // A user agent that names an OS is read as that OS.
+        prop_assert!(["Android", "iOS", "Windows", "macOS", "ChromeOS", "Linux"].contains(&info.os.as_str()), "{:?}", info.os);
     }
 }

@@ -222,7 +222,10 @@ async fn long_polls_over_the_limit_get_503() {
     let addr = server.local_addr();
     let wait = format!("GET /events/next?after=999999&timeout_ms=1500 HTTP/1.0\r\nHost: {addr}\r\n\r\n");
     let waiting: Vec<_> = (0..2).map(|_| tokio::spawn(raw_status_owned(addr, wait.clone()))).collect();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Both are waiting on the server before the third asks.
+    while server.long_polls_waiting() < 2 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
     let (status, answer) = raw_status(addr, wait.as_bytes()).await;
     assert_eq!(status, 503, "{answer}");
     assert!(answer.contains("too many long-polls"), "{answer}");

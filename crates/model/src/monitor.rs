@@ -2,13 +2,14 @@
 //! Fig. 1: `top` and `vmstat` once per second, streamed to a browser), and what a watcher saw of
 //! it, feed by feed.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 /// The name of snapshot events on the wire (`{"event":"snapshot","seq","created_ns","data"}`).
 pub const SNAPSHOT_EVENT: &str = "snapshot";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, TS, JsonSchema)]
 pub struct Snapshot {
     /// Busy share of each logical CPU since the previous snapshot, 0–100.
     pub cpu_per_core: Vec<f32>,
@@ -30,7 +31,7 @@ pub struct Snapshot {
     pub top: Vec<ProcessRow>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct ProcessRow {
     pub pid: u32,
     pub name: String,
@@ -63,7 +64,9 @@ impl Published {
 // What a watching session (push against poll) saw; the engine summarises it.
 
 /// How a watcher receives snapshots.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Feed {
     /// WebSocket push (`/ws/monitor`).
@@ -85,7 +88,7 @@ impl Feed {
 }
 
 /// One message or answer a feed received.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct Observation {
     pub feed: Feed,
     /// The snapshot's sequence; None for an answer without one (204: nothing yet).
@@ -100,7 +103,7 @@ pub struct Observation {
     pub handler_ns: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct Session {
     pub started_ns: i64,
     pub ended_ns: i64,

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -10,7 +11,7 @@ use crate::power::PowerSettings;
 use crate::transport::{ClientKind, ClientOptions, HttpMethod, Transport};
 
 /// How the sets of different transports follow each other.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, TS, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Order {
     /// Set 1 of every transport, then set 2 of every transport, ...: slow drifts of the
@@ -21,7 +22,7 @@ pub enum Order {
     InTurn,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Plan {
     /// Preset name, if the plan came from one.
@@ -265,7 +266,7 @@ impl std::ops::Deref for CheckedPlan {
 /// What one kind of client runs of a checked plan: its part of the plan, its blocks in the
 /// order they run, and how many calls it records. The web view and joined browsers are handed
 /// this, so they run the engine's order, not one of their own.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct ClientRun {
     pub client: ClientKind,
     pub plan: Plan,

@@ -1,11 +1,12 @@
 //! Power, energy and CPU readings as a run records them: what was sampled, by which sensor, and
 //! why a sensor was unavailable. The sensors themselves are the engine's (`duplex-core`).
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 /// How power is sampled during a run (part of the plan).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct PowerSettings {
     /// Period of the sensor readings, ms (0 = do not sample power).
@@ -32,7 +33,7 @@ impl PowerSettings {
 
 /// Every sensor's reading at one instant. Counters are cumulative since the monitor started;
 /// `None` means not read (sensor unavailable or a failed read), never zero.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TS, JsonSchema)]
 pub struct PowerSample {
     pub at_unix_ns: i64,
     /// CPU time of this process and its children (the web view's processes), seconds.
@@ -47,7 +48,7 @@ pub struct PowerSample {
 }
 
 /// A time span on the wall clock (Unix ns), e.g. the idle baseline.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct TimeWindow {
     pub start_unix_ns: i64,
     pub end_unix_ns: i64,
@@ -60,7 +61,7 @@ impl TimeWindow {
 }
 
 /// What one sensor was and how it went.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct SensorStatus {
     /// "cpu", "rapl" or "battery".
     pub sensor: String,
@@ -99,7 +100,7 @@ impl SensorStatus {
 }
 
 /// Everything the power monitor recorded during one run.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TS, JsonSchema)]
 pub struct PowerTrace {
     pub sample_ms: u64,
     pub sensors: Vec<SensorStatus>,
@@ -114,7 +115,7 @@ impl PowerTrace {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum BatteryState {
     Charging,
@@ -148,7 +149,7 @@ impl BatteryState {
 }
 
 /// One reading of the battery (all batteries together where there are several).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct BatteryReading {
     pub state: BatteryState,
     /// State of charge, 0–100.

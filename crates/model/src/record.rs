@@ -1,6 +1,7 @@
 //! What a run produced: every sample, the plan, where and how it ran. This is what stats,
 //! storage and export consume; it is serialisable so it can be stored and shipped whole.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -11,7 +12,7 @@ pub use crate::transport::ClientKind;
 use crate::transport::Transport;
 
 /// One measured (or failed) exchange.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct Sample {
     pub transport: Transport,
     pub client: ClientKind,
@@ -41,7 +42,7 @@ impl Sample {
 }
 
 /// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum RunStatus {
     Complete,
@@ -51,7 +52,7 @@ pub enum RunStatus {
 }
 
 /// Where client and server ran relative to each other. Latencies compare only within one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Topology {
     /// Client and embedded server on one runtime thread.
@@ -84,7 +85,7 @@ impl Topology {
 }
 
 /// Wall time one transport spent on one set (for throughput: round trips per millisecond).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct BlockTiming {
     pub transport: Transport,
     pub client: ClientKind,
@@ -107,7 +108,7 @@ impl BlockTiming {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct RunRecord {
     pub id: String,
     pub duplex_version: String,
@@ -133,7 +134,7 @@ pub struct RunRecord {
 }
 
 /// What a web view says about itself beside its samples.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct WebviewInfo {
     pub user_agent: String,
     /// Smallest step `performance.now()` showed, µs: web views coarsen their clock, so
@@ -142,7 +143,7 @@ pub struct WebviewInfo {
 }
 
 /// Samples measured outside the engine's runner (the web view's clients) for one record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct ClientPart {
     pub client: ClientKind,
     pub status: RunStatus,

@@ -5,11 +5,14 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 /// Which kind of client measured a sample.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum ClientKind {
     /// Rust clients in the engine (tokio-tungstenite, reqwest).
@@ -39,7 +42,9 @@ impl std::str::FromStr for ClientKind {
 }
 
 /// A way of moving a message between client and server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Transport {
     /// WebSocket echo over one persistent connection.
@@ -59,7 +64,7 @@ pub enum Transport {
 }
 
 /// What a transport's latency means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Pattern {
     /// Client send to client receive of the echo, on one clock.
@@ -107,10 +112,6 @@ impl Transport {
         }
     }
 
-    pub fn is_websocket(self) -> bool {
-        matches!(self, Transport::Ws | Transport::WsPush)
-    }
-
     /// The WebSocket transport the AJAX ones are compared with.
     pub fn websocket_of(pattern: Pattern) -> Transport {
         match pattern {
@@ -138,7 +139,7 @@ impl FromStr for Transport {
 
 /// How the AJAX echo sends its data: `post` a JSON body (the same bytes the WebSocket sends),
 /// or `get` with a query string like the paper's jQuery call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, TS, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum HttpMethod {
     Get,

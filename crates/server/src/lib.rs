@@ -241,6 +241,7 @@ pub struct Server {
     addr: SocketAddr,
     hub: Arc<EventHub>,
     monitor: Arc<MonitorHub>,
+    long_polls: Arc<std::sync::atomic::AtomicUsize>,
     shutdown: CancellationToken,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -268,11 +269,17 @@ impl Server {
             monitor: monitor.clone(),
             long_polls: Arc::default(),
         };
+        let long_polls = state.long_polls.clone();
         let limits = state.config.limits.clone();
         let app = router(state);
         let task = tokio::spawn(listen::serve(listener, app, limits, shutdown.clone()));
         tracing::info!("duplex echo server listening on {local}");
-        Ok(Server { addr: local, hub, monitor, shutdown, task })
+        Ok(Server { addr: local, hub, monitor, long_polls, shutdown, task })
+    }
+
+    /// Long-polls waiting for an event or a snapshot now.
+    pub fn long_polls_waiting(&self) -> usize {
+        self.long_polls.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The live monitor: its rate can be changed while it runs.

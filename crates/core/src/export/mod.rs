@@ -4,6 +4,7 @@
 pub mod bundle;
 pub mod csv;
 
+use schemars::JsonSchema;
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -24,7 +25,7 @@ pub enum ExportError {
 }
 
 /// The files one report wrote.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, TS, JsonSchema)]
 pub struct ReportFiles {
     pub samples: PathBuf,
     pub summary: PathBuf,

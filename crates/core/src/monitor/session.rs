@@ -2,6 +2,7 @@
 //! how stale the data was when it appeared, how old what was on screen was on average, what it
 //! missed, and what it spent in bytes, requests and the watcher's own CPU time.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use statrs::statistics::{Data, OrderStatistics};
 use ts_rs::TS;
@@ -9,7 +10,7 @@ use ts_rs::TS;
 pub use duplex_model::monitor::{Feed, Observation, Session};
 
 /// Milliseconds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct Spread {
     pub mean: f64,
     pub p50: f64,
@@ -18,7 +19,7 @@ pub struct Spread {
     pub max: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct FeedSummary {
     pub feed: Feed,
     /// Messages (push) or answers (poll), new snapshot or not.
@@ -38,7 +39,7 @@ pub struct FeedSummary {
     pub handler_ms_per_s: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct SessionSummary {
     pub duration_s: f64,
     pub feeds: Vec<FeedSummary>,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use schemars::JsonSchema;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
@@ -15,7 +16,7 @@ use crate::stats::live::LiveLatency;
 use duplex_clients::{Client, ClientError, ClientOptions, Endpoints, HttpMethod, Transport};
 
 /// How hard and how long.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct SoakPlan {
     pub ws_clients: u32,
     pub http_clients: u32,
@@ -50,7 +51,7 @@ pub struct SoakProgress {
     pub rss_bytes: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct TransportLoad {
     pub transport: Transport,
     pub clients: u32,
@@ -66,7 +67,7 @@ pub struct TransportLoad {
 }
 
 /// This process's resident memory over the steady part of the soak (everyone connected).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct MemoryTrend {
     pub start_bytes: u64,
     pub end_bytes: u64,
@@ -86,7 +87,7 @@ impl MemoryTrend {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct SoakReport {
     pub plan: SoakPlan,
     pub server: String,

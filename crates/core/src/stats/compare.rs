@@ -1,6 +1,7 @@
 //! WebSocket versus each AJAX transport: ratios of medians and means, Welch's t-test and the
 //! Mann–Whitney U test, and a verdict in plain words.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 use ts_rs::TS;
@@ -11,7 +12,7 @@ use duplex_model::record::ClientKind;
 /// Below this p-value a difference is called significant.
 pub const ALPHA: f64 = 0.05;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct Comparison {
     pub client: ClientKind,
     pub websocket: Transport,

@@ -4,6 +4,7 @@
 //! uncertainty comes from the spread of the per-interval rates, in the windows and in the
 //! baseline; a quantity that cannot be told from idle is said to be so.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -14,7 +15,7 @@ use duplex_model::record::{ClientKind, RunRecord};
 /// z for a two-sided 95 % interval.
 const Z95: f64 = 1.96;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Quantity {
     /// CPU time of Duplex and its child processes (the web view's), CPU-seconds.
@@ -69,7 +70,7 @@ impl Quantity {
 }
 
 /// One quantity spent by one transport, above the idle baseline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct Attributed {
     /// Everything counted in the transport's windows.
     pub total: f64,
@@ -93,14 +94,14 @@ impl Attributed {
 }
 
 /// A quantity for one transport: measured, or why not.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct Cost {
     pub quantity: Quantity,
     pub measured: Option<Attributed>,
     pub unavailable: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct TransportEnergy {
     pub transport: Transport,
     pub client: ClientKind,
@@ -121,7 +122,7 @@ impl TransportEnergy {
 }
 
 /// WebSocket versus one AJAX transport on one quantity, per message.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct EnergyComparison {
     pub client: ClientKind,
     pub ws: Transport,
@@ -133,7 +134,7 @@ pub struct EnergyComparison {
     pub verdict: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct EnergyReport {
     pub sensors: Vec<SensorStatus>,
     pub baseline_s: Option<f64>,
@@ -481,7 +482,7 @@ fn compare(transports: &[TransportEnergy]) -> Vec<EnergyComparison> {
 }
 
 /// Rates over time for charts: for each reading after the first, the rate since the one before.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TS, JsonSchema)]
 pub struct PowerSeries {
     pub at_unix_ns: Vec<i64>,
     pub process_cpu_cores: Vec<Option<f64>>,

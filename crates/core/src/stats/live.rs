@@ -2,6 +2,7 @@
 //! 3 significant digits), and histogram bins for charts.
 
 use hdrhistogram::Histogram;
+use schemars::JsonSchema;
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -72,7 +73,7 @@ impl LiveByTransport {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS, JsonSchema)]
 pub struct Bin {
     pub low_us: f64,
     pub high_us: f64,

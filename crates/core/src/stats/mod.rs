@@ -9,6 +9,7 @@ pub mod platforms;
 pub mod series;
 pub mod summary;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -26,13 +27,13 @@ pub struct AnalysisOptions {
     pub interval_us: Option<(f64, f64)>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct SetSummary {
     pub set: u32,
     pub summary: Summary,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct TransportReport {
     pub transport: Transport,
     pub client: ClientKind,
@@ -41,7 +42,7 @@ pub struct TransportReport {
     pub normal: Option<NormalFit>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct Report {
     pub run_id: String,
     pub transports: Vec<TransportReport>,

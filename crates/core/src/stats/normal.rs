@@ -2,11 +2,12 @@
 //! Latency is usually right-skewed and heavy-tailed; when a normal does not describe the data
 //! the fit says so, and says whether a log-normal does better.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ChiSquared, ContinuousCDF, LogNormal, Normal};
 use ts_rs::TS;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct IntervalProbability {
     pub a_us: f64,
     pub b_us: f64,
@@ -16,7 +17,7 @@ pub struct IntervalProbability {
     pub observed: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct NormalFit {
     pub mu_us: f64,
     pub sigma_us: f64,

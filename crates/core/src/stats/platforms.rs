@@ -2,6 +2,7 @@
 //! latency summary, bytes and CPU/energy per message, WebSocket-vs-AJAX ratios, and whether
 //! each group differs significantly from the first (the reference).
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -12,7 +13,7 @@ use duplex_clients::Transport;
 use duplex_model::record::{ClientKind, RunRecord};
 
 /// How runs are put together.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, TS, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum GroupBy {
     /// One column per run.
@@ -22,7 +23,7 @@ pub enum GroupBy {
     Platform,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct PlatformGroup {
     pub label: String,
     pub run_ids: Vec<String>,
@@ -32,7 +33,7 @@ pub struct PlatformGroup {
 }
 
 /// One transport and client in one group.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct PlatformCell {
     pub group: usize,
     pub transport: Transport,
@@ -50,7 +51,7 @@ pub struct PlatformCell {
     pub vs_reference: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct PlatformComparison {
     pub by: GroupBy,
     pub groups: Vec<PlatformGroup>,

@@ -1,13 +1,14 @@
 //! Latencies in the order they were measured, per transport and client: what the app draws as
 //! "latency of every call over time" (the paper's Figs. 2 and 4) and bins into histograms.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use duplex_clients::Transport;
 use duplex_model::record::{ClientKind, RunRecord};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct Series {
     pub transport: Transport,
     pub client: ClientKind,

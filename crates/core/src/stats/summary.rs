@@ -1,13 +1,14 @@
 //! Descriptive statistics of one group of latencies (one transport, one client, one set or
 //! all sets). Quantiles are exact (statrs, R-8 method) since every sample is kept.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 use statrs::statistics::{Data, OrderStatistics};
 use ts_rs::TS;
 
 /// Latencies in microseconds, the unit people read.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, TS, JsonSchema)]
 pub struct Summary {
     pub count: u64,
     pub errors: u64,

@@ -8,6 +8,7 @@ mod writer;
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
+use schemars::JsonSchema;
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -30,7 +31,7 @@ pub enum StorageError {
 }
 
 /// One line of the history list.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS, JsonSchema)]
 pub struct RunListItem {
     pub id: String,
     pub started_at_unix_ns: i64,
@@ -96,7 +97,7 @@ CREATE TABLE IF NOT EXISTS live_runs (
 const RUNNING: &str = "running";
 
 /// What an import did: the runs added and those that were already in the history.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, TS, JsonSchema)]
 pub struct Imported {
     pub added: Vec<String>,
     pub already_here: Vec<String>,

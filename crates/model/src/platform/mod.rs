@@ -3,11 +3,12 @@
 
 pub mod wine;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sysinfo::{CpuRefreshKind, System};
 use ts_rs::TS;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, TS, JsonSchema)]
 #[serde(default)]
 pub struct PlatformInfo {
     /// e.g. "Debian GNU/Linux", "Windows", "Darwin", "Android".
@@ -86,7 +87,7 @@ impl PlatformInfo {
 
 /// What a page can learn about its device: `navigator.userAgent`, `navigator.platform`,
 /// `navigator.hardwareConcurrency`, `navigator.deviceMemory` (Chromium only, rounded GiB).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, TS, JsonSchema)]
 #[serde(default)]
 pub struct BrowserDevice {
     pub user_agent: String,
@@ -97,19 +98,19 @@ pub struct BrowserDevice {
 
 /// Operating system and version named by a user agent, e.g. ("Android", "14").
 fn os_of_user_agent(ua: &str) -> (String, String) {
+    // The OS's name, then its version if one follows ("Android 14", or plain "Android").
     let after = |key: &str, stop: &[char]| -> Option<String> {
-        let rest = &ua[ua.find(key)? + key.len()..];
-        Some(rest.split(stop).next().unwrap_or_default().replace('_', "."))
+        let rest = ua[ua.find(key)? + key.len()..].trim_start();
+        Some(rest.split(stop).next().unwrap_or_default().trim().replace('_', "."))
     };
-    let found = if let Some(v) = after("Android ", &[';', ')']) {
+    let found = if let Some(v) = after("Android", &[';', ')']) {
         ("Android", v)
-    } else if let Some(v) =
-        after("iPhone OS ", &[' ', ';', ')']).or_else(|| after("CPU OS ", &[' ', ';', ')']))
+    } else if let Some(v) = after("iPhone OS", &[' ', ';', ')']).or_else(|| after("CPU OS", &[' ', ';', ')']))
     {
         ("iOS", v)
-    } else if let Some(v) = after("Windows NT ", &[';', ')']) {
-        ("Windows", format!("NT {v}"))
-    } else if let Some(v) = after("Mac OS X ", &[';', ')']) {
+    } else if let Some(v) = after("Windows NT", &[';', ')']) {
+        ("Windows", format!("NT {v}").trim().to_owned())
+    } else if let Some(v) = after("Mac OS X", &[';', ')']) {
         ("macOS", v)
     } else if ua.contains("CrOS") {
         ("ChromeOS", String::new())

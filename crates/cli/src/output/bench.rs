@@ -1,15 +1,40 @@
-//! Output of `duplex bench`: a table per transport, the verdicts and notes, or JSON.
+//! `duplex bench`: a table per transport, the verdicts and notes, energy per message.
 
 use std::fmt::Write as _;
 
 use duplex_core::export::ReportFiles;
 use duplex_core::record::RunRecord;
 use duplex_core::stats::energy::{Cost, EnergyReport, Quantity};
-use duplex_core::stats::platforms::PlatformComparison;
 use duplex_core::stats::{Report, format_us};
-use duplex_core::storage::RunListItem;
+use schemars::JsonSchema;
+use serde::Serialize;
 
-pub fn text(record: &RunRecord, report: &Report, files: Option<&ReportFiles>) -> String {
+use super::Document;
+
+/// A run as `duplex bench --json` prints it: the record without its samples (they are in the
+/// CSV report), its analysis, and the report's files.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Bench {
+    pub run: RunRecord,
+    pub report: Report,
+    pub files: Option<ReportFiles>,
+}
+
+impl Bench {
+    pub fn new(record: &RunRecord, report: &Report, files: Option<ReportFiles>) -> Bench {
+        Bench { run: RunRecord { samples: Vec::new(), ..record.clone() }, report: report.clone(), files }
+    }
+}
+
+impl Document for Bench {
+    const NAME: &'static str = "bench";
+
+    fn text(&self) -> String {
+        text(&self.run, &self.report, self.files.as_ref())
+    }
+}
+
+fn text(record: &RunRecord, report: &Report, files: Option<&ReportFiles>) -> String {
     let mut out = String::new();
     let plan = &record.plan;
     let _ = writeln!(
@@ -164,82 +189,4 @@ fn energy_text(out: &mut String, energy: &EnergyReport) {
 
 fn short_p(p: f64) -> String {
     duplex_core::stats::format_p(p).trim_start_matches("p ").to_owned()
-}
-
-pub fn json(record: &RunRecord, report: &Report, files: Option<&ReportFiles>) -> String {
-    let meta = RunRecord { samples: Vec::new(), ..record.clone() };
-    let value = serde_json::json!({ "run": meta, "report": report, "files": files });
-    serde_json::to_string_pretty(&value).unwrap_or_default()
-}
-
-pub fn history(runs: &[RunListItem]) -> String {
-    let mut out = String::new();
-    if runs.is_empty() {
-        out.push_str("no runs in the history yet: run `duplex bench`\n");
-    }
-    for r in runs {
-        let _ = writeln!(
-            out,
-            "{}  {:<9}  {:<8}  {:<32}  {}",
-            r.id.chars().take(8).collect::<String>(),
-            format!("{:?}", r.status).to_lowercase(),
-            r.plan_name.as_deref().unwrap_or("custom"),
-            r.platform,
-            r.headline.as_deref().unwrap_or("")
-        );
-    }
-    out
-}
-
-pub fn platforms(c: &PlatformComparison) -> String {
-    let mut out = String::new();
-    for (i, g) in c.groups.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "[{}] {} — {} run(s){}\n    {}",
-            i + 1,
-            g.label,
-            g.run_ids.len(),
-            if i == 0 { " (reference)" } else { "" },
-            g.clocks
-        );
-    }
-    let _ = writeln!(
-        out,
-        "\n{:<10} {:<8} {:>3} {:>7} {:>10} {:>10} {:>18} {:>6} {:>9} {:>9} {:>8}  vs [1]",
-        "transport",
-        "client",
-        "grp",
-        "count",
-        "p50",
-        "p99",
-        "mean ± 95% CI",
-        "B/msg",
-        "CPU-s/1k",
-        "µJ/msg",
-        "/ws p50"
-    );
-    let mut rows: Vec<_> = c.cells.iter().collect();
-    rows.sort_by_key(|r| (r.client, r.transport, r.group));
-    for r in rows {
-        let s = &r.summary;
-        let opt = |v: Option<f64>, digits: usize| v.map_or_else(|| "-".into(), |v| format!("{v:.digits$}"));
-        let _ = writeln!(
-            out,
-            "{:<10} {:<8} {:>3} {:>7} {:>10} {:>10} {:>18} {:>6.0} {:>9} {:>9} {:>8}  {}",
-            r.transport.name(),
-            r.client.name(),
-            r.group + 1,
-            s.count,
-            format_us(s.p50_us),
-            format_us(s.p99_us),
-            format!("{} ± {}", format_us(s.mean_us), format_us((s.ci95_high_us - s.ci95_low_us) / 2.0)),
-            s.bytes_out_per_msg + s.bytes_in_per_msg,
-            opt(r.cpu_s_per_1k, 3),
-            opt(r.energy_uj_per_msg, 1),
-            r.over_ws_median.map_or_else(|| "-".into(), |v| format!("{v:.2}×")),
-            r.vs_reference.as_deref().unwrap_or(if r.group == 0 { "reference" } else { "-" })
-        );
-    }
-    out
 }

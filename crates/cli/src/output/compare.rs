@@ -1,0 +1,75 @@
+//! `duplex compare`: runs or platforms side by side, a column per group.
+
+use std::fmt::Write as _;
+
+use duplex_core::stats::format_us;
+use duplex_core::stats::platforms::PlatformComparison;
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::Document;
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Compare(pub PlatformComparison);
+
+impl Document for Compare {
+    const NAME: &'static str = "compare";
+
+    fn text(&self) -> String {
+        platforms(&self.0)
+    }
+}
+
+fn platforms(c: &PlatformComparison) -> String {
+    let mut out = String::new();
+    for (i, g) in c.groups.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "[{}] {} — {} run(s){}\n    {}",
+            i + 1,
+            g.label,
+            g.run_ids.len(),
+            if i == 0 { " (reference)" } else { "" },
+            g.clocks
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n{:<10} {:<8} {:>3} {:>7} {:>10} {:>10} {:>18} {:>6} {:>9} {:>9} {:>8}  vs [1]",
+        "transport",
+        "client",
+        "grp",
+        "count",
+        "p50",
+        "p99",
+        "mean ± 95% CI",
+        "B/msg",
+        "CPU-s/1k",
+        "µJ/msg",
+        "/ws p50"
+    );
+    let mut rows: Vec<_> = c.cells.iter().collect();
+    rows.sort_by_key(|r| (r.client, r.transport, r.group));
+    for r in rows {
+        let s = &r.summary;
+        let opt = |v: Option<f64>, digits: usize| v.map_or_else(|| "-".into(), |v| format!("{v:.digits$}"));
+        let _ = writeln!(
+            out,
+            "{:<10} {:<8} {:>3} {:>7} {:>10} {:>10} {:>18} {:>6.0} {:>9} {:>9} {:>8}  {}",
+            r.transport.name(),
+            r.client.name(),
+            r.group + 1,
+            s.count,
+            format_us(s.p50_us),
+            format_us(s.p99_us),
+            format!("{} ± {}", format_us(s.mean_us), format_us((s.ci95_high_us - s.ci95_low_us) / 2.0)),
+            s.bytes_out_per_msg + s.bytes_in_per_msg,
+            opt(r.cpu_s_per_1k, 3),
+            opt(r.energy_uj_per_msg, 1),
+            r.over_ws_median.map_or_else(|| "-".into(), |v| format!("{v:.2}×")),
+            r.vs_reference.as_deref().unwrap_or(if r.group == 0 { "reference" } else { "-" })
+        );
+    }
+    out
+}

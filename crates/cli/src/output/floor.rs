@@ -1,0 +1,48 @@
+//! `duplex bench --floor`: raw TCP, stock echoes and Duplex's own path, and their ratios.
+
+use duplex_core::floor::FloorReport;
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::Document;
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Floor(pub FloorReport);
+
+impl Document for Floor {
+    const NAME: &'static str = "floor";
+
+    fn text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = format!(
+            "floor benchmark: {}-byte JSON messages, {} calls each (p50 is what the ratios use)\n\n{:<14} {:<28} {:>10} {:>10} {:>10}\n",
+            self.0.message_bytes, self.0.calls, "topology", "echo", "p50 µs", "p99 µs", "mean µs"
+        );
+        for r in &self.0.rows {
+            let _ = writeln!(
+                out,
+                "{:<14} {:<28} {:>10.1} {:>10.1} {:>10.1}",
+                r.topology.name(),
+                r.name,
+                r.p50_us,
+                r.p99_us,
+                r.mean_us
+            );
+        }
+        out.push('\n');
+        for r in &self.0.ratios {
+            let mark = if r.value <= r.aim { "ok" } else { "over aim" };
+            let _ = writeln!(
+                out,
+                "{:<14} {:<28} {:>6.2}x  (aim ≤ {:.2}x: {mark})",
+                r.topology.name(),
+                r.what,
+                r.value,
+                r.aim
+            );
+        }
+        let _ = writeln!(out, "\nduplex ws + http run on one thread took {:.2} s", self.0.duplex_run_seconds);
+        out
+    }
+}
