@@ -7,16 +7,15 @@ use std::sync::{Arc, Mutex};
 use duplex_core::clients::Transport;
 use duplex_core::platform::BrowserDevice;
 use duplex_core::record::{ClientKind, ClientPart, RunRecord, RunStatus, Topology};
-use duplex_core::runner::{Target, execute};
+use duplex_core::runner::Target;
 use duplex_core::server::join::{BrowserJoin, JoinPlan, JoinResults, ResultSink, WebAssets};
 use duplex_core::server::{Server, ServerConfig, ServerError};
 use duplex_core::stats::platforms::{GroupBy, compare_platforms};
 use duplex_core::storage::History;
 use reqwest::StatusCode;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_util::sync::CancellationToken;
 
-use crate::util::{server_with, small_plan};
+use crate::util::{run_against, server_with, small_plan};
 
 const CHROME_ON_ANDROID: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
 
@@ -60,13 +59,7 @@ async fn in_lan_mode_every_endpoint_wants_the_token() {
     // The engine's clients carry the token from the target URL; the record never keeps it.
     let plan = small_plan(&[Transport::Ws, Transport::Http, Transport::LongPoll]);
     let target = Target::Remote { url: format!("http://{}/?token={token}", server.local_addr()) };
-    let record = execute(
-        plan.check().expect("valid"),
-        target,
-        tokio::sync::mpsc::unbounded_channel().0,
-        CancellationToken::new(),
-    )
-    .await;
+    let record = run_against(plan, target).await;
     assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
     assert!(record.samples.iter().all(|s| s.is_ok()));
     assert_eq!(record.topology, Topology::SeparateProcess);
@@ -75,13 +68,7 @@ async fn in_lan_mode_every_endpoint_wants_the_token() {
     // Without it, the run says why instead of measuring errors.
     let target = Target::Remote { url: format!("http://{}/", server.local_addr()) };
     let plan = small_plan(&[Transport::Ws]);
-    let record = execute(
-        plan.check().expect("valid"),
-        target,
-        tokio::sync::mpsc::unbounded_channel().0,
-        CancellationToken::new(),
-    )
-    .await;
+    let record = run_against(plan, target).await;
     assert_eq!(record.status, RunStatus::Failed);
     assert!(record.error.as_deref().unwrap_or_default().contains("LAN mode"), "{:?}", record.error);
 }
@@ -140,13 +127,7 @@ fn history_sink(history: Arc<Mutex<History>>) -> ResultSink {
 async fn measured_part(target: &str) -> ClientPart {
     let plan = small_plan(&[Transport::Ws, Transport::Http]);
     let target = Target::Remote { url: target.into() };
-    let record = execute(
-        plan.check().expect("valid"),
-        target,
-        tokio::sync::mpsc::unbounded_channel().0,
-        CancellationToken::new(),
-    )
-    .await;
+    let record = run_against(plan, target).await;
     assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
     let relabel = |mut s: duplex_core::record::Sample| {
         s.client = ClientKind::Webview;

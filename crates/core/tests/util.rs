@@ -44,9 +44,14 @@ pub fn small_plan(transports: &[Transport]) -> Plan {
 }
 
 pub async fn run_embedded(plan: Plan) -> RunRecord {
+    run_against(plan, Target::Embedded { topology: Topology::SameThread }).await
+}
+
+/// A whole run of `plan` (checked) against `target` on this runtime.
+pub async fn run_against(plan: Plan, target: Target) -> RunRecord {
     execute(
         plan.check().expect("a valid plan"),
-        Target::Embedded { topology: Topology::SameThread },
+        target,
         tokio::sync::mpsc::unbounded_channel().0,
         CancellationToken::new(),
     )
