@@ -1,5 +1,6 @@
 //! The Duplex app: the engine's embedded echo server, runs from native and web-view clients,
-//! history and export, behind a handful of thin commands (see [`commands`]). [`app`] puts it
+//! history and export, behind a handful of thin commands (see [`commands`]). It may use
+//! `duplex-core` (the engine, which re-exports the crates below it) and the battery plugin. [`app`] puts it
 //! together on any Tauri runtime, so its commands are tested on Tauri's mock runtime with no
 //! web view (`tests/commands.rs`); [`run`] starts it for real.
 

@@ -1,6 +1,8 @@
 //! `duplex`: WebSocket vs AJAX from a terminal. `bench` runs a comparison and writes a CSV
 //! report; `serve` runs the echo server alone for clients on other machines; `monitor` watches
-//! a live system monitor by push and by poll side by side.
+//! a live system monitor by push and by poll side by side. It turns arguments into the engine's
+//! checked plans and prints what the engine returns ([`output`]); it may use `duplex-core`
+//! only, which re-exports the crates below it.
 
 mod args;
 mod monitor;
