@@ -258,3 +258,24 @@ fn the_pages_typescript_types_are_the_rust_types() {
         );
     }
 }
+
+/// The app's embedded server lives as long as the app: a web page that rebinds its name to
+/// 127.0.0.1 must not read this machine's monitor through it.
+#[test]
+fn the_apps_embedded_server_refuses_a_rebound_name() {
+    use std::io::{Read, Write};
+    let app = mock_app();
+    let info = invoke(&app, "app_info", json!({})).expect("app info");
+    let addr = info["server"]["Ok"].as_str().expect("the embedded server runs").to_owned();
+    let port = addr.rsplit(':').next().expect("port");
+    let ask = |host: &str| {
+        let mut tcp = std::net::TcpStream::connect(&addr).expect("connect");
+        write!(tcp, "GET /monitor/latest HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").expect("send");
+        let mut answer = String::new();
+        let _ = tcp.read_to_string(&mut answer);
+        answer
+    };
+    let refused = ask(&format!("evil.example:{port}"));
+    assert!(refused.starts_with("HTTP/1.1 403") && refused.contains("DNS rebinding"), "{refused}");
+    assert!(!ask(&addr).starts_with("HTTP/1.1 403"), "its own address is answered");
+}

@@ -376,6 +376,10 @@ pub struct ServeArgs {
     /// Largest WebSocket message / HTTP body accepted, bytes.
     #[arg(long, default_value_t = 1 << 20)]
     pub max_message: usize,
+    /// Also answer requests to this host name (repeatable). The server answers only its own
+    /// names and addresses otherwise, so that no web page can reach it by DNS rebinding.
+    #[arg(long = "allow-host", value_name = "NAME")]
+    pub allow_hosts: Vec<String>,
     #[command(flatten)]
     pub limits: LimitArgs,
 }

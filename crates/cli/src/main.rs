@@ -181,6 +181,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         tick_interval: Duration::from_millis(args.tick_ms.max(1)),
         monitor_hz: args.monitor_hz,
         max_message_bytes: args.max_message,
+        allowed_hosts: args.allow_hosts.clone(),
         limits: args.limits.limits()?,
         ..ServerConfig::default()
     };

@@ -566,6 +566,10 @@ fn clients_no_one_here_wrote_talk_to_the_server() {
         let (code, body) = curl(&["-X", "POST", "--data", "{broken", &format!("http://{addr}/echo")]);
         assert_eq!(code, "400", "{body}");
         assert_eq!(curl(&[&format!("http://{addr}/health")]).0, "200", "still serving");
+        // A page that rebinds its own name to this address reads nothing (DNS rebinding).
+        let port = addr.rsplit(':').next().unwrap_or_default();
+        let (code, body) = curl(&["-H", &format!("Host: evil.example:{port}"), &format!("http://{addr}/monitor/latest")]);
+        assert!(code == "403" && body.contains("--allow-host"), "{code} {body}");
     }
 }
 

@@ -238,3 +238,28 @@ async fn long_polls_over_the_limit_get_503() {
 async fn raw_status_owned(addr: SocketAddr, request: String) -> (u16, String) {
     raw_status(addr, request.as_bytes()).await
 }
+
+/// DNS rebinding: a web page whose own name now resolves to 127.0.0.1 is same-origin with a
+/// loopback server, so CORS cannot stop it; the server refuses every request whose Host is not
+/// one of its own names, WebSocket upgrades included.
+#[tokio::test]
+async fn a_page_that_rebinds_its_name_to_loopback_is_refused() {
+    let server = crate::util::server_with(ServerConfig { allowed_hosts: vec!["duplex.test".into()], ..ServerConfig::default() }).await;
+    let addr = server.local_addr();
+    let port = addr.port();
+    for path in ["/monitor/latest", "/health", "/events/latest", "/echo?seq=1", "/"] {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: evil.example:{port}\r\nConnection: close\r\n\r\n");
+        let (status, answer) = raw_status(addr, request.as_bytes()).await;
+        assert_eq!(status, 403, "{path}: {answer}");
+        assert!(answer.contains("DNS rebinding") && !answer.contains("cpu"), "{path}: {answer}");
+    }
+    let upgrade = format!(
+        "GET /ws HTTP/1.1\r\nHost: evil.example:{port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    );
+    assert_eq!(raw_status(addr, upgrade.as_bytes()).await.0, 403, "no WebSocket for a foreign name");
+    for host in [format!("127.0.0.1:{port}"), format!("localhost:{port}"), "duplex.test".to_owned()] {
+        let request = format!("GET /health HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        assert_eq!(raw_status(addr, request.as_bytes()).await.0, 200, "{host}");
+    }
+}

@@ -1,7 +1,12 @@
-//! Who may use the server. In LAN mode every request carries the server's random access token
-//! (`?token=…`), except the web client's static files (published page code, no data). Always,
-//! a WebSocket upgrade from a web page is refused unless the page is the app's own (an allowed
-//! origin) or this server's own: no other site open in a browser can drive the server.
+//! Who may use the server. Every request must name one of the server's own hosts (loopback
+//! names, its addresses, names it was given): a web page that rebinds its own domain to
+//! 127.0.0.1 would otherwise be same-origin with the server and read it. In LAN mode every
+//! request carries the server's random access token (`?token=…`), except the web client's
+//! static files (published page code, no data). Always, a WebSocket upgrade from a web page is
+//! refused unless the page is the app's own (an allowed origin) or this server's own: no other
+//! site open in a browser can drive the server.
+
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -22,7 +27,67 @@ fn is_static_asset(path: &str) -> bool {
     path.starts_with("/assets/")
 }
 
+/// The names a server answers to: loopback names and addresses, the address it listens on (every
+/// network address of this machine when it listens on all of them), and names it was given.
+#[derive(Debug, Clone)]
+pub struct OwnHosts(Vec<String>);
+
+impl OwnHosts {
+    pub fn of(extra: &[String], bound: SocketAddr) -> OwnHosts {
+        let mut names: Vec<String> = ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec();
+        let ips: Vec<IpAddr> =
+            if bound.ip().is_unspecified() { super::lan::all_addresses() } else { vec![bound.ip()] };
+        names.extend(ips.into_iter().map(|ip| ip.to_string()));
+        names.extend(extra.iter().map(|h| host_name(h).to_owned()));
+        for n in &mut names {
+            n.make_ascii_lowercase();
+        }
+        names.sort();
+        names.dedup();
+        OwnHosts(names)
+    }
+
+    /// Whether a Host header names this server (a request without one is not a browser's).
+    pub fn allows(&self, host: Option<&str>) -> bool {
+        host.is_none_or(|h| {
+            let name = host_name(h).to_ascii_lowercase();
+            // `*.localhost` resolves to loopback by specification, never through DNS.
+            self.0.contains(&name) || name.ends_with(".localhost")
+        })
+    }
+
+    pub fn names(&self) -> &[String] {
+        &self.0
+    }
+}
+
+/// The host of a Host header value: without its port, IPv6 without brackets.
+fn host_name(host: &str) -> &str {
+    let host = host.trim();
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) && !name.contains(':') => name,
+        _ => host,
+    }
+}
+
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let host = request.headers().get(header::HOST).map(|h| h.to_str().unwrap_or("(not text)"));
+    if !state.hosts.allows(host) {
+        return ApiError {
+            status: StatusCode::FORBIDDEN,
+            reason: format!(
+                "this Duplex server answers only to its own names ({}), not to Host {:?}: a web page \
+                 must not reach it through a name of its own (DNS rebinding). To use another name for \
+                 this machine, start the server with --allow-host NAME",
+                state.hosts.names().join(", "),
+                host.unwrap_or_default().chars().take(100).collect::<String>()
+            ),
+        }
+        .into_response();
+    }
     if let Some(expected) = &state.config.access_token
         && !is_static_asset(request.uri().path())
     {
@@ -77,6 +142,26 @@ fn origin_allowed(origin: &str, headers: &HeaderMap, allowed: &[String]) -> bool
     }
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
     host.is_some_and(|host| origin.strip_prefix("http://").is_some_and(|o| o.eq_ignore_ascii_case(host)))
+}
+
+#[cfg(test)]
+mod host_tests {
+    use super::*;
+
+    #[test]
+    fn only_own_names_are_answered() {
+        let loopback = OwnHosts::of(&[], "127.0.0.1:9000".parse().expect("addr"));
+        for ok in [None, Some("127.0.0.1:9000"), Some("localhost"), Some("LOCALHOST:1"), Some("[::1]:9000"), Some("app.localhost:5")] {
+            assert!(loopback.allows(ok), "{ok:?}");
+        }
+        for bad in ["evil.example:9000", "evil.example", "127.0.0.1.evil.example", "10.0.0.1:9000", "localhost.evil.example", ""] {
+            assert!(!loopback.allows(Some(bad)), "{bad}");
+        }
+        let named = OwnHosts::of(&["mypc.local".into()], "127.0.0.1:0".parse().expect("addr"));
+        assert!(named.allows(Some("MyPC.local:9000")));
+        let bound = OwnHosts::of(&[], "192.168.1.5:9000".parse().expect("addr"));
+        assert!(bound.allows(Some("192.168.1.5:9000")) && !bound.allows(Some("192.168.1.6:9000")));
+    }
 }
 
 #[cfg(test)]

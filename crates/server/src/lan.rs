@@ -16,6 +16,15 @@ pub fn lan_addresses() -> Vec<IpAddr> {
     ips
 }
 
+/// Every address of this machine, loopback and link-local included (a server bound to all of
+/// them answers on each).
+pub fn all_addresses() -> Vec<IpAddr> {
+    let mut ips: Vec<IpAddr> = if_addrs::get_if_addrs().unwrap_or_default().into_iter().map(|i| i.ip()).collect();
+    ips.sort();
+    ips.dedup();
+    ips
+}
+
 /// The join URL of a server at `host:port`, with its token.
 pub fn join_url(host: IpAddr, port: u16, token: &str) -> String {
     format!("http://{}/?token={token}", SocketAddr::new(host, port))

@@ -44,7 +44,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::monitor::MonitorHub;
 
-pub use access::new_token;
+pub use access::{OwnHosts, new_token};
 pub use error::ApiError;
 pub use events::EventHub;
 pub use http::{REQUEST_BYTES_HEADER, request_wire_len};
@@ -71,6 +71,10 @@ pub struct ServerConfig {
     /// Browsers may open `/`, run the test and post their results back.
     pub browser_join: Option<join::BrowserJoin>,
     pub limits: Limits,
+    /// Names the server answers to besides its own (loopback names and addresses, the address
+    /// it is bound to, and in LAN mode this machine's network addresses): a request whose Host
+    /// is none of them is refused, so that a web page cannot reach the server by DNS rebinding.
+    pub allowed_hosts: Vec<String>,
 }
 
 /// What one server takes, so no client can exhaust it. Over a limit a client gets a clear
@@ -136,6 +140,7 @@ impl Default for ServerConfig {
             access_token: None,
             browser_join: None,
             limits: Limits::default(),
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -168,6 +173,8 @@ pub struct AppState {
     pub monitor: Arc<MonitorHub>,
     /// Long-polls waiting now.
     pub long_polls: Arc<std::sync::atomic::AtomicUsize>,
+    /// The Host names requests may carry (see [`ServerConfig::allowed_hosts`]).
+    pub hosts: Arc<access::OwnHosts>,
 }
 
 /// All routes, without a socket: tests can drive it with `tower::ServiceExt::oneshot`.
@@ -258,6 +265,7 @@ impl Server {
         })?;
         let local = listener.local_addr().map_err(|source| ServerError::Bind { addr, source })?;
         let shutdown = CancellationToken::new();
+        let config_hosts = config.allowed_hosts.clone();
         let hub = Arc::new(EventHub::new());
         tokio::spawn(hub.clone().run_ticker(config.tick_interval, shutdown.clone()));
         tokio::spawn(monitor.clone().run(shutdown.clone()));
@@ -268,6 +276,7 @@ impl Server {
             tickets: Arc::default(),
             monitor: monitor.clone(),
             long_polls: Arc::default(),
+            hosts: Arc::new(access::OwnHosts::of(&config_hosts, local)),
         };
         let long_polls = state.long_polls.clone();
         let limits = state.config.limits.clone();
