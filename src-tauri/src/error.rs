@@ -49,7 +49,8 @@ impl serde::Serialize for AppError {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut s = serializer.serialize_struct("AppError", 2)?;
         s.serialize_field("kind", self.kind())?;
-        s.serialize_field("message", &self.to_string())?;
+        // Errors name URLs, and a remote server's URLs carry its token: the page never sees it.
+        s.serialize_field("message", &duplex_core::redact::redact(&self.to_string()))?;
         s.end()
     }
 }

@@ -73,9 +73,11 @@ fn out(text: &str) {
     let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
 }
 
+/// Writes to stderr, with any access token in the text redacted: errors name URLs, and what
+/// is printed ends up in terminals' scrollback and CI logs.
 fn err(text: &str) {
     use std::io::Write as _;
-    let _ = std::io::stderr().write_all(text.as_bytes());
+    let _ = std::io::stderr().write_all(duplex_core::redact::redact(text).as_bytes());
 }
 
 fn fail(e: anyhow::Error) -> ExitCode {

@@ -741,3 +741,90 @@ fn the_floor_and_history_json_fit_their_schemas() {
     assert_eq!(history["runs"].as_array().map(Vec::len), Some(1), "{history}");
     assert!(history["history"].as_str().is_some_and(|p| p.ends_with("history.sqlite")), "{history}");
 }
+
+/// A LAN server's access token is a secret: whatever goes wrong, it is in no output, no report
+/// file, no bundle and no history. Errors name URLs (reqwest's say `for url (…?token=…)`), so
+/// every failure path is taken with a known token, and everything written is searched for it.
+#[test]
+fn a_known_token_is_in_no_output_report_bundle_or_history() {
+    const TOKEN: &str = "KnownSecret0123456789abcdefXYZ";
+    let data = tempfile::tempdir().expect("tempdir");
+    let reports = data.path().join("reports");
+    let said = std::cell::RefCell::new(String::new());
+    let run = |args: &[&str]| {
+        let out = duplex_in(data.path(), args);
+        said.borrow_mut().push_str(&stdout(&out));
+        said.borrow_mut().push_str(&stderr(&out));
+        out
+    };
+    let history = data.path().join("history.sqlite");
+    let (server, url) = serve_lan(&history, &["--token", TOKEN]);
+    assert!(url.contains(TOKEN));
+    let reports_arg = reports.to_str().expect("utf8");
+    // A complete run through the token URL, as a table with a CSV report, and as JSON.
+    let out = run(&["bench", "--target", &url, "-s", "1", "-n", "20", "--power-ms", "0", "--csv", reports_arg]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    run(&["bench", "--target", &url, "-s", "1", "-n", "5", "--power-ms", "0", "--no-csv", "--json"]);
+    // The server vanishes mid-run: the failing calls' errors name its URLs.
+    let mut bench = Command::new(env!("CARGO_BIN_EXE_duplex"))
+        .args(["bench", "--target", &url, "-t", "http,ws", "-s", "100", "-n", "1000", "--interval-ms", "1"])
+        .args(["--power-ms", "0", "--timeout-ms", "1000", "--csv", reports_arg])
+        .env("DUPLEX_DATA_DIR", data.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("bench starts");
+    let mut progress = std::io::BufRead::lines(std::io::BufReader::new(bench.stderr.take().expect("stderr")));
+    let measuring = progress.by_ref().map_while(Result::ok).find(|l| l.contains(" calls: "));
+    assert!(measuring.is_some(), "the run started");
+    drop(server);
+    let rest: Vec<String> = progress.map_while(Result::ok).collect();
+    let out = bench.wait_with_output().expect("bench ends");
+    assert!(!out.status.success(), "the run failed when its server vanished");
+    said.borrow_mut().push_str(&rest.join("\n"));
+    said.borrow_mut().push_str(&stdout(&out));
+    // Nothing answers there now: refused before the run, with the URL in the reason.
+    let out = run(&["bench", "--target", &url, "-s", "1", "-n", "5", "--power-ms", "0"]);
+    assert!(stderr(&out).contains("not a reachable Duplex server"), "{}", stderr(&out));
+    // A URL that does not even parse.
+    let bad = format!("http://127.0.0.1:99999/?token={TOKEN}");
+    let out = run(&["bench", "--target", &bad, "--no-csv"]);
+    assert!(!out.status.success());
+    // What the history, compare and import show of it all.
+    run(&["history"]);
+    run(&["history", "--json"]);
+    let compared = data.path().join("compare.csv");
+    run(&["compare", "--all", "--csv", compared.to_str().expect("utf8")]);
+    run(&["compare", "--all", "--json"]);
+    let other = tempfile::tempdir().expect("other device");
+    for bundle in std::fs::read_dir(&reports).expect("reports").map(|e| e.expect("entry").path()) {
+        if bundle.to_string_lossy().ends_with("-bundle.json") {
+            let out = duplex_in(other.path(), &["import", bundle.to_str().expect("utf8")]);
+            said.borrow_mut().push_str(&stdout(&out));
+            said.borrow_mut().push_str(&stderr(&out));
+        }
+    }
+    let said = said.into_inner();
+    assert!(said.contains("failed") || said.contains("Failed"), "the failure paths were taken:\n{said}");
+    assert!(!said.contains(TOKEN), "the token was printed:\n{said}");
+    let mut files = 0;
+    for dir in [data.path(), other.path()] {
+        let mut stack = vec![dir.to_owned()];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).expect("dir").map(|e| e.expect("entry").path()) {
+                if entry.is_dir() {
+                    stack.push(entry);
+                    continue;
+                }
+                files += 1;
+                let bytes = std::fs::read(&entry).expect("read");
+                assert!(
+                    !bytes.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()),
+                    "the token is in {}",
+                    entry.display()
+                );
+            }
+        }
+    }
+    assert!(files >= 10, "reports, bundles and histories were written ({files} files)");
+}

@@ -217,6 +217,7 @@ impl RunSession {
     pub fn finish(self, options: &AnalysisOptions) -> Finished {
         let RunSession { part: Part { mut record, power }, writer, .. } = self;
         record.power = power.finish();
+        record.redact_secrets();
         if record.finished_at_unix_ns == 0 {
             record.finished_at_unix_ns = duplex_model::clock::now_unix_ns();
         }

@@ -221,10 +221,13 @@ impl RunRecord {
                 b.transport
             ));
         }
+        // Texts from outside: clipped, and any access token in them (a joined browser's errors
+        // name its URLs) redacted.
         let clip = |text: &mut String| {
             if text.chars().count() > MAX_ERROR_CHARS {
                 *text = text.chars().take(MAX_ERROR_CHARS).collect();
             }
+            *text = crate::redact::redact(text);
         };
         for s in &mut part.samples {
             if let Some(e) = &mut s.error {
@@ -318,6 +321,20 @@ impl RunRecord {
             return Err("a block of a transport the plan does not measure".into());
         }
         Ok(())
+    }
+
+    /// The record with every access token in its texts (target, server, error, sample errors)
+    /// written `token=…`: what is stored, exported or shown keeps no secret.
+    pub fn redact_secrets(&mut self) {
+        use crate::redact::redact;
+        self.target = redact(&self.target);
+        self.server = redact(&self.server);
+        self.error = self.error.as_deref().map(redact);
+        for s in &mut self.samples {
+            if let Some(e) = &mut s.error {
+                *e = redact(e);
+            }
+        }
     }
 
     /// Plain words for the clock caveat of push latencies.

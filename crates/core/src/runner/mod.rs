@@ -26,6 +26,7 @@ use duplex_clients::{Client, ClientError, ClientOptions, Endpoints, Transport};
 use duplex_model::clock::{nanos, now_unix_ns};
 use duplex_model::platform::PlatformInfo;
 use duplex_model::protocol::{Health, message_bytes_for};
+use duplex_model::redact::redact;
 use duplex_model::record::{BlockTiming, ClientKind, RunRecord, RunStatus, Sample, Topology};
 use duplex_server::{Server, ServerConfig, ServerThread};
 
@@ -151,7 +152,7 @@ pub fn spawn(
 
 fn fail(record: &mut RunRecord, error: String) {
     record.status = RunStatus::Failed;
-    record.error = Some(error);
+    record.error = Some(redact(&error));
     record.finished_at_unix_ns = now_unix_ns();
 }
 
@@ -338,9 +339,10 @@ async fn run_block(slot: &mut Slot, ctx: &BlockCtx<'_>) -> BlockOutcome {
             }
             Err(e) => {
                 let fatal = e.is_fatal();
-                sample.error = Some(e.to_string());
+                // Errors name URLs, and a LAN server's URLs carry its token: never keep it.
+                sample.error = Some(redact(&e.to_string()));
                 if fatal {
-                    out.fatal = Some(format!("{} client {}: {e}", ctx.transport, slot.id));
+                    out.fatal = Some(redact(&format!("{} client {}: {e}", ctx.transport, slot.id)));
                 }
             }
         }
@@ -468,7 +470,7 @@ pub async fn measure(
                     Ok(slots) => pools.push((transport, slots)),
                     Err(e) => {
                         record.status = RunStatus::Failed;
-                        record.error = Some(e);
+                        record.error = Some(redact(&e));
                         break;
                     }
                 }
@@ -492,7 +494,7 @@ pub async fn measure(
         }
         if let Some(e) = fatal {
             record.status = RunStatus::Failed;
-            record.error = Some(e);
+            record.error = Some(redact(&e));
             break;
         }
         if cancel.is_cancelled() {

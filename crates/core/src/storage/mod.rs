@@ -226,8 +226,11 @@ impl History {
                 imported.already_here.push(run.id.clone());
                 continue;
             }
-            let headline = crate::stats::analyze(run, &Default::default()).headline();
-            insert(&tx, run, headline.as_deref())?;
+            // Another device's run keeps no secret here either.
+            let mut run = run.clone();
+            run.redact_secrets();
+            let headline = crate::stats::analyze(&run, &Default::default()).headline();
+            insert(&tx, &run, headline.as_deref())?;
             imported.added.push(run.id.clone());
         }
         tx.commit()?;
