@@ -270,7 +270,8 @@ fn the_apps_embedded_server_refuses_a_rebound_name() {
     let port = addr.rsplit(':').next().expect("port");
     let ask = |host: &str| {
         let mut tcp = std::net::TcpStream::connect(&addr).expect("connect");
-        write!(tcp, "GET /monitor/latest HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").expect("send");
+        write!(tcp, "GET /monitor/latest HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
+            .expect("send");
         let mut answer = String::new();
         let _ = tcp.read_to_string(&mut answer);
         answer

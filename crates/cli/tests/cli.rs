@@ -568,7 +568,8 @@ fn clients_no_one_here_wrote_talk_to_the_server() {
         assert_eq!(curl(&[&format!("http://{addr}/health")]).0, "200", "still serving");
         // A page that rebinds its own name to this address reads nothing (DNS rebinding).
         let port = addr.rsplit(':').next().unwrap_or_default();
-        let (code, body) = curl(&["-H", &format!("Host: evil.example:{port}"), &format!("http://{addr}/monitor/latest")]);
+        let (code, body) =
+            curl(&["-H", &format!("Host: evil.example:{port}"), &format!("http://{addr}/monitor/latest")]);
         assert!(code == "403" && body.contains("--allow-host"), "{code} {body}");
     }
 }
@@ -762,7 +763,8 @@ fn a_known_token_is_in_no_output_report_bundle_or_history() {
     assert!(url.contains(TOKEN));
     let reports_arg = reports.to_str().expect("utf8");
     // A complete run through the token URL, as a table with a CSV report, and as JSON.
-    let out = run(&["bench", "--target", &url, "-s", "1", "-n", "20", "--power-ms", "0", "--csv", reports_arg]);
+    let out =
+        run(&["bench", "--target", &url, "-s", "1", "-n", "20", "--power-ms", "0", "--csv", reports_arg]);
     assert!(out.status.success(), "{}", stderr(&out));
     run(&["bench", "--target", &url, "-s", "1", "-n", "5", "--power-ms", "0", "--no-csv", "--json"]);
     // The server vanishes mid-run: the failing calls' errors name its URLs.

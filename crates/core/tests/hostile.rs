@@ -244,11 +244,16 @@ async fn raw_status_owned(addr: SocketAddr, request: String) -> (u16, String) {
 /// one of its own names, WebSocket upgrades included.
 #[tokio::test]
 async fn a_page_that_rebinds_its_name_to_loopback_is_refused() {
-    let server = crate::util::server_with(ServerConfig { allowed_hosts: vec!["duplex.test".into()], ..ServerConfig::default() }).await;
+    let server = crate::util::server_with(ServerConfig {
+        allowed_hosts: vec!["duplex.test".into()],
+        ..ServerConfig::default()
+    })
+    .await;
     let addr = server.local_addr();
     let port = addr.port();
     for path in ["/monitor/latest", "/health", "/events/latest", "/echo?seq=1", "/"] {
-        let request = format!("GET {path} HTTP/1.1\r\nHost: evil.example:{port}\r\nConnection: close\r\n\r\n");
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: evil.example:{port}\r\nConnection: close\r\n\r\n");
         let (status, answer) = raw_status(addr, request.as_bytes()).await;
         assert_eq!(status, 403, "{path}: {answer}");
         assert!(answer.contains("DNS rebinding") && !answer.contains("cpu"), "{path}: {answer}");

@@ -197,7 +197,10 @@ async fn router_answers_without_a_socket() {
         tickets: Default::default(),
         monitor: std::sync::Arc::new(duplex_core::monitor::MonitorHub::new(1.0).expect("hub")),
         long_polls: Default::default(),
-        hosts: std::sync::Arc::new(duplex_core::server::OwnHosts::of(&[], "127.0.0.1:0".parse().expect("addr"))),
+        hosts: std::sync::Arc::new(duplex_core::server::OwnHosts::of(
+            &[],
+            "127.0.0.1:0".parse().expect("addr"),
+        )),
     };
     let response = router(state)
         .oneshot(Request::get("/health").body(Body::empty()).expect("request"))

@@ -151,10 +151,24 @@ mod host_tests {
     #[test]
     fn only_own_names_are_answered() {
         let loopback = OwnHosts::of(&[], "127.0.0.1:9000".parse().expect("addr"));
-        for ok in [None, Some("127.0.0.1:9000"), Some("localhost"), Some("LOCALHOST:1"), Some("[::1]:9000"), Some("app.localhost:5")] {
+        for ok in [
+            None,
+            Some("127.0.0.1:9000"),
+            Some("localhost"),
+            Some("LOCALHOST:1"),
+            Some("[::1]:9000"),
+            Some("app.localhost:5"),
+        ] {
             assert!(loopback.allows(ok), "{ok:?}");
         }
-        for bad in ["evil.example:9000", "evil.example", "127.0.0.1.evil.example", "10.0.0.1:9000", "localhost.evil.example", ""] {
+        for bad in [
+            "evil.example:9000",
+            "evil.example",
+            "127.0.0.1.evil.example",
+            "10.0.0.1:9000",
+            "localhost.evil.example",
+            "",
+        ] {
             assert!(!loopback.allows(Some(bad)), "{bad}");
         }
         let named = OwnHosts::of(&["mypc.local".into()], "127.0.0.1:0".parse().expect("addr"));

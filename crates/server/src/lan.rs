@@ -19,7 +19,8 @@ pub fn lan_addresses() -> Vec<IpAddr> {
 /// Every address of this machine, loopback and link-local included (a server bound to all of
 /// them answers on each).
 pub fn all_addresses() -> Vec<IpAddr> {
-    let mut ips: Vec<IpAddr> = if_addrs::get_if_addrs().unwrap_or_default().into_iter().map(|i| i.ip()).collect();
+    let mut ips: Vec<IpAddr> =
+        if_addrs::get_if_addrs().unwrap_or_default().into_iter().map(|i| i.ip()).collect();
     ips.sort();
     ips.dedup();
     ips

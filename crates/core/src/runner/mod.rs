@@ -26,8 +26,8 @@ use duplex_clients::{Client, ClientError, ClientOptions, Endpoints, Transport};
 use duplex_model::clock::{nanos, now_unix_ns};
 use duplex_model::platform::PlatformInfo;
 use duplex_model::protocol::{Health, message_bytes_for};
-use duplex_model::redact::redact;
 use duplex_model::record::{BlockTiming, ClientKind, RunRecord, RunStatus, Sample, Topology};
+use duplex_model::redact::redact;
 use duplex_server::{Server, ServerConfig, ServerThread};
 
 /// Where the clients send their messages.
