@@ -179,7 +179,7 @@ fn generated() -> Vec<(String, String)> {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path();
     type Export = fn(&Path) -> Result<(), ts_rs::ExportError>;
-    let exports: [Export; 20] = [
+    let exports: [Export; 21] = [
         |d| duplex_app_lib::commands::run::AppInfo::export_all_to(d),
         |d| duplex_app_lib::commands::run::PlanCheck::export_all_to(d),
         |d| duplex_core::server::join::JoinPlan::export_all_to(d),
@@ -195,6 +195,7 @@ fn generated() -> Vec<(String, String)> {
         |d| duplex_core::storage::RunListItem::export_all_to(d),
         |d| duplex_core::storage::Imported::export_all_to(d),
         |d| duplex_core::stats::platforms::PlatformComparison::export_all_to(d),
+        |d| duplex_core::stats::platforms::CompareOptions::export_all_to(d),
         |d| duplex_core::export::ReportFiles::export_all_to(d),
         |d| duplex_core::monitor::Session::export_all_to(d),
         |d| duplex_core::monitor::SessionSummary::export_all_to(d),

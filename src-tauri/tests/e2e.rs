@@ -149,6 +149,19 @@ async fn a_person_runs_ws_vs_ajax_from_both_clients_reads_the_verdict_and_export
     )
     .await;
     assert!(server.as_str().is_some_and(|s| s.contains("127.0.0.1:")), "{server}");
+    // The page's clock: is the app's page cross-origin isolated (COOP/COEP headers on its
+    // assets), and how finely does performance.now() step here? Printed for the record.
+    let clock = client
+        .execute(
+            "let a = performance.now(), d = Infinity; for (let i = 0; i < 2000000; i++) { const b = performance.now(); if (b > a) { d = Math.min(d, b - a); a = b; } } return [self.crossOriginIsolated, d * 1000, [location.href, isSecureContext, 'crossOriginIsolated' in self, typeof SharedArrayBuffer]];",
+            vec![],
+        )
+        .await
+        .expect("clock probe");
+    eprintln!(
+        "the app's web view: crossOriginIsolated = {}, performance.now() step = {} µs ({})",
+        clock[0], clock[1], clock[2]
+    );
 
     // 2. A small plan: the paper preset cut down, ws + http (fetch) + xhr, both kinds of client.
     client
@@ -189,6 +202,20 @@ async fn a_person_runs_ws_vs_ajax_from_both_clients_reads_the_verdict_and_export
         .await
         .expect("rows");
     assert_eq!(rows, json!(5), "native ws/http and web-view ws/http/xhr");
+    // No web-view reading shows as 0: a call below the clock's step is shown as a bound, and
+    // the run records the step and whether the page was isolated, as measured above.
+    let table = client
+        .execute("return document.querySelector('#summary-table tbody').textContent;", vec![])
+        .await
+        .expect("table");
+    assert!(!table.as_str().unwrap_or_default().contains(" 0.0 µs"), "{table}");
+    let clock_note = client
+        .execute("return [...document.querySelectorAll('.notes li')].map(li => li.textContent).find(t => t.includes('steps by'));", vec![])
+        .await
+        .expect("note");
+    let isolated_words =
+        if clock[0] == json!(true) { "was cross-origin isolated" } else { "was not cross-origin isolated" };
+    assert!(clock_note.as_str().is_some_and(|n| n.contains(isolated_words)), "{clock_note} vs {clock}");
     let canvases = client
         .execute("return ['#chart-latency', '#chart-sets', '#chart-histograms'].map(s => document.querySelectorAll(s + ' canvas').length);", vec![])
         .await

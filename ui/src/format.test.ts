@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { errorMessage, escapeHtml, formatBytes, formatCost, formatP, formatRatio, formatUs, groupLabel } from "./format";
+import { errorMessage, escapeHtml, formatBytes, formatCost, formatMedianRatio, formatP, formatQuantile, formatRatio, formatUs, groupLabel, supportsQuantile } from "./format";
 
 describe("format", () => {
   it("reads microseconds like the engine", () => {
@@ -8,6 +8,20 @@ describe("format", () => {
     expect(formatUs(1234)).toBe("1.23 ms");
     expect(formatUs(12345)).toBe("12.3 ms");
     expect(formatUs(NaN)).toBe("—");
+  });
+  it("shows a reading below the clock step as a bound, never as 0", () => {
+    expect(formatQuantile({ clock_step_us: 1000 }, 0)).toBe("< 1.00 ms (clock step)");
+    expect(formatQuantile({ clock_step_us: 1000 }, 2000)).toBe("2.00 ms");
+    expect(formatQuantile({ clock_step_us: null }, 0)).toBe("0.0 µs");
+    expect(formatMedianRatio(null, 3)).toBe("≥ 3.0×");
+    expect(formatMedianRatio(null)).toBe("—");
+    expect(formatMedianRatio(2)).toBe("2.00×");
+  });
+  it("shows a percentile only where the sample has a call above it", () => {
+    expect(supportsQuantile({ count: 100 }, 0.99)).toBe(true);
+    expect(supportsQuantile({ count: 99 }, 0.99)).toBe(false);
+    expect(supportsQuantile({ count: 100 }, 0.999)).toBe(false);
+    expect(supportsQuantile({ count: 1000 }, 0.999)).toBe(true);
   });
   it("p-values, bytes, ratios, labels", () => {
     expect(formatP(0.0001)).toBe("p < 0.001");

@@ -1,5 +1,5 @@
 // How numbers read: microseconds with a sensible unit, p-values, bytes, dates, costs.
-import type { Cost } from "./bindings";
+import type { Cost, Summary } from "./bindings";
 
 /** "9.1 µs", "1.23 ms", "12.3 ms" (as the engine's format_us). */
 export function formatUs(us: number): string {
@@ -7,6 +7,25 @@ export function formatUs(us: number): string {
   if (us >= 10_000) return `${(us / 1e3).toFixed(1)} ms`;
   if (us >= 1_000) return `${(us / 1e3).toFixed(2)} ms`;
   return `${us.toFixed(1)} µs`;
+}
+
+/** A quantile of a summary as people should read it: a reading below the clock's step is a bound ("< 1.00 ms (clock step)"), never "0.0 µs" (as the engine's `Summary::show`). */
+export function formatQuantile(s: Pick<Summary, "clock_step_us">, us: number): string {
+  const step = s.clock_step_us;
+  if (step !== null && step !== undefined && step > 0 && us < step) return `< ${formatUs(step)} (clock step)`;
+  return formatUs(us);
+}
+
+/** Whether a sample of `count` calls has at least one call above quantile q (p99 needs 100 calls, p99.9 a thousand), as `Summary::supports`. */
+export function supportsQuantile(s: Pick<Summary, "count">, q: number): boolean {
+  return s.count * (1 - q) >= 1 - 1e-9;
+}
+
+/** A ratio of medians, or why there is none: a bound ("≥ 3.0×") when one median is below its clock step. */
+export function formatMedianRatio(ratio: number | null, atLeast: number | null = null): string {
+  if (ratio !== null && Number.isFinite(ratio)) return formatRatio(ratio);
+  if (atLeast !== null && Number.isFinite(atLeast)) return `≥ ${atLeast.toFixed(1)}×`;
+  return "—";
 }
 
 export function formatP(p: number | null | undefined): string {

@@ -50,7 +50,7 @@ function harness(costMs: Record<string, number>, fail?: (transport: Transport, n
   });
   return {
     calls,
-    options: { channels, now: () => t, timeOrigin: 1.7e12, sleep: async (ms: number) => void (t += ms), userAgent: "test", timerResolutionUs: 5 },
+    options: { channels, now: () => t, timeOrigin: 1.7e12, sleep: async (ms: number) => void (t += ms), userAgent: "test", timerResolutionUs: 5, crossOriginIsolated: true },
   };
 }
 
@@ -71,7 +71,7 @@ describe("web-view runner", () => {
     // Block windows on the wall clock, in order, for energy attribution.
     const starts = part.blocks.map((b) => b.started_at_unix_ns);
     expect(starts.every((s, i) => s >= 1.7e18 && (i === 0 || s > starts[i - 1]))).toBe(true);
-    expect(part.info).toEqual({ user_agent: "test", timer_resolution_us: 5 });
+    expect(part.info).toEqual({ user_agent: "test", timer_resolution_us: 5, cross_origin_isolated: true });
   });
 
   it("keeps what was measured when the connection dies, and says why", async () => {

@@ -197,6 +197,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Smallest step of the page's clock, µs (measured when not given). */
   timerResolutionUs?: number;
+  /** Whether the page is cross-origin isolated (read from the page when not given). */
+  crossOriginIsolated?: boolean;
   userAgent?: string;
 }
 
@@ -221,6 +223,11 @@ export function pageTimerResolutionUs(): number {
   const ms = clockResolution(() => performance.now());
   // A clock that never moved while we watched tells nothing: 0 means unknown.
   return Number.isFinite(ms) ? Math.round(ms * 1e6) / 1e3 : 0;
+}
+
+/** Whether the page is cross-origin isolated (browsers then give it a finer clock); null if it cannot tell. */
+export function pageCrossOriginIsolated(): boolean | null {
+  return typeof globalThis.crossOriginIsolated === "boolean" ? globalThis.crossOriginIsolated : null;
 }
 
 /**
@@ -379,7 +386,11 @@ export async function runWebview(run: ClientRun, server: string, options: RunOpt
     client: "webview",
     status,
     error,
-    info: { user_agent: options.userAgent ?? navigator.userAgent, timer_resolution_us: options.timerResolutionUs ?? pageTimerResolutionUs() },
+    info: {
+      user_agent: options.userAgent ?? navigator.userAgent,
+      timer_resolution_us: options.timerResolutionUs ?? pageTimerResolutionUs(),
+      cross_origin_isolated: options.crossOriginIsolated ?? pageCrossOriginIsolated(),
+    },
     samples,
     blocks: timings,
   };

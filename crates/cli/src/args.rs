@@ -160,6 +160,9 @@ pub struct CompareArgs {
     /// Group by run or by platform.
     #[arg(long, value_enum, default_value = "platform")]
     pub by: GroupByArg,
+    /// Pool failed and cancelled runs too (left out of pooled groups by default).
+    #[arg(long)]
+    pub include_incomplete: bool,
     /// Write the comparison as CSV to this file.
     #[arg(long, value_name = "FILE")]
     pub csv: Option<PathBuf>,

@@ -31,7 +31,7 @@ use args::{
 };
 use duplex_core::export::bundle::read_bundle;
 use duplex_core::record::RunRecord;
-use duplex_core::stats::platforms::{GroupBy, compare_platforms, platform_label};
+use duplex_core::stats::platforms::{CompareOptions, GroupBy, compare_platforms, platform_label};
 use duplex_core::storage::History;
 
 fn main() -> ExitCode {
@@ -358,7 +358,8 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
         GroupByArg::Run => GroupBy::Run,
         GroupByArg::Platform => GroupBy::Platform,
     };
-    let comparison = compare_platforms(&runs, by);
+    let comparison =
+        compare_platforms(&runs, CompareOptions { by, include_incomplete: args.include_incomplete });
     if let Some(path) = &args.csv {
         let file = std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?;
         duplex_core::export::csv::write_platform_comparison(std::io::BufWriter::new(file), &comparison)?;

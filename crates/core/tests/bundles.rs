@@ -83,7 +83,7 @@ async fn platforms_side_by_side_match_their_own_samples() {
     let laptop2 = run_embedded(small_plan(&[Transport::Ws, Transport::Http])).await;
     let runs = [laptop.clone(), phone.clone(), laptop2.clone()];
 
-    let c = compare_platforms(&runs, GroupBy::Platform);
+    let c = compare_platforms(&runs, GroupBy::Platform.into());
     assert_eq!(c.groups.len(), 2, "the two laptop runs pool: {:?}", c.groups);
     assert_eq!(c.groups[0].run_ids, vec![laptop.id.clone(), laptop2.id.clone()]);
     assert!(c.groups[1].label.starts_with("Android 14 aarch64"));
@@ -118,7 +118,7 @@ async fn platforms_side_by_side_match_their_own_samples() {
         "group 1 is the reference"
     );
 
-    let by_run = compare_platforms(&runs, GroupBy::Run);
+    let by_run = compare_platforms(&runs, GroupBy::Run.into());
     assert_eq!(by_run.groups.len(), 3);
 }
 
@@ -145,6 +145,10 @@ fn browsers_are_named_from_their_user_agents() {
     }
     assert_eq!(browser_of("curl/8.5"), None);
     let mut r = RunRecord::new(small_plan(&[Transport::Ws]), "embedded".into());
-    r.webview = Some(WebviewInfo { user_agent: cases[1].0.into(), timer_resolution_us: 1000.0 });
+    r.webview = Some(WebviewInfo {
+        user_agent: cases[1].0.into(),
+        timer_resolution_us: 1000.0,
+        cross_origin_isolated: None,
+    });
     assert!(duplex_core::stats::platforms::platform_label(&r).ends_with("· Firefox 133"));
 }

@@ -38,8 +38,18 @@ async fn report_files_round_trip_and_open_as_tables() {
     ] {
         assert!(headers.iter().any(|h| h == column), "summary lacks {column}: {headers:?}");
     }
-    // Per transport: one overall row and one per set.
-    assert_eq!(summary.records().count(), 2 * (1 + 2));
+    // Per transport: one overall row and one per set. Microseconds have three decimals
+    // (nanoseconds, nothing lost, no float noise such as 788.2750299999997).
+    let rows: Vec<_> = summary.records().collect::<Result<_, _>>().expect("rows");
+    assert_eq!(rows.len(), 2 * (1 + 2));
+    for (h, value) in rows.iter().flat_map(|r| headers.iter().zip(r.iter())) {
+        if h.ends_with("_us") && !value.is_empty() {
+            let decimals = value.split_once('.').map(|(_, d)| d.len());
+            assert_eq!(decimals, Some(3), "{h} = {value}");
+        } else if let Some((_, d)) = value.split_once('.').filter(|_| value.parse::<f64>().is_ok()) {
+            assert!(d.len() <= 12, "{h} = {value}");
+        }
+    }
 
     let mut comparisons = csv::Reader::from_path(&files.comparisons).expect("comparisons");
     let rows: Vec<_> = comparisons.records().collect::<Result<_, _>>().expect("rows");

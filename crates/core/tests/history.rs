@@ -33,7 +33,11 @@ fn webview_part(record: &RunRecord, transport: Transport, latency_us: u64, n: u6
         client: ClientKind::Webview,
         status: RunStatus::Complete,
         error: None,
-        info: Some(WebviewInfo { user_agent: "TestKit/1.0".into(), timer_resolution_us: 5.0 }),
+        info: Some(WebviewInfo {
+            user_agent: "TestKit/1.0".into(),
+            timer_resolution_us: 5.0,
+            cross_origin_isolated: None,
+        }),
         blocks: (1..=record.plan.sets)
             .map(|set| BlockTiming {
                 transport,
@@ -154,6 +158,14 @@ async fn history_saves_lists_loads_and_deletes_runs_exactly() {
     assert!(!history.delete(&older.id).expect("second delete is a no-op"));
     assert!(matches!(history.load(&older.id), Err(StorageError::NotFound(_))));
     assert!(history.contains(&record.id).expect("contains"));
+
+    // A run that failed before http ran is listed with the transports it measured only.
+    let mut failed = record.clone();
+    failed.samples.retain(|s| s.transport == Transport::Ws);
+    failed.status = duplex_core::record::RunStatus::Failed;
+    history.save(&failed, None).expect("save failed run");
+    let listed = history.list().expect("list");
+    assert_eq!(listed.iter().find(|i| i.id == failed.id).expect("listed").transports, ["ws"]);
 }
 
 #[tokio::test]
@@ -264,7 +276,11 @@ async fn texts_from_outside_are_clipped_before_they_are_kept() {
     let mut record = run_embedded(small_plan(&[Transport::Ws])).await;
     let mut part = webview_part(&record, Transport::Xhr, 900, 3);
     record.plan.transports.push(Transport::Xhr);
-    part.info = Some(WebviewInfo { user_agent: "A".repeat(10_000), timer_resolution_us: 1.0 });
+    part.info = Some(WebviewInfo {
+        user_agent: "A".repeat(10_000),
+        timer_resolution_us: 1.0,
+        cross_origin_isolated: None,
+    });
     part.error = Some("é".repeat(10_000));
     part.samples[0].error = Some("x".repeat(10_000));
     record.merge(part).expect("merged");

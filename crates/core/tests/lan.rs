@@ -140,6 +140,7 @@ async fn measured_part(target: &str) -> ClientPart {
         info: Some(duplex_core::record::WebviewInfo {
             user_agent: CHROME_ON_ANDROID.into(),
             timer_resolution_us: 100.0,
+            cross_origin_isolated: Some(true),
         }),
         samples: record.samples.into_iter().map(relabel).collect(),
         blocks: record
@@ -239,7 +240,7 @@ async fn a_joined_browsers_results_are_stored_once_and_compared_by_platform() {
     assert_eq!(stored.topology, Topology::SeparateProcess, "a browser on this machine shares its clock");
     assert_eq!(stored.platform.os, "Android");
     let far = RunRecord { topology: Topology::Remote, id: "far".into(), ..stored.clone() };
-    let comparison = compare_platforms(&[stored, far], GroupBy::Run);
+    let comparison = compare_platforms(&[stored, far], GroupBy::Run.into());
     assert_eq!(comparison.groups.len(), 2);
     assert!(
         comparison.groups[0].label.starts_with("Android 14 aarch64 · Chrome 131"),

@@ -3,6 +3,7 @@
 use duplex_core::clients::Transport;
 use duplex_core::record::{BlockTiming, ClientKind, RunRecord, RunStatus, Sample, Topology};
 use duplex_core::runner::Plan;
+use duplex_core::stats::platforms::{CompareOptions, GroupBy, compare_platforms};
 use duplex_core::stats::{AnalysisOptions, Group, analyze, mann_whitney, normal, summarize, welch};
 use serde_json::Value;
 
@@ -160,6 +161,124 @@ fn analysis_compares_websocket_with_each_ajax_mode_in_plain_words() {
     let vs_new = report.comparisons.iter().find(|c| c.other == Transport::HttpNew).expect("ws vs http-new");
     assert!(vs_new.verdict.contains("do not differ significantly"), "{}", vs_new.verdict);
     assert!(vs_new.verdict.contains("p = 0.348"), "{}", vs_new.verdict);
+}
+
+/// A web view's run as WebKitGTK measures it: `performance.now()` steps by 1 ms, so a ws round
+/// trip of 0.3 ms reads 0 seven times in ten, and 1 ms three times.
+fn coarse_webview_run() -> RunRecord {
+    let ws: Vec<f64> = (0..1000).map(|i| if i % 10 < 3 { 1000.0 } else { 0.0 }).collect();
+    let http: Vec<f64> = (0..1000).map(|i| if i % 10 < 4 { 3000.0 } else { 2000.0 }).collect();
+    let mut record = record_of(&[(Transport::Ws, &ws, 50), (Transport::Xhr, &http, 200)]);
+    for s in &mut record.samples {
+        s.client = ClientKind::Webview;
+    }
+    for b in &mut record.blocks {
+        b.client = ClientKind::Webview;
+    }
+    record.topology = Topology::Webview;
+    record.webview = Some(duplex_core::record::WebviewInfo {
+        user_agent: "Mozilla/5.0 AppleWebKit/605.1.15".into(),
+        timer_resolution_us: 1000.0,
+        cross_origin_isolated: Some(false),
+    });
+    record
+}
+
+#[test]
+fn a_reading_below_the_clock_step_is_a_bound_and_makes_no_ratio() {
+    let report = analyze(&coarse_webview_run(), &AnalysisOptions::default());
+    let ws = &report.transport(Transport::Ws, ClientKind::Webview).expect("ws").overall;
+    assert_eq!((ws.clock_step_us, ws.below_step), (Some(1000.0), 700));
+    // The median read 0: shown as a bound, never as "0.0 µs".
+    assert_eq!(ws.p50_us, 0.0);
+    assert_eq!(ws.show(ws.p50_us), "< 1.00 ms (clock step)");
+    assert_eq!(ws.show(ws.max_us), "1.00 ms");
+    // The mean stays unbiased: 0.3 ms.
+    assert!((ws.mean_us - 300.0).abs() < 1e-9);
+    let c = &report.comparisons[0];
+    assert_eq!(c.median_ratio, None, "no ratio from a bound");
+    assert_eq!(c.median_ratio_at_least, Some(2.0), "xhr's median 2 ms over the 1 ms step");
+    assert!(c.by_means && !c.verdict.contains("inf"), "{}", c.verdict);
+    assert!(
+        c.verdict.starts_with("ws round trip is 8.0× faster than xhr (mean 300.0 µs vs 2.40 ms)"),
+        "{}",
+        c.verdict
+    );
+    // Side by side, the ws column has no ratio either, and no "inf".
+    let by_run = compare_platforms(&[coarse_webview_run()], GroupBy::Run.into());
+    let xhr = by_run.cells.iter().find(|c| c.transport == Transport::Xhr).expect("xhr cell");
+    assert_eq!(xhr.over_ws_median, None);
+    // A fine clock (native clients) is not censored.
+    let native = summarize(&Group { latencies_us: vec![0.5, 1.0, 2.0], ..Group::default() });
+    assert_eq!((native.clock_step_us, native.below_step, native.show(0.5).as_str()), (None, 0, "0.5 µs"));
+}
+
+#[test]
+fn a_skewed_sample_gets_a_bootstrap_interval_where_the_t_interval_fails() {
+    // Ten fast calls and one very slow: the t interval of the mean reaches below the fastest.
+    let mut xs = vec![10.0; 10];
+    xs.push(10_000.0);
+    let s = summarize(&Group { latencies_us: xs.clone(), ..Group::default() });
+    assert!(s.ci95_low_us < s.min_us && s.ci95_unreliable);
+    let (low, high) = (s.bootstrap_ci95_low_us.expect("low"), s.bootstrap_ci95_high_us.expect("high"));
+    assert!(low >= s.min_us && high <= s.max_us && low < s.mean_us && s.mean_us < high, "{low} {high}");
+    assert!(s.ci_text().ends_with("(bootstrap)"), "{}", s.ci_text());
+    // The same samples give the same interval (a fixed seed).
+    assert_eq!(summarize(&Group { latencies_us: xs, ..Group::default() }), s);
+    // A symmetric sample keeps its t interval.
+    let even = summarize(&Group {
+        latencies_us: (0..100).map(|i| 100.0 + f64::from(i % 10)).collect(),
+        ..Group::default()
+    });
+    assert!(!even.ci95_unreliable && even.bootstrap_ci95_low_us.is_none() && even.ci_text().starts_with('±'));
+    // Percentiles only where the sample has a call above them.
+    assert!(even.supports(0.99) && !even.supports(0.999));
+    assert_eq!(even.show_quantile(0.999, even.p999_us), "-");
+}
+
+#[test]
+fn only_runs_measured_alike_are_pooled_and_cut_short_runs_stay_out() {
+    let f = fixture();
+    let ws = floats(&f["ws"]);
+    let http = floats(&f["http"]);
+    let run = |id: &str, name: &str, interval_ms: f64, status: RunStatus| {
+        let mut r = record_of(&[(Transport::Ws, &ws, 50), (Transport::Http, &http, 200)]);
+        r.id = id.into();
+        r.plan.name = Some(name.into());
+        r.plan.interval_ms = interval_ms;
+        r.status = status;
+        r
+    };
+    let runs = [
+        run("quick-1", "quick", 0.0, RunStatus::Complete),
+        run("quick-2", "quick", 0.0, RunStatus::Complete),
+        run("paper-1", "paper", 100.0, RunStatus::Complete),
+        run("failed-1", "quick", 0.0, RunStatus::Failed),
+    ];
+    let c = compare_platforms(&runs, GroupBy::Platform.into());
+    // Two quick runs pool; the paper run (100 ms apart) is a group of its own, with a name.
+    assert_eq!(c.groups.len(), 2, "{:#?}", c.groups);
+    assert_eq!(c.groups[0].run_ids, ["quick-1", "quick-2"]);
+    assert!(
+        c.groups[0].label.ends_with("· quick") && c.groups[1].label.ends_with("· paper"),
+        "{:?}",
+        c.groups
+    );
+    assert!(
+        c.notes.iter().any(|n| n.contains("different conditions") && n.contains("100 ms apart")),
+        "{:?}",
+        c.notes
+    );
+    assert!(
+        c.notes.iter().any(|n| n.contains("1 failed or cancelled run(s) left out") && n.contains("failed-1"))
+    );
+    // Groups measured under other conditions are not compared with the reference.
+    let paper_ws = c.cells.iter().find(|x| x.group == 1 && x.transport == Transport::Ws).expect("cell");
+    assert_eq!(paper_ws.vs_reference_median, None);
+    assert!(paper_ws.vs_reference.as_deref().is_some_and(|v| v.starts_with("not compared")));
+    // Asked for, the failed run pools with the quick ones.
+    let all = compare_platforms(&runs, CompareOptions { by: GroupBy::Platform, include_incomplete: true });
+    assert_eq!(all.groups[0].run_ids.len(), 3);
 }
 
 #[test]

@@ -79,6 +79,33 @@ impl Default for Plan {
     }
 }
 
+impl Plan {
+    /// What shapes the latencies this plan measures, in words: payload, framing, method,
+    /// pacing, concurrency and (for push) the event period. Runs pool only when their
+    /// conditions match; the number of sets and calls does not change what each call costs.
+    pub fn conditions(&self) -> String {
+        let pace = match self.rate {
+            Some(rate) => format!("{rate} calls/s"),
+            None if self.interval_ms > 0.0 => format!("{} ms apart", self.interval_ms),
+            None => "back to back".into(),
+        };
+        let method = match self.http_method {
+            HttpMethod::Get => "GET",
+            HttpMethod::Post => "POST",
+        };
+        let frames = if self.binary { "binary" } else { "text" };
+        let clients = match self.concurrency {
+            1 => "1 client".to_owned(),
+            n => format!("{n} clients"),
+        };
+        let mut words = format!("{} B {frames}, {method}, {pace}, {clients}", self.payload_bytes);
+        if self.transports.iter().any(|t| t.pattern() == crate::transport::Pattern::Push) {
+            words.push_str(&format!(", tick {} ms, poll {} ms", self.tick_ms, self.poll_interval_ms));
+        }
+        words
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum PlanError {
     #[error("invalid plan: {0}")]

@@ -138,8 +138,13 @@ pub struct RunRecord {
 pub struct WebviewInfo {
     pub user_agent: String,
     /// Smallest step `performance.now()` showed, µs: web views coarsen their clock, so
-    /// differences below this are not measurable from a page.
+    /// differences below this are not measurable from a page. A round trip read as 0 was
+    /// shorter than this step (censored, not an error).
     pub timer_resolution_us: f64,
+    /// Whether the page was cross-origin isolated (`crossOriginIsolated`): browsers give such
+    /// pages a finer clock. None when the page did not say (older runs).
+    #[serde(default)]
+    pub cross_origin_isolated: Option<bool>,
 }
 
 /// Samples measured outside the engine's runner (the web view's clients) for one record.

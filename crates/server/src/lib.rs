@@ -200,6 +200,12 @@ pub fn router(state: AppState) -> Router {
         .route("/join/results", post(join::results).layer(DefaultBodyLimit::max(upload_limit)))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), access::guard))
+        // Pages that are cross-origin isolated (the app's, for a finer clock) may read answers
+        // they fetch without CORS too.
+        .layer(tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+            axum::http::HeaderName::from_static("cross-origin-resource-policy"),
+            HeaderValue::from_static("cross-origin"),
+        ))
         .with_state(state);
     match cors {
         Some(cors) => router.layer(cors),

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use duplex_core::export::bundle::read_bundle;
 use duplex_core::export::{ReportFiles, write_report_files};
-use duplex_core::stats::platforms::{GroupBy, PlatformComparison, compare_platforms};
+use duplex_core::stats::platforms::{CompareOptions, PlatformComparison, compare_platforms};
 use duplex_core::stats::{AnalysisOptions, analyze};
 use duplex_core::storage::{Imported, RunListItem};
 use tauri::{AppHandle, Runtime, State};
@@ -38,13 +38,13 @@ pub async fn delete_run(state: State<'_, DuplexState>, id: String) -> AppResult<
 pub async fn compare_runs(
     state: State<'_, DuplexState>,
     ids: Vec<String>,
-    by: GroupBy,
+    options: CompareOptions,
 ) -> AppResult<PlatformComparison> {
     let runs = {
         let history = state.history();
         ids.iter().map(|id| history.load(id)).collect::<Result<Vec<_>, _>>()?
     };
-    Ok(compare_platforms(&runs, by))
+    Ok(compare_platforms(&runs, options))
 }
 
 /// Writes a comparison as CSV where the person chooses. None if they cancelled the dialog.
@@ -53,9 +53,9 @@ pub async fn export_comparison<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, DuplexState>,
     ids: Vec<String>,
-    by: GroupBy,
+    options: CompareOptions,
 ) -> AppResult<Option<String>> {
-    let comparison = compare_runs(state, ids, by).await?;
+    let comparison = compare_runs(state, ids, options).await?;
     let Some(path) = save_path(&app, "Export comparison", "duplex-compare.csv") else { return Ok(None) };
     let file = std::fs::File::create(&path)
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display())))

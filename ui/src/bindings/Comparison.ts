@@ -4,9 +4,15 @@ import type { Transport } from "./Transport";
 
 export type Comparison = { client: ClientKind, websocket: Transport, other: Transport, ws_median_us: number, other_median_us: number, 
 /**
- * other / websocket: above 1 means the WebSocket is faster.
+ * other / websocket: above 1 means the WebSocket is faster. None when a median is below
+ * its clock's step (only a bound is known): see `median_ratio_at_least`.
  */
-median_ratio: number, mean_ratio: number, welch_t: number, welch_df: number, welch_p: number, mann_whitney_u: number, mann_whitney_p: number, 
+median_ratio: number | null, 
+/**
+ * When the WebSocket median is below the clock step and the other's is not, the ratio
+ * is at least other's median over the step.
+ */
+median_ratio_at_least: number | null, mean_ratio: number, welch_t: number, welch_df: number, welch_p: number, mann_whitney_u: number, mann_whitney_p: number, 
 /**
  * other / websocket bytes per message, both directions together.
  */

@@ -3,4 +3,8 @@ import type { GroupBy } from "./GroupBy";
 import type { PlatformCell } from "./PlatformCell";
 import type { PlatformGroup } from "./PlatformGroup";
 
-export type PlatformComparison = { by: GroupBy, groups: Array<PlatformGroup>, cells: Array<PlatformCell>, };
+export type PlatformComparison = { by: GroupBy, 
+/**
+ * What a reader must know first: runs left out, and conditions that differ between groups.
+ */
+notes: Array<string>, groups: Array<PlatformGroup>, cells: Array<PlatformCell>, };

@@ -20,4 +20,24 @@ ci95_low_us: number, ci95_high_us: number, min_us: number, p50_us: number, p90_u
  * Successful exchanges per millisecond of wall time (the paper's "data points per
  * millisecond"); None when the wall time is unknown.
  */
-per_ms: number | null, bytes_out_per_msg: number, bytes_in_per_msg: number, };
+per_ms: number | null, bytes_out_per_msg: number, bytes_in_per_msg: number, 
+/**
+ * The step of the clock that timed these calls, µs, when it is coarse enough to matter
+ * (a web page's `performance.now()`); None for the engine's nanosecond clock. A reading
+ * below one step is censored: the call took less than a step, not zero.
+ */
+clock_step_us: number | null, 
+/**
+ * Successful calls that read below one clock step (stored as 0).
+ */
+below_step: number, 
+/**
+ * The t interval reaches below the fastest call: the sample is too skewed for it, and
+ * the bootstrap interval beside it is the one to read.
+ */
+ci95_unreliable: boolean, 
+/**
+ * 95 % percentile-bootstrap interval of the mean (2,000 resamples, fixed seed), given
+ * when the t interval is unreliable.
+ */
+bootstrap_ci95_low_us: number | null, bootstrap_ci95_high_us: number | null, };

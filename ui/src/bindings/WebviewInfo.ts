@@ -6,6 +6,12 @@
 export type WebviewInfo = { user_agent: string, 
 /**
  * Smallest step `performance.now()` showed, µs: web views coarsen their clock, so
- * differences below this are not measurable from a page.
+ * differences below this are not measurable from a page. A round trip read as 0 was
+ * shorter than this step (censored, not an error).
  */
-timer_resolution_us: number, };
+timer_resolution_us: number, 
+/**
+ * Whether the page was cross-origin isolated (`crossOriginIsolated`): browsers give such
+ * pages a finer clock. None when the page did not say (older runs).
+ */
+cross_origin_isolated: boolean | null, };

@@ -8,6 +8,7 @@ export type { BrowserDevice } from "./BrowserDevice";
 export type { ClientKind } from "./ClientKind";
 export type { ClientPart } from "./ClientPart";
 export type { ClientRun } from "./ClientRun";
+export type { CompareOptions } from "./CompareOptions";
 export type { Comparison } from "./Comparison";
 export type { Cost } from "./Cost";
 export type { EnergyComparison } from "./EnergyComparison";

@@ -1,9 +1,10 @@
 // The History view: every stored run, newest first. Open, export, delete, import runs from
 // other devices, and compare runs or platforms side by side.
 import { api } from "../api";
-import { errorMessage, escapeHtml, formatBytes, formatDate, formatRatio, formatUs, groupLabel } from "../format";
+import { errorMessage, escapeHtml, formatBytes, formatDate, formatMedianRatio, formatQuantile, formatUs, groupLabel, supportsQuantile } from "../format";
+import { glossaryHeads } from "../glossary";
 import { groupMedians } from "../charts";
-import type { GroupBy, PlatformComparison, RunListItem } from "../bindings";
+import type { CompareOptions, GroupBy, PlatformComparison, RunListItem } from "../bindings";
 import { $, showError } from "../ui";
 import { exportRun } from "./results";
 
@@ -16,18 +17,26 @@ function comparisonTable(c: PlatformComparison): string {
   if (!c.cells.length) return `<p>The runs have no measurements to compare.</p>`;
   const rows = [...c.cells].sort((x, y) => x.client.localeCompare(y.client) || x.transport.localeCompare(y.transport) || x.group - y.group);
   const opt = (v: number | null, digits: number) => (v === null ? "—" : v.toFixed(digits));
-  return `<ol class="groups">${c.groups.map((g, i) => `<li>${escapeHtml(g.label)} <span class="muted">(${g.run_ids.length} run${g.run_ids.length > 1 ? "s" : ""})${i === 0 ? " — reference" : ""}</span><br><span class="muted clocks">${escapeHtml(g.clocks)}</span></li>`).join("")}</ol>
-  <div class="table-wrap"><table id="compare-table">
-    <thead><tr><th>transport</th><th>group</th><th>calls</th><th>p50</th><th>p99</th><th>mean ± 95% CI</th><th>bytes/msg</th><th>CPU-s/1k</th><th>µJ/msg</th><th>/ ws p50</th><th>vs reference</th></tr></thead>
+  const notes = c.notes.length ? `<ul class="notes compare-notes">${c.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join("")}</ul>` : "";
+  return `${notes}<ol class="groups">${c.groups
+    .map(
+      (g, i) =>
+        `<li><b>${escapeHtml(g.label)}</b> <span class="muted">(${g.run_ids.length} run${g.run_ids.length > 1 ? "s" : ""})${i === 0 ? " — reference" : ""}</span><br><span class="muted">${escapeHtml(g.conditions)}</span><br><span class="muted clocks">${escapeHtml(g.clocks)}</span></li>`,
+    )
+    .join("")}</ol>
+  <div class="table-wrap"><table id="compare-table" class="fits-width">
+    <thead><tr><th>transport</th><th>group</th>${glossaryHeads(["p50", "p99", "mean ± 95% CI", "calls", "bytes out / in per msg", "CPU-s/1k"])}<th>µJ/msg</th><th>/ ws p50</th><th>vs reference</th></tr></thead>
     <tbody>${rows
       .map((r) => {
         const s = r.summary;
-        return `<tr><th scope="row">${escapeHtml(groupLabel(r.transport, r.client))}</th><td>${r.group + 1}</td>
-        <td>${s.count.toLocaleString()}</td><td>${formatUs(s.p50_us)}</td><td>${formatUs(s.p99_us)}</td>
+        const p99 = supportsQuantile(s, 0.99) ? formatQuantile(s, s.p99_us) : "—";
+        return `<tr><th scope="row">${escapeHtml(groupLabel(r.transport, r.client))}</th><td class="group-name">${escapeHtml(c.groups[r.group]?.label ?? "")}</td>
+        <td><b>${escapeHtml(formatQuantile(s, s.p50_us))}</b></td><td>${escapeHtml(p99)}</td>
         <td>${formatUs(s.mean_us)} <span class="muted">± ${formatUs((s.ci95_high_us - s.ci95_low_us) / 2)}</span></td>
-        <td>${formatBytes(s.bytes_out_per_msg + s.bytes_in_per_msg)}</td><td>${opt(r.cpu_s_per_1k, 3)}</td><td>${opt(r.energy_uj_per_msg, 1)}</td>
-        <td>${r.over_ws_median === null ? "—" : formatRatio(r.over_ws_median)}</td>
-        <td>${escapeHtml(r.vs_reference ?? (r.group === 0 ? "reference" : "—"))}</td></tr>`;
+        <td>${s.count.toLocaleString()}</td>
+        <td>${formatBytes(s.bytes_out_per_msg)} / ${formatBytes(s.bytes_in_per_msg)}</td><td>${opt(r.cpu_s_per_1k, 3)}</td><td>${opt(r.energy_uj_per_msg, 1)}</td>
+        <td>${formatMedianRatio(r.over_ws_median)}</td>
+        <td class="wrap">${escapeHtml(r.vs_reference ?? (r.group === 0 ? "reference" : "—"))}</td></tr>`;
       })
       .join("")}</tbody></table></div>`;
 }
@@ -72,6 +81,7 @@ export async function renderHistory(root: HTMLElement, options: HistoryOptions):
   <div class="card" id="compare-card" hidden>
     <div class="run-head"><h2>Side by side</h2>
       <div class="actions"><label>Group <select id="compare-by"><option value="platform">by platform</option><option value="run">by run</option></select></label>
+        <label title="Failed and cancelled runs are left out of pooled groups unless ticked"><input type="checkbox" id="compare-incomplete"> failed and cancelled too</label>
         <button id="compare-export">Export CSV…</button></div></div>
     <div id="compare-chart" class="chart"></div>
     <div id="compare-result"></div>
@@ -107,11 +117,14 @@ export async function renderHistory(root: HTMLElement, options: HistoryOptions):
       }
     };
   });
-  const by = () => ($("#compare-by", root) as HTMLSelectElement).value as GroupBy;
+  const compareOptions = (): CompareOptions => ({
+    by: ($("#compare-by", root) as HTMLSelectElement).value as GroupBy,
+    include_incomplete: ($("#compare-incomplete", root) as HTMLInputElement).checked,
+  });
   let compared: string[] = [];
   const showComparison = async () => {
     try {
-      const c = await api.compareRuns(compared, by());
+      const c = await api.compareRuns(compared, compareOptions());
       $("#compare-card", root).hidden = false;
       $("#compare-result", root).innerHTML = comparisonTable(c);
       groupMedians($("#compare-chart", root), c);
@@ -124,9 +137,10 @@ export async function renderHistory(root: HTMLElement, options: HistoryOptions):
     void showComparison();
   };
   ($("#compare-by", root) as HTMLSelectElement).onchange = () => void showComparison();
+  ($("#compare-incomplete", root) as HTMLInputElement).onchange = () => void showComparison();
   ($("#compare-export", root) as HTMLButtonElement).onclick = async () => {
     try {
-      const path = await api.exportComparison(compared, by());
+      const path = await api.exportComparison(compared, compareOptions());
       status.textContent = path ? `Saved the comparison to ${path}` : "Export cancelled.";
     } catch (e) {
       showError(`Export failed: ${errorMessage(e)}`);

@@ -2,23 +2,42 @@
 // message, notes, and CSV export.
 import { api } from "../api";
 import { destroyCharts, histogramWithNormal, latencyOverTime, powerOverTime, setMeans } from "../charts";
-import { errorMessage, escapeHtml, formatBytes, formatCost, formatDate, formatP, formatRatio, formatUs, groupLabel } from "../format";
-import type { EnergyReport, RunView, TransportEnergy, TransportReport } from "../bindings";
+import { errorMessage, escapeHtml, formatBytes, formatCost, formatDate, formatMedianRatio, formatP, formatQuantile, formatRatio, formatUs, groupLabel, supportsQuantile } from "../format";
+import { glossaryCard, glossaryHeads } from "../glossary";
+import type { EnergyReport, RunView, Summary, TransportEnergy, TransportReport } from "../bindings";
 import { $, showError } from "../ui";
 
 function statusBadge(status: string): string {
   return `<span class="badge ${status}">${escapeHtml(status)}</span>`;
 }
 
+/** The mean with its 95 % interval: the t interval, or (when it reaches below the fastest call) the bootstrap one, marked. */
+function meanWithCi(s: Summary): string {
+  const [lo, hi] = [s.bootstrap_ci95_low_us, s.bootstrap_ci95_high_us];
+  if (s.ci95_unreliable && lo !== null && hi !== null) {
+    return `${formatUs(s.mean_us)} <span class="muted" title="The t interval reaches below the fastest call (the sample is skewed); this is a bootstrap interval of the mean.">${formatUs(lo)}–${formatUs(hi)} (bootstrap)</span>`;
+  }
+  const half = (s.ci95_high_us - s.ci95_low_us) / 2;
+  return `${formatUs(s.mean_us)} <span class="muted">${Number.isFinite(half) ? `± ${formatUs(half)}` : ""}</span>`;
+}
+
+/** A percentile cell: a bound below the clock step, "—" where the sample is too small for it. */
+function quantileCell(s: Summary, q: number, us: number, bold = false): string {
+  if (!supportsQuantile(s, q)) return `<td class="muted" title="Needs at least ${Math.ceil(1 / (1 - q)).toLocaleString()} calls">—</td>`;
+  const text = escapeHtml(formatQuantile(s, us));
+  return `<td>${bold ? `<b>${text}</b>` : text}</td>`;
+}
+
 function summaryRow(t: TransportReport): string {
   const s = t.overall;
-  const ci = Number.isFinite(s.ci95_high_us - s.ci95_low_us) ? `± ${formatUs((s.ci95_high_us - s.ci95_low_us) / 2)}` : "";
   return `<tr>
     <th scope="row">${escapeHtml(groupLabel(t.transport, t.client))}</th>
+    ${quantileCell(s, 0.5, s.p50_us, true)}${quantileCell(s, 0.99, s.p99_us)}
+    <td>${meanWithCi(s)}</td>
     <td>${s.count.toLocaleString()}</td><td>${s.errors ? `<b class="bad">${s.errors}</b>` : "0"}</td>
-    <td>${formatUs(s.mean_us)} <span class="muted">${ci}</span></td><td>${formatUs(s.sd_us)}</td>
-    <td>${formatUs(s.min_us)}</td><td><b>${formatUs(s.p50_us)}</b></td><td>${formatUs(s.p90_us)}</td>
-    <td>${formatUs(s.p99_us)}</td><td>${formatUs(s.p999_us)}</td><td>${formatUs(s.max_us)}</td>
+    <td>${formatUs(s.sd_us)}</td>
+    <td>${escapeHtml(formatQuantile(s, s.min_us))}</td>${quantileCell(s, 0.9, s.p90_us)}
+    ${quantileCell(s, 0.999, s.p999_us)}<td>${escapeHtml(formatQuantile(s, s.max_us))}</td>
     <td>${formatBytes(s.bytes_out_per_msg)} / ${formatBytes(s.bytes_in_per_msg)}</td>
     <td>${s.per_ms === null ? "—" : s.per_ms.toFixed(2)}</td>
   </tr>`;
@@ -75,10 +94,10 @@ export function renderResults(root: HTMLElement, view: RunView | null): void {
   const comparisons = report.comparisons.length
     ? report.comparisons
         .map(
-          (c) => `<li class="verdict ${(c.by_means ? c.mean_ratio : c.median_ratio) >= 1 ? "ws-wins" : "ajax-wins"}">
+          (c) => `<li class="verdict ${(c.by_means ? c.mean_ratio : (c.median_ratio ?? c.mean_ratio)) >= 1 ? "ws-wins" : "ajax-wins"}">
             <span class="who">${c.client === "webview" ? "Web view" : "Native"}</span>
             <span class="what">${escapeHtml(c.verdict)}</span>
-            <span class="muted">means ${formatRatio(c.mean_ratio)} (Welch ${formatP(c.welch_p)}) · bytes per message ${formatRatio(c.bytes_ratio)}</span>
+            <span class="muted">medians ${formatMedianRatio(c.median_ratio, c.median_ratio_at_least)} · means ${formatRatio(c.mean_ratio)} (Welch ${formatP(c.welch_p)}) · bytes per message ${formatRatio(c.bytes_ratio)}</span>
           </li>`,
         )
         .join("")
@@ -107,12 +126,13 @@ export function renderResults(root: HTMLElement, view: RunView | null): void {
     <ul class="fits">${fits}</ul></div>
   <div class="card"><h3>Percentiles</h3>
     <div class="table-wrap"><table id="summary-table">
-      <thead><tr><th>transport</th><th>calls</th><th>errors</th><th>mean ± 95% CI</th><th>σ</th><th>min</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>bytes out / in per msg</th><th>per ms</th></tr></thead>
+      <thead><tr><th>transport</th>${glossaryHeads(["p50", "p99", "mean ± 95% CI", "calls", "errors", "σ", "min", "p90", "p99.9", "max", "bytes out / in per msg", "per ms"])}</tr></thead>
       <tbody>${report.transports.map(summaryRow).join("")}</tbody>
     </table></div>
   </div>
   <div class="card"><h3>Notes</h3><ul class="notes">${report.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join("")}</ul>
-    <p class="muted">${escapeHtml(record.platform.cpu_model)} · ${record.platform.logical_cores} cores · Duplex ${escapeHtml(record.duplex_version)} · run ${escapeHtml(record.id)}</p></div>`;
+    <p class="muted">${escapeHtml(record.platform.cpu_model)} · ${record.platform.logical_cores} cores · Duplex ${escapeHtml(record.duplex_version)} · run ${escapeHtml(record.id)}</p></div>
+  ${glossaryCard()}`;
 
   if (series.length) {
     latencyOverTime($("#chart-latency", root), series);

@@ -58,23 +58,23 @@ fn text(record: &RunRecord, report: &Report, files: Option<&ReportFiles>) -> Str
     );
     let _ = writeln!(
         out,
-        "{:<10} {:<8} {:>7} {:>5} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8}",
-        "transport", "client", "count", "err", "p50", "p90", "p99", "mean", "±95% CI", "σ", "per ms", "B/msg"
+        "{:<10} {:<8} {:>7} {:>5} {:>10} {:>10} {:>10} {:>10} {:>24} {:>10} {:>8} {:>8}",
+        "transport", "client", "count", "err", "p50", "p90", "p99", "mean", "95% CI", "σ", "per ms", "B/msg"
     );
     for t in &report.transports {
         let s = &t.overall;
         let _ = writeln!(
             out,
-            "{:<10} {:<8} {:>7} {:>5} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8.0}",
+            "{:<10} {:<8} {:>7} {:>5} {:>10} {:>10} {:>10} {:>10} {:>24} {:>10} {:>8} {:>8.0}",
             t.transport.name(),
             t.client.name(),
             s.count,
             s.errors,
-            format_us(s.p50_us),
-            format_us(s.p90_us),
-            format_us(s.p99_us),
+            s.show(s.p50_us),
+            s.show_quantile(0.9, s.p90_us),
+            s.show_quantile(0.99, s.p99_us),
             format_us(s.mean_us),
-            format_us((s.ci95_high_us - s.ci95_low_us) / 2.0),
+            s.ci_text(),
             format_us(s.sd_us),
             s.per_ms.map_or_else(|| "-".into(), |v| format!("{v:.2}")),
             s.bytes_out_per_msg + s.bytes_in_per_msg,
@@ -84,8 +84,13 @@ fn text(record: &RunRecord, report: &Report, files: Option<&ReportFiles>) -> Str
     for c in &report.comparisons {
         let _ = writeln!(
             out,
-            "• {}; means {:.1}×, Welch p {}; bytes/msg {:.2}×",
+            "• {}; medians {}, means {:.1}×, Welch p {}; bytes/msg {:.2}×",
             c.verdict,
+            match (c.median_ratio, c.median_ratio_at_least) {
+                (Some(r), _) => format!("{r:.1}×"),
+                (None, Some(at_least)) => format!("≥ {at_least:.1}× (ws below the clock step)"),
+                (None, None) => "— (below the clock step)".into(),
+            },
             c.mean_ratio,
             short_p(c.welch_p),
             c.bytes_ratio

@@ -23,20 +23,27 @@ impl Document for Compare {
 
 fn platforms(c: &PlatformComparison) -> String {
     let mut out = String::new();
+    for note in &c.notes {
+        let _ = writeln!(out, "! {note}");
+    }
+    if !c.notes.is_empty() {
+        out.push('\n');
+    }
     for (i, g) in c.groups.iter().enumerate() {
         let _ = writeln!(
             out,
-            "[{}] {} — {} run(s){}\n    {}",
+            "[{}] {} — {} run(s){}\n    {}\n    {}",
             i + 1,
             g.label,
             g.run_ids.len(),
             if i == 0 { " (reference)" } else { "" },
+            g.conditions,
             g.clocks
         );
     }
     let _ = writeln!(
         out,
-        "\n{:<10} {:<8} {:>3} {:>7} {:>10} {:>10} {:>18} {:>6} {:>9} {:>9} {:>8}  vs [1]",
+        "\n{:<10} {:<8} {:>3} {:>7} {:>10} {:>10} {:>28} {:>6} {:>9} {:>9} {:>8}  vs [1]",
         "transport",
         "client",
         "grp",
@@ -56,14 +63,14 @@ fn platforms(c: &PlatformComparison) -> String {
         let opt = |v: Option<f64>, digits: usize| v.map_or_else(|| "-".into(), |v| format!("{v:.digits$}"));
         let _ = writeln!(
             out,
-            "{:<10} {:<8} {:>3} {:>7} {:>10} {:>10} {:>18} {:>6.0} {:>9} {:>9} {:>8}  {}",
+            "{:<10} {:<8} {:>3} {:>7} {:>10} {:>10} {:>28} {:>6.0} {:>9} {:>9} {:>8}  {}",
             r.transport.name(),
             r.client.name(),
             r.group + 1,
             s.count,
-            format_us(s.p50_us),
-            format_us(s.p99_us),
-            format!("{} ± {}", format_us(s.mean_us), format_us((s.ci95_high_us - s.ci95_low_us) / 2.0)),
+            s.show(s.p50_us),
+            s.show_quantile(0.99, s.p99_us),
+            format!("{} {}", format_us(s.mean_us), s.ci_text()),
             s.bytes_out_per_msg + s.bytes_in_per_msg,
             opt(r.cpu_s_per_1k, 3),
             opt(r.energy_uj_per_msg, 1),

@@ -208,6 +208,20 @@ fn write_flat<W: Write, T: Serialize>(out: W, rows: impl Iterator<Item = T>) -> 
     Ok(())
 }
 
+/// A float as a CSV cell: microseconds with three decimals (nanosecond precision, nothing
+/// lost, no float noise such as 788.2750299999997), anything else to six significant digits.
+fn decimal(column: &str, x: f64) -> String {
+    if column.ends_with("_us") {
+        format!("{x:.3}")
+    } else if x == 0.0 || !x.is_finite() {
+        x.to_string()
+    } else {
+        let digits = (5 - x.abs().log10().floor() as i32).clamp(0, 12) as usize;
+        let text = format!("{x:.digits$}");
+        if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.').to_owned() } else { text }
+    }
+}
+
 /// A struct's fields as (column, text) in declaration order, flattening nested structs.
 fn flat_values<T: Serialize>(row: &T) -> Result<Vec<(String, String)>, ExportError> {
     let value = serde_json::to_value(row).map_err(|e| ExportError::Format(e.to_string()))?;
@@ -220,6 +234,9 @@ fn flat_values<T: Serialize>(row: &T) -> Result<Vec<(String, String)>, ExportErr
             let text = match v {
                 serde_json::Value::Null => String::new(),
                 serde_json::Value::String(s) => s,
+                serde_json::Value::Number(n) if !(n.is_i64() || n.is_u64()) => {
+                    decimal(&k, n.as_f64().unwrap_or(f64::NAN))
+                }
                 other => other.to_string(),
             };
             (k, text)
@@ -425,6 +442,7 @@ pub fn write_platform_comparison<W: Write>(
     #[derive(Serialize)]
     struct Row<'a> {
         group: &'a str,
+        conditions: &'a str,
         runs: String,
         transport: Transport,
         client: ClientKind,
@@ -435,6 +453,8 @@ pub fn write_platform_comparison<W: Write>(
         mean_us: f64,
         ci95_low_us: f64,
         ci95_high_us: f64,
+        clock_step_us: Option<f64>,
+        below_step: u64,
         bytes_per_msg: f64,
         cpu_s_per_1k: Option<f64>,
         energy_uj_per_msg: Option<f64>,
@@ -443,12 +463,12 @@ pub fn write_platform_comparison<W: Write>(
         vs_reference_p: Option<f64>,
         vs_reference: Option<&'a str>,
     }
-    let mut w = csv::Writer::from_writer(out);
-    for c in &comparison.cells {
+    let rows = comparison.cells.iter().map(|c| {
         let group = &comparison.groups[c.group];
         let s = &c.summary;
-        w.serialize(Row {
+        Row {
             group: &group.label,
+            conditions: &group.conditions,
             runs: group.run_ids.join(" "),
             transport: c.transport,
             client: c.client,
@@ -459,6 +479,8 @@ pub fn write_platform_comparison<W: Write>(
             mean_us: s.mean_us,
             ci95_low_us: s.ci95_low_us,
             ci95_high_us: s.ci95_high_us,
+            clock_step_us: s.clock_step_us,
+            below_step: s.below_step,
             bytes_per_msg: s.bytes_out_per_msg + s.bytes_in_per_msg,
             cpu_s_per_1k: c.cpu_s_per_1k,
             energy_uj_per_msg: c.energy_uj_per_msg,
@@ -466,8 +488,7 @@ pub fn write_platform_comparison<W: Write>(
             vs_reference_median: c.vs_reference_median,
             vs_reference_p: c.vs_reference_p,
             vs_reference: c.vs_reference.as_deref(),
-        })?;
-    }
-    w.flush()?;
-    Ok(())
+        }
+    });
+    write_flat(out, rows)
 }

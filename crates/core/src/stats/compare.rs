@@ -9,6 +9,8 @@ use ts_rs::TS;
 use duplex_clients::{Pattern, Transport};
 use duplex_model::record::ClientKind;
 
+use super::summary::Summary;
+
 /// Below this p-value a difference is called significant.
 pub const ALPHA: f64 = 0.05;
 
@@ -19,8 +21,13 @@ pub struct Comparison {
     pub other: Transport,
     pub ws_median_us: f64,
     pub other_median_us: f64,
-    /// other / websocket: above 1 means the WebSocket is faster.
-    pub median_ratio: f64,
+    /// other / websocket: above 1 means the WebSocket is faster. None when a median is below
+    /// its clock's step (only a bound is known): see `median_ratio_at_least`.
+    pub median_ratio: Option<f64>,
+    /// When the WebSocket median is below the clock step and the other's is not, the ratio
+    /// is at least other's median over the step.
+    #[serde(default)]
+    pub median_ratio_at_least: Option<f64>,
     pub mean_ratio: f64,
     pub welch_t: f64,
     pub welch_df: f64,
@@ -122,43 +129,61 @@ pub fn format_us(us: f64) -> String {
 pub struct Side<'a> {
     pub transport: Transport,
     pub latencies_us: &'a [f64],
-    pub median_us: f64,
-    pub mean_us: f64,
-    pub bytes_per_msg: f64,
+    pub summary: &'a Summary,
 }
 
-/// Compares a WebSocket group with an AJAX one. `clock_step_us` is how finely the client's
+impl Side<'_> {
+    fn median(&self) -> f64 {
+        self.summary.p50_us
+    }
+
+    fn mean(&self) -> f64 {
+        self.summary.mean_us
+    }
+
+    fn bytes_per_msg(&self) -> f64 {
+        self.summary.bytes_out_per_msg + self.summary.bytes_in_per_msg
+    }
+}
+
+/// Compares a WebSocket group with an AJAX one. Each summary knows how finely its client's
 /// clock ticks (web pages: often 1 ms). When that step is not far below the medians, single
-/// latencies are mostly 0 or one step and medians say little; but over many calls started at
-/// random phases of the tick the mean stays unbiased, so the verdict then rests on the means
-/// and Welch's t-test, and says so.
-pub fn compare(
-    client: ClientKind,
-    ws: &Side<'_>,
-    other: &Side<'_>,
-    clock_step_us: Option<f64>,
-) -> Option<Comparison> {
+/// latencies are mostly 0 or one step and medians say little (below one step, only a bound);
+/// but over many calls started at random phases of the tick the mean stays unbiased, so the
+/// verdict then rests on the means and Welch's t-test, and says so, and no ratio of medians
+/// is formed from a bound.
+pub fn compare(client: ClientKind, ws: &Side<'_>, other: &Side<'_>) -> Option<Comparison> {
     let welch = welch(ws.latencies_us, other.latencies_us)?;
     let mw = mann_whitney(ws.latencies_us, other.latencies_us)?;
-    let median_ratio = other.median_us / ws.median_us;
-    let mean_ratio = other.mean_us / ws.mean_us;
-    let coarse = clock_step_us.filter(|step| *step > 0.2 * ws.median_us.min(other.median_us));
+    let median_ratio = Summary::ratio((other.summary, other.median()), (ws.summary, ws.median()));
+    let median_ratio_at_least = match (ws.summary.clock_step_us, median_ratio) {
+        (Some(step), None) if ws.summary.censored(ws.median()) && !other.summary.censored(other.median()) => {
+            Some(other.median() / step)
+        }
+        _ => None,
+    };
+    let mean_ratio = other.mean() / ws.mean();
+    let clock_step_us = match (ws.summary.clock_step_us, other.summary.clock_step_us) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    let coarse = clock_step_us.filter(|step| *step > 0.2 * ws.median().min(other.median()));
     let what = match ws.transport.pattern() {
         Pattern::RoundTrip => "round trip",
         Pattern::Push => "event delivery",
     };
     let (ratio, p, test, centres) = match coarse {
         None => (
-            median_ratio,
+            median_ratio.unwrap_or(f64::NAN),
             mw.p,
             "Mann–Whitney U".to_owned(),
-            format!("median {} vs {}", format_us(ws.median_us), format_us(other.median_us)),
+            format!("median {} vs {}", format_us(ws.median()), format_us(other.median())),
         ),
         Some(step) => (
             mean_ratio,
             welch.p,
             format!("Welch's t; compared by means because the clock steps by {}", format_us(step)),
-            format!("mean {} vs {}", format_us(ws.mean_us), format_us(other.mean_us)),
+            format!("mean {} vs {}", format_us(ws.mean()), format_us(other.mean())),
         ),
     };
     let significant = p < ALPHA && ratio.is_finite();
@@ -182,16 +207,17 @@ pub fn compare(
         client,
         websocket: ws.transport,
         other: other.transport,
-        ws_median_us: ws.median_us,
-        other_median_us: other.median_us,
+        ws_median_us: ws.median(),
+        other_median_us: other.median(),
         median_ratio,
+        median_ratio_at_least,
         mean_ratio,
         welch_t: welch.statistic,
         welch_df: welch.df,
         welch_p: welch.p,
         mann_whitney_u: mw.statistic,
         mann_whitney_p: mw.p,
-        bytes_ratio: other.bytes_per_msg / ws.bytes_per_msg,
+        bytes_ratio: other.bytes_per_msg() / ws.bytes_per_msg(),
         by_means: coarse.is_some(),
         verdict,
     })
@@ -213,19 +239,23 @@ mod tests {
         // A 1 ms clock: ws takes 0.3 ms, http 0.6 ms, so most single readings are 0 or 1000 µs.
         let ws: Vec<f64> = (0..1000).map(|i| if i % 10 < 3 { 1000.0 } else { 0.0 }).collect();
         let http: Vec<f64> = (0..1000).map(|i| if i % 10 < 6 { 1000.0 } else { 0.0 }).collect();
-        fn side(transport: Transport, xs: &[f64], median_us: f64) -> Side<'_> {
-            Side {
-                transport,
-                latencies_us: xs,
-                median_us,
-                mean_us: xs.iter().sum::<f64>() / xs.len() as f64,
-                bytes_per_msg: 100.0,
-            }
-        }
-        let (a, b) = (side(Transport::Ws, &ws, 0.0), side(Transport::Http, &http, 1000.0));
-        let c = compare(ClientKind::Webview, &a, &b, Some(1000.0)).expect("comparable");
+        let summary = |xs: &[f64], step: Option<f64>| {
+            super::super::summarize(&super::super::Group {
+                latencies_us: xs.to_vec(),
+                bytes_out: 100 * xs.len() as u64,
+                clock_step_us: step,
+                ..Default::default()
+            })
+        };
+        let (ws_coarse, http_coarse) = (summary(&ws, Some(1000.0)), summary(&http, Some(1000.0)));
+        let a = Side { transport: Transport::Ws, latencies_us: &ws, summary: &ws_coarse };
+        let b = Side { transport: Transport::Http, latencies_us: &http, summary: &http_coarse };
+        let c = compare(ClientKind::Webview, &a, &b).expect("comparable");
         assert!(c.by_means);
         assert!((c.mean_ratio - 2.0).abs() < 1e-9);
+        // The ws median (0) is below the step: no ratio from it, only a bound (1 ms / 1 ms).
+        assert_eq!(c.median_ratio, None);
+        assert_eq!(c.median_ratio_at_least, Some(1.0));
         assert!(
             c.verdict.starts_with("ws round trip is 2.0× faster than http (mean 300.0 µs vs 600.0 µs)"),
             "{}",
@@ -233,7 +263,10 @@ mod tests {
         );
         assert!(c.verdict.contains("clock steps by 1.00 ms"), "{}", c.verdict);
         // The same numbers from a fine clock are judged by medians.
-        let fine = compare(ClientKind::Native, &a, &b, None).expect("comparable");
+        let (ws_fine, http_fine) = (summary(&ws, None), summary(&http, None));
+        let a = Side { transport: Transport::Ws, latencies_us: &ws, summary: &ws_fine };
+        let b = Side { transport: Transport::Http, latencies_us: &http, summary: &http_fine };
+        let fine = compare(ClientKind::Native, &a, &b).expect("comparable");
         assert!(!fine.by_means && fine.verdict.contains("Mann–Whitney"), "{}", fine.verdict);
     }
 

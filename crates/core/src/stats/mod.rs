@@ -71,7 +71,7 @@ pub(crate) fn group_of(
     client: ClientKind,
     set: Option<u32>,
 ) -> Group {
-    let mut g = Group::default();
+    let mut g = Group { clock_step_us: clock_step_us(record, client), ..Group::default() };
     for s in record
         .samples
         .iter()
@@ -93,6 +93,14 @@ pub(crate) fn group_of(
         .sum();
     g.elapsed_ns = (elapsed > 0).then_some(elapsed);
     g
+}
+
+/// The step of the clock that timed this client's calls, if coarse: a web page's clock.
+pub(crate) fn clock_step_us(record: &RunRecord, client: ClientKind) -> Option<f64> {
+    match client {
+        ClientKind::Webview => record.webview.as_ref().map(|w| w.timer_resolution_us).filter(|s| *s > 0.0),
+        ClientKind::Native => None,
+    }
 }
 
 pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
@@ -144,15 +152,9 @@ pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
         let side = |k: usize| compare::Side {
             transport: transports[k].transport,
             latencies_us: &groups[k].latencies_us,
-            median_us: transports[k].overall.p50_us,
-            mean_us: transports[k].overall.mean_us,
-            bytes_per_msg: transports[k].overall.bytes_out_per_msg + transports[k].overall.bytes_in_per_msg,
+            summary: &transports[k].overall,
         };
-        let clock_step = match report.client {
-            ClientKind::Webview => record.webview.as_ref().map(|w| w.timer_resolution_us),
-            ClientKind::Native => None,
-        };
-        if let Some(c) = compare::compare(report.client, &side(j), &side(i), clock_step) {
+        if let Some(c) = compare::compare(report.client, &side(j), &side(i)) {
             comparisons.push(c);
         }
     }
@@ -166,9 +168,28 @@ pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
         notes.push(format!("{errors} call(s) failed and are left out of the latency statistics"));
     }
     if let Some(webview) = &record.webview {
+        let isolation = match webview.cross_origin_isolated {
+            Some(true) => "the page was cross-origin isolated",
+            Some(false) => "the page was not cross-origin isolated",
+            None => "isolation not recorded",
+        };
+        let step = webview.timer_resolution_us;
+        let fewest = transports
+            .iter()
+            .filter(|t| t.client == ClientKind::Webview && t.overall.count > 0)
+            .map(|t| t.overall.count)
+            .min();
+        let mean_error = fewest
+            .map(|n| {
+                format!(
+                    "; means stay unbiased, the clock adding at most ±{} (95 %) to a mean of {n} calls",
+                    format_us(step / (n as f64).sqrt())
+                )
+            })
+            .unwrap_or_default();
         notes.push(format!(
-            "web-view clients timed with performance.now(), which steps by {} here ({})",
-            format_us(webview.timer_resolution_us),
+            "web-view clients timed with performance.now(), which steps by {} here ({isolation}; {}): a call shorter than a step reads 0 and is shown as below the step{mean_error}",
+            format_us(step),
             webview.user_agent
         ));
     }

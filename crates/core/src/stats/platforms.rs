@@ -8,9 +8,9 @@ use ts_rs::TS;
 
 use super::compare::{ALPHA, mann_whitney};
 use super::energy::Quantity;
-use super::{AnalysisOptions, Group, Summary, analyze, format_p, format_us, group_of, summarize};
+use super::{AnalysisOptions, Group, Summary, analyze, format_p, group_of, summarize};
 use duplex_clients::Transport;
-use duplex_model::record::{ClientKind, RunRecord};
+use duplex_model::record::{ClientKind, RunRecord, RunStatus};
 
 /// How runs are put together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, TS, JsonSchema)]
@@ -25,11 +25,32 @@ pub enum GroupBy {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct PlatformGroup {
+    /// The group's name: its platform (and browser), with the run's id when grouping by run,
+    /// and its conditions when the runs compared do not share them.
     pub label: String,
     pub run_ids: Vec<String>,
     /// Which clock measured what in this group's runs (a remote run's push latencies span two
     /// machines' clocks).
     pub clocks: String,
+    /// What the runs measured under: the plan's conditions and the topology.
+    #[serde(default)]
+    pub conditions: String,
+}
+
+/// Which runs a comparison takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS, JsonSchema)]
+pub struct CompareOptions {
+    pub by: GroupBy,
+    /// Pool failed and cancelled runs too (left out by default: a run cut short is not the
+    /// same experiment).
+    #[serde(default)]
+    pub include_incomplete: bool,
+}
+
+impl From<GroupBy> for CompareOptions {
+    fn from(by: GroupBy) -> Self {
+        CompareOptions { by, include_incomplete: false }
+    }
 }
 
 /// One transport and client in one group.
@@ -54,6 +75,9 @@ pub struct PlatformCell {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct PlatformComparison {
     pub by: GroupBy,
+    /// What a reader must know first: runs left out, and conditions that differ between groups.
+    #[serde(default)]
+    pub notes: Vec<String>,
     pub groups: Vec<PlatformGroup>,
     pub cells: Vec<PlatformCell>,
 }
@@ -87,28 +111,75 @@ pub fn platform_label(record: &RunRecord) -> String {
     }
 }
 
+fn short_id(id: &str) -> String {
+    id.chars().take(8).collect()
+}
+
 fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
     let v: Vec<f64> = values.filter(|x| x.is_finite()).collect();
     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
 
-pub fn compare_platforms(runs: &[RunRecord], by: GroupBy) -> PlatformComparison {
+/// The conditions a run measured under: its plan's and its topology.
+pub fn conditions_of(run: &RunRecord) -> String {
+    format!("{}, {}", run.plan.conditions(), run.topology.name())
+}
+
+pub fn compare_platforms(runs: &[RunRecord], options: CompareOptions) -> PlatformComparison {
+    let by = options.by;
+    let mut notes = Vec::new();
+    let incomplete: Vec<&RunRecord> =
+        runs.iter().filter(|r| r.status != RunStatus::Complete && by == GroupBy::Platform).collect();
+    let runs: Vec<&RunRecord> = if options.include_incomplete || incomplete.is_empty() {
+        runs.iter().collect()
+    } else {
+        notes.push(format!(
+            "{} failed or cancelled run(s) left out of the pooled groups ({})",
+            incomplete.len(),
+            incomplete.iter().map(|r| short_id(&r.id)).collect::<Vec<_>>().join(", ")
+        ));
+        runs.iter().filter(|r| r.status == RunStatus::Complete).collect()
+    };
+    let mut all_conditions: Vec<String> = runs.iter().map(|r| conditions_of(r)).collect();
+    all_conditions.sort();
+    all_conditions.dedup();
+    let mixed = all_conditions.len() > 1;
+    if mixed {
+        notes.push(format!(
+            "the runs were measured under {} different conditions, kept apart (pooled only where they match): {}",
+            all_conditions.len(),
+            all_conditions.join(" | ")
+        ));
+    }
     let mut groups: Vec<PlatformGroup> = Vec::new();
     let mut members: Vec<Vec<&RunRecord>> = Vec::new();
     for run in runs {
-        let label = match by {
-            GroupBy::Run => {
-                format!("{} ({})", platform_label(run), run.id.chars().take(8).collect::<String>())
-            }
-            GroupBy::Platform => platform_label(run),
-        };
-        match groups.iter().position(|g| g.label == label) {
+        let conditions = conditions_of(run);
+        let mut label = platform_label(run);
+        if mixed {
+            label = format!("{label} · {}", run.plan.name.as_deref().unwrap_or("custom plan"));
+        }
+        if by == GroupBy::Run {
+            label = format!("{label} ({})", short_id(&run.id));
+        }
+        let same = |g: &PlatformGroup| g.label == label && g.conditions == conditions;
+        match groups.iter().position(same) {
             Some(i) if by == GroupBy::Platform => {
                 groups[i].run_ids.push(run.id.clone());
                 members[i].push(run);
             }
             _ => {
-                groups.push(PlatformGroup { label, run_ids: vec![run.id.clone()], clocks: String::new() });
+                // Two condition sets under one plan name: tell them apart by number.
+                if groups.iter().any(|g| g.label == label) {
+                    let n = groups.iter().filter(|g| g.label.starts_with(&label)).count() + 1;
+                    label = format!("{label} #{n}");
+                }
+                groups.push(PlatformGroup {
+                    label,
+                    run_ids: vec![run.id.clone()],
+                    clocks: String::new(),
+                    conditions,
+                });
                 members.push(vec![run]);
             }
         }
@@ -121,7 +192,7 @@ pub fn compare_platforms(runs: &[RunRecord], by: GroupBy) -> PlatformComparison 
         members.iter().map(|m| m.iter().map(|r| analyze(r, &AnalysisOptions::default())).collect()).collect();
 
     let mut keys: Vec<(Transport, ClientKind)> =
-        runs.iter().flat_map(|r| r.samples.iter().map(|s| (s.transport, s.client))).collect();
+        members.iter().flatten().flat_map(|r| r.samples.iter().map(|s| (s.transport, s.client))).collect();
     keys.sort();
     keys.dedup();
     // Each group's samples of each transport and client, pooled over its runs once, with
@@ -140,6 +211,10 @@ pub fn compare_platforms(runs: &[RunRecord], by: GroupBy) -> PlatformComparison 
                         group.bytes_in += part.bytes_in;
                         group.elapsed_ns = match (group.elapsed_ns, part.elapsed_ns) {
                             (Some(a), Some(b)) => Some(a + b),
+                            (a, b) => a.or(b),
+                        };
+                        group.clock_step_us = match (group.clock_step_us, part.clock_step_us) {
+                            (Some(a), Some(b)) => Some(a.max(b)),
                             (a, b) => a.or(b),
                         };
                     }
@@ -175,30 +250,40 @@ pub fn compare_platforms(runs: &[RunRecord], by: GroupBy) -> PlatformComparison 
                 .flatten()
                 .map(|w| &pooled[g][w].1)
                 .filter(|w| w.count > 0)
-                .map(|w| summary.p50_us / w.p50_us);
+                .and_then(|w| Summary::ratio((summary, summary.p50_us), (w, w.p50_us)));
             let (mut vs_median, mut vs_p, mut vs_words) = (None, None, None);
             if g > 0 {
                 let (reference, r) = &pooled[0][k];
-                if !reference.latencies_us.is_empty() && !group.latencies_us.is_empty() {
-                    let ratio = summary.p50_us / r.p50_us;
+                if groups[g].conditions != groups[0].conditions {
+                    vs_words = Some(format!(
+                        "not compared: measured under other conditions than {} ({} vs {})",
+                        groups[0].label, groups[g].conditions, groups[0].conditions
+                    ));
+                } else if !reference.latencies_us.is_empty() && !group.latencies_us.is_empty() {
+                    let ratio = Summary::ratio((summary, summary.p50_us), (r, r.p50_us));
                     let p = mann_whitney(&reference.latencies_us, &group.latencies_us).map(|t| t.p);
-                    let medians = format!("median {} vs {}", format_us(summary.p50_us), format_us(r.p50_us));
-                    vs_words = Some(match p {
-                        Some(p) if p < ALPHA => format!(
+                    let medians = format!("median {} vs {}", summary.show(summary.p50_us), r.show(r.p50_us));
+                    vs_words = Some(match (p, ratio) {
+                        (Some(p), Some(ratio)) if p < ALPHA => format!(
                             "{:.2}× {} than {} ({medians}, {})",
                             if ratio >= 1.0 { ratio } else { 1.0 / ratio },
                             if ratio >= 1.0 { "slower" } else { "faster" },
                             groups[0].label,
                             format_p(p)
                         ),
-                        Some(p) => format!(
+                        (Some(p), None) if p < ALPHA => format!(
+                            "differs from {} ({medians}, {}); no ratio: a median is below its clock step",
+                            groups[0].label,
+                            format_p(p)
+                        ),
+                        (Some(p), _) => format!(
                             "no significant difference from {} ({medians}, {})",
                             groups[0].label,
                             format_p(p)
                         ),
-                        None => "too few samples to compare".into(),
+                        (None, _) => "too few samples to compare".into(),
                     });
-                    vs_median = Some(ratio);
+                    vs_median = ratio;
                     vs_p = p;
                 }
             }
@@ -217,5 +302,5 @@ pub fn compare_platforms(runs: &[RunRecord], by: GroupBy) -> PlatformComparison 
             });
         }
     }
-    PlatformComparison { by, groups, cells }
+    PlatformComparison { by, notes, groups, cells }
 }

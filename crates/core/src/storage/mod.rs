@@ -336,7 +336,15 @@ fn insert(
 ) -> Result<(), StorageError> {
     let meta = serde_json::to_string(&RunRecord { samples: Vec::new(), ..record.clone() })
         .map_err(|e| StorageError::Corrupt { id: record.id.clone(), reason: e.to_string() })?;
-    let transports: Vec<&str> = record.plan.transports.iter().map(|t| t.name()).collect();
+    // The transports that ran, in the plan's order, not those planned: a run that failed early
+    // lists only what it measured.
+    let transports: Vec<&str> = record
+        .plan
+        .transports
+        .iter()
+        .filter(|t| record.samples.iter().any(|s| s.transport == **t))
+        .map(|t| t.name())
+        .collect();
     let mut clients: Vec<&str> = record.samples.iter().map(|s| s.client.name()).collect();
     clients.sort_unstable();
     clients.dedup();
