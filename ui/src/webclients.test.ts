@@ -74,6 +74,14 @@ describe("web-view runner", () => {
     expect(part.info).toEqual({ user_agent: "test", timer_resolution_us: 5, cross_origin_isolated: true });
   });
 
+  it("reports progress per transport, each reaching its own total", async () => {
+    const h = harness({ ws: 0.5, http: 1.25, xhr: 2 });
+    const last = new Map<string, { done: number; total: number }>();
+    await runWebview(runOf(plan), "127.0.0.1:1", { ...h.options, onProgress: (p) => last.set(p.transport, { done: p.transportDone, total: p.transportTotal }) });
+    // 2 sets x 5 calls per transport: each row ends at 10/10, not at the client's 30.
+    expect(Object.fromEntries(last)).toEqual({ ws: { done: 10, total: 10 }, http: { done: 10, total: 10 }, xhr: { done: 10, total: 10 } });
+  });
+
   it("keeps what was measured when the connection dies, and says why", async () => {
     const h = harness({ ws: 1, http: 1, xhr: 1 }, (t, n) => (t === "http" && n === 6 ? new ExchangeError("connection closed: code 1006", true) : null));
     const part = await runWebview(runOf(plan), "x", h.options);

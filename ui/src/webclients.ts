@@ -181,8 +181,12 @@ export interface WebviewProgress {
   transport: Transport;
   set: number;
   sets: number;
+  /** Calls recorded so far, all transports, and in all. */
   done: number;
   total: number;
+  /** Calls recorded so far of this transport (failed ones included), and its share of the plan. */
+  transportDone: number;
+  transportTotal: number;
   p50Us: number | null;
 }
 
@@ -288,7 +292,16 @@ export async function runWebview(run: ClientRun, server: string, options: RunOpt
     if (!options.onProgress || (!force && t - lastProgress < 100)) return;
     lastProgress = t;
     const xs = [...(recent.get(transport) ?? [])].sort((a, b) => a - b);
-    options.onProgress({ transport, set, sets: plan.sets, done: samples.length, total, p50Us: xs.length ? xs[Math.floor(xs.length / 2)] : null });
+    options.onProgress({
+      transport,
+      set,
+      sets: plan.sets,
+      done: samples.length,
+      total,
+      transportDone: samples.filter((x) => x.transport === transport).length,
+      transportTotal: plan.sets * plan.calls * plan.concurrency,
+      p50Us: xs.length ? xs[Math.floor(xs.length / 2)] : null,
+    });
   };
 
   const aborted = () => options.signal?.aborted === true;

@@ -255,6 +255,11 @@ pub struct BenchArgs {
     /// Print the result as JSON (for machines) instead of tables.
     #[arg(long)]
     pub json: bool,
+    /// A threshold the run must meet, else duplex exits with 99 (repeatable): ws.p99<5ms,
+    /// ws<http (medians), http/ws>=1.5 (ratio of medians), ws.errors<1. Statistics p50 (default),
+    /// p90, p99, p999, mean, min, max, errors; units ns, us, ms, s.
+    #[arg(long = "assert", value_name = "EXPR")]
+    pub thresholds: Vec<String>,
     /// Interval [A,B] in µs for the normal fit's P(A <= X <= B), e.g. 10,50.
     #[arg(long, value_name = "A,B", value_delimiter = ',', num_args = 2)]
     pub normal_interval: Option<Vec<f64>>,

@@ -32,6 +32,7 @@ use args::{
 use duplex_core::export::bundle::read_bundle;
 use duplex_core::record::RunRecord;
 use duplex_core::stats::platforms::{CompareOptions, GroupBy, compare_platforms, platform_label};
+use duplex_core::stats::thresholds::Threshold;
 use duplex_core::storage::History;
 
 fn main() -> ExitCode {
@@ -85,9 +86,38 @@ fn fail(e: anyhow::Error) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// Exit status of a run that measured everything but missed a threshold (as k6's).
+const THRESHOLD_FAILED: u8 = 99;
+
+/// Parses the --assert expressions and checks that the plan measures what they read, before
+/// the run.
+fn thresholds(args: &BenchArgs, plan: &duplex_core::runner::CheckedPlan) -> anyhow::Result<Vec<Threshold>> {
+    args.thresholds
+        .iter()
+        .map(|text| {
+            let threshold = Threshold::parse(text)?;
+            for o in threshold.operands() {
+                if o.client == duplex_core::record::ClientKind::Webview {
+                    anyhow::bail!(
+                        "--assert {text:?}: the command line has no web view (native clients only)"
+                    );
+                }
+                if !plan.transports.contains(&o.transport) {
+                    anyhow::bail!(
+                        "--assert {text:?}: the plan does not measure {} (add it with -t)",
+                        o.transport
+                    );
+                }
+            }
+            Ok(threshold)
+        })
+        .collect()
+}
+
 async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let plan = args.plan()?;
     let target = args.target()?;
+    let thresholds = thresholds(&args, &plan)?;
     let total = plan.total_calls();
     // The run goes into the history as it is measured: a crash keeps what was written.
     let history = if args.no_history {
@@ -166,6 +196,16 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         Some(duplex_core::export::write_report(&args.csv, record, report).context("writing the CSV report")?)
     };
     output::emit(Mode::json(args.json), &output::Bench::new(record, report, files))?;
+    // Thresholds go to stderr (stdout may be JSON), one line each, as CI logs show them.
+    let outcomes: Vec<_> = thresholds.iter().map(|t| t.check(report)).collect();
+    for outcome in &outcomes {
+        err(&format!("{outcome}\n"));
+    }
+    let missed = outcomes.iter().filter(|o| !o.passed).count();
+    if missed > 0 && record.status == RunStatus::Complete {
+        err(&format!("duplex: {missed} of {} threshold(s) failed\n", outcomes.len()));
+        return Ok(ExitCode::from(THRESHOLD_FAILED));
+    }
     Ok(match record.status {
         RunStatus::Complete => ExitCode::SUCCESS,
         RunStatus::Cancelled => ExitCode::from(130),
@@ -206,7 +246,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             Err(why) => notes.push(format!("browser join is off: {why}")),
         }
     }
-    let server = Server::start(config.clone()).await?;
+    let server = Server::start(config.clone()).await.map_err(|e| match e {
+        duplex_core::server::ServerError::AddrInUse { addr } => anyhow::anyhow!(
+            "{e}: for example duplex serve{} --bind {}:{}",
+            if args.lan { " --lan" } else { "" },
+            addr.ip(),
+            if addr.port() == 9000 { 9001 } else { 0 }
+        ),
+        other => other.into(),
+    })?;
     let addr = server.local_addr();
     out(&format!("duplex echo server on {addr}\n"));
     match &config.access_token {

@@ -11,7 +11,7 @@ const LINE_EVERY: Duration = Duration::from_secs(2);
 
 pub enum Progress {
     Bar(ProgressBar),
-    Lines { total: u64, last: Option<Instant> },
+    Lines { total: u64, last: Option<Instant>, started: Instant },
     Quiet,
 }
 
@@ -21,12 +21,14 @@ impl Progress {
             return Progress::Quiet;
         }
         if !std::io::stderr().is_terminal() {
-            return Progress::Lines { total, last: None };
+            return Progress::Lines { total, last: None, started: Instant::now() };
         }
         let bar = ProgressBar::new(total);
         bar.set_style(
             ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} eta {eta} {msg}",
+                // Fixed widths before the message, which takes the rest of the line: the bar
+                // does not jump as the counts grow.
+                "{spinner} [{elapsed_precise}] {bar:30} {pos:>7}/{len:<7} eta {eta:>4} {wide_msg}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
@@ -50,10 +52,11 @@ impl Progress {
                 bar.set_position(done);
                 bar.set_message(message);
             }
-            Progress::Lines { total, last } => {
+            Progress::Lines { total, last, started } => {
                 if last.is_none_or(|t| t.elapsed() >= LINE_EVERY) {
                     *last = Some(Instant::now());
-                    crate::err(&format!("{done}/{total} calls: {message}\n"));
+                    let eta = eta_words(started.elapsed(), done, *total);
+                    crate::err(&format!("{done}/{total} calls{eta}: {message}\n"));
                 }
             }
             Progress::Quiet => {}
@@ -73,5 +76,26 @@ impl Progress {
         if let Progress::Bar(bar) = self {
             bar.finish_and_clear();
         }
+    }
+}
+
+/// ", about 12 s left" from the pace so far; nothing before there is a pace.
+fn eta_words(elapsed: Duration, done: u64, total: u64) -> String {
+    if done == 0 || done >= total {
+        return String::new();
+    }
+    let left = elapsed.as_secs_f64() * (total - done) as f64 / done as f64;
+    format!(" ({:.0} %, about {left:.0} s left)", 100.0 * done as f64 / total as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_time_left_follows_the_pace_so_far() {
+        assert_eq!(eta_words(Duration::from_secs(10), 250, 1000), " (25 %, about 30 s left)");
+        assert_eq!(eta_words(Duration::from_secs(10), 0, 1000), "");
+        assert_eq!(eta_words(Duration::from_secs(10), 1000, 1000), "");
     }
 }

@@ -77,7 +77,7 @@ fn bench_prints_a_comparison_and_writes_the_csv_report() {
     }
     let cpu = match wine() {
         Some(wine) => format!("cpu      unavailable: running under Wine {wine}"),
-        None => "CPU time (Duplex and its web view): ws costs".to_owned(),
+        None => "CPU time (Duplex): ws costs".to_owned(),
     };
     assert!(text.contains(&cpu), "output lacks {cpu:?}:\n{text}");
     let files: Vec<String> = std::fs::read_dir(&csv)
@@ -234,7 +234,15 @@ fn runs_travel_between_devices_as_bundles_and_compare_side_by_side() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("not a Duplex run bundle"), "{}", stderr(&out));
     let listed = stdout(&duplex_in(b.path(), &["history"]));
-    assert_eq!(listed.lines().count(), 2, "{listed}");
+    assert_eq!(listed.lines().count(), 1 + 2, "a header and two runs: {listed}");
+    let header = listed.lines().next().unwrap_or_default();
+    for column in ["run", "started", "status", "plan", "calls", "transports", "platform", "result"] {
+        assert!(header.split_whitespace().any(|w| w == column), "{header}");
+    }
+    // Each row: a local date and time, and the run's call count.
+    let row: Vec<&str> = listed.lines().nth(1).unwrap_or_default().split_whitespace().collect();
+    assert!(row[1].len() == 10 && row[1].chars().filter(|c| *c == '-').count() == 2, "{row:?}");
+    assert_eq!(row[5], "240", "2 sets x 40 calls x 3 transports: {row:?}");
 
     // Side by side, a column per run; the numbers are those of each run's own report.
     let csv = b.path().join("compare.csv");
@@ -498,7 +506,7 @@ fn a_bench_killed_mid_run_leaves_its_samples_in_the_history() {
     assert!(stderr(&out).contains("recovered interrupted run"), "{}", stderr(&out));
     let listed = stdout(&out);
     assert!(listed.contains("failed"), "{listed}");
-    let id = listed.split_whitespace().next().expect("an id").to_owned();
+    let id = listed.lines().nth(1).and_then(|l| l.split_whitespace().next()).expect("an id").to_owned();
     let out = duplex_in(data.path(), &["compare", &id, "--by", "run", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
@@ -784,7 +792,7 @@ fn a_known_token_is_in_no_output_report_bundle_or_history() {
         .spawn()
         .expect("bench starts");
     let mut progress = std::io::BufRead::lines(std::io::BufReader::new(bench.stderr.take().expect("stderr")));
-    let measuring = progress.by_ref().map_while(Result::ok).find(|l| l.contains(" calls: "));
+    let measuring = progress.by_ref().map_while(Result::ok).find(|l| l.contains(" calls"));
     assert!(measuring.is_some(), "the run started");
     drop(server);
     let rest: Vec<String> = progress.map_while(Result::ok).collect();
@@ -836,4 +844,46 @@ fn a_known_token_is_in_no_output_report_bundle_or_history() {
         }
     }
     assert!(files >= 10, "reports, bundles and histories were written ({files} files)");
+}
+
+#[test]
+fn thresholds_gate_a_build_with_one_clear_line_each() {
+    let base = ["bench", "-s", "1", "-n", "40", "--warmup", "5", "--power-ms", "0", "--no-csv"];
+    let with = |extra: &[&str]| duplex(&[&base[..], extra].concat());
+    // Met: exit 0, each threshold said on stderr (stdout stays the report, or JSON).
+    let out = with(&["--assert", "ws.p99<10s", "--assert", "ws.errors<1", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("stdout is still JSON");
+    assert!(stderr(&out).contains("threshold ok     ws.p99<10s: ws p99 "), "{}", stderr(&out));
+    // Missed: exit 99, the line names what was measured.
+    let out = with(&["--assert", "http/ws>=1000", "--assert", "ws.p50<1ns"]);
+    assert_eq!(out.status.code(), Some(99), "{}", stderr(&out));
+    let text = stderr(&out);
+    assert!(
+        text.contains("threshold FAILED http/ws>=1000: http p50 ") && text.contains(": ratio "),
+        "{text}"
+    );
+    assert!(text.contains("threshold FAILED ws.p50<1ns: ws p50 "), "{text}");
+    assert!(text.contains("2 of 2 threshold(s) failed"), "{text}");
+    // A malformed expression, or one the plan cannot answer, is refused before any call.
+    for (bad, why) in [("ws.p99<5", "needs a unit"), ("ws<ws-push", "the plan does not measure ws-push")] {
+        let out = with(&["--assert", bad]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            stderr(&out).contains(why) && !stderr(&out).contains("measuring against"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn a_busy_port_is_refused_with_the_flag_that_exists() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let out = duplex(&["serve", "--bind", &addr]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stderr(&out);
+    assert!(text.contains("already in use") && text.contains("duplex serve --bind 127.0.0.1:0"), "{text}");
+    assert!(!text.contains("--port"), "{text}");
 }

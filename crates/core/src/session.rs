@@ -48,6 +48,9 @@ pub enum Update {
         /// Calls recorded so far by this kind of client, all transports.
         done: u64,
         total: u64,
+        /// Calls recorded so far of `transport` (failed ones included), and its share of the plan.
+        transport_done: u64,
+        transport_total: u64,
         /// Median so far of `transport`, µs.
         p50_us: Option<f64>,
     },
@@ -125,6 +128,7 @@ impl RunSession {
         let Some(plan) = self.plan.for_client(ClientKind::Native) else {
             return Ok(());
         };
+        let plan_transports = plan.transports.len().max(1) as u64;
         // Power is the session's: the native part lends its monitor to the runner.
         let part = std::mem::replace(&mut self.part, placeholder());
         let mut handle = spawn(plan, target, part, cancel)?;
@@ -153,6 +157,8 @@ impl RunSession {
                     sets: p.sets,
                     done: p.done,
                     total: p.total,
+                    transport_done: self.live.recorded(p.transport),
+                    transport_total: p.total / plan_transports,
                     p50_us: self.live.p50_us(p.transport),
                 },
             };

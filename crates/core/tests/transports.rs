@@ -204,3 +204,22 @@ async fn a_target_that_is_not_duplex_is_refused_before_measuring() {
     );
     assert!(record.samples.is_empty());
 }
+
+#[test]
+fn progress_counts_each_transport_against_its_own_share_of_the_plan() {
+    let plan = Plan { sets: 2, calls: 15, concurrency: 2, ..small_plan(&[Transport::Ws, Transport::Http]) };
+    let mut last = std::collections::HashMap::new();
+    session_run(plan, Target::default(), |update, _| {
+        if let Update::Progress { transport, transport_done, transport_total, done, total, .. } = update {
+            assert!(transport_done <= transport_total && done <= total);
+            assert_eq!(*transport_total, 2 * 15 * 2, "a transport's share, not the client's {total}");
+            last.insert(*transport, *transport_done);
+        }
+    })
+    .expect("started");
+    // The last update of each transport: at most one batch behind its 60 calls, never over.
+    for transport in [Transport::Ws, Transport::Http] {
+        let done = last.get(&transport).copied().unwrap_or_default();
+        assert!(done > 0 && done <= 60, "{transport}: {done}");
+    }
+}

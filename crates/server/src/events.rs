@@ -68,6 +68,11 @@ impl EventHub {
         self.latest.borrow().clone()
     }
 
+    /// Forgets the latest event (a poll answers 204 until the next); sequences go on.
+    pub fn forget_latest(&self) {
+        self.latest.send_replace(None);
+    }
+
     /// Waits for the first event with a sequence above `after` (above the current latest when
     /// `None`), for at most `timeout`.
     pub async fn next_after(&self, after: Option<u64>, timeout: Duration) -> Option<EventFrame> {

@@ -13,6 +13,10 @@ export type Update = { "type": "started", runId: string, server: string, topolog
  */
 done: number, total: number, 
 /**
+ * Calls recorded so far of `transport` (failed ones included), and its share of the plan.
+ */
+transportDone: number, transportTotal: number, 
+/**
  * Median so far of `transport`, µs.
  */
 p50Us: number | null, };

@@ -1,7 +1,7 @@
 // The Run view: choose a plan, press Run, watch progress per client and transport, cancel.
 // The native part runs in the engine; then the web view's own clients run here.
 import { api } from "../api";
-import { errorMessage, escapeHtml, formatUs, groupLabel } from "../format";
+import { errorMessage, escapeHtml, formatQuantile, formatUs, groupLabel } from "../format";
 import { TRANSPORT_LABELS } from "../plan";
 import type { ClientKind, ClientPart, Plan, PlanCheck, RunView, Transport, TransportClients } from "../bindings";
 import { $, clearError, showError } from "../ui";
@@ -72,6 +72,7 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): void 
   </form>
   <section class="card" id="progress-card" hidden>
     <h2>Progress <span id="run-phase" class="muted"></span></h2>
+    <p id="run-eta" class="muted" aria-live="off"></p>
     <div id="progress"></div>
   </section>`;
 
@@ -95,6 +96,8 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): void 
     setNum("baseline-ms", base.power.baseline_ms);
     ($("#method", root) as HTMLSelectElement).value = base.http_method;
     ($("#order", root) as HTMLSelectElement).value = base.order;
+    // The last run's progress belongs to the last plan: a new preset clears it.
+    if (!running) clearProgress();
     void refresh();
   };
 
@@ -143,12 +146,22 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): void 
   form.oninput = () => void refresh();
   form.onchange = () => void refresh();
 
-  // Progress rows, one per client and transport.
+  // Progress rows, one per client and transport, each counting its own calls to 100 %.
   let running = false;
   let cancelled = false;
   let abort: AbortController | null = null;
   const rows = new Map<string, HTMLElement>();
-  const progressRow = (client: ClientKind, transport: Transport, set: number, sets: number, done: number, total: number, p50: number | null) => {
+  // Calls done per kind of client, for the time left over the whole run.
+  const done = { native: 0, webview: 0 };
+  let startedAt = 0;
+  let etaTimer: number | undefined;
+  const clearProgress = () => {
+    rows.clear();
+    $("#progress", root).replaceChildren();
+    $("#run-eta", root).textContent = "";
+    $("#progress-card", root).hidden = true;
+  };
+  const progressRow = (client: ClientKind, transport: Transport, set: number, sets: number, calls: number, total: number, p50: number | null) => {
     const key = `${client}/${transport}`;
     let row = rows.get(key);
     if (!row) {
@@ -159,12 +172,31 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): void 
       $("#progress", root).append(row);
       rows.set(key, row);
     }
-    ($("progress", row) as HTMLProgressElement).value = set / Math.max(1, sets);
-    $(".detail", row).textContent = `set ${set}/${sets} · ${done.toLocaleString()}/${total.toLocaleString()} calls · p50 ${p50 === null ? "—" : formatUs(p50)}`;
+    ($("progress", row) as HTMLProgressElement).value = calls / Math.max(1, total);
+    $(".detail", row).textContent = `set ${set}/${sets} · ${calls.toLocaleString()}/${total.toLocaleString()} calls · p50 ${p50 === null ? "—" : formatUs(p50)}`;
+  };
+  /** "about 42 s left", counting down between updates, from the pace so far (or the plan's pace before the first call). */
+  const showEta = () => {
+    const total = (check?.native?.calls ?? 0) + (check?.webview?.calls ?? 0);
+    const calls = done.native + done.webview;
+    const elapsed = (performance.now() - startedAt) / 1000;
+    let left: number | null = null;
+    if (calls > 0 && total > calls) left = (elapsed * (total - calls)) / calls;
+    else if (calls === 0 && check?.pacedSeconds) left = check.pacedSeconds - elapsed;
+    $("#run-eta", root).textContent =
+      left === null ? `${calls.toLocaleString()}/${total.toLocaleString()} calls` : `${calls.toLocaleString()}/${total.toLocaleString()} calls · about ${Math.max(0, Math.ceil(left))} s left`;
   };
 
   const setRunning = (on: boolean, phase = "") => {
     running = on;
+    window.clearInterval(etaTimer);
+    if (on) {
+      startedAt = performance.now();
+      done.native = 0;
+      done.webview = 0;
+      showEta();
+      etaTimer = window.setInterval(showEta, 1000);
+    }
     ($("#run-button", root) as HTMLButtonElement).disabled = on;
     ($("#cancel-button", root) as HTMLButtonElement).disabled = !on;
     $("#run-phase", root).textContent = phase;
@@ -194,15 +226,16 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): void 
     }
     clearError();
     cancelled = false;
-    rows.clear();
-    $("#progress", root).replaceChildren();
+    clearProgress();
     $("#progress-card", root).hidden = false;
+    $("#progress-card", root).scrollIntoView({ block: "start", behavior: "smooth" });
     setRunning(true, c.native ? "native clients…" : "web-view clients…");
     try {
       const pending = await api.startRun({ plan, targetUrl: url, native: c.native, webview: c.webview }, (u) => {
         if (u.type === "progress") {
           $("#run-phase", root).textContent = c.native ? "native clients…" : "web-view clients…";
-          progressRow(u.client, u.transport, u.set, u.sets, u.done, u.total, u.p50Us);
+          done.native = u.done;
+          progressRow(u.client, u.transport, u.set, u.sets, u.transportDone, u.transportTotal, u.p50Us);
         } else if (u.type === "baseline") {
           $("#run-phase", root).textContent = `idle baseline for power: ${(u.durationMs / 1000).toFixed(1)} s without traffic…`;
         }
@@ -214,7 +247,10 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): void 
         try {
           part = await runWebview(pending.webview, pending.server, {
             signal: abort.signal,
-            onProgress: (p) => progressRow("webview", p.transport, p.set, p.sets, p.done, p.total, p.p50Us),
+            onProgress: (p) => {
+              done.webview = p.done;
+              progressRow("webview", p.transport, p.set, p.sets, p.transportDone, p.transportTotal, p.p50Us);
+            },
           });
         } catch (err) {
           // The native part is measured and waiting: store it whatever happened here.
@@ -223,6 +259,15 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): void 
       }
       $("#run-phase", root).textContent = "statistics…";
       const view = await api.finishRun(part);
+      // The rows end at what was stored: every call, answered or failed, of each transport.
+      for (const t of view.report.transports) {
+        const row = rows.get(`${t.client}/${t.transport}`);
+        if (row) {
+          const calls = t.overall.count + t.overall.errors;
+          ($("progress", row) as HTMLProgressElement).value = calls / Math.max(1, view.record.plan.sets * view.record.plan.calls * view.record.plan.concurrency);
+          $(".detail", row).textContent = `${calls.toLocaleString()} calls stored · p50 ${formatQuantile(t.overall, t.overall.p50_us)}`;
+        }
+      }
       options.onResult(view);
     } catch (err) {
       showError(errorMessage(err));

@@ -184,6 +184,13 @@ fn energy_text(out: &mut String, energy: &EnergyReport) {
             t.battery_drain_pct_per_h.map_or_else(|| "-".into(), |d| format!("{d:.2}"))
         );
     }
+    let _ = writeln!(
+        out,
+        "  (process: CPU time of this Duplex process, clients and server, per 1,000 messages above its own idle;\n   \
+         system: busy time of every core of the machine above the machine's idle: other programs' load changes\n   \
+         it too, and it is sampled more coarsely, so it can read less than the process alone; RAPL and battery:\n   \
+         energy per message above idle, where the machine has those sensors)"
+    );
     for c in &energy.comparisons {
         let _ = writeln!(out, "• {} ({})", c.verdict, c.client.name());
     }

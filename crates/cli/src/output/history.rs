@@ -23,18 +23,35 @@ impl Document for HistoryList {
     }
 }
 
+/// A Unix-nanosecond instant as local date and time, "2026-12-01 17:40".
+fn local_time(unix_ns: i64) -> String {
+    jiff::Timestamp::from_nanosecond(i128::from(unix_ns)).map_or_else(
+        |_| "?".into(),
+        |t| t.to_zoned(jiff::tz::TimeZone::system()).strftime("%Y-%m-%d %H:%M").to_string(),
+    )
+}
+
 fn history(runs: &[RunListItem]) -> String {
     let mut out = String::new();
     if runs.is_empty() {
         out.push_str("no runs in the history yet: run `duplex bench`\n");
+        return out;
     }
+    let _ = writeln!(
+        out,
+        "{:<8}  {:<16}  {:<9}  {:<8}  {:>7}  {:<24}  {:<32}  result",
+        "run", "started", "status", "plan", "calls", "transports", "platform"
+    );
     for r in runs {
         let _ = writeln!(
             out,
-            "{}  {:<9}  {:<8}  {:<32}  {}",
+            "{:<8}  {:<16}  {:<9}  {:<8}  {:>7}  {:<24}  {:<32}  {}",
             r.id.chars().take(8).collect::<String>(),
+            local_time(r.started_at_unix_ns),
             format!("{:?}", r.status).to_lowercase(),
             r.plan_name.as_deref().unwrap_or("custom"),
+            r.samples,
+            r.transports.join(","),
             r.platform,
             r.headline.as_deref().unwrap_or("")
         );

@@ -59,9 +59,12 @@ impl Quantity {
         if self.is_energy() { ("J", "W") } else { ("CPU-s", "cores") }
     }
 
-    fn words(self) -> &'static str {
+    /// The quantity in words; Duplex's own CPU time includes its web view's only where a web
+    /// view took part (the app), not from the command line.
+    fn words(self, with_webview: bool) -> &'static str {
         match self {
-            Quantity::ProcessCpu => "CPU time (Duplex and its web view)",
+            Quantity::ProcessCpu if with_webview => "CPU time (Duplex and its web view)",
+            Quantity::ProcessCpu => "CPU time (Duplex)",
             Quantity::SystemCpu => "CPU time (whole machine)",
             Quantity::Rapl => "energy (RAPL)",
             Quantity::Battery => "battery energy",
@@ -422,6 +425,7 @@ fn battery_percent(trace: &PowerTrace) -> Option<Cumulative> {
 }
 
 fn compare(transports: &[TransportEnergy]) -> Vec<EnergyComparison> {
+    let with_webview = transports.iter().any(|t| t.client == ClientKind::Webview);
     let mut out = Vec::new();
     for other in transports {
         let ws = Transport::websocket_of(other.transport.pattern());
@@ -438,7 +442,7 @@ fn compare(transports: &[TransportEnergy]) -> Vec<EnergyComparison> {
             ) else {
                 continue;
             };
-            let what = quantity.words();
+            let what = quantity.words(with_webview);
             let (ratio, ratio_ci95, verdict) = if !a.is_measurable() || !b.is_measurable() {
                 let which = if b.is_measurable() { other.transport } else { ws };
                 (

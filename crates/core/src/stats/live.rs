@@ -45,11 +45,19 @@ impl LiveLatency {
 #[derive(Default)]
 pub struct LiveByTransport {
     groups: Vec<(Transport, LiveLatency)>,
+    /// Calls recorded per transport, failed ones included.
+    recorded: Vec<(Transport, u64)>,
 }
 
 impl LiveByTransport {
     /// Records the successful samples of a batch.
     pub fn record(&mut self, batch: &[Sample]) {
+        for s in batch {
+            match self.recorded.iter_mut().find(|(t, _)| *t == s.transport) {
+                Some((_, n)) => *n += 1,
+                None => self.recorded.push((s.transport, 1)),
+            }
+        }
         for s in batch.iter().filter(|s| s.is_ok()) {
             let i = match self.groups.iter().position(|(t, _)| *t == s.transport) {
                 Some(i) => i,
@@ -60,6 +68,11 @@ impl LiveByTransport {
             };
             self.groups[i].1.record(s.latency_ns);
         }
+    }
+
+    /// Calls recorded so far of one transport, failed ones included.
+    pub fn recorded(&self, transport: Transport) -> u64 {
+        self.recorded.iter().find(|(t, _)| *t == transport).map_or(0, |(_, n)| *n)
     }
 
     /// Median so far of one transport, µs.

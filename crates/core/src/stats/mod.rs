@@ -8,6 +8,7 @@ pub mod normal;
 pub mod platforms;
 pub mod series;
 pub mod summary;
+pub mod thresholds;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

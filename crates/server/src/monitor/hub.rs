@@ -100,21 +100,24 @@ impl MonitorHub {
         let mut agent: Option<Agent> = None;
         let mut next = tokio::time::Instant::now();
         loop {
-            if self.watched() {
-                tokio::select! {
-                    _ = stop.cancelled() => return,
-                    _ = tokio::time::sleep_until(next) => {}
-                }
-            } else {
+            if !self.watched() {
+                // Nobody watches: free the agent, and forget the last snapshot, so that the next
+                // session's push and poll feeds both start from the same fresh one (a poller
+                // would otherwise first read a snapshot from the session before, seconds old).
+                agent = None;
+                self.events.forget_latest();
                 // Rest until a subscriber or a poller comes.
                 tokio::select! {
                     _ = stop.cancelled() => return,
                     _ = self.wake.notified() => {}
                 }
+                continue;
+            }
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep_until(next) => {}
             }
             if !self.watched() {
-                // Nobody watches: free the agent; rates start afresh when someone comes back.
-                agent = None;
                 continue;
             }
             let period = Duration::from_nanos(self.period_ns.load(Ordering::Relaxed));
@@ -193,6 +196,20 @@ mod tests {
         let second =
             tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.expect("in time").expect("event");
         assert_eq!(second.seq, first.seq + 1);
+        // The watcher leaves: the agent rests and the last snapshot is forgotten, so a new
+        // session's poller does not start from an old one.
+        drop(rx);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while hub.events().latest().is_some() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(hub.events().latest().is_none(), "a stale snapshot is still served");
+        // A new watcher's first snapshot is fresh, and later than anything before.
+        let mut rx = hub.subscribe();
+        let fresh =
+            tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.expect("in time").expect("event");
+        assert!(fresh.seq > second.seq);
+        assert_eq!(hub.events().latest().map(|f| f.seq), Some(fresh.seq), "poll and push see the same one");
         stop.cancel();
         task.await.expect("stops");
     }
