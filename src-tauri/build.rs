@@ -10,6 +10,7 @@ const COMMANDS: &[&str] = &[
     "delete_run",
     "compare_runs",
     "export_run",
+    "export_html",
     "export_comparison",
     "import_bundles",
     "lan_status",

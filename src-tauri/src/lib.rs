@@ -72,6 +72,7 @@ pub fn app<R: Runtime>(
         commands::history::delete_run,
         commands::history::compare_runs,
         commands::history::export_run,
+        commands::history::export_html,
         commands::history::export_comparison,
         commands::history::import_bundles,
         commands::lan::lan_status,

@@ -187,7 +187,7 @@ fn generated() -> Vec<(String, String)> {
         |d| duplex_core::server::join::Stored::export_all_to(d),
         |d| duplex_app_lib::commands::run::RunRequest::export_all_to(d),
         |d| duplex_app_lib::commands::run::PendingRun::export_all_to(d),
-        |d| duplex_app_lib::commands::run::RunView::export_all_to(d),
+        |d| duplex_core::export::html::RunView::export_all_to(d),
         |d| duplex_app_lib::lan::LanInfo::export_all_to(d),
         |d| duplex_app_lib::lan::LanRequest::export_all_to(d),
         |d| duplex_core::session::Update::export_all_to(d),

@@ -46,6 +46,7 @@ export const api = {
   openRun: (id: string) => call<RunView>("open_run", { id }),
   deleteRun: (id: string) => call<boolean>("delete_run", { id }),
   compareRuns: (ids: string[], options: CompareOptions) => call<PlatformComparison>("compare_runs", { ids, options }),
+  exportHtml: (id: string) => call<string | null>("export_html", { id }),
   exportComparison: (ids: string[], options: CompareOptions) => call<string | null>("export_comparison", { ids, options }),
   importBundles: () => call<Imported | null>("import_bundles"),
   exportRun: (id: string) => call<ReportFiles | null>("export_run", { id }),

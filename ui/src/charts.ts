@@ -4,7 +4,7 @@
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 
-import { groupLabel } from "./format";
+import { formatUs, groupLabel } from "./format";
 import { histogram, normalCounts, thin } from "./stats";
 import type { PlatformComparison, PowerSeries, Series, TransportReport } from "./bindings";
 
@@ -18,9 +18,24 @@ const COLOURS: Record<string, string> = {
   poll: "#be185d",
 };
 
-export function colourOf(transport: string): string {
-  return COLOURS[transport] ?? "#6b7280";
+/** The web view's clients: their own hues, so a legend tells them from the native ones by colour, not by dashing alone. */
+const WEBVIEW_COLOURS: Record<string, string> = {
+  ws: "#0f766e",
+  http: "#92400e",
+  xhr: "#9333ea",
+  "http-new": "#9f1239",
+  "ws-push": "#155e75",
+  "long-poll": "#3f6212",
+  poll: "#831843",
+};
+
+export function colourOf(transport: string, client = "native"): string {
+  const palette = client === "webview" ? WEBVIEW_COLOURS : COLOURS;
+  return palette[transport] ?? "#6b7280";
 }
+
+/** A latency in the legend while hovering, with its unit; nothing when not hovering (not "--"). */
+const usValue = (_u: uPlot, v: number | null) => (v === null || v === undefined ? "" : formatUs(v));
 
 /** Most points drawn per series; longer series are cut into buckets keeping each maximum. */
 const MAX_POINTS = 5_000;
@@ -42,9 +57,10 @@ function axes(xLabel: string, yLabel: string): uPlot.Axis[] {
 function seriesStyle(s: { transport: string; client: string }): uPlot.Series {
   return {
     label: groupLabel(s.transport, s.client),
-    stroke: colourOf(s.transport),
+    stroke: colourOf(s.transport, s.client),
     width: 1.5,
     dash: s.client === "webview" ? [6, 3] : undefined,
+    value: usValue,
   };
 }
 
@@ -90,7 +106,7 @@ export function latencyOverTime(el: HTMLElement, series: Series[]): void {
     {
       scales: { x: { time: false }, y: { distr: 3 } },
       axes: axes(stride > 1 ? `call (largest of each ${stride})` : "call", "latency (µs)"),
-      series: [{ label: "call" }, ...series.map((s) => ({ ...seriesStyle(s), points: { show: stride === 1 && buckets <= 400 } }))],
+      series: [{ label: "call", value: (_u, v) => (v === null ? "" : `call ${v}`) }, ...series.map((s) => ({ ...seriesStyle(s), points: { show: stride === 1 && buckets <= 400 } }))],
       legend: { live: true },
     },
     [x, ...ys] as uPlot.AlignedData,
@@ -121,7 +137,7 @@ export function histogramWithNormal(el: HTMLElement, s: Series, report: Transpor
   const counts = bins.map((b) => b.count);
   const fit = report?.normal;
   const curve = fit ? normalCounts(bins, s.latency_us.length, fit.mu_us, fit.sigma_us) : bins.map(() => null);
-  const colour = colourOf(s.transport);
+  const colour = colourOf(s.transport, s.client);
   mount(
     el,
     {
@@ -130,7 +146,7 @@ export function histogramWithNormal(el: HTMLElement, s: Series, report: Transpor
       axes: axes("latency (µs)", "calls"),
       series: [
         { label: "latency" },
-        { label: "calls", stroke: colour, fill: colour + "55", paths: uPlot.paths.bars!({ size: [0.95, Infinity] }), points: { show: false } },
+        { label: "calls", stroke: colour, fill: colour + "55", paths: uPlot.paths.bars!({ size: [0.95, Infinity] }), points: { show: false }, value: (_u, v) => (v === null ? "" : `${v} calls`) },
         { label: "normal fit", stroke: cssVar("--fg", "#111"), width: 2, dash: [4, 3], points: { show: false } },
       ],
       legend: { live: false },
@@ -141,11 +157,11 @@ export function histogramWithNormal(el: HTMLElement, s: Series, report: Transpor
 }
 
 /** CPU (cores) and power (W) between readings over the run, seconds from its first reading. */
-export function powerOverTime(el: HTMLElement, p: PowerSeries): void {
+export function powerOverTime(el: HTMLElement, p: PowerSeries, withWebview: boolean): void {
   const t0 = p.at_unix_ns[0] ?? 0;
   const x = p.at_unix_ns.map((t) => (t - t0) / 1e9);
   const lines: { label: string; data: (number | null)[]; colour: string; scale: string; dash?: number[] }[] = [
-    { label: "CPU, Duplex + web view (cores)", data: p.process_cpu_cores, colour: "#1f6feb", scale: "cores" },
+    { label: withWebview ? "CPU, Duplex + web view (cores)" : "CPU, Duplex (cores)", data: p.process_cpu_cores, colour: "#1f6feb", scale: "cores" },
     { label: "CPU, whole machine (cores)", data: p.system_cpu_cores, colour: "#6b7280", scale: "cores", dash: [4, 3] },
     { label: "RAPL (W)", data: p.rapl_w, colour: "#dc2626", scale: "W" },
     { label: "battery (W)", data: p.battery_w, colour: "#65a30d", scale: "W" },
@@ -157,7 +173,18 @@ export function powerOverTime(el: HTMLElement, p: PowerSeries): void {
     {
       scales: { x: { time: false }, cores: { range: (_u, _min, max) => [0, Math.max(1, max)] }, W: {} },
       axes: [xAxis, { ...yAxis, scale: "cores" }, ...(watts ? [{ ...yAxis, label: "power (W)", scale: "W", side: 1, grid: { show: false } }] : [])],
-      series: [{ label: "s" }, ...lines.map((l) => ({ label: l.label, stroke: l.colour, width: 1.5, scale: l.scale, dash: l.dash, points: { show: false } }))],
+      series: [
+        { label: "s", value: (_u, v) => (v === null ? "" : `${v.toFixed(1)} s`) },
+        ...lines.map((l) => ({
+          label: l.label,
+          stroke: l.colour,
+          width: 1.5,
+          scale: l.scale,
+          dash: l.dash,
+          points: { show: false },
+          value: (_u: uPlot, v: number | null) => (v === null ? "" : `${v.toFixed(2)} ${l.scale === "W" ? "W" : "cores"}`),
+        })),
+      ],
       legend: { live: true },
     },
     [x, ...lines.map((l) => l.data)] as uPlot.AlignedData,

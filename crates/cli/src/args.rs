@@ -255,6 +255,9 @@ pub struct BenchArgs {
     /// Print the result as JSON (for machines) instead of tables.
     #[arg(long)]
     pub json: bool,
+    /// Also write the run as one self-contained HTML report (verdicts, charts, tables) here.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// A threshold the run must meet, else duplex exits with 99 (repeatable): ws.p99<5ms,
     /// ws<http (medians), http/ws>=1.5 (ratio of medians), ws.errors<1. Statistics p50 (default),
     /// p90, p99, p999, mean, min, max, errors; units ns, us, ms, s.

@@ -195,7 +195,15 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     } else {
         Some(duplex_core::export::write_report(&args.csv, record, report).context("writing the CSV report")?)
     };
-    output::emit(Mode::json(args.json), &output::Bench::new(record, report, files))?;
+    let html = match &args.html {
+        Some(path) => {
+            let view = duplex_core::export::html::view_of(record.clone(), report.clone());
+            duplex_core::export::html::write_html(path, &view).context("writing the HTML report")?;
+            Some(path.clone())
+        }
+        None => None,
+    };
+    output::emit(Mode::json(args.json), &output::Bench::new(record, report, files, html))?;
     // Thresholds go to stderr (stdout may be JSON), one line each, as CI logs show them.
     let outcomes: Vec<_> = thresholds.iter().map(|t| t.check(report)).collect();
     for outcome in &outcomes {

@@ -887,3 +887,56 @@ fn a_busy_port_is_refused_with_the_flag_that_exists() {
     assert!(text.contains("already in use") && text.contains("duplex serve --bind 127.0.0.1:0"), "{text}");
     assert!(!text.contains("--port"), "{text}");
 }
+
+#[test]
+fn an_html_report_is_one_file_that_opens_without_a_network() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let page = dir.path().join("shared report").join("run.html");
+    let out = duplex(&[
+        "bench",
+        "-s",
+        "2",
+        "-n",
+        "30",
+        "--warmup",
+        "3",
+        "--power-ms",
+        "0",
+        "--no-csv",
+        "--html",
+        page.to_str().expect("utf8"),
+    ]);
+    if !out.status.success() && stderr(&out).contains("built without its report page") {
+        // Only when the UI was not built before the engine; the test script builds it first.
+        assert!(std::env::var_os("DUPLEX_REQUIRE_EXTERNAL").is_none(), "{}", stderr(&out));
+        eprintln!("skipped: {}", stderr(&out));
+        return;
+    }
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains(&format!("html report: {}", page.display())), "{}", stdout(&out));
+    let html = std::fs::read_to_string(&page).expect("the report");
+    // Self-contained: nothing fetched from anywhere.
+    for outside in ["src=\"http", "href=\"http", "src=\"/", "href=\"/", "@import"] {
+        assert!(!html.contains(outside), "the report loads {outside}…");
+    }
+    // The run is in it, whole, as the page draws it.
+    let start = html.find(r#"<script id="duplex-run" type="application/json">"#).expect("the run's slot");
+    let json = &html[start..];
+    let json = &json[json.find('>').expect(">") + 1..json.find("</script>").expect("end")];
+    let view: serde_json::Value = serde_json::from_str(json).expect("the run as JSON");
+    assert_eq!(view["report"]["transports"].as_array().map(Vec::len), Some(3));
+    assert_eq!(view["series"][0]["latency_us"].as_array().map(Vec::len), Some(60));
+    // Opened in a browser with no network, it draws the verdicts and the figures.
+    let Some(browser) = chromium().filter(|_| !cfg!(windows)) else { return };
+    let profile = dir.path().join("profile");
+    let dom = Command::new(browser)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium runs");
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(dom.contains("ws round trip is") && dom.contains("faster than http"), "no verdict in the page");
+    assert!(dom.matches("<canvas").count() >= 5, "the figures are drawn");
+}

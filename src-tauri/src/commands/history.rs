@@ -9,9 +9,9 @@ use duplex_core::stats::{AnalysisOptions, analyze};
 use duplex_core::storage::{Imported, RunListItem};
 use tauri::{AppHandle, Runtime, State};
 
-use super::run::{RunView, view_of};
 use crate::error::{AppError, AppResult};
 use crate::state::DuplexState;
+use duplex_core::export::html::{RunView, view_of};
 
 /// Set this to a file path to skip the save dialog (end-to-end tests, scripted use).
 pub const EXPORT_PATH_ENV: &str = "DUPLEX_EXPORT_PATH";
@@ -105,6 +105,10 @@ pub async fn import_bundles<R: Runtime>(
 
 /// Where to write: the test override, or the native save dialog. None if cancelled.
 fn save_path<R: Runtime>(app: &AppHandle<R>, title: &str, suggested: &str) -> Option<PathBuf> {
+    let (kind, extension) = match suggested.rsplit_once('.') {
+        Some((_, "html")) => ("HTML", "html"),
+        _ => ("CSV", "csv"),
+    };
     match std::env::var_os(EXPORT_PATH_ENV) {
         Some(path) => Some(PathBuf::from(path)),
         None => {
@@ -113,7 +117,7 @@ fn save_path<R: Runtime>(app: &AppHandle<R>, title: &str, suggested: &str) -> Op
                 .file()
                 .set_title(title)
                 .set_file_name(suggested)
-                .add_filter("CSV", &["csv"])
+                .add_filter(kind, &[extension])
                 .blocking_save_file()
                 .and_then(|p| p.into_path().ok())
         }
@@ -135,4 +139,20 @@ pub async fn export_run<R: Runtime>(
     let files = ReportFiles::beside(&path);
     write_report_files(&files, &record, &report)?;
     Ok(Some(files))
+}
+
+/// Writes a run as one self-contained HTML file (verdicts, charts, tables) where the person
+/// chooses. None if they cancelled the dialog.
+#[tauri::command]
+pub async fn export_html<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, DuplexState>,
+    id: String,
+) -> AppResult<Option<String>> {
+    let record = state.history().load(&id)?;
+    let suggested = format!("duplex-{}-report.html", record.id.chars().take(8).collect::<String>());
+    let Some(path) = save_path(&app, "Export HTML report", &suggested) else { return Ok(None) };
+    let report = analyze(&record, &AnalysisOptions::default());
+    duplex_core::export::html::write_html(&path, &view_of(record, report))?;
+    Ok(Some(path.display().to_string()))
 }

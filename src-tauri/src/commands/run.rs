@@ -3,13 +3,13 @@
 //! statistics and storage all live in `duplex-core`.
 
 use duplex_core::clients::Transport;
+use duplex_core::export::html::{RunView, view_of};
 use duplex_core::platform::PlatformInfo;
 use duplex_core::power::Probe;
-use duplex_core::record::{ClientKind, ClientPart, RunRecord, RunStatus};
+use duplex_core::record::{ClientKind, ClientPart, RunStatus};
 use duplex_core::runner::{CheckedPlan, ClientRun, Plan, Target};
 use duplex_core::session::{Finished, RunSession, Update};
-use duplex_core::stats::energy::{PowerSeries, power_series};
-use duplex_core::stats::{AnalysisOptions, Report, Series, series};
+use duplex_core::stats::AnalysisOptions;
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Runtime, State};
@@ -226,25 +226,6 @@ pub fn cancel_run(state: State<'_, DuplexState>) -> bool {
         }
         None => false,
     }
-}
-
-/// A stored run as the UI draws it.
-#[derive(Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-pub struct RunView {
-    /// The record without its samples (they are in `series`).
-    pub record: RunRecord,
-    pub report: Report,
-    pub series: Vec<Series>,
-    /// CPU and power between readings, for the power-over-time chart.
-    pub power: Option<PowerSeries>,
-}
-
-pub fn view_of(record: RunRecord, report: Report) -> RunView {
-    let series = series(&record);
-    let power = record.power.as_ref().map(power_series);
-    // The samples and power readings reach the page as series, not raw.
-    RunView { record: RunRecord { samples: Vec::new(), power: None, ..record }, report, series, power }
 }
 
 /// Merges the web-view part (if any) into the pending run, stores it, and returns it. A part

@@ -5,7 +5,7 @@ import type { RunRecord } from "./RunRecord";
 import type { Series } from "./Series";
 
 /**
- * A stored run as the UI draws it.
+ * A stored run as the page draws it (the app's Results view and the HTML report).
  */
 export type RunView = { 
 /**

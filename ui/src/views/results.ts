@@ -61,7 +61,7 @@ function energyRow(t: TransportEnergy): string {
   </tr>`;
 }
 
-function energyCard(energy: EnergyReport | null): string {
+function energyCard(energy: EnergyReport | null, withWebview: boolean): string {
   if (!energy) {
     return `<div class="card"><h3>CPU and energy</h3><p class="muted">Power was not sampled in this run (readings every 0 ms).</p></div>`;
   }
@@ -76,7 +76,7 @@ function energyCard(energy: EnergyReport | null): string {
     <ul class="verdicts" id="energy-verdicts">${verdicts}</ul>
     <div id="chart-power" class="chart"></div>
     <div class="table-wrap"><table id="energy-table">
-      <thead><tr><th>transport</th><th>time</th><th>messages</th><th>CPU: Duplex + web view</th><th>CPU: whole machine</th><th>RAPL energy</th><th>battery energy</th><th>power above idle</th><th>battery drain</th><th>peak memory</th></tr></thead>
+      <thead><tr><th>transport</th><th>time</th><th>messages</th><th title="CPU time of Duplex${withWebview ? " and its web view" : ""} per message, above idle">CPU: Duplex${withWebview ? " + web view" : ""}</th><th>CPU: whole machine</th><th>RAPL energy</th><th>battery energy</th><th>power above idle</th><th>battery drain</th><th>peak memory</th></tr></thead>
       <tbody>${energy.transports.map(energyRow).join("")}</tbody>
     </table></div>
     <ul class="sensors">${sensors}</ul>
@@ -84,7 +84,13 @@ function energyCard(energy: EnergyReport | null): string {
   </div>`;
 }
 
-export function renderResults(root: HTMLElement, view: RunView | null): void {
+export interface ResultsOptions {
+  /** Export buttons (the app); a saved HTML report has none. */
+  exportable?: boolean;
+}
+
+export function renderResults(root: HTMLElement, view: RunView | null, options: ResultsOptions = {}): void {
+  const exportable = options.exportable ?? true;
   destroyCharts();
   if (!view) {
     root.innerHTML = `<div class="card empty"><h2>No results yet</h2><p>Run a plan, or open a run from the History.</p></div>`;
@@ -110,7 +116,7 @@ export function renderResults(root: HTMLElement, view: RunView | null): void {
   <div class="card">
     <div class="run-head">
       <h2>Run ${escapeHtml(record.id.slice(0, 8))} ${statusBadge(record.status)}</h2>
-      <div class="actions"><button id="export-button" class="primary">Export CSV…</button></div>
+      ${exportable ? `<div class="actions"><button id="export-button" class="primary">Export CSV…</button> <button id="export-html-button">Export HTML…</button></div>` : ""}
     </div>
     <p class="muted">${escapeHtml(formatDate(record.started_at_unix_ns))} · ${escapeHtml(record.plan.name ?? "custom plan")} ·
       ${record.plan.sets} sets × ${record.plan.calls} calls${record.plan.interval_ms ? `, ${record.plan.interval_ms} ms apart` : ", back to back"} ·
@@ -119,10 +125,11 @@ export function renderResults(root: HTMLElement, view: RunView | null): void {
     <ul class="verdicts" id="verdicts">${comparisons}</ul>
     <p id="export-status" class="muted" aria-live="polite"></p>
   </div>
-  <div class="card"><h3>Latency of every call <span class="muted">(paper Figs. 2 and 4; log scale)</span></h3><div id="chart-latency" class="chart"></div></div>
-  ${energyCard(report.energy)}
+  <div class="card"><h3>Latency of every call <span class="muted">(paper Figs. 2 and 4; log scale)</span></h3><div id="chart-latency" class="chart"></div>
+    <p class="muted hint">Hover for values; drag across the chart to zoom, double-click to zoom out.${record.webview ? " Web-view calls below the clock step read 0 and are not drawn on a log scale." : ""}</p></div>
+  ${energyCard(report.energy, record.webview !== null)}
   <div class="card"><h3>Mean latency per set <span class="muted">(Fig. 3)</span></h3><div id="chart-sets" class="chart"></div></div>
-  <div class="card"><h3>Distribution and fitted normal <span class="muted">(Figs. 5 and 6)</span></h3><div id="chart-histograms" class="chart-grid"></div>
+  <div class="card"><h3>Distribution and fitted normal <span class="muted">(Figs. 5 and 6; the middle 99 % of calls, slower ones counted in the last bar)</span></h3><div id="chart-histograms" class="chart-grid"></div>
     <ul class="fits">${fits}</ul></div>
   <div class="card"><h3>Percentiles</h3>
     <div class="table-wrap"><table id="summary-table">
@@ -146,9 +153,23 @@ export function renderResults(root: HTMLElement, view: RunView | null): void {
   }
 
   const powerChart = root.querySelector<HTMLElement>("#chart-power");
-  if (power && powerChart && power.at_unix_ns.length > 1) powerOverTime(powerChart, power);
+  if (power && powerChart && power.at_unix_ns.length > 1) powerOverTime(powerChart, power, record.webview !== null);
 
-  ($("#export-button", root) as HTMLButtonElement).onclick = () => exportRun(record.id, $("#export-status", root));
+  if (exportable) {
+    ($("#export-button", root) as HTMLButtonElement).onclick = () => exportRun(record.id, $("#export-status", root));
+    ($("#export-html-button", root) as HTMLButtonElement).onclick = () => exportHtml(record.id, $("#export-status", root));
+  }
+}
+
+export async function exportHtml(id: string, status: HTMLElement): Promise<void> {
+  status.textContent = "exporting…";
+  try {
+    const path = await api.exportHtml(id);
+    status.textContent = path ? `Saved the report to ${path}: one file, opens in any browser without a network` : "Export cancelled.";
+  } catch (e) {
+    status.textContent = "";
+    showError(`Export failed: ${errorMessage(e)}`);
+  }
 }
 
 export async function exportRun(id: string, status: HTMLElement): Promise<void> {

@@ -18,11 +18,23 @@ pub struct Bench {
     pub run: RunRecord,
     pub report: Report,
     pub files: Option<ReportFiles>,
+    /// The self-contained HTML report, if one was asked for (--html).
+    pub html: Option<std::path::PathBuf>,
 }
 
 impl Bench {
-    pub fn new(record: &RunRecord, report: &Report, files: Option<ReportFiles>) -> Bench {
-        Bench { run: RunRecord { samples: Vec::new(), ..record.clone() }, report: report.clone(), files }
+    pub fn new(
+        record: &RunRecord,
+        report: &Report,
+        files: Option<ReportFiles>,
+        html: Option<std::path::PathBuf>,
+    ) -> Bench {
+        Bench {
+            run: RunRecord { samples: Vec::new(), ..record.clone() },
+            report: report.clone(),
+            files,
+            html,
+        }
     }
 }
 
@@ -30,7 +42,11 @@ impl Document for Bench {
     const NAME: &'static str = "bench";
 
     fn text(&self) -> String {
-        text(&self.run, &self.report, self.files.as_ref())
+        let mut out = text(&self.run, &self.report, self.files.as_ref());
+        if let Some(html) = &self.html {
+            let _ = writeln!(out, "html report: {}", html.display());
+        }
+        out
     }
 }
 

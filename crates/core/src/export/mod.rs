@@ -3,6 +3,7 @@
 
 pub mod bundle;
 pub mod csv;
+pub mod html;
 
 use schemars::JsonSchema;
 use std::fs::File;
