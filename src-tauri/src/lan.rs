@@ -63,6 +63,7 @@ impl LanServer {
             calls: request.calls,
             ..Plan::preset("quick")?
         }
+        .joined()
         .check()?;
         let join = BrowserJoin::new(&plan, assets, sink).map_err(AppError::Lan)?;
         let config = ServerConfig {

@@ -3,7 +3,7 @@
 // and posts the samples to the host, which stores them as a run of this device and browser.
 import "./style.css";
 
-import { errorMessage, escapeHtml, formatUs } from "./format";
+import { errorMessage, escapeHtml, formatQuantile, formatUs } from "./format";
 import { median, quantileSorted } from "./stats";
 import type { ClientPart, JoinPlan, JoinResults, Stored, Transport } from "./bindings";
 import { $, clearError, showError } from "./ui";
@@ -60,30 +60,33 @@ function summarize(part: ClientPart): { transport: Transport; n: number; errors:
   });
 }
 
+/** What this browser measured, as a table; the verdict is the host's (one statistic, one analysis, on both sides). */
 function showResult(part: ClientPart): void {
   const rows = summarize(part);
-  const ws = rows.find((r) => r.transport === "ws");
-  const ajax = rows.filter((r) => r.transport !== "ws" && Number.isFinite(r.p50));
-  $("#join-verdict").textContent =
-    ws && Number.isFinite(ws.p50) && ajax.length
-      ? ajax.map((r) => `WebSocket ${(r.p50 / ws.p50).toFixed(1)}× faster than ${nameOf(r.transport)}`).join(" · ") +
-        " (median round trips)"
-      : "Not enough successful calls to compare.";
+  const clock = { clock_step_us: part.info?.timer_resolution_us ?? null };
+  $("#join-verdict").textContent = "Measured. Asking the host for its verdict…";
   $("#join-table").innerHTML =
     "<thead><tr><th>Transport</th><th>Calls</th><th>Errors</th><th>Median</th><th>p99</th></tr></thead><tbody>" +
     rows
-      .map((r) => `<tr><td>${escapeHtml(nameOf(r.transport))}</td><td>${r.n}</td><td>${r.errors}</td><td>${formatUs(r.p50)}</td><td>${formatUs(r.p99)}</td></tr>`)
+      .map(
+        (r) =>
+          `<tr><td>${escapeHtml(nameOf(r.transport))}</td><td>${r.n}</td><td>${r.errors}</td><td>${escapeHtml(formatQuantile(clock, r.p50))}</td><td>${r.n >= 100 ? escapeHtml(formatQuantile(clock, r.p99)) : "—"}</td></tr>`,
+      )
       .join("") +
     "</tbody>";
   $("#join-result-card").hidden = false;
   $("#join-result-card").scrollIntoView({ block: "start" });
 }
 
+async function fetchTicket(): Promise<JoinPlan> {
+  return asJson<JoinPlan>(await fetch(`/join/plan${auth}`, { cache: "no-store" }));
+}
+
 async function boot(): Promise<void> {
   $("#join-host").textContent = `host ${location.host}`;
-  let ticket: JoinPlan;
+  let ticket: JoinPlan | null;
   try {
-    ticket = await asJson<JoinPlan>(await fetch(`/join/plan${auth}`, { cache: "no-store" }));
+    ticket = await fetchTicket();
   } catch (e) {
     setState("failed");
     showError(`cannot join: ${errorMessage(e)}`);
@@ -91,6 +94,7 @@ async function boot(): Promise<void> {
   }
   const { plan, calls: total } = ticket.run;
   $("#join-facts").innerHTML = [
+    ["Plan", plan.name ?? "custom"],
     ["Transports", plan.transports.map(nameOf).join(", ")],
     ["Calls", `${plan.sets} sets × ${plan.calls} per transport (${total} in all)`],
     ["Payload", `${plan.payload_bytes} B`],
@@ -107,12 +111,24 @@ async function boot(): Promise<void> {
     clearError();
     setState("running");
     start.disabled = true;
+    $("#join-stored").textContent = "";
+    try {
+      // Every run is a run of its own on the host: a second one asks for a new ticket.
+      ticket ??= await fetchTicket();
+    } catch (e) {
+      setState("failed");
+      start.disabled = false;
+      showError(`cannot join: ${errorMessage(e)}`);
+      return;
+    }
+    const run = ticket;
+    ticket = null;
     cancel.hidden = false;
     const abort = new AbortController();
     cancel.onclick = () => abort.abort();
     $("#join-progress-card").hidden = false;
     const bar = $("#join-progress") as HTMLProgressElement;
-    const part = await runWebview(ticket.run, location.host, {
+    const part = await runWebview(run.run, location.host, {
       channels: browserChannels(token),
       signal: abort.signal,
       onProgress: (p) => {
@@ -128,16 +144,19 @@ async function boot(): Promise<void> {
       const stored = await asJson<Stored>(
         await fetch(`/join/results${auth}`, {
           method: "POST",
-          body: JSON.stringify({ run_id: ticket.run_id, device: device(), part } satisfies JoinResults),
+          body: JSON.stringify({ run_id: run.run_id, device: device(), part } satisfies JoinResults),
         }),
       );
-      $("#join-stored").textContent = `Stored on the host as run ${stored.run_id.slice(0, 8)}.${stored.headline ? ` Host's verdict: ${stored.headline}` : ""}`;
+      $("#join-verdict").textContent = stored.headline ?? "The host found no WebSocket-vs-AJAX verdict in this run.";
+      $("#join-stored").textContent = `Stored on the host as run ${stored.run_id.slice(0, 8)}, beside the host's other runs.`;
       setState("stored");
-      start.textContent = "Done — reload the page to run again";
     } catch (e) {
       setState("failed");
+      $("#join-verdict").textContent = "No verdict: the host did not take the results (the table above is what this browser measured).";
       showError(`the results could not be stored: ${errorMessage(e)}`);
     }
+    start.textContent = "Run again";
+    start.disabled = false;
   };
   if (params.get("autostart") === "1") start.click();
 }

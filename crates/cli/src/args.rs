@@ -461,7 +461,7 @@ impl ServeArgs {
         plan.transports = self.join_transports.clone();
         plan.sets = self.join_sets.unwrap_or(plan.sets);
         plan.calls = self.join_calls.unwrap_or(plan.calls);
-        plan.check()
+        plan.joined().check()
     }
 
     /// Where the built web client is, if anywhere.

@@ -392,6 +392,7 @@ fn a_headless_browser_joins_over_the_token_url_and_its_run_lands_in_the_history(
         std::thread::sleep(std::time::Duration::from_millis(500));
     };
     assert!(listed.contains("Chrome"), "no run from the browser arrived in the history:\n{listed}");
+    assert!(listed.contains("join 2 × 30"), "labelled with the plan it ran, not its preset:\n{listed}");
 
     // Compare sees it as its own platform, with the browser's three transports.
     let out = duplex(&[&["compare", "--all", "--json"][..], &history_arg].concat());

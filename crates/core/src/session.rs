@@ -56,6 +56,10 @@ pub enum Update {
     },
 }
 
+/// The target recorded for a run a browser measured by joining a LAN server (the app's LAN
+/// view lists these from the history).
+pub const JOINED_TARGET: &str = "browser join";
+
 /// Why a session's native part did not start: nothing was measured, and nothing should be
 /// stored.
 #[derive(Debug, thiserror::Error)]
@@ -242,7 +246,7 @@ impl RunSession {
         let mut session = RunSession::new(plan, &Target::default(), Vec::new(), None);
         let record = &mut session.part.record;
         record.id = run_id;
-        record.target = "browser join".into();
+        record.target = JOINED_TARGET.into();
         record.started_at_unix_ns = issued_at_unix_ns;
         record.server = host;
         // The browser's round trips are timed on its own clock; the server's stamps on the host's.

@@ -47,6 +47,19 @@ async fn in_lan_mode_every_endpoint_wants_the_token() {
         assert_eq!((status, body.contains("wrong access token")), (StatusCode::UNAUTHORIZED, true), "{path}");
     }
     assert_eq!(get(&format!("{base}/health?token={token}")).await.0, StatusCode::OK);
+    // A person who opens the address without its token in a browser reads a page that says
+    // what happened and what to do, not JSON; and never the token.
+    let page = client()
+        .get(format!("{base}/"))
+        .header("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(page.status(), StatusCode::UNAUTHORIZED);
+    assert!(page.headers()["content-type"].to_str().unwrap_or_default().starts_with("text/html"));
+    let text = page.text().await.expect("body");
+    assert!(text.contains("needs its access token") && text.contains("What to do"), "{text}");
+    assert!(!text.contains(&token), "the page must not give the token away");
 
     // WebSocket: refused without the token, echoes with it.
     let err = tokio_tungstenite::connect_async(format!("ws://{}/ws", server.local_addr()))

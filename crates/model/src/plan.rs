@@ -80,6 +80,12 @@ impl Default for Plan {
 }
 
 impl Plan {
+    /// The plan as browsers that join run it, named for what they run ("join 10 × 200"), not
+    /// for the preset it started from.
+    pub fn joined(self) -> Plan {
+        Plan { name: Some(format!("join {} × {}", self.sets, self.calls)), ..self }
+    }
+
     /// What shapes the latencies this plan measures, in words: payload, framing, method,
     /// pacing, concurrency and (for push) the event period. Runs pool only when their
     /// conditions match; the number of sets and calls does not change what each call costs.

@@ -23,6 +23,39 @@ pub fn new_token() -> String {
 
 /// Paths served without the token: the join page's scripts and styles, which the page's own
 /// `<script>` tags fetch without a query.
+/// A browser opening an address (it asks for HTML first), not a script or a client.
+fn wants_a_page(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|accept| accept.split(',').next().is_some_and(|first| first.trim().starts_with("text/html")))
+}
+
+/// What a person who opened this server's address without its token reads: what happened and
+/// what to do (never the token itself).
+fn refusal_page(reason: &str) -> Response {
+    let reason = reason.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Duplex: this address needs its access token</title>\
+         <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:2rem auto;padding:0 1rem}}\
+         code{{background:#eee;padding:0 .2rem}}</style></head><body>\
+         <h1>This Duplex server needs its access token</h1>\
+         <p>The address you opened is a Duplex server in LAN mode, and it answers only requests that \
+         carry its access token: {reason}.</p>\
+         <p><b>What to do:</b> on the device that serves (the Duplex app's <i>LAN</i> tab, or \
+         <code>duplex serve --lan</code>), open the full address it shows, the one that ends with \
+         <code>?token=…</code>, or scan its QR code with this device's camera.</p></body></html>"
+    );
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")],
+        body,
+    )
+        .into_response()
+}
+
 fn is_static_asset(path: &str) -> bool {
     path.starts_with("/assets/")
 }
@@ -100,6 +133,9 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
             Some(_) => None,
         };
         if let Some(reason) = refusal {
+            if wants_a_page(request.headers()) {
+                return refusal_page(reason);
+            }
             return ApiError { status: StatusCode::UNAUTHORIZED, reason: reason.into() }.into_response();
         }
     }

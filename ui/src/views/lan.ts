@@ -2,9 +2,12 @@
 // access token. Browsers that open its URL (or scan the QR code) run the test themselves and
 // their runs land in History; other Duplex apps and CLIs can target the URL too.
 import { api } from "../api";
-import { errorMessage, escapeHtml } from "../format";
+import { errorMessage, escapeHtml, formatDate } from "../format";
 import type { LanInfo, RunListItem } from "../bindings";
 import { $, clearError, showError } from "../ui";
+
+/** The target the engine records for a joined browser's run (`duplex_core::session::JOINED_TARGET`). */
+const JOINED_TARGET = "browser join";
 
 function runningHtml(info: LanInfo): string {
   const urls = info.urls.length
@@ -56,6 +59,7 @@ export async function renderLan(root: HTMLElement): Promise<void> {
     });
   };
   show(await api.lanStatus().catch(() => null));
+  await listJoined(root);
   start.onclick = async () => {
     clearError();
     const num = (id: string) => Number(($(id, root) as HTMLInputElement).value);
@@ -74,12 +78,19 @@ export async function renderLan(root: HTMLElement): Promise<void> {
   };
 }
 
+/** Runs browsers measured by joining, as the history keeps them (newest first). */
+async function listJoined(root: HTMLElement): Promise<void> {
+  const runs = await api.listRuns().catch(() => [] as RunListItem[]);
+  for (const run of runs.filter((r) => r.target === JOINED_TARGET).reverse()) showJoined(root, run);
+}
+
 /** Adds a joined browser's stored run to the list, if the view is showing. */
 export function showJoined(root: HTMLElement, run: RunListItem): void {
   const list = root.querySelector("#lan-joined");
-  if (!list) return;
+  if (!list || list.querySelector(`li[data-id="${CSS.escape(run.id)}"]`)) return;
   list.querySelector("li.muted")?.remove();
   const li = document.createElement("li");
-  li.innerHTML = `<b>${escapeHtml(run.platform)}</b> <span class="muted">${escapeHtml(run.headline ?? run.status)}</span>`;
-  list.append(li);
+  li.dataset.id = run.id;
+  li.innerHTML = `<b>${escapeHtml(run.platform)}</b> <span class="muted">${escapeHtml(formatDate(run.started_at_unix_ns))} · ${escapeHtml(run.plan_name ?? "custom")} · ${escapeHtml(run.headline ?? run.status)}</span>`;
+  list.prepend(li);
 }
