@@ -11,6 +11,8 @@ const COMMANDS: &[&str] = &[
     "compare_runs",
     "export_run",
     "export_html",
+    "set_note",
+    "export_monitor",
     "export_comparison",
     "import_bundles",
     "lan_status",

@@ -73,6 +73,8 @@ pub fn app<R: Runtime>(
         commands::history::compare_runs,
         commands::history::export_run,
         commands::history::export_html,
+        commands::history::set_note,
+        commands::live::export_monitor,
         commands::history::export_comparison,
         commands::history::import_bundles,
         commands::lan::lan_status,

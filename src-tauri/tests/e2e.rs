@@ -490,6 +490,23 @@ async fn watch_the_live_monitor(client: &Client, shots: &Path) {
     assert_eq!(rows[1][0], json!("poll"), "{rows}");
     assert!(rows[0][1].as_u64().is_some_and(|n| n >= 10), "20 Hz for about 3 s, every one pushed: {rows}");
     assert!(rows[1][1].as_u64().is_some_and(|n| n >= 3), "polled every 250 ms: {rows}");
+    // The summary ends in a sentence, and the session can be saved as CSV.
+    let verdict = client
+        .execute("return document.querySelector('#live-verdict')?.textContent ?? '';", vec![])
+        .await
+        .expect("verdict");
+    assert!(
+        verdict.as_str().is_some_and(|v| v.starts_with("push showed snapshots ") && v.contains("poll ")),
+        "{verdict}"
+    );
+    click(client, "live-export").await;
+    wait_for(
+        client,
+        "the session saved",
+        "document.querySelector('#live-status')?.textContent.includes('saved the session')",
+        Duration::from_secs(10),
+    )
+    .await;
     client
         .execute("document.querySelector('#live-summary').scrollIntoView();", vec![])
         .await

@@ -204,7 +204,8 @@ export function groupMedians(el: HTMLElement, c: PlatformComparison): void {
   const ys = keys.map((k) => x.map((g) => median(k, g)));
   const name = (t: number) => {
     const label = Number.isInteger(t) && t >= 1 && t <= c.groups.length ? c.groups[t - 1].label : "";
-    return label.length > 28 ? `${label.slice(0, 27)}…` : label;
+    // Groups often share their start (the platform): keep both ends, where they differ.
+    return label.length > 30 ? `${label.slice(0, 12)}…${label.slice(-17)}` : label;
   };
   mount(
     el,

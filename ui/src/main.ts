@@ -11,7 +11,7 @@ import { renderHistory } from "./views/history";
 import { renderLan, showJoined } from "./views/lan";
 import { renderLive } from "./views/live";
 import { renderResults } from "./views/results";
-import { renderRunView, setEmbeddedAddress } from "./views/run";
+import { type RunViewHandle, renderRunView, setEmbeddedAddress } from "./views/run";
 
 type Theme = "auto" | "light" | "dark";
 const THEMES: Theme[] = ["auto", "light", "dark"];
@@ -41,11 +41,21 @@ async function boot(): Promise<void> {
     if (!$("#view-results").hidden) renderResults($("#view-results"), current);
   };
   setUpTabs();
+  let runView: RunViewHandle | null = null;
   const drawHistory = () =>
     renderHistory($("#view-history"), {
       onOpen: async (id) => {
         try {
           showResult(await api.openRun(id));
+        } catch (e) {
+          showError(`Cannot open the run: ${errorMessage(e)}`);
+        }
+      },
+      onRunAgain: async (id) => {
+        try {
+          const view = await api.openRun(id);
+          runView?.applyPlan(view.record.plan);
+          showTab("run");
         } catch (e) {
           showError(`Cannot open the run: ${errorMessage(e)}`);
         }
@@ -77,7 +87,7 @@ async function boot(): Promise<void> {
     showError(`The embedded echo server did not start: ${info.server.Err}`);
   }
   status.title = `Duplex ${info.version} · history in ${info.dataDir}`;
-  renderRunView($("#view-run"), { presets: info.presets, transports: info.transports, onResult: showResult });
+  runView = renderRunView($("#view-run"), { presets: info.presets, transports: info.transports, onResult: showResult });
   setEmbeddedAddress($("#view-run"), "Ok" in info.server ? info.server.Ok : "not running");
   showTab("run");
 }

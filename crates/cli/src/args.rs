@@ -90,6 +90,9 @@ pub struct MonitorArgs {
     /// Stop after this many seconds [default: at Ctrl-C].
     #[arg(long)]
     pub seconds: Option<f64>,
+    /// Write every answer and message of the session to this CSV file at the end.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
     /// Print the session summary as JSON.
     #[arg(long)]
     pub json: bool,

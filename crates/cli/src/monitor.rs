@@ -181,12 +181,15 @@ pub async fn monitor(args: &MonitorArgs) -> anyhow::Result<ExitCode> {
     while let Ok(w) = rx.try_recv() {
         observations.push(w.observation);
     }
-    let summary = summarize(&Session {
-        started_ns,
-        ended_ns: now_unix_ns(),
-        one_clock: endpoints.is_loopback,
-        observations,
-    });
+    let session =
+        Session { started_ns, ended_ns: now_unix_ns(), one_clock: endpoints.is_loopback, observations };
+    if let Some(path) = &args.csv {
+        let file = anyhow::Context::with_context(std::fs::File::create(path), || {
+            format!("writing {}", path.display())
+        })?;
+        duplex_core::export::csv::write_monitor_session(std::io::BufWriter::new(file), &session)?;
+    }
+    let summary = summarize(&session);
     output::emit(Mode::json(args.json), &output::Monitor(summary))?;
     if problems.is_empty() {
         Ok(ExitCode::SUCCESS)

@@ -418,7 +418,19 @@ fn a_headless_browser_joins_over_the_token_url_and_its_run_lands_in_the_history(
 
 #[test]
 fn monitor_prints_live_numbers_and_a_push_versus_poll_summary() {
-    let out = duplex(&["monitor", "--hz", "10", "--poll-ms", "300", "--seconds", "2.5"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("live.csv");
+    let out = duplex(&[
+        "monitor",
+        "--hz",
+        "10",
+        "--poll-ms",
+        "300",
+        "--seconds",
+        "2.5",
+        "--csv",
+        csv.to_str().expect("utf8"),
+    ]);
     if let Some(wine) = wine() {
         // No CPU load under Wine: one clear error, no crash.
         assert!(!out.status.success());
@@ -437,9 +449,14 @@ fn monitor_prints_live_numbers_and_a_push_versus_poll_summary() {
         "stale p50",
         "mean age",
         "note: CPU is",
+        "push showed snapshots ",
     ] {
         assert!(text.contains(want), "output lacks {want:?}:\n{text}");
     }
+    // The session, every answer and message, as CSV.
+    let rows = csv_rows(&csv);
+    assert!(rows.iter().any(|r| r["feed"] == "push") && rows.iter().any(|r| r["feed"] == "poll"), "{rows:?}");
+    assert!(rows.iter().filter(|r| !r["staleness_us"].is_empty()).all(|r| r["staleness_us"].contains('.')));
     let out = duplex(&["monitor", "--hz", "10", "--long-poll", "--seconds", "1.5", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json summary");

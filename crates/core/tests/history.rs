@@ -159,6 +159,20 @@ async fn history_saves_lists_loads_and_deletes_runs_exactly() {
     assert!(matches!(history.load(&older.id), Err(StorageError::NotFound(_))));
     assert!(history.contains(&record.id).expect("contains"));
 
+    // A note names a run; it survives the run being saved again, is cut, loses any token,
+    // and goes with the run.
+    history
+        .set_note(&record.id, "  office Wi-Fi, http://h/?token=0123456789abcdef0123456789abcdef  ")
+        .expect("note");
+    history.save(&record, None).expect("saved again");
+    let note = history.list().expect("list")[0].note.clone().expect("kept");
+    assert!(note.starts_with("office Wi-Fi, http://h/") && !note.contains("0123456789abcdef"), "{note}");
+    history.set_note(&record.id, &"x".repeat(1000)).expect("long note");
+    assert_eq!(history.list().expect("list")[0].note.as_ref().map(|n| n.chars().count()), Some(200));
+    history.set_note(&record.id, " ").expect("cleared");
+    assert_eq!(history.list().expect("list")[0].note, None);
+    assert!(matches!(history.set_note("no-such-run", "x"), Err(StorageError::NotFound(_))));
+
     // A run that failed before http ran is listed with the transports it measured only.
     let mut failed = record.clone();
     failed.samples.retain(|s| s.transport == Transport::Ws);

@@ -25,10 +25,9 @@ pub fn new_token() -> String {
 /// `<script>` tags fetch without a query.
 /// A browser opening an address (it asks for HTML first), not a script or a client.
 fn wants_a_page(headers: &axum::http::HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|a| a.to_str().ok())
-        .is_some_and(|accept| accept.split(',').next().is_some_and(|first| first.trim().starts_with("text/html")))
+    headers.get(header::ACCEPT).and_then(|a| a.to_str().ok()).is_some_and(|accept| {
+        accept.split(',').next().is_some_and(|first| first.trim().starts_with("text/html"))
+    })
 }
 
 /// What a person who opened this server's address without its token reads: what happened and

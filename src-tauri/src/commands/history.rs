@@ -28,6 +28,12 @@ pub async fn open_run(state: State<'_, DuplexState>, id: String) -> AppResult<Ru
     Ok(view_of(record, report))
 }
 
+/// Names a run or notes something about it (an empty note removes it).
+#[tauri::command]
+pub async fn set_note(state: State<'_, DuplexState>, id: String, note: String) -> AppResult<()> {
+    Ok(state.history().set_note(&id, &note)?)
+}
+
 #[tauri::command]
 pub async fn delete_run(state: State<'_, DuplexState>, id: String) -> AppResult<bool> {
     Ok(state.history().delete(&id)?)
@@ -104,7 +110,7 @@ pub async fn import_bundles<R: Runtime>(
 }
 
 /// Where to write: the test override, or the native save dialog. None if cancelled.
-fn save_path<R: Runtime>(app: &AppHandle<R>, title: &str, suggested: &str) -> Option<PathBuf> {
+pub(crate) fn save_path<R: Runtime>(app: &AppHandle<R>, title: &str, suggested: &str) -> Option<PathBuf> {
     let (kind, extension) = match suggested.rsplit_once('.') {
         Some((_, "html")) => ("HTML", "html"),
         _ => ("CSV", "csv"),

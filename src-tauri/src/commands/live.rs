@@ -2,7 +2,7 @@
 //! summary (the page records what each feed received and showed; the engine sums it up).
 
 use duplex_core::monitor::{Session, SessionSummary, summarize};
-use tauri::State;
+use tauri::{AppHandle, Runtime, State};
 
 use crate::error::{AppError, AppResult};
 use crate::state::DuplexState;
@@ -18,4 +18,18 @@ pub fn set_monitor_hz(state: State<'_, DuplexState>, hz: f64) -> AppResult<f64> 
 #[tauri::command]
 pub fn summarize_monitor(session: Session) -> SessionSummary {
     summarize(&session)
+}
+
+/// Writes a watching session, every answer and message, as CSV where the person chooses. None
+/// if they cancelled the dialog.
+#[tauri::command]
+pub async fn export_monitor<R: Runtime>(app: AppHandle<R>, session: Session) -> AppResult<Option<String>> {
+    let Some(path) = super::history::save_path(&app, "Export live session", "duplex-live-session.csv") else {
+        return Ok(None);
+    };
+    let file = std::fs::File::create(&path)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display())))
+        .map_err(duplex_core::export::ExportError::from)?;
+    duplex_core::export::csv::write_monitor_session(std::io::BufWriter::new(file), &session)?;
+    Ok(Some(path.display().to_string()))
 }

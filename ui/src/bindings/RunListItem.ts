@@ -16,4 +16,8 @@ clients: Array<string>, samples: number,
 /**
  * The run's result in one line, as given when it was saved.
  */
-headline: string | null, };
+headline: string | null, 
+/**
+ * A person's name or note for the run (History), if any.
+ */
+note: string | null, };

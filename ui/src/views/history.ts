@@ -10,6 +10,8 @@ import { exportRun } from "./results";
 
 export interface HistoryOptions {
   onOpen: (id: string) => void;
+  /** Puts the run's plan in the Run view. */
+  onRunAgain: (id: string) => void;
 }
 
 /** Runs or platforms side by side: a row per transport and group, the first group the reference. */
@@ -58,22 +60,23 @@ export async function renderHistory(root: HTMLElement, options: HistoryOptions):
   <div class="card">
     <div class="run-head"><h2>History <span class="muted">(${runs.length})</span></h2>
       <div class="actions"><button id="import-button" title="Add runs from other devices (bundle files)">Import…</button>
-        <button id="compare-button" disabled title="Tick two runs or more">Compare</button></div></div>
+        <button id="compare-button" disabled title="Tick two runs or more">Compare</button>
+        <button id="delete-picked" class="danger" disabled title="Tick the runs to delete">Delete selected</button></div></div>
     <p id="history-status" class="muted" aria-live="polite"></p>
     <div class="table-wrap"><table id="history-table">
-      <thead><tr><th><span class="sr-only">select</span></th><th>when</th><th>plan</th><th>status</th><th>clients</th><th>calls</th><th>result</th><th>platform</th><th></th></tr></thead>
+      <thead><tr><th><span class="sr-only">select</span></th><th>when</th><th>name or note</th><th>result</th><th>plan</th><th>status</th><th>calls</th><th>platform</th><th></th></tr></thead>
       <tbody>${runs
         .map(
           (r) => `<tr data-id="${escapeHtml(r.id)}">
           <td><input type="checkbox" class="pick" aria-label="Select run ${escapeHtml(r.id.slice(0, 8))}"></td>
           <td>${escapeHtml(formatDate(r.started_at_unix_ns))}</td>
-          <td>${escapeHtml(r.plan_name ?? "custom")}<div class="muted">${escapeHtml(r.transports.join(", "))}</div></td>
-          <td><span class="badge ${r.status}">${r.status}</span></td>
-          <td>${escapeHtml(r.clients.join(", "))}</td>
-          <td>${r.samples.toLocaleString()}</td>
+          <td><input type="text" class="note" maxlength="200" placeholder="name this run" value="${escapeHtml(r.note ?? "")}" aria-label="Name or note for run ${escapeHtml(r.id.slice(0, 8))}"></td>
           <td class="headline">${escapeHtml(r.headline ?? "—")}</td>
+          <td>${escapeHtml(r.plan_name ?? "custom")}<div class="muted">${escapeHtml(r.transports.join(", "))} · ${escapeHtml(r.clients.join(", "))}</div></td>
+          <td><span class="badge ${r.status}">${r.status}</span></td>
+          <td>${r.samples.toLocaleString()}<span class="phone-only"> calls</span></td>
           <td class="muted">${escapeHtml(r.platform)}</td>
-          <td class="row-actions"><button class="open">Open</button> <button class="export">Export…</button> <button class="delete danger">Delete</button></td>
+          <td class="row-actions"><button class="open">Open</button> <button class="again" title="Put this run's plan in the Run view">Run again</button> <button class="export">Export…</button> <button class="delete danger">Delete</button></td>
         </tr>`,
         )
         .join("")}</tbody></table></div>
@@ -89,12 +92,51 @@ export async function renderHistory(root: HTMLElement, options: HistoryOptions):
 
   const status = $("#history-status", root);
   const picked = () => [...root.querySelectorAll<HTMLInputElement>("input.pick:checked")].map((c) => c.closest("tr")!.dataset.id!);
+  const deletePicked = $("#delete-picked", root) as HTMLButtonElement;
+  const disarm = () => {
+    deletePicked.classList.remove("armed");
+    deletePicked.textContent = "Delete selected";
+  };
   root.querySelectorAll<HTMLInputElement>("input.pick").forEach(
-    (c) => (c.onchange = () => (($("#compare-button", root) as HTMLButtonElement).disabled = picked().length < 2)),
+    (c) =>
+      (c.onchange = () => {
+        ($("#compare-button", root) as HTMLButtonElement).disabled = picked().length < 2;
+        deletePicked.disabled = picked().length === 0;
+        disarm();
+      }),
   );
+  deletePicked.onclick = async () => {
+    const ids = picked();
+    // Two steps, as for one run: the first click says what the second will do.
+    if (!deletePicked.classList.contains("armed")) {
+      deletePicked.classList.add("armed");
+      deletePicked.textContent = `Really delete ${ids.length} run${ids.length > 1 ? "s" : ""}?`;
+      setTimeout(disarm, 4000);
+      return;
+    }
+    try {
+      for (const id of ids) await api.deleteRun(id);
+      await renderHistory(root, options);
+      $("#history-status", root).textContent = `Deleted ${ids.length} run${ids.length > 1 ? "s" : ""}.`;
+    } catch (e) {
+      showError(`Delete failed: ${errorMessage(e)}`);
+    }
+  };
+  root.querySelectorAll<HTMLInputElement>("input.note").forEach((input) => {
+    const id = input.closest("tr")!.dataset.id!;
+    input.onchange = async () => {
+      try {
+        await api.setNote(id, input.value);
+        status.textContent = input.value.trim() ? `Named run ${id.slice(0, 8)}.` : `Cleared the note of run ${id.slice(0, 8)}.`;
+      } catch (e) {
+        showError(`Cannot keep the note: ${errorMessage(e)}`);
+      }
+    };
+  });
   root.querySelectorAll<HTMLTableRowElement>("tbody tr[data-id]").forEach((row) => {
     const id = row.dataset.id!;
     $("button.open", row).onclick = () => options.onOpen(id);
+    $("button.again", row).onclick = () => options.onRunAgain(id);
     $("button.export", row).onclick = () => exportRun(id, status);
     const del = $("button.delete", row) as HTMLButtonElement;
     del.onclick = async () => {

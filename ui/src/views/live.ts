@@ -141,7 +141,9 @@ function summaryHtml(s: SessionSummary): string {
         <td>${formatBytes(f.bytes_per_s)}</td><td>${f.messages_per_s.toFixed(2)}</td><td>${f.bytes_per_snapshot === null ? "—" : formatBytes(f.bytes_per_snapshot)}</td><td>${f.handler_ms_per_s.toFixed(3)}</td></tr>`;
     })
     .join("");
-  return `<h2>Session summary <span class="muted">${s.duration_s.toFixed(1)} s</span></h2>
+  return `<div class="run-head"><h2>Session summary <span class="muted">${s.duration_s.toFixed(1)} s</span></h2>
+      <div class="actions"><button type="button" id="live-export">Export CSV…</button></div></div>
+    ${s.verdict ? `<p class="verdict" id="live-verdict">${escapeHtml(s.verdict)}</p>` : ""}
     <div class="table-wrap"><table id="live-summary-table"><thead><tr><th>feed</th><th>answers</th><th>snapshots</th><th>missed</th>
       <th>staleness p50</th><th>p95</th><th>max</th><th>mean age on screen</th><th>bytes/s</th><th>answers/s</th><th>bytes/snapshot</th><th>CPU ms/s</th></tr></thead>
       <tbody>${rows}</tbody></table></div>
@@ -269,10 +271,19 @@ export function renderLive(root: HTMLElement, server: string | null): void {
         status.textContent = "stopped";
         const observations = [...push.tracker.observations, ...poll.tracker.observations];
         try {
-          const summary = await api.summarizeMonitor({ started_ns: Math.round(startedNs), ended_ns: Math.round(nowNs()), one_clock: true, observations });
+          const recorded = { started_ns: Math.round(startedNs), ended_ns: Math.round(nowNs()), one_clock: true, observations };
+          const summary = await api.summarizeMonitor(recorded);
           const card = $("#live-summary", root);
           card.innerHTML = summaryHtml(summary);
           card.hidden = false;
+          ($("#live-export", card) as HTMLButtonElement).onclick = async () => {
+            try {
+              const path = await api.exportMonitor(recorded);
+              status.textContent = path ? `saved the session to ${path}` : "export cancelled";
+            } catch (e) {
+              showError(`Export failed: ${errorMessage(e)}`);
+            }
+          };
           stalenessCdf($("#live-cdf", card), [
             { label: "WebSocket push", colour: colourOf("ws"), values: push.tracker.staleness },
             { label: longPoll ? "AJAX long-poll" : `AJAX poll (${interval} ms)`, colour: colourOf("poll"), values: poll.tracker.staleness },

@@ -22,7 +22,13 @@ export interface RunViewOptions {
 
 const CLIENT_NAMES: Record<ClientKind, string> = { native: "native", webview: "web view" };
 
-export function renderRunView(root: HTMLElement, options: RunViewOptions): void {
+/** What the rest of the app may do with the Run view once drawn. */
+export interface RunViewHandle {
+  /** Puts a stored run's plan in the form (History's Run again). */
+  applyPlan: (plan: Plan) => void;
+}
+
+export function renderRunView(root: HTMLElement, options: RunViewOptions): RunViewHandle {
   const presets = options.presets.filter((p) => p.name !== "push");
   root.innerHTML = `
   <form id="plan-form" class="card plan" novalidate>
@@ -82,9 +88,12 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): void 
   const checkbox = (id: string) => $(`#${id}`, root) as HTMLInputElement;
   let base: Plan = presets[0];
 
-  const applyPreset = (name: string) => {
-    base = presets.find((p) => p.name === name) ?? presets[0];
-    $("#preset-description", root).textContent = base.description ?? "";
+  /** Fills the form with a plan: a preset's, or a stored run's (Run again). */
+  const applyPlan = (plan: Plan) => {
+    base = plan;
+    const preset = $("#preset", root) as HTMLSelectElement;
+    if (presets.some((p) => p.name === plan.name)) preset.value = plan.name ?? "";
+    $("#preset-description", root).textContent = base.description ?? (plan.name ? `As run ${plan.name}` : "");
     root.querySelectorAll<HTMLInputElement>('input[name="transport"]').forEach((c) => (c.checked = base.transports.includes(c.value as Transport)));
     setNum("sets", base.sets);
     setNum("calls", base.calls);
@@ -100,6 +109,7 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): void 
     if (!running) clearProgress();
     void refresh();
   };
+  const applyPreset = (name: string) => applyPlan(presets.find((p) => p.name === name) ?? presets[0]);
 
   const readPlan = (): Plan => ({
     ...base,
@@ -278,6 +288,7 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): void 
   };
 
   applyPreset(presets[0]?.name ?? "quick");
+  return { applyPlan };
 }
 
 export function setEmbeddedAddress(root: HTMLElement, address: string): void {

@@ -58,6 +58,9 @@ fn summary_text(s: &SessionSummary) -> String {
             f.handler_ms_per_s
         );
     }
+    if let Some(verdict) = &s.verdict {
+        let _ = writeln!(out, "\n{verdict}");
+    }
     for note in &s.notes {
         let _ = writeln!(out, "note: {note}");
     }

@@ -492,3 +492,32 @@ pub fn write_platform_comparison<W: Write>(
     });
     write_flat(out, rows)
 }
+
+/// `monitor.csv`: a live-monitor session, one row per answer or message of each feed, with how
+/// stale its snapshot was when it was shown.
+pub fn write_monitor_session<W: Write>(out: W, session: &crate::monitor::Session) -> Result<(), ExportError> {
+    #[derive(Serialize)]
+    struct Row {
+        feed: crate::monitor::Feed,
+        seq: Option<u64>,
+        created_unix_ns: Option<i64>,
+        shown_unix_ns: i64,
+        staleness_us: Option<f64>,
+        bytes_out: u64,
+        bytes_in: u64,
+        handler_us: f64,
+        one_clock: bool,
+    }
+    let rows = session.observations.iter().map(|o| Row {
+        feed: o.feed,
+        seq: o.seq,
+        created_unix_ns: o.created_ns,
+        shown_unix_ns: o.shown_ns,
+        staleness_us: o.created_ns.map(|c| (o.shown_ns - c) as f64 / 1e3),
+        bytes_out: o.bytes_out,
+        bytes_in: o.bytes_in,
+        handler_us: o.handler_ns as f64 / 1e3,
+        one_clock: session.one_clock,
+    });
+    write_flat(out, rows)
+}

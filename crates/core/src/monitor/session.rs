@@ -44,6 +44,43 @@ pub struct SessionSummary {
     pub duration_s: f64,
     pub feeds: Vec<FeedSummary>,
     pub notes: Vec<String>,
+    /// The session in one sentence: push against the other feed, freshness, misses and bytes.
+    #[serde(default)]
+    pub verdict: Option<String>,
+}
+
+/// "push showed snapshots 1.8 ms after they were made (median) and missed none; poll 250 ms
+/// (140× staler) and missed 3, for 2.1× the bytes per snapshot".
+fn verdict(feeds: &[FeedSummary]) -> Option<String> {
+    let push = feeds.iter().find(|f| f.feed == Feed::Push)?;
+    let other = feeds.iter().find(|f| f.feed != Feed::Push)?;
+    let (a, b) = (push.staleness_ms.as_ref()?.p50, other.staleness_ms.as_ref()?.p50);
+    let name = |f: &FeedSummary| match f.feed {
+        Feed::Push => "push",
+        Feed::Poll => "poll",
+        Feed::LongPoll => "long-poll",
+    };
+    let missed = |n: u64| if n == 0 { "missed none".to_owned() } else { format!("missed {n}") };
+    let fresher = if a > 0.0 && b >= a {
+        format!(" ({:.0}× staler)", b / a)
+    } else if b > 0.0 && a > b {
+        format!(" ({:.1}× fresher than push)", a / b)
+    } else {
+        String::new()
+    };
+    let bytes = match (push.bytes_per_snapshot, other.bytes_per_snapshot) {
+        (Some(p), Some(o)) if p > 0.0 => format!(", for {:.1}× the bytes per snapshot", o / p),
+        _ => String::new(),
+    };
+    Some(format!(
+        "{} showed snapshots {:.1} ms after they were made (median) and {}; {} {:.1} ms{fresher} and {}{bytes}.",
+        name(push),
+        a,
+        missed(push.missed),
+        name(other),
+        b,
+        missed(other.missed)
+    ))
 }
 
 /// Mean and exact quantiles (statrs, R-8, as the run statistics).
@@ -112,7 +149,7 @@ pub fn summarize(session: &Session) -> SessionSummary {
     let mut order: Vec<Feed> = session.observations.iter().map(|o| o.feed).collect();
     order.sort();
     order.dedup();
-    let feeds = order
+    let feeds: Vec<FeedSummary> = order
         .into_iter()
         .map(|feed| {
             let mine: Vec<&Observation> = session.observations.iter().filter(|o| o.feed == feed).collect();
@@ -129,7 +166,8 @@ pub fn summarize(session: &Session) -> SessionSummary {
                 .to_owned(),
         );
     }
-    SessionSummary { duration_s, feeds, notes }
+    let verdict = verdict(&feeds);
+    SessionSummary { duration_s, feeds, notes, verdict }
 }
 
 #[cfg(test)]
@@ -192,6 +230,13 @@ mod tests {
         assert_eq!(poll.bytes_per_snapshot, Some(4.0 * 500.0 / 3.0));
         assert_eq!(poll.messages_per_s, 1.0);
         assert_eq!(s.notes.len(), 1, "one clock: no clock note");
+        // Push at 2 ms, poll at 500 ms (p50), one snapshot missed, 4/3 the bytes per snapshot.
+        assert_eq!(
+            s.verdict.as_deref(),
+            Some(
+                "push showed snapshots 2.0 ms after they were made (median) and missed none; poll 500.0 ms (250× staler) and missed 1, for 1.3× the bytes per snapshot."
+            )
+        );
     }
 
     #[test]

@@ -47,6 +47,8 @@ pub struct RunListItem {
     pub samples: u64,
     /// The run's result in one line, as given when it was saved.
     pub headline: Option<String>,
+    /// A person's name or note for the run (History), if any.
+    pub note: Option<String>,
 }
 
 const SCHEMA_VERSION: i64 = 1;
@@ -93,6 +95,18 @@ CREATE TABLE IF NOT EXISTS live_runs (
 );
 ";
 
+/// People's notes on runs ("office Wi-Fi", "after the fix"), kept apart from the runs: saving a
+/// run again replaces its row, not its note.
+const NOTES: &str = "
+CREATE TABLE IF NOT EXISTS notes (
+    run_id TEXT PRIMARY KEY,
+    note TEXT NOT NULL
+);
+";
+
+/// The longest note kept, in characters.
+pub const MAX_NOTE_CHARS: usize = 200;
+
 /// The status of a run whose samples are still being written.
 const RUNNING: &str = "running";
 
@@ -137,6 +151,7 @@ impl History {
             newer => return Err(StorageError::TooNew(newer)),
         }
         conn.execute_batch(LIVE_RUNS)?;
+        conn.execute_batch(NOTES)?;
         Ok(History { conn })
     }
 
@@ -241,7 +256,8 @@ impl History {
     pub fn list(&self) -> Result<Vec<RunListItem>, StorageError> {
         let mut stmt = self.conn.prepare(
             "SELECT id, started_at, finished_at, status, plan_name, target, platform, transports, \
-             clients, sample_count, headline FROM runs WHERE status != 'running' ORDER BY started_at DESC, id",
+             clients, sample_count, headline, notes.note FROM runs LEFT JOIN notes ON notes.run_id = runs.id \
+             WHERE status != 'running' ORDER BY started_at DESC, id",
         )?;
         let rows = stmt.query_map([], |r| {
             let split = |s: String| -> Vec<String> {
@@ -260,6 +276,7 @@ impl History {
                     clients: split(r.get(8)?),
                     samples: r.get(9)?,
                     headline: r.get(10)?,
+                    note: r.get(11)?,
                 },
                 r.get::<_, String>(3)?,
             ))
@@ -274,6 +291,24 @@ impl History {
             items.push(item);
         }
         Ok(items)
+    }
+
+    /// Names a run, or notes something about it; an empty note removes it. The note is trimmed,
+    /// cut to [`MAX_NOTE_CHARS`], and any access token in it redacted.
+    pub fn set_note(&mut self, id: &str, note: &str) -> Result<(), StorageError> {
+        if !self.contains(id)? {
+            return Err(StorageError::NotFound(id.to_owned()));
+        }
+        let note: String = duplex_model::redact::redact(note.trim()).chars().take(MAX_NOTE_CHARS).collect();
+        if note.is_empty() {
+            self.conn.execute("DELETE FROM notes WHERE run_id = ?1", [id])?;
+        } else {
+            self.conn.execute(
+                "INSERT INTO notes (run_id, note) VALUES (?1, ?2) ON CONFLICT(run_id) DO UPDATE SET note = ?2",
+                params![id, note],
+            )?;
+        }
+        Ok(())
     }
 
     pub fn contains(&self, id: &str) -> Result<bool, StorageError> {
@@ -324,7 +359,11 @@ impl History {
 
     /// Removes a run and its samples; false when there was no such run.
     pub fn delete(&mut self, id: &str) -> Result<bool, StorageError> {
-        Ok(self.conn.execute("DELETE FROM runs WHERE id = ?1", [id])? > 0)
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM notes WHERE run_id = ?1", [id])?;
+        let deleted = tx.execute("DELETE FROM runs WHERE id = ?1", [id])? > 0;
+        tx.commit()?;
+        Ok(deleted)
     }
 }
 
