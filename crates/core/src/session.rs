@@ -275,6 +275,12 @@ pub fn join_sink(
     store: impl Fn(&RunRecord, Option<&str>) -> Result<(), String> + Send + Sync + 'static,
 ) -> ResultSink {
     std::sync::Arc::new(move |joined: JoinedPart| {
+        // A browser that measured nothing (its first connection failed) started no run: there
+        // is nothing to store, as for a native run that never started.
+        if joined.part.samples.is_empty() {
+            let why = joined.part.error.as_deref().unwrap_or("the browser sent no samples");
+            return Err(SinkError::Misfit(format!("nothing was measured, so nothing was stored: {why}")));
+        }
         let session = RunSession::joined(joined).map_err(|e| SinkError::Misfit(e.to_string()))?;
         let finished = session.finish(&AnalysisOptions::default());
         store(&finished.record, finished.headline.as_deref()).map_err(SinkError::Store)?;

@@ -237,6 +237,14 @@ async fn a_joined_browsers_results_are_stored_once_and_compared_by_platform() {
     let (status, body) = post(format!("{base}/join/results?{auth}"), bad.to_string().into_bytes()).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body.contains("set 99"), "{body}");
+    // A browser whose first connection failed measured nothing: no run is stored for it.
+    let mut empty = serde_json::to_value(&results).expect("value");
+    empty["part"]["samples"] = serde_json::json!([]);
+    empty["part"]["status"] = "failed".into();
+    empty["part"]["error"] = "ws: no answer within 5000 ms".into();
+    let (status, body) = post(format!("{base}/join/results?{auth}"), empty.to_string().into_bytes()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("nothing was measured") && body.contains("no answer within"), "{body}");
     assert_eq!(stored_count(), 0);
 
     // The real post is stored; the same post again is refused.
