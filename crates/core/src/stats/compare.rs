@@ -9,6 +9,7 @@ use ts_rs::TS;
 use duplex_clients::{Pattern, Transport};
 use duplex_model::record::ClientKind;
 
+use super::format::{format_p, format_us};
 use super::summary::Summary;
 
 /// Below this p-value a difference is called significant.
@@ -108,22 +109,6 @@ fn mean_var(xs: &[f64]) -> (f64, f64) {
     let n = xs.len() as f64;
     let m = xs.iter().sum::<f64>() / n;
     (m, xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0))
-}
-
-/// "p < 0.001" or "p = 0.042".
-pub fn format_p(p: f64) -> String {
-    if p < 0.001 { "p < 0.001".into() } else { format!("p = {p:.3}") }
-}
-
-/// Formats microseconds with a sensible unit.
-pub fn format_us(us: f64) -> String {
-    if us >= 10_000.0 {
-        format!("{:.1} ms", us / 1e3)
-    } else if us >= 1_000.0 {
-        format!("{:.2} ms", us / 1e3)
-    } else {
-        format!("{us:.1} µs")
-    }
 }
 
 pub struct Side<'a> {

@@ -3,6 +3,7 @@
 
 pub mod compare;
 pub mod energy;
+pub mod format;
 pub mod live;
 pub mod normal;
 pub mod platforms;
@@ -14,7 +15,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-pub use compare::{Comparison, format_p, format_us, mann_whitney, welch};
+pub use compare::{Comparison, mann_whitney, welch};
+pub use format::{format_p, format_us};
 pub use normal::NormalFit;
 pub use series::{Series, series};
 pub use summary::{Group, Summary, summarize};

@@ -7,7 +7,7 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 use statrs::statistics::{Data, OrderStatistics};
 use ts_rs::TS;
 
-use super::compare::format_us;
+use super::format::format_us;
 
 /// Latencies in microseconds, the unit people read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, TS, JsonSchema)]
