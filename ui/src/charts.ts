@@ -4,7 +4,7 @@
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 
-import { formatUs, groupLabel } from "./format";
+import { belowStep, formatUs, groupLabel } from "./format";
 import { histogram, normalCounts, thin } from "./stats";
 import type { PlatformComparison, PowerSeries, Series, TransportReport } from "./bindings";
 
@@ -199,7 +199,7 @@ export function groupMedians(el: HTMLElement, c: PlatformComparison): void {
   // A median below its clock step is only a bound: no point (a log axis has no 0 either).
   const median = (k: string, g: number) => {
     const s = c.cells.find((cell) => `${cell.transport}|${cell.client}` === k && cell.group === g - 1)?.summary;
-    return s && !(s.clock_step_us && s.p50_us < s.clock_step_us) ? s.p50_us : null;
+    return s && !belowStep(s, s.p50_us) ? s.p50_us : null;
   };
   const ys = keys.map((k) => x.map((g) => median(k, g)));
   const name = (t: number) => {

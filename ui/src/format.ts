@@ -11,9 +11,13 @@ export function formatUs(us: number): string {
 
 /** A quantile of a summary as people should read it: a reading below the clock's step is a bound ("< 1.00 ms (clock step)"), never "0.0 µs" (as the engine's `Summary::show`). */
 export function formatQuantile(s: Pick<Summary, "clock_step_us">, us: number): string {
+  return belowStep(s, us) ? `< ${formatUs(s.clock_step_us!)} (clock step)` : formatUs(us);
+}
+
+/** Whether a reading lies below the clock's step (a bound, not a value), as `Summary::censored`. */
+export function belowStep(s: Pick<Summary, "clock_step_us">, us: number): boolean {
   const step = s.clock_step_us;
-  if (step !== null && step !== undefined && step > 0 && us < step) return `< ${formatUs(step)} (clock step)`;
-  return formatUs(us);
+  return step !== null && step !== undefined && step > 0 && us < step;
 }
 
 /** Whether a sample of `count` calls has at least one call above quantile q (p99 needs 100 calls, p99.9 a thousand), as `Summary::supports`. */

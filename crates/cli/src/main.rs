@@ -417,8 +417,7 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     let comparison =
         compare_platforms(&runs, CompareOptions { by, include_incomplete: args.include_incomplete });
     if let Some(path) = &args.csv {
-        let file = std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?;
-        duplex_core::export::csv::write_platform_comparison(std::io::BufWriter::new(file), &comparison)?;
+        duplex_core::export::csv::write_platform_comparison(duplex_core::export::create(path)?, &comparison)?;
     }
     output::emit(Mode::json(args.json), &output::Compare(comparison))?;
     Ok(ExitCode::SUCCESS)

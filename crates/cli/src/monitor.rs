@@ -184,10 +184,7 @@ pub async fn monitor(args: &MonitorArgs) -> anyhow::Result<ExitCode> {
     let session =
         Session { started_ns, ended_ns: now_unix_ns(), one_clock: endpoints.is_loopback, observations };
     if let Some(path) = &args.csv {
-        let file = anyhow::Context::with_context(std::fs::File::create(path), || {
-            format!("writing {}", path.display())
-        })?;
-        duplex_core::export::csv::write_monitor_session(std::io::BufWriter::new(file), &session)?;
+        duplex_core::export::csv::write_monitor_session(duplex_core::export::create(path)?, &session)?;
     }
     let summary = summarize(&session);
     output::emit(Mode::json(args.json), &output::Monitor(summary))?;

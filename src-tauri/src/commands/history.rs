@@ -63,10 +63,7 @@ pub async fn export_comparison<R: Runtime>(
 ) -> AppResult<Option<String>> {
     let comparison = compare_runs(state, ids, options).await?;
     let Some(path) = save_path(&app, "Export comparison", "duplex-compare.csv") else { return Ok(None) };
-    let file = std::fs::File::create(&path)
-        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display())))
-        .map_err(duplex_core::export::ExportError::from)?;
-    duplex_core::export::csv::write_platform_comparison(std::io::BufWriter::new(file), &comparison)?;
+    duplex_core::export::csv::write_platform_comparison(duplex_core::export::create(&path)?, &comparison)?;
     Ok(Some(path.display().to_string()))
 }
 

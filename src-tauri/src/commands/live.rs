@@ -27,9 +27,6 @@ pub async fn export_monitor<R: Runtime>(app: AppHandle<R>, session: Session) -> 
     let Some(path) = super::history::save_path(&app, "Export live session", "duplex-live-session.csv") else {
         return Ok(None);
     };
-    let file = std::fs::File::create(&path)
-        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display())))
-        .map_err(duplex_core::export::ExportError::from)?;
-    duplex_core::export::csv::write_monitor_session(std::io::BufWriter::new(file), &session)?;
+    duplex_core::export::csv::write_monitor_session(duplex_core::export::create(&path)?, &session)?;
     Ok(Some(path.display().to_string()))
 }

@@ -74,6 +74,13 @@ impl ReportFiles {
 }
 
 /// Writes the report set into `dir` (created if missing), named by [`ReportFiles::in_dir`].
+/// A new file to write, buffered; the error names the file ("cannot write PATH: reason").
+pub fn create(path: &Path) -> Result<BufWriter<File>, ExportError> {
+    File::create(path)
+        .map(BufWriter::new)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display())).into())
+}
+
 pub fn write_report(dir: &Path, record: &RunRecord, report: &Report) -> Result<ReportFiles, ExportError> {
     std::fs::create_dir_all(dir)
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot create {}: {e}", dir.display())))?;
@@ -88,11 +95,6 @@ pub fn write_report_files(
     record: &RunRecord,
     report: &Report,
 ) -> Result<(), ExportError> {
-    let create = |p: &Path| {
-        File::create(p)
-            .map(BufWriter::new)
-            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot write {}: {e}", p.display())))
-    };
     csv::write_samples(create(&files.samples)?, &record.id, &record.samples)?;
     csv::write_summary(create(&files.summary)?, record, report)?;
     csv::write_comparisons(create(&files.comparisons)?, record, report)?;
