@@ -132,7 +132,7 @@ impl RunSession {
         let Some(plan) = self.plan.for_client(ClientKind::Native) else {
             return Ok(());
         };
-        let plan_transports = plan.transports.len().max(1) as u64;
+        let per_transport = plan.calls_per_transport();
         // Power is the session's: the native part lends its monitor to the runner.
         let part = std::mem::replace(&mut self.part, placeholder());
         let mut handle = spawn(plan, target, part, cancel)?;
@@ -162,7 +162,7 @@ impl RunSession {
                     done: p.done,
                     total: p.total,
                     transport_done: self.live.recorded(p.transport),
-                    transport_total: p.total / plan_transports,
+                    transport_total: per_transport,
                     p50_us: self.live.p50_us(p.transport),
                 },
             };

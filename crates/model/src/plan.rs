@@ -255,10 +255,12 @@ impl Plan {
 
     /// Calls that will be recorded in total.
     pub fn total_calls(&self) -> u64 {
-        self.transports.len() as u64
-            * u64::from(self.sets)
-            * u64::from(self.calls)
-            * u64::from(self.concurrency)
+        self.transports.len() as u64 * self.calls_per_transport()
+    }
+
+    /// Calls that will be recorded of each transport: every set, every client.
+    pub fn calls_per_transport(&self) -> u64 {
+        u64::from(self.sets) * u64::from(self.calls) * u64::from(self.concurrency)
     }
 
     pub fn client_options(&self) -> ClientOptions {
