@@ -44,45 +44,57 @@ impl LiveLatency {
 /// Live percentiles per transport, fed from a run's sample batches.
 #[derive(Default)]
 pub struct LiveByTransport {
-    groups: Vec<(Transport, LiveLatency)>,
-    /// Calls recorded per transport, failed ones included.
-    recorded: Vec<(Transport, u64)>,
+    groups: Vec<LiveGroup>,
+}
+
+/// One transport so far: its successful calls' latencies, and every call recorded.
+struct LiveGroup {
+    transport: Transport,
+    latency: LiveLatency,
+    /// Calls recorded, failed ones included.
+    recorded: u64,
 }
 
 impl LiveByTransport {
-    /// Records the successful samples of a batch.
+    /// Records a batch: every sample counts, the successful ones' latencies too.
     pub fn record(&mut self, batch: &[Sample]) {
         for s in batch {
-            match self.recorded.iter_mut().find(|(t, _)| *t == s.transport) {
-                Some((_, n)) => *n += 1,
-                None => self.recorded.push((s.transport, 1)),
-            }
-        }
-        for s in batch.iter().filter(|s| s.is_ok()) {
-            let i = match self.groups.iter().position(|(t, _)| *t == s.transport) {
+            let i = match self.groups.iter().position(|g| g.transport == s.transport) {
                 Some(i) => i,
                 None => {
-                    self.groups.push((s.transport, LiveLatency::new()));
+                    self.groups.push(LiveGroup {
+                        transport: s.transport,
+                        latency: LiveLatency::new(),
+                        recorded: 0,
+                    });
                     self.groups.len() - 1
                 }
             };
-            self.groups[i].1.record(s.latency_ns);
+            let group = &mut self.groups[i];
+            group.recorded += 1;
+            if s.is_ok() {
+                group.latency.record(s.latency_ns);
+            }
         }
     }
 
     /// Calls recorded so far of one transport, failed ones included.
     pub fn recorded(&self, transport: Transport) -> u64 {
-        self.recorded.iter().find(|(t, _)| *t == transport).map_or(0, |(_, n)| *n)
+        self.groups.iter().find(|g| g.transport == transport).map_or(0, |g| g.recorded)
     }
 
-    /// Median so far of one transport, µs.
+    /// Median so far of one transport, µs; None before its first successful call.
     pub fn p50_us(&self, transport: Transport) -> Option<f64> {
-        self.groups.iter().find(|(t, _)| *t == transport).map(|(_, h)| h.quantile_us(0.5))
+        self.measured().find(|g| g.transport == transport).map(|g| g.latency.quantile_us(0.5))
     }
 
-    /// Median so far of every transport seen, in the order first seen.
+    /// Median so far of every transport with a successful call, in the order first seen.
     pub fn p50s_us(&self) -> impl Iterator<Item = (Transport, f64)> + '_ {
-        self.groups.iter().map(|(t, h)| (*t, h.quantile_us(0.5)))
+        self.measured().map(|g| (g.transport, g.latency.quantile_us(0.5)))
+    }
+
+    fn measured(&self) -> impl Iterator<Item = &LiveGroup> {
+        self.groups.iter().filter(|g| g.latency.count() > 0)
     }
 }
 
