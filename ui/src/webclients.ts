@@ -283,6 +283,8 @@ export async function runWebview(run: ClientRun, server: string, options: RunOpt
   const timings: BlockTiming[] = [];
   const pools = new Map<Transport, { channel: EchoChannel; recorded: number; wireSeq: number }[]>();
   const recent = new Map<Transport, number[]>();
+  /** Calls recorded per transport, failed ones included (progress reads it every 100 ms). */
+  const recorded = new Map<Transport, number>();
   let status: ClientPart["status"] = "complete";
   let error: string | null = null;
   let lastProgress = -Infinity;
@@ -298,7 +300,7 @@ export async function runWebview(run: ClientRun, server: string, options: RunOpt
       sets: plan.sets,
       done: samples.length,
       total,
-      transportDone: samples.filter((x) => x.transport === transport).length,
+      transportDone: recorded.get(transport) ?? 0,
       transportTotal: plan.sets * plan.calls * plan.concurrency,
       p50Us: xs.length ? xs[Math.floor(xs.length / 2)] : null,
     });
@@ -375,6 +377,7 @@ export async function runWebview(run: ClientRun, server: string, options: RunOpt
             if (e instanceof ExchangeError && e.fatal) block.fatal = `${transport} client ${clientId}: ${e.message}`;
           }
           samples.push(sample);
+          recorded.set(transport, (recorded.get(transport) ?? 0) + 1);
           progress(transport, set);
         }
       }),
