@@ -18,6 +18,7 @@ part() { # name command...: runs one part, timed
   echo "== $name"
   "$@"
   times+=("$(printf '%5d s  %s' $((SECONDS - t0)) "$name")")
+  echo "   disk: target/ holds $(du -sh target 2>/dev/null | cut -f1), $(df -h --output=avail . | tail -1 | tr -d ' ') free"
 }
 
 prerequisites() {
