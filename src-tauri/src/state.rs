@@ -69,6 +69,15 @@ impl DuplexState {
         })
     }
 
+    /// The embedded server as a run's target: its address, its certificate pinned.
+    pub fn embedded_target(&self) -> AppResult<duplex_core::runner::Target> {
+        let server = self.server.as_ref().map_err(|e| AppError::Server(e.clone()))?;
+        Ok(duplex_core::runner::Target::InProcess {
+            addr: server.local_addr(),
+            certificate: server.tls().map(|t| t.certificate().clone()),
+        })
+    }
+
     pub fn server_addr(&self) -> AppResult<std::net::SocketAddr> {
         self.server.as_ref().map(ServerThread::local_addr).map_err(|e| AppError::Server(e.clone()))
     }

@@ -83,7 +83,13 @@ fn the_form_asks_the_engine_what_it_would_refuse() {
     let cases = [
         (plan(json!({ "sets": 0 })), Value::Null, true, false, "sets and calls must be at least 1"),
         (plan(json!({ "payload_bytes": 17 << 20 })), Value::Null, true, false, "payload must be at most"),
-        (plan(json!({})), json!("https://example.invalid/"), true, false, "use a ws:// or http:// URL"),
+        (
+            plan(json!({})),
+            json!("ftp://example.invalid/"),
+            true,
+            false,
+            "use a ws://, wss://, http:// or https:// URL",
+        ),
         (
             plan(json!({})),
             json!("http://127.0.0.1:9/"),

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use duplex_core::clients::{HttpMethod, Transport};
+use duplex_core::clients::{HttpMethod, Transport, Trust};
 use duplex_core::record::{ClientKind, Topology};
 use duplex_core::runner::{CheckedPlan, Order, Plan, Target};
 use duplex_core::server::Limits;
@@ -246,9 +246,11 @@ pub struct BenchArgs {
     /// Where the embedded server runs relative to the clients.
     #[arg(long, value_enum, default_value = "same-thread")]
     pub topology: TopologyArg,
-    /// Measure against a running Duplex server (ws://HOST:PORT or http://HOST:PORT).
+    /// Measure against a running Duplex server (ws://, wss://, http:// or https://HOST:PORT).
     #[arg(long, value_name = "URL")]
     pub target: Option<String>,
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Directory for the CSV report.
     #[arg(long, value_name = "DIR", default_value = "duplex-reports")]
     pub csv: PathBuf,
@@ -333,7 +335,7 @@ impl BenchArgs {
     /// Where to measure; a URL Duplex cannot use is refused here, before anything runs.
     pub fn target(&self) -> anyhow::Result<Target> {
         Ok(match &self.target {
-            Some(url) => Target::remote(url).map_err(anyhow::Error::msg)?,
+            Some(url) => Target::remote(url).map_err(anyhow::Error::msg)?.trusting(self.tls.trust()?),
             None => Target::Embedded {
                 topology: match self.topology {
                     TopologyArg::SameThread => Topology::SameThread,
@@ -398,6 +400,36 @@ pub struct ServeArgs {
     pub limits: LimitArgs,
 }
 
+/// How TLS clients trust a remote server (the platform's trust store unless one is given).
+#[derive(Debug, Args)]
+pub struct TlsArgs {
+    /// Trust exactly the certificate with this SHA-256 fingerprint (as duplex serve prints it).
+    #[arg(long, value_name = "SHA256", conflicts_with_all = ["ca_cert", "insecure"])]
+    pub fingerprint: Option<String>,
+    /// Also trust the CA certificates in this PEM file (a private CA).
+    #[arg(long, value_name = "FILE", conflicts_with = "insecure")]
+    pub ca_cert: Option<PathBuf>,
+    /// Do not verify the server's certificate at all. Every report of the run says so.
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+impl TlsArgs {
+    pub fn trust(&self) -> anyhow::Result<Trust> {
+        Ok(match (&self.fingerprint, &self.ca_cert, self.insecure) {
+            (Some(f), _, _) => Trust::with_fingerprint(f).map_err(anyhow::Error::msg)?,
+            (None, Some(file), _) => Trust::with_ca_file(file).map_err(anyhow::Error::msg)?,
+            (None, None, true) => {
+                eprintln!(
+                    "WARNING: --insecure: the server's TLS certificate will not be verified; every report of this run says so"
+                );
+                Trust::Insecure
+            }
+            (None, None, false) => Trust::default(),
+        })
+    }
+}
+
 /// The server's limits (see the README's table); over one, a client gets a clear status or
 /// close code.
 #[derive(Debug, Args)]
@@ -423,6 +455,9 @@ pub struct LimitArgs {
     /// Long-polls waiting at once (more: HTTP 503).
     #[arg(long, default_value_t = Limits::default().max_long_polls)]
     pub max_long_polls: usize,
+    /// HTTP/2 streams open at once on one connection (more: stream refused).
+    #[arg(long, default_value_t = Limits::default().max_streams_per_connection)]
+    pub max_streams: u32,
 }
 
 impl LimitArgs {
@@ -448,6 +483,11 @@ impl LimitArgs {
             header_timeout: seconds("header-timeout-s", self.header_timeout_s)?,
             ws_idle_timeout: seconds("ws-idle-s", self.ws_idle_s)?,
             max_long_polls: at_least_one("max-long-polls", self.max_long_polls)?,
+            max_streams_per_connection: u32::try_from(at_least_one(
+                "max-streams",
+                self.max_streams as usize,
+            )?)
+            .unwrap_or(u32::MAX),
         })
     }
 }

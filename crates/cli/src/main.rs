@@ -264,11 +264,22 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         other => other.into(),
     })?;
     let addr = server.local_addr();
-    out(&format!("duplex echo server on {addr}\n"));
+    out(&format!(
+        "duplex echo server on {addr}\n  HTTP/1.1 and HTTP/2, cleartext and TLS, all on this one port\n"
+    ));
+    let fingerprint = server.tls().map(|t| t.fingerprint().to_owned());
+    if let Some(f) = &fingerprint {
+        out(&format!(
+            "  TLS certificate made at start, SHA-256 {f}\n  \
+             (clients elsewhere trust exactly it with --fingerprint; browsers ask you to accept it)\n"
+        ));
+    }
+    let pin = fingerprint.map(|f| format!(" --fingerprint {f}")).unwrap_or_default();
     match &config.access_token {
         None => out(&format!(
-            "  WebSocket echo  ws://{addr}/ws      push ws://{addr}/ws/push\n  \
-             AJAX echo       http://{addr}/echo  events http://{addr}/events/latest | /events/next\n  \
+            "  WebSocket echo  ws://{addr}/ws  wss://{addr}/ws   plain echo ws://{addr}/ws/echo\n  \
+             AJAX echo       http://{addr}/echo  https://{addr}/echo (h2 by ALPN)\n  \
+             events          ws://{addr}/ws/push  http://{addr}/events/sse | /events/latest | /events/next\n  \
              loopback only; for other devices: duplex serve --lan\n"
         )),
         Some(token) => {
@@ -282,7 +293,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                     if let Ok(qr) = lan::qr_text(url) {
                         out(&format!("{qr}\n"));
                     }
-                    out(&format!("  native clients elsewhere: duplex bench --target '{url}'\n"));
+                    out(&format!("  native clients elsewhere: duplex bench --target '{url}'{pin}\n"));
                 }
                 None => out("  no network address found: is this machine on a network?\n"),
             }

@@ -142,7 +142,10 @@ fn errors_are_one_clear_line_and_a_failing_exit() {
     let cases: [(&[&str], &str); 4] = [
         (&["bench", "--sets", "0", "--no-csv"], "invalid plan: sets and calls must be at least 1"),
         (&["bench", "--preset", "fast", "--no-csv"], "unknown preset \"fast\""),
-        (&["bench", "--target", "wss://127.0.0.1:1", "--no-csv"], "use a ws:// or http:// URL"),
+        (
+            &["bench", "--target", "ftp://127.0.0.1:1", "--no-csv"],
+            "use a ws://, wss://, http:// or https:// URL",
+        ),
         (&["bench", "--target", "ws://127.0.0.1:1", "--no-csv"], "not a reachable Duplex server"),
     ];
     for (args, want) in cases {

@@ -1,5 +1,6 @@
 //! The URLs of one Duplex server, derived from any one of them (`ws://host:port`,
-//! `http://host:port/…`): the server serves every endpoint on one port. A server in LAN mode
+//! `https://host:port/…`): the server serves every endpoint on one port, in cleartext and over
+//! TLS, so a target's scheme says nothing about which transports can be measured. A server in LAN mode
 //! wants its access token on every request: give it in the target (`…?token=…`) and every
 //! endpoint URL carries it.
 
@@ -12,8 +13,12 @@ pub struct Endpoints {
     /// `host:port` as given.
     pub authority: String,
     pub ws_echo: String,
+    pub wss_echo: String,
     pub ws_push: String,
     pub http_echo: String,
+    pub https_echo: String,
+    /// Server-Sent Events.
+    pub sse: String,
     pub events_latest: String,
     pub events_next: String,
     pub health: String,
@@ -25,13 +30,15 @@ pub struct Endpoints {
     pub is_loopback: bool,
     /// The server's access token, when the target gave one.
     pub token: Option<String>,
+    /// How TLS clients trust the server: the platform's trust store unless told otherwise.
+    pub trust: crate::tls::Trust,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum EndpointsError {
     #[error("invalid target URL {0:?}: {1}")]
     Invalid(String, String),
-    #[error("target {0:?}: use a ws:// or http:// URL (TLS targets are not supported)")]
+    #[error("target {0:?}: use a ws://, wss://, http:// or https:// URL")]
     Scheme(String),
 }
 
@@ -40,9 +47,16 @@ impl Endpoints {
         Self::from_authority(addr.to_string(), addr.ip().is_loopback(), None)
     }
 
+    /// The same server, its TLS trusted as `trust` says (an embedded server's: its pinned
+    /// certificate).
+    pub fn trusting(mut self, trust: crate::tls::Trust) -> Endpoints {
+        self.trust = trust;
+        self
+    }
+
     pub fn parse(target: &str) -> Result<Endpoints, EndpointsError> {
         let url = Url::parse(target).map_err(|e| EndpointsError::Invalid(target.into(), e.to_string()))?;
-        if !matches!(url.scheme(), "ws" | "http") {
+        if !matches!(url.scheme(), "ws" | "http" | "wss" | "https") {
             return Err(EndpointsError::Scheme(target.into()));
         }
         let host = url.host().ok_or_else(|| EndpointsError::Invalid(target.into(), "no host".into()))?;
@@ -69,8 +83,11 @@ impl Endpoints {
         };
         Endpoints {
             ws_echo: format!("ws://{authority}/ws{auth}"),
+            wss_echo: format!("wss://{authority}/ws{auth}"),
             ws_push: format!("ws://{authority}/ws/push{auth}"),
             http_echo: format!("http://{authority}/echo{auth}"),
+            https_echo: format!("https://{authority}/echo{auth}"),
+            sse: format!("http://{authority}/events/sse{auth}"),
             events_latest: format!("http://{authority}/events/latest{auth}"),
             events_next: format!("http://{authority}/events/next{auth}"),
             health: format!("http://{authority}/health{auth}"),
@@ -80,6 +97,7 @@ impl Endpoints {
             authority,
             is_loopback,
             token,
+            trust: crate::tls::Trust::default(),
         }
     }
 }
@@ -143,7 +161,10 @@ mod tests {
 
     #[test]
     fn bad_targets_say_why() {
-        assert!(matches!(Endpoints::parse("wss://h:1"), Err(EndpointsError::Scheme(_))));
+        assert!(matches!(Endpoints::parse("ftp://h:1"), Err(EndpointsError::Scheme(_))));
+        let e = Endpoints::parse("https://h.test").expect("TLS targets are fine");
+        assert_eq!(e.https_echo, "https://h.test:443/echo");
+        assert_eq!(e.wss_echo, "wss://h.test:443/ws");
         assert!(matches!(Endpoints::parse("not a url"), Err(EndpointsError::Invalid(..))));
     }
 }

@@ -3,23 +3,32 @@
 //! concurrency and bookkeeping belong to the engine's runner. It may use `duplex-model` only:
 //! clients speak the wire formats, not the server's code.
 //!
-//! - `ws`: echo over one persistent WebSocket (tokio-tungstenite).
+//! - `ws`, `wss`: echo over one persistent WebSocket (tokio-tungstenite), without and with TLS.
 //! - `http`, `http-new`: the AJAX echo with and without keep-alive (reqwest).
-//! - `ws-push`, `long-poll`, `poll`: how long a server event takes to reach the client.
+//! - `https`, `https-new`, `h2`: the AJAX echo over TLS, on connections the client opens
+//!   itself (hyper), so bytes are counted below TLS ([`conn_http`]).
+//! - `ws-push`, `sse`, `long-poll`, `poll`: how long a server event takes to reach the client.
+//!
+//! TLS is rustls with ring; how a client trusts a server is a [`Trust`] ([`tls`]).
 
+pub mod conn_http;
 pub mod counting;
 mod endpoints;
 pub(crate) mod http;
 pub(crate) mod push;
+pub mod tls;
 pub mod watch;
 pub(crate) mod ws;
 
 use std::time::Duration;
 
+pub use conn_http::{ConnHttpClient, Mode as ConnMode, SharedHttp2};
 pub use duplex_model::transport::{ClientOptions, HttpMethod, Pattern, Transport};
 pub use endpoints::{Endpoints, EndpointsError, redact_token, with_query};
 pub use http::{HttpClient, build_client as build_http_client};
-pub use push::{LongPollClient, PollClient, WsPushClient};
+pub use push::{LongPollClient, PollClient, SseClient, WsPushClient};
+pub use rustls::pki_types::CertificateDer;
+pub use tls::{Handshake, Trust};
 pub use ws::WsClient;
 
 /// One measured exchange.
@@ -62,9 +71,17 @@ impl ClientError {
 pub enum Client {
     Ws(WsClient),
     Http(HttpClient),
+    Conn(ConnHttpClient),
     WsPush(WsPushClient),
+    Sse(SseClient),
     LongPoll(LongPollClient),
     Poll(PollClient),
+}
+
+/// What the clients of one transport share: the `h2` clients' one connection.
+#[derive(Default, Clone)]
+pub struct Shared {
+    pub http2: SharedHttp2,
 }
 
 impl Client {
@@ -72,12 +89,26 @@ impl Client {
         transport: Transport,
         endpoints: &Endpoints,
         options: &ClientOptions,
+        shared: &Shared,
     ) -> Result<Client, ClientError> {
+        let conn = |mode| {
+            ConnHttpClient::new(&endpoints.https_echo, &endpoints.trust, options, mode, shared.http2.clone())
+                .map(Client::Conn)
+        };
         Ok(match transport {
-            Transport::Ws => Client::Ws(WsClient::connect(&endpoints.ws_echo, options).await?),
+            Transport::Ws => {
+                Client::Ws(WsClient::connect(&endpoints.ws_echo, &endpoints.trust, options).await?)
+            }
+            Transport::Wss => {
+                Client::Ws(WsClient::connect(&endpoints.wss_echo, &endpoints.trust, options).await?)
+            }
             Transport::Http => Client::Http(HttpClient::new(endpoints, options, true)?),
             Transport::HttpNew => Client::Http(HttpClient::new(endpoints, options, false)?),
+            Transport::Https => conn(ConnMode::KeepAlive)?,
+            Transport::HttpsNew => conn(ConnMode::NewConnection)?,
+            Transport::H2 => conn(ConnMode::Http2)?,
             Transport::WsPush => Client::WsPush(WsPushClient::connect(&endpoints.ws_push).await?),
+            Transport::Sse => Client::Sse(SseClient::connect(&endpoints.sse, &endpoints.trust).await?),
             Transport::LongPoll => Client::LongPoll(LongPollClient::new(endpoints)?),
             Transport::Poll => Client::Poll(PollClient::new(endpoints, options.poll_interval)?),
             Transport::Xhr => {
@@ -94,7 +125,9 @@ impl Client {
         match self {
             Client::Ws(c) => c.echo(seq).await,
             Client::Http(c) => c.echo(seq).await,
+            Client::Conn(c) => c.echo(seq).await,
             Client::WsPush(c) => c.next_event().await,
+            Client::Sse(c) => c.next_event().await,
             Client::LongPoll(c) => c.next_event().await,
             Client::Poll(c) => c.next_event().await,
         }
@@ -105,7 +138,16 @@ impl Client {
         match self {
             Client::Ws(c) => c.close().await,
             Client::WsPush(c) => c.close().await,
-            Client::Http(_) | Client::LongPoll(_) | Client::Poll(_) => {}
+            Client::Http(_) | Client::Conn(_) | Client::Sse(_) | Client::LongPoll(_) | Client::Poll(_) => {}
+        }
+    }
+
+    /// The TLS handshakes this client made, oldest first (none without TLS).
+    pub fn handshakes(&self) -> &[Handshake] {
+        match self {
+            Client::Ws(c) => c.handshake.as_slice(),
+            Client::Conn(c) => &c.handshakes,
+            _ => &[],
         }
     }
 }

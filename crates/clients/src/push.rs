@@ -36,7 +36,7 @@ pub struct WsPushClient {
 
 impl WsPushClient {
     pub async fn connect(url: &str) -> Result<WsPushClient, ClientError> {
-        let (ws, _) = connect_counted(url).await?;
+        let (ws, _, _) = connect_counted(url, &crate::tls::Trust::default()).await?;
         Ok(WsPushClient { ws })
     }
 
@@ -165,3 +165,77 @@ impl PollClient {
         }
     }
 }
+
+/// Server-Sent Events (`EventSource`'s protocol) over one HTTP/1.1 connection: the server's
+/// events arrive as `text/event-stream`, parsed as the HTML standard says.
+pub struct SseClient {
+    body: hyper::body::Incoming,
+    parser: duplex_model::sse::SseParser,
+    ready: std::collections::VecDeque<duplex_model::sse::SseEvent>,
+    url: String,
+}
+
+impl SseClient {
+    pub async fn connect(url: &str, trust: &crate::tls::Trust) -> Result<SseClient, ClientError> {
+        use hyper::header;
+        let connect_err = |reason: String| ClientError::Connect { url: url.to_owned(), reason };
+        let uri: hyper::Uri =
+            url.parse().map_err(|e: hyper::http::uri::InvalidUri| connect_err(e.to_string()))?;
+        let authority = uri.authority().ok_or_else(|| connect_err("no host".into()))?.clone();
+        let secure = uri.scheme_str() == Some("https");
+        let address =
+            format!("{}:{}", authority.host(), authority.port_u16().unwrap_or(if secure { 443 } else { 80 }));
+        let tls = if secure { Some(trust.client_config(&[b"http/1.1"]).map_err(connect_err)?) } else { None };
+        let (wire, _, _) = crate::counting::open(&address, authority.host(), tls.as_ref()).await?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(wire))
+            .await
+            .map_err(|e| connect_err(e.to_string()))?;
+        tokio::spawn(conn);
+        let request = hyper::Request::get(uri.clone())
+            .header(header::HOST, authority.as_str())
+            .header(header::ACCEPT, "text/event-stream")
+            .header(header::CACHE_CONTROL, "no-cache")
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .map_err(|e| connect_err(e.to_string()))?;
+        let response = sender.send_request(request).await.map_err(|e| connect_err(e.to_string()))?;
+        let status = response.status();
+        let is_stream = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        if !status.is_success() || !is_stream {
+            return Err(connect_err(format!("answered HTTP {status}, not an event stream")));
+        }
+        Ok(SseClient {
+            body: response.into_body(),
+            parser: duplex_model::sse::SseParser::new(MAX_SSE_EVENT_BYTES),
+            ready: Default::default(),
+            url: url.to_owned(),
+        })
+    }
+
+    pub async fn next_event(&mut self) -> Result<Measurement, ClientError> {
+        use http_body_util::BodyExt;
+        loop {
+            if let Some(sse) = self.ready.pop_front() {
+                let event = parse_event(sse.data.as_bytes())?;
+                // Each event is one chunk of the chunked body: its size line and CR LFs too.
+                let chunk = sse.wire_len as u64 + format!("{:x}", sse.wire_len).len() as u64 + 4;
+                return Ok(measurement_of(&event, 0, chunk));
+            }
+            let frame = match self.body.frame().await {
+                Some(Ok(frame)) => frame,
+                Some(Err(e)) => return Err(ClientError::Closed(format!("{}: {e}", self.url))),
+                None => return Err(ClientError::Closed("the server ended the event stream".into())),
+            };
+            if let Ok(data) = frame.into_data() {
+                let events = self.parser.feed(&data).map_err(|e| ClientError::Reply(e.to_string()))?;
+                self.ready.extend(events);
+            }
+        }
+    }
+}
+
+/// The largest event an SSE client takes (bigger: the stream is refused).
+const MAX_SSE_EVENT_BYTES: usize = 1 << 20;

@@ -1,21 +1,21 @@
-//! WebSocket echo client (tokio-tungstenite) over a byte-counting TCP stream.
+//! WebSocket echo client (tokio-tungstenite) over a byte-counting TCP stream, with or without
+//! TLS (`ws`, `wss`).
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::counting::{ByteCounter, CountingStream};
+use super::counting::{ByteCounter, Wire};
+use super::tls::{Handshake, Trust};
 use super::{ClientError, ClientOptions, Measurement, elapsed_ns, payload_of};
 use duplex_model::clock::{now_unix_ns, secs_to_unix_ns, unix_ns_to_secs};
 use duplex_model::protocol::{EchoReplyView, echo_request_json, parse_binary_reply};
 
-pub type CountedWs = WebSocketStream<CountingStream<TcpStream>>;
+pub type CountedWs = WebSocketStream<Wire>;
 
-/// Opens a WebSocket to `url` over a counting TCP stream with Nagle off.
 /// Why a handshake failed, with the server's own words when it answered (a Duplex server says
 /// why it refused: a missing token, too many connections, a foreign origin).
 fn refusal(e: tokio_tungstenite::tungstenite::Error) -> String {
@@ -32,15 +32,24 @@ fn refusal(e: tokio_tungstenite::tungstenite::Error) -> String {
     }
 }
 
-pub async fn connect_counted(url: &str) -> Result<(CountedWs, Arc<ByteCounter>), ClientError> {
+/// Opens a WebSocket to `url` (`ws://` or, trusting as `trust` says, `wss://`) over a
+/// counting TCP stream with Nagle off. The TLS handshake, if any, comes back with it.
+pub async fn connect_counted(
+    url: &str,
+    trust: &Trust,
+) -> Result<(CountedWs, Arc<ByteCounter>, Option<Handshake>), ClientError> {
     let connect_err = |reason: String| ClientError::Connect { url: url.to_owned(), reason };
     let request =
         url.parse::<tokio_tungstenite::tungstenite::http::Uri>().map_err(|e| connect_err(e.to_string()))?;
-    let authority =
-        request.authority().map(|a| a.as_str().to_owned()).ok_or_else(|| connect_err("no host".into()))?;
-    let tcp = TcpStream::connect(&authority).await.map_err(|e| connect_err(e.to_string()))?;
-    tcp.set_nodelay(true).map_err(|e| connect_err(e.to_string()))?;
-    let (stream, counter) = CountingStream::new(tcp);
+    let authority = request.authority().ok_or_else(|| connect_err("no host".into()))?;
+    let port = authority.port_u16().unwrap_or(if request.scheme_str() == Some("wss") { 443 } else { 80 });
+    let address = format!("{}:{port}", authority.host());
+    let tls = match request.scheme_str() {
+        Some("wss") => Some(trust.client_config(&[b"http/1.1"]).map_err(connect_err)?),
+        _ => None,
+    };
+    let (stream, counter, handshake) =
+        super::counting::open(&address, authority.host(), tls.as_ref()).await?;
     // Small buffers, as the server's (protocol::WS_READ_BUFFER): every message is flushed at once.
     let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
         .read_buffer_size(duplex_model::protocol::WS_READ_BUFFER)
@@ -48,7 +57,7 @@ pub async fn connect_counted(url: &str) -> Result<(CountedWs, Arc<ByteCounter>),
     let (ws, _response) = tokio_tungstenite::client_async_with_config(url, stream, Some(config))
         .await
         .map_err(|e| connect_err(refusal(e)))?;
-    Ok((ws, counter))
+    Ok((ws, counter, handshake))
 }
 
 pub struct WsClient {
@@ -56,12 +65,19 @@ pub struct WsClient {
     counter: Arc<ByteCounter>,
     payload: String,
     binary: bool,
+    pub(crate) handshake: Option<Handshake>,
 }
 
 impl WsClient {
-    pub async fn connect(url: &str, options: &ClientOptions) -> Result<WsClient, ClientError> {
-        let (ws, counter) = connect_counted(url).await?;
-        Ok(WsClient { ws, counter, payload: payload_of(options.payload_bytes), binary: options.binary })
+    pub async fn connect(url: &str, trust: &Trust, options: &ClientOptions) -> Result<WsClient, ClientError> {
+        let (ws, counter, handshake) = connect_counted(url, trust).await?;
+        Ok(WsClient {
+            ws,
+            counter,
+            payload: payload_of(options.payload_bytes),
+            binary: options.binary,
+            handshake,
+        })
     }
 
     pub async fn echo(&mut self, seq: u64) -> Result<Measurement, ClientError> {

@@ -14,7 +14,7 @@ use crate::util::{session_run, small_plan};
 fn run_and_kill_server(transport: Transport) {
     let server = ServerThread::spawn(ServerConfig::default()).expect("server thread");
     let plan = Plan { calls: 1_000_000, sets: 1, timeout_ms: 2_000, ..small_plan(&[transport]) };
-    let target = Target::Remote { url: format!("http://{}", server.local_addr()) };
+    let target = Target::Remote { url: format!("http://{}", server.local_addr()), trust: Default::default() };
     let mut server = Some(server);
     let record = session_run(plan, target, |update, _| {
         if let Update::Progress { done, .. } = update
@@ -56,8 +56,11 @@ fn an_unreachable_target_fails_with_a_clear_error() {
     let addr = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
     // The listener is dropped: nothing listens there now.
     // Nothing was measured: the session says why, and there is no run to store.
-    let refused =
-        session_run(small_plan(&[Transport::Ws]), Target::Remote { url: format!("ws://{addr}") }, |_, _| {})
-            .expect_err("not started");
+    let refused = session_run(
+        small_plan(&[Transport::Ws]),
+        Target::Remote { url: format!("ws://{addr}"), trust: Default::default() },
+        |_, _| {},
+    )
+    .expect_err("not started");
     assert!(refused.to_string().contains("not a reachable Duplex server"), "{refused}");
 }

@@ -71,7 +71,10 @@ async fn in_lan_mode_every_endpoint_wants_the_token() {
 
     // The engine's clients carry the token from the target URL; the record never keeps it.
     let plan = small_plan(&[Transport::Ws, Transport::Http, Transport::LongPoll]);
-    let target = Target::Remote { url: format!("http://{}/?token={token}", server.local_addr()) };
+    let target = Target::Remote {
+        url: format!("http://{}/?token={token}", server.local_addr()),
+        trust: Default::default(),
+    };
     let record = run_against(plan, target).await;
     assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
     assert!(record.samples.iter().all(|s| s.is_ok()));
@@ -79,7 +82,8 @@ async fn in_lan_mode_every_endpoint_wants_the_token() {
     assert!(!record.target.contains(&token), "{}", record.target);
 
     // Without it, the run says why instead of measuring errors.
-    let target = Target::Remote { url: format!("http://{}/", server.local_addr()) };
+    let target =
+        Target::Remote { url: format!("http://{}/", server.local_addr()), trust: Default::default() };
     let plan = small_plan(&[Transport::Ws]);
     let record = run_against(plan, target).await;
     assert_eq!(record.status, RunStatus::Failed);
@@ -139,7 +143,7 @@ fn history_sink(history: Arc<Mutex<History>>) -> ResultSink {
 /// Real samples for a browser's part: a native run against the same server, relabelled.
 async fn measured_part(target: &str) -> ClientPart {
     let plan = small_plan(&[Transport::Ws, Transport::Http]);
-    let target = Target::Remote { url: target.into() };
+    let target = Target::Remote { url: target.into(), trust: Default::default() };
     let record = run_against(plan, target).await;
     assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
     let relabel = |mut s: duplex_core::record::Sample| {

@@ -127,6 +127,7 @@ fn record_of(groups: &[(Transport, &[f64], u64)]) -> RunRecord {
         samples,
         webview: None,
         power: None,
+        tls: Vec::new(),
     }
 }
 

@@ -15,4 +15,5 @@ mod paper;
 mod power;
 mod server;
 mod stats;
+mod tls;
 mod transports;

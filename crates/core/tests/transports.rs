@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use duplex_core::clients::{Client, ClientOptions, Endpoints, HttpMethod, Pattern, Transport};
+use duplex_core::clients::{Client, ClientOptions, Endpoints, HttpMethod, Pattern, Transport, Trust};
 use duplex_core::record::{RunStatus, Topology};
 use duplex_core::runner::{Order, Plan, Target, execute};
 use duplex_core::server::{ServerConfig, ServerThread};
@@ -18,7 +18,7 @@ use crate::util::{run_embedded, server, session_run, small_plan};
 async fn every_transport_produces_sane_samples() {
     let native: Vec<Transport> =
         Transport::ALL.into_iter().filter(|t| t.runs_on(duplex_core::record::ClientKind::Native)).collect();
-    assert_eq!(native.len(), 6, "every transport but xhr");
+    assert_eq!(native.len(), 11, "every transport but xhr");
     let plan = small_plan(&native);
     let record = run_embedded(plan.clone()).await;
     assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
@@ -106,27 +106,44 @@ async fn counting_proxy(
     (addr, up, down)
 }
 
-/// HTTP bytes are reconstructed from headers; WebSocket bytes are counted on the socket. Both
-/// must equal what a proxy in between counts (minus the WebSocket handshake).
+/// HTTP bytes are reconstructed from headers; WebSocket and TLS bytes are counted on the
+/// socket (below TLS). All must equal what a proxy in between counts (minus the WebSocket
+/// handshake, and minus the TLS handshakes of kept-alive connections, which belong to no one
+/// message).
 #[tokio::test]
 async fn bytes_on_the_wire_match_a_counting_proxy() {
     let server = server().await;
+    let pin = Trust::Pinned(server.tls().expect("TLS on").certificate().clone());
     for (transport, method) in [
         (Transport::Http, HttpMethod::Post),
         (Transport::Http, HttpMethod::Get),
         (Transport::HttpNew, HttpMethod::Post),
         (Transport::Ws, HttpMethod::Post),
+        (Transport::Https, HttpMethod::Post),
+        (Transport::Https, HttpMethod::Get),
+        (Transport::HttpsNew, HttpMethod::Post),
+        (Transport::H2, HttpMethod::Post),
+        (Transport::Wss, HttpMethod::Post),
     ] {
         let (proxy, up, down) = counting_proxy(server.local_addr()).await;
-        let endpoints = Endpoints::for_addr(proxy);
+        let endpoints = Endpoints::for_addr(proxy).trusting(pin.clone());
         let options = ClientOptions { payload_bytes: 100, http_method: method, ..ClientOptions::default() };
-        let mut client = Client::connect(transport, &endpoints, &options).await.expect("connect");
+        let mut client =
+            Client::connect(transport, &endpoints, &options, &Default::default()).await.expect("connect");
         let (mut out, mut inn) = (0, 0);
         for seq in 1..=25 {
             let m = client.measure(seq).await.expect("measure");
             out += m.bytes_out;
             inn += m.bytes_in;
         }
+        // Kept-alive connections' handshakes are not any one message's.
+        let (hs_out, hs_in) = match transport {
+            Transport::Https | Transport::H2 | Transport::Wss => {
+                client.handshakes().iter().fold((0, 0), |(o, i), h| (o + h.bytes_out, i + h.bytes_in))
+            }
+            _ => (0, 0),
+        };
+        let (out, inn) = (out + hs_out, inn + hs_in);
         client.close().await;
         // The proxy adds a connection's bytes when it closes; wait for all of them.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
@@ -136,7 +153,17 @@ async fn bytes_on_the_wire_match_a_counting_proxy() {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let (u, d) = (up.load(Ordering::SeqCst), down.load(Ordering::SeqCst));
-        if transport == Transport::Ws {
+        if transport == Transport::Wss {
+            // As for ws, in TLS records (22 bytes more each), with the server's session tickets
+            // (sent once after the handshake, about 2 x 100 bytes) and the close_notify alerts.
+            assert!((100..500).contains(&(u - out)), "{transport}: proxy {u} vs client {out}");
+            assert!((100..600).contains(&(d - inn)), "{transport}: proxy {d} vs client {inn} ({})", d - inn);
+        } else if transport.is_tls() {
+            // Counted on the socket: exact, but for the alerts that close a connection
+            // (close_notify, 24 bytes over TLS 1.3), sent once each way after the last answer.
+            assert!(u >= out && u - out <= 24 * 26, "{transport} {method:?}: proxy {u} vs client {out}");
+            assert!(d >= inn && d - inn <= 24 * 26, "{transport} {method:?}: proxy {d} vs client {inn}");
+        } else if transport == Transport::Ws {
             // Beyond the messages the proxy sees only the opening handshake (a ~200-byte
             // request, a ~130-byte answer) and the closing frames (6 bytes masked, 2 back).
             assert!((100..400).contains(&(u - out)), "{transport}: proxy {u} vs client {out}");
@@ -169,7 +196,7 @@ async fn remote_target_on_loopback_is_a_separate_process_topology() {
     let url = format!("ws://{}", remote.local_addr());
     let record = execute(
         small_plan(&[Transport::Ws, Transport::Http]).check().expect("valid"),
-        Target::Remote { url: url.clone() },
+        Target::Remote { url: url.clone(), trust: Default::default() },
         tokio::sync::mpsc::unbounded_channel().0,
         CancellationToken::new(),
     )
@@ -191,7 +218,7 @@ async fn a_target_that_is_not_duplex_is_refused_before_measuring() {
     });
     let record = execute(
         small_plan(&[Transport::Ws]).check().expect("valid"),
-        Target::Remote { url: format!("http://{addr}") },
+        Target::Remote { url: format!("http://{addr}"), trust: Default::default() },
         tokio::sync::mpsc::unbounded_channel().0,
         CancellationToken::new(),
     )

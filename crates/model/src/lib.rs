@@ -12,6 +12,7 @@ pub mod power;
 pub mod protocol;
 pub mod record;
 pub mod redact;
+pub mod sse;
 pub mod transport;
 
 pub use plan::{CheckedPlan, ClientRun, MAX_CONCURRENCY, MAX_PAYLOAD_BYTES, Order, Plan, PlanError};

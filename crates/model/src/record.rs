@@ -131,6 +131,55 @@ pub struct RunRecord {
     /// CPU, memory, RAPL and battery readings taken during the run, if power was sampled.
     #[serde(default)]
     pub power: Option<PowerTrace>,
+    /// What TLS the TLS transports used, one entry per transport and kind of client.
+    #[serde(default)]
+    pub tls: Vec<TlsUse>,
+}
+
+/// The TLS one transport of a run used: what its handshakes negotiated, how many there were,
+/// and what they cost on the wire (counted on the socket). Keys never appear here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
+pub struct TlsUse {
+    pub transport: Transport,
+    pub client: ClientKind,
+    /// How the server's certificate was checked ("pinned certificate, SHA-256 …", "the
+    /// platform's trust store", or NOT VERIFIED with `--insecure`).
+    pub verification: String,
+    /// Protocol version, cipher suite and ALPN protocol of the first handshake.
+    pub version: String,
+    pub cipher_suite: String,
+    pub alpn: Option<String>,
+    /// Connections opened (handshakes), warm-up included, and how many resumed a session.
+    pub connections: u64,
+    pub resumed: u64,
+    /// Bytes of all handshakes, each way.
+    pub handshake_bytes_out: u64,
+    pub handshake_bytes_in: u64,
+}
+
+impl TlsUse {
+    /// Whether nothing was verified (`--insecure`): every report says so.
+    pub fn unverified(&self) -> bool {
+        self.verification.starts_with("NOT VERIFIED")
+    }
+
+    /// One line for a report.
+    pub fn describe(&self) -> String {
+        let n = self.connections.max(1);
+        format!(
+            "{} ({}): {}, {}, ALPN {}; {} connection(s), {} resumed; handshake {} B out, {} B in per connection; server verified by {}",
+            self.transport,
+            self.client.name(),
+            self.version,
+            self.cipher_suite,
+            self.alpn.as_deref().unwrap_or("none"),
+            self.connections,
+            self.resumed,
+            self.handshake_bytes_out / n,
+            self.handshake_bytes_in / n,
+            self.verification
+        )
+    }
 }
 
 /// What a web view says about itself beside its samples.
@@ -188,6 +237,7 @@ impl RunRecord {
             samples: Vec::new(),
             webview: None,
             power: None,
+            tls: Vec::new(),
         }
     }
 

@@ -61,6 +61,16 @@ pub enum Transport {
     Poll,
     /// AJAX echo by `XMLHttpRequest` (the paper's jQuery client); web-view clients only.
     Xhr,
+    /// WebSocket echo over TLS.
+    Wss,
+    /// AJAX echo, HTTP/1.1 keep-alive over TLS.
+    Https,
+    /// AJAX echo on a new TCP connection and TLS handshake per request.
+    HttpsNew,
+    /// AJAX echo over one HTTP/2 connection (TLS, ALPN `h2`); concurrent clients share it.
+    H2,
+    /// Server event delivered as a Server-Sent Event (`text/event-stream`, `EventSource`).
+    Sse,
 }
 
 /// What a transport's latency means.
@@ -74,7 +84,7 @@ pub enum Pattern {
 }
 
 impl Transport {
-    pub const ALL: [Transport; 7] = [
+    pub const ALL: [Transport; 12] = [
         Transport::Ws,
         Transport::Http,
         Transport::HttpNew,
@@ -82,6 +92,11 @@ impl Transport {
         Transport::LongPoll,
         Transport::Poll,
         Transport::Xhr,
+        Transport::Wss,
+        Transport::Https,
+        Transport::HttpsNew,
+        Transport::H2,
+        Transport::Sse,
     ];
 
     pub fn name(self) -> &'static str {
@@ -93,22 +108,60 @@ impl Transport {
             Transport::LongPoll => "long-poll",
             Transport::Poll => "poll",
             Transport::Xhr => "xhr",
+            Transport::Wss => "wss",
+            Transport::Https => "https",
+            Transport::HttpsNew => "https-new",
+            Transport::H2 => "h2",
+            Transport::Sse => "sse",
         }
     }
 
+    /// Whether the transport runs over TLS.
+    pub fn is_tls(self) -> bool {
+        matches!(self, Transport::Wss | Transport::Https | Transport::HttpsNew | Transport::H2)
+    }
+
     /// Whether a kind of client can measure this transport. Web pages cannot choose a new TCP
-    /// connection per request, and only web pages have `XMLHttpRequest`.
+    /// connection per request, and only web pages have `XMLHttpRequest`. Web pages use TLS
+    /// only to servers their browser trusts, which a certificate made at start is not
+    /// ([`Transport::webview_refusal`]).
     pub fn runs_on(self, client: ClientKind) -> bool {
         match client {
             ClientKind::Native => self != Transport::Xhr,
-            ClientKind::Webview => matches!(self, Transport::Ws | Transport::Http | Transport::Xhr),
+            ClientKind::Webview => {
+                matches!(self, Transport::Ws | Transport::Http | Transport::Xhr | Transport::Sse)
+            }
+        }
+    }
+
+    /// Why a web page cannot measure this transport, for the plan form and the report.
+    pub fn webview_refusal(self) -> Option<&'static str> {
+        match self {
+            Transport::HttpNew | Transport::HttpsNew => {
+                Some("a web page cannot ask for a new connection per request")
+            }
+            Transport::Wss | Transport::Https | Transport::H2 => Some(
+                "a web page uses TLS only with servers its browser trusts, and the server's \
+                 certificate is made at its start (no web view lets Duplex trust it yet)",
+            ),
+            Transport::WsPush | Transport::LongPoll | Transport::Poll => {
+                Some("the web clients measure the echo transports and sse")
+            }
+            _ => None,
         }
     }
 
     pub fn pattern(self) -> Pattern {
         match self {
-            Transport::Ws | Transport::Http | Transport::HttpNew | Transport::Xhr => Pattern::RoundTrip,
-            Transport::WsPush | Transport::LongPoll | Transport::Poll => Pattern::Push,
+            Transport::Ws
+            | Transport::Http
+            | Transport::HttpNew
+            | Transport::Xhr
+            | Transport::Wss
+            | Transport::Https
+            | Transport::HttpsNew
+            | Transport::H2 => Pattern::RoundTrip,
+            Transport::WsPush | Transport::LongPoll | Transport::Poll | Transport::Sse => Pattern::Push,
         }
     }
 
@@ -118,6 +171,11 @@ impl Transport {
             Pattern::RoundTrip => Transport::Ws,
             Pattern::Push => Transport::WsPush,
         }
+    }
+
+    /// The WebSocket transport this one is compared with: over TLS, `wss`.
+    pub fn websocket_partner(self) -> Transport {
+        if self.is_tls() { Transport::Wss } else { Transport::websocket_of(self.pattern()) }
     }
 }
 

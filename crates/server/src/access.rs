@@ -106,7 +106,12 @@ fn host_name(host: &str) -> &str {
 }
 
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let host = request.headers().get(header::HOST).map(|h| h.to_str().unwrap_or("(not text)"));
+    // HTTP/2 names the host in the request's authority, HTTP/1.1 in its Host header.
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .map(|h| h.to_str().unwrap_or("(not text)"))
+        .or_else(|| request.uri().authority().map(|a| a.as_str()));
     if !state.hosts.allows(host) {
         return ApiError {
             status: StatusCode::FORBIDDEN,
@@ -176,7 +181,10 @@ fn origin_allowed(origin: &str, headers: &HeaderMap, allowed: &[String]) -> bool
         return true;
     }
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    host.is_some_and(|host| origin.strip_prefix("http://").is_some_and(|o| o.eq_ignore_ascii_case(host)))
+    host.is_some_and(|host| {
+        let own = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"));
+        own.is_some_and(|o| o.eq_ignore_ascii_case(host))
+    })
 }
 
 #[cfg(test)]

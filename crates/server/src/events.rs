@@ -15,6 +15,8 @@ use duplex_model::protocol::Event;
 
 /// How many events a slow WebSocket subscriber may fall behind before it skips ahead.
 const PUSH_BUFFER: usize = 1024;
+/// How many past events an SSE client resuming with `Last-Event-ID` can get back.
+const RECENT: usize = 256;
 
 /// One published event, serialised once and shared by every subscriber.
 #[derive(Debug, Clone)]
@@ -28,6 +30,7 @@ pub struct EventHub {
     next_seq: AtomicU64,
     latest: watch::Sender<Option<EventFrame>>,
     push: broadcast::Sender<EventFrame>,
+    recent: std::sync::Mutex<std::collections::VecDeque<EventFrame>>,
 }
 
 impl Default for EventHub {
@@ -40,7 +43,7 @@ impl EventHub {
     pub fn new() -> Self {
         let (latest, _) = watch::channel(None);
         let (push, _) = broadcast::channel(PUSH_BUFFER);
-        EventHub { next_seq: AtomicU64::new(1), latest, push }
+        EventHub { next_seq: AtomicU64::new(1), latest, push, recent: Default::default() }
     }
 
     /// Creates an event stamped now and delivers it to every subscriber. Returns its sequence.
@@ -49,6 +52,13 @@ impl EventHub {
         let ev = Event { event: event.to_owned(), seq, created_ns: now_unix_ns(), data };
         let json = serde_json::to_string(&ev).unwrap_or_default();
         let frame = EventFrame { seq, json: Utf8Bytes::from(json) };
+        {
+            let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+            if recent.len() == RECENT {
+                recent.pop_front();
+            }
+            recent.push_back(frame.clone());
+        }
         // No receivers is normal (nobody subscribed yet); it is not an error.
         let _ = self.push.send(frame.clone());
         self.latest.send_replace(Some(frame));
@@ -57,6 +67,13 @@ impl EventHub {
 
     pub fn subscribe(&self) -> broadcast::Receiver<EventFrame> {
         self.push.subscribe()
+    }
+
+    /// The kept past events with a sequence above `after`, oldest first (at most the last
+    /// 256 published: an SSE client resuming after a longer gap misses the older ones).
+    pub fn since(&self, after: u64) -> Vec<EventFrame> {
+        let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        recent.iter().filter(|f| f.seq > after).cloned().collect()
     }
 
     /// WebSocket subscribers listening now.
@@ -142,5 +159,17 @@ mod tests {
         for want in 1..=3 {
             assert_eq!(rx.recv().await.expect("event").seq, want);
         }
+    }
+
+    #[test]
+    fn past_events_are_kept_for_resumption_up_to_a_bound() {
+        let hub = EventHub::new();
+        for _ in 0..(RECENT + 10) {
+            hub.publish("tick", None);
+        }
+        let seqs: Vec<u64> = hub.since(RECENT as u64 + 7).iter().map(|f| f.seq).collect();
+        assert_eq!(seqs, vec![RECENT as u64 + 8, RECENT as u64 + 9, RECENT as u64 + 10]);
+        assert_eq!(hub.since(0).len(), RECENT);
+        assert_eq!(hub.since(0)[0].seq, 11);
     }
 }

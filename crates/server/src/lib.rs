@@ -7,13 +7,18 @@
 //! Routes (see [`router`]):
 //! - `GET /` and `GET /ws`: WebSocket echo (`/` serves the paper's A.1 client, which connects
 //!   to the bare address); a plain GET on `/` returns a short page naming the endpoints.
-//! - `GET /ws/push`: WebSocket subscription to server events.
+//! - `GET /ws/push`: WebSocket subscription to server events; `GET /events/sse`: the same events
+//!   as Server-Sent Events ([`sse`]).
+//! - `GET /ws/echo`: a plain WebSocket echo (every message back unchanged), for any client.
 //! - `GET /echo?client_time=&seq=&payload=`, `POST /echo` (JSON), `GET /msgsrv.php?time=&set=`.
 //! - `GET /events/latest` (poll), `GET /events/next?after=SEQ` (long-poll), `GET /health`.
 //! - The live monitor ([`monitor`]): `GET /ws/monitor` (push), `GET /monitor/latest`
 //!   (poll), `GET /monitor/next?after=SEQ` (long-poll).
 //! - Browser join ([`join`]), when offered: the page at `/`, `/assets/…`, `GET /join/plan`,
 //!   `POST /join/results`.
+//!
+//! One port serves HTTP/1.1 and HTTP/2, in cleartext and over TLS with a certificate made at
+//! start ([`tls`]): `ws://`, `wss://`, `http://` and `https://` all reach the same routes.
 //!
 //! In LAN mode ([`ServerConfig::lan`]) every request needs the access token (`?token=…`);
 //! WebSocket upgrades from foreign web pages are always refused ([`access`]).
@@ -25,6 +30,8 @@ pub mod join;
 pub mod lan;
 mod listen;
 pub mod monitor;
+pub mod sse;
+pub mod tls;
 mod ws;
 
 use std::net::SocketAddr;
@@ -48,6 +55,7 @@ pub use access::{OwnHosts, new_token};
 pub use error::ApiError;
 pub use events::EventHub;
 pub use http::{REQUEST_BYTES_HEADER, request_wire_len};
+pub use tls::{TlsIdentity, fingerprint};
 pub use ws::echo_text;
 
 /// Settings of the echo server. `Default` is loopback on a free port.
@@ -75,6 +83,20 @@ pub struct ServerConfig {
     /// it is bound to, and in LAN mode this machine's network addresses): a request whose Host
     /// is none of them is refused, so that a web page cannot reach the server by DNS rebinding.
     pub allowed_hosts: Vec<String>,
+    /// TLS on the same port as cleartext.
+    pub tls: TlsSetting,
+}
+
+/// Whether and with which certificate the server speaks TLS.
+#[derive(Debug, Clone, Default)]
+pub enum TlsSetting {
+    /// No TLS: a TLS handshake is refused.
+    Off,
+    /// A new self-signed certificate for the server's own names, made at start.
+    #[default]
+    Generate,
+    /// This certificate (tests use expired ones).
+    Use(TlsIdentity),
 }
 
 /// What one server takes, so no client can exhaust it. Over a limit a client gets a clear
@@ -97,6 +119,8 @@ pub struct Limits {
     pub ws_idle_timeout: Duration,
     /// Long-polls waiting at once (events and monitor together).
     pub max_long_polls: usize,
+    /// HTTP/2 streams open at once on one connection (more: refused with REFUSED_STREAM).
+    pub max_streams_per_connection: u32,
 }
 
 impl Default for Limits {
@@ -109,6 +133,7 @@ impl Default for Limits {
             header_timeout: Duration::from_secs(15),
             ws_idle_timeout: Duration::from_secs(120),
             max_long_polls: 1024,
+            max_streams_per_connection: 256,
         }
     }
 }
@@ -141,6 +166,7 @@ impl Default for ServerConfig {
             browser_join: None,
             limits: Limits::default(),
             allowed_hosts: Vec::new(),
+            tls: TlsSetting::Generate,
         }
     }
 }
@@ -187,6 +213,8 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(root))
         .route("/ws", get(ws::echo))
         .route("/ws/push", get(ws::push))
+        .route("/ws/echo", get(ws::plain_echo))
+        .route("/events/sse", get(sse::events))
         .route("/echo", get(http::echo_get).post(http::echo_post))
         .route("/msgsrv.php", get(http::echo_get))
         .route("/events/latest", get(http::poll))
@@ -246,12 +274,15 @@ async fn root(State(state): State<AppState>, req: Request) -> Response {
 
 const INDEX: &str = "<!doctype html><meta charset=utf-8><title>Duplex echo server</title>\
 <h1>Duplex echo server</h1><p>WebSocket echo: <code>/ws</code> (or <code>/</code>), push: \
-<code>/ws/push</code>. AJAX echo: <code>GET|POST /echo</code>, <code>GET /msgsrv.php</code>. \
-Events: <code>/events/latest</code>, <code>/events/next?after=SEQ</code>. <code>/health</code>.</p>";
+<code>/ws/push</code>, plain echo (any client): <code>/ws/echo</code>. AJAX echo: <code>GET|POST /echo</code>, <code>GET /msgsrv.php</code>. \
+Events: <code>/events/latest</code>, <code>/events/next?after=SEQ</code>, \
+<code>/events/sse</code>. <code>/health</code>. HTTP/1.1 and HTTP/2, with and without TLS, on this \
+one port.</p>";
 
 /// A running server on the current tokio runtime.
 pub struct Server {
     addr: SocketAddr,
+    tls: Option<TlsIdentity>,
     hub: Arc<EventHub>,
     monitor: Arc<MonitorHub>,
     long_polls: Arc<std::sync::atomic::AtomicUsize>,
@@ -272,6 +303,12 @@ impl Server {
         let local = listener.local_addr().map_err(|source| ServerError::Bind { addr, source })?;
         let shutdown = CancellationToken::new();
         let config_hosts = config.allowed_hosts.clone();
+        let hosts = access::OwnHosts::of(&config_hosts, local);
+        let tls = match &config.tls {
+            TlsSetting::Off => None,
+            TlsSetting::Generate => Some(TlsIdentity::generate(hosts.names()).map_err(ServerError::Invalid)?),
+            TlsSetting::Use(identity) => Some(identity.clone()),
+        };
         let hub = Arc::new(EventHub::new());
         tokio::spawn(hub.clone().run_ticker(config.tick_interval, shutdown.clone()));
         tokio::spawn(monitor.clone().run(shutdown.clone()));
@@ -282,14 +319,14 @@ impl Server {
             tickets: Arc::default(),
             monitor: monitor.clone(),
             long_polls: Arc::default(),
-            hosts: Arc::new(access::OwnHosts::of(&config_hosts, local)),
+            hosts: Arc::new(hosts),
         };
         let long_polls = state.long_polls.clone();
         let limits = state.config.limits.clone();
         let app = router(state);
-        let task = tokio::spawn(listen::serve(listener, app, limits, shutdown.clone()));
+        let task = tokio::spawn(listen::serve(listener, app, limits, tls.clone(), shutdown.clone()));
         tracing::info!("duplex echo server listening on {local}");
-        Ok(Server { addr: local, hub, monitor, long_polls, shutdown, task })
+        Ok(Server { addr: local, tls, hub, monitor, long_polls, shutdown, task })
     }
 
     /// Long-polls waiting for an event or a snapshot now.
@@ -304,6 +341,11 @@ impl Server {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The certificate the server presents over TLS (None: TLS off).
+    pub fn tls(&self) -> Option<&TlsIdentity> {
+        self.tls.as_ref()
     }
 
     pub fn hub(&self) -> &Arc<EventHub> {
@@ -331,6 +373,7 @@ impl Server {
 /// another thread, and for tests that need a server to vanish ([`ServerThread::kill`]).
 pub struct ServerThread {
     addr: SocketAddr,
+    tls: Option<TlsIdentity>,
     monitor: Arc<MonitorHub>,
     shutdown: CancellationToken,
     kill: CancellationToken,
@@ -360,8 +403,12 @@ impl ServerThread {
                             return;
                         }
                     };
-                    let _ =
-                        tx.send(Ok((server.local_addr(), server.shutdown_token(), server.monitor().clone())));
+                    let _ = tx.send(Ok((
+                        server.local_addr(),
+                        server.tls().cloned(),
+                        server.shutdown_token(),
+                        server.monitor().clone(),
+                    )));
                     tokio::select! {
                         _ = server.wait() => {}
                         _ = kill_in_thread.cancelled() => {}
@@ -371,12 +418,17 @@ impl ServerThread {
                 // vanishes without closing handshakes, as a crashed one would.
             })
             .map_err(|e| ServerError::Thread(e.to_string()))?;
-        let (addr, shutdown, monitor) = rx.recv().map_err(|e| ServerError::Thread(e.to_string()))??;
-        Ok(ServerThread { addr, monitor, shutdown, kill, thread: Some(thread) })
+        let (addr, tls, shutdown, monitor) = rx.recv().map_err(|e| ServerError::Thread(e.to_string()))??;
+        Ok(ServerThread { addr, tls, monitor, shutdown, kill, thread: Some(thread) })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The certificate the server presents over TLS (None: TLS off).
+    pub fn tls(&self) -> Option<&TlsIdentity> {
+        self.tls.as_ref()
     }
 
     pub fn monitor(&self) -> &Arc<MonitorHub> {

@@ -2,7 +2,9 @@
 //! and per peer (over the limit: `503` and close), request headers by size and count (`431`),
 //! the time a client may take to send its headers — also how long a keep-alive connection may
 //! sit idle (slowloris) — and graceful shutdown. Each connection's slot is held by its socket, so
-//! a WebSocket keeps counting after its upgrade until it closes.
+//! a WebSocket keeps counting after its upgrade until it closes. One port serves HTTP/1.1 and
+//! HTTP/2, in cleartext and over TLS (see [`serve`]); HTTP/2 has its own limits (streams per
+//! connection, header list size, the rapid-reset defence).
 
 use std::collections::HashMap;
 use std::io;
@@ -15,7 +17,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
@@ -23,6 +25,7 @@ use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
 use super::Limits;
+use super::tls::TlsIdentity;
 
 /// Connections open now, in total and per peer address.
 #[derive(Default)]
@@ -130,20 +133,161 @@ fn is_connection_error(e: &io::Error) -> bool {
     )
 }
 
+/// The first bytes of a connection: a TLS ClientHello (record type 22), HTTP/2's cleartext
+/// preface (prior knowledge), or anything else (HTTP/1.1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Opening {
+    Tls,
+    Http2,
+    Http1,
+}
+
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Looks at a new connection's first bytes without taking them. `None`: closed before a byte.
+async fn sniff(tcp: &TcpStream) -> io::Result<Option<Opening>> {
+    let mut buf = [0u8; H2_PREFACE.len()];
+    loop {
+        let n = tcp.peek(&mut buf).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        if buf[0] == 0x16 {
+            return Ok(Some(Opening::Tls));
+        }
+        if !H2_PREFACE.starts_with(&buf[..n]) {
+            return Ok(Some(Opening::Http1));
+        }
+        if n == H2_PREFACE.len() {
+            return Ok(Some(Opening::Http2));
+        }
+        // Part of the preface so far: wait for the rest (the caller's timeout bounds this).
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// How every connection is served: HTTP/1.1 (with upgrades to WebSocket) and HTTP/2.
+struct Protocols {
+    http1: hyper::server::conn::http1::Builder,
+    http2: hyper::server::conn::http2::Builder<TokioExecutor>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    header_timeout: Duration,
+}
+
+impl Protocols {
+    fn new(limits: &Limits, tls: Option<&TlsIdentity>) -> Protocols {
+        let mut http1 = hyper::server::conn::http1::Builder::new();
+        http1
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_timeout)
+            .max_headers(limits.max_headers)
+            .max_header_size(limits.max_header_bytes);
+        let mut http2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+        http2
+            .timer(TokioTimer::new())
+            .max_concurrent_streams(limits.max_streams_per_connection)
+            .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
+            // Rapid reset (CVE-2023-44487): a client that opens and cancels streams faster than
+            // they are served is sent GOAWAY.
+            .max_pending_accept_reset_streams(Some(limits.max_streams_per_connection as usize))
+            .max_local_error_reset_streams(Some(1024))
+            .keep_alive_interval(Some(Duration::from_secs(30)))
+            .keep_alive_timeout(limits.header_timeout);
+        Protocols { http1, http2, tls: tls.map(TlsIdentity::acceptor), header_timeout: limits.header_timeout }
+    }
+
+    /// Serves one connection until it ends or `stop`: a TLS handshake first if it opens with
+    /// one, then HTTP/2 or HTTP/1.1 (by ALPN over TLS, by the preface in cleartext).
+    async fn serve<S>(&self, tcp: Counted, service: S, stop: CancellationToken) -> Result<(), String>
+    where
+        S: hyper::service::Service<hyper::Request<Incoming>, Response = axum::response::Response>
+            + Clone
+            + Send
+            + 'static,
+        S::Future: Send + 'static,
+        S::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let opening = tokio::time::timeout(self.header_timeout, sniff(&tcp.tcp))
+            .await
+            .map_err(|_| "nothing sent in time".to_owned())?
+            .map_err(|e| e.to_string())?;
+        match opening {
+            None => Ok(()),
+            Some(Opening::Http1) => self.http1_on(tcp, service, stop).await,
+            Some(Opening::Http2) => self.http2_on(tcp, service, stop).await,
+            Some(Opening::Tls) => {
+                let Some(acceptor) = &self.tls else {
+                    return Err("a TLS handshake, and this server serves no TLS".into());
+                };
+                let tls = tokio::time::timeout(self.header_timeout, acceptor.accept(tcp))
+                    .await
+                    .map_err(|_| "TLS handshake not finished in time".to_owned())?
+                    .map_err(|e| format!("TLS handshake failed: {e}"))?;
+                if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
+                    self.http2_on(tls, service, stop).await
+                } else {
+                    self.http1_on(tls, service, stop).await
+                }
+            }
+        }
+    }
+
+    async fn http1_on<I, S>(&self, io: I, service: S, stop: CancellationToken) -> Result<(), String>
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        S: hyper::service::Service<hyper::Request<Incoming>, Response = axum::response::Response>,
+        S::Future: Send + 'static,
+        S::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let conn = self.http1.serve_connection(TokioIo::new(io), service).with_upgrades();
+        tokio::pin!(conn);
+        tokio::select! {
+            ended = conn.as_mut() => ended,
+            _ = stop.cancelled() => {
+                // Finish the request in flight, take no more on this connection.
+                conn.as_mut().graceful_shutdown();
+                conn.await
+            }
+        }
+        .map_err(|e| e.to_string())
+    }
+
+    async fn http2_on<I, S>(&self, io: I, service: S, stop: CancellationToken) -> Result<(), String>
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        S: hyper::service::Service<hyper::Request<Incoming>, Response = axum::response::Response>
+            + Clone
+            + Send
+            + 'static,
+        S::Future: Send + 'static,
+        S::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let conn = self.http2.serve_connection(TokioIo::new(io), service);
+        tokio::pin!(conn);
+        tokio::select! {
+            ended = conn.as_mut() => ended,
+            _ = stop.cancelled() => {
+                conn.as_mut().graceful_shutdown();
+                conn.await
+            }
+        }
+        .map_err(|e| e.to_string())
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown`, then waits (boundedly) for requests in flight.
+/// One port serves everything: cleartext HTTP/1.1 and HTTP/2 (prior knowledge), and, with a
+/// TLS identity, TLS with ALPN (`h2`, `http/1.1`), told apart by their first bytes.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Limits,
+    tls: Option<TlsIdentity>,
     shutdown: CancellationToken,
 ) -> io::Result<()> {
     let connections = Arc::new(Connections::default());
     let in_flight = TaskTracker::new();
-    let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout)
-        .max_headers(limits.max_headers)
-        .max_header_size(limits.max_header_bytes);
+    let protocols = Arc::new(Protocols::new(&limits, tls.as_ref()));
     loop {
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -171,19 +315,10 @@ pub async fn serve(
             request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
             app.clone().oneshot(request.map(axum::body::Body::new))
         });
-        let conn = http.serve_connection(TokioIo::new(Counted { tcp, _slot: slot }), service).with_upgrades();
+        let protocols = protocols.clone();
         let stop = shutdown.clone();
         in_flight.spawn(async move {
-            tokio::pin!(conn);
-            let ended = tokio::select! {
-                ended = conn.as_mut() => ended,
-                _ = stop.cancelled() => {
-                    // Finish the request in flight, take no more on this connection.
-                    conn.as_mut().graceful_shutdown();
-                    conn.await
-                }
-            };
-            if let Err(e) = ended {
+            if let Err(e) = protocols.serve(Counted { tcp, _slot: slot }, service, stop).await {
                 tracing::debug!("connection from {peer} ended: {e}");
             }
         });

@@ -1,4 +1,4 @@
-//! WebSocket endpoints: the echo (text and binary) and the push subscription.
+//! WebSocket endpoints: the echo (text and binary), the plain echo and the push subscription.
 
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
@@ -27,7 +27,22 @@ pub fn echo_text(text: &str, server_time_ns: i64) -> String {
 }
 
 pub async fn echo(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
-    configure(ws, &state).on_upgrade(move |socket| echo_socket(socket, state))
+    configure(ws, &state).on_upgrade(move |socket| echo_socket(socket, state, Echo::Duplex))
+}
+
+/// `/ws/echo`: every message back unchanged (text as text, binary as binary), for any client
+/// that wants a plain echo server: websocat, a browser console, k6, a conformance suite.
+pub async fn plain_echo(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+    configure(ws, &state).on_upgrade(move |socket| echo_socket(socket, state, Echo::Plain))
+}
+
+/// How an echo socket answers.
+#[derive(Clone, Copy, PartialEq)]
+enum Echo {
+    /// Duplex's protocol: the reply carries the server's clock.
+    Duplex,
+    /// The message itself.
+    Plain,
 }
 
 pub async fn push(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
@@ -50,7 +65,7 @@ fn configure(ws: WebSocketUpgrade, state: &AppState) -> WebSocketUpgrade {
         .write_buffer_size(0)
 }
 
-async fn echo_socket(mut socket: WebSocket, state: AppState) {
+async fn echo_socket(mut socket: WebSocket, state: AppState, echo: Echo) {
     let shutdown = state.shutdown.cancelled();
     tokio::pin!(shutdown);
     let idle = state.config.limits.ws_idle_timeout;
@@ -66,6 +81,7 @@ async fn echo_socket(mut socket: WebSocket, state: AppState) {
         };
         let now = now_unix_ns();
         let reply = match msg {
+            Some(Ok(m @ (Message::Text(_) | Message::Binary(_)))) if echo == Echo::Plain => m,
             Some(Ok(Message::Text(text))) => Message::Text(echo_text(text.as_str(), now).into()),
             Some(Ok(Message::Binary(bytes))) => Message::Binary(binary_reply(now, &bytes).into()),
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,

@@ -81,7 +81,7 @@ struct Checked {
 }
 
 /// The one check of a run request, for the form (`validate_plan`) and for `start_run` alike.
-fn check(request: &RunRequest, server: std::net::SocketAddr) -> AppResult<Checked> {
+fn check(request: &RunRequest, embedded: Target) -> AppResult<Checked> {
     let RunRequest { plan, target_url, native, webview } = request.clone();
     if !native && !webview {
         return Err(AppError::State("choose native clients, web-view clients, or both".into()));
@@ -94,7 +94,7 @@ fn check(request: &RunRequest, server: std::net::SocketAddr) -> AppResult<Checke
             ));
         }
         Some(url) => Target::remote(&url).map_err(AppError::Target)?,
-        None => Target::InProcess { addr: server },
+        None => embedded,
     };
     let plan = plan.check()?;
     let native = native && plan.for_client(ClientKind::Native).is_some();
@@ -119,7 +119,7 @@ pub struct PlanCheck {
 
 #[tauri::command]
 pub fn validate_plan(state: State<'_, DuplexState>, request: RunRequest) -> PlanCheck {
-    match state.server_addr().and_then(|server| check(&request, server)) {
+    match state.embedded_target().and_then(|embedded| check(&request, embedded)) {
         Ok(checked) => {
             let native = checked.native.then(|| checked.plan.run_for(ClientKind::Native)).flatten();
             let webview = checked.webview.then(|| checked.plan.run_for(ClientKind::Webview)).flatten();
@@ -161,7 +161,7 @@ pub async fn start_run<R: Runtime>(
     on_update: Channel<Update>,
 ) -> AppResult<PendingRun> {
     let server = state.server_addr()?;
-    let Checked { plan, target, native, webview } = check(&request, server)?;
+    let Checked { plan, target, native, webview } = check(&request, state.embedded_target()?)?;
     let webview = webview.then(|| plan.run_for(ClientKind::Webview)).flatten();
     let (abandoned, cancel) = {
         let mut slot = state.run();

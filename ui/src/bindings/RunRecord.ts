@@ -5,6 +5,7 @@ import type { PlatformInfo } from "./PlatformInfo";
 import type { PowerTrace } from "./PowerTrace";
 import type { RunStatus } from "./RunStatus";
 import type { Sample } from "./Sample";
+import type { TlsUse } from "./TlsUse";
 import type { Topology } from "./Topology";
 import type { WebviewInfo } from "./WebviewInfo";
 
@@ -24,4 +25,8 @@ webview: WebviewInfo | null,
 /**
  * CPU, memory, RAPL and battery readings taken during the run, if power was sampled.
  */
-power: PowerTrace | null, };
+power: PowerTrace | null, 
+/**
+ * What TLS the TLS transports used, one entry per transport and kind of client.
+ */
+tls: Array<TlsUse>, };

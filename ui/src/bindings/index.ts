@@ -57,6 +57,7 @@ export type { Spread } from "./Spread";
 export type { Stored } from "./Stored";
 export type { Summary } from "./Summary";
 export type { TimeWindow } from "./TimeWindow";
+export type { TlsUse } from "./TlsUse";
 export type { Topology } from "./Topology";
 export type { Transport } from "./Transport";
 export type { TransportClients } from "./TransportClients";

@@ -22,11 +22,11 @@ pub use duplex_model::plan::{
 pub use pacing::{Pacer, Watchdog};
 
 use crate::power::PowerMonitor;
-use duplex_clients::{Client, ClientError, ClientOptions, Endpoints, Transport};
+use duplex_clients::{Client, ClientError, ClientOptions, Endpoints, Shared, Transport, Trust};
 use duplex_model::clock::{nanos, now_unix_ns};
 use duplex_model::platform::PlatformInfo;
 use duplex_model::protocol::{Health, message_bytes_for};
-use duplex_model::record::{BlockTiming, ClientKind, RunRecord, RunStatus, Sample, Topology};
+use duplex_model::record::{BlockTiming, ClientKind, RunRecord, RunStatus, Sample, TlsUse, Topology};
 use duplex_model::redact::redact;
 use duplex_server::{Server, ServerConfig, ServerThread};
 
@@ -36,10 +36,20 @@ use duplex_server::{Server, ServerConfig, ServerThread};
 pub enum Target {
     /// A fresh embedded server for this run, on the clients' thread or on its own.
     Embedded { topology: Topology },
-    /// A running Duplex server (`duplex serve`), by any of its URLs.
-    Remote { url: String },
-    /// A server already running in this process on a thread of its own (the app's).
-    InProcess { addr: std::net::SocketAddr },
+    /// A running Duplex server (`duplex serve`), by any of its URLs; its TLS trusted as
+    /// `trust` says (the platform's trust store unless told otherwise).
+    Remote {
+        url: String,
+        #[serde(skip)]
+        trust: Trust,
+    },
+    /// A server already running in this process on a thread of its own (the app's), and the
+    /// certificate it presents over TLS, pinned.
+    InProcess {
+        addr: std::net::SocketAddr,
+        #[serde(skip)]
+        certificate: Option<duplex_clients::CertificateDer<'static>>,
+    },
 }
 
 impl Target {
@@ -47,14 +57,22 @@ impl Target {
     /// a malformed URL): before anything runs, not as a failed run.
     pub fn remote(url: &str) -> Result<Target, String> {
         Endpoints::parse(url).map_err(|e| e.to_string())?;
-        Ok(Target::Remote { url: url.to_owned() })
+        Ok(Target::Remote { url: url.to_owned(), trust: Trust::default() })
+    }
+
+    /// The same target, a remote server's TLS trusted as `trust` says.
+    pub fn trusting(self, trust: Trust) -> Target {
+        match self {
+            Target::Remote { url, .. } => Target::Remote { url, trust },
+            other => other,
+        }
     }
 
     /// How the target is named in the record ("embedded" or the URL without its token).
     pub fn name(&self) -> String {
         match self {
             Target::Embedded { .. } | Target::InProcess { .. } => "embedded".to_owned(),
-            Target::Remote { url } => duplex_clients::redact_token(url),
+            Target::Remote { url, .. } => duplex_clients::redact_token(url),
         }
     }
 }
@@ -189,7 +207,8 @@ async fn open_target(target: &Target, plan: &Plan) -> Result<(Endpoints, Topolog
     match target {
         Target::Embedded { topology: Topology::CrossThread } => {
             let server = ServerThread::spawn(config).map_err(|e| e.to_string())?;
-            Ok((Endpoints::for_addr(server.local_addr()), Topology::CrossThread, ServerGuard::Thread(server)))
+            let endpoints = pinned(Endpoints::for_addr(server.local_addr()), server.tls());
+            Ok((endpoints, Topology::CrossThread, ServerGuard::Thread(server)))
         }
         Target::Embedded { .. } => {
             let server = Server::start(config).await.map_err(|e| e.to_string())?;
@@ -198,19 +217,31 @@ async fn open_target(target: &Target, plan: &Plan) -> Result<(Endpoints, Topolog
                 tokio::runtime::RuntimeFlavor::CurrentThread => Topology::SameThread,
                 _ => Topology::CrossThread,
             };
-            Ok((Endpoints::for_addr(server.local_addr()), topology, ServerGuard::Local(server)))
+            let endpoints = pinned(Endpoints::for_addr(server.local_addr()), server.tls());
+            Ok((endpoints, topology, ServerGuard::Local(server)))
         }
-        Target::Remote { url } => {
-            let endpoints = Endpoints::parse(url).map_err(|e| e.to_string())?;
+        Target::Remote { url, trust } => {
+            let endpoints = Endpoints::parse(url).map_err(|e| e.to_string())?.trusting(trust.clone());
             check_health(&endpoints, plan).await?;
             let topology = if endpoints.is_loopback { Topology::SeparateProcess } else { Topology::Remote };
             Ok((endpoints, topology, ServerGuard::External))
         }
-        Target::InProcess { addr } => {
-            let endpoints = Endpoints::for_addr(*addr);
+        Target::InProcess { addr, certificate } => {
+            let mut endpoints = Endpoints::for_addr(*addr);
+            if let Some(cert) = certificate {
+                endpoints = endpoints.trusting(Trust::Pinned(cert.clone()));
+            }
             check_health(&endpoints, plan).await?;
             Ok((endpoints, Topology::CrossThread, ServerGuard::External))
         }
+    }
+}
+
+/// An embedded server's endpoints, its certificate pinned.
+fn pinned(endpoints: Endpoints, tls: Option<&duplex_server::TlsIdentity>) -> Endpoints {
+    match tls {
+        Some(identity) => endpoints.trusting(Trust::Pinned(identity.certificate().clone())),
+        None => endpoints,
     }
 }
 
@@ -361,6 +392,24 @@ async fn run_block(slot: &mut Slot, ctx: &BlockCtx<'_>) -> BlockOutcome {
     out
 }
 
+/// What TLS a transport's clients used, from their handshakes.
+fn tls_use(transport: Transport, slots: &[Slot], trust: &Trust) -> Option<TlsUse> {
+    let handshakes: Vec<_> = slots.iter().flat_map(|s| s.client.handshakes()).collect();
+    let first = handshakes.first()?;
+    Some(TlsUse {
+        transport,
+        client: ClientKind::Native,
+        verification: trust.describe(),
+        version: first.version.clone(),
+        cipher_suite: first.cipher_suite.clone(),
+        alpn: first.alpn.clone(),
+        connections: handshakes.len() as u64,
+        resumed: handshakes.iter().filter(|h| h.resumed).count() as u64,
+        handshake_bytes_out: handshakes.iter().map(|h| h.bytes_out).sum(),
+        handshake_bytes_in: handshakes.iter().map(|h| h.bytes_in).sum(),
+    })
+}
+
 /// Unrecorded calls that open connections and warm caches before the first set.
 async fn warm_up(slot: &mut Slot, calls: u32, timeout: Duration) -> Result<(), ClientError> {
     for _ in 0..calls {
@@ -382,11 +431,13 @@ async fn connect_clients(
     plan: &Plan,
 ) -> Result<Vec<Slot>, String> {
     let mut slots = Vec::with_capacity(plan.concurrency as usize);
+    let shared = Shared::default();
     for id in 0..plan.concurrency {
-        let client = tokio::time::timeout(plan.timeout(), Client::connect(transport, endpoints, options))
-            .await
-            .map_err(|_| format!("{transport} client {id}: no connection within {:?}", plan.timeout()))?
-            .map_err(|e| format!("{transport} client {id}: {e}"))?;
+        let client =
+            tokio::time::timeout(plan.timeout(), Client::connect(transport, endpoints, options, &shared))
+                .await
+                .map_err(|_| format!("{transport} client {id}: no connection within {:?}", plan.timeout()))?
+                .map_err(|e| format!("{transport} client {id}: {e}"))?;
         slots.push(Slot { id, client, wire_seq: 0, recorded: 0 });
     }
     // Warm up concurrently so the clients' first recorded calls start together.
@@ -502,7 +553,10 @@ pub async fn measure(
             break;
         }
     }
-    for (_, slots) in pools {
+    for (transport, slots) in pools {
+        if let Some(tls) = tls_use(transport, &slots, &endpoints.trust) {
+            record.tls.push(tls);
+        }
         join_all(slots.into_iter().map(|s| s.client.close())).await;
     }
     guard.stop().await;

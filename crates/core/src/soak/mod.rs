@@ -153,7 +153,12 @@ async fn run_client(transport: Transport, id: u32, latency: SharedLatency, soak:
     let mut next = start_at + phase;
     loop {
         if client.is_none() {
-            match tokio::time::timeout(plan.timeout, Client::connect(transport, endpoints, &options)).await {
+            match tokio::time::timeout(
+                plan.timeout,
+                Client::connect(transport, endpoints, &options, &Default::default()),
+            )
+            .await
+            {
                 Ok(Ok(c)) => {
                     totals.connected.fetch_add(1, Ordering::Relaxed);
                     client = Some(c);

@@ -428,7 +428,7 @@ fn compare(transports: &[TransportEnergy]) -> Vec<EnergyComparison> {
     let with_webview = transports.iter().any(|t| t.client == ClientKind::Webview);
     let mut out = Vec::new();
     for other in transports {
-        let ws = Transport::websocket_of(other.transport.pattern());
+        let ws = other.transport.websocket_partner();
         if other.transport == ws {
             continue;
         }

@@ -143,7 +143,7 @@ pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
 
     let mut comparisons = Vec::new();
     for (i, report) in transports.iter().enumerate() {
-        let ws_transport = Transport::websocket_of(report.transport.pattern());
+        let ws_transport = report.transport.websocket_partner();
         if report.transport == ws_transport {
             continue;
         }
@@ -163,6 +163,14 @@ pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
     }
 
     let mut notes = Vec::new();
+    if record.tls.iter().any(|t| t.unverified()) {
+        notes.push(
+            "WARNING: the server's TLS certificate was NOT VERIFIED (--insecure): these figures \
+             may come from any machine on the path, not the server named"
+                .to_owned(),
+        );
+    }
+    notes.extend(record.tls.iter().map(|t| format!("TLS of {}", t.describe())));
     if let Some(e) = &record.error {
         notes.push(format!("run {:?}: {e}; every sample measured before it is kept", record.status));
     }

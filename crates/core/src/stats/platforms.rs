@@ -244,7 +244,7 @@ pub fn compare_platforms(runs: &[RunRecord], options: CompareOptions) -> Platfor
                     Some(t.cost(q)?.measured.as_ref()?.per_message * scale)
                 }))
             };
-            let ws = Transport::websocket_of(transport.pattern());
+            let ws = transport.websocket_partner();
             let over_ws_median = (ws != transport)
                 .then(|| key_index(ws, client))
                 .flatten()

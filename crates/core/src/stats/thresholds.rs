@@ -338,7 +338,7 @@ mod tests {
             ("ws.p99", "no comparison"),
             ("ws.p99<5", "needs a unit"),
             ("ws.p99<5parsecs", "unknown unit"),
-            ("wss.p99<5ms", "unknown transport"),
+            ("wsx.p99<5ms", "unknown transport"),
             ("ws.p42<5ms", "unknown statistic"),
             ("phone:ws<http", "unknown client"),
             ("http/ws>fast", "a ratio compares with a number"),

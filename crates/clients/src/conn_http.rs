@@ -1,0 +1,247 @@
+//! AJAX echo over connections the client opens itself (hyper's client connections), so that
+//! every byte is counted on the socket, below TLS:
+//! - `https`: HTTP/1.1 keep-alive over TLS;
+//! - `https-new`: a new TCP connection and TLS handshake for every request (a resumed session
+//!   when the server offers one, as a browser would);
+//! - `h2`: HTTP/2 over TLS (ALPN `h2`). The clients of a run share one connection, each
+//!   exchange a stream of it, where `http` opens a connection per client.
+//!
+//! With several `h2` exchanges in flight on the shared connection, the bytes of one cannot be
+//! told from another's: each is given the connection's bytes during it, divided by the
+//! exchanges that were in flight.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::{http1, http2};
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, StatusCode, Uri};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::sync::Mutex;
+
+use super::counting::{ByteCounter, open};
+use super::tls::{Handshake, Trust};
+use super::{ClientError, ClientOptions, Measurement, elapsed_ns, payload_of};
+use duplex_model::clock::{now_unix_ns, secs_to_unix_ns, unix_ns_to_secs};
+use duplex_model::protocol::{EchoReplyView, echo_request_json};
+use duplex_model::transport::HttpMethod;
+
+/// Which of the three.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Mode {
+    KeepAlive,
+    NewConnection,
+    Http2,
+}
+
+#[derive(Clone)]
+enum Sender {
+    H1(Arc<Mutex<http1::SendRequest<Full<Bytes>>>>),
+    H2(http2::SendRequest<Full<Bytes>>),
+}
+
+/// One open connection and its byte counter.
+#[derive(Clone)]
+pub struct Conn {
+    sender: Sender,
+    counter: Arc<ByteCounter>,
+    /// Exchanges in flight on it (several only for a shared HTTP/2 connection).
+    in_flight: Arc<AtomicU64>,
+}
+
+/// The one HTTP/2 connection the `h2` clients of a run share, opened by the first.
+pub type SharedHttp2 = Arc<Mutex<Option<Conn>>>;
+
+pub struct ConnHttpClient {
+    mode: Mode,
+    uri: Uri,
+    authority: String,
+    host: String,
+    tls: Arc<rustls::ClientConfig>,
+    conn: Option<Conn>,
+    shared: SharedHttp2,
+    payload: String,
+    method: HttpMethod,
+    /// Every handshake this client made.
+    pub(crate) handshakes: Vec<Handshake>,
+}
+
+impl ConnHttpClient {
+    pub fn new(
+        url: &str,
+        trust: &Trust,
+        options: &ClientOptions,
+        mode: Mode,
+        shared: SharedHttp2,
+    ) -> Result<ConnHttpClient, ClientError> {
+        let connect_err = |reason: String| ClientError::Connect { url: url.to_owned(), reason };
+        let uri: Uri = url.parse().map_err(|e: hyper::http::uri::InvalidUri| connect_err(e.to_string()))?;
+        let authority = uri.authority().ok_or_else(|| connect_err("no host".into()))?;
+        let host = authority.host().to_owned();
+        let authority = format!("{host}:{}", authority.port_u16().unwrap_or(443));
+        let alpn: &[&[u8]] = if mode == Mode::Http2 { &[b"h2"] } else { &[b"http/1.1"] };
+        let tls = trust.client_config(alpn).map_err(connect_err)?;
+        Ok(ConnHttpClient {
+            mode,
+            uri,
+            authority,
+            host,
+            tls,
+            conn: None,
+            shared,
+            payload: payload_of(options.payload_bytes),
+            method: options.http_method,
+            handshakes: Vec::new(),
+        })
+    }
+
+    /// Opens the connection the next request needs (a new one every time for `https-new`).
+    async fn connection(&mut self) -> Result<Conn, ClientError> {
+        if self.mode == Mode::Http2 {
+            let cell = self.shared.clone();
+            let mut shared = cell.lock().await;
+            if let Some(conn) =
+                shared.as_ref().filter(|c| matches!(&c.sender, Sender::H2(s) if !s.is_closed()))
+            {
+                return Ok(conn.clone());
+            }
+            let conn = self.open().await?;
+            *shared = Some(conn.clone());
+            return Ok(conn);
+        }
+        match &self.conn {
+            Some(conn) if self.mode == Mode::KeepAlive => Ok(conn.clone()),
+            _ => {
+                let conn = self.open().await?;
+                if self.mode == Mode::KeepAlive {
+                    self.conn = Some(conn.clone());
+                }
+                Ok(conn)
+            }
+        }
+    }
+
+    async fn open(&mut self) -> Result<Conn, ClientError> {
+        let url = self.uri.to_string();
+        let (wire, counter, handshake) = open(&self.authority, &self.host, Some(&self.tls)).await?;
+        let handshake =
+            handshake.ok_or_else(|| ClientError::Connect { url: url.clone(), reason: "no TLS".into() })?;
+        if self.mode == Mode::Http2 && handshake.alpn.as_deref() != Some("h2") {
+            return Err(ClientError::Connect {
+                url,
+                reason: format!("the server does not offer HTTP/2 (ALPN chose {:?})", handshake.alpn),
+            });
+        }
+        self.handshakes.push(handshake);
+        let io = TokioIo::new(wire);
+        let broken = |e: hyper::Error| ClientError::Connect { url: url.clone(), reason: e.to_string() };
+        let sender = match self.mode {
+            Mode::Http2 => {
+                let (sender, conn) = http2::handshake(TokioExecutor::new(), io).await.map_err(broken)?;
+                tokio::spawn(conn);
+                Sender::H2(sender)
+            }
+            Mode::KeepAlive | Mode::NewConnection => {
+                let (sender, conn) = http1::handshake(io).await.map_err(broken)?;
+                tokio::spawn(conn);
+                Sender::H1(Arc::new(Mutex::new(sender)))
+            }
+        };
+        Ok(Conn { sender, counter, in_flight: Arc::default() })
+    }
+
+    fn request(&self, client_time: f64, seq: u64) -> Result<Request<Full<Bytes>>, ClientError> {
+        let bad = |e: hyper::http::Error| ClientError::Reply(e.to_string());
+        let mut builder = Request::builder();
+        let body = match self.method {
+            HttpMethod::Post => {
+                builder = builder
+                    .method(Method::POST)
+                    .uri(self.uri.clone())
+                    .header(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                Bytes::from(echo_request_json(client_time, seq, &self.payload))
+            }
+            HttpMethod::Get => {
+                let query = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("client_time", &client_time.to_string())
+                    .append_pair("seq", &seq.to_string())
+                    .append_pair("payload", &self.payload)
+                    .finish();
+                let uri = format!("{}?{query}", self.uri.to_string().split('?').next().unwrap_or_default());
+                builder = builder.method(Method::GET).uri(uri);
+                Bytes::new()
+            }
+        };
+        if self.mode != Mode::Http2 {
+            builder = builder.header(header::HOST, self.authority_header());
+        }
+        if self.mode == Mode::NewConnection {
+            builder = builder.header(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        builder.header(header::ACCEPT, HeaderValue::from_static("*/*")).body(Full::new(body)).map_err(bad)
+    }
+
+    fn authority_header(&self) -> String {
+        self.uri.authority().map(|a| a.as_str().to_owned()).unwrap_or_else(|| self.authority.clone())
+    }
+
+    pub async fn echo(&mut self, seq: u64) -> Result<Measurement, ClientError> {
+        let sent_at = now_unix_ns();
+        let request = self.request(unix_ns_to_secs(sent_at), seq)?;
+        let url = self.uri.to_string();
+        let start = Instant::now();
+        let conn = self.connection().await?;
+        let (read0, written0) = conn.counter.totals();
+        let in_flight = conn.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        let closed = |e: hyper::Error| ClientError::Closed(format!("{url}: {e}"));
+        let response = match &conn.sender {
+            Sender::H1(sender) => {
+                let mut sender = sender.lock().await;
+                sender.ready().await.map_err(closed)?;
+                sender.send_request(request).await
+            }
+            Sender::H2(sender) => {
+                let mut sender = sender.clone();
+                sender.ready().await.map_err(closed)?;
+                sender.send_request(request).await
+            }
+        };
+        let result = match response {
+            Ok(response) => {
+                let status = response.status();
+                response.into_body().collect().await.map(|b| (status, b.to_bytes())).map_err(closed)
+            }
+            Err(e) => Err(closed(e)),
+        };
+        let latency_ns = elapsed_ns(start);
+        let together = in_flight.max(conn.in_flight.fetch_sub(1, Ordering::Relaxed));
+        let (status, body) = result?;
+        let (read1, written1) = conn.counter.totals();
+        // A new connection's handshake belongs to its one request: that is what it costs.
+        let (handshake_out, handshake_in) = match (self.mode, self.handshakes.last()) {
+            (Mode::NewConnection, Some(h)) => (h.bytes_out, h.bytes_in),
+            _ => (0, 0),
+        };
+        if status != StatusCode::OK {
+            return Err(ClientError::Status { status: status.as_u16(), body: lossy(&body) });
+        }
+        let view = EchoReplyView::parse(&body).map_err(|e| ClientError::Reply(e.to_string()))?;
+        if view.seq != Some(seq) {
+            return Err(ClientError::Reply(format!("expected seq {seq}, got {:?}", view.seq)));
+        }
+        Ok(Measurement {
+            sent_at_unix_ns: sent_at,
+            latency_ns,
+            server_time_unix_ns: secs_to_unix_ns(view.server_time),
+            bytes_out: (written1 - written0) / together + handshake_out,
+            bytes_in: (read1 - read0) / together + handshake_in,
+        })
+    }
+}
+
+fn lossy(body: &[u8]) -> String {
+    String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned()
+}

@@ -1,0 +1,186 @@
+//! TLS, HTTP/2 and Server-Sent Events: the new transports through the real runner, what their
+//! handshakes negotiated, and every way a certificate can be refused.
+
+use std::io::Write;
+
+use duplex_core::clients::{Client, ClientOptions, Endpoints, Transport, Trust};
+use duplex_core::record::{ClientKind, RunStatus};
+use duplex_core::runner::{Plan, Target};
+use duplex_core::server::{ServerConfig, TlsIdentity, TlsSetting};
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+
+use crate::util::{run_against, run_embedded, server, server_with, small_plan};
+
+#[tokio::test]
+async fn tls_transports_report_version_suite_alpn_and_resumption() {
+    let plan = Plan {
+        concurrency: 2,
+        ..small_plan(&[Transport::Wss, Transport::Https, Transport::HttpsNew, Transport::H2])
+    };
+    let record = run_embedded(plan).await;
+    assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
+    assert!(record.samples.iter().all(|s| s.is_ok()), "{:?}", record.samples.iter().find(|s| !s.is_ok()));
+    let tls =
+        |t: Transport| record.tls.iter().find(|u| u.transport == t).unwrap_or_else(|| panic!("{t}: no TLS"));
+    for t in [Transport::Wss, Transport::Https, Transport::HttpsNew, Transport::H2] {
+        let u = tls(t);
+        assert_eq!((u.client, u.version.as_str()), (ClientKind::Native, "TLS 1.3"), "{t}");
+        assert!(u.cipher_suite.starts_with("TLS13_"), "{t}: {}", u.cipher_suite);
+        assert!(u.verification.starts_with("pinned certificate, SHA-256 "), "{}", u.verification);
+        assert!(u.handshake_bytes_in > 300, "{t}: the certificate crossed: {} B", u.handshake_bytes_in);
+    }
+    assert_eq!(tls(Transport::H2).alpn.as_deref(), Some("h2"));
+    assert_eq!(tls(Transport::Https).alpn.as_deref(), Some("http/1.1"));
+    // Two clients, one HTTP/2 connection; two keep-alive connections; a connection per call.
+    assert_eq!(tls(Transport::H2).connections, 1);
+    assert_eq!(tls(Transport::Https).connections, 2);
+    let new = tls(Transport::HttpsNew);
+    assert_eq!(new.connections, 2 * (2 + 2 * 20), "warm-up and recorded calls");
+    assert!(
+        new.resumed >= new.connections - 2,
+        "a session ticket is used: {} of {}",
+        new.resumed,
+        new.connections
+    );
+    // A new connection's handshake is part of what its request costs.
+    let mean_bytes = |t: Transport| {
+        let s: Vec<_> = record.samples.iter().filter(|s| s.transport == t).collect();
+        s.iter().map(|s| s.bytes_out + s.bytes_in).sum::<u64>() / s.len() as u64
+    };
+    assert!(
+        mean_bytes(Transport::HttpsNew) > mean_bytes(Transport::Https) + 500,
+        "https-new {} B vs https {} B",
+        mean_bytes(Transport::HttpsNew),
+        mean_bytes(Transport::Https)
+    );
+}
+
+#[tokio::test]
+async fn sse_delivers_the_same_events_as_websocket_push() {
+    let record = run_embedded(small_plan(&[Transport::Sse, Transport::WsPush])).await;
+    assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
+    let sse: Vec<_> = record.samples.iter().filter(|s| s.transport == Transport::Sse).collect();
+    assert_eq!(sse.len(), 40);
+    for s in &sse {
+        assert!(s.is_ok() && s.server_time_unix_ns.is_some(), "{:?}", s.error);
+        // id, data and the chunk's framing: a ~70-byte tick in ~100 bytes.
+        assert!((60..200).contains(&s.bytes_in), "{} B", s.bytes_in);
+    }
+    // Events arrive in order: each one's creation time after the last.
+    assert!(
+        sse.windows(2).all(|w| w[1].server_time_unix_ns > w[0].server_time_unix_ns || w[1].set != w[0].set)
+    );
+}
+
+fn identity_with(
+    params: rcgen::CertificateParams,
+    issuer: Option<&rcgen::Issuer<'_, rcgen::KeyPair>>,
+) -> TlsIdentity {
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = match issuer {
+        Some(issuer) => params.signed_by(&key, issuer),
+        None => params.self_signed(&key),
+    }
+    .expect("certificate");
+    TlsIdentity::from_parts(
+        cert.der().clone(),
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+    )
+    .expect("identity")
+}
+
+/// A private CA: its PEM certificate, and an issuer to sign server certificates with.
+fn private_ca() -> (String, rcgen::Issuer<'static, rcgen::KeyPair>) {
+    let key = rcgen::KeyPair::generate().expect("key");
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.distinguished_name.push(rcgen::DnType::CommonName, "Duplex test CA");
+    let cert = params.self_signed(&key).expect("CA certificate");
+    (cert.pem(), rcgen::Issuer::new(params, key))
+}
+
+fn leaf(not_after_year: i32) -> rcgen::CertificateParams {
+    let mut params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).expect("params");
+    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    params.not_after = rcgen::date_time_ymd(not_after_year, 1, 1);
+    params
+}
+
+async fn run_remote(identity: TlsIdentity, trust: Trust) -> duplex_core::record::RunRecord {
+    let server =
+        server_with(ServerConfig { tls: TlsSetting::Use(identity), ..ServerConfig::default() }).await;
+    let url = format!("https://{}", server.local_addr());
+    let target = Target::remote(&url).expect("valid").trusting(trust);
+    run_against(small_plan(&[Transport::Https]), target).await
+}
+
+#[tokio::test]
+async fn a_private_ca_is_trusted_when_given_and_its_expired_certificates_are_not() {
+    let (ca_pem, issuer) = private_ca();
+    let mut file = tempfile::NamedTempFile::new().expect("temp file");
+    file.write_all(ca_pem.as_bytes()).expect("write");
+    let trust = Trust::with_ca_file(file.path()).expect("a PEM CA file");
+
+    let record = run_remote(identity_with(leaf(2999), Some(&issuer)), trust.clone()).await;
+    assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
+    assert!(
+        record.tls[0].verification.contains("1 private CA certificate"),
+        "{}",
+        record.tls[0].verification
+    );
+
+    let record = run_remote(identity_with(leaf(2021), Some(&issuer)), trust).await;
+    assert_eq!(record.status, RunStatus::Failed);
+    let error = record.error.unwrap_or_default();
+    assert!(error.contains("the server's certificate has expired"), "{error}");
+
+    // Without the CA, the same valid certificate is refused, and the user told what to do.
+    let record = run_remote(identity_with(leaf(2999), Some(&issuer)), Trust::default()).await;
+    let error = record.error.unwrap_or_default();
+    assert!(
+        error.contains("not signed by an authority this device trusts") && error.contains("--ca-cert"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_self_signed_remote_certificate_is_refused_unless_insecure_which_every_record_says() {
+    let record = run_remote(identity_with(leaf(2999), None), Trust::default()).await;
+    assert_eq!(record.status, RunStatus::Failed);
+    assert!(record.error.unwrap_or_default().contains("not signed by an authority"));
+
+    let record = run_remote(identity_with(leaf(2999), None), Trust::Insecure).await;
+    assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
+    assert!(record.tls.iter().all(|t| t.unverified()), "{:?}", record.tls);
+}
+
+#[tokio::test]
+async fn a_pinned_certificate_is_refused_when_it_changes() {
+    let server = server().await;
+    let other = server_with(ServerConfig::default()).await;
+    let wrong = Trust::Pinned(other.tls().expect("TLS").certificate().clone());
+    let endpoints = Endpoints::for_addr(server.local_addr()).trusting(wrong);
+    for transport in [Transport::Wss, Transport::Https, Transport::H2] {
+        let error = match Client::connect(
+            transport,
+            &endpoints,
+            &ClientOptions::default(),
+            &Default::default(),
+        )
+        .await
+        {
+            Ok(mut c) => c.measure(1).await.expect_err("refused"),
+            Err(e) => e,
+        };
+        assert!(error.to_string().contains("not the pinned one"), "{transport}: {error}");
+    }
+}
+
+#[test]
+fn a_broken_ca_file_says_why() {
+    let mut file = tempfile::NamedTempFile::new().expect("temp file");
+    file.write_all(b"not a certificate").expect("write");
+    let error = Trust::with_ca_file(file.path()).expect_err("refused");
+    assert!(error.contains("holds no certificate"), "{error}");
+    assert!(Trust::with_ca_file(std::path::Path::new("/no/such/file.pem")).is_err());
+}

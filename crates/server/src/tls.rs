@@ -1,0 +1,92 @@
+//! The server's TLS identity: a certificate made at start (rcgen) for the names the server
+//! answers to, its private key (which never leaves this module: not printed, not stored), and
+//! the rustls configuration that offers HTTP/2 and HTTP/1.1 by ALPN. Clients that know the
+//! certificate (Duplex's own, given it at start) pin it; others compare its SHA-256
+//! fingerprint, which `duplex serve`, the app and the LAN banner show.
+
+use std::sync::Arc;
+
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+/// ALPN protocols the server offers, most preferred first.
+pub const ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
+
+/// A certificate and its key. `Debug` shows the fingerprint only.
+#[derive(Clone)]
+pub struct TlsIdentity {
+    cert: CertificateDer<'static>,
+    config: Arc<rustls::ServerConfig>,
+    fingerprint: String,
+}
+
+impl std::fmt::Debug for TlsIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsIdentity").field("sha256", &self.fingerprint).finish_non_exhaustive()
+    }
+}
+
+impl TlsIdentity {
+    /// A new self-signed certificate (ECDSA P-256) for `names`: DNS names and IP addresses.
+    pub fn generate(names: &[String]) -> Result<TlsIdentity, String> {
+        let key = rcgen::KeyPair::generate().map_err(|e| format!("cannot make a TLS key: {e}"))?;
+        let mut params = rcgen::CertificateParams::new(names.to_vec())
+            .map_err(|e| format!("cannot make a TLS certificate for {names:?}: {e}"))?;
+        params.distinguished_name.push(rcgen::DnType::CommonName, "Duplex echo server");
+        let cert = params.self_signed(&key).map_err(|e| format!("cannot sign the TLS certificate: {e}"))?;
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        Self::from_parts(cert.der().clone(), key)
+    }
+
+    /// An identity from a certificate and key made elsewhere (tests make expired ones).
+    pub fn from_parts(
+        cert: CertificateDer<'static>,
+        key: PrivateKeyDer<'static>,
+    ) -> Result<TlsIdentity, String> {
+        let mut config =
+            rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .map_err(|e| e.to_string())?
+                .with_no_client_auth()
+                .with_single_cert(vec![cert.clone()], key)
+                .map_err(|e| format!("unusable TLS certificate or key: {e}"))?;
+        config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
+        let fingerprint = fingerprint(&cert);
+        Ok(TlsIdentity { cert, config: Arc::new(config), fingerprint })
+    }
+
+    /// The certificate (DER), for clients to pin.
+    pub fn certificate(&self) -> &CertificateDer<'static> {
+        &self.cert
+    }
+
+    /// SHA-256 of the certificate, as browsers show it: `AB:CD:…`.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    pub(crate) fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
+        tokio_rustls::TlsAcceptor::from(self.config.clone())
+    }
+}
+
+/// SHA-256 of a certificate's DER bytes, upper-case hex pairs joined by colons.
+pub fn fingerprint(cert: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, cert);
+    digest.as_ref().iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_identity_has_a_fingerprint_and_never_shows_its_key() {
+        let id = TlsIdentity::generate(&["localhost".into(), "127.0.0.1".into()]).expect("identity");
+        assert_eq!(id.fingerprint().len(), 32 * 3 - 1);
+        assert_eq!(id.fingerprint(), fingerprint(id.certificate()));
+        let shown = format!("{id:?}");
+        assert!(shown.contains(id.fingerprint()) && !shown.contains("PRIVATE"), "{shown}");
+        let other = TlsIdentity::generate(&["localhost".into()]).expect("identity");
+        assert_ne!(id.fingerprint(), other.fingerprint());
+    }
+}
