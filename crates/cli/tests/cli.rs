@@ -574,9 +574,9 @@ fn clients_no_one_here_wrote_talk_to_the_server() {
             stderr(&out)
         );
     }
-    if let Some(curl) = external("/usr/bin/curl") {
+    if let Some(curl_bin) = external("/usr/bin/curl") {
         let curl = |args: &[&str]| {
-            let out = Command::new(&curl)
+            let out = Command::new(&curl_bin)
                 .args(["-s", "-w", "\n%{http_code}"])
                 .args(args)
                 .output()
@@ -607,6 +607,41 @@ fn clients_no_one_here_wrote_talk_to_the_server() {
         let (code, body) =
             curl(&["-H", &format!("Host: evil.example:{port}"), &format!("http://{addr}/monitor/latest")]);
         assert!(code == "403" && body.contains("--allow-host"), "{code} {body}");
+        // HTTP/2: cleartext with prior knowledge, and over TLS by ALPN, on the same port; the
+        // header limit holds there too. HTTP/1.1 over TLS answers the echo.
+        // (The last -w wins: the body is the HTTP version.)
+        let version = |args: &[&str]| {
+            curl(&[&["-o", "/dev/null", "-w", "%{http_version}\n%{http_code}"], args].concat())
+        };
+        let (code, body) = version(&["--http2-prior-knowledge", &format!("http://{addr}/health")]);
+        assert_eq!((code.as_str(), body.trim()), ("200", "2"), "h2c");
+        let (code, body) = version(&["-k", "--http2", &format!("https://{addr}/health")]);
+        assert_eq!((code.as_str(), body.trim()), ("200", "2"), "h2 over TLS");
+        assert_eq!(curl(&["--http2-prior-knowledge", "-H", &big, &format!("http://{addr}/health")]).0, "431");
+        let (code, body) = curl(&[
+            "-k",
+            "--http1.1",
+            "--data",
+            r#"{"client_time":1.5,"seq":6,"payload":"y"}"#,
+            &format!("https://{addr}/echo"),
+        ]);
+        assert!(code == "200" && body.contains(r#""seq":6"#), "{code} {body}");
+        // Server-Sent Events, and resumption after the last event a client saw.
+        let events = |extra: &[&str]| {
+            let out = Command::new(&curl_bin)
+                .args(["-sN", "--max-time", "1"])
+                .args(extra)
+                .arg(format!("http://{addr}/events/sse"))
+                .output()
+                .expect("curl runs");
+            let ids: Vec<u64> =
+                stdout(&out).lines().filter_map(|l| l.strip_prefix("id: ")?.parse().ok()).collect();
+            ids
+        };
+        let live = events(&[]);
+        assert!(live.len() >= 5 && live.windows(2).all(|w| w[1] == w[0] + 1), "one id per tick: {live:?}");
+        let resumed = events(&["-H", "Last-Event-ID: 2"]);
+        assert_eq!(resumed.first(), Some(&3), "the kept events after 2 come first: {resumed:?}");
     }
 }
 

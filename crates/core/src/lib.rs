@@ -10,7 +10,7 @@
 //! server) and `duplex-clients` (native clients) ← here.
 
 pub use duplex_clients as clients;
-pub use duplex_model::{VERSION, clock, platform, protocol, record, redact};
+pub use duplex_model::{VERSION, clock, platform, protocol, record, redact, sse};
 pub use duplex_server as server;
 
 pub mod export;

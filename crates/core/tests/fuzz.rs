@@ -210,3 +210,29 @@ proptest! {
         prop_assert!(["Android", "iOS", "Windows", "macOS", "ChromeOS", "Linux"].contains(&info.os.as_str()), "{:?}", info.os);
     }
 }
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// The event-stream parser takes any bytes in any pieces: never a panic, the same events
+    /// whole or cut anywhere, and never more bytes accounted than it was given.
+    #[test]
+    fn sse_parser_takes_any_bytes_in_any_pieces(
+        bytes in proptest::collection::vec(prop_oneof![
+            Just(b'\n'), Just(b'\r'), Just(b':'), Just(b' '), Just(b'd'), Just(b'a'), Just(b't'),
+            Just(b'i'), any::<u8>()
+        ], 0..600),
+        cut in 0usize..600,
+    ) {
+        use duplex_core::sse::SseParser;
+        let whole = SseParser::new(1 << 20).feed(&bytes).expect("under the limit");
+        let cut = cut.min(bytes.len());
+        let mut parser = SseParser::new(1 << 20);
+        let mut pieces = parser.feed(&bytes[..cut]).expect("under the limit");
+        pieces.extend(parser.feed(&bytes[cut..]).expect("under the limit"));
+        prop_assert_eq!(&whole, &pieces);
+        prop_assert!(whole.iter().map(|e| e.wire_len).sum::<usize>() <= bytes.len());
+        // A tight limit is an error, never a panic.
+        let _ = SseParser::new(16).feed(&bytes);
+    }
+}

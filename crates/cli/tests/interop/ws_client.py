@@ -1,6 +1,6 @@
 """A WebSocket client no one in Duplex wrote (Debian's python3-websockets) against `duplex serve`:
-JSON echo, binary echo, the paper's Appendix A.1 bare float to `/`, a malformed message, and a
-page from a foreign origin refused. Prints "ok" when every check passed."""
+JSON echo, binary echo, the paper's Appendix A.1 bare float to `/`, a malformed message, the
+plain echo at `/ws/echo`, and a page from a foreign origin refused. Prints "ok" when every check passed."""
 
 import asyncio
 import json
@@ -26,6 +26,12 @@ async def main(base: str) -> None:
         await ws.send("1700000000.25")
         reply = json.loads(await ws.recv())
         assert reply["client_time"] == 1700000000.25, reply
+    # The plain echo: every message back as it was, text as text, binary as binary.
+    async with websockets.connect(base + "/ws/echo") as ws:
+        await ws.send("hello, échó")
+        assert await ws.recv() == "hello, échó"
+        await ws.send(b"\x00\xff" * 1000)
+        assert await ws.recv() == b"\x00\xff" * 1000
     # A page from another site must not get in.
     try:
         async with websockets.connect(base + "/ws", origin="https://evil.example"):
