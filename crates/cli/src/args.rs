@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use duplex_core::clients::{HttpMethod, Transport, Trust};
 use duplex_core::record::{ClientKind, Topology};
-use duplex_core::runner::{CheckedPlan, Order, Plan, Target};
+use duplex_core::runner::{CheckedPlan, DEFAULT_TEMPLATE, ForeignMessages, Order, Plan, Target};
 use duplex_core::server::Limits;
 
 #[derive(Debug, Parser)]
@@ -201,7 +201,8 @@ pub struct BenchArgs {
     /// Start from a preset plan: quick (default), paper, push, energy.
     #[arg(long, default_value = "quick")]
     pub preset: String,
-    /// Transports to measure, comma-separated: ws, http, http-new, ws-push, long-poll, poll.
+    /// Transports to measure, comma-separated: ws, wss, http, http-new, https, https-new, h2,
+    /// ws-push, sse, long-poll, poll.
     #[arg(short, long, value_delimiter = ',')]
     pub transports: Option<Vec<Transport>>,
     /// Number of sets.
@@ -251,6 +252,8 @@ pub struct BenchArgs {
     pub target: Option<String>,
     #[command(flatten)]
     pub tls: TlsArgs,
+    #[command(flatten)]
+    pub foreign: ForeignArgs,
     /// Directory for the CSV report.
     #[arg(long, value_name = "DIR", default_value = "duplex-reports")]
     pub csv: PathBuf,
@@ -295,6 +298,10 @@ impl BenchArgs {
         let mut plan = Plan::preset(&self.preset)?;
         match &self.transports {
             Some(t) => plan.transports = t.clone(),
+            // A foreign server: the echo transports its URLs' schemes offer.
+            None if self.foreign.ws.is_some() || self.foreign.http.is_some() => {
+                plan.transports = self.foreign.transports();
+            }
             // A preset may list web-view transports (xhr) for the app; the CLI measures the rest.
             None => plan.transports.retain(|t| t.runs_on(ClientKind::Native)),
         }
@@ -334,6 +341,17 @@ impl BenchArgs {
 
     /// Where to measure; a URL Duplex cannot use is refused here, before anything runs.
     pub fn target(&self) -> anyhow::Result<Target> {
+        if self.foreign.ws.is_some() || self.foreign.http.is_some() {
+            let messages = ForeignMessages {
+                template: self.foreign.message.clone().unwrap_or_else(|| DEFAULT_TEMPLATE.to_owned()),
+                reply: self.foreign.reply.parse().map_err(anyhow::Error::msg)?,
+            };
+            let target = Target::foreign(self.foreign.ws.as_deref(), self.foreign.http.as_deref(), messages)
+                .map_err(anyhow::Error::msg)?
+                .trusting(self.tls.trust()?);
+            target.check_transports(&self.plan()?.transports).map_err(anyhow::Error::msg)?;
+            return Ok(target);
+        }
         Ok(match &self.target {
             Some(url) => Target::remote(url).map_err(anyhow::Error::msg)?.trusting(self.tls.trust()?),
             None => Target::Embedded {
@@ -398,6 +416,46 @@ pub struct ServeArgs {
     pub allow_hosts: Vec<String>,
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+/// A server that is not Duplex's: any WebSocket echo server and any HTTP endpoint.
+#[derive(Debug, Args)]
+pub struct ForeignArgs {
+    /// Measure this WebSocket echo server (ws:// or wss://), which need not be Duplex's.
+    #[arg(long, value_name = "URL", conflicts_with = "target")]
+    pub ws: Option<String>,
+    /// Measure this HTTP endpoint (http:// or https://), which need not be Duplex's: POSTed the
+    /// message (GET with --http-method get).
+    #[arg(long, value_name = "URL", conflicts_with = "target")]
+    pub http: Option<String>,
+    /// The message sent to them; {seq}, {time} (Unix seconds) and {payload} are filled in.
+    /// Default: Duplex's JSON echo request.
+    #[arg(long, value_name = "TEMPLATE")]
+    pub message: Option<String>,
+    /// What counts as the reply: next (the next WebSocket message, or the body of a 2xx
+    /// response) or echo (the same bytes as the message).
+    #[arg(long, value_name = "RULE", default_value = "next")]
+    pub reply: String,
+}
+
+impl ForeignArgs {
+    /// The echo transports the URLs' schemes offer.
+    pub fn transports(&self) -> Vec<Transport> {
+        let scheme =
+            |u: &Option<String>| u.as_deref().and_then(|u| u.split_once("://")).map(|(s, _)| s.to_owned());
+        let mut out = Vec::new();
+        match scheme(&self.ws).as_deref() {
+            Some("wss") => out.push(Transport::Wss),
+            Some(_) => out.push(Transport::Ws),
+            None => {}
+        }
+        match scheme(&self.http).as_deref() {
+            Some("https") => out.extend([Transport::Https, Transport::HttpsNew]),
+            Some(_) => out.extend([Transport::Http, Transport::HttpNew]),
+            None => {}
+        }
+        out
+    }
 }
 
 /// How TLS clients trust a remote server (the platform's trust store unless one is given).

@@ -18,7 +18,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::{http1, http2};
 use hyper::header::{self, HeaderValue};
-use hyper::{Method, Request, StatusCode, Uri};
+use hyper::{Method, Request, Uri};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::sync::Mutex;
 
@@ -27,7 +27,7 @@ use super::tls::{Handshake, Trust};
 use super::{ClientError, ClientOptions, Measurement, elapsed_ns, payload_of};
 use duplex_model::clock::{now_unix_ns, secs_to_unix_ns, unix_ns_to_secs};
 use duplex_model::protocol::{EchoReplyView, echo_request_json};
-use duplex_model::transport::HttpMethod;
+use duplex_model::transport::{ForeignMessages, HttpMethod};
 
 /// Which of the three.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -65,6 +65,7 @@ pub struct ConnHttpClient {
     shared: SharedHttp2,
     payload: String,
     method: HttpMethod,
+    foreign: Option<ForeignMessages>,
     /// Every handshake this client made.
     pub(crate) handshakes: Vec<Handshake>,
 }
@@ -94,6 +95,7 @@ impl ConnHttpClient {
             shared,
             payload: payload_of(options.payload_bytes),
             method: options.http_method,
+            foreign: options.foreign.clone(),
             handshakes: Vec::new(),
         })
     }
@@ -156,15 +158,28 @@ impl ConnHttpClient {
     fn request(&self, client_time: f64, seq: u64) -> Result<Request<Full<Bytes>>, ClientError> {
         let bad = |e: hyper::http::Error| ClientError::Reply(e.to_string());
         let mut builder = Request::builder();
-        let body = match self.method {
-            HttpMethod::Post => {
+        let body = match (self.method, &self.foreign) {
+            // A foreign endpoint: the template as the body, or the URL as it is.
+            (HttpMethod::Post, Some(foreign)) => {
+                let body = foreign.render(seq, client_time, &self.payload);
+                builder = builder
+                    .method(Method::POST)
+                    .uri(self.uri.clone())
+                    .header(header::CONTENT_TYPE, super::http::content_type_of(&body));
+                Bytes::from(body)
+            }
+            (HttpMethod::Get, Some(_)) => {
+                builder = builder.method(Method::GET).uri(self.uri.clone());
+                Bytes::new()
+            }
+            (HttpMethod::Post, None) => {
                 builder = builder
                     .method(Method::POST)
                     .uri(self.uri.clone())
                     .header(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 Bytes::from(echo_request_json(client_time, seq, &self.payload))
             }
-            HttpMethod::Get => {
+            (HttpMethod::Get, None) => {
                 let query = url::form_urlencoded::Serializer::new(String::new())
                     .append_pair("client_time", &client_time.to_string())
                     .append_pair("seq", &seq.to_string())
@@ -191,6 +206,7 @@ impl ConnHttpClient {
     pub async fn echo(&mut self, seq: u64) -> Result<Measurement, ClientError> {
         let sent_at = now_unix_ns();
         let request = self.request(unix_ns_to_secs(sent_at), seq)?;
+        let sent = request.body().clone();
         let url = self.uri.to_string();
         let start = Instant::now();
         let conn = self.connection().await?;
@@ -225,17 +241,29 @@ impl ConnHttpClient {
             (Mode::NewConnection, Some(h)) => (h.bytes_out, h.bytes_in),
             _ => (0, 0),
         };
-        if status != StatusCode::OK {
+        if !status.is_success() {
             return Err(ClientError::Status { status: status.as_u16(), body: lossy(&body) });
         }
-        let view = EchoReplyView::parse(&body).map_err(|e| ClientError::Reply(e.to_string()))?;
-        if view.seq != Some(seq) {
-            return Err(ClientError::Reply(format!("expected seq {seq}, got {:?}", view.seq)));
-        }
+        let server_time_unix_ns = match &self.foreign {
+            Some(foreign) => {
+                if self.method == HttpMethod::Post {
+                    let sent = sent.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                    foreign.accepts(&sent, &body).map_err(ClientError::Reply)?;
+                }
+                None
+            }
+            None => {
+                let view = EchoReplyView::parse(&body).map_err(|e| ClientError::Reply(e.to_string()))?;
+                if view.seq != Some(seq) {
+                    return Err(ClientError::Reply(format!("expected seq {seq}, got {:?}", view.seq)));
+                }
+                secs_to_unix_ns(view.server_time)
+            }
+        };
         Ok(Measurement {
             sent_at_unix_ns: sent_at,
             latency_ns,
-            server_time_unix_ns: secs_to_unix_ns(view.server_time),
+            server_time_unix_ns,
             bytes_out: (written1 - written0) / together + handshake_out,
             bytes_in: (read1 - read0) / together + handshake_in,
         })

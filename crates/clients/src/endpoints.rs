@@ -47,6 +47,47 @@ impl Endpoints {
         Self::from_authority(addr.to_string(), addr.ip().is_loopback(), None)
     }
 
+    /// A server that is not Duplex's: its WebSocket echo URL and its HTTP endpoint, used as
+    /// given (`ws://` or `wss://`, `http://` or `https://`). It has no events, monitor or health.
+    pub fn foreign(ws: Option<&str>, http: Option<&str>) -> Result<Endpoints, EndpointsError> {
+        let check = |url: &str, schemes: [&str; 2]| -> Result<Url, EndpointsError> {
+            let parsed = Url::parse(url).map_err(|e| EndpointsError::Invalid(url.into(), e.to_string()))?;
+            if !schemes.contains(&parsed.scheme()) || parsed.host().is_none() {
+                return Err(EndpointsError::Invalid(
+                    url.into(),
+                    format!("use a {} URL", schemes.join(":// or ")),
+                ));
+            }
+            Ok(parsed)
+        };
+        let ws = ws.map(|u| check(u, ["ws", "wss"])).transpose()?;
+        let http = http.map(|u| check(u, ["http", "https"])).transpose()?;
+        let first = ws.as_ref().or(http.as_ref()).ok_or_else(|| {
+            EndpointsError::Invalid(String::new(), "give a WebSocket URL, an HTTP URL, or both".into())
+        })?;
+        let mut endpoints = Endpoints::parse(first.as_str())?;
+        let none = String::new();
+        let ws = ws.map(String::from).unwrap_or_else(|| none.clone());
+        let http = http.map(String::from).unwrap_or_else(|| none.clone());
+        endpoints.ws_echo = ws.clone();
+        endpoints.wss_echo = ws;
+        endpoints.http_echo = http.clone();
+        endpoints.https_echo = http;
+        for url in [
+            &mut endpoints.ws_push,
+            &mut endpoints.sse,
+            &mut endpoints.events_latest,
+            &mut endpoints.events_next,
+            &mut endpoints.health,
+            &mut endpoints.ws_monitor,
+            &mut endpoints.monitor_latest,
+            &mut endpoints.monitor_next,
+        ] {
+            url.clear();
+        }
+        Ok(endpoints)
+    }
+
     /// The same server, its TLS trusted as `trust` says (an embedded server's: its pinned
     /// certificate).
     pub fn trusting(mut self, trust: crate::tls::Trust) -> Endpoints {

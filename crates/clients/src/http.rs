@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use duplex_model::transport::HttpMethod;
+use duplex_model::transport::{ForeignMessages, HttpMethod};
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Method, Request, Response};
 
@@ -21,6 +21,7 @@ pub struct HttpClient {
     payload: String,
     method: HttpMethod,
     keep_alive: bool,
+    foreign: Option<ForeignMessages>,
 }
 
 /// A reqwest client for measuring: no proxy from the environment, Nagle off, and either one
@@ -47,19 +48,26 @@ impl HttpClient {
             payload: payload_of(options.payload_bytes),
             method: options.http_method,
             keep_alive,
+            foreign: options.foreign.clone(),
         })
     }
 
     fn request(&self, client_time: f64, seq: u64) -> Result<(Request, usize), ClientError> {
-        let builder = match self.method {
-            HttpMethod::Post => {
+        let builder = match (self.method, &self.foreign) {
+            // A foreign endpoint: the template as the body, or the URL as it is.
+            (HttpMethod::Post, Some(foreign)) => {
+                let body = foreign.render(seq, client_time, &self.payload);
+                self.client.post(&self.url).header(header::CONTENT_TYPE, content_type_of(&body)).body(body)
+            }
+            (HttpMethod::Get, Some(_)) => self.client.get(&self.url),
+            (HttpMethod::Post, None) => {
                 let body = echo_request_json(client_time, seq, &self.payload);
                 self.client
                     .post(&self.url)
                     .header(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))
                     .body(body)
             }
-            HttpMethod::Get => self.client.get(&self.url).query(&[
+            (HttpMethod::Get, None) => self.client.get(&self.url).query(&[
                 ("client_time", client_time.to_string()),
                 ("seq", seq.to_string()),
                 ("payload", self.payload.clone()),
@@ -85,14 +93,27 @@ impl HttpClient {
         if !status.is_success() {
             return Err(ClientError::Status { status: status.as_u16(), body: lossy(&body) });
         }
-        let view = EchoReplyView::parse(&body).map_err(|e| ClientError::Reply(e.to_string()))?;
-        if view.seq != Some(seq) {
-            return Err(ClientError::Reply(format!("expected seq {seq}, got {:?}", view.seq)));
-        }
+        let server_time_unix_ns = match &self.foreign {
+            Some(foreign) => {
+                let sent = foreign.render(seq, unix_ns_to_secs(sent_at), &self.payload);
+                let sent = if self.method == HttpMethod::Post { sent.into_bytes() } else { Vec::new() };
+                if self.method == HttpMethod::Post {
+                    foreign.accepts(&sent, &body).map_err(ClientError::Reply)?;
+                }
+                None
+            }
+            None => {
+                let view = EchoReplyView::parse(&body).map_err(|e| ClientError::Reply(e.to_string()))?;
+                if view.seq != Some(seq) {
+                    return Err(ClientError::Reply(format!("expected seq {seq}, got {:?}", view.seq)));
+                }
+                secs_to_unix_ns(view.server_time)
+            }
+        };
         Ok(Measurement {
             sent_at_unix_ns: sent_at,
             latency_ns,
-            server_time_unix_ns: secs_to_unix_ns(view.server_time),
+            server_time_unix_ns,
             bytes_out,
             bytes_in: head_len + body.len() as u64,
         })
@@ -127,6 +148,15 @@ fn transport_error(e: reqwest::Error, url: &str) -> ClientError {
         ClientError::Connect { url: url.to_owned(), reason }
     } else {
         ClientError::Closed(reason)
+    }
+}
+
+/// A foreign endpoint's body type: JSON when the message is JSON, else plain text.
+pub(crate) fn content_type_of(body: &str) -> HeaderValue {
+    if serde_json::from_str::<serde_json::Value>(body).is_ok() {
+        HeaderValue::from_static("application/json")
+    } else {
+        HeaderValue::from_static("text/plain; charset=utf-8")
     }
 }
 

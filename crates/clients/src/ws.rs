@@ -65,6 +65,7 @@ pub struct WsClient {
     counter: Arc<ByteCounter>,
     payload: String,
     binary: bool,
+    foreign: Option<duplex_model::transport::ForeignMessages>,
     pub(crate) handshake: Option<Handshake>,
 }
 
@@ -76,11 +77,44 @@ impl WsClient {
             counter,
             payload: payload_of(options.payload_bytes),
             binary: options.binary,
+            foreign: options.foreign.clone(),
             handshake,
         })
     }
 
+    /// A foreign server's echo: the template's message, and the next message as its reply.
+    async fn foreign_echo(
+        &mut self,
+        foreign: &duplex_model::transport::ForeignMessages,
+        seq: u64,
+    ) -> Result<Measurement, ClientError> {
+        let sent_at = now_unix_ns();
+        let text = foreign.render(seq, unix_ns_to_secs(sent_at), &self.payload);
+        let (read0, written0) = self.counter.totals();
+        let start = Instant::now();
+        self.ws.send(Message::Text(text.clone().into())).await.map_err(closed)?;
+        let reply = next_data(&mut self.ws).await?;
+        let latency_ns = elapsed_ns(start);
+        let (read1, written1) = self.counter.totals();
+        let reply_bytes: &[u8] = match &reply {
+            Message::Text(t) => t.as_bytes(),
+            Message::Binary(b) => b,
+            _ => &[],
+        };
+        foreign.accepts(text.as_bytes(), reply_bytes).map_err(ClientError::Reply)?;
+        Ok(Measurement {
+            sent_at_unix_ns: sent_at,
+            latency_ns,
+            server_time_unix_ns: None,
+            bytes_out: written1 - written0,
+            bytes_in: read1 - read0,
+        })
+    }
+
     pub async fn echo(&mut self, seq: u64) -> Result<Measurement, ClientError> {
+        if let Some(foreign) = self.foreign.clone() {
+            return self.foreign_echo(&foreign, seq).await;
+        }
         let sent_at = now_unix_ns();
         let message = if self.binary {
             Message::Binary(self.payload.clone().into_bytes().into())

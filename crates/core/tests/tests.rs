@@ -5,6 +5,7 @@ mod util;
 mod bundles;
 mod export;
 mod faults;
+mod foreign;
 mod fuzz;
 mod history;
 mod hostile;

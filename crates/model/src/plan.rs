@@ -269,6 +269,7 @@ impl Plan {
             binary: self.binary,
             http_method: self.http_method,
             poll_interval: Duration::from_secs_f64(self.poll_interval_ms / 1e3),
+            foreign: None,
         }
     }
 

@@ -215,6 +215,72 @@ pub struct ClientOptions {
     pub http_method: HttpMethod,
     /// Interval of the `poll` transport.
     pub poll_interval: Duration,
+    /// Set when the server is not Duplex's: what to send, and what counts as the reply.
+    pub foreign: Option<ForeignMessages>,
+}
+
+/// How the echo clients talk to a server that is not Duplex's (`--ws URL`, `--http URL`): the
+/// message they send, made from a template, and what counts as its reply. Such a server does
+/// not stamp its replies, so its runs have no server time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForeignMessages {
+    /// The message; `{seq}`, `{time}` (Unix seconds) and `{payload}` are filled in.
+    pub template: String,
+    pub reply: ReplyRule,
+}
+
+/// What counts as the reply to a message sent to a foreign server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReplyRule {
+    /// The next WebSocket message, or the body of the HTTP response (a 2xx status).
+    #[default]
+    Next,
+    /// The same as what was sent (an echo server's answer); anything else is an error.
+    Echo,
+}
+
+impl std::str::FromStr for ReplyRule {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "next" => Ok(ReplyRule::Next),
+            "echo" => Ok(ReplyRule::Echo),
+            other => Err(format!("unknown reply rule {other:?} (expected next or echo)")),
+        }
+    }
+}
+
+impl Default for ForeignMessages {
+    fn default() -> Self {
+        ForeignMessages { template: DEFAULT_TEMPLATE.to_owned(), reply: ReplyRule::Next }
+    }
+}
+
+/// Duplex's own echo request: any echo server sends it back, and it reads well in a log.
+pub const DEFAULT_TEMPLATE: &str = r#"{"client_time":{time},"seq":{seq},"payload":"{payload}"}"#;
+
+impl ForeignMessages {
+    /// The message for call `seq`, sent at `time` (Unix seconds).
+    pub fn render(&self, seq: u64, time: f64, payload: &str) -> String {
+        self.template
+            .replace("{seq}", &seq.to_string())
+            .replace("{time}", &time.to_string())
+            .replace("{payload}", payload)
+    }
+
+    /// Whether `reply` answers `sent`, by the rule.
+    pub fn accepts(&self, sent: &[u8], reply: &[u8]) -> Result<(), String> {
+        match self.reply {
+            ReplyRule::Next => Ok(()),
+            ReplyRule::Echo if sent == reply => Ok(()),
+            ReplyRule::Echo => Err(format!(
+                "the reply is not an echo of the message ({} bytes sent, {} received: {:?})",
+                sent.len(),
+                reply.len(),
+                String::from_utf8_lossy(&reply[..reply.len().min(80)])
+            )),
+        }
+    }
 }
 
 impl Default for ClientOptions {
@@ -224,6 +290,22 @@ impl Default for ClientOptions {
             binary: false,
             http_method: HttpMethod::Post,
             poll_interval: Duration::from_millis(100),
+            foreign: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_fill_in_and_echo_replies_are_checked() {
+        let m = ForeignMessages { template: "{seq}/{time}/{payload}/{seq}".into(), reply: ReplyRule::Echo };
+        assert_eq!(m.render(7, 1.5, "xx"), "7/1.5/xx/7");
+        assert!(m.accepts(b"a", b"a").is_ok());
+        assert!(m.accepts(b"a", b"b").expect_err("not an echo").contains("not an echo"));
+        assert!(ForeignMessages::default().accepts(b"a", b"anything").is_ok());
+        assert!(ForeignMessages::default().render(1, 2.0, "p").contains(r#""seq":1"#));
     }
 }

@@ -28,6 +28,7 @@ use duplex_model::platform::PlatformInfo;
 use duplex_model::protocol::{Health, message_bytes_for};
 use duplex_model::record::{BlockTiming, ClientKind, RunRecord, RunStatus, Sample, TlsUse, Topology};
 use duplex_model::redact::redact;
+pub use duplex_model::transport::{DEFAULT_TEMPLATE, ForeignMessages, ReplyRule};
 use duplex_server::{Server, ServerConfig, ServerThread};
 
 /// Where the clients send their messages.
@@ -42,6 +43,17 @@ pub enum Target {
         url: String,
         #[serde(skip)]
         trust: Trust,
+    },
+    /// A server that is not Duplex's: its WebSocket echo URL and/or its HTTP endpoint, used
+    /// as given, with the messages to send them. It has no health check, events or server
+    /// time.
+    Foreign {
+        ws: Option<String>,
+        http: Option<String>,
+        #[serde(skip)]
+        trust: Trust,
+        #[serde(skip)]
+        messages: ForeignMessages,
     },
     /// A server already running in this process on a thread of its own (the app's), and the
     /// certificate it presents over TLS, pinned.
@@ -60,12 +72,58 @@ impl Target {
         Ok(Target::Remote { url: url.to_owned(), trust: Trust::default() })
     }
 
+    /// A foreign server, refused here if its URLs cannot be used.
+    pub fn foreign(
+        ws: Option<&str>,
+        http: Option<&str>,
+        messages: ForeignMessages,
+    ) -> Result<Target, String> {
+        Endpoints::foreign(ws, http).map_err(|e| e.to_string())?;
+        Ok(Target::Foreign {
+            ws: ws.map(str::to_owned),
+            http: http.map(str::to_owned),
+            trust: Trust::default(),
+            messages,
+        })
+    }
+
     /// The same target, a remote server's TLS trusted as `trust` says.
     pub fn trusting(self, trust: Trust) -> Target {
         match self {
             Target::Remote { url, .. } => Target::Remote { url, trust },
+            Target::Foreign { ws, http, messages, .. } => Target::Foreign { ws, http, trust, messages },
             other => other,
         }
+    }
+
+    /// Which transports a foreign server can be measured with: the echo transports its URLs'
+    /// schemes say (`ws` or `wss`; `http`, `http-new` or `https`, `https-new`, `h2`).
+    pub fn check_transports(&self, transports: &[Transport]) -> Result<(), String> {
+        let Target::Foreign { ws, http, .. } = self else { return Ok(()) };
+        let scheme = |url: &Option<String>| {
+            url.as_deref().and_then(|u| u.split_once("://")).map(|(s, _)| s.to_owned())
+        };
+        let (ws, http) = (scheme(ws), scheme(http));
+        for t in transports {
+            let (have, want) = match t {
+                Transport::Ws => (&ws, "ws"),
+                Transport::Wss => (&ws, "wss"),
+                Transport::Http | Transport::HttpNew => (&http, "http"),
+                Transport::Https | Transport::HttpsNew | Transport::H2 => (&http, "https"),
+                _ => {
+                    return Err(format!(
+                        "{t} needs a Duplex server's events; a foreign server is measured with its echo only"
+                    ));
+                }
+            };
+            if have.as_deref() != Some(want) {
+                return Err(format!(
+                    "{t} needs a {want}:// URL (--{} {want}://…)",
+                    if want.starts_with("ws") { "ws" } else { "http" }
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// How the target is named in the record ("embedded" or the URL without its token).
@@ -73,6 +131,12 @@ impl Target {
         match self {
             Target::Embedded { .. } | Target::InProcess { .. } => "embedded".to_owned(),
             Target::Remote { url, .. } => duplex_clients::redact_token(url),
+            Target::Foreign { ws, http, .. } => [ws, http]
+                .into_iter()
+                .flatten()
+                .map(|u| duplex_clients::redact_token(u))
+                .collect::<Vec<_>>()
+                .join(" "),
         }
     }
 }
@@ -223,6 +287,14 @@ async fn open_target(target: &Target, plan: &Plan) -> Result<(Endpoints, Topolog
         Target::Remote { url, trust } => {
             let endpoints = Endpoints::parse(url).map_err(|e| e.to_string())?.trusting(trust.clone());
             check_health(&endpoints, plan).await?;
+            let topology = if endpoints.is_loopback { Topology::SeparateProcess } else { Topology::Remote };
+            Ok((endpoints, topology, ServerGuard::External))
+        }
+        Target::Foreign { ws, http, trust, .. } => {
+            target.check_transports(&plan.transports)?;
+            let endpoints = Endpoints::foreign(ws.as_deref(), http.as_deref())
+                .map_err(|e| e.to_string())?
+                .trusting(trust.clone());
             let topology = if endpoints.is_loopback { Topology::SeparateProcess } else { Topology::Remote };
             Ok((endpoints, topology, ServerGuard::External))
         }
@@ -501,7 +573,10 @@ pub async fn measure(
         record.status = RunStatus::Cancelled;
     }
 
-    let options = plan.client_options();
+    let mut options = plan.client_options();
+    if let Target::Foreign { messages, .. } = target {
+        options.foreign = Some(messages.clone());
+    }
     let done = AtomicU64::new(0);
     let total = plan.total_calls();
     let mut pools: Vec<(Transport, Vec<Slot>)> = Vec::new();

@@ -171,6 +171,19 @@ pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
         );
     }
     notes.extend(record.tls.iter().map(|t| format!("TLS of {}", t.describe())));
+    let unstamped = |t: Transport| {
+        record.samples.iter().any(|s| s.transport == t && s.is_ok())
+            && record.samples.iter().all(|s| s.transport != t || s.server_time_unix_ns.is_none())
+    };
+    if keys.iter().any(|(t, c)| {
+        *c == ClientKind::Native && t.pattern() == duplex_clients::Pattern::RoundTrip && unstamped(*t)
+    }) {
+        notes.push(
+            "the server did not stamp its replies (not a Duplex server): no server time is recorded; \
+             round trips and bytes do not need it"
+                .to_owned(),
+        );
+    }
     if let Some(e) = &record.error {
         notes.push(format!("run {:?}: {e}; every sample measured before it is kept", record.status));
     }

@@ -1,0 +1,150 @@
+//! Servers no one in Duplex wrote (python3-websockets' echo server, Python's http.server), with
+//! and without TLS: measured as they are, with a message template and a reply rule, and
+//! without the server time they do not give.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+
+use duplex_core::clients::{Transport, Trust};
+use duplex_core::record::RunStatus;
+use duplex_core::runner::{ForeignMessages, Plan, ReplyRule, Target};
+
+use crate::util::{run_against, small_plan};
+
+/// The Python servers, killed when dropped; None (a skip) where there is no python3 with
+/// websockets, which scripts/test-all.sh installs (there DUPLEX_REQUIRE_EXTERNAL makes it fail).
+struct PythonServers {
+    child: Child,
+    ws: u16,
+    http: u16,
+}
+
+impl Drop for PythonServers {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn python_servers(tls: Option<(&std::path::Path, &std::path::Path)>) -> Option<PythonServers> {
+    let python = std::path::Path::new("/usr/bin/python3");
+    let have = !cfg!(windows)
+        && python.is_file()
+        && Command::new(python).args(["-c", "import websockets"]).output().is_ok_and(|o| o.status.success());
+    if !have {
+        assert!(std::env::var_os("DUPLEX_REQUIRE_EXTERNAL").is_none(), "python3-websockets missing");
+        eprintln!("skipped: no python3 with websockets here (a Windows process cannot start Linux programs)");
+        return None;
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/foreign_servers.py");
+    let mut command = Command::new(python);
+    command.arg(script);
+    if let Some((cert, key)) = tls {
+        command.args([cert, key]);
+    }
+    let mut child = command.stdout(Stdio::piped()).spawn().expect("python starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("ports line");
+    let port = |name: &str| {
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(name)?.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {line:?}"))
+    };
+    Some(PythonServers { ws: port("ws="), http: port("http="), child })
+}
+
+fn plan(transports: &[Transport]) -> Plan {
+    Plan { sets: 1, calls: 30, warmup: 2, ..small_plan(transports) }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_servers_in_cleartext_with_a_template_and_an_echo_rule() {
+    let Some(servers) = python_servers(None) else { return };
+    let messages =
+        ForeignMessages { template: "call {seq} at {time}: {payload}".into(), reply: ReplyRule::Echo };
+    let target = Target::foreign(
+        Some(&format!("ws://127.0.0.1:{}/", servers.ws)),
+        Some(&format!("http://127.0.0.1:{}/anything", servers.http)),
+        messages,
+    )
+    .expect("valid URLs");
+    let record = run_against(plan(&[Transport::Ws, Transport::Http, Transport::HttpNew]), target).await;
+    assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
+    assert_eq!(record.samples.len(), 90);
+    for s in &record.samples {
+        assert!(s.is_ok() && s.latency_ns > 0 && s.bytes_in > 0, "{s:?}");
+        assert_eq!(s.server_time_unix_ns, None, "a foreign server gives no server time");
+    }
+    let report = duplex_core::stats::analyze(&record, &Default::default());
+    assert!(report.notes.iter().any(|n| n.contains("no server time")), "{:?}", report.notes);
+    assert_eq!(report.comparisons.len(), 2, "ws against http and http-new");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_that_is_not_an_echo_is_an_error_with_the_reason() {
+    let Some(servers) = python_servers(None) else { return };
+    // The GET answer is a greeting, not an echo: fine by default, an error by the echo rule.
+    let get = Plan { http_method: duplex_core::clients::HttpMethod::Get, ..plan(&[Transport::Http]) };
+    let url = format!("http://127.0.0.1:{}/", servers.http);
+    let record = run_against(
+        get.clone(),
+        Target::foreign(None, Some(&url), ForeignMessages::default()).expect("valid"),
+    )
+    .await;
+    assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
+    let mut messages = ForeignMessages { reply: ReplyRule::Echo, ..ForeignMessages::default() };
+    messages.template = "x".into();
+    let record = run_against(
+        Plan { http_method: duplex_core::clients::HttpMethod::Post, ..get },
+        Target::foreign(None, Some(&url), messages).expect("valid"),
+    )
+    .await;
+    assert!(record.samples.iter().all(|s| s.is_ok()), "POST bodies are echoed");
+    // Push transports and mismatched schemes are refused before anything runs.
+    let target = Target::foreign(None, Some(&url), ForeignMessages::default()).expect("valid");
+    assert!(target.check_transports(&[Transport::Sse]).expect_err("refused").contains("echo only"));
+    assert!(target.check_transports(&[Transport::Https]).expect_err("refused").contains("https://"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_servers_over_tls_trusted_by_their_private_ca() {
+    let ca_key = rcgen::KeyPair::generate().expect("key");
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca_cert = ca.self_signed(&ca_key).expect("CA");
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let key = rcgen::KeyPair::generate().expect("key");
+    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .expect("params")
+        .signed_by(&key, &issuer)
+        .expect("leaf");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let write = |name: &str, text: String| {
+        let path = dir.path().join(name);
+        std::fs::File::create(&path).and_then(|mut f| f.write_all(text.as_bytes())).expect("write");
+        path
+    };
+    let (cert, key, ca) = (
+        write("cert.pem", leaf.pem()),
+        write("key.pem", key.serialize_pem()),
+        write("ca.pem", ca_cert.pem()),
+    );
+    let Some(servers) = python_servers(Some((&cert, &key))) else { return };
+    let target = Target::foreign(
+        Some(&format!("wss://127.0.0.1:{}/", servers.ws)),
+        Some(&format!("https://127.0.0.1:{}/", servers.http)),
+        ForeignMessages { reply: ReplyRule::Echo, ..ForeignMessages::default() },
+    )
+    .expect("valid URLs");
+    let transports = [Transport::Wss, Transport::Https, Transport::HttpsNew];
+    let record =
+        run_against(plan(&transports), target.clone().trusting(Trust::with_ca_file(&ca).expect("CA file")))
+            .await;
+    assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
+    assert!(record.samples.iter().all(|s| s.is_ok()));
+    assert_eq!(record.tls.len(), 3, "{:?}", record.tls);
+    // Without its CA the same server is refused, and the user told why.
+    let record = run_against(plan(&transports), target).await;
+    assert_eq!(record.status, RunStatus::Failed);
+    assert!(record.error.unwrap_or_default().contains("--ca-cert"));
+}
