@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import pattern from "../../crates/core/tests/data/send-pattern.json";
 import type { ClientRun, Plan, Transport } from "./bindings";
-import { type EchoChannel, ExchangeError, fetchChannel, openWebSocket, runWebview } from "./webclients";
+import { type EchoChannel, ExchangeError, fetchChannel, openWebSocket, runWebview, sseChannel, sseEventLength } from "./webclients";
 import { wsFrameLength } from "./wire";
 
 const plan: Plan = {
@@ -211,6 +211,43 @@ class EchoSocket {
 }
 
 describe("browser channels", () => {
+  it("EventSource: each exchange is the next event, timed from its creation to its arrival", async () => {
+    class FakeSource {
+      static last: FakeSource;
+      onopen: (() => void) | null = null;
+      onerror: (() => void) | null = null;
+      onmessage: ((e: MessageEvent) => void) | null = null;
+      closed = false;
+      constructor(readonly url: string) {
+        FakeSource.last = this;
+        setTimeout(() => this.onopen?.(), 0);
+      }
+      emit(id: number, createdMs: number) {
+        const data = JSON.stringify({ event: "tick", seq: id, created_ns: createdMs * 1e6 });
+        this.onmessage?.({ data, lastEventId: String(id) } as MessageEvent);
+      }
+      close() {
+        this.closed = true;
+      }
+    }
+    let clockMs = 1_000_000;
+    const channel = await sseChannel("http://h:1/events/sse", 1000, FakeSource as unknown as typeof EventSource, () => clockMs);
+    const source = FakeSource.last;
+    source.emit(7, clockMs - 3); // arrived 3 ms after it was made, before anyone waited
+    const first = await channel.exchange("", "");
+    expect(first.latencyMs).toBeCloseTo(3, 6);
+    expect(first.serverTimeS).toBeCloseTo((clockMs - 3) / 1000, 6);
+    expect(first.bytesOut).toBe(0);
+    const data = JSON.stringify({ event: "tick", seq: 7, created_ns: (clockMs - 3) * 1e6 });
+    expect(first.bytesIn).toBe(sseEventLength(data, "7"));
+    const next = channel.exchange("", "");
+    clockMs += 50;
+    source.emit(8, clockMs - 1);
+    expect((await next).latencyMs).toBeCloseTo(1, 6);
+    channel.close();
+    expect(source.closed).toBe(true);
+  });
+
   it("WebSocket: counts frame bytes and fails when the server closes", async () => {
     EchoSocket.dieAfter = 1;
     const ch = await openWebSocket("ws://x/ws", 1000, EchoSocket as unknown as typeof WebSocket);

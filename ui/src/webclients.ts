@@ -13,6 +13,8 @@ export interface Exchange {
   serverTimeS: number | null;
   bytesOut: number;
   bytesIn: number;
+  /** Push transports: the event's creation (server clock) to its arrival (the page's clock), ms; round trips leave it out. */
+  latencyMs?: number;
 }
 
 /** A failed exchange; `fatal` when the connection is gone and the client cannot go on. */
@@ -96,6 +98,71 @@ export async function openWebSocket(url: string, timeoutMs: number, Impl: typeof
   };
 }
 
+/** Bytes of one event of Duplex's stream on the wire: `id:` and `data:` lines, and its HTTP/1.1 chunk's framing. */
+export function sseEventLength(data: string, id: string): number {
+  const event = `id: ${id}\n`.length + "data: ".length + utf8Length(data) + 2;
+  return event + event.toString(16).length + 4;
+}
+
+/**
+ * Server-Sent Events by the browser's own `EventSource`: each exchange waits for the next event.
+ * Its latency is the event's creation (server clock) to its arrival (the page's clock): one clock
+ * when the server is on this machine.
+ */
+export async function sseChannel(
+  url: string,
+  timeoutMs: number,
+  Impl: typeof EventSource = EventSource,
+  clock: () => number = () => performance.timeOrigin + performance.now(),
+): Promise<EchoChannel> {
+  const source = new Impl(url);
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new ExchangeError(`cannot connect to ${url}: no answer within ${timeoutMs} ms`, true)), timeoutMs);
+    source.onopen = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    source.onerror = () => {
+      clearTimeout(timer);
+      source.close();
+      reject(new ExchangeError(`cannot connect to ${url}`, true));
+    };
+  });
+  type Arrival = { data: string; id: string; atMs: number };
+  const arrived: Arrival[] = [];
+  let waiting: ((a: Arrival) => void) | null = null;
+  source.onmessage = (event: MessageEvent) => {
+    const a = { data: String(event.data), id: event.lastEventId, atMs: clock() };
+    const w = waiting;
+    waiting = null;
+    if (w) w(a);
+    else arrived.push(a);
+  };
+  // EventSource reconnects by itself (with Last-Event-ID); a call that waits too long times out.
+  source.onerror = null;
+  return {
+    async exchange() {
+      const a = arrived.shift() ?? (await new Promise<Arrival>((resolve) => (waiting = resolve)));
+      let created: unknown;
+      try {
+        created = (JSON.parse(a.data) as { created_ns?: unknown }).created_ns;
+      } catch {
+        created = undefined;
+      }
+      if (typeof created !== "number") throw new ExchangeError(`unexpected event: ${a.data.slice(0, 120)}`, false);
+      return {
+        serverTimeS: created / 1e9,
+        bytesOut: 0,
+        bytesIn: sseEventLength(a.data, a.id),
+        latencyMs: Math.max(0, a.atMs - created / 1e6),
+      };
+    },
+    close() {
+      source.close();
+    },
+  };
+}
+
 /** `&token=…` for a server in LAN mode, or nothing. */
 function authTail(token: string | null): string {
   return token ? `&token=${encodeURIComponent(token)}` : "";
@@ -171,6 +238,8 @@ export function browserChannels(token: string | null = null): ChannelFactory {
         return fetchChannel(base, plan.http_method, fetch, token);
       case "xhr":
         return xhrChannel(base, plan.http_method, XMLHttpRequest, token);
+      case "sse":
+        return sseChannel(`${base}/events/sse${token ? `?token=${encodeURIComponent(token)}` : ""}`, plan.timeout_ms);
       default:
         throw new ExchangeError(`${transport} is not measured by web-view clients`, true);
     }
@@ -363,9 +432,11 @@ export async function runWebview(run: ClientRun, server: string, options: RunOpt
           };
           try {
             const x = await withTimeout(slot.channel.exchange(json, query), plan.timeout_ms);
-            const latencyMs = now() - t0 + sendDelayMs;
+            const latencyMs = (x.latencyMs ?? now() - t0) + sendDelayMs;
             sample.latency_ns = Math.max(0, Math.round(latencyMs * 1e6));
             sample.server_time_unix_ns = x.serverTimeS === null ? null : Math.round(x.serverTimeS * 1e9);
+            // A pushed event was "sent" when the server created it.
+            if (x.latencyMs !== undefined && sample.server_time_unix_ns !== null) sample.sent_at_unix_ns = sample.server_time_unix_ns;
             sample.bytes_out = x.bytesOut;
             sample.bytes_in = x.bytesIn;
             const r = recent.get(transport) ?? [];

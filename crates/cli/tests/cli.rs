@@ -364,7 +364,19 @@ fn a_headless_browser_joins_over_the_token_url_and_its_run_lands_in_the_history(
     };
     let data = tempfile::tempdir().expect("tempdir");
     let history = data.path().join("history.sqlite");
-    let (_server, url) = serve_lan(&history, &["--join-sets", "2", "--join-calls", "30"]);
+    let (_server, url) = serve_lan(
+        &history,
+        &[
+            "--join-sets",
+            "2",
+            "--join-calls",
+            "30",
+            "--join-transports",
+            "ws,http,xhr,sse",
+            "--tick-ms",
+            "20",
+        ],
+    );
     let addr = url.trim_start_matches("http://").split('/').next().expect("host").to_owned();
 
     // Without the token, or with a wrong one, nothing is served.
@@ -417,6 +429,10 @@ fn a_headless_browser_joins_over_the_token_url_and_its_run_lands_in_the_history(
         eprintln!("Chromium's clock step on the join page: {step} µs");
         assert!(step > 0.0 && step < 100.0, "{cell}");
     }
+    // The browser's EventSource received the server's events as Server-Sent Events.
+    let sse = cells.iter().find(|c| c["transport"] == "sse" && c["client"] == "webview").expect("sse");
+    assert_eq!(sse["summary"]["count"], 60, "{sse}");
+    assert_eq!(sse["summary"]["errors"], 0, "{sse}");
 }
 
 #[test]
