@@ -16,6 +16,11 @@ const COLOURS: Record<string, string> = {
   "ws-push": "#0891b2",
   "long-poll": "#65a30d",
   poll: "#be185d",
+  wss: "#4338ca",
+  https: "#b45309",
+  "https-new": "#b91c1c",
+  h2: "#0d9488",
+  sse: "#7c3aed",
 };
 
 /** The web view's clients: their own hues, so a legend tells them from the native ones by colour, not by dashing alone. */
@@ -27,6 +32,7 @@ const WEBVIEW_COLOURS: Record<string, string> = {
   "ws-push": "#155e75",
   "long-poll": "#3f6212",
   poll: "#831843",
+  sse: "#5b21b6",
 };
 
 export function colourOf(transport: string, client = "native"): string {

@@ -88,7 +88,7 @@ async function boot(): Promise<void> {
   }
   status.title = `Duplex ${info.version} · history in ${info.dataDir}`;
   runView = renderRunView($("#view-run"), { presets: info.presets, transports: info.transports, onResult: showResult });
-  setEmbeddedAddress($("#view-run"), "Ok" in info.server ? info.server.Ok : "not running");
+  setEmbeddedAddress($("#view-run"), "Ok" in info.server ? info.server.Ok : "not running", info.tlsFingerprint);
   showTab("run");
 }
 

@@ -9,4 +9,8 @@ export const TRANSPORT_LABELS: [Transport, string][] = [
   ["http", "AJAX (HTTP keep-alive; fetch in the web view)"],
   ["xhr", "AJAX by XMLHttpRequest (the paper's jQuery)"],
   ["http-new", "AJAX, new connection per request"],
+  ["wss", "WebSocket echo over TLS"],
+  ["https", "AJAX over TLS (HTTP/1.1 keep-alive)"],
+  ["https-new", "AJAX over TLS, new connection and handshake per request"],
+  ["h2", "AJAX over one HTTP/2 connection (TLS); concurrent clients share it"],
 ];

@@ -24,6 +24,8 @@ pub struct AppInfo {
     pub version: &'static str,
     /// The embedded server's address, or why it is not running.
     pub server: Result<String, String>,
+    /// SHA-256 of the certificate the embedded server presents over TLS (made at its start).
+    pub tls_fingerprint: Option<String>,
     pub data_dir: String,
     pub platform: PlatformInfo,
     pub presets: Vec<Plan>,
@@ -35,6 +37,8 @@ pub struct AppInfo {
 pub struct TransportClients {
     pub transport: Transport,
     pub clients: Vec<ClientKind>,
+    /// Why the web view cannot measure it, when it cannot.
+    pub webview_refusal: Option<String>,
 }
 
 #[tauri::command]
@@ -43,6 +47,7 @@ pub async fn app_info(state: State<'_, DuplexState>) -> AppResult<AppInfo> {
     Ok(AppInfo {
         version: duplex_core::VERSION,
         server: state.server.as_ref().map(|s| s.local_addr().to_string()).map_err(Clone::clone),
+        tls_fingerprint: state.server.as_ref().ok().and_then(|s| s.tls()).map(|t| t.fingerprint().to_owned()),
         data_dir: state.data_dir.display().to_string(),
         platform: PlatformInfo::collect(),
         presets,
@@ -54,6 +59,7 @@ pub async fn app_info(state: State<'_, DuplexState>) -> AppResult<AppInfo> {
                     .into_iter()
                     .filter(|c| transport.runs_on(*c))
                     .collect(),
+                webview_refusal: transport.webview_refusal().map(str::to_owned),
             })
             .collect(),
     })

@@ -7,7 +7,11 @@ export type AppInfo = { version: string,
 /**
  * The embedded server's address, or why it is not running.
  */
-server: { Ok : string } | { Err : string }, dataDir: string, platform: PlatformInfo, presets: Array<Plan>, 
+server: { Ok : string } | { Err : string }, 
+/**
+ * SHA-256 of the certificate the embedded server presents over TLS (made at its start).
+ */
+tlsFingerprint: string | null, dataDir: string, platform: PlatformInfo, presets: Array<Plan>, 
 /**
  * Which kinds of client can measure each transport.
  */

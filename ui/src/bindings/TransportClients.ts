@@ -2,4 +2,8 @@
 import type { ClientKind } from "./ClientKind";
 import type { Transport } from "./Transport";
 
-export type TransportClients = { transport: Transport, clients: Array<ClientKind>, };
+export type TransportClients = { transport: Transport, clients: Array<ClientKind>, 
+/**
+ * Why the web view cannot measure it, when it cannot.
+ */
+webview_refusal: string | null, };

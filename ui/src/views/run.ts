@@ -47,6 +47,7 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
         const who = clients.length === 2 ? "" : ` (${clients.map((c) => CLIENT_NAMES[c]).join(", ")} only)`;
         return `<label class="check"><input type="checkbox" name="transport" value="${id}"> <b>${id}</b> <span class="muted">${escapeHtml(label + who)}</span></label>`;
       }).join("")}
+      ${webviewRefusals(options.transports)}
     </fieldset>
     <fieldset><legend>Clients</legend>
       <label class="check"><input type="checkbox" id="client-native" checked> Native (Rust: tokio-tungstenite, reqwest)</label>
@@ -66,6 +67,7 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
     </div>
     <fieldset><legend>Server</legend>
       <label class="check"><input type="radio" name="target" value="embedded" checked> Embedded (<span id="embedded-address">…</span>)</label>
+      <p id="embedded-tls" class="muted fingerprint" hidden></p>
       <label class="check"><input type="radio" name="target" value="remote"> Remote Duplex server
         <input type="url" id="target-url" placeholder="http://192.168.1.20:9000/?token=…" disabled></label>
     </fieldset>
@@ -291,6 +293,22 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
   return { applyPlan };
 }
 
-export function setEmbeddedAddress(root: HTMLElement, address: string): void {
+export function setEmbeddedAddress(root: HTMLElement, address: string, fingerprint: string | null = null): void {
   $("#embedded-address", root).textContent = address;
+  const tls = $("#embedded-tls", root);
+  tls.hidden = fingerprint === null;
+  tls.textContent = fingerprint === null ? "" : `TLS on the same port; its certificate, made at start, has SHA-256 ${fingerprint}`;
+}
+
+/** Why the web view cannot measure some of the form's transports, once per reason. */
+function webviewRefusals(transports: TransportClients[]): string {
+  const offered = new Set(TRANSPORT_LABELS.map(([id]) => id));
+  const byReason = new Map<string, string[]>();
+  for (const t of transports) {
+    if (!offered.has(t.transport) || !t.webview_refusal || !t.clients.includes("native")) continue;
+    byReason.set(t.webview_refusal, [...(byReason.get(t.webview_refusal) ?? []), t.transport]);
+  }
+  return [...byReason]
+    .map(([why, ids]) => `<p class="muted note">${escapeHtml(ids.join(", "))}: native only, because ${escapeHtml(why)}.</p>`)
+    .join("");
 }
