@@ -184,3 +184,70 @@ fn a_broken_ca_file_says_why() {
     assert!(error.contains("holds no certificate"), "{error}");
     assert!(Trust::with_ca_file(std::path::Path::new("/no/such/file.pem")).is_err());
 }
+
+/// A raw HTTP/2 connection (cleartext, prior knowledge) to `addr`.
+async fn h2_client(
+    addr: std::net::SocketAddr,
+) -> (h2::client::SendRequest<bytes::Bytes>, tokio::task::JoinHandle<Result<(), h2::Error>>) {
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (client, connection) = h2::client::handshake(tcp).await.expect("h2 handshake");
+    (client, tokio::spawn(connection))
+}
+
+#[tokio::test]
+async fn http2_streams_per_connection_are_limited() {
+    let limits = duplex_core::server::Limits { max_streams_per_connection: 4, ..Default::default() };
+    let server = server_with(ServerConfig { limits, ..ServerConfig::default() }).await;
+    let tcp = tokio::net::TcpStream::connect(server.local_addr()).await.expect("connect");
+    let (client, mut connection) = h2::client::handshake(tcp).await.expect("h2 handshake");
+    let mut client = client.ready().await.expect("ready");
+    let request =
+        http::Request::get(format!("http://{}/health", server.local_addr())).body(()).expect("request");
+    let (response, _) = client.send_request(request, true).expect("send");
+    let response = tokio::select! {
+        r = response => r.expect("answer"),
+        ended = &mut connection => panic!("connection ended: {ended:?}"),
+    };
+    assert_eq!(response.status(), 200);
+    // The server's SETTINGS have arrived: it takes 4 streams at once on this connection.
+    assert_eq!(connection.max_concurrent_send_streams(), 4);
+}
+
+#[tokio::test]
+async fn http2_rapid_reset_ends_the_connection() {
+    let server = server().await;
+    let (mut client, connection) = h2_client(server.local_addr()).await;
+    // Open a stream and cancel it at once, thousands of times (CVE-2023-44487): the server must
+    // not serve them all, but send GOAWAY.
+    let mut refused = false;
+    for _ in 0..20_000 {
+        let Ok(ready) = client.clone().ready().await else {
+            refused = true;
+            break;
+        };
+        client = ready;
+        let request = http::Request::get(format!("http://{}/events/next", server.local_addr()))
+            .body(())
+            .expect("request");
+        match client.send_request(request, false) {
+            Ok((_, mut stream)) => stream.send_reset(h2::Reason::CANCEL),
+            Err(_) => {
+                refused = true;
+                break;
+            }
+        }
+        tokio::task::yield_now().await;
+    }
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(5), connection).await;
+    assert!(refused || matches!(ended, Ok(Ok(Err(_)))), "the server kept serving a rapid reset: {ended:?}");
+    // The server itself is fine.
+    let (mut fresh, _conn) = h2_client(server.local_addr()).await;
+    fresh = fresh.ready().await.expect("ready");
+    let (response, _) = fresh
+        .send_request(
+            http::Request::get(format!("http://{}/health", server.local_addr())).body(()).expect("r"),
+            true,
+        )
+        .expect("send");
+    assert_eq!(response.await.expect("answer").status(), 200);
+}
