@@ -1,10 +1,13 @@
 //! AJAX echo over connections the client opens itself (hyper's client connections), so that
-//! every byte is counted on the socket, below TLS:
+//! every byte is counted on the socket, below TLS. One client for all of them, so that TLS and
+//! HTTP/2 are compared with the same code as plain HTTP:
+//! - `http`, `http-new`: HTTP/1.1 with keep-alive, or a new connection per request;
 //! - `https`: HTTP/1.1 keep-alive over TLS;
 //! - `https-new`: a new TCP connection and TLS handshake for every request (a resumed session
 //!   when the server offers one, as a browser would);
-//! - `h2`: HTTP/2 over TLS (ALPN `h2`). The clients of a run share one connection, each
-//!   exchange a stream of it, where `http` opens a connection per client.
+//! - `h2`: HTTP/2 over TLS (ALPN `h2`), or in cleartext with prior knowledge for an `http://`
+//!   URL. The clients of a run share one connection, each exchange a stream of it, where `http`
+//!   opens a connection per client.
 //!
 //! With several `h2` exchanges in flight on the shared connection, the bytes of one cannot be
 //! told from another's: each is given the connection's bytes during it, divided by the
@@ -60,7 +63,8 @@ pub struct ConnHttpClient {
     uri: Uri,
     authority: String,
     host: String,
-    tls: Arc<rustls::ClientConfig>,
+    /// None for an `http://` URL.
+    tls: Option<Arc<rustls::ClientConfig>>,
     conn: Option<Conn>,
     shared: SharedHttp2,
     payload: String,
@@ -82,9 +86,10 @@ impl ConnHttpClient {
         let uri: Uri = url.parse().map_err(|e: hyper::http::uri::InvalidUri| connect_err(e.to_string()))?;
         let authority = uri.authority().ok_or_else(|| connect_err("no host".into()))?;
         let host = authority.host().to_owned();
-        let authority = format!("{host}:{}", authority.port_u16().unwrap_or(443));
+        let secure = uri.scheme_str() == Some("https");
+        let authority = format!("{host}:{}", authority.port_u16().unwrap_or(if secure { 443 } else { 80 }));
         let alpn: &[&[u8]] = if mode == Mode::Http2 { &[b"h2"] } else { &[b"http/1.1"] };
-        let tls = trust.client_config(alpn).map_err(connect_err)?;
+        let tls = secure.then(|| trust.client_config(alpn)).transpose().map_err(connect_err)?;
         Ok(ConnHttpClient {
             mode,
             uri,
@@ -128,16 +133,16 @@ impl ConnHttpClient {
 
     async fn open(&mut self) -> Result<Conn, ClientError> {
         let url = self.uri.to_string();
-        let (wire, counter, handshake) = open(&self.authority, &self.host, Some(&self.tls)).await?;
-        let handshake =
-            handshake.ok_or_else(|| ClientError::Connect { url: url.clone(), reason: "no TLS".into() })?;
-        if self.mode == Mode::Http2 && handshake.alpn.as_deref() != Some("h2") {
-            return Err(ClientError::Connect {
-                url,
-                reason: format!("the server does not offer HTTP/2 (ALPN chose {:?})", handshake.alpn),
-            });
+        let (wire, counter, handshake) = open(&self.authority, &self.host, self.tls.as_ref()).await?;
+        if let Some(handshake) = handshake {
+            if self.mode == Mode::Http2 && handshake.alpn.as_deref() != Some("h2") {
+                return Err(ClientError::Connect {
+                    url,
+                    reason: format!("the server does not offer HTTP/2 (ALPN chose {:?})", handshake.alpn),
+                });
+            }
+            self.handshakes.push(handshake);
         }
-        self.handshakes.push(handshake);
         let io = TokioIo::new(wire);
         let broken = |e: hyper::Error| ClientError::Connect { url: url.clone(), reason: e.to_string() };
         let sender = match self.mode {
@@ -185,8 +190,10 @@ impl ConnHttpClient {
                     .append_pair("seq", &seq.to_string())
                     .append_pair("payload", &self.payload)
                     .finish();
-                let uri = format!("{}?{query}", self.uri.to_string().split('?').next().unwrap_or_default());
-                builder = builder.method(Method::GET).uri(uri);
+                // A LAN server's token is in the URL's query already.
+                let uri = self.uri.to_string();
+                let sep = if uri.contains('?') { '&' } else { '?' };
+                builder = builder.method(Method::GET).uri(format!("{uri}{sep}{query}"));
                 Bytes::new()
             }
         };
@@ -236,9 +243,9 @@ impl ConnHttpClient {
         let together = in_flight.max(conn.in_flight.fetch_sub(1, Ordering::Relaxed));
         let (status, body) = result?;
         let (read1, written1) = conn.counter.totals();
-        // A new connection's handshake belongs to its one request: that is what it costs.
+        // A new connection's TLS handshake belongs to its one request: that is what it costs.
         let (handshake_out, handshake_in) = match (self.mode, self.handshakes.last()) {
-            (Mode::NewConnection, Some(h)) => (h.bytes_out, h.bytes_in),
+            (Mode::NewConnection, Some(h)) if self.tls.is_some() => (h.bytes_out, h.bytes_in),
             _ => (0, 0),
         };
         if !status.is_success() {

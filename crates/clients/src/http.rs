@@ -1,28 +1,14 @@
-//! AJAX echo client (reqwest), with and without keep-alive.
+//! reqwest for the requests that wait for server events (long-poll, poll, the live monitor's
+//! watchers) and the health check.
 //!
 //! reqwest does not expose its socket, so bytes on the wire are reconstructed from the request
 //! it sends and the response it got, header by header as HTTP/1.1 writes them; an integration
 //! test checks the reconstruction against bytes counted on a real socket.
 
-use std::time::Instant;
-
-use duplex_model::transport::{ForeignMessages, HttpMethod};
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Method, Request, Response};
 
-use super::{ClientError, ClientOptions, Endpoints, Measurement, elapsed_ns, payload_of};
-use duplex_model::clock::{now_unix_ns, secs_to_unix_ns, unix_ns_to_secs};
-use duplex_model::protocol::{EchoReplyView, echo_request_json};
-
-pub struct HttpClient {
-    client: reqwest::Client,
-    url: String,
-    authority: String,
-    payload: String,
-    method: HttpMethod,
-    keep_alive: bool,
-    foreign: Option<ForeignMessages>,
-}
+use super::ClientError;
 
 /// A reqwest client for measuring: no proxy from the environment, Nagle off, and either one
 /// kept-alive connection or none.
@@ -33,91 +19,6 @@ pub fn build_client(keep_alive: bool) -> Result<reqwest::Client, ClientError> {
         .pool_max_idle_per_host(if keep_alive { usize::MAX } else { 0 })
         .build()
         .map_err(|e| ClientError::Connect { url: String::new(), reason: e.to_string() })
-}
-
-impl HttpClient {
-    pub fn new(
-        endpoints: &Endpoints,
-        options: &ClientOptions,
-        keep_alive: bool,
-    ) -> Result<HttpClient, ClientError> {
-        Ok(HttpClient {
-            client: build_client(keep_alive)?,
-            url: endpoints.http_echo.clone(),
-            authority: endpoints.authority.clone(),
-            payload: payload_of(options.payload_bytes),
-            method: options.http_method,
-            keep_alive,
-            foreign: options.foreign.clone(),
-        })
-    }
-
-    fn request(&self, client_time: f64, seq: u64) -> Result<(Request, usize), ClientError> {
-        let builder = match (self.method, &self.foreign) {
-            // A foreign endpoint: the template as the body, or the URL as it is.
-            (HttpMethod::Post, Some(foreign)) => {
-                let body = foreign.render(seq, client_time, &self.payload);
-                self.client.post(&self.url).header(header::CONTENT_TYPE, content_type_of(&body)).body(body)
-            }
-            (HttpMethod::Get, Some(_)) => self.client.get(&self.url),
-            (HttpMethod::Post, None) => {
-                let body = echo_request_json(client_time, seq, &self.payload);
-                self.client
-                    .post(&self.url)
-                    .header(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))
-                    .body(body)
-            }
-            (HttpMethod::Get, None) => self.client.get(&self.url).query(&[
-                ("client_time", client_time.to_string()),
-                ("seq", seq.to_string()),
-                ("payload", self.payload.clone()),
-            ]),
-        };
-        let builder = if self.keep_alive {
-            builder
-        } else {
-            builder.header(header::CONNECTION, HeaderValue::from_static("close"))
-        };
-        let request = builder.build().map_err(|e| ClientError::Reply(e.to_string()))?;
-        let body_len = request.body().and_then(|b| b.as_bytes()).map_or(0, <[u8]>::len);
-        Ok((request, body_len))
-    }
-
-    pub async fn echo(&mut self, seq: u64) -> Result<Measurement, ClientError> {
-        let sent_at = now_unix_ns();
-        let (request, body_len) = self.request(unix_ns_to_secs(sent_at), seq)?;
-        let bytes_out = request_wire_len(&request, &self.authority, body_len);
-        let start = Instant::now();
-        let (status, head_len, body) = send(&self.client, request, &self.url).await?;
-        let latency_ns = elapsed_ns(start);
-        if !status.is_success() {
-            return Err(ClientError::Status { status: status.as_u16(), body: lossy(&body) });
-        }
-        let server_time_unix_ns = match &self.foreign {
-            Some(foreign) => {
-                let sent = foreign.render(seq, unix_ns_to_secs(sent_at), &self.payload);
-                let sent = if self.method == HttpMethod::Post { sent.into_bytes() } else { Vec::new() };
-                if self.method == HttpMethod::Post {
-                    foreign.accepts(&sent, &body).map_err(ClientError::Reply)?;
-                }
-                None
-            }
-            None => {
-                let view = EchoReplyView::parse(&body).map_err(|e| ClientError::Reply(e.to_string()))?;
-                if view.seq != Some(seq) {
-                    return Err(ClientError::Reply(format!("expected seq {seq}, got {:?}", view.seq)));
-                }
-                secs_to_unix_ns(view.server_time)
-            }
-        };
-        Ok(Measurement {
-            sent_at_unix_ns: sent_at,
-            latency_ns,
-            server_time_unix_ns,
-            bytes_out,
-            bytes_in: head_len + body.len() as u64,
-        })
-    }
 }
 
 /// Sends a request and reads the whole body (an AJAX callback fires only then). Returns the
@@ -158,10 +59,6 @@ pub(crate) fn content_type_of(body: &str) -> HeaderValue {
     } else {
         HeaderValue::from_static("text/plain; charset=utf-8")
     }
-}
-
-fn lossy(body: &[u8]) -> String {
-    String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned()
 }
 
 fn headers_len(headers: &HeaderMap) -> u64 {

@@ -4,9 +4,10 @@
 //! clients speak the wire formats, not the server's code.
 //!
 //! - `ws`, `wss`: echo over one persistent WebSocket (tokio-tungstenite), without and with TLS.
-//! - `http`, `http-new`: the AJAX echo with and without keep-alive (reqwest).
-//! - `https`, `https-new`, `h2`: the AJAX echo over TLS, on connections the client opens
-//!   itself (hyper), so bytes are counted below TLS ([`conn_http`]).
+//! - `http`, `http-new`, `https`, `https-new`, `h2`: the AJAX echo with and without
+//!   keep-alive, TLS or HTTP/2, on connections the client opens itself (hyper), so bytes are
+//!   counted on the socket, below TLS ([`conn_http`]).
+//! - `long-poll`, `poll` (and the health check) use reqwest.
 //! - `ws-push`, `sse`, `long-poll`, `poll`: how long a server event takes to reach the client.
 //!
 //! TLS is rustls with ring; how a client trusts a server is a [`Trust`] ([`tls`]).
@@ -25,7 +26,7 @@ use std::time::Duration;
 pub use conn_http::{ConnHttpClient, Mode as ConnMode, SharedHttp2};
 pub use duplex_model::transport::{ClientOptions, HttpMethod, Pattern, Transport};
 pub use endpoints::{Endpoints, EndpointsError, redact_token, with_query};
-pub use http::{HttpClient, build_client as build_http_client};
+pub use http::build_client as build_http_client;
 pub use push::{LongPollClient, PollClient, SseClient, WsPushClient};
 pub use rustls::pki_types::CertificateDer;
 pub use tls::{Handshake, Trust};
@@ -70,8 +71,7 @@ impl ClientError {
 /// A connected client of any transport.
 pub enum Client {
     Ws(WsClient),
-    Http(HttpClient),
-    Conn(ConnHttpClient),
+    Http(ConnHttpClient),
     WsPush(WsPushClient),
     Sse(SseClient),
     LongPoll(LongPollClient),
@@ -91,9 +91,8 @@ impl Client {
         options: &ClientOptions,
         shared: &Shared,
     ) -> Result<Client, ClientError> {
-        let conn = |mode| {
-            ConnHttpClient::new(&endpoints.https_echo, &endpoints.trust, options, mode, shared.http2.clone())
-                .map(Client::Conn)
+        let conn = |url: &str, mode| {
+            ConnHttpClient::new(url, &endpoints.trust, options, mode, shared.http2.clone()).map(Client::Http)
         };
         Ok(match transport {
             Transport::Ws => {
@@ -102,11 +101,11 @@ impl Client {
             Transport::Wss => {
                 Client::Ws(WsClient::connect(&endpoints.wss_echo, &endpoints.trust, options).await?)
             }
-            Transport::Http => Client::Http(HttpClient::new(endpoints, options, true)?),
-            Transport::HttpNew => Client::Http(HttpClient::new(endpoints, options, false)?),
-            Transport::Https => conn(ConnMode::KeepAlive)?,
-            Transport::HttpsNew => conn(ConnMode::NewConnection)?,
-            Transport::H2 => conn(ConnMode::Http2)?,
+            Transport::Http => conn(&endpoints.http_echo, ConnMode::KeepAlive)?,
+            Transport::HttpNew => conn(&endpoints.http_echo, ConnMode::NewConnection)?,
+            Transport::Https => conn(&endpoints.https_echo, ConnMode::KeepAlive)?,
+            Transport::HttpsNew => conn(&endpoints.https_echo, ConnMode::NewConnection)?,
+            Transport::H2 => conn(&endpoints.https_echo, ConnMode::Http2)?,
             Transport::WsPush => Client::WsPush(WsPushClient::connect(&endpoints.ws_push).await?),
             Transport::Sse => Client::Sse(SseClient::connect(&endpoints.sse, &endpoints.trust).await?),
             Transport::LongPoll => Client::LongPoll(LongPollClient::new(endpoints)?),
@@ -125,7 +124,6 @@ impl Client {
         match self {
             Client::Ws(c) => c.echo(seq).await,
             Client::Http(c) => c.echo(seq).await,
-            Client::Conn(c) => c.echo(seq).await,
             Client::WsPush(c) => c.next_event().await,
             Client::Sse(c) => c.next_event().await,
             Client::LongPoll(c) => c.next_event().await,
@@ -138,7 +136,7 @@ impl Client {
         match self {
             Client::Ws(c) => c.close().await,
             Client::WsPush(c) => c.close().await,
-            Client::Http(_) | Client::Conn(_) | Client::Sse(_) | Client::LongPoll(_) | Client::Poll(_) => {}
+            Client::Http(_) | Client::Sse(_) | Client::LongPoll(_) | Client::Poll(_) => {}
         }
     }
 
@@ -146,7 +144,7 @@ impl Client {
     pub fn handshakes(&self) -> &[Handshake] {
         match self {
             Client::Ws(c) => c.handshake.as_slice(),
-            Client::Conn(c) => &c.handshakes,
+            Client::Http(c) => &c.handshakes,
             _ => &[],
         }
     }

@@ -106,10 +106,10 @@ async fn counting_proxy(
     (addr, up, down)
 }
 
-/// HTTP bytes are reconstructed from headers; WebSocket and TLS bytes are counted on the
-/// socket (below TLS). All must equal what a proxy in between counts (minus the WebSocket
-/// handshake, and minus the TLS handshakes of kept-alive connections, which belong to no one
-/// message).
+/// Echo bytes are counted on the socket (below TLS); long-poll and poll bytes are
+/// reconstructed from reqwest's headers. All must equal what a proxy in between counts (minus
+/// the WebSocket handshake, and minus the TLS handshakes of kept-alive connections, which
+/// belong to no one message).
 #[tokio::test]
 async fn bytes_on_the_wire_match_a_counting_proxy() {
     let server = server().await;
@@ -124,6 +124,8 @@ async fn bytes_on_the_wire_match_a_counting_proxy() {
         (Transport::HttpsNew, HttpMethod::Post),
         (Transport::H2, HttpMethod::Post),
         (Transport::Wss, HttpMethod::Post),
+        (Transport::LongPoll, HttpMethod::Get),
+        (Transport::Poll, HttpMethod::Get),
     ] {
         let (proxy, up, down) = counting_proxy(server.local_addr()).await;
         let endpoints = Endpoints::for_addr(proxy).trusting(pin.clone());
