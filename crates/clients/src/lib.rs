@@ -131,6 +131,19 @@ impl Client {
         }
     }
 
+    /// Before a block of measurements: a push client drops the events that arrived while it
+    /// was not measuring (other transports' blocks ran), so that its next event is timed from
+    /// a client that is waiting for it. Echo clients have nothing to do.
+    pub async fn resync(&mut self) {
+        match self {
+            Client::WsPush(c) => c.resync().await,
+            Client::Sse(c) => c.resync().await,
+            Client::LongPoll(c) => c.resync(),
+            Client::Poll(c) => c.resync(),
+            Client::Ws(_) | Client::Http(_) => {}
+        }
+    }
+
     /// Closes politely where the transport has a closing handshake.
     pub async fn close(self) {
         match self {

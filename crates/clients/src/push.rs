@@ -40,6 +40,12 @@ impl WsPushClient {
         Ok(WsPushClient { ws })
     }
 
+    /// Drops the events that wait unread (they arrived while this client was not measuring).
+    pub async fn resync(&mut self) {
+        use futures_util::StreamExt;
+        while let Ok(Some(Ok(_))) = tokio::time::timeout(std::time::Duration::ZERO, self.ws.next()).await {}
+    }
+
     pub async fn next_event(&mut self) -> Result<Measurement, ClientError> {
         let message = next_data(&mut self.ws).await?;
         let Message::Text(text) = message else {
@@ -95,6 +101,11 @@ pub struct LongPollClient {
 }
 
 impl LongPollClient {
+    /// Waits for an event newer than the server's latest from the next call on.
+    pub fn resync(&mut self) {
+        self.last_seq = None;
+    }
+
     pub fn new(endpoints: &Endpoints) -> Result<LongPollClient, ClientError> {
         Ok(LongPollClient {
             client: build_client(true)?,
@@ -132,6 +143,11 @@ pub struct PollClient {
 }
 
 impl PollClient {
+    /// Learns where the stream stands again at the next poll.
+    pub fn resync(&mut self) {
+        self.last_seq = None;
+    }
+
     pub fn new(endpoints: &Endpoints, interval: Duration) -> Result<PollClient, ClientError> {
         let mut timer = tokio::time::interval(interval.max(Duration::from_millis(1)));
         timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -213,6 +229,20 @@ impl SseClient {
             ready: Default::default(),
             url: url.to_owned(),
         })
+    }
+
+    /// Drops the events that wait unread (they arrived while this client was not measuring).
+    pub async fn resync(&mut self) {
+        use http_body_util::BodyExt;
+        self.ready.clear();
+        while let Ok(Some(Ok(frame))) =
+            tokio::time::timeout(std::time::Duration::ZERO, self.body.frame()).await
+        {
+            if let Ok(data) = frame.into_data() {
+                // Complete events are dropped; a partial one stays for the next read.
+                let _ = self.parser.feed(&data);
+            }
+        }
     }
 
     pub async fn next_event(&mut self) -> Result<Measurement, ClientError> {

@@ -252,3 +252,22 @@ fn progress_counts_each_transport_against_its_own_share_of_the_plan() {
         assert!(done > 0 && done <= 60, "{transport}: {done}");
     }
 }
+
+/// Interleaved with a slow transport, a push client must not time events that waited unread
+/// while the other transport's block ran (it read 10 s old events once: "ws-push 30,000x
+/// slower than long-poll").
+#[tokio::test]
+async fn push_clients_time_fresh_events_after_other_blocks() {
+    let plan = Plan {
+        poll_interval_ms: 20.0,
+        calls: 15,
+        ..small_plan(&[Transport::WsPush, Transport::Sse, Transport::Poll])
+    };
+    let record = run_embedded(plan).await;
+    assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
+    for transport in [Transport::WsPush, Transport::Sse] {
+        let worst = record.samples.iter().filter(|s| s.transport == transport).map(|s| s.latency_ns).max();
+        // Ticks every 5 ms; each poll block takes at least 15 x 20 ms.
+        assert!(worst.is_some_and(|w| w < 100_000_000), "{transport}: worst {worst:?} ns");
+    }
+}

@@ -396,6 +396,7 @@ async fn run_block(slot: &mut Slot, ctx: &BlockCtx<'_>) -> BlockOutcome {
     let plan = ctx.plan;
     // Capped: a plan of a billion calls should grow as it measures, not reserve it all up front.
     let mut out = BlockOutcome { samples: Vec::with_capacity(plan.calls.min(1 << 16) as usize), fatal: None };
+    slot.client.resync().await;
     let pacer = Pacer::new(plan.interval(), plan.rate, slot.id, plan.concurrency);
     let mut watchdog = Watchdog::new(plan.timeout());
     let cancelled = ctx.cancel.cancelled();
