@@ -209,7 +209,8 @@ impl fmt::Display for CertificateChanged {
 
 impl std::error::Error for CertificateChanged {}
 
-/// Trusts what the private CA verifies, else what the platform does (its error is reported).
+/// Trusts what the private CA verifies, else what the platform does. When the private CA knows
+/// the issuer but refuses the certificate (expired, another name), its reason is the one given.
 #[derive(Debug)]
 struct EitherOf {
     first: Arc<dyn ServerCertVerifier>,
@@ -225,9 +226,12 @@ impl ServerCertVerifier for EitherOf {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        self.first
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-            .or_else(|_| self.then.verify_server_cert(end_entity, intermediates, server_name, ocsp, now))
+        match self.first.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)) => {
+                self.then.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+            }
+            other => other,
+        }
     }
 
     fn verify_tls12_signature(
