@@ -57,7 +57,9 @@ fn plan(changes: Value) -> Value {
 fn the_form_asks_the_engine_what_it_would_refuse() {
     let app = mock_app();
     let ask = |plan: Value, target: Value, native: bool, webview: bool| -> Value {
-        let request = json!({ "plan": plan, "targetUrl": target, "native": native, "webview": webview });
+        let foreign = target.as_str().is_some_and(|t| t.starts_with("foreign:"));
+        let target = target.as_str().map(|t| json!(t.trim_start_matches("foreign:"))).unwrap_or(target);
+        let request = json!({ "plan": plan, "targetUrl": target, "foreign": foreign, "native": native, "webview": webview });
         invoke(&app, "validate_plan", json!({ "request": request })).expect("answers")
     };
     let check = |plan: Value, target: Value, native: bool, webview: bool| -> Vec<String> {
@@ -107,6 +109,21 @@ fn the_form_asks_the_engine_what_it_would_refuse() {
         (plan(json!({})), Value::Null, false, false, "choose native clients, web-view clients, or both"),
         (plan(json!({ "transports": [] })), Value::Null, true, true, "choose at least one transport"),
         (plan(json!({})), json!("not a url"), true, false, "invalid target URL"),
+        // A server that is not Duplex's: its scheme says which transports it can take.
+        (
+            plan(json!({ "transports": ["ws", "http"] })),
+            json!("foreign:wss://echo.test/"),
+            true,
+            false,
+            "ws needs a ws:// URL",
+        ),
+        (
+            plan(json!({ "transports": ["ws-push"] })),
+            json!("foreign:ws://echo.test/"),
+            true,
+            false,
+            "echo only",
+        ),
         (
             plan(json!({ "power": { "sample_ms": 5, "baseline_ms": 0 } })),
             Value::Null,
@@ -115,6 +132,8 @@ fn the_form_asks_the_engine_what_it_would_refuse() {
             "at least 20 ms",
         ),
     ];
+    let foreign = ask(plan(json!({ "transports": ["wss"] })), json!("foreign:wss://echo.test/"), true, false);
+    assert_eq!(foreign["problems"], json!([]), "any echo server over TLS: {foreign}");
     let off = ask(plan(json!({ "power": { "sample_ms": 0, "baseline_ms": 0 } })), Value::Null, true, true);
     assert_eq!(off["problems"], json!([]), "power off is a plan: {off}");
     for (plan, target, native, webview, want) in cases {

@@ -71,6 +71,10 @@ pub struct RunRequest {
     pub plan: Plan,
     /// A remote Duplex server for the native clients; None for the embedded one.
     pub target_url: Option<String>,
+    /// The remote server is not Duplex's: a WebSocket echo server (`ws://`, `wss://`) or an
+    /// HTTP endpoint (`http://`, `https://`), measured with Duplex's echo message.
+    #[serde(default)]
+    pub foreign: bool,
     pub native: bool,
     pub webview: bool,
 }
@@ -88,7 +92,7 @@ struct Checked {
 
 /// The one check of a run request, for the form (`validate_plan`) and for `start_run` alike.
 fn check(request: &RunRequest, embedded: Target) -> AppResult<Checked> {
-    let RunRequest { plan, target_url, native, webview } = request.clone();
+    let RunRequest { plan, target_url, foreign, native, webview } = request.clone();
     if !native && !webview {
         return Err(AppError::State("choose native clients, web-view clients, or both".into()));
     }
@@ -98,6 +102,13 @@ fn check(request: &RunRequest, embedded: Target) -> AppResult<Checked> {
                 "web-view clients measure the embedded server only; use native clients for a remote server"
                     .into(),
             ));
+        }
+        Some(url) if foreign => {
+            let ws = url.starts_with("ws://") || url.starts_with("wss://");
+            let (ws, http) = if ws { (Some(url.as_str()), None) } else { (None, Some(url.as_str())) };
+            let target = Target::foreign(ws, http, Default::default()).map_err(AppError::Target)?;
+            target.check_transports(&plan.transports).map_err(AppError::Target)?;
+            target
         }
         Some(url) => Target::remote(&url).map_err(AppError::Target)?,
         None => embedded,

@@ -5,4 +5,9 @@ export type RunRequest = { plan: Plan,
 /**
  * A remote Duplex server for the native clients; None for the embedded one.
  */
-targetUrl: string | null, native: boolean, webview: boolean, };
+targetUrl: string | null, 
+/**
+ * The remote server is not Duplex's: a WebSocket echo server (`ws://`, `wss://`) or an
+ * HTTP endpoint (`http://`, `https://`), measured with Duplex's echo message.
+ */
+foreign: boolean, native: boolean, webview: boolean, };

@@ -70,6 +70,7 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
       <p id="embedded-tls" class="muted fingerprint" hidden></p>
       <label class="check"><input type="radio" name="target" value="remote"> Remote Duplex server
         <input type="url" id="target-url" placeholder="http://192.168.1.20:9000/?token=…" disabled></label>
+      <label class="check indent"><input type="checkbox" id="target-foreign" disabled> not a Duplex server: any WebSocket echo server (<code>ws://</code>, <code>wss://</code>) or HTTP endpoint (<code>http://</code>, <code>https://</code>), sent Duplex's echo message</label>
     </fieldset>
     <ul id="plan-problems" class="problems" aria-live="polite"></ul>
     <div class="actions">
@@ -130,12 +131,14 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
   const targetUrl = () => (remote() ? ($("#target-url", root) as HTMLInputElement).value.trim() : null);
   const clients = () => ({ native: checkbox("client-native").checked, webview: checkbox("client-webview").checked });
 
-  const request = () => ({ plan: readPlan(), targetUrl: targetUrl(), ...clients() });
+  const foreign = () => remote() && checkbox("target-foreign").checked;
+  const request = () => ({ plan: readPlan(), targetUrl: targetUrl(), foreign: foreign(), ...clients() });
   // The engine's answer for the form as it is; asked again on every change, the latest wins.
   let check: PlanCheck | null = null;
   let asked = 0;
   async function refresh() {
     ($("#target-url", root) as HTMLInputElement).disabled = !remote();
+    checkbox("target-foreign").disabled = !remote();
     const mine = ++asked;
     let answer: PlanCheck;
     try {
@@ -243,7 +246,7 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
     $("#progress-card", root).scrollIntoView({ block: "start", behavior: "smooth" });
     setRunning(true, c.native ? "native clients…" : "web-view clients…");
     try {
-      const pending = await api.startRun({ plan, targetUrl: url, native: c.native, webview: c.webview }, (u) => {
+      const pending = await api.startRun({ plan, targetUrl: url, foreign: foreign(), native: c.native, webview: c.webview }, (u) => {
         if (u.type === "progress") {
           $("#run-phase", root).textContent = c.native ? "native clients…" : "web-view clients…";
           done.native = u.done;
