@@ -25,8 +25,9 @@ use hyper::{Method, Request, Uri};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::sync::Mutex;
 
-use super::counting::{ByteCounter, open};
+use super::counting::ByteCounter;
 use super::tls::{Handshake, Trust};
+use super::wire::open;
 use super::{ClientError, ClientOptions, Measurement, elapsed_ns, payload_of};
 use duplex_model::clock::{now_unix_ns, secs_to_unix_ns, unix_ns_to_secs};
 use duplex_model::protocol::{EchoReplyView, echo_request_json};

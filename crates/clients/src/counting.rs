@@ -1,6 +1,6 @@
 //! A stream wrapper that counts the bytes that really cross the socket each way, so the
 //! clients can report bytes on the wire per message (frame headers, HTTP heads and TLS records
-//! included), and [`Wire`]: a counted socket with or without TLS on top.
+//! included).
 
 use std::io;
 use std::pin::Pin;
@@ -81,69 +81,6 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for CountingStream<S> {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
-
-/// A client's connection: a counted TCP socket, or TLS over one (counted below TLS).
-pub enum Wire {
-    Plain(CountingStream<tokio::net::TcpStream>),
-    Tls(Box<crate::tls::TlsStream>),
-}
-
-impl AsyncRead for Wire {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Wire::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Wire::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for Wire {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Wire::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Wire::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Wire::Plain(s) => Pin::new(s).poll_flush(cx),
-            Wire::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Wire::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Wire::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
-    }
-}
-
-/// Opens a connection to `authority` with Nagle off, counting its bytes: TLS over it with
-/// `tls` (for `host`), cleartext without. The handshake, if any, is returned with what it
-/// negotiated and cost.
-pub async fn open(
-    authority: &str,
-    host: &str,
-    tls: Option<&std::sync::Arc<rustls::ClientConfig>>,
-) -> Result<(Wire, Arc<ByteCounter>, Option<crate::tls::Handshake>), crate::ClientError> {
-    match tls {
-        Some(config) => {
-            let (stream, counter, handshake) = crate::tls::connect(authority, host, config.clone()).await?;
-            Ok((Wire::Tls(Box::new(stream)), counter, Some(handshake)))
-        }
-        None => {
-            let connect_err =
-                |reason: String| crate::ClientError::Connect { url: authority.to_owned(), reason };
-            let tcp =
-                tokio::net::TcpStream::connect(authority).await.map_err(|e| connect_err(e.to_string()))?;
-            tcp.set_nodelay(true).map_err(|e| connect_err(e.to_string()))?;
-            let (stream, counter) = CountingStream::new(tcp);
-            Ok((Wire::Plain(stream), counter, None))
-        }
     }
 }
 

@@ -19,6 +19,7 @@ pub(crate) mod http;
 pub(crate) mod push;
 pub mod tls;
 pub mod watch;
+pub mod wire;
 pub(crate) mod ws;
 
 use std::time::Duration;

@@ -202,7 +202,7 @@ impl SseClient {
         let address =
             format!("{}:{}", authority.host(), authority.port_u16().unwrap_or(if secure { 443 } else { 80 }));
         let tls = if secure { Some(trust.client_config(&[b"http/1.1"]).map_err(connect_err)?) } else { None };
-        let (wire, _, _) = crate::counting::open(&address, authority.host(), tls.as_ref()).await?;
+        let (wire, _, _) = crate::wire::open(&address, authority.host(), tls.as_ref()).await?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(wire))
             .await
             .map_err(|e| connect_err(e.to_string()))?;

@@ -8,8 +8,9 @@ use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::counting::{ByteCounter, Wire};
+use super::counting::ByteCounter;
 use super::tls::{Handshake, Trust};
+use super::wire::Wire;
 use super::{ClientError, ClientOptions, Measurement, elapsed_ns, payload_of};
 use duplex_model::clock::{now_unix_ns, secs_to_unix_ns, unix_ns_to_secs};
 use duplex_model::protocol::{EchoReplyView, echo_request_json, parse_binary_reply};
@@ -48,8 +49,7 @@ pub async fn connect_counted(
         Some("wss") => Some(trust.client_config(&[b"http/1.1"]).map_err(connect_err)?),
         _ => None,
     };
-    let (stream, counter, handshake) =
-        super::counting::open(&address, authority.host(), tls.as_ref()).await?;
+    let (stream, counter, handshake) = super::wire::open(&address, authority.host(), tls.as_ref()).await?;
     // Small buffers, as the server's (protocol::WS_READ_BUFFER): every message is flushed at once.
     let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
         .read_buffer_size(duplex_model::protocol::WS_READ_BUFFER)

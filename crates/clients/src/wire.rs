@@ -1,0 +1,74 @@
+//! A client's connection ([`Wire`]): a byte-counting TCP socket, with or without TLS on top,
+//! and how one is opened ([`open`]).
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use super::counting::{ByteCounter, CountingStream};
+
+/// A client's connection: a counted TCP socket, or TLS over one (counted below TLS).
+pub enum Wire {
+    Plain(CountingStream<tokio::net::TcpStream>),
+    Tls(Box<super::tls::TlsStream>),
+}
+
+impl AsyncRead for Wire {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Wire::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Wire::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Wire {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Wire::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Wire::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Wire::Plain(s) => Pin::new(s).poll_flush(cx),
+            Wire::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Wire::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Wire::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// Opens a connection to `authority` with Nagle off, counting its bytes: TLS over it with
+/// `tls` (for `host`), cleartext without. The handshake, if any, is returned with what it
+/// negotiated and cost.
+pub async fn open(
+    authority: &str,
+    host: &str,
+    tls: Option<&std::sync::Arc<rustls::ClientConfig>>,
+) -> Result<(Wire, Arc<ByteCounter>, Option<super::tls::Handshake>), super::ClientError> {
+    match tls {
+        Some(config) => {
+            let (stream, counter, handshake) = super::tls::connect(authority, host, config.clone()).await?;
+            Ok((Wire::Tls(Box::new(stream)), counter, Some(handshake)))
+        }
+        None => {
+            let connect_err =
+                |reason: String| super::ClientError::Connect { url: authority.to_owned(), reason };
+            let tcp =
+                tokio::net::TcpStream::connect(authority).await.map_err(|e| connect_err(e.to_string()))?;
+            tcp.set_nodelay(true).map_err(|e| connect_err(e.to_string()))?;
+            let (stream, counter) = CountingStream::new(tcp);
+            Ok((Wire::Plain(stream), counter, None))
+        }
+    }
+}
