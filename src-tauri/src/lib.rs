@@ -7,6 +7,7 @@
 pub mod commands;
 mod error;
 pub mod lan;
+mod platform_tls;
 mod state;
 
 use std::path::PathBuf;
@@ -48,7 +49,8 @@ pub fn run() {
 }
 
 /// The app on any Tauri runtime: its plugins, its state (history in `data_dir`, else the app's
-/// data folder, which is known once the app is set up; the embedded server) and its commands.
+/// data folder, which is known once the app is set up; the embedded server, whose certificate its
+/// web view is told to trust) and its commands.
 pub fn app<R: Runtime>(
     builder: tauri::Builder<R>,
     data_dir: Option<PathBuf>,
@@ -56,11 +58,16 @@ pub fn app<R: Runtime>(
     let builder = builder.plugin(tauri_plugin_dialog::init()).plugin(tauri_plugin_duplex_battery::init());
     let builder = match data_dir {
         Some(dir) => builder.manage(state::DuplexState::new(dir)?),
-        None => builder.setup(|app| {
-            app.manage(state::DuplexState::new(app.path().app_data_dir()?)?);
-            Ok(())
-        }),
+        None => builder,
     };
+    // Setup runs once the windows exist, before their pages ask anything.
+    let builder = builder.setup(|app| {
+        if app.try_state::<state::DuplexState>().is_none() {
+            app.manage(state::DuplexState::new(app.path().app_data_dir()?)?);
+        }
+        platform_tls::set_up(app);
+        Ok(())
+    });
     Ok(builder.invoke_handler(tauri::generate_handler![
         commands::run::app_info,
         commands::run::validate_plan,

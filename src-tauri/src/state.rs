@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{AppError, AppResult};
 use crate::lan::LanServer;
+use crate::platform_tls::WebviewTrust;
 
 /// Origins of the app's own page: `tauri://localhost` (Linux, macOS), `http(s)://tauri.localhost`
 /// (Windows, Android) and the Vite dev server. Only these may read the HTTP echo (CORS).
@@ -27,6 +28,8 @@ pub struct DuplexState {
     history: Mutex<History>,
     run: Mutex<RunSlot>,
     lan: Mutex<Option<LanServer>>,
+    /// Whether the web view trusts the embedded server's certificate (see `platform_tls`).
+    pub webview_trust: WebviewTrust,
 }
 
 /// The run in progress, if any.
@@ -66,6 +69,7 @@ impl DuplexState {
             history: Mutex::new(history),
             run: Mutex::new(RunSlot::default()),
             lan: Mutex::new(None),
+            webview_trust: WebviewTrust::default(),
         })
     }
 

@@ -397,10 +397,71 @@ async fn a_person_runs_ws_vs_ajax_from_both_clients_reads_the_verdict_and_export
     )
     .await;
 
+    measure_tls_from_both_clients(&client, &shots).await;
     watch_the_live_monitor(&client, &shots).await;
     serve_on_lan_and_let_a_browser_join(&client, &shots).await;
     every_view_fits_a_phone(&client, &shots).await;
     client.close().await.expect("session closed");
+}
+
+/// Over TLS: the web view is told to trust the embedded server's certificate (WebKitGTK), so
+/// both kinds of client measure wss and https; h2 stays native-only, and the form says why.
+async fn measure_tls_from_both_clients(client: &Client, shots: &Path) {
+    click(client, "tab-run").await;
+    for (t, on) in
+        [("ws", false), ("http", false), ("xhr", false), ("wss", true), ("https", true), ("h2", true)]
+    {
+        set_checked(client, &format!("input[name=transport][value={t}]"), on).await;
+    }
+    set_checked(client, "#client-native", true).await;
+    set_checked(client, "#client-webview", true).await;
+    set_number(client, "sets", "2").await;
+    set_number(client, "calls", "30").await;
+    set_number(client, "interval", "0").await;
+    let refusals = wait_for(
+        client,
+        "the plan form's word on h2 in the web view",
+        "[...document.querySelectorAll('#plan-form .webview-refusal')].map(p => p.textContent).join(' | ')",
+        Duration::from_secs(10),
+    )
+    .await;
+    let refusals = refusals.as_str().unwrap_or_default().to_owned();
+    assert!(refusals.contains("h2") && refusals.contains("HTTP version"), "{refusals}");
+    assert!(!refusals.contains("wss"), "the web view trusts the embedded server: {refusals}");
+    click(client, "run-button").await;
+    wait_for(
+        client,
+        "the TLS run's results",
+        "!document.querySelector('#view-results').hidden && document.querySelector('#view-results .run-head .badge') && document.querySelectorAll('#summary-table tbody tr').length >= 5",
+        Duration::from_secs(120),
+    )
+    .await;
+    let rows = client
+        .execute(
+            "return [...document.querySelectorAll('#summary-table tbody tr')].map(tr => tr.textContent.replace(/\\s+/g, ' ').trim());",
+            vec![],
+        )
+        .await
+        .expect("rows");
+    let rows: Vec<String> = serde_json::from_value(rows).expect("strings");
+    assert_eq!(rows.len(), 5, "native wss/https/h2 and web-view wss/https: {rows:?}");
+    let errors = client
+        .execute("return document.querySelector('#view-results .run-head').textContent;", vec![])
+        .await
+        .expect("head");
+    assert!(!errors.as_str().unwrap_or_default().contains("failed"), "{errors}");
+    let verdicts = client
+        .execute("return [...document.querySelectorAll('#verdicts .verdict')].map(v => v.textContent.replace(/\\s+/g, ' ').trim());", vec![])
+        .await
+        .expect("verdicts");
+    let verdicts: Vec<String> = serde_json::from_value(verdicts).expect("strings");
+    assert!(
+        verdicts.iter().any(|v| v.starts_with("Web view") && v.contains("https")),
+        "a web-view wss-vs-https verdict: {verdicts:?}"
+    );
+    eprintln!("TLS run: {rows:#?}\n{verdicts:#?}");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    std::fs::write(shots.join("tls.png"), client.screenshot().await.expect("screenshot")).expect("saved");
 }
 
 /// At phone sizes (360×800, 412×915) every view fits the width (wide tables scroll inside
@@ -420,7 +481,11 @@ async fn every_view_fits_a_phone(client: &Client, shots: &Path) {
                      const small = [...document.querySelectorAll('button, select, input[type=number], input[type=url]')]
                        .filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 43.5)
                        .map(e => e.id || e.textContent.trim().slice(0, 20));
-                     return [over, small];",
+                     const wide = over > 0 ? [...document.querySelectorAll('body *')]
+                       .filter(e => e.getClientRects().length > 0 && e.getBoundingClientRect().left + e.scrollWidth > window.innerWidth + 1)
+                       .filter(e => { for (let p = e.parentElement; p; p = p.parentElement) { if (['auto', 'scroll'].includes(getComputedStyle(p).overflowX)) return false; } return true; })
+                       .slice(0, 4).map(e => `${e.tagName}.${e.className} (right ${Math.round(e.getBoundingClientRect().right)}): ${e.textContent.trim().slice(0, 60)}`) : [];
+                     return [over, small, wide];",
                     vec![],
                 )
                 .await
@@ -428,8 +493,9 @@ async fn every_view_fits_a_phone(client: &Client, shots: &Path) {
             assert_eq!(
                 fit[0],
                 json!(0),
-                "{tab} at {width}×{height}: the page scrolls sideways by {} px",
-                fit[0]
+                "{tab} at {width}×{height}: the page scrolls sideways by {} px; too wide: {}",
+                fit[0],
+                fit[2]
             );
             assert_eq!(fit[1], json!([]), "{tab} at {width}×{height}: controls under 44 px");
             client.execute("window.scrollTo(0, 0);", vec![]).await.expect("top");

@@ -12,11 +12,11 @@ beforeAll(async () => {
 
 describe("charts and tables explain themselves", () => {
   it("gives web-view series their own colours, so a legend tells them apart", () => {
-    for (const t of ["ws", "http", "http-new", "ws-push", "long-poll", "poll"]) {
+    for (const t of ["ws", "http", "http-new", "ws-push", "long-poll", "poll", "sse", "wss", "https"]) {
       expect(colourOf(t, "webview")).not.toBe(colourOf(t, "native"));
     }
-    const webview = ["ws", "http", "xhr"].map((t) => colourOf(t, "webview"));
-    expect(new Set(webview).size).toBe(3);
+    const webview = ["ws", "http", "xhr", "sse", "wss", "https"].map((t) => colourOf(t, "webview"));
+    expect(new Set(webview).size).toBe(6);
   });
   it("explains every statistic a table heads a column with", () => {
     const heads = ["p50", "p90", "p99", "p99.9", "min", "max", "mean ± 95% CI", "σ", "calls", "errors", "per ms", "bytes out / in per msg", "CPU-s/1k"];

@@ -33,6 +33,8 @@ const WEBVIEW_COLOURS: Record<string, string> = {
   "long-poll": "#3f6212",
   poll: "#831843",
   sse: "#5b21b6",
+  wss: "#0e7490",
+  https: "#a16207",
 };
 
 export function colourOf(transport: string, client = "native"): string {

@@ -231,9 +231,15 @@ export function xhrChannel(base: string, method: "get" | "post", Impl: typeof XM
 export function browserChannels(token: string | null = null): ChannelFactory {
   return async (transport, server, plan) => {
     const base = `http://${server}`;
+    const wsQuery = token ? `?token=${encodeURIComponent(token)}` : "";
     switch (transport) {
       case "ws":
-        return openWebSocket(`ws://${server}/ws${token ? `?token=${encodeURIComponent(token)}` : ""}`, plan.timeout_ms);
+        return openWebSocket(`ws://${server}/ws${wsQuery}`, plan.timeout_ms);
+      // Over TLS: only where the engine hands them, i.e. where the browser trusts the server.
+      case "wss":
+        return openWebSocket(`wss://${server}/ws${wsQuery}`, plan.timeout_ms);
+      case "https":
+        return fetchChannel(`https://${server}`, plan.http_method, fetch, token);
       case "http":
         return fetchChannel(base, plan.http_method, fetch, token);
       case "xhr":

@@ -25,7 +25,7 @@ pub(crate) mod ws;
 use std::time::Duration;
 
 pub use conn_http::{ConnHttpClient, Mode as ConnMode, SharedHttp2};
-pub use duplex_model::transport::{ClientOptions, HttpMethod, Pattern, Transport};
+pub use duplex_model::transport::{ClientOptions, HttpMethod, Pattern, Transport, WebTrust};
 pub use endpoints::{Endpoints, EndpointsError, redact_token, with_query};
 pub use http::build_client as build_http_client;
 pub use push::{LongPollClient, PollClient, SseClient, WsPushClient};

@@ -325,3 +325,37 @@ fn libm_erf(x: f64) -> f64 {
             * (-x * x).exp();
     if x >= 0.0 { y } else { -y }
 }
+
+#[test]
+fn the_report_names_what_the_web_clients_could_not_measure_and_why() {
+    let xs: Vec<f64> = (0..100).map(|i| 100.0 + f64::from(i)).collect();
+    let mut record = coarse_webview_run();
+    record.plan.transports =
+        vec![Transport::Ws, Transport::Xhr, Transport::Wss, Transport::H2, Transport::HttpNew];
+    let notes = analyze(&record, &AnalysisOptions::default()).notes;
+    let line =
+        |name: &str| notes.iter().find(|n| n.starts_with("web clients did not measure") && n.contains(name));
+    let tls = line("wss").expect("wss is named");
+    assert!(tls.contains("trusts"), "{tls}");
+    assert!(line("h2").expect("h2 is named").contains("HTTP version"));
+    assert!(line("http-new").expect("http-new is named").contains("new connection"));
+    assert!(!notes.iter().any(|n| n.contains("without TLS's records")), "no web TLS sample: {notes:?}");
+
+    // A web view that trusted the server measured wss: not named; its bytes are the page's.
+    let mut wss = record_of(&[(Transport::Wss, &xs, 60)]);
+    for s in &mut wss.samples {
+        s.client = ClientKind::Webview;
+    }
+    record.samples.extend(wss.samples);
+    let notes = analyze(&record, &AnalysisOptions::default()).notes;
+    assert!(
+        !notes.iter().any(|n| n.starts_with("web clients did not measure") && n.contains("wss")),
+        "{notes:?}"
+    );
+    assert!(notes.iter().any(|n| n.contains("without TLS's records")), "{notes:?}");
+
+    // A run without web clients says nothing of them.
+    record.webview = None;
+    let notes = analyze(&record, &AnalysisOptions::default()).notes;
+    assert!(!notes.iter().any(|n| n.starts_with("web clients")), "{notes:?}");
+}

@@ -17,7 +17,7 @@ pub mod transport;
 
 pub use plan::{CheckedPlan, ClientRun, MAX_CONCURRENCY, MAX_PAYLOAD_BYTES, Order, Plan, PlanError};
 pub use record::{RunRecord, RunStatus, Sample, Topology};
-pub use transport::{ClientKind, ClientOptions, HttpMethod, Pattern, Transport};
+pub use transport::{ClientKind, ClientOptions, HttpMethod, Pattern, Transport, WebTrust};
 
 /// Duplex's version, recorded with every run.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::power::PowerSettings;
-use crate::transport::{ClientKind, ClientOptions, HttpMethod, Transport};
+use crate::transport::{ClientKind, ClientOptions, HttpMethod, Transport, WebTrust};
 
 /// How the sets of different transports follow each other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, TS, JsonSchema)]
@@ -215,11 +215,21 @@ impl Plan {
         Ok(())
     }
 
-    /// The part of the plan one kind of client runs: the transports it can measure. None when
-    /// there are none.
+    /// The part of the plan one kind of client runs: the transports it can measure (a web
+    /// client's with its browser trusting the server: see [`Plan::for_web`]). None when there
+    /// are none.
     pub fn for_client(&self, client: ClientKind) -> Option<Plan> {
-        let transports: Vec<Transport> =
-            self.transports.iter().copied().filter(|t| t.runs_on(client)).collect();
+        self.only(|t| t.runs_on(client))
+    }
+
+    /// The part of the plan a web client runs, given whether its browser trusts the server's
+    /// certificate.
+    pub fn for_web(&self, trust: WebTrust) -> Option<Plan> {
+        self.only(|t| t.webview_refusal(trust).is_none())
+    }
+
+    fn only(&self, keep: impl Fn(Transport) -> bool) -> Option<Plan> {
+        let transports: Vec<Transport> = self.transports.iter().copied().filter(|t| keep(*t)).collect();
         (!transports.is_empty()).then(|| Plan { transports, ..self.clone() })
     }
 
@@ -317,9 +327,18 @@ impl CheckedPlan {
         self.0
     }
 
-    /// What `client` runs of this plan; None when none of its transports runs on that client.
-    pub fn run_for(&self, client: ClientKind) -> Option<ClientRun> {
-        let part = self.for_client(client)?;
+    /// What the native clients run of this plan; None when none of its transports runs on them.
+    pub fn native_run(&self) -> Option<ClientRun> {
+        Self::run_of(ClientKind::Native, self.for_client(ClientKind::Native)?)
+    }
+
+    /// What a web client runs of this plan, given whether its browser trusts the server's
+    /// certificate; None when none of its transports runs there.
+    pub fn web_run(&self, trust: WebTrust) -> Option<ClientRun> {
+        Self::run_of(ClientKind::Webview, self.for_web(trust)?)
+    }
+
+    fn run_of(client: ClientKind, part: CheckedPlan) -> Option<ClientRun> {
         Some(ClientRun { client, blocks: part.blocks(), calls: part.total_calls(), plan: part.into_plan() })
     }
 
@@ -337,6 +356,11 @@ impl CheckedPlan {
     /// The part one kind of client runs (a checked plan's transports, fewer of them).
     pub fn for_client(&self, client: ClientKind) -> Option<CheckedPlan> {
         self.0.for_client(client).map(CheckedPlan)
+    }
+
+    /// The part a web client runs, given whether its browser trusts the server's certificate.
+    pub fn for_web(&self, trust: WebTrust) -> Option<CheckedPlan> {
+        self.0.for_web(trust).map(CheckedPlan)
     }
 
     /// The same plan without power sampling (a part of a run whose power is sampled by the
@@ -394,17 +418,35 @@ mod tests {
     }
 
     #[test]
+    fn a_web_client_measures_tls_only_when_its_browser_trusts_the_server() {
+        use Transport::{H2, Https, HttpsNew, Sse, Ws, Wss};
+        let plan = Plan { transports: vec![Ws, Wss, Https, HttpsNew, H2, Sse], ..Plan::default() }
+            .check()
+            .expect("valid");
+        let web = |trust| plan.web_run(trust).map(|r| r.plan.transports);
+        assert_eq!(web(WebTrust::Trusted), Some(vec![Ws, Wss, Https, Sse]));
+        assert_eq!(web(WebTrust::Untrusted), Some(vec![Ws, Sse]));
+        let why = Wss.webview_refusal(WebTrust::Untrusted).expect("refused");
+        assert!(why.contains("trusts"), "{why}");
+        assert!(H2.webview_refusal(WebTrust::Trusted).expect("refused").contains("HTTP version"));
+        // What a web client may record is what it can measure when trusted, and no more.
+        for t in Transport::ALL {
+            assert_eq!(t.runs_on(ClientKind::Webview), t.webview_refusal(WebTrust::Trusted).is_none(), "{t}");
+        }
+    }
+
+    #[test]
     fn each_kind_of_client_is_handed_its_part_in_the_engines_order() {
         use Transport::{Http, HttpNew, Ws, Xhr};
         let plan = Plan { transports: vec![Ws, Http, HttpNew, Xhr], sets: 2, calls: 25, ..Plan::default() };
         let plan = plan.check().expect("valid");
-        let web = plan.run_for(ClientKind::Webview).expect("web transports");
+        let web = plan.web_run(WebTrust::Untrusted).expect("web transports");
         assert_eq!(web.plan.transports, vec![Ws, Http, Xhr]);
         assert_eq!(web.blocks, vec![(Ws, 1), (Http, 1), (Xhr, 1), (Ws, 2), (Http, 2), (Xhr, 2)]);
         assert_eq!(web.calls, 3 * 2 * 25);
-        assert_eq!(plan.run_for(ClientKind::Native).map(|r| r.calls), Some(3 * 2 * 25));
+        assert_eq!(plan.native_run().map(|r| r.calls), Some(3 * 2 * 25));
         let only_new = Plan { transports: vec![HttpNew], ..Plan::default() }.check().expect("valid");
-        assert_eq!(only_new.run_for(ClientKind::Webview), None);
+        assert_eq!(only_new.web_run(WebTrust::Trusted), None);
         let paced = Plan { interval_ms: 100.0, concurrency: 2, ..Plan::default() }.check().expect("valid");
         assert_eq!(paced.paced_seconds(100), Some(100.0 / 2.0 * 0.1 + 2.0));
         assert_eq!(plan.paced_seconds(100), None, "back to back: no estimate");

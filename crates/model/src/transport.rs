@@ -83,6 +83,15 @@ pub enum Pattern {
     Push,
 }
 
+/// Whether a web client's browser trusts the server's TLS certificate. The app's web view on
+/// Linux is told to trust the embedded server's (WebKitGTK's allow-certificate-for-host); joined
+/// browsers and other web views are not, so they measure no TLS transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebTrust {
+    Trusted,
+    Untrusted,
+}
+
 impl Transport {
     pub const ALL: [Transport; 12] = [
         Transport::Ws,
@@ -122,27 +131,27 @@ impl Transport {
     }
 
     /// Whether a kind of client can measure this transport. Web pages cannot choose a new TCP
-    /// connection per request, and only web pages have `XMLHttpRequest`. Web pages use TLS
-    /// only to servers their browser trusts, which a certificate made at start is not
-    /// ([`Transport::webview_refusal`]).
+    /// connection per request or the HTTP version, and only web pages have `XMLHttpRequest`.
+    /// Web pages use TLS only with servers their browser trusts ([`WebTrust`]).
     pub fn runs_on(self, client: ClientKind) -> bool {
         match client {
             ClientKind::Native => self != Transport::Xhr,
-            ClientKind::Webview => {
-                matches!(self, Transport::Ws | Transport::Http | Transport::Xhr | Transport::Sse)
-            }
+            ClientKind::Webview => self.webview_refusal(WebTrust::Trusted).is_none(),
         }
     }
 
-    /// Why a web page cannot measure this transport, for the plan form and the report.
-    pub fn webview_refusal(self) -> Option<&'static str> {
+    /// Why a web page cannot measure this transport (for the plan form and the report), given
+    /// whether its browser trusts the server's certificate.
+    pub fn webview_refusal(self, trust: WebTrust) -> Option<&'static str> {
         match self {
             Transport::HttpNew | Transport::HttpsNew => {
                 Some("a web page cannot ask for a new connection per request")
             }
-            Transport::Wss | Transport::Https | Transport::H2 => Some(
+            Transport::H2 => Some("a web page cannot choose HTTP/2: its browser picks the HTTP version"),
+            Transport::Wss | Transport::Https if trust == WebTrust::Untrusted => Some(
                 "a web page uses TLS only with servers its browser trusts, and the server's \
-                 certificate is made at its start (no web view lets Duplex trust it yet)",
+                 certificate is made at its start (only the app's web view on Linux is told to \
+                 trust it)",
             ),
             Transport::WsPush | Transport::LongPoll | Transport::Poll => {
                 Some("the web clients measure the echo transports and sse")

@@ -27,7 +27,7 @@ use ts_rs::TS;
 
 use duplex_model::platform::BrowserDevice;
 use duplex_model::record::{ClientKind, ClientPart};
-use duplex_model::{CheckedPlan, ClientRun};
+use duplex_model::{CheckedPlan, ClientRun, WebTrust};
 
 use super::AppState;
 use super::error::ApiError;
@@ -98,8 +98,8 @@ impl BrowserJoin {
         sink: ResultSink,
     ) -> Result<BrowserJoin, String> {
         let plan = plan
-            .for_client(ClientKind::Webview)
-            .ok_or("none of the plan's transports runs in a browser (choose ws, http or xhr)")?;
+            .for_web(WebTrust::Untrusted)
+            .ok_or("none of the plan's transports runs in a browser (choose ws, http, xhr or sse)")?;
         Ok(BrowserJoin { plan, assets, sink, max_upload_bytes: 32 << 20 })
     }
 }
@@ -250,7 +250,7 @@ pub struct JoinPlan {
 pub async fn plan(State(state): State<AppState>) -> Result<Json<JoinPlan>, ApiError> {
     let join = join_of(&state)?;
     let ticket = state.tickets.issue();
-    let run = join.plan.run_for(ClientKind::Webview).ok_or_else(|| ApiError {
+    let run = join.plan.web_run(WebTrust::Untrusted).ok_or_else(|| ApiError {
         status: StatusCode::INTERNAL_SERVER_ERROR,
         reason: "the join plan has no transport a browser can measure".into(),
     })?;

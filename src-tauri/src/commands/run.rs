@@ -2,7 +2,7 @@
 //! cancel switch, and its end once the page has measured the web-view part. Measuring,
 //! statistics and storage all live in `duplex-core`.
 
-use duplex_core::clients::Transport;
+use duplex_core::clients::{Transport, WebTrust};
 use duplex_core::export::html::{RunView, view_of};
 use duplex_core::platform::PlatformInfo;
 use duplex_core::power::Probe;
@@ -44,6 +44,7 @@ pub struct TransportClients {
 #[tauri::command]
 pub async fn app_info(state: State<'_, DuplexState>) -> AppResult<AppInfo> {
     let presets = Plan::preset_names().map(Plan::preset).collect::<Result<Vec<_>, _>>()?;
+    let trust = state.webview_trust.get();
     Ok(AppInfo {
         version: duplex_core::VERSION,
         server: state.server.as_ref().map(|s| s.local_addr().to_string()).map_err(Clone::clone),
@@ -55,11 +56,14 @@ pub async fn app_info(state: State<'_, DuplexState>) -> AppResult<AppInfo> {
             .into_iter()
             .map(|transport| TransportClients {
                 transport,
-                clients: [ClientKind::Native, ClientKind::Webview]
-                    .into_iter()
-                    .filter(|c| transport.runs_on(*c))
-                    .collect(),
-                webview_refusal: transport.webview_refusal().map(str::to_owned),
+                clients: [
+                    transport.runs_on(ClientKind::Native).then_some(ClientKind::Native),
+                    transport.webview_refusal(trust).is_none().then_some(ClientKind::Webview),
+                ]
+                .into_iter()
+                .flatten()
+                .collect(),
+                webview_refusal: transport.webview_refusal(trust).map(str::to_owned),
             })
             .collect(),
     })
@@ -86,12 +90,12 @@ struct Checked {
     target: Target,
     /// The native clients run (they have transports to measure).
     native: bool,
-    /// The web view runs (it has transports to measure).
-    webview: bool,
+    /// What the web view runs, if anything.
+    webview: Option<ClientRun>,
 }
 
 /// The one check of a run request, for the form (`validate_plan`) and for `start_run` alike.
-fn check(request: &RunRequest, embedded: Target) -> AppResult<Checked> {
+fn check(request: &RunRequest, embedded: Target, trust: WebTrust) -> AppResult<Checked> {
     let RunRequest { plan, target_url, foreign, native, webview } = request.clone();
     if !native && !webview {
         return Err(AppError::State("choose native clients, web-view clients, or both".into()));
@@ -115,8 +119,8 @@ fn check(request: &RunRequest, embedded: Target) -> AppResult<Checked> {
     };
     let plan = plan.check()?;
     let native = native && plan.for_client(ClientKind::Native).is_some();
-    let webview = webview && plan.for_client(ClientKind::Webview).is_some();
-    if !native && !webview {
+    let webview = webview.then(|| plan.web_run(trust)).flatten();
+    if !native && webview.is_none() {
         return Err(AppError::State("none of the chosen transports runs on the chosen clients".into()));
     }
     Ok(Checked { plan, target, native, webview })
@@ -136,10 +140,11 @@ pub struct PlanCheck {
 
 #[tauri::command]
 pub fn validate_plan(state: State<'_, DuplexState>, request: RunRequest) -> PlanCheck {
-    match state.embedded_target().and_then(|embedded| check(&request, embedded)) {
+    let trust = state.webview_trust.get();
+    match state.embedded_target().and_then(|embedded| check(&request, embedded, trust)) {
         Ok(checked) => {
-            let native = checked.native.then(|| checked.plan.run_for(ClientKind::Native)).flatten();
-            let webview = checked.webview.then(|| checked.plan.run_for(ClientKind::Webview)).flatten();
+            let native = checked.native.then(|| checked.plan.native_run()).flatten();
+            let webview = checked.webview;
             let calls = native.iter().chain(&webview).map(|r| r.calls).sum();
             PlanCheck {
                 problems: Vec::new(),
@@ -178,8 +183,8 @@ pub async fn start_run<R: Runtime>(
     on_update: Channel<Update>,
 ) -> AppResult<PendingRun> {
     let server = state.server_addr()?;
-    let Checked { plan, target, native, webview } = check(&request, state.embedded_target()?)?;
-    let webview = webview.then(|| plan.run_for(ClientKind::Webview)).flatten();
+    let Checked { plan, target, native, webview } =
+        check(&request, state.embedded_target()?, state.webview_trust.get())?;
     let (abandoned, cancel) = {
         let mut slot = state.run();
         if slot.cancel.is_some() {

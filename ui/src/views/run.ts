@@ -312,6 +312,6 @@ function webviewRefusals(transports: TransportClients[]): string {
     byReason.set(t.webview_refusal, [...(byReason.get(t.webview_refusal) ?? []), t.transport]);
   }
   return [...byReason]
-    .map(([why, ids]) => `<p class="muted note">${escapeHtml(ids.join(", "))}: native only, because ${escapeHtml(why)}.</p>`)
+    .map(([why, ids]) => `<p class="muted note webview-refusal">${escapeHtml(ids.join(", "))}: native only, because ${escapeHtml(why)}.</p>`)
     .join("");
 }

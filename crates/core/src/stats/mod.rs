@@ -217,6 +217,9 @@ pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
             webview.user_agent
         ));
     }
+    if record.webview.is_some() {
+        notes.extend(unmeasured_by_web_clients(record));
+    }
     if keys.iter().any(|(t, _)| t.pattern() == duplex_clients::Pattern::Push) && !record.topology.one_clock()
     {
         notes.push(record.clock_note().to_owned());
@@ -233,4 +236,32 @@ pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
         notes,
         energy: energy::energy_report(record),
     }
+}
+
+/// What the web clients of a run left out of its plan, and why: one line per reason. A web
+/// client measures every transport it is handed, so a transport of the plan it has no sample of
+/// was refused it (TLS: its browser did not trust the server). Its TLS bytes are the page's.
+fn unmeasured_by_web_clients(record: &RunRecord) -> Vec<String> {
+    let measured =
+        |t: Transport| record.samples.iter().any(|s| s.client == ClientKind::Webview && s.transport == t);
+    let mut by_reason: Vec<(&str, Vec<&str>)> = Vec::new();
+    for t in record.plan.transports.iter().copied().filter(|t| !measured(*t)) {
+        let Some(why) = t.webview_refusal(duplex_clients::WebTrust::Untrusted) else { continue };
+        match by_reason.iter_mut().find(|(w, _)| *w == why) {
+            Some((_, names)) => names.push(t.name()),
+            None => by_reason.push((why, vec![t.name()])),
+        }
+    }
+    let mut notes: Vec<String> = by_reason
+        .into_iter()
+        .map(|(why, names)| format!("web clients did not measure {}: {why}", names.join(", ")))
+        .collect();
+    if record.plan.transports.iter().any(|t| t.is_tls() && measured(*t)) {
+        notes.push(
+            "web-client bytes over TLS are what the page sees (HTTP and WebSocket framing), without \
+             TLS's records and handshakes, which only the native clients count"
+                .to_owned(),
+        );
+    }
+    notes
 }
