@@ -236,3 +236,61 @@ proptest! {
         let _ = SseParser::new(16).feed(&bytes);
     }
 }
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// A foreign server's message template: any text renders without a panic, each placeholder
+    /// is filled in once (a payload that looks like a placeholder stays as it is), and an echo
+    /// check of any reply is an answer, never a panic.
+    #[test]
+    fn message_templates_and_echo_checks(
+        pieces in proptest::collection::vec(prop_oneof![
+            "[^{}]{0,12}".prop_map(Piece::Text),
+            Just(Piece::Seq), Just(Piece::Time), Just(Piece::Payload),
+        ], 0..12),
+        seq in any::<u64>(),
+        time in 0.0f64..1e10,
+        payload in "[a-z{}]{0,24}",
+        any_template in any::<String>(),
+        reply in proptest::collection::vec(any::<u8>(), 0..200),
+    ) {
+        use duplex_core::runner::{ForeignMessages, ReplyRule};
+        let template: String = pieces.iter().map(Piece::template).collect();
+        let expected: String = pieces.iter().map(|p| p.filled(seq, time, &payload)).collect();
+        let messages = ForeignMessages { template, reply: ReplyRule::Echo };
+        prop_assert_eq!(messages.render(seq, time, &payload), expected);
+        let _ = ForeignMessages { template: any_template, reply: ReplyRule::Echo }.render(seq, time, &payload);
+        let sent = messages.render(seq, time, &payload);
+        prop_assert!(messages.accepts(sent.as_bytes(), sent.as_bytes()).is_ok());
+        prop_assert_eq!(messages.accepts(sent.as_bytes(), &reply).is_ok(), sent.as_bytes() == reply.as_slice());
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Piece {
+    Text(String),
+    Seq,
+    Time,
+    Payload,
+}
+
+impl Piece {
+    fn template(&self) -> String {
+        match self {
+            Piece::Text(t) => t.clone(),
+            Piece::Seq => "{seq}".into(),
+            Piece::Time => "{time}".into(),
+            Piece::Payload => "{payload}".into(),
+        }
+    }
+
+    fn filled(&self, seq: u64, time: f64, payload: &str) -> String {
+        match self {
+            Piece::Text(t) => t.clone(),
+            Piece::Seq => seq.to_string(),
+            Piece::Time => time.to_string(),
+            Piece::Payload => payload.to_owned(),
+        }
+    }
+}
