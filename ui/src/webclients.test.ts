@@ -23,6 +23,7 @@ const plan: Plan = {
   tick_ms: 100,
   timeout_ms: 1000,
   power: { sample_ms: 200, baseline_ms: 2000 },
+  link: null,
 };
 
 /** The web view's part of `plan` as the engine hands it: web transports, interleaved blocks. */

@@ -250,6 +250,12 @@ pub struct BenchArgs {
     /// Measure against a running Duplex server (ws://, wss://, http:// or https://HOST:PORT).
     #[arg(long, value_name = "URL")]
     pub target: Option<String>,
+    /// Emulate a network between clients and server: a profile (lan, wifi, wifi-poor, 4g, 3g,
+    /// 3g-slow, intercontinental, satellite, loopback), values such as
+    /// rtt=80ms,jitter=10ms,down=8mbit,up=2mbit (also burst=16kib, queue=1mib), or a profile
+    /// file (.toml).
+    #[arg(long, value_name = "LINK")]
+    pub link: Option<String>,
     #[command(flatten)]
     pub tls: TlsArgs,
     #[command(flatten)]
@@ -327,6 +333,9 @@ impl BenchArgs {
             };
         }
         plan.binary |= self.binary;
+        if let Some(spec) = &self.link {
+            plan.link = Some(link_of(spec).map_err(duplex_core::runner::PlanError::Invalid)?);
+        }
         if let Some(minutes) = self.minutes {
             plan = plan.with_minutes_per_transport(minutes)?;
         }
@@ -577,3 +586,13 @@ impl ServeArgs {
 
 /// The built web client for browser join, when --web-dir is not given.
 pub const WEB_DIR_ENV: &str = "DUPLEX_WEB_DIR";
+
+/// `--link`: a profile file (`.toml`), else a profile name or values.
+fn link_of(spec: &str) -> Result<duplex_core::link::Link, String> {
+    if spec.ends_with(".toml") {
+        let text =
+            std::fs::read_to_string(spec).map_err(|e| format!("cannot read link profile {spec}: {e}"))?;
+        return duplex_core::link::Link::from_toml(&text).map_err(|e| format!("{spec}: {e}"));
+    }
+    duplex_core::link::Link::parse(spec).map_err(|e| e.to_string())
+}

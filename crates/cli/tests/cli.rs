@@ -139,8 +139,16 @@ fn json_output_is_machine_readable() {
 
 #[test]
 fn errors_are_one_clear_line_and_a_failing_exit() {
-    let cases: [(&[&str], &str); 4] = [
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad_profile = dir.path().join("my-link.toml");
+    std::fs::write(&bad_profile, "name = \"my-link\"\nsource = \"a guess\"\nrtt_ms = 80.0\n")
+        .expect("written");
+    let bad_profile = bad_profile.to_string_lossy().into_owned();
+    let cases: [(&[&str], &str); 7] = [
         (&["bench", "--sets", "0", "--no-csv"], "invalid plan: sets and calls must be at least 1"),
+        (&["bench", "--link", "5g", "--no-csv"], "unknown link profile \"5g\" (profiles: loopback, lan"),
+        (&["bench", "--link", "rtt=80ms,down=fast", "--no-csv"], "link down: \"fast\" is not a number"),
+        (&["bench", "--link", &bad_profile, "--no-csv"], "missing field `jitter_ms`"),
         (&["bench", "--preset", "fast", "--no-csv"], "unknown preset \"fast\""),
         (
             &["bench", "--target", "ftp://127.0.0.1:1", "--no-csv"],

@@ -95,6 +95,54 @@ impl Endpoints {
         self
     }
 
+    fn urls_mut(&mut self) -> [&mut String; 12] {
+        [
+            &mut self.ws_echo,
+            &mut self.wss_echo,
+            &mut self.ws_push,
+            &mut self.http_echo,
+            &mut self.https_echo,
+            &mut self.sse,
+            &mut self.events_latest,
+            &mut self.events_next,
+            &mut self.health,
+            &mut self.ws_monitor,
+            &mut self.monitor_latest,
+            &mut self.monitor_next,
+        ]
+    }
+
+    /// The distinct `host:port` the URLs reach (one for a Duplex server; a foreign server's
+    /// WebSocket and HTTP URLs may name two).
+    pub fn authorities(&self) -> Vec<String> {
+        let mut found: Vec<String> = Vec::new();
+        for url in self.clone().urls_mut() {
+            if let Some(a) = Url::parse(url).ok().as_ref().and_then(authority_of)
+                && !found.contains(&a)
+            {
+                found.push(a);
+            }
+        }
+        found
+    }
+
+    /// The same endpoints reached through relays (`host:port` → the relay's address): every
+    /// URL that names `host:port` names its relay instead. The authority, loopback flag, token
+    /// and trust stay the server's.
+    pub fn through(mut self, relays: &[(String, SocketAddr)]) -> Endpoints {
+        for url in self.urls_mut() {
+            let Ok(mut parsed) = Url::parse(url) else { continue };
+            let Some((_, relay)) = authority_of(&parsed).and_then(|a| relays.iter().find(|(r, _)| *r == a))
+            else {
+                continue;
+            };
+            if parsed.set_ip_host(relay.ip()).is_ok() && parsed.set_port(Some(relay.port())).is_ok() {
+                *url = parsed.into();
+            }
+        }
+        self
+    }
+
     pub fn parse(target: &str) -> Result<Endpoints, EndpointsError> {
         let url = Url::parse(target).map_err(|e| EndpointsError::Invalid(target.into(), e.to_string()))?;
         if !matches!(url.scheme(), "ws" | "http" | "wss" | "https") {
@@ -167,6 +215,15 @@ pub fn redact_token(target: &str) -> String {
     url.to_string()
 }
 
+/// `host:port` of a URL, its port the scheme's default when not given.
+fn authority_of(url: &Url) -> Option<String> {
+    let port = url.port_or_known_default()?;
+    match url.host()? {
+        url::Host::Ipv6(ip) => Some(format!("[{ip}]:{port}")),
+        other => Some(format!("{other}:{port}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,5 +264,24 @@ mod tests {
         assert_eq!(e.https_echo, "https://h.test:443/echo");
         assert_eq!(e.wss_echo, "wss://h.test:443/ws");
         assert!(matches!(Endpoints::parse("not a url"), Err(EndpointsError::Invalid(..))));
+    }
+
+    #[test]
+    fn endpoints_through_a_relay_name_it_and_keep_the_servers_identity() {
+        let relay: SocketAddr = "127.0.0.1:9999".parse().expect("addr");
+        let e = Endpoints::parse("http://localhost:8080?token=t").expect("valid");
+        assert_eq!(e.authorities(), vec!["localhost:8080".to_owned()]);
+        let through = e.clone().through(&[("localhost:8080".into(), relay)]);
+        assert_eq!(through.ws_echo, "ws://127.0.0.1:9999/ws?token=t");
+        assert_eq!(through.https_echo, "https://127.0.0.1:9999/echo?token=t");
+        assert_eq!((through.authority.as_str(), through.is_loopback), ("localhost:8080", true));
+        let foreign =
+            Endpoints::foreign(Some("ws://127.0.0.1:1/echo"), Some("http://127.0.0.1:2")).expect("valid");
+        assert_eq!(foreign.authorities(), vec!["127.0.0.1:1".to_owned(), "127.0.0.1:2".to_owned()]);
+        let through = foreign.through(&[("127.0.0.1:2".into(), relay)]);
+        assert_eq!(
+            (through.ws_echo.as_str(), through.http_echo.as_str()),
+            ("ws://127.0.0.1:1/echo", "http://127.0.0.1:9999/")
+        );
     }
 }

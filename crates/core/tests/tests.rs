@@ -10,6 +10,7 @@ mod fuzz;
 mod history;
 mod hostile;
 mod lan;
+mod link;
 mod monitor;
 mod pacing;
 mod paper;

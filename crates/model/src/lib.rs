@@ -5,6 +5,7 @@
 //! and the engine (`duplex-core`) all use it.
 
 pub mod clock;
+pub mod link;
 pub mod monitor;
 pub mod plan;
 pub mod platform;
@@ -15,6 +16,7 @@ pub mod redact;
 pub mod sse;
 pub mod transport;
 
+pub use link::{Link, LinkError};
 pub use plan::{CheckedPlan, ClientRun, MAX_CONCURRENCY, MAX_PAYLOAD_BYTES, Order, Plan, PlanError};
 pub use record::{RunRecord, RunStatus, Sample, Topology};
 pub use transport::{ClientKind, ClientOptions, HttpMethod, Pattern, Transport, WebTrust};

@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::link::Link;
 use crate::power::PowerSettings;
 use crate::transport::{ClientKind, ClientOptions, HttpMethod, Transport, WebTrust};
 
@@ -53,6 +54,8 @@ pub struct Plan {
     pub timeout_ms: u64,
     /// Power, energy and CPU sampling beside the run.
     pub power: PowerSettings,
+    /// The network between clients and server that the run emulates (`--link`); None: direct.
+    pub link: Option<Link>,
 }
 
 impl Default for Plan {
@@ -75,6 +78,7 @@ impl Default for Plan {
             tick_ms: 100,
             timeout_ms: 5_000,
             power: PowerSettings::default(),
+            link: None,
         }
     }
 }
@@ -211,6 +215,9 @@ impl Plan {
         }
         if power.baseline_ms > 3_600_000 {
             return bad("the idle baseline must be at most an hour".into());
+        }
+        if let Some(Err(e)) = self.link.as_ref().map(Link::validate) {
+            return bad(e.to_string());
         }
         Ok(())
     }

@@ -136,6 +136,22 @@ fn text(record: &RunRecord, report: &Report, files: Option<&ReportFiles>) -> Str
             out.push('\n');
         }
     }
+    if let Some(link) = &report.link {
+        let _ = writeln!(out, "\nover the link {}: model vs measured", link.link.describe());
+        let _ = writeln!(out, "{:<22} {:>12} {:>12} {:>8}  model", "transport", "model", "median", "ratio");
+        for row in &link.rows {
+            let _ = writeln!(
+                out,
+                "{:<22} {:>12} {:>12} {:>7.2}×  {}",
+                format!("{} ({})", row.transport, row.client.name()),
+                format_us(row.model_us),
+                format_us(row.median_us),
+                row.ratio,
+                row.model
+            );
+        }
+        out.push('\n');
+    }
     for note in &report.notes {
         let _ = writeln!(out, "note: {note}");
     }

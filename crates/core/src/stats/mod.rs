@@ -4,6 +4,7 @@
 pub mod compare;
 pub mod energy;
 pub mod format;
+pub mod link;
 pub mod live;
 pub mod normal;
 pub mod platforms;
@@ -55,6 +56,9 @@ pub struct Report {
     /// CPU and energy per transport, if power was sampled.
     #[serde(default)]
     pub energy: Option<energy::EnergyReport>,
+    /// The emulated link's model beside the medians, for a run over a link.
+    #[serde(default)]
+    pub link: Option<link::LinkReport>,
 }
 
 impl Report {
@@ -224,6 +228,15 @@ pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
     {
         notes.push(record.clock_note().to_owned());
     }
+    let link = link::link_report(record, &transports);
+    if let Some(l) = &link {
+        notes.push(format!(
+            "over an emulated link: {} — {}; every connection went through Duplex's relay (no loss: TCP retransmits below it)",
+            l.link.describe(),
+            l.link.source
+        ));
+        notes.extend(l.notes.iter().cloned());
+    }
     notes.push(format!(
         "measured {} (client and server: {})",
         record.platform.label(),
@@ -235,6 +248,7 @@ pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
         comparisons,
         notes,
         energy: energy::energy_report(record),
+        link,
     }
 }
 

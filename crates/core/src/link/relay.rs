@@ -1,0 +1,185 @@
+//! The relay: it accepts connections on 127.0.0.1, opens one to the server for each, and carries
+//! every chunk each way at the time its direction's [`Schedule`] says. A new connection's first
+//! bytes are held one round trip (the TCP handshake a local accept did not cost), so TLS, HTTP/2
+//! and WebSocket handshakes over the relay cost their own round trips by themselves.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::{Link, Schedule};
+
+/// Bytes read at once from either side.
+const CHUNK: usize = 16 << 10;
+
+/// What went through the relay.
+#[derive(Debug, Default)]
+pub struct RelayStats {
+    pub connections: AtomicU64,
+    pub bytes_up: AtomicU64,
+    pub bytes_down: AtomicU64,
+    /// Connections the server refused or that failed on the way.
+    pub failures: AtomicU64,
+}
+
+/// A running relay; dropped, it stops and closes every connection it carries.
+pub struct Relay {
+    addr: SocketAddr,
+    stats: Arc<RelayStats>,
+    stop: CancellationToken,
+}
+
+impl Relay {
+    /// Listens on 127.0.0.1 (a free port) and relays to `upstream` under `link`.
+    pub async fn start(link: &Link, upstream: SocketAddr) -> std::io::Result<Relay> {
+        let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
+        let addr = listener.local_addr()?;
+        let stats = Arc::new(RelayStats::default());
+        let stop = CancellationToken::new();
+        let (link, task_stats, task_stop) = (link.clone(), stats.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut seed = 0u64;
+            loop {
+                let accepted = tokio::select! {
+                    () = task_stop.cancelled() => return,
+                    accepted = listener.accept() => accepted,
+                };
+                let Ok((client, _)) = accepted else { continue };
+                seed += 1;
+                task_stats.connections.fetch_add(1, Ordering::Relaxed);
+                let (link, stats, stop) = (link.clone(), task_stats.clone(), task_stop.child_token());
+                tokio::spawn(async move {
+                    tokio::select! {
+                        () = stop.cancelled() => {}
+                        () = carry(client, upstream, &link, &stats, seed) => {}
+                    }
+                });
+            }
+        });
+        Ok(Relay { addr, stats, stop })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn stats(&self) -> &RelayStats {
+        &self.stats
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// One connection, both ways, until both sides are done.
+async fn carry(client: TcpStream, upstream: SocketAddr, link: &Link, stats: &RelayStats, seed: u64) {
+    let server = match TcpStream::connect(upstream).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::debug!("link relay: cannot reach {upstream}: {e}");
+            stats.failures.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+    };
+    let _ = (client.set_nodelay(true), server.set_nodelay(true));
+    let jitter = Duration::from_secs_f64(link.jitter_ms / 1e3);
+    let rtt = Duration::from_secs_f64(link.rtt_ms / 1e3);
+    let up =
+        Schedule::new(link.one_way(), jitter, link.bytes_per_second(false), link.burst_bytes, rtt, seed * 2);
+    let down = Schedule::new(
+        link.one_way(),
+        jitter,
+        link.bytes_per_second(true),
+        link.burst_bytes,
+        Duration::ZERO,
+        seed * 2 + 1,
+    );
+    let (client_read, client_write) = client.into_split();
+    let (server_read, server_write) = server.into_split();
+    tokio::join!(
+        pipe(client_read, server_write, up, link.queue_bytes, &stats.bytes_up),
+        pipe(server_read, client_write, down, link.queue_bytes, &stats.bytes_down),
+    );
+}
+
+/// One direction: chunks are read as they come, stamped with their arrival time, and written
+/// at it. With a queue limit, reading waits while that many bytes are on their way.
+async fn pipe(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut schedule: Schedule,
+    queue_bytes: Option<u64>,
+    counted: &AtomicU64,
+) {
+    let capacity = queue_bytes.map(|q| u32::try_from(q).unwrap_or(u32::MAX));
+    let queue = capacity.map(|c| Arc::new(Semaphore::new(c as usize)));
+    let (tx, mut rx) =
+        mpsc::unbounded_channel::<(Instant, Vec<u8>, Option<tokio::sync::OwnedSemaphorePermit>)>();
+    let reader = async move {
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            let n = match from.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            let permit = match (&queue, capacity) {
+                (Some(q), Some(capacity)) => {
+                    // A chunk bigger than the whole queue waits for all of it.
+                    let want = u32::try_from(n).unwrap_or(u32::MAX).min(capacity);
+                    match q.clone().acquire_many_owned(want).await {
+                        Ok(p) => Some(p),
+                        Err(_) => break,
+                    }
+                }
+                _ => None,
+            };
+            let at = schedule.arrival(Instant::now(), n);
+            if tx.send((at, buf[..n].to_vec(), permit)).is_err() {
+                break;
+            }
+        }
+        // Dropping `tx` tells the writer the stream ended once everything before it arrived.
+    };
+    let writer = async move {
+        while let Some((at, bytes, _permit)) = rx.recv().await {
+            wait_until(at).await;
+            if to.write_all(&bytes).await.is_err() {
+                return;
+            }
+            counted.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        }
+        let _ = to.shutdown().await;
+    };
+    tokio::join!(reader, writer);
+}
+
+/// tokio's timers fire up to about 2 ms late (millisecond ticks, rounded up), which would add
+/// 3–4 ms to every emulated round trip: sleep until shortly before `at`, then yield until it.
+/// The yielding costs at most a couple of milliseconds of CPU per chunk on its way.
+async fn wait_until(at: Instant) {
+    const TIMER_SLACK: Duration = Duration::from_millis(2);
+    if let Some(early) = at.checked_sub(TIMER_SLACK)
+        && early > Instant::now()
+    {
+        tokio::time::sleep_until(early).await;
+    }
+    // Real time bounds the yielding: under a paused clock (tests) time stands still meanwhile,
+    // and the sleep below advances it.
+    let spin_end = std::time::Instant::now() + TIMER_SLACK;
+    while Instant::now() < at && std::time::Instant::now() < spin_end {
+        tokio::task::yield_now().await;
+    }
+    if Instant::now() < at {
+        tokio::time::sleep_until(at).await;
+    }
+}

@@ -1,0 +1,149 @@
+//! The link emulator: its relay's timing under tokio's paused clock, and real runs over it on
+//! 127.0.0.1 whose medians must match what the link predicts.
+
+use std::time::Duration;
+
+use duplex_core::clients::Transport;
+use duplex_core::link::{Link, Relay};
+use duplex_core::record::{ClientKind, RunStatus};
+use duplex_core::runner::Plan;
+use duplex_core::stats::{AnalysisOptions, analyze};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Instant;
+
+use crate::util::{run_embedded, small_plan};
+
+/// An echo server that nobody here wrote a protocol for: bytes back as they come.
+async fn byte_echo() -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = s.read(&mut buf).await {
+                    if n == 0 || s.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+async fn round_trip(stream: &mut TcpStream, bytes: &[u8]) -> Duration {
+    let start = Instant::now();
+    stream.write_all(bytes).await.expect("write");
+    let mut back = vec![0u8; bytes.len()];
+    stream.read_exact(&mut back).await.expect("read");
+    assert_eq!(back, bytes);
+    start.elapsed()
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_relay_holds_a_new_connection_one_round_trip_then_delays_each_way() {
+    let relay =
+        Relay::start(&Link::parse("rtt=50ms").expect("link"), byte_echo().await).await.expect("relay");
+    let mut client = TcpStream::connect(relay.local_addr()).await.expect("connect");
+    let first = round_trip(&mut client, b"hello").await;
+    let second = round_trip(&mut client, b"again").await;
+    // Virtual time: the handshake's round trip, then one way out and one back.
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    assert!((100.0..102.5).contains(&ms(first)), "first exchange {first:?}");
+    assert!((50.0..51.5).contains(&ms(second)), "second exchange {second:?}");
+    let stats = relay.stats();
+    assert_eq!(stats.connections.load(std::sync::atomic::Ordering::Relaxed), 1);
+    assert_eq!(stats.bytes_up.load(std::sync::atomic::Ordering::Relaxed), 10);
+    assert_eq!(stats.bytes_down.load(std::sync::atomic::Ordering::Relaxed), 10);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_relay_paces_bytes_at_the_links_bandwidth() {
+    // A server that answers one byte once it has 64 KiB: the upload's pace, timed.
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.expect("accept");
+        let mut all = vec![0u8; 64 << 10];
+        s.read_exact(&mut all).await.expect("64 KiB");
+        s.write_all(b"k").await.expect("ack");
+    });
+    // 8 Mbit/s with a 1 KiB burst and no delay: 63 KiB paced at 1 MB/s.
+    let link = Link::parse("down=8mbit,up=8mbit,burst=1kib").expect("link");
+    let relay = Relay::start(&link, addr).await.expect("relay");
+    let mut client = TcpStream::connect(relay.local_addr()).await.expect("connect");
+    let start = Instant::now();
+    client.write_all(&vec![7u8; 64 << 10]).await.expect("write");
+    let mut ack = [0u8; 1];
+    client.read_exact(&mut ack).await.expect("ack");
+    let took_ms = start.elapsed().as_secs_f64() * 1e3;
+    let paced_ms = f64::from((64 << 10) - 1024) / 1e6 * 1e3;
+    assert!((paced_ms..paced_ms + 2.0).contains(&took_ms), "{took_ms} ms, expected about {paced_ms} ms");
+}
+
+#[tokio::test]
+async fn medians_over_a_50_ms_link_match_the_model() {
+    let plan = Plan {
+        sets: 1,
+        calls: 12,
+        warmup: 1,
+        // Events further apart than a round trip: a long-poll is always waiting for the next.
+        tick_ms: 120,
+        link: Some(Link::parse("rtt=50ms").expect("link")),
+        ..small_plan(&[Transport::Ws, Transport::Http, Transport::HttpNew, Transport::LongPoll])
+    };
+    let record = run_embedded(plan).await;
+    assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
+    assert_eq!(record.plan.link.as_ref().map(|l| l.rtt_ms), Some(50.0), "the run records its link");
+    let report = analyze(&record, &AnalysisOptions::default());
+    let link = report.link.as_ref().expect("the report has the link's model");
+    let mut seen = Vec::new();
+    for (transport, expected_ms) in [
+        (Transport::Ws, 50.0),
+        (Transport::Http, 50.0),
+        (Transport::HttpNew, 100.0),
+        (Transport::LongPoll, 25.0),
+    ] {
+        let median_ms =
+            report.transport(transport, ClientKind::Native).expect("measured").overall.p50_us / 1e3;
+        assert!(
+            (expected_ms * 0.9..expected_ms * 1.1).contains(&median_ms),
+            "{transport}: median {median_ms} ms, expected about {expected_ms} ms"
+        );
+        let row = link.rows.iter().find(|r| r.transport == transport).expect("a model row");
+        assert!((0.9..1.1).contains(&row.ratio), "{transport}: measured/model {}", row.ratio);
+        seen.push(format!("{transport} {median_ms:.1} ms (model {:.1} ms)", row.model_us / 1e3));
+    }
+    eprintln!("over rtt=50ms: {}", seen.join(", "));
+    assert!(
+        report.notes.iter().any(|n| n.starts_with("over an emulated link: custom (RTT 50 ms")),
+        "{:?}",
+        report.notes
+    );
+}
+
+#[tokio::test]
+async fn a_64_kib_echo_at_8_mbit_takes_its_transfer_time() {
+    let plan = Plan {
+        sets: 1,
+        calls: 4,
+        warmup: 1,
+        payload_bytes: 64 << 10,
+        link: Some(Link::parse("rtt=10ms,down=8mbit,up=8mbit,burst=1kib").expect("link")),
+        ..small_plan(&[Transport::Ws])
+    };
+    let record = run_embedded(plan).await;
+    assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
+    let report = analyze(&record, &AnalysisOptions::default());
+    let row = &report.link.as_ref().expect("model").rows[0];
+    // 10 ms, and about 65.6 KB each way at 1 MB/s: about 141 ms.
+    assert!((135_000.0..150_000.0).contains(&row.model_us), "model {} µs", row.model_us);
+    assert!(
+        (0.9..1.1).contains(&row.ratio),
+        "measured {} µs against the model's {} µs",
+        row.median_us,
+        row.model_us
+    );
+}

@@ -1,0 +1,334 @@
+//! Link conditions: the network between client and server that a run emulates (a relay in the
+//! engine delays and paces every byte), what they predict for each transport, and where their
+//! numbers come from. Profiles are data (`links/*.toml`), each naming its source; custom values
+//! are written `rtt=80ms,jitter=10ms,down=8mbit,up=2mbit`.
+
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::transport::Transport;
+
+const PROFILES: [(&str, &str); 9] = [
+    ("loopback", include_str!("../links/loopback.toml")),
+    ("lan", include_str!("../links/lan.toml")),
+    ("wifi", include_str!("../links/wifi.toml")),
+    ("wifi-poor", include_str!("../links/wifi-poor.toml")),
+    ("4g", include_str!("../links/4g.toml")),
+    ("3g", include_str!("../links/3g.toml")),
+    ("3g-slow", include_str!("../links/3g-slow.toml")),
+    ("intercontinental", include_str!("../links/intercontinental.toml")),
+    ("satellite", include_str!("../links/satellite.toml")),
+];
+
+/// Longest round trip a link may add: a minute.
+const MAX_RTT_MS: f64 = 60_000.0;
+
+/// One link's conditions, the same in both directions except bandwidth.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Link {
+    /// Profile name, or `custom`.
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Where the numbers come from.
+    pub source: String,
+    /// Round trip the link adds: half of it each way.
+    pub rtt_ms: f64,
+    /// Each chunk's one-way delay varies uniformly within ± this (kept in order, as TCP delivers).
+    pub jitter_ms: f64,
+    /// Server → client bandwidth in kbit/s; 0 is unlimited.
+    pub down_kbit: f64,
+    /// Client → server bandwidth in kbit/s; 0 is unlimited.
+    pub up_kbit: f64,
+    /// Bytes that may pass at once before the bandwidth paces them (token bucket).
+    pub burst_bytes: u64,
+    /// Bytes a direction may hold queued; when full the relay stops reading (the sender's TCP
+    /// window fills). None: no limit.
+    #[serde(default)]
+    pub queue_bytes: Option<u64>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum LinkError {
+    #[error("unknown link profile {0:?} (profiles: {names}; or values such as rtt=80ms,down=8mbit)", names = Link::profile_names().collect::<Vec<_>>().join(", "))]
+    UnknownProfile(String),
+    #[error("link {what}: {reason}")]
+    Invalid { what: String, reason: String },
+}
+
+fn invalid(what: &str, reason: impl Into<String>) -> LinkError {
+    LinkError::Invalid { what: what.to_owned(), reason: reason.into() }
+}
+
+impl Link {
+    pub fn profile_names() -> impl Iterator<Item = &'static str> {
+        PROFILES.iter().map(|(n, _)| *n)
+    }
+
+    pub fn profile(name: &str) -> Result<Link, LinkError> {
+        let (_, text) = PROFILES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .ok_or_else(|| LinkError::UnknownProfile(name.to_owned()))?;
+        Link::from_toml(text).map_err(|e| invalid(&format!("profile {name}"), e.to_string()))
+    }
+
+    /// A profile file's text: every field but `description` and `queue_bytes` must be there.
+    pub fn from_toml(text: &str) -> Result<Link, LinkError> {
+        let link: Link = toml::from_str(text).map_err(|e| invalid("profile", e.message().to_owned()))?;
+        link.validate()?;
+        Ok(link)
+    }
+
+    /// `--link` as a user writes it: a profile name, or `key=value` pairs (`rtt`, `jitter`,
+    /// `down`, `up`, `burst`, `queue`) with units (`ms`, `s`, `us`; `kbit`, `mbit`, `gbit`;
+    /// `b`, `kib`, `mib`). What is not given is 0 (unlimited), the burst 16 KiB.
+    pub fn parse(spec: &str) -> Result<Link, LinkError> {
+        let spec = spec.trim();
+        if !spec.contains('=') {
+            return Link::profile(spec);
+        }
+        let mut link = Link {
+            name: "custom".into(),
+            description: String::new(),
+            source: format!("given as {spec}"),
+            rtt_ms: 0.0,
+            jitter_ms: 0.0,
+            down_kbit: 0.0,
+            up_kbit: 0.0,
+            burst_bytes: 16 << 10,
+            queue_bytes: None,
+        };
+        for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (key, value) =
+                pair.split_once('=').ok_or_else(|| invalid(pair, "expected key=value, such as rtt=50ms"))?;
+            let (key, value) = (key.trim(), value.trim());
+            match key {
+                "rtt" => link.rtt_ms = milliseconds(key, value)?,
+                "jitter" => link.jitter_ms = milliseconds(key, value)?,
+                "down" => link.down_kbit = kilobits(key, value)?,
+                "up" => link.up_kbit = kilobits(key, value)?,
+                "burst" => link.burst_bytes = bytes(key, value)?,
+                "queue" => link.queue_bytes = Some(bytes(key, value)?),
+                other => {
+                    return Err(invalid(
+                        other,
+                        "unknown setting (expected rtt, jitter, down, up, burst or queue)",
+                    ));
+                }
+            }
+        }
+        link.validate()?;
+        Ok(link)
+    }
+
+    pub fn validate(&self) -> Result<(), LinkError> {
+        let numbers = [
+            ("rtt_ms", self.rtt_ms),
+            ("jitter_ms", self.jitter_ms),
+            ("down_kbit", self.down_kbit),
+            ("up_kbit", self.up_kbit),
+        ];
+        if let Some((what, _)) = numbers.iter().find(|(_, v)| !v.is_finite() || *v < 0.0) {
+            return Err(invalid(what, "must be a number, 0 or more"));
+        }
+        if self.rtt_ms > MAX_RTT_MS || self.jitter_ms > MAX_RTT_MS {
+            return Err(invalid("rtt", format!("at most {MAX_RTT_MS} ms")));
+        }
+        if self.queue_bytes == Some(0) {
+            return Err(invalid("queue", "must be at least 1 byte (leave it out for no limit)"));
+        }
+        Ok(())
+    }
+
+    /// No relay is needed: nothing to delay or pace.
+    pub fn is_direct(&self) -> bool {
+        self.rtt_ms == 0.0 && self.jitter_ms == 0.0 && self.down_kbit == 0.0 && self.up_kbit == 0.0
+    }
+
+    pub fn one_way(&self) -> Duration {
+        Duration::from_secs_f64(self.rtt_ms / 2e3)
+    }
+
+    /// Bytes per second one way (`down`: server to client); None when unlimited.
+    pub fn bytes_per_second(&self, down: bool) -> Option<f64> {
+        let kbit = if down { self.down_kbit } else { self.up_kbit };
+        (kbit > 0.0).then_some(kbit * 1e3 / 8.0)
+    }
+
+    /// One line: `4g (RTT 165 ms ± 0 ms, down 8.1 Mbit/s, up 1.35 Mbit/s)`.
+    pub fn describe(&self) -> String {
+        let rate = |kbit: f64| {
+            if kbit == 0.0 {
+                "unlimited".to_owned()
+            } else if kbit >= 1e3 {
+                format!("{} Mbit/s", trim(kbit / 1e3))
+            } else {
+                format!("{} kbit/s", trim(kbit))
+            }
+        };
+        format!(
+            "{} (RTT {} ms ± {} ms, down {}, up {})",
+            self.name,
+            trim(self.rtt_ms),
+            trim(self.jitter_ms),
+            rate(self.down_kbit),
+            rate(self.up_kbit)
+        )
+    }
+
+    /// What the link alone predicts for a call of `transport`, in µs: round trips and one-way
+    /// delays by the transport's pattern, plus the time its bytes take at the link's bandwidth
+    /// (`bytes_out` up, `bytes_in` down). `poll_interval_ms` is the poll transport's period.
+    /// None for a transport the model does not cover.
+    pub fn predict_us(
+        &self,
+        transport: Transport,
+        bytes_out: f64,
+        bytes_in: f64,
+        poll_interval_ms: f64,
+    ) -> Option<f64> {
+        let rtt = self.rtt_ms * 1e3;
+        let transfer = |bytes: f64, down: bool| self.bytes_per_second(down).map_or(0.0, |r| bytes / r * 1e6);
+        let exchange = transfer(bytes_out, false) + transfer(bytes_in, true);
+        let predicted = match transport {
+            Transport::Ws
+            | Transport::Http
+            | Transport::Xhr
+            | Transport::Wss
+            | Transport::Https
+            | Transport::H2 => rtt + exchange,
+            // TCP's handshake, then the request.
+            Transport::HttpNew => 2.0 * rtt + exchange,
+            // TCP's, TLS 1.3's (one round trip, resumed or not), then the request.
+            Transport::HttpsNew => 3.0 * rtt + exchange,
+            Transport::WsPush | Transport::LongPoll | Transport::Sse => rtt / 2.0 + transfer(bytes_in, true),
+            Transport::Poll => poll_interval_ms * 1e3 / 2.0 + rtt / 2.0 + transfer(bytes_in, true),
+        };
+        Some(predicted)
+    }
+
+    /// How the model arrives at its figure for `transport`, in words.
+    pub fn model_words(transport: Transport) -> &'static str {
+        match transport {
+            Transport::HttpNew => "2 RTT (TCP handshake, request) + transfer",
+            Transport::HttpsNew => "3 RTT (TCP, TLS 1.3, request) + transfer",
+            Transport::WsPush | Transport::LongPoll | Transport::Sse => "the one-way delay + transfer",
+            Transport::Poll => "half the poll interval + the one-way delay",
+            _ => "1 RTT + transfer",
+        }
+    }
+}
+
+/// `12.5`, `8.1`, `165`: a number without trailing zeros.
+fn trim(x: f64) -> String {
+    let s = format!("{x:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+fn number_and_unit<'a>(key: &str, value: &'a str) -> Result<(f64, &'a str), LinkError> {
+    let split = value.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(value.len());
+    let (number, unit) = value.split_at(split);
+    let number: f64 =
+        number.parse().map_err(|_| invalid(key, format!("{value:?} is not a number with a unit")))?;
+    Ok((number, unit.trim()))
+}
+
+fn milliseconds(key: &str, value: &str) -> Result<f64, LinkError> {
+    let (n, unit) = number_and_unit(key, value)?;
+    match unit.to_ascii_lowercase().as_str() {
+        "ms" => Ok(n),
+        "s" => Ok(n * 1e3),
+        "us" | "µs" => Ok(n / 1e3),
+        _ => Err(invalid(key, format!("{value:?}: give a time in ms, s or us (such as 50ms)"))),
+    }
+}
+
+fn kilobits(key: &str, value: &str) -> Result<f64, LinkError> {
+    let (n, unit) = number_and_unit(key, value)?;
+    match unit.to_ascii_lowercase().as_str() {
+        "bit" => Ok(n / 1e3),
+        "kbit" => Ok(n),
+        "mbit" => Ok(n * 1e3),
+        "gbit" => Ok(n * 1e6),
+        _ => Err(invalid(
+            key,
+            format!("{value:?}: give a rate in kbit, mbit or gbit (per second, such as 8mbit)"),
+        )),
+    }
+}
+
+fn bytes(key: &str, value: &str) -> Result<u64, LinkError> {
+    let (n, unit) = number_and_unit(key, value)?;
+    let scale = match unit.to_ascii_lowercase().as_str() {
+        "b" | "" => 1.0,
+        "kib" | "kb" => 1024.0,
+        "mib" | "mb" => 1024.0 * 1024.0,
+        _ => return Err(invalid(key, format!("{value:?}: give a size in b, kib or mib (such as 64kib)"))),
+    };
+    Ok((n * scale).round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_profile_reads_and_names_its_source() {
+        for name in Link::profile_names() {
+            let link = Link::profile(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(link.name, name);
+            assert!(link.source.len() > 10, "{name} names where its numbers come from");
+        }
+        assert!(Link::profile("loopback").expect("loopback").is_direct());
+        let fast4g = Link::profile("4g").expect("4g");
+        assert_eq!((fast4g.rtt_ms, fast4g.down_kbit, fast4g.up_kbit), (165.0, 8100.0, 1350.0));
+        assert_eq!(fast4g.describe(), "4g (RTT 165 ms ± 0 ms, down 8.1 Mbit/s, up 1.35 Mbit/s)");
+    }
+
+    #[test]
+    fn custom_values_read_with_their_units() {
+        let link =
+            Link::parse("rtt=80ms, jitter=10ms,down=8mbit,up=2mbit,burst=64kib,queue=1mib").expect("valid");
+        assert_eq!((link.rtt_ms, link.jitter_ms, link.down_kbit, link.up_kbit), (80.0, 10.0, 8000.0, 2000.0));
+        assert_eq!((link.burst_bytes, link.queue_bytes), (65536, Some(1 << 20)));
+        assert_eq!(link.name, "custom");
+        assert_eq!(Link::parse("rtt=0.5s").expect("valid").rtt_ms, 500.0);
+        assert_eq!(Link::parse("rtt=50ms").expect("valid").bytes_per_second(true), None);
+    }
+
+    #[test]
+    fn bad_links_are_refused_in_words() {
+        let err = |s: &str| Link::parse(s).expect_err(s).to_string();
+        assert!(err("5g").contains("unknown link profile \"5g\""), "{}", err("5g"));
+        assert!(err("5g").contains("4g"), "the profiles are listed");
+        assert!(err("rtt=fast").contains("not a number"), "{}", err("rtt=fast"));
+        assert!(err("rtt=50").contains("ms, s or us"), "{}", err("rtt=50"));
+        assert!(err("down=8mb").contains("kbit, mbit or gbit"), "{}", err("down=8mb"));
+        assert!(err("latency=5ms").contains("unknown setting"), "{}", err("latency=5ms"));
+        assert!(err("rtt=50ms,up").contains("key=value"), "{}", err("rtt=50ms,up"));
+        assert!(err("rtt=99999s").contains("at most"), "{}", err("rtt=99999s"));
+        assert!(err("queue=0b").contains("at least 1 byte"), "{}", err("queue=0b"));
+        // A profile file with a field missing names it.
+        let text = include_str!("../links/4g.toml").replace("up_kbit = 1350.0\n", "");
+        let e = Link::from_toml(&text).expect_err("missing field").to_string();
+        assert!(e.contains("missing field `up_kbit`"), "{e}");
+    }
+
+    #[test]
+    fn the_model_counts_round_trips_and_transfer_time() {
+        let link = Link::parse("rtt=50ms,down=8mbit,up=8mbit").expect("valid");
+        let p = |t, out, inn| link.predict_us(t, out, inn, 100.0).expect("modelled");
+        assert_eq!(p(Transport::Ws, 0.0, 0.0), 50_000.0);
+        assert_eq!(p(Transport::HttpNew, 0.0, 0.0), 100_000.0);
+        assert_eq!(p(Transport::HttpsNew, 0.0, 0.0), 150_000.0);
+        assert_eq!(p(Transport::LongPoll, 0.0, 0.0), 25_000.0);
+        assert_eq!(p(Transport::Poll, 0.0, 0.0), 75_000.0);
+        // 64 KiB each way at 8 Mbit/s: 65.536 ms each way.
+        assert!((p(Transport::Ws, 65536.0, 65536.0) - (50_000.0 + 2.0 * 65_536.0)).abs() < 1e-6);
+    }
+}
