@@ -56,6 +56,19 @@ pub struct FloorReport {
     pub ratios: Vec<Ratio>,
     /// Wall time of the Duplex ws + http run on one thread (sets x calls each).
     pub duplex_run_seconds: f64,
+    /// What the link emulator's relay costs at RTT 0, on one thread.
+    pub relay: Option<RelayCost>,
+}
+
+/// The link relay's own cost: a ws run through it at RTT 0 (no delay, bandwidth far above the
+/// traffic) against the same run without it, one after the other in this process.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct RelayCost {
+    /// Added to the median ws round trip, µs (aim: under 20).
+    pub added_p50_us: f64,
+    /// This process's extra CPU time per round trip, µs (clients, server and relay together).
+    pub added_cpu_us_per_message: Option<f64>,
+    pub messages: u64,
 }
 
 const RAW_TCP: &str = "raw TCP ping-pong";
@@ -63,6 +76,7 @@ const STOCK_WS: &str = "stock WebSocket echo";
 const STOCK_HTTP: &str = "stock HTTP keep-alive echo";
 const DUPLEX_WS: &str = "duplex ws";
 const DUPLEX_HTTP: &str = "duplex http";
+const RELAYED_WS: &str = "duplex ws via link (RTT 0)";
 
 /// Runs everything; blocking (it builds its own runtimes and threads).
 pub fn measure(plan: &Plan) -> Result<FloorReport, FloorError> {
@@ -113,6 +127,7 @@ pub fn measure(plan: &Plan) -> Result<FloorReport, FloorError> {
             rows.push(row(topology, name, &latencies));
         }
     }
+    let relay = relay_cost(&duplex_plan, &mut rows)?;
     let p50 = |t: Topology, name: &str| {
         rows.iter().find(|r| r.topology == t && r.name == name).map_or(f64::NAN, |r| r.p50_us)
     };
@@ -134,7 +149,65 @@ pub fn measure(plan: &Plan) -> Result<FloorReport, FloorError> {
             })
         })
         .collect();
-    Ok(FloorReport { message_bytes: message.len(), calls, rows, ratios, duplex_run_seconds })
+    Ok(FloorReport { message_bytes: message.len(), calls, rows, ratios, duplex_run_seconds, relay })
+}
+
+/// Duplex's ws on one thread without and then through the link relay at RTT 0 (its bandwidth,
+/// 1 Tbit/s, only makes the relay run), with this process's CPU time around each.
+fn relay_cost(
+    plan: &crate::runner::CheckedPlan,
+    rows: &mut Vec<FloorRow>,
+) -> Result<Option<RelayCost>, FloorError> {
+    let ws_only = Plan { transports: vec![Transport::Ws], ..plan.clone().into_plan() };
+    let link = crate::link::Link::parse("down=1000000mbit,up=1000000mbit")
+        .map_err(|e| FloorError::Other(e.to_string()))?;
+    let mut measured = Vec::new();
+    for link in [None, Some(link)] {
+        let plan = Plan { link, ..ws_only.clone() }.check().map_err(|e| FloorError::Other(e.to_string()))?;
+        let cpu_before = process_cpu_ms();
+        let record = current_thread()?.block_on(execute(
+            plan,
+            Target::Embedded { topology: Topology::SameThread },
+            tokio::sync::mpsc::unbounded_channel().0,
+            CancellationToken::new(),
+        ));
+        let cpu_ms = cpu_before.zip(process_cpu_ms()).map(|(a, b)| b.saturating_sub(a));
+        if record.status != RunStatus::Complete {
+            return Err(FloorError::Other(format!("duplex run failed: {:?}", record.error)));
+        }
+        let latencies: Vec<f64> =
+            record.samples.iter().filter(|s| s.is_ok()).map(|s| s.latency_ns as f64 / 1e3).collect();
+        let messages = latencies.len() as u64;
+        measured.push((
+            summarize(&Group { latencies_us: latencies.clone(), ..Group::default() }).p50_us,
+            cpu_ms,
+            messages,
+        ));
+        if measured.len() == 2 {
+            rows.push(row(Topology::SameThread, RELAYED_WS, &latencies));
+        }
+    }
+    let [(direct_p50, direct_cpu, messages), (relayed_p50, relayed_cpu, _)] = measured[..] else {
+        return Ok(None);
+    };
+    let added_cpu_us_per_message = direct_cpu
+        .zip(relayed_cpu)
+        .filter(|_| messages > 0)
+        .map(|(a, b)| (b as f64 - a as f64) * 1e3 / messages as f64);
+    Ok(Some(RelayCost { added_p50_us: relayed_p50 - direct_p50, added_cpu_us_per_message, messages }))
+}
+
+/// CPU time this process has used so far, ms (sysinfo).
+fn process_cpu_ms() -> Option<u64> {
+    use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System};
+    let pid = sysinfo::get_current_pid().ok()?;
+    let mut system = System::new().ok()?;
+    system.refresh_processes_specifics(
+        ProcessesToUpdate::Some(&[pid]),
+        true,
+        ProcessRefreshKind::nothing().with_cpu(),
+    );
+    system.process(pid).map(|p| p.accumulated_cpu_time())
 }
 
 fn row(topology: Topology, name: &'static str, latencies_us: &[f64]) -> FloorRow {

@@ -43,6 +43,17 @@ impl Document for Floor {
             );
         }
         let _ = writeln!(out, "\nduplex ws + http run on one thread took {:.2} s", self.0.duplex_run_seconds);
+        if let Some(relay) = &self.0.relay {
+            let mark = if relay.added_p50_us < 20.0 { "ok" } else { "over aim" };
+            let cpu = relay
+                .added_cpu_us_per_message
+                .map_or_else(|| "CPU unknown".to_owned(), |c| format!("{c:.1} µs more CPU per round trip"));
+            let _ = writeln!(
+                out,
+                "link relay at RTT 0: +{:.1} µs per ws round trip (aim < 20 µs: {mark}), {cpu} ({} round trips)",
+                relay.added_p50_us, relay.messages
+            );
+        }
         out
     }
 }
