@@ -256,6 +256,11 @@ pub struct BenchArgs {
     /// file (.toml).
     #[arg(long, value_name = "LINK")]
     pub link: Option<String>,
+    /// Run the plan once per value of one link setting (over --link, else over no link), e.g.
+    /// rtt=0,10,50,100,200ms or down=256kbit,1mbit,8mbit; prints medians against the setting
+    /// with the link's model and writes sweep-RUN.csv.
+    #[arg(long, value_name = "SETTING=VALUES", conflicts_with_all = ["json", "thresholds", "floor", "html"])]
+    pub sweep: Option<String>,
     #[command(flatten)]
     pub tls: TlsArgs,
     #[command(flatten)]

@@ -9,6 +9,7 @@ mod monitor;
 mod output;
 mod progress;
 mod soak;
+mod sweep;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -50,6 +51,10 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Bench(args) if args.floor => floor(&args).await,
+            Command::Bench(args) if args.sweep.is_some() => {
+                let spec = args.sweep.clone().unwrap_or_default();
+                sweep::run(&args, &spec).await
+            }
             Command::Bench(args) => bench(*args).await,
             Command::Serve(args) => serve(args).await,
             Command::Import(args) => import(&args),

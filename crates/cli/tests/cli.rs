@@ -1020,3 +1020,48 @@ fn an_html_report_is_one_file_that_opens_without_a_network() {
     assert!(dom.contains("ws round trip is") && dom.contains("faster than http"), "no verdict in the page");
     assert!(dom.matches("<canvas").count() >= 5, "the figures are drawn");
 }
+
+#[test]
+fn a_sweep_runs_the_plan_per_link_value_and_writes_its_csv() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv_dir = dir.path().join("reports");
+    let out = duplex(&[
+        "bench",
+        "--sweep",
+        "rtt=0,20ms",
+        "-t",
+        "ws,http-new",
+        "-s",
+        "1",
+        "-n",
+        "5",
+        "--warmup",
+        "1",
+        "--power-ms",
+        "0",
+        "--csv",
+        csv_dir.to_str().expect("utf-8"),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("rtt=0ms") && text.contains("rtt=20ms"), "{text}");
+    // Over 20 ms: http-new costs two round trips, as the model says.
+    let row = text.lines().find(|l| l.starts_with("http-new (native)")).expect("http-new row");
+    assert!(row.contains("(40.0 ms)"), "{row}");
+    let sweep = std::fs::read_dir(&csv_dir)
+        .expect("reports")
+        .filter_map(Result::ok)
+        .find(|e| e.file_name().to_string_lossy().starts_with("sweep-"))
+        .expect("a sweep CSV");
+    let rows = csv_rows(&sweep.path());
+    assert_eq!(rows.len(), 4, "two transports × two links");
+    let median = |link: &str, t: &str| -> f64 {
+        let r = rows.iter().find(|r| r["link"] == link && r["transport"] == t).expect("row");
+        r["p50_us"].parse().expect("number")
+    };
+    let over = median("rtt=20ms", "http-new") / 1e3;
+    assert!((36.0..48.0).contains(&over), "http-new over 20 ms: {over} ms");
+    assert!(median("rtt=0ms", "ws") < 5_000.0);
+    let bad = duplex(&["bench", "--sweep", "rtt=50ms", "--no-csv"]);
+    assert!(!bad.status.success() && stderr(&bad).contains("at least two values"), "{}", stderr(&bad));
+}

@@ -92,38 +92,78 @@ impl Link {
         if !spec.contains('=') {
             return Link::profile(spec);
         }
-        let mut link = Link {
+        let mut link = Link { source: format!("given as {spec}"), ..Link::none() };
+        for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (key, value) =
+                pair.split_once('=').ok_or_else(|| invalid(pair, "expected key=value, such as rtt=50ms"))?;
+            link.set(key.trim(), value.trim())?;
+        }
+        link.validate()?;
+        Ok(link)
+    }
+
+    /// Sets one of `rtt`, `jitter`, `down`, `up`, `burst`, `queue` from its written value.
+    fn set(&mut self, key: &str, value: &str) -> Result<(), LinkError> {
+        match key {
+            "rtt" => self.rtt_ms = milliseconds(key, value)?,
+            "jitter" => self.jitter_ms = milliseconds(key, value)?,
+            "down" => self.down_kbit = kilobits(key, value)?,
+            "up" => self.up_kbit = kilobits(key, value)?,
+            "burst" => self.burst_bytes = bytes(key, value)?,
+            "queue" => self.queue_bytes = Some(bytes(key, value)?),
+            other => {
+                return Err(invalid(
+                    other,
+                    "unknown setting (expected rtt, jitter, down, up, burst or queue)",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `--sweep rtt=0,10,50,100,200ms`: this link once per value of one setting (a unit written
+    /// once, after the last value, applies to all), each named for its value.
+    pub fn sweep(&self, spec: &str) -> Result<Vec<Link>, LinkError> {
+        let (key, values) = spec
+            .split_once('=')
+            .ok_or_else(|| invalid(spec, "expected setting=values, such as rtt=0,50,100ms"))?;
+        let values: Vec<&str> = values.split(',').map(str::trim).filter(|v| !v.is_empty()).collect();
+        let unit =
+            values.last().map_or("", |v| v.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.'));
+        if values.len() < 2 {
+            return Err(invalid(spec, "a sweep needs at least two values"));
+        }
+        values
+            .iter()
+            .map(|v| {
+                let bare = v.chars().all(|c| c.is_ascii_digit() || c == '.');
+                let value = if bare { format!("{v}{unit}") } else { (*v).to_owned() };
+                let mut link = self.clone();
+                link.set(key.trim(), &value)?;
+                link.name = if self.name == "custom" {
+                    format!("{}={value}", key.trim())
+                } else {
+                    format!("{} {}={value}", self.name, key.trim())
+                };
+                link.validate()?;
+                Ok(link)
+            })
+            .collect()
+    }
+
+    /// No link at all, as a sweep's base when `--link` is not given.
+    pub fn none() -> Link {
+        Link {
             name: "custom".into(),
             description: String::new(),
-            source: format!("given as {spec}"),
+            source: "values given on the command line".into(),
             rtt_ms: 0.0,
             jitter_ms: 0.0,
             down_kbit: 0.0,
             up_kbit: 0.0,
             burst_bytes: 16 << 10,
             queue_bytes: None,
-        };
-        for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (key, value) =
-                pair.split_once('=').ok_or_else(|| invalid(pair, "expected key=value, such as rtt=50ms"))?;
-            let (key, value) = (key.trim(), value.trim());
-            match key {
-                "rtt" => link.rtt_ms = milliseconds(key, value)?,
-                "jitter" => link.jitter_ms = milliseconds(key, value)?,
-                "down" => link.down_kbit = kilobits(key, value)?,
-                "up" => link.up_kbit = kilobits(key, value)?,
-                "burst" => link.burst_bytes = bytes(key, value)?,
-                "queue" => link.queue_bytes = Some(bytes(key, value)?),
-                other => {
-                    return Err(invalid(
-                        other,
-                        "unknown setting (expected rtt, jitter, down, up, burst or queue)",
-                    ));
-                }
-            }
         }
-        link.validate()?;
-        Ok(link)
     }
 
     pub fn validate(&self) -> Result<(), LinkError> {
@@ -330,5 +370,20 @@ mod tests {
         assert_eq!(p(Transport::Poll, 0.0, 0.0), 75_000.0);
         // 64 KiB each way at 8 Mbit/s: 65.536 ms each way.
         assert!((p(Transport::Ws, 65536.0, 65536.0) - (50_000.0 + 2.0 * 65_536.0)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_sweep_is_one_link_per_value() {
+        let links = Link::none().sweep("rtt=0,10,50ms").expect("valid");
+        let rtts: Vec<f64> = links.iter().map(|l| l.rtt_ms).collect();
+        assert_eq!(rtts, vec![0.0, 10.0, 50.0]);
+        assert_eq!(links[2].name, "rtt=50ms");
+        assert!(links[0].is_direct(), "rtt=0 without bandwidth: no relay");
+        let slow = Link::profile("3g").expect("3g").sweep("down=100kbit,1mbit").expect("valid");
+        assert_eq!((slow[0].down_kbit, slow[1].down_kbit, slow[1].rtt_ms), (100.0, 1000.0, 562.5));
+        assert_eq!(slow[1].name, "3g down=1mbit");
+        assert!(Link::none().sweep("rtt=50ms").expect_err("one value").to_string().contains("at least two"));
+        assert!(Link::none().sweep("colour=1,2").is_err());
+        assert!(Link::none().sweep("rtt").is_err());
     }
 }

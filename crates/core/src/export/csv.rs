@@ -144,11 +144,16 @@ struct SummaryRow<'a> {
     run_id: &'a str,
     platform: &'a str,
     topology: &'a str,
+    /// The emulated link's profile (`none` without one) and its round trip.
+    link: &'a str,
+    link_rtt_ms: Option<f64>,
     transport: Transport,
     client: ClientKind,
     set: Option<u32>,
     #[serde(flatten)]
     summary: &'a Summary,
+    /// What the link predicts for this transport (overall rows of runs over a link).
+    link_model_us: Option<f64>,
     normal_mu_us: Option<f64>,
     normal_sigma_us: Option<f64>,
     normal_fits: Option<bool>,
@@ -161,23 +166,51 @@ struct SummaryRow<'a> {
 
 pub fn write_summary<W: Write>(out: W, record: &RunRecord, report: &Report) -> Result<(), ExportError> {
     let platform = record.platform.label();
-    let rows = report.transports.iter().flat_map(|t| {
+    write_flat(out, summary_rows(record, report, &platform))
+}
+
+/// A sweep's runs (one per link value) side by side: each transport's overall row per run, with
+/// its link and the link's model.
+pub fn write_sweep<W: Write>(out: W, runs: &[(RunRecord, Report)]) -> Result<(), ExportError> {
+    let platforms: Vec<String> = runs.iter().map(|(r, _)| r.platform.label()).collect();
+    let rows = runs
+        .iter()
+        .zip(&platforms)
+        .flat_map(|((record, report), platform)| summary_rows(record, report, platform))
+        .filter(|row| row.set.is_none());
+    write_flat(out, rows)
+}
+
+fn summary_rows<'a>(
+    record: &'a RunRecord,
+    report: &'a Report,
+    platform: &'a str,
+) -> impl Iterator<Item = SummaryRow<'a>> + 'a {
+    let link = record.plan.link.as_ref();
+    report.transports.iter().flat_map(move |t| {
         let normal = t.normal.as_ref();
         let interval = normal.and_then(|n| n.interval.as_ref());
-        let platform = &platform;
+        let model = report
+            .link
+            .as_ref()
+            .and_then(|l| l.rows.iter().find(|r| r.transport == t.transport && r.client == t.client))
+            .map(|r| r.model_us);
         std::iter::once((None, &t.overall)).chain(t.sets.iter().map(|s| (Some(s.set), &s.summary))).map(
             move |(set, summary)| {
-                // The fit describes all sets together: only the overall row carries it.
+                // The fit and the model describe all sets together: only the overall row carries them.
                 let normal = normal.filter(|_| set.is_none());
                 let interval = interval.filter(|_| set.is_none());
                 SummaryRow {
                     run_id: &record.id,
                     platform,
                     topology: record.topology.name(),
+                    link: link.map_or("none", |l| l.name.as_str()),
+                    link_rtt_ms: link.map(|l| l.rtt_ms),
                     transport: t.transport,
                     client: t.client,
                     set,
                     summary,
+                    link_model_us: model.filter(|_| set.is_none()),
                     normal_mu_us: normal.map(|n| n.mu_us),
                     normal_sigma_us: normal.map(|n| n.sigma_us),
                     normal_fits: normal.map(|n| n.fits),
@@ -189,8 +222,7 @@ pub fn write_summary<W: Write>(out: W, record: &RunRecord, report: &Report) -> R
                 }
             },
         )
-    });
-    write_flat(out, rows)
+    })
 }
 
 /// Writes rows whose nested structs are flattened (which the csv crate cannot serialise

@@ -1,0 +1,120 @@
+//! `duplex bench --sweep rtt=0,10,50,100,200ms`: the plan once per value of one link setting,
+//! each run stored like any other, then every transport's median against the setting beside the
+//! link's model, as a table and as `sweep-RUN.csv`.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use duplex_core::link::Link;
+use duplex_core::record::{RunRecord, RunStatus};
+use duplex_core::runner::Plan;
+use duplex_core::session::{RunSession, Update};
+use duplex_core::stats::{AnalysisOptions, Report, format_us};
+use tokio_util::sync::CancellationToken;
+
+use crate::args::BenchArgs;
+use crate::progress::Progress;
+use crate::{err, open_history, out};
+
+pub async fn run(args: &BenchArgs, spec: &str) -> anyhow::Result<ExitCode> {
+    let plan = args.plan()?.into_plan();
+    let target = args.target()?;
+    let base = plan.link.clone().unwrap_or_else(Link::none);
+    let links = base.sweep(spec).map_err(|e| anyhow::anyhow!("--sweep {spec}: {e}"))?;
+    // Every point's plan is checked before the first runs.
+    let plans = links
+        .iter()
+        .map(|link| Plan { link: Some(link.clone()), ..plan.clone() }.check())
+        .collect::<Result<Vec<_>, _>>()?;
+    let cancel = CancellationToken::new();
+    tokio::spawn({
+        let cancel = cancel.clone();
+        async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.cancel();
+            }
+        }
+    });
+    let mut runs: Vec<(RunRecord, Report)> = Vec::new();
+    for (i, plan) in plans.into_iter().enumerate() {
+        if cancel.is_cancelled() {
+            break;
+        }
+        let link = plan.link.clone().unwrap_or_else(Link::none);
+        err(&format!("sweep {}/{}: {}\n", i + 1, links.len(), link.describe()));
+        let history = if args.no_history { None } else { open_history(&args.history).ok() };
+        let total = plan.total_calls();
+        let mut session = RunSession::new(plan, &target, duplex_core::power::default_sensors(), history);
+        let mut bar = Progress::new(total, false);
+        let measured = session
+            .run_native(target.clone(), cancel.clone(), |update| {
+                if let Update::Progress { transport, set, sets, done, .. } = update {
+                    bar.update(done, format!("{transport} set {set}/{sets}"));
+                }
+            })
+            .await;
+        bar.finish();
+        measured?;
+        let finished = session.finish(&AnalysisOptions { interval_us: args.normal_interval() });
+        let failed = finished.record.status == RunStatus::Failed;
+        if let Some(e) = finished.record.error.as_deref().filter(|_| failed) {
+            err(&format!("duplex: sweep point {} failed: {e}\n", link.name));
+        }
+        runs.push((finished.record, finished.report));
+        if failed {
+            break;
+        }
+    }
+    out(&table(&runs));
+    if !args.no_csv && !runs.is_empty() {
+        std::fs::create_dir_all(&args.csv).with_context(|| format!("creating {}", args.csv.display()))?;
+        let path = args.csv.join(format!("sweep-{}.csv", runs[0].0.id));
+        let file = std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        duplex_core::export::csv::write_sweep(file, &runs).context("writing the sweep CSV")?;
+        out(&format!("\nsweep report: {}\n", path.display()));
+    }
+    Ok(if runs.len() < links.len() {
+        if cancel.is_cancelled() { ExitCode::from(130) } else { ExitCode::FAILURE }
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Medians per transport (rows) and link value (columns), the model beside each.
+fn table(runs: &[(RunRecord, Report)]) -> String {
+    let mut text = String::from("\nmedian (link's model) per transport and link\n");
+    let _ = write!(text, "{:<18}", "transport");
+    for (record, _) in runs {
+        let name = record.plan.link.as_ref().map_or("none", |l| l.name.as_str());
+        let _ = write!(text, " {name:>24}");
+    }
+    text.push('\n');
+    let mut keys: Vec<_> = Vec::new();
+    for (_, report) in runs {
+        for t in &report.transports {
+            if !keys.contains(&(t.transport, t.client)) {
+                keys.push((t.transport, t.client));
+            }
+        }
+    }
+    for (transport, client) in keys {
+        let _ = write!(text, "{:<18}", format!("{transport} ({})", client.name()));
+        for (_, report) in runs {
+            let median = report.transport(transport, client).map(|t| t.overall.p50_us);
+            let model = report
+                .link
+                .as_ref()
+                .and_then(|l| l.rows.iter().find(|r| r.transport == transport && r.client == client))
+                .map(|r| r.model_us);
+            let cell = match (median, model) {
+                (Some(m), Some(model)) => format!("{} ({})", format_us(m), format_us(model)),
+                (Some(m), None) => format_us(m),
+                (None, _) => "-".to_owned(),
+            };
+            let _ = write!(text, " {cell:>24}");
+        }
+        text.push('\n');
+    }
+    text
+}
