@@ -40,6 +40,8 @@ pub struct RunSlot {
     /// The run between its native part and its web-view part (its power monitor keeps
     /// sampling until it is finished).
     pub pending: Option<RunSession>,
+    /// The web view's link relay, for a run over an emulated link.
+    pub relay: Option<duplex_core::link::Relay>,
 }
 
 /// The app's embedded server: its page may read the answers (CORS), and it takes the messages

@@ -4,6 +4,7 @@
 
 use duplex_core::clients::{Transport, WebTrust};
 use duplex_core::export::html::{RunView, view_of};
+use duplex_core::link::{Link, Relay};
 use duplex_core::platform::PlatformInfo;
 use duplex_core::power::Probe;
 use duplex_core::record::{ClientKind, ClientPart, RunStatus};
@@ -31,6 +32,8 @@ pub struct AppInfo {
     pub presets: Vec<Plan>,
     /// Which kinds of client can measure each transport.
     pub transports: Vec<TransportClients>,
+    /// Link profiles the plan form offers (`Plan::link`).
+    pub links: Vec<Link>,
 }
 
 #[derive(Debug, Serialize, TS)]
@@ -45,7 +48,12 @@ pub struct TransportClients {
 pub async fn app_info(state: State<'_, DuplexState>) -> AppResult<AppInfo> {
     let presets = Plan::preset_names().map(Plan::preset).collect::<Result<Vec<_>, _>>()?;
     let trust = state.webview_trust.get();
+    let links = Link::profile_names()
+        .map(Link::profile)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| AppError::State(e.to_string()))?;
     Ok(AppInfo {
+        links,
         version: duplex_core::VERSION,
         server: state.server.as_ref().map(|s| s.local_addr().to_string()).map_err(Clone::clone),
         tls_fingerprint: state.server.as_ref().ok().and_then(|s| s.tls()).map(|t| t.fingerprint().to_owned()),
@@ -212,6 +220,16 @@ pub async fn start_run<R: Runtime>(
         session.skip_native(server.to_string(), &cancel, send).await;
         Ok(())
     };
+    // Over an emulated link, the web view's connections go through a relay of their own,
+    // kept until the run is finished.
+    let relay = match (&webview, session.record().plan.link.as_ref().filter(|l| !l.is_direct())) {
+        (Some(_), Some(link)) => Some(
+            Relay::start(link, server)
+                .await
+                .map_err(|e| AppError::State(format!("cannot start the link relay: {e}")))?,
+        ),
+        _ => None,
+    };
     let mut slot = state.run();
     slot.cancel = None;
     measured?;
@@ -220,11 +238,12 @@ pub async fn start_run<R: Runtime>(
         run_id: record.id.clone(),
         status: record.status,
         error: record.error.clone(),
-        server: server.to_string(),
+        server: relay.as_ref().map_or(server, Relay::local_addr).to_string(),
         native_samples: record.samples.len(),
         webview,
     };
     slot.pending = Some(session);
+    slot.relay = relay;
     Ok(pending)
 }
 
@@ -254,8 +273,11 @@ pub fn cancel_run(state: State<'_, DuplexState>) -> bool {
 /// that does not fit the plan is refused, and the native part is stored with the reason.
 #[tauri::command]
 pub async fn finish_run(state: State<'_, DuplexState>, part: Option<ClientPart>) -> AppResult<RunView> {
-    let mut session =
-        state.run().pending.take().ok_or_else(|| AppError::State("no run is waiting to finish".into()))?;
+    let mut session = {
+        let mut slot = state.run();
+        slot.relay = None;
+        slot.pending.take().ok_or_else(|| AppError::State("no run is waiting to finish".into()))?
+    };
     if let Some(part) = part {
         session.merge_or_note(part);
     }

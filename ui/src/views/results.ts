@@ -4,7 +4,7 @@ import { api } from "../api";
 import { destroyCharts, histogramWithNormal, latencyOverTime, powerOverTime, setMeans } from "../charts";
 import { errorMessage, escapeHtml, formatBytes, formatCost, formatDate, formatMedianRatio, formatP, formatQuantile, formatRatio, formatUs, groupLabel, supportsQuantile } from "../format";
 import { glossaryCard, glossaryHeads } from "../glossary";
-import type { EnergyReport, RunView, Summary, TransportEnergy, TransportReport } from "../bindings";
+import type { EnergyReport, LinkReport, RunView, Summary, TransportEnergy, TransportReport } from "../bindings";
 import { $, showError } from "../ui";
 
 function statusBadge(status: string): string {
@@ -89,6 +89,20 @@ export interface ResultsOptions {
   exportable?: boolean;
 }
 
+/** Over an emulated link: what the link alone predicts beside each median, and their ratio. */
+function linkCard(link: LinkReport | null): string {
+  if (!link) return "";
+  const rows = link.rows
+    .map(
+      (r) => `<tr><td>${escapeHtml(groupLabel(r.transport, r.client))}</td><td>${formatUs(r.model_us)}</td><td>${formatUs(r.median_us)}</td>
+        <td class="${r.ratio > 1.25 || r.ratio < 0.8 ? "bad" : ""}">${Number.isFinite(r.ratio) ? `${r.ratio.toFixed(2)}×` : "—"}</td><td class="muted">${escapeHtml(r.model)}</td></tr>`,
+    )
+    .join("");
+  return `<div class="card" id="link-card"><h3>Over the link <span class="muted">(${escapeHtml(link.link.name)}: RTT ${+link.link.rtt_ms.toFixed(1)} ms; ${escapeHtml(link.link.source)})</span></h3>
+    <div class="table-wrap"><table id="link-table"><thead><tr><th>transport</th><th>link's model</th><th>median</th><th>measured / model</th><th>model</th></tr></thead><tbody>${rows}</tbody></table></div>
+    ${link.notes.length ? `<ul class="notes">${link.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join("")}</ul>` : `<p class="muted">Every median is within 25 % of what the link alone predicts.</p>`}</div>`;
+}
+
 export function renderResults(root: HTMLElement, view: RunView | null, options: ResultsOptions = {}): void {
   const exportable = options.exportable ?? true;
   destroyCharts();
@@ -125,6 +139,7 @@ export function renderResults(root: HTMLElement, view: RunView | null, options: 
     <ul class="verdicts" id="verdicts">${comparisons}</ul>
     <p id="export-status" class="muted" aria-live="polite"></p>
   </div>
+  ${linkCard(report.link)}
   <div class="card"><h3>Latency of every call <span class="muted">(paper Figs. 2 and 4; log scale)</span></h3><div id="chart-latency" class="chart"></div>
     <p class="muted hint">Hover for values; drag across the chart to zoom, double-click to zoom out.${record.webview ? " Web-view calls below the clock step read 0 and are not drawn on a log scale." : ""}</p></div>
   ${energyCard(report.energy, record.webview !== null)}

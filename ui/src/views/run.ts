@@ -3,7 +3,7 @@
 import { api } from "../api";
 import { errorMessage, escapeHtml, formatQuantile, formatUs, groupLabel } from "../format";
 import { TRANSPORT_LABELS } from "../plan";
-import type { ClientKind, ClientPart, Plan, PlanCheck, RunView, Transport, TransportClients } from "../bindings";
+import type { ClientKind, ClientPart, Link, Plan, PlanCheck, RunView, Transport, TransportClients } from "../bindings";
 import { $, clearError, showError } from "../ui";
 import { runWebview } from "../webclients";
 
@@ -17,6 +17,8 @@ export interface RunViewOptions {
   presets: Plan[];
   /** Which kinds of client measure each transport (the engine's `app_info`). */
   transports: TransportClients[];
+  /** Link profiles to emulate (the engine's relay). */
+  links: Link[];
   onResult: (view: RunView) => void;
 }
 
@@ -64,7 +66,12 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
       <label>Power readings every (ms, 0 = off) <input type="number" id="power-ms" min="0" step="1"></label>
       <label>Idle baseline (ms) <input type="number" id="baseline-ms" min="0" step="1"></label>
       <label>Order <select id="order"><option value="interleaved">Interleaved sets</option><option value="in-turn">One transport after another</option></select></label>
+      <label>Link <select id="link"><option value="">none: this machine as it is</option>${options.links
+        .filter((l) => l.name !== "loopback")
+        .map((l) => `<option value="${escapeHtml(l.name)}">${escapeHtml(linkLabel(l))}</option>`)
+        .join("")}</select></label>
     </div>
+    <p id="link-description" class="muted note" hidden></p>
     <fieldset><legend>Server</legend>
       <label class="check"><input type="radio" name="target" value="embedded" checked> Embedded (<span id="embedded-address">…</span>)</label>
       <p id="embedded-tls" class="muted fingerprint" hidden></p>
@@ -108,11 +115,33 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
     setNum("baseline-ms", base.power.baseline_ms);
     ($("#method", root) as HTMLSelectElement).value = base.http_method;
     ($("#order", root) as HTMLSelectElement).value = base.order;
+    setLink(base.link);
     // The last run's progress belongs to the last plan: a new preset clears it.
     if (!running) clearProgress();
     void refresh();
   };
   const applyPreset = (name: string) => applyPlan(presets.find((p) => p.name === name) ?? presets[0]);
+
+  /** The link the form shows: a profile, or one only a stored run had (a custom one). */
+  let links = options.links;
+  const linkSelect = $("#link", root) as HTMLSelectElement;
+  const describeLink = () => {
+    const link = links.find((l) => l.name === linkSelect.value) ?? null;
+    const p = $("#link-description", root);
+    p.hidden = link === null;
+    p.textContent = link
+      ? `Every connection, native and web view, goes through Duplex's relay, which delays and paces it as this link would (${link.description || link.name}; source: ${link.source}). No loss is emulated.`
+      : "";
+  };
+  const setLink = (link: Link | null) => {
+    if (link && !links.some((l) => l.name === link.name)) {
+      links = [...links, link];
+      linkSelect.append(new Option(`${linkLabel(link)} (as run)`, link.name));
+    }
+    linkSelect.value = link?.name ?? "";
+    describeLink();
+  };
+  linkSelect.addEventListener("change", describeLink);
 
   const readPlan = (): Plan => ({
     ...base,
@@ -126,6 +155,7 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
     power: { sample_ms: num("power-ms"), baseline_ms: num("baseline-ms") },
     http_method: ($("#method", root) as HTMLSelectElement).value as Plan["http_method"],
     order: ($("#order", root) as HTMLSelectElement).value as Plan["order"],
+    link: links.find((l) => l.name === linkSelect.value) ?? null,
   });
   const remote = () => (root.querySelector<HTMLInputElement>('input[name="target"]:checked')?.value ?? "embedded") === "remote";
   const targetUrl = () => (remote() ? ($("#target-url", root) as HTMLInputElement).value.trim() : null);
@@ -314,4 +344,11 @@ function webviewRefusals(transports: TransportClients[]): string {
   return [...byReason]
     .map(([why, ids]) => `<p class="muted note webview-refusal">${escapeHtml(ids.join(", "))}: native only, because ${escapeHtml(why)}.</p>`)
     .join("");
+}
+
+/** "4g: RTT 165 ms, 8.1 / 1.35 Mbit/s". */
+export function linkLabel(link: Link): string {
+  const rate = (kbit: number) => (kbit === 0 ? "unlimited" : kbit >= 1000 ? `${+(kbit / 1000).toFixed(2)}` : `${+(kbit / 1000).toFixed(3)}`);
+  const bandwidth = link.down_kbit === 0 && link.up_kbit === 0 ? "" : `, ${rate(link.down_kbit)} / ${rate(link.up_kbit)} Mbit/s`;
+  return `${link.name}: RTT ${+link.rtt_ms.toFixed(1)} ms${link.jitter_ms ? ` ± ${+link.jitter_ms.toFixed(1)}` : ""}${bandwidth}`;
 }
