@@ -359,3 +359,25 @@ fn the_report_names_what_the_web_clients_could_not_measure_and_why() {
     let notes = analyze(&record, &AnalysisOptions::default()).notes;
     assert!(!notes.iter().any(|n| n.starts_with("web clients")), "{notes:?}");
 }
+
+#[test]
+fn runs_over_different_links_are_kept_apart_and_named_by_their_link() {
+    let xs: Vec<f64> = (0..50).map(|i| 5000.0 + f64::from(i)).collect();
+    let run = |id: &str, link: Option<&str>| {
+        let mut r = record_of(&[(Transport::Ws, &xs, 50)]);
+        r.id = id.into();
+        r.plan.link = link.map(|l| duplex_core::link::Link::parse(l).expect("link"));
+        r
+    };
+    let runs = [
+        run("direct", None),
+        run("loopback", Some("loopback")),
+        run("4g-1", Some("4g")),
+        run("4g-2", Some("4g")),
+    ];
+    let c = compare_platforms(&runs, GroupBy::Platform.into());
+    assert_eq!(c.groups.len(), 2, "no link and the loopback profile pool; 4g apart: {:#?}", c.groups);
+    assert_eq!(c.groups[1].run_ids, ["4g-1", "4g-2"]);
+    assert!(c.groups[1].conditions.contains("over 4g (RTT 165 ms"), "{}", c.groups[1].conditions);
+    assert!(c.groups[1].label.ends_with("custom plan over 4g"), "{}", c.groups[1].label);
+}

@@ -112,6 +112,10 @@ impl Plan {
         if self.transports.iter().any(|t| t.pattern() == crate::transport::Pattern::Push) {
             words.push_str(&format!(", tick {} ms, poll {} ms", self.tick_ms, self.poll_interval_ms));
         }
+        // Runs over different links are never pooled: each group names its link.
+        if let Some(link) = self.link.as_ref().filter(|l| !l.is_direct()) {
+            words.push_str(&format!(", over {}", link.describe()));
+        }
         words
     }
 }

@@ -153,26 +153,32 @@ pub fn compare_platforms(runs: &[RunRecord], options: CompareOptions) -> Platfor
     }
     let mut groups: Vec<PlatformGroup> = Vec::new();
     let mut members: Vec<Vec<&RunRecord>> = Vec::new();
+    // Each group's label before any "#2" that tells it from a namesake: what runs pool by.
+    let mut bases: Vec<String> = Vec::new();
     for run in runs {
         let conditions = conditions_of(run);
         let mut label = platform_label(run);
         if mixed {
             label = format!("{label} · {}", run.plan.name.as_deref().unwrap_or("custom plan"));
+            if let Some(link) = run.plan.link.as_ref().filter(|l| !l.is_direct()) {
+                label = format!("{label} over {}", link.name);
+            }
         }
         if by == GroupBy::Run {
             label = format!("{label} ({})", short_id(&run.id));
         }
-        let same = |g: &PlatformGroup| g.label == label && g.conditions == conditions;
-        match groups.iter().position(same) {
+        let same = |i: &usize| bases[*i] == label && groups[*i].conditions == conditions;
+        match (0..groups.len()).find(same) {
             Some(i) if by == GroupBy::Platform => {
                 groups[i].run_ids.push(run.id.clone());
                 members[i].push(run);
             }
             _ => {
                 // Two condition sets under one plan name: tell them apart by number.
-                if groups.iter().any(|g| g.label == label) {
-                    let n = groups.iter().filter(|g| g.label.starts_with(&label)).count() + 1;
-                    label = format!("{label} #{n}");
+                bases.push(label.clone());
+                let namesakes = bases.iter().filter(|b| **b == label).count();
+                if namesakes > 1 {
+                    label = format!("{label} #{namesakes}");
                 }
                 groups.push(PlatformGroup {
                     label,
