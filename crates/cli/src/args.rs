@@ -67,6 +67,9 @@ pub struct SoakArgs {
     /// --max-connections-per-peer) [default: an embedded server on its own thread].
     #[arg(long, value_name = "URL")]
     pub target: Option<String>,
+    /// Emulate a network between the clients and the server (as `duplex bench --link`).
+    #[arg(long, value_name = "LINK")]
+    pub link: Option<String>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -593,7 +596,7 @@ impl ServeArgs {
 pub const WEB_DIR_ENV: &str = "DUPLEX_WEB_DIR";
 
 /// `--link`: a profile file (`.toml`), else a profile name or values.
-fn link_of(spec: &str) -> Result<duplex_core::link::Link, String> {
+pub fn link_of(spec: &str) -> Result<duplex_core::link::Link, String> {
     if spec.ends_with(".toml") {
         let text =
             std::fs::read_to_string(spec).map_err(|e| format!("cannot read link profile {spec}: {e}"))?;

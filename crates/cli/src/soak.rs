@@ -41,7 +41,13 @@ pub async fn run(args: &SoakArgs) -> anyhow::Result<ExitCode> {
             (Endpoints::for_addr(server.local_addr()), Some(server))
         }
     };
+    let link = args.link.as_deref().map(crate::args::link_of).transpose().map_err(anyhow::Error::msg)?;
+    let (endpoints, _relays) =
+        duplex_core::link::through(endpoints, link.as_ref()).await.map_err(anyhow::Error::msg)?;
     let say = |text: &str| if args.json { err(text) } else { out(text) };
+    if let Some(link) = &link {
+        say(&format!("over an emulated link: {}\n", link.describe()));
+    }
     say(&format!(
         "soak: {} WebSocket + {} HTTP clients at {} msg/s each for {} s against {}\n",
         args.ws,

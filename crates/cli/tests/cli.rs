@@ -1065,3 +1065,31 @@ fn a_sweep_runs_the_plan_per_link_value_and_writes_its_csv() {
     let bad = duplex(&["bench", "--sweep", "rtt=50ms", "--no-csv"]);
     assert!(!bad.status.success() && stderr(&bad).contains("at least two values"), "{}", stderr(&bad));
 }
+
+#[test]
+fn a_soak_runs_over_an_emulated_link() {
+    let out = duplex(&[
+        "soak",
+        "--ws",
+        "5",
+        "--http",
+        "2",
+        "--seconds",
+        "2",
+        "--rate",
+        "5",
+        "--link",
+        "rtt=30ms",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    for t in report["transports"].as_array().expect("transports") {
+        let p50 = t["p50_us"].as_f64().expect("p50");
+        assert!(p50 >= 29_000.0, "{}: every message crossed the 30 ms link: {p50} µs", t["transport"]);
+        assert_eq!(t["errors"], 0, "{t}");
+    }
+    assert!(stderr(&out).contains("over an emulated link: custom (RTT 30 ms"), "{}", stderr(&out));
+    let bad = duplex(&["soak", "--seconds", "1", "--link", "rtt=30"]);
+    assert!(!bad.status.success() && stderr(&bad).contains("ms, s or us"), "{}", stderr(&bad));
+}

@@ -12,3 +12,25 @@ mod schedule;
 pub use duplex_model::link::{Link, LinkError};
 pub use relay::{Relay, RelayStats};
 pub use schedule::Schedule;
+
+use duplex_clients::Endpoints;
+
+/// `endpoints` reached through a relay per server address, when the plan has a link that
+/// delays or paces anything; the relays run as long as they are kept.
+pub async fn through(endpoints: Endpoints, link: Option<&Link>) -> Result<(Endpoints, Vec<Relay>), String> {
+    let Some(link) = link.filter(|l| !l.is_direct()) else { return Ok((endpoints, Vec::new())) };
+    let mut relays = Vec::new();
+    let mut routes = Vec::new();
+    for authority in endpoints.authorities() {
+        let upstream = tokio::net::lookup_host(&authority)
+            .await
+            .ok()
+            .and_then(|mut addrs| addrs.next())
+            .ok_or_else(|| format!("cannot resolve {authority} for the link relay"))?;
+        let relay =
+            Relay::start(link, upstream).await.map_err(|e| format!("cannot start the link relay: {e}"))?;
+        routes.push((authority, relay.local_addr()));
+        relays.push(relay);
+    }
+    Ok((endpoints.through(&routes), relays))
+}

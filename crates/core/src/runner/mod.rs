@@ -21,7 +21,6 @@ pub use duplex_model::plan::{
 };
 pub use pacing::{Pacer, Watchdog};
 
-use crate::link::{Link, Relay};
 use crate::power::PowerMonitor;
 use duplex_clients::{Client, ClientError, ClientOptions, Endpoints, Shared, Transport, Trust};
 use duplex_model::clock::{nanos, now_unix_ns};
@@ -310,26 +309,6 @@ async fn open_target(target: &Target, plan: &Plan) -> Result<(Endpoints, Topolog
     }
 }
 
-/// `endpoints` reached through a relay per server address, when the plan has a link that
-/// delays or paces anything; the relays run as long as they are kept.
-async fn through_link(endpoints: Endpoints, link: Option<&Link>) -> Result<(Endpoints, Vec<Relay>), String> {
-    let Some(link) = link.filter(|l| !l.is_direct()) else { return Ok((endpoints, Vec::new())) };
-    let mut relays = Vec::new();
-    let mut routes = Vec::new();
-    for authority in endpoints.authorities() {
-        let upstream = tokio::net::lookup_host(&authority)
-            .await
-            .ok()
-            .and_then(|mut addrs| addrs.next())
-            .ok_or_else(|| format!("cannot resolve {authority} for the link relay"))?;
-        let relay =
-            Relay::start(link, upstream).await.map_err(|e| format!("cannot start the link relay: {e}"))?;
-        routes.push((authority, relay.local_addr()));
-        relays.push(relay);
-    }
-    Ok((endpoints.through(&routes), relays))
-}
-
 /// An embedded server's endpoints, its certificate pinned.
 fn pinned(endpoints: Endpoints, tls: Option<&duplex_server::TlsIdentity>) -> Endpoints {
     match tls {
@@ -580,7 +559,7 @@ pub async fn measure(
         Err(e) => return fail(record, e),
     };
     // Over an emulated link, every connection goes through a relay (kept until the run ends).
-    let (endpoints, _relays) = match through_link(endpoints, plan.link.as_ref()).await {
+    let (endpoints, _relays) = match crate::link::through(endpoints, plan.link.as_ref()).await {
         Ok(t) => t,
         Err(e) => return fail(record, e),
     };
