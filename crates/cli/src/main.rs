@@ -91,6 +91,20 @@ fn fail(e: anyhow::Error) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// A switch that Ctrl-C turns: what was measured so far is kept.
+fn cancel_on_ctrl_c() -> CancellationToken {
+    let cancel = CancellationToken::new();
+    tokio::spawn({
+        let cancel = cancel.clone();
+        async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.cancel();
+            }
+        }
+    });
+    cancel
+}
+
 /// Exit status of a run that measured everything but missed a threshold (as k6's).
 const THRESHOLD_FAILED: u8 = 99;
 
@@ -133,15 +147,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
             .ok()
     };
     let mut session = RunSession::new(plan, &target, duplex_core::power::default_sensors(), history);
-    let cancel = CancellationToken::new();
-    tokio::spawn({
-        let cancel = cancel.clone();
-        async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                cancel.cancel();
-            }
-        }
-    });
+    let cancel = cancel_on_ctrl_c();
     let mut bar = Progress::new(total, args.json);
     // The latest median of each transport so far, in the order they first ran.
     let mut p50s: Vec<(Transport, f64)> = Vec::new();

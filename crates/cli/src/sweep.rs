@@ -11,7 +11,6 @@ use duplex_core::record::{RunRecord, RunStatus};
 use duplex_core::runner::Plan;
 use duplex_core::session::{RunSession, Update};
 use duplex_core::stats::{AnalysisOptions, Report, format_us};
-use tokio_util::sync::CancellationToken;
 
 use crate::args::BenchArgs;
 use crate::progress::Progress;
@@ -27,15 +26,7 @@ pub async fn run(args: &BenchArgs, spec: &str) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|link| Plan { link: Some(link.clone()), ..plan.clone() }.check())
         .collect::<Result<Vec<_>, _>>()?;
-    let cancel = CancellationToken::new();
-    tokio::spawn({
-        let cancel = cancel.clone();
-        async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                cancel.cancel();
-            }
-        }
-    });
+    let cancel = crate::cancel_on_ctrl_c();
     let mut runs: Vec<(RunRecord, Report)> = Vec::new();
     for (i, plan) in plans.into_iter().enumerate() {
         if cancel.is_cancelled() {
