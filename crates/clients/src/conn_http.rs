@@ -56,6 +56,16 @@ pub struct Conn {
     in_flight: Arc<AtomicU64>,
 }
 
+impl Conn {
+    /// The server (or the network) closed it: the next request needs a new one.
+    async fn is_closed(&self) -> bool {
+        match &self.sender {
+            Sender::H1(sender) => sender.lock().await.is_closed(),
+            Sender::H2(sender) => sender.is_closed(),
+        }
+    }
+}
+
 /// The one HTTP/2 connection the `h2` clients of a run share, opened by the first.
 pub type SharedHttp2 = Arc<Mutex<Option<Conn>>>;
 
@@ -119,6 +129,13 @@ impl ConnHttpClient {
             let conn = self.open().await?;
             *shared = Some(conn.clone());
             return Ok(conn);
+        }
+        // A kept-alive connection the server closed while it sat idle (its keep-alive timeout,
+        // in a long interleaved plan) is opened again, as a browser does.
+        if let Some(conn) = &self.conn
+            && conn.is_closed().await
+        {
+            self.conn = None;
         }
         match &self.conn {
             Some(conn) if self.mode == Mode::KeepAlive => Ok(conn.clone()),
@@ -217,32 +234,37 @@ impl ConnHttpClient {
         let sent = request.body().clone();
         let url = self.uri.to_string();
         let start = Instant::now();
-        let conn = self.connection().await?;
-        let (read0, written0) = conn.counter.totals();
-        let in_flight = conn.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
         let closed = |e: hyper::Error| ClientError::Closed(format!("{url}: {e}"));
-        let response = match &conn.sender {
-            Sender::H1(sender) => {
-                let mut sender = sender.lock().await;
-                sender.ready().await.map_err(closed)?;
-                sender.send_request(request).await
+        let mut request = Some(request);
+        let mut retried = false;
+        let (conn, in_flight, result) = loop {
+            let fresh = self.conn.is_none();
+            let conn = self.connection().await?;
+            let reused = self.mode == Mode::KeepAlive && !fresh && !retried;
+            let (read0, written0) = conn.counter.totals();
+            let in_flight = conn.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+            let this = match request.take() {
+                Some(r) => r,
+                None => self.request(unix_ns_to_secs(sent_at), seq)?,
+            };
+            let result = send(&conn.sender, this).await;
+            // The server closed a kept-alive connection as this request left (its close was
+            // still on its way): sent again on a new connection once, as browsers do; the
+            // call's latency keeps the time lost.
+            if let Err(e) = &result
+                && reused
+                && (e.is_canceled() || e.is_closed() || e.is_incomplete_message())
+            {
+                conn.in_flight.fetch_sub(1, Ordering::Relaxed);
+                self.conn = None;
+                retried = true;
+                continue;
             }
-            Sender::H2(sender) => {
-                let mut sender = sender.clone();
-                sender.ready().await.map_err(closed)?;
-                sender.send_request(request).await
-            }
-        };
-        let result = match response {
-            Ok(response) => {
-                let status = response.status();
-                response.into_body().collect().await.map(|b| (status, b.to_bytes())).map_err(closed)
-            }
-            Err(e) => Err(closed(e)),
+            break (conn, in_flight, result.map(|r| (r, read0, written0)));
         };
         let latency_ns = elapsed_ns(start);
         let together = in_flight.max(conn.in_flight.fetch_sub(1, Ordering::Relaxed));
-        let (status, body) = result?;
+        let ((status, body), read0, written0) = result.map_err(closed)?;
         let (read1, written1) = conn.counter.totals();
         // A new connection's TLS handshake belongs to its one request: that is what it costs.
         let (handshake_out, handshake_in) = match (self.mode, self.handshakes.last()) {
@@ -276,6 +298,27 @@ impl ConnHttpClient {
             bytes_in: (read1 - read0) / together + handshake_in,
         })
     }
+}
+
+/// One request on a connection, the whole response read.
+async fn send(
+    sender: &Sender,
+    request: Request<Full<Bytes>>,
+) -> Result<(hyper::StatusCode, Bytes), hyper::Error> {
+    let response = match sender {
+        Sender::H1(sender) => {
+            let mut sender = sender.lock().await;
+            sender.ready().await?;
+            sender.send_request(request).await?
+        }
+        Sender::H2(sender) => {
+            let mut sender = sender.clone();
+            sender.ready().await?;
+            sender.send_request(request).await?
+        }
+    };
+    let status = response.status();
+    Ok((status, response.into_body().collect().await?.to_bytes()))
 }
 
 fn lossy(body: &[u8]) -> String {

@@ -1,6 +1,8 @@
 //! A server that vanishes mid-run: the run ends with the error recorded, and every sample
 //! measured before it is kept and exported.
 
+use std::time::Duration;
+
 use duplex_core::clients::Transport;
 use duplex_core::export::{csv::read_samples, write_report};
 use duplex_core::record::RunStatus;
@@ -63,4 +65,37 @@ fn an_unreachable_target_fails_with_a_clear_error() {
     )
     .expect_err("not started");
     assert!(refused.to_string().contains("not a reachable Duplex server"), "{refused}");
+}
+
+/// A server closes a kept-alive connection that sits idle past its timeout (here 200 ms, with
+/// calls 400 ms apart): the client opens a new one for the next call, as a browser does, and the
+/// run loses nothing. Also over a link, where the close reaches the client a one-way delay late.
+#[tokio::test]
+async fn a_kept_alive_connection_the_server_closed_while_idle_is_opened_again() {
+    use duplex_core::link::Link;
+    use duplex_core::server::Limits;
+    let limits = Limits { header_timeout: Duration::from_millis(200), ..Limits::default() };
+    let server = ServerThread::spawn(ServerConfig { limits, ..ServerConfig::default() }).expect("server");
+    for link in [None, Some(Link::parse("rtt=40ms").expect("link"))] {
+        let plan = Plan {
+            sets: 1,
+            calls: 4,
+            warmup: 0,
+            interval_ms: 400.0,
+            link: link.clone(),
+            ..small_plan(&[Transport::Http, Transport::Https])
+        };
+        let record = crate::util::run_against(
+            plan,
+            Target::InProcess {
+                addr: server.local_addr(),
+                certificate: server.tls().map(|t| t.certificate().clone()),
+            },
+        )
+        .await;
+        assert_eq!(record.status, RunStatus::Complete, "{link:?}: {:?}", record.error);
+        let failed: Vec<_> = record.samples.iter().filter_map(|s| s.error.as_deref()).collect();
+        assert!(failed.is_empty(), "{link:?}: {failed:?}");
+        assert_eq!(record.samples.len(), 8);
+    }
 }
