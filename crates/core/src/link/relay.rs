@@ -163,11 +163,14 @@ async fn pipe(
     tokio::join!(reader, writer);
 }
 
-/// tokio's timers fire up to about 2 ms late (millisecond ticks, rounded up), which would add
-/// 3–4 ms to every emulated round trip: sleep until shortly before `at`, then yield until it.
-/// The yielding costs at most a couple of milliseconds of CPU per chunk on its way.
+/// How late a timer may fire: tokio's ticks are milliseconds, rounded up; Windows' default
+/// timer resolution is 15.6 ms.
+const TIMER_SLACK: Duration = if cfg!(windows) { Duration::from_millis(17) } else { Duration::from_millis(2) };
+
+/// Timers fire late (see [`TIMER_SLACK`]), which would add that much to every emulated delay:
+/// sleep until shortly before `at`, then yield until it. The yielding costs at most the slack
+/// in CPU per chunk on its way.
 async fn wait_until(at: Instant) {
-    const TIMER_SLACK: Duration = Duration::from_millis(2);
     if let Some(early) = at.checked_sub(TIMER_SLACK)
         && early > Instant::now()
     {
