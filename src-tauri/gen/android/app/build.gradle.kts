@@ -69,12 +69,37 @@ rust {
     rootDirRel = "../../../"
 }
 
+// rustls-platform-verifier (remote servers' certificates, checked by Android's trust store) has a
+// Kotlin part, shipped as a Maven repository inside that crate's source: found with cargo metadata,
+// as the crate's README shows. Not built here (no Android SDK on the machine Duplex is made on).
+repositories {
+    maven {
+        url = uri(rustlsPlatformVerifierMaven())
+        metadataSources.artifact()
+    }
+}
+
+fun rustlsPlatformVerifierMaven(): File {
+    val json = providers.exec {
+        workingDir = File(project.rootDir, "../../")
+        commandLine(
+            "cargo", "metadata", "--format-version", "1", "--filter-platform", "aarch64-linux-android",
+            "--manifest-path", "Cargo.toml",
+        )
+    }.standardOutput.asText.get()
+    @Suppress("UNCHECKED_CAST")
+    val packages = (groovy.json.JsonSlurper().parseText(json) as Map<String, Any>)["packages"] as List<Map<String, Any>>
+    val manifest = packages.first { it["name"] == "rustls-platform-verifier-android" }["manifest_path"] as String
+    return File(File(manifest).parentFile, "maven")
+}
+
 dependencies {
     implementation("androidx.webkit:webkit:1.14.0")
     implementation("androidx.appcompat:appcompat:1.7.1")
     implementation("androidx.activity:activity-ktx:1.10.1")
     implementation("com.google.android.material:material:1.12.0")
     implementation("androidx.lifecycle:lifecycle-process:2.10.0")
+    implementation("rustls:rustls-platform-verifier:latest.release")
     testImplementation("junit:junit:4.13.2")
     androidTestImplementation("androidx.test.ext:junit:1.1.4")
     androidTestImplementation("androidx.test.espresso:espresso-core:3.5.0")
