@@ -165,7 +165,8 @@ async fn pipe(
 
 /// How late a timer may fire: tokio's ticks are milliseconds, rounded up; Windows' default
 /// timer resolution is 15.6 ms.
-const TIMER_SLACK: Duration = if cfg!(windows) { Duration::from_millis(17) } else { Duration::from_millis(2) };
+const TIMER_SLACK: Duration =
+    if cfg!(windows) { Duration::from_millis(17) } else { Duration::from_millis(2) };
 
 /// Timers fire late (see [`TIMER_SLACK`]), which would add that much to every emulated delay:
 /// sleep until shortly before `at`, then yield until it. The yielding costs at most the slack
