@@ -27,7 +27,7 @@ use tokio::sync::Mutex;
 
 use super::counting::ByteCounter;
 use super::tls::{Handshake, Trust};
-use super::wire::open;
+use super::wire::{Dial, open};
 use super::{ClientError, ClientOptions, Measurement, elapsed_ns, payload_of};
 use duplex_model::clock::{now_unix_ns, secs_to_unix_ns, unix_ns_to_secs};
 use duplex_model::protocol::{EchoReplyView, echo_request_json};
@@ -94,11 +94,7 @@ impl ConnHttpClient {
         shared: SharedHttp2,
     ) -> Result<ConnHttpClient, ClientError> {
         let connect_err = |reason: String| ClientError::Connect { url: url.to_owned(), reason };
-        let uri: Uri = url.parse().map_err(|e: hyper::http::uri::InvalidUri| connect_err(e.to_string()))?;
-        let authority = uri.authority().ok_or_else(|| connect_err("no host".into()))?;
-        let host = authority.host().to_owned();
-        let secure = uri.scheme_str() == Some("https");
-        let authority = format!("{host}:{}", authority.port_u16().unwrap_or(if secure { 443 } else { 80 }));
+        let (uri, Dial { address: authority, host, secure }) = Dial::of(url)?;
         let alpn: &[&[u8]] = if mode == Mode::Http2 { &[b"h2"] } else { &[b"http/1.1"] };
         let tls = secure.then(|| trust.client_config(alpn)).transpose().map_err(connect_err)?;
         Ok(ConnHttpClient {

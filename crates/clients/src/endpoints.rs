@@ -149,15 +149,12 @@ impl Endpoints {
             return Err(EndpointsError::Scheme(target.into()));
         }
         let host = url.host().ok_or_else(|| EndpointsError::Invalid(target.into(), "no host".into()))?;
-        let port = url.port_or_known_default().unwrap_or(80);
+        let authority =
+            authority_of(&url).ok_or_else(|| EndpointsError::Invalid(target.into(), "no port".into()))?;
         let is_loopback = match &host {
             url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
             url::Host::Ipv4(ip) => ip.is_loopback(),
             url::Host::Ipv6(ip) => ip.is_loopback(),
-        };
-        let authority = match host {
-            url::Host::Ipv6(ip) => format!("[{ip}]:{port}"),
-            other => format!("{other}:{port}"),
         };
         let token = url.query_pairs().find(|(k, _)| k == "token").map(|(_, v)| v.into_owned());
         Ok(Self::from_authority(authority, is_loopback, token))

@@ -195,20 +195,16 @@ impl SseClient {
     pub async fn connect(url: &str, trust: &crate::tls::Trust) -> Result<SseClient, ClientError> {
         use hyper::header;
         let connect_err = |reason: String| ClientError::Connect { url: url.to_owned(), reason };
-        let uri: hyper::Uri =
-            url.parse().map_err(|e: hyper::http::uri::InvalidUri| connect_err(e.to_string()))?;
-        let authority = uri.authority().ok_or_else(|| connect_err("no host".into()))?.clone();
-        let secure = uri.scheme_str() == Some("https");
-        let address =
-            format!("{}:{}", authority.host(), authority.port_u16().unwrap_or(if secure { 443 } else { 80 }));
-        let tls = if secure { Some(trust.client_config(&[b"http/1.1"]).map_err(connect_err)?) } else { None };
-        let (wire, _, _) = crate::wire::open(&address, authority.host(), tls.as_ref()).await?;
+        let (uri, dial) = crate::wire::Dial::of(url)?;
+        let tls =
+            dial.secure.then(|| trust.client_config(&[b"http/1.1"])).transpose().map_err(connect_err)?;
+        let (wire, _, _) = crate::wire::open(&dial.address, &dial.host, tls.as_ref()).await?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(wire))
             .await
             .map_err(|e| connect_err(e.to_string()))?;
         tokio::spawn(conn);
         let request = hyper::Request::get(uri.clone())
-            .header(header::HOST, authority.as_str())
+            .header(header::HOST, uri.authority().map_or("", |a| a.as_str()))
             .header(header::ACCEPT, "text/event-stream")
             .header(header::CACHE_CONTROL, "no-cache")
             .body(http_body_util::Empty::<bytes::Bytes>::new())

@@ -48,6 +48,29 @@ impl AsyncWrite for Wire {
     }
 }
 
+/// Where a URL's connections go: `host:port` to dial (the scheme's default port when the URL
+/// gives none), the host alone (TLS's server name), and whether the scheme is TLS's.
+pub struct Dial {
+    pub address: String,
+    pub host: String,
+    /// `https` or `wss`.
+    pub secure: bool,
+}
+
+impl Dial {
+    /// The URL parsed, and where it dials.
+    pub fn of(url: &str) -> Result<(hyper::Uri, Dial), super::ClientError> {
+        let connect_err = |reason: String| super::ClientError::Connect { url: url.to_owned(), reason };
+        let uri: hyper::Uri =
+            url.parse().map_err(|e: hyper::http::uri::InvalidUri| connect_err(e.to_string()))?;
+        let authority = uri.authority().ok_or_else(|| connect_err("no host".into()))?;
+        let secure = matches!(uri.scheme_str(), Some("https" | "wss"));
+        let host = authority.host().to_owned();
+        let address = format!("{host}:{}", authority.port_u16().unwrap_or(if secure { 443 } else { 80 }));
+        Ok((uri, Dial { address, host, secure }))
+    }
+}
+
 /// Opens a connection to `authority` with Nagle off, counting its bytes: TLS over it with
 /// `tls` (for `host`), cleartext without. The handshake, if any, is returned with what it
 /// negotiated and cost.

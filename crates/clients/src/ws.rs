@@ -40,16 +40,9 @@ pub async fn connect_counted(
     trust: &Trust,
 ) -> Result<(CountedWs, Arc<ByteCounter>, Option<Handshake>), ClientError> {
     let connect_err = |reason: String| ClientError::Connect { url: url.to_owned(), reason };
-    let request =
-        url.parse::<tokio_tungstenite::tungstenite::http::Uri>().map_err(|e| connect_err(e.to_string()))?;
-    let authority = request.authority().ok_or_else(|| connect_err("no host".into()))?;
-    let port = authority.port_u16().unwrap_or(if request.scheme_str() == Some("wss") { 443 } else { 80 });
-    let address = format!("{}:{port}", authority.host());
-    let tls = match request.scheme_str() {
-        Some("wss") => Some(trust.client_config(&[b"http/1.1"]).map_err(connect_err)?),
-        _ => None,
-    };
-    let (stream, counter, handshake) = super::wire::open(&address, authority.host(), tls.as_ref()).await?;
+    let (_, dial) = super::wire::Dial::of(url)?;
+    let tls = dial.secure.then(|| trust.client_config(&[b"http/1.1"])).transpose().map_err(connect_err)?;
+    let (stream, counter, handshake) = super::wire::open(&dial.address, &dial.host, tls.as_ref()).await?;
     // Small buffers, as the server's (protocol::WS_READ_BUFFER): every message is flushed at once.
     let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
         .read_buffer_size(duplex_model::protocol::WS_READ_BUFFER)
