@@ -26,8 +26,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::sync::Mutex;
 
 use super::counting::ByteCounter;
-use super::tls::{Handshake, Trust};
-use super::wire::{Dial, open};
+use super::tls::Handshake;
+use super::wire::{Dial, Route, open};
 use super::{ClientError, ClientOptions, Measurement, elapsed_ns, payload_of};
 use duplex_model::clock::{now_unix_ns, secs_to_unix_ns, unix_ns_to_secs};
 use duplex_model::protocol::{EchoReplyView, echo_request_json};
@@ -88,15 +88,15 @@ pub struct ConnHttpClient {
 impl ConnHttpClient {
     pub fn new(
         url: &str,
-        trust: &Trust,
+        route: &Route,
         options: &ClientOptions,
         mode: Mode,
         shared: SharedHttp2,
     ) -> Result<ConnHttpClient, ClientError> {
         let connect_err = |reason: String| ClientError::Connect { url: url.to_owned(), reason };
-        let (uri, Dial { address: authority, host, secure }) = Dial::of(url)?;
+        let (uri, Dial { address: authority, host, secure }) = route.dial(url)?;
         let alpn: &[&[u8]] = if mode == Mode::Http2 { &[b"h2"] } else { &[b"http/1.1"] };
-        let tls = secure.then(|| trust.client_config(alpn)).transpose().map_err(connect_err)?;
+        let tls = secure.then(|| route.trust.client_config(alpn)).transpose().map_err(connect_err)?;
         Ok(ConnHttpClient {
             mode,
             uri,

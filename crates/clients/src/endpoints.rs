@@ -30,8 +30,9 @@ pub struct Endpoints {
     pub is_loopback: bool,
     /// The server's access token, when the target gave one.
     pub token: Option<String>,
-    /// How TLS clients trust the server: the platform's trust store unless told otherwise.
-    pub trust: crate::tls::Trust,
+    /// How clients reach the server: how TLS trusts it (the platform's trust store unless told
+    /// otherwise) and the link relays in between.
+    pub route: crate::wire::Route,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -91,24 +92,24 @@ impl Endpoints {
     /// The same server, its TLS trusted as `trust` says (an embedded server's: its pinned
     /// certificate).
     pub fn trusting(mut self, trust: crate::tls::Trust) -> Endpoints {
-        self.trust = trust;
+        self.route.trust = trust;
         self
     }
 
-    fn urls_mut(&mut self) -> [&mut String; 12] {
+    fn urls(&self) -> [&String; 12] {
         [
-            &mut self.ws_echo,
-            &mut self.wss_echo,
-            &mut self.ws_push,
-            &mut self.http_echo,
-            &mut self.https_echo,
-            &mut self.sse,
-            &mut self.events_latest,
-            &mut self.events_next,
-            &mut self.health,
-            &mut self.ws_monitor,
-            &mut self.monitor_latest,
-            &mut self.monitor_next,
+            &self.ws_echo,
+            &self.wss_echo,
+            &self.ws_push,
+            &self.http_echo,
+            &self.https_echo,
+            &self.sse,
+            &self.events_latest,
+            &self.events_next,
+            &self.health,
+            &self.ws_monitor,
+            &self.monitor_latest,
+            &self.monitor_next,
         ]
     }
 
@@ -116,7 +117,7 @@ impl Endpoints {
     /// WebSocket and HTTP URLs may name two).
     pub fn authorities(&self) -> Vec<String> {
         let mut found: Vec<String> = Vec::new();
-        for url in self.clone().urls_mut() {
+        for url in self.urls() {
             if let Some(a) = Url::parse(url).ok().as_ref().and_then(authority_of)
                 && !found.contains(&a)
             {
@@ -126,11 +127,20 @@ impl Endpoints {
         found
     }
 
-    /// The same endpoints reached through relays (`host:port` → the relay's address): every
-    /// URL that names `host:port` names its relay instead. The authority, loopback flag, token
-    /// and trust stay the server's.
+    /// The same endpoints reached through relays (`host:port` → the relay's address). Duplex's
+    /// own connections dial the relay and keep the server's name (Host, TLS's server name and
+    /// verification: [`Route`](crate::wire::Route)); the URLs reqwest dials (long-poll, poll,
+    /// health, the monitor's polls) name the relay instead, as reqwest dials what a URL names.
     pub fn through(mut self, relays: &[(String, SocketAddr)]) -> Endpoints {
-        for url in self.urls_mut() {
+        self.route.via.extend_from_slice(relays);
+        let dialed_by_reqwest = [
+            &mut self.events_latest,
+            &mut self.events_next,
+            &mut self.health,
+            &mut self.monitor_latest,
+            &mut self.monitor_next,
+        ];
+        for url in dialed_by_reqwest {
             let Ok(mut parsed) = Url::parse(url) else { continue };
             let Some((_, relay)) = authority_of(&parsed).and_then(|a| relays.iter().find(|(r, _)| *r == a))
             else {
@@ -183,7 +193,7 @@ impl Endpoints {
             authority,
             is_loopback,
             token,
-            trust: crate::tls::Trust::default(),
+            route: crate::wire::Route::default(),
         }
     }
 }
@@ -269,16 +279,26 @@ mod tests {
         let e = Endpoints::parse("http://localhost:8080?token=t").expect("valid");
         assert_eq!(e.authorities(), vec!["localhost:8080".to_owned()]);
         let through = e.clone().through(&[("localhost:8080".into(), relay)]);
-        assert_eq!(through.ws_echo, "ws://127.0.0.1:9999/ws?token=t");
-        assert_eq!(through.https_echo, "https://127.0.0.1:9999/echo?token=t");
+        // Duplex's own clients keep the server's name and dial the relay...
+        assert_eq!(through.https_echo, "https://localhost:8080/echo?token=t");
+        let (_, dial) = through.route.dial(&through.https_echo).expect("dial");
+        assert_eq!(
+            (dial.address.as_str(), dial.host.as_str(), dial.secure),
+            ("127.0.0.1:9999", "localhost", true)
+        );
+        let (_, dial) = through.route.dial(&through.ws_echo).expect("dial");
+        assert_eq!(dial.address, "127.0.0.1:9999");
+        // ... and reqwest's URLs name the relay.
+        assert_eq!(through.events_next, "http://127.0.0.1:9999/events/next?token=t");
         assert_eq!((through.authority.as_str(), through.is_loopback), ("localhost:8080", true));
         let foreign =
             Endpoints::foreign(Some("ws://127.0.0.1:1/echo"), Some("http://127.0.0.1:2")).expect("valid");
         assert_eq!(foreign.authorities(), vec!["127.0.0.1:1".to_owned(), "127.0.0.1:2".to_owned()]);
         let through = foreign.through(&[("127.0.0.1:2".into(), relay)]);
+        let dials = |url: &str| through.route.dial(url).expect("dial").1.address;
         assert_eq!(
-            (through.ws_echo.as_str(), through.http_echo.as_str()),
-            ("ws://127.0.0.1:1/echo", "http://127.0.0.1:9999/")
+            (dials(&through.ws_echo), dials(&through.http_echo)),
+            ("127.0.0.1:1".into(), "127.0.0.1:9999".into())
         );
     }
 }

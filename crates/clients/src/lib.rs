@@ -93,22 +93,24 @@ impl Client {
         shared: &Shared,
     ) -> Result<Client, ClientError> {
         let conn = |url: &str, mode| {
-            ConnHttpClient::new(url, &endpoints.trust, options, mode, shared.http2.clone()).map(Client::Http)
+            ConnHttpClient::new(url, &endpoints.route, options, mode, shared.http2.clone()).map(Client::Http)
         };
         Ok(match transport {
             Transport::Ws => {
-                Client::Ws(WsClient::connect(&endpoints.ws_echo, &endpoints.trust, options).await?)
+                Client::Ws(WsClient::connect(&endpoints.ws_echo, &endpoints.route, options).await?)
             }
             Transport::Wss => {
-                Client::Ws(WsClient::connect(&endpoints.wss_echo, &endpoints.trust, options).await?)
+                Client::Ws(WsClient::connect(&endpoints.wss_echo, &endpoints.route, options).await?)
             }
             Transport::Http => conn(&endpoints.http_echo, ConnMode::KeepAlive)?,
             Transport::HttpNew => conn(&endpoints.http_echo, ConnMode::NewConnection)?,
             Transport::Https => conn(&endpoints.https_echo, ConnMode::KeepAlive)?,
             Transport::HttpsNew => conn(&endpoints.https_echo, ConnMode::NewConnection)?,
             Transport::H2 => conn(&endpoints.https_echo, ConnMode::Http2)?,
-            Transport::WsPush => Client::WsPush(WsPushClient::connect(&endpoints.ws_push).await?),
-            Transport::Sse => Client::Sse(SseClient::connect(&endpoints.sse, &endpoints.trust).await?),
+            Transport::WsPush => {
+                Client::WsPush(WsPushClient::connect(&endpoints.ws_push, &endpoints.route).await?)
+            }
+            Transport::Sse => Client::Sse(SseClient::connect(&endpoints.sse, &endpoints.route).await?),
             Transport::LongPoll => Client::LongPoll(LongPollClient::new(endpoints)?),
             Transport::Poll => Client::Poll(PollClient::new(endpoints, options.poll_interval)?),
             Transport::Xhr => {

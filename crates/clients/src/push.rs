@@ -35,8 +35,8 @@ pub struct WsPushClient {
 }
 
 impl WsPushClient {
-    pub async fn connect(url: &str) -> Result<WsPushClient, ClientError> {
-        let (ws, _, _) = connect_counted(url, &crate::tls::Trust::default()).await?;
+    pub async fn connect(url: &str, route: &crate::wire::Route) -> Result<WsPushClient, ClientError> {
+        let (ws, _, _) = connect_counted(url, route).await?;
         Ok(WsPushClient { ws })
     }
 
@@ -192,12 +192,15 @@ pub struct SseClient {
 }
 
 impl SseClient {
-    pub async fn connect(url: &str, trust: &crate::tls::Trust) -> Result<SseClient, ClientError> {
+    pub async fn connect(url: &str, route: &crate::wire::Route) -> Result<SseClient, ClientError> {
         use hyper::header;
         let connect_err = |reason: String| ClientError::Connect { url: url.to_owned(), reason };
-        let (uri, dial) = crate::wire::Dial::of(url)?;
-        let tls =
-            dial.secure.then(|| trust.client_config(&[b"http/1.1"])).transpose().map_err(connect_err)?;
+        let (uri, dial) = route.dial(url)?;
+        let tls = dial
+            .secure
+            .then(|| route.trust.client_config(&[b"http/1.1"]))
+            .transpose()
+            .map_err(connect_err)?;
         let (wire, _, _) = crate::wire::open(&dial.address, &dial.host, tls.as_ref()).await?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(wire))
             .await

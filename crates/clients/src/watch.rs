@@ -50,7 +50,7 @@ pub async fn watch_push(
     tx: UnboundedSender<Watched>,
     stop: CancellationToken,
 ) -> Result<(), ClientError> {
-    let (mut ws, _, _) = connect_counted(&endpoints.ws_monitor, &endpoints.trust).await?;
+    let (mut ws, _, _) = connect_counted(&endpoints.ws_monitor, &endpoints.route).await?;
     loop {
         let message = tokio::select! {
             _ = stop.cancelled() => break,

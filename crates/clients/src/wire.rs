@@ -71,6 +71,26 @@ impl Dial {
     }
 }
 
+/// How a client reaches a server: how its TLS connections trust it, and the relays its
+/// connections go through (`host:port` → the relay's address; the link emulator's). A relayed
+/// connection keeps the server's name: its Host header, TLS's server name and verification.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Route {
+    pub trust: super::tls::Trust,
+    pub via: Vec<(String, std::net::SocketAddr)>,
+}
+
+impl Route {
+    /// The URL parsed, and where it dials: its relay's address when it has one.
+    pub fn dial(&self, url: &str) -> Result<(hyper::Uri, Dial), super::ClientError> {
+        let (uri, mut dial) = Dial::of(url)?;
+        if let Some((_, relay)) = self.via.iter().find(|(authority, _)| *authority == dial.address) {
+            dial.address = relay.to_string();
+        }
+        Ok((uri, dial))
+    }
+}
+
 /// Opens a connection to `authority` with Nagle off, counting its bytes: TLS over it with
 /// `tls` (for `host`), cleartext without. The handshake, if any, is returned with what it
 /// negotiated and cost.

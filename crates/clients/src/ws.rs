@@ -9,8 +9,8 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::counting::ByteCounter;
-use super::tls::{Handshake, Trust};
-use super::wire::Wire;
+use super::tls::Handshake;
+use super::wire::{Route, Wire};
 use super::{ClientError, ClientOptions, Measurement, elapsed_ns, payload_of};
 use duplex_model::clock::{now_unix_ns, secs_to_unix_ns, unix_ns_to_secs};
 use duplex_model::protocol::{EchoReplyView, echo_request_json, parse_binary_reply};
@@ -33,15 +33,16 @@ fn refusal(e: tokio_tungstenite::tungstenite::Error) -> String {
     }
 }
 
-/// Opens a WebSocket to `url` (`ws://` or, trusting as `trust` says, `wss://`) over a
+/// Opens a WebSocket to `url` (`ws://` or, trusting as `route` says, `wss://`) over a
 /// counting TCP stream with Nagle off. The TLS handshake, if any, comes back with it.
 pub async fn connect_counted(
     url: &str,
-    trust: &Trust,
+    route: &Route,
 ) -> Result<(CountedWs, Arc<ByteCounter>, Option<Handshake>), ClientError> {
     let connect_err = |reason: String| ClientError::Connect { url: url.to_owned(), reason };
-    let (_, dial) = super::wire::Dial::of(url)?;
-    let tls = dial.secure.then(|| trust.client_config(&[b"http/1.1"])).transpose().map_err(connect_err)?;
+    let (_, dial) = route.dial(url)?;
+    let tls =
+        dial.secure.then(|| route.trust.client_config(&[b"http/1.1"])).transpose().map_err(connect_err)?;
     let (stream, counter, handshake) = super::wire::open(&dial.address, &dial.host, tls.as_ref()).await?;
     // Small buffers, as the server's (protocol::WS_READ_BUFFER): every message is flushed at once.
     let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
@@ -63,8 +64,8 @@ pub struct WsClient {
 }
 
 impl WsClient {
-    pub async fn connect(url: &str, trust: &Trust, options: &ClientOptions) -> Result<WsClient, ClientError> {
-        let (ws, counter, handshake) = connect_counted(url, trust).await?;
+    pub async fn connect(url: &str, route: &Route, options: &ClientOptions) -> Result<WsClient, ClientError> {
+        let (ws, counter, handshake) = connect_counted(url, route).await?;
         Ok(WsClient {
             ws,
             counter,

@@ -45,7 +45,7 @@ async fn round_trip(stream: &mut TcpStream, bytes: &[u8]) -> Duration {
 #[tokio::test(start_paused = true)]
 async fn the_relay_holds_a_new_connection_one_round_trip_then_delays_each_way() {
     let relay =
-        Relay::start(&Link::parse("rtt=50ms").expect("link"), byte_echo().await).await.expect("relay");
+        Relay::start(&Link::parse("rtt=50ms").expect("link"), &[byte_echo().await]).await.expect("relay");
     let mut client = TcpStream::connect(relay.local_addr()).await.expect("connect");
     let first = round_trip(&mut client, b"hello").await;
     let second = round_trip(&mut client, b"again").await;
@@ -72,7 +72,7 @@ async fn the_relay_paces_bytes_at_the_links_bandwidth() {
     });
     // 8 Mbit/s with a 1 KiB burst and no delay: 63 KiB paced at 1 MB/s.
     let link = Link::parse("down=8mbit,up=8mbit,burst=1kib").expect("link");
-    let relay = Relay::start(&link, addr).await.expect("relay");
+    let relay = Relay::start(&link, &[addr]).await.expect("relay");
     let mut client = TcpStream::connect(relay.local_addr()).await.expect("connect");
     let start = Instant::now();
     client.write_all(&vec![7u8; 64 << 10]).await.expect("write");
@@ -81,6 +81,41 @@ async fn the_relay_paces_bytes_at_the_links_bandwidth() {
     let took_ms = start.elapsed().as_secs_f64() * 1e3;
     let paced_ms = f64::from((64 << 10) - 1024) / 1e6 * 1e3;
     assert!((paced_ms..paced_ms + 2.0).contains(&took_ms), "{took_ms} ms, expected about {paced_ms} ms");
+}
+
+/// A sender faster than the link: the relay holds at most its queue (reading stops, the sender's
+/// socket fills up and its writes wait), where without a limit it takes everything at once.
+#[tokio::test]
+async fn a_queue_limit_stops_the_relay_reading_a_sender_faster_than_the_link() {
+    // A server that reads slowly enough never to matter: the link is the bottleneck.
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 << 10];
+                while matches!(s.read(&mut buf).await, Ok(n) if n > 0) {}
+            });
+        }
+    });
+    // More than any loopback socket buffers hold (Linux's most is a few MiB each way).
+    let upload = vec![7u8; 64 << 20];
+    let took_all = |link: &'static str| {
+        let upload = upload.clone();
+        async move {
+            let relay = Relay::start(&Link::parse(link).expect("link"), &[addr]).await.expect("relay");
+            let mut client = TcpStream::connect(relay.local_addr()).await.expect("connect");
+            let written = tokio::time::timeout(Duration::from_millis(1500), client.write_all(&upload)).await;
+            let delivered = relay.stats().bytes_up.load(std::sync::atomic::Ordering::Relaxed);
+            (written.is_ok(), delivered)
+        }
+    };
+    let (unlimited_took_all, _) = took_all("up=80kbit,burst=4kib").await;
+    assert!(unlimited_took_all, "without a queue limit the relay reads everything at once");
+    let (limited_took_all, delivered) = took_all("up=80kbit,burst=4kib,queue=64kib").await;
+    assert!(!limited_took_all, "with a 64 KiB queue the sender must wait for the link");
+    // 10 kB/s: about 4 KiB of burst and 15 kB in 1.5 s have reached the server.
+    assert!(delivered < 32 << 10, "{delivered} bytes went through a 10 kB/s link in 1.5 s");
 }
 
 #[tokio::test]

@@ -149,6 +149,39 @@ async fn a_private_ca_is_trusted_when_given_and_its_expired_certificates_are_not
     );
 }
 
+/// Over an emulated link, a remote server verified by name: the connections dial the relay and
+/// keep the server's name (TLS's server name, verification and Host).
+#[tokio::test]
+async fn a_server_verified_by_name_is_verified_through_the_link_relay() {
+    let (ca_pem, issuer) = private_ca();
+    let mut file = tempfile::NamedTempFile::new().expect("temp file");
+    file.write_all(ca_pem.as_bytes()).expect("write");
+    let trust = Trust::with_ca_file(file.path()).expect("a PEM CA file");
+    // A certificate for the name only: a connection that named the relay's 127.0.0.1 would fail.
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
+    params.not_after = rcgen::date_time_ymd(2999, 1, 1);
+    let identity = identity_with(params, Some(&issuer));
+    let server =
+        server_with(ServerConfig { tls: TlsSetting::Use(identity), ..ServerConfig::default() }).await;
+    let target = Target::remote(&format!("https://localhost:{}", server.local_addr().port()))
+        .expect("valid")
+        .trusting(trust);
+    let transports = [Transport::Wss, Transport::Https, Transport::HttpsNew, Transport::H2];
+    let plan = Plan {
+        link: Some(duplex_core::link::Link::parse("rtt=4ms").expect("link")),
+        ..small_plan(&transports)
+    };
+    let record = run_against(plan, target).await;
+    assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
+    assert_eq!(record.tls.len(), transports.len());
+    for t in transports {
+        let calls: Vec<_> = record.samples.iter().filter(|s| s.transport == t && s.error.is_none()).collect();
+        assert_eq!(calls.len(), 40, "{t}");
+        // Each crossed the link: at least one round trip.
+        assert!(calls.iter().all(|s| s.latency_ns >= 4_000_000), "{t} went around the relay");
+    }
+}
+
 #[tokio::test]
 async fn a_self_signed_remote_certificate_is_refused_unless_insecure_which_every_record_says() {
     let record = run_remote(identity_with(leaf(2999), None), Trust::default()).await;

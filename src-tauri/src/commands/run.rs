@@ -224,7 +224,7 @@ pub async fn start_run<R: Runtime>(
     // kept until the run is finished.
     let relay = match (&webview, session.record().plan.link.as_ref().filter(|l| !l.is_direct())) {
         (Some(_), Some(link)) => Some(
-            Relay::start(link, server)
+            Relay::start(link, &[server])
                 .await
                 .map_err(|e| AppError::State(format!("cannot start the link relay: {e}")))?,
         ),

@@ -22,13 +22,12 @@ pub async fn through(endpoints: Endpoints, link: Option<&Link>) -> Result<(Endpo
     let mut relays = Vec::new();
     let mut routes = Vec::new();
     for authority in endpoints.authorities() {
-        let upstream = tokio::net::lookup_host(&authority)
-            .await
-            .ok()
-            .and_then(|mut addrs| addrs.next())
-            .ok_or_else(|| format!("cannot resolve {authority} for the link relay"))?;
+        let upstream: Vec<_> = tokio::net::lookup_host(&authority).await.into_iter().flatten().collect();
+        if upstream.is_empty() {
+            return Err(format!("cannot resolve {authority} for the link relay"));
+        }
         let relay =
-            Relay::start(link, upstream).await.map_err(|e| format!("cannot start the link relay: {e}"))?;
+            Relay::start(link, &upstream).await.map_err(|e| format!("cannot start the link relay: {e}"))?;
         routes.push((authority, relay.local_addr()));
         relays.push(relay);
     }

@@ -37,8 +37,10 @@ pub struct Relay {
 }
 
 impl Relay {
-    /// Listens on 127.0.0.1 (a free port) and relays to `upstream` under `link`.
-    pub async fn start(link: &Link, upstream: SocketAddr) -> std::io::Result<Relay> {
+    /// Listens on 127.0.0.1 (a free port) and relays to `upstream` under `link`: the first of its
+    /// addresses that accepts (a name may resolve to IPv6 and IPv4 both).
+    pub async fn start(link: &Link, upstream: &[SocketAddr]) -> std::io::Result<Relay> {
+        let upstream: Arc<[SocketAddr]> = upstream.into();
         let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
         let stats = Arc::new(RelayStats::default());
@@ -55,10 +57,11 @@ impl Relay {
                 seed += 1;
                 task_stats.connections.fetch_add(1, Ordering::Relaxed);
                 let (link, stats, stop) = (link.clone(), task_stats.clone(), task_stop.child_token());
+                let upstream = upstream.clone();
                 tokio::spawn(async move {
                     tokio::select! {
                         () = stop.cancelled() => {}
-                        () = carry(client, upstream, &link, &stats, seed) => {}
+                        () = carry(client, &upstream, &link, &stats, seed) => {}
                     }
                 });
             }
@@ -82,11 +85,11 @@ impl Drop for Relay {
 }
 
 /// One connection, both ways, until both sides are done.
-async fn carry(client: TcpStream, upstream: SocketAddr, link: &Link, stats: &RelayStats, seed: u64) {
+async fn carry(client: TcpStream, upstream: &[SocketAddr], link: &Link, stats: &RelayStats, seed: u64) {
     let server = match TcpStream::connect(upstream).await {
         Ok(s) => s,
         Err(e) => {
-            tracing::debug!("link relay: cannot reach {upstream}: {e}");
+            tracing::debug!("link relay: cannot reach {upstream:?}: {e}");
             stats.failures.fetch_add(1, Ordering::Relaxed);
             return;
         }

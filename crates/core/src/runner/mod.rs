@@ -635,7 +635,7 @@ pub async fn measure(
         }
     }
     for (transport, slots) in pools {
-        if let Some(tls) = tls_use(transport, &slots, &endpoints.trust) {
+        if let Some(tls) = tls_use(transport, &slots, &endpoints.route.trust) {
             record.tls.push(tls);
         }
         join_all(slots.into_iter().map(|s| s.client.close())).await;
