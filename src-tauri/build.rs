@@ -7,6 +7,7 @@ const COMMANDS: &[&str] = &[
     "finish_run",
     "list_runs",
     "open_run",
+    "sweep_view",
     "delete_run",
     "compare_runs",
     "export_run",

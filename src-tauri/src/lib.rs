@@ -76,6 +76,7 @@ pub fn app<R: Runtime>(
         commands::run::finish_run,
         commands::history::list_runs,
         commands::history::open_run,
+        commands::history::sweep_view,
         commands::history::delete_run,
         commands::history::compare_runs,
         commands::history::export_run,

@@ -171,6 +171,57 @@ fn a_one_mebibyte_payload_runs_against_the_apps_embedded_server() {
     assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
 }
 
+/// The app's sweep: the form asks for the sweep's links, the page runs the plan once per link,
+/// and `sweep_view` draws the runs as one sweep.
+#[test]
+fn a_sweep_runs_the_plan_once_per_link_and_is_viewed_as_one() {
+    let app = mock_app();
+    let plan = plan(json!({
+        "transports": ["ws", "http-new"], "sets": 1, "calls": 5, "warmup": 1,
+        "power": { "sample_ms": 0, "baseline_ms": 0 },
+    }));
+    let request = |sweep: &str| json!({ "plan": plan, "targetUrl": null, "native": true, "webview": false, "sweep": sweep });
+    let bad = invoke(&app, "validate_plan", json!({ "request": request("rtt=fast") })).expect("answers");
+    assert!(bad["problems"][0].as_str().is_some_and(|p| p.starts_with("sweep rtt=fast")), "{bad}");
+    let check = invoke(&app, "validate_plan", json!({ "request": request("rtt=0,6ms") })).expect("answers");
+    assert_eq!(check["problems"], json!([]), "{check}");
+    let links = check["sweep"].as_array().expect("the sweep's links").clone();
+    assert_eq!(links.len(), 2, "{check}");
+    let mut ids = Vec::new();
+    for link in links {
+        let mut run = request("");
+        run["plan"]["link"] = link;
+        let pending = invoke(&app, "start_run", json!({ "request": run, "onUpdate": "__CHANNEL__:1" }))
+            .expect("the native part runs");
+        assert_eq!(pending["status"], "complete", "{pending}");
+        let view = invoke(&app, "finish_run", json!({ "part": null })).expect("stored");
+        ids.push(view["record"]["id"].clone());
+    }
+    let view = invoke(&app, "sweep_view", json!({ "ids": ids })).expect("a sweep view");
+    let sweep = &view["sweep"];
+    assert_eq!(sweep["setting"], "rtt", "{sweep}");
+    assert_eq!(
+        sweep["points"].as_array().map(|p| p.iter().map(|p| p["value"].clone()).collect::<Vec<_>>()),
+        Some(vec![json!(0.0), json!(6.0)])
+    );
+    let line = |t: &str| {
+        sweep["lines"]
+            .as_array()
+            .expect("lines")
+            .iter()
+            .find(|l| l["transport"] == t)
+            .cloned()
+            .expect("a line")
+    };
+    // A new connection per request costs two round trips over the 6 ms link, ws one.
+    let (ws, new) = (line("ws"), line("http-new"));
+    assert!(ws["median_us"][1].as_f64().is_some_and(|m| m >= 6_000.0), "{ws}");
+    assert!(new["median_us"][1].as_f64().is_some_and(|m| m >= 12_000.0), "{new}");
+    assert_eq!(new["model_us"][0], json!(0.0), "no link, no round trips: {new}");
+    assert!(new["model_us"][1].as_f64().is_some_and(|m| m >= 12_000.0), "{new}");
+    assert!(view["sweep"].is_object() && view["record"]["id"] == ids[1], "the last run below its sweep");
+}
+
 #[test]
 fn a_run_whose_server_cannot_be_reached_stores_nothing() {
     let app = mock_app();
@@ -305,4 +356,25 @@ fn the_apps_embedded_server_refuses_a_rebound_name() {
     let refused = ask(&format!("evil.example:{port}"));
     assert!(refused.starts_with("HTTP/1.1 403") && refused.contains("DNS rebinding"), "{refused}");
     assert!(!ask(&addr).starts_with("HTTP/1.1 403"), "its own address is answered");
+}
+
+/// A command the page may not call fails only in the real app ("… not allowed"): every command
+/// the app registers is declared to the build (build.rs) and allowed by the capability.
+#[test]
+fn every_registered_command_is_declared_and_allowed() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let read = |p: &str| std::fs::read_to_string(dir.join(p)).expect(p);
+    let (lib, build, capability) = (read("src/lib.rs"), read("build.rs"), read("capabilities/default.json"));
+    let handler = &lib[lib.find("generate_handler![").expect("the handler")..];
+    let registered: Vec<&str> = handler[..handler.find("])").expect("its end")]
+        .split(',')
+        .filter_map(|c| c.trim().rsplit("::").next())
+        .filter(|c| !c.is_empty() && !c.starts_with("generate_handler"))
+        .collect();
+    assert!(registered.len() > 10, "{registered:?}");
+    for command in registered {
+        assert!(build.contains(&format!("\"{command}\"")), "{command} is not declared in build.rs");
+        let allow = format!("\"allow-{}\"", command.replace('_', "-"));
+        assert!(capability.contains(&allow), "{command} is not allowed by capabilities/default.json");
+    }
 }

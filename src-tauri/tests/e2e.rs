@@ -399,6 +399,7 @@ async fn a_person_runs_ws_vs_ajax_from_both_clients_reads_the_verdict_and_export
 
     measure_tls_from_both_clients(&client, &shots).await;
     measure_over_an_emulated_link(&client, &shots).await;
+    sweep_the_round_trip_time(&client, &shots).await;
     watch_the_live_monitor(&client, &shots).await;
     serve_on_lan_and_let_a_browser_join(&client, &shots).await;
     every_view_fits_a_phone(&client, &shots).await;
@@ -511,6 +512,50 @@ async fn measure_over_an_emulated_link(client: &Client, shots: &Path) {
         .execute("const s = document.querySelector('#link'); s.value = ''; s.dispatchEvent(new Event('change', { bubbles: true }));", vec![])
         .await
         .expect("no link");
+}
+
+/// A sweep from the form: the plan once per RTT, both kinds of client through the relay each
+/// time, then one picture of the medians against the RTT with the link's model.
+async fn sweep_the_round_trip_time(client: &Client, shots: &Path) {
+    click(client, "tab-run").await;
+    client.execute("window.scrollTo(0, 0);", vec![]).await.expect("top");
+    set_number(client, "calls", "10").await;
+    client
+        .execute("const s = document.querySelector('#sweep'); s.value = 'rtt=0,8ms'; s.dispatchEvent(new Event('input', { bubbles: true }));", vec![])
+        .await
+        .expect("type the sweep");
+    wait_for(
+        client,
+        "the form counting the sweep's runs",
+        "document.querySelector('#run-summary').textContent.includes('× 2 links')",
+        Duration::from_secs(10),
+    )
+    .await;
+    click(client, "run-button").await;
+    let rows = wait_for(
+        client,
+        "the sweep's picture and table",
+        "!document.querySelector('#view-results').hidden && document.querySelector('#chart-sweep canvas') && [...document.querySelectorAll('#sweep-table tbody tr')].map(tr => [...tr.cells].map(td => td.textContent))",
+        Duration::from_secs(180),
+    )
+    .await;
+    let rows: Vec<Vec<String>> = serde_json::from_value(rows).expect("cells");
+    eprintln!("sweep: {rows:#?}");
+    assert_eq!(rows.len(), 4, "native and web-view ws and http: {rows:?}");
+    for row in &rows {
+        // Over 8 ms every median is at least one round trip, in ms, with the model beside it.
+        let over = &row[2];
+        let ms: f64 = over.split(" ms").next().and_then(|v| v.parse().ok()).unwrap_or(0.0);
+        assert!(ms >= 7.9 && over.contains("(8.0"), "{row:?}");
+    }
+    client.execute("document.querySelector('#sweep-card').scrollIntoView();", vec![]).await.expect("scroll");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    std::fs::write(shots.join("sweep.png"), client.screenshot().await.expect("screenshot")).expect("saved");
+    click(client, "tab-run").await;
+    client
+        .execute("const s = document.querySelector('#sweep'); s.value = ''; s.dispatchEvent(new Event('input', { bubbles: true }));", vec![])
+        .await
+        .expect("no sweep");
 }
 
 /// At phone sizes (360×800, 412×915) every view fits the width (wide tables scroll inside

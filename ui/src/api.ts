@@ -44,6 +44,7 @@ export const api = {
   finishRun: (part: ClientPart | null) => call<RunView>("finish_run", { part }),
   listRuns: () => call<RunListItem[]>("list_runs"),
   openRun: (id: string) => call<RunView>("open_run", { id }),
+  sweepView: (ids: string[]) => call<RunView>("sweep_view", { ids }),
   deleteRun: (id: string) => call<boolean>("delete_run", { id }),
   compareRuns: (ids: string[], options: CompareOptions) => call<PlatformComparison>("compare_runs", { ids, options }),
   exportMonitor: (session: Session) => call<string | null>("export_monitor", { session }),

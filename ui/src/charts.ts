@@ -6,7 +6,7 @@ import "uplot/dist/uPlot.min.css";
 
 import { belowStep, formatUs, groupLabel } from "./format";
 import { histogram, normalCounts, thin } from "./stats";
-import type { PlatformComparison, PowerSeries, Series, TransportReport } from "./bindings";
+import type { PlatformComparison, PowerSeries, Series, SweepReport, TransportReport, UplinkReport } from "./bindings";
 
 const COLOURS: Record<string, string> = {
   ws: "#1f6feb",
@@ -281,5 +281,65 @@ export function stalenessCdf(el: HTMLElement, feeds: { label: string; colour: st
     },
     [xs, ...ys] as uPlot.AlignedData,
     220,
+  );
+}
+
+/** A sweep: each transport's median (points on a solid line) against the swept setting, and the
+ * link's model (dashed, same colour): where the lines part, the stack costs more than the link. */
+export function sweepMedians(el: HTMLElement, sweep: SweepReport): void {
+  const order = sweep.points.map((p, i) => ({ value: p.value, i })).sort((a, b) => a.value - b.value);
+  const x = order.map((o) => o.value);
+  const ms = (v: number | null | undefined) => (v === null || v === undefined ? null : v / 1000);
+  const msValue = (_u: uPlot, v: number | null) => (v === null || v === undefined ? "" : formatUs(v * 1000));
+  const lines = sweep.lines.flatMap((l) => {
+    const style = seriesStyle(l);
+    const medians = order.map((o) => ms(l.median_us[o.i]));
+    const models = order.map((o) => ms(l.model_us[o.i]));
+    const drawn: { series: uPlot.Series; data: (number | null)[] }[] = [
+      { series: { ...style, value: msValue, points: { show: true, size: 7 } }, data: medians },
+    ];
+    if (models.some((m) => m !== null)) {
+      drawn.push({ series: { ...style, label: `${style.label} model`, value: msValue, width: 1, dash: [5, 4], points: { show: false } }, data: models });
+    }
+    return drawn;
+  });
+  mount(
+    el,
+    {
+      scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.05)] } },
+      axes: axes(`${sweep.setting} (${sweep.unit})`, "median latency (ms)"),
+      series: [{ label: sweep.setting, value: (_u, v) => (v === null ? "" : `${v} ${sweep.unit}`) }, ...lines.map((l) => l.series)],
+      legend: { live: true },
+    },
+    [x, ...lines.map((l) => l.data)] as uPlot.AlignedData,
+    300,
+  );
+}
+
+/** Rates people send at, messages per second (log spaced). */
+const RATES = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000];
+
+/** What each transport needs of an uplink (its bytes per message × the rate, kbit/s) against the
+ * uplinks of the link profiles: where a line crosses an uplink, that link is full. Log-log. */
+export function uplinkNeeds(el: HTMLElement, uplink: UplinkReport): void {
+  const needs = uplink.rows.map((r) => ({
+    series: { ...seriesStyle(r), value: (_u: uPlot, v: number | null) => (v === null ? "" : `${Math.round(v).toLocaleString()} kbit/s`), points: { show: false } },
+    data: RATES.map((rate) => (r.bytes_out_per_msg * 8 * rate) / 1000),
+  }));
+  const greys = ["#111827", "#4b5563", "#6b7280", "#9ca3af", "#d1d5db"];
+  const limits = uplink.uplinks.map((u, i) => ({
+    series: { label: `${u.name} uplink`, stroke: greys[i % greys.length], width: 1, dash: [2, 3], points: { show: false }, value: () => `${u.up_kbit.toLocaleString()} kbit/s` },
+    data: RATES.map(() => u.up_kbit),
+  }));
+  mount(
+    el,
+    {
+      scales: { x: { time: false, distr: 3 }, y: { distr: 3 } },
+      axes: axes("messages per second (log)", "uplink used (kbit/s, log)"),
+      series: [{ label: "rate", value: (_u, v) => (v === null ? "" : `${v.toLocaleString()}/s`) }, ...needs.map((n) => n.series), ...limits.map((l) => l.series)],
+      legend: { live: true },
+    },
+    [RATES, ...needs.map((n) => n.data), ...limits.map((l) => l.data)] as uPlot.AlignedData,
+    260,
   );
 }

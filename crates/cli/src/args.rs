@@ -261,8 +261,9 @@ pub struct BenchArgs {
     pub link: Option<String>,
     /// Run the plan once per value of one link setting (over --link, else over no link), e.g.
     /// rtt=0,10,50,100,200ms or down=256kbit,1mbit,8mbit; prints medians against the setting
-    /// with the link's model and writes sweep-RUN.csv.
-    #[arg(long, value_name = "SETTING=VALUES", conflicts_with_all = ["json", "thresholds", "floor", "html"])]
+    /// with the link's model and writes sweep-RUN.csv and sweep-RUN.html (its picture; --html
+    /// FILE to write it elsewhere).
+    #[arg(long, value_name = "SETTING=VALUES", conflicts_with_all = ["json", "thresholds", "floor"])]
     pub sweep: Option<String>,
     #[command(flatten)]
     pub tls: TlsArgs,

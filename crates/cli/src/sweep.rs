@@ -10,6 +10,7 @@ use duplex_core::link::Link;
 use duplex_core::record::{RunRecord, RunStatus};
 use duplex_core::runner::Plan;
 use duplex_core::session::{RunSession, Update};
+use duplex_core::stats::sweep::sweep_report;
 use duplex_core::stats::{AnalysisOptions, Report, format_us};
 
 use crate::args::BenchArgs;
@@ -65,6 +66,18 @@ pub async fn run(args: &BenchArgs, spec: &str) -> anyhow::Result<ExitCode> {
         duplex_core::export::csv::write_sweep(file, &runs).context("writing the sweep CSV")?;
         out(&format!("\nsweep report: {}\n", path.display()));
     }
+    let picture = args.html.clone().or_else(|| {
+        (!args.no_csv && !runs.is_empty()).then(|| args.csv.join(format!("sweep-{}.html", runs[0].0.id)))
+    });
+    if let (Some(path), Some(view)) = (picture, duplex_core::export::html::sweep_view(&runs)) {
+        match duplex_core::export::html::write_html(&path, &view) {
+            Ok(()) => out(&format!("sweep picture: {}\n", path.display())),
+            // Asked for by name, it must be written; beside the CSV, a build without the page
+            // says how to get it.
+            Err(e) if args.html.is_some() => return Err(e).context("writing the sweep's HTML report"),
+            Err(e) => err(&format!("duplex: no sweep picture: {e}\n")),
+        }
+    }
     Ok(if runs.len() < links.len() {
         if cancel.is_cancelled() { ExitCode::from(130) } else { ExitCode::FAILURE }
     } else {
@@ -74,33 +87,19 @@ pub async fn run(args: &BenchArgs, spec: &str) -> anyhow::Result<ExitCode> {
 
 /// Medians per transport (rows) and link value (columns), the model beside each.
 fn table(runs: &[(RunRecord, Report)]) -> String {
+    let sweep = sweep_report(runs);
     let mut text = String::from("\nmedian (link's model) per transport and link\n");
     let _ = write!(text, "{:<18}", "transport");
-    for (record, _) in runs {
-        let name = record.plan.link.as_ref().map_or("none", |l| l.name.as_str());
-        let _ = write!(text, " {name:>24}");
+    for point in &sweep.points {
+        let _ = write!(text, " {:>24}", point.link);
     }
     text.push('\n');
-    let mut keys: Vec<_> = Vec::new();
-    for (_, report) in runs {
-        for t in &report.transports {
-            if !keys.contains(&(t.transport, t.client)) {
-                keys.push((t.transport, t.client));
-            }
-        }
-    }
-    for (transport, client) in keys {
-        let _ = write!(text, "{:<18}", format!("{transport} ({})", client.name()));
-        for (_, report) in runs {
-            let median = report.transport(transport, client).map(|t| t.overall.p50_us);
-            let model = report
-                .link
-                .as_ref()
-                .and_then(|l| l.rows.iter().find(|r| r.transport == transport && r.client == client))
-                .map(|r| r.model_us);
+    for line in &sweep.lines {
+        let _ = write!(text, "{:<18}", format!("{} ({})", line.transport, line.client.name()));
+        for (median, model) in line.median_us.iter().zip(&line.model_us) {
             let cell = match (median, model) {
-                (Some(m), Some(model)) => format!("{} ({})", format_us(m), format_us(model)),
-                (Some(m), None) => format_us(m),
+                (Some(m), Some(model)) => format!("{} ({})", format_us(*m), format_us(*model)),
+                (Some(m), None) => format_us(*m),
                 (None, _) => "-".to_owned(),
             };
             let _ = write!(text, " {cell:>24}");

@@ -1048,12 +1048,13 @@ fn a_sweep_runs_the_plan_per_link_value_and_writes_its_csv() {
     // Over 20 ms: http-new costs two round trips, as the model says.
     let row = text.lines().find(|l| l.starts_with("http-new (native)")).expect("http-new row");
     assert!(row.contains("(40.0 ms)"), "{row}");
-    let sweep = std::fs::read_dir(&csv_dir)
-        .expect("reports")
-        .filter_map(Result::ok)
-        .find(|e| e.file_name().to_string_lossy().starts_with("sweep-"))
-        .expect("a sweep CSV");
-    let rows = csv_rows(&sweep.path());
+    let sweep_file = |ext: &str| {
+        std::fs::read_dir(&csv_dir).expect("reports").filter_map(Result::ok).map(|e| e.path()).find(|p| {
+            p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("sweep-"))
+                && p.extension().is_some_and(|e| e == ext)
+        })
+    };
+    let rows = csv_rows(&sweep_file("csv").expect("a sweep CSV"));
     assert_eq!(rows.len(), 4, "two transports × two links");
     let median = |link: &str, t: &str| -> f64 {
         let r = rows.iter().find(|r| r["link"] == link && r["transport"] == t).expect("row");
@@ -1064,6 +1065,25 @@ fn a_sweep_runs_the_plan_per_link_value_and_writes_its_csv() {
     let most = if wine().is_some() { 100.0 } else { 48.0 };
     assert!((36.0..most).contains(&over), "http-new over 20 ms: {over} ms");
     assert!(median("rtt=0ms", "ws") < 5_000.0);
+    // Its picture: the report page with the sweep in it (when the UI was built before the engine).
+    match sweep_file("html") {
+        Some(page) => {
+            let html = std::fs::read_to_string(&page).expect("the sweep's page");
+            assert!(
+                html.contains(r#""sweep":{"setting":"rtt","unit":"ms","points":[{"value":0.0"#),
+                "no sweep in the page"
+            );
+            assert!(text.contains("sweep picture: "), "{text}");
+        }
+        None => {
+            assert!(
+                std::env::var_os("DUPLEX_REQUIRE_EXTERNAL").is_none(),
+                "no sweep picture: {}",
+                stderr(&out)
+            );
+            assert!(stderr(&out).contains("built without its report page"), "{}", stderr(&out));
+        }
+    }
     let bad = duplex(&["bench", "--sweep", "rtt=50ms", "--no-csv"]);
     assert!(!bad.status.success() && stderr(&bad).contains("at least two values"), "{}", stderr(&bad));
 }

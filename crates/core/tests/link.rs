@@ -190,3 +190,26 @@ async fn a_64_kib_echo_at_8_mbit_takes_its_transfer_time() {
         row.model_us
     );
 }
+
+/// Any run, over a link or not, says how many of its messages a narrow uplink carries: the
+/// measured bytes per message against each profile's uplink.
+#[tokio::test]
+async fn a_runs_bytes_per_message_say_when_a_3g_uplink_is_full() {
+    let record = run_embedded(small_plan(&[Transport::Ws, Transport::Http])).await;
+    let report = analyze(&record, &AnalysisOptions::default());
+    let uplink = report.uplink.as_ref().expect("an uplink table");
+    let names: Vec<&str> = uplink.uplinks.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(names.first(), Some(&"3g-slow"), "slowest first: {names:?}");
+    assert!(names.contains(&"3g") && !names.contains(&"lan"), "only narrow uplinks: {names:?}");
+    let three_g = names.iter().position(|n| *n == "3g").expect("3g");
+    let row = |t: Transport| uplink.rows.iter().find(|r| r.transport == t).expect("a row");
+    let (ws, http) = (row(Transport::Ws), row(Transport::Http));
+    let measured =
+        report.transport(Transport::Http, ClientKind::Native).expect("http").overall.bytes_out_per_msg;
+    assert_eq!(http.bytes_out_per_msg, measured);
+    // 675 kbit/s over the bytes of one request.
+    assert!((http.max_per_s[three_g] - 675e3 / 8.0 / measured).abs() < 1e-6);
+    // HTTP's headers: fewer messages fit than ws frames.
+    assert!(ws.max_per_s[three_g] > 1.5 * http.max_per_s[three_g], "{ws:?} {http:?}");
+    assert!(uplink.notes[0].contains("3g-slow's uplink (400 kbit/s)"), "{:?}", uplink.notes);
+}

@@ -11,7 +11,7 @@ use tauri::{AppHandle, Runtime, State};
 
 use crate::error::{AppError, AppResult};
 use crate::state::DuplexState;
-use duplex_core::export::html::{RunView, view_of};
+use duplex_core::export::html::{RunView, sweep_view as sweep_view_of, view_of};
 
 /// Set this to a file path to skip the save dialog (end-to-end tests, scripted use).
 pub const EXPORT_PATH_ENV: &str = "DUPLEX_EXPORT_PATH";
@@ -26,6 +26,21 @@ pub async fn open_run(state: State<'_, DuplexState>, id: String) -> AppResult<Ru
     let record = state.history().load(&id)?;
     let report = analyze(&record, &AnalysisOptions::default());
     Ok(view_of(record, report))
+}
+
+/// A sweep's runs (in the order they ran) as one view: the sweep's picture above its last run.
+#[tauri::command]
+pub async fn sweep_view(state: State<'_, DuplexState>, ids: Vec<String>) -> AppResult<RunView> {
+    let history = state.history();
+    let runs = ids
+        .iter()
+        .map(|id| {
+            let record = history.load(id)?;
+            let report = analyze(&record, &AnalysisOptions::default());
+            Ok((record, report))
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    sweep_view_of(&runs).ok_or_else(|| AppError::State("a sweep needs at least one run".into()))
 }
 
 /// Names a run or notes something about it (an empty note removes it).

@@ -89,6 +89,11 @@ pub struct RunRequest {
     pub foreign: bool,
     pub native: bool,
     pub webview: bool,
+    /// Run the plan once per value of one link setting (`rtt=0,10,50,100,200ms`), over the
+    /// plan's link or none.
+    #[serde(default)]
+    #[ts(optional)]
+    pub sweep: Option<String>,
 }
 
 /// A request the engine accepts: a checked plan, a target it can use, and which kinds of
@@ -104,7 +109,7 @@ struct Checked {
 
 /// The one check of a run request, for the form (`validate_plan`) and for `start_run` alike.
 fn check(request: &RunRequest, embedded: Target, trust: WebTrust) -> AppResult<Checked> {
-    let RunRequest { plan, target_url, foreign, native, webview } = request.clone();
+    let RunRequest { plan, target_url, foreign, native, webview, sweep: _ } = request.clone();
     if !native && !webview {
         return Err(AppError::State("choose native clients, web-view clients, or both".into()));
     }
@@ -144,26 +149,44 @@ pub struct PlanCheck {
     pub webview: Option<ClientRun>,
     /// At the plan's pace (interval or rate) with the idle baseline; None back to back.
     pub paced_seconds: Option<f64>,
+    /// A sweep's links, one run each; empty without a sweep.
+    pub sweep: Vec<Link>,
+}
+
+/// The links a request's sweep runs (none without one), or why its sweep cannot run.
+fn sweep_links(request: &RunRequest) -> Result<Vec<Link>, String> {
+    let Some(spec) = request.sweep.as_deref().map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let base = request.plan.link.clone().unwrap_or_else(Link::none);
+    base.sweep(spec).map_err(|e| format!("sweep {spec}: {e}"))
 }
 
 #[tauri::command]
 pub fn validate_plan(state: State<'_, DuplexState>, request: RunRequest) -> PlanCheck {
     let trust = state.webview_trust.get();
-    match state.embedded_target().and_then(|embedded| check(&request, embedded, trust)) {
-        Ok(checked) => {
+    let checked = state.embedded_target().and_then(|embedded| check(&request, embedded, trust));
+    match (checked, sweep_links(&request)) {
+        (Ok(checked), Ok(sweep)) => {
             let native = checked.native.then(|| checked.plan.native_run()).flatten();
             let webview = checked.webview;
             let calls = native.iter().chain(&webview).map(|r| r.calls).sum();
+            let runs = sweep.len().max(1) as f64;
             PlanCheck {
                 problems: Vec::new(),
-                paced_seconds: checked.plan.paced_seconds(calls),
+                paced_seconds: checked.plan.paced_seconds(calls).map(|s| s * runs),
                 native,
                 webview,
+                sweep,
             }
         }
-        Err(e) => {
-            PlanCheck { problems: vec![e.to_string()], native: None, webview: None, paced_seconds: None }
-        }
+        (checked, sweep) => PlanCheck {
+            problems: checked.err().map(|e| e.to_string()).into_iter().chain(sweep.err()).collect(),
+            native: None,
+            webview: None,
+            paced_seconds: None,
+            sweep: Vec::new(),
+        },
     }
 }
 

@@ -3,6 +3,7 @@ import type { Comparison } from "./Comparison";
 import type { EnergyReport } from "./EnergyReport";
 import type { LinkReport } from "./LinkReport";
 import type { TransportReport } from "./TransportReport";
+import type { UplinkReport } from "./UplinkReport";
 
 export type Report = { run_id: string, transports: Array<TransportReport>, comparisons: Array<Comparison>, 
 /**
@@ -16,4 +17,8 @@ energy: EnergyReport | null,
 /**
  * The emulated link's model beside the medians, for a run over a link.
  */
-link: LinkReport | null, };
+link: LinkReport | null, 
+/**
+ * How many messages per second the profiles' uplinks carry, by bytes per message.
+ */
+uplink: UplinkReport | null, };

@@ -10,4 +10,9 @@ targetUrl: string | null,
  * The remote server is not Duplex's: a WebSocket echo server (`ws://`, `wss://`) or an
  * HTTP endpoint (`http://`, `https://`), measured with Duplex's echo message.
  */
-foreign: boolean, native: boolean, webview: boolean, };
+foreign: boolean, native: boolean, webview: boolean, 
+/**
+ * Run the plan once per value of one link setting (`rtt=0,10,50,100,200ms`), over the
+ * plan's link or none.
+ */
+sweep?: string, };

@@ -3,6 +3,7 @@ import type { PowerSeries } from "./PowerSeries";
 import type { Report } from "./Report";
 import type { RunRecord } from "./RunRecord";
 import type { Series } from "./Series";
+import type { SweepReport } from "./SweepReport";
 
 /**
  * A stored run as the page draws it (the app's Results view and the HTML report).
@@ -15,4 +16,8 @@ record: RunRecord, report: Report, series: Array<Series>,
 /**
  * CPU and power between readings, for the power-over-time chart.
  */
-power: PowerSeries | null, };
+power: PowerSeries | null, 
+/**
+ * When the run is a sweep's last: the whole sweep, drawn above it.
+ */
+sweep: SweepReport | null, };

@@ -1,10 +1,10 @@
 // The Results view: the verdict in plain words, the figures, the percentile table, bytes per
 // message, notes, and CSV export.
 import { api } from "../api";
-import { destroyCharts, histogramWithNormal, latencyOverTime, powerOverTime, setMeans } from "../charts";
+import { destroyCharts, histogramWithNormal, latencyOverTime, powerOverTime, setMeans, sweepMedians, uplinkNeeds } from "../charts";
 import { errorMessage, escapeHtml, formatBytes, formatCost, formatDate, formatMedianRatio, formatP, formatQuantile, formatRatio, formatUs, groupLabel, supportsQuantile } from "../format";
 import { glossaryCard, glossaryHeads } from "../glossary";
-import type { EnergyReport, LinkReport, RunView, Summary, TransportEnergy, TransportReport } from "../bindings";
+import type { EnergyReport, LinkReport, RunView, Summary, SweepReport, TransportEnergy, TransportReport, UplinkReport } from "../bindings";
 import { $, showError } from "../ui";
 
 function statusBadge(status: string): string {
@@ -103,6 +103,34 @@ function linkCard(link: LinkReport | null): string {
     ${link.notes.length ? `<ul class="notes">${link.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join("")}</ul>` : `<p class="muted">Every median is within 25 % of what the link alone predicts.</p>`}</div>`;
 }
 
+/** A sweep: the picture of its medians against the setting, with the model, and the same as a table. */
+function sweepCard(sweep: SweepReport | null | undefined): string {
+  if (!sweep) return "";
+  const head = sweep.points.map((p) => `<th title="run ${escapeHtml(p.run_id.slice(0, 8))}">${escapeHtml(`${+p.value.toFixed(3)} ${sweep.unit}`)}</th>`).join("");
+  const cell = (median: number | null, model: number | null) =>
+    median === null ? "<td>—</td>" : `<td>${formatUs(median)}${model === null ? "" : ` <span class="muted">(${formatUs(model)})</span>`}</td>`;
+  const rows = sweep.lines
+    .map((l) => `<tr><th scope="row">${escapeHtml(groupLabel(l.transport, l.client))}</th>${l.median_us.map((m, i) => cell(m, l.model_us[i])).join("")}</tr>`)
+    .join("");
+  return `<div class="card" id="sweep-card"><h3>Sweep of ${escapeHtml(sweep.setting)} <span class="muted">(${sweep.points.length} runs; the link's model dashed)</span></h3>
+    <div id="chart-sweep" class="chart"></div>
+    <div class="table-wrap"><table id="sweep-table"><thead><tr><th>median (model)</th>${head}</tr></thead><tbody>${rows}</tbody></table></div>
+    <p class="muted">Below: the sweep's last run (${escapeHtml(sweep.points[sweep.points.length - 1]?.link ?? "")}); every run is in the History.</p></div>`;
+}
+
+/** What each transport's bytes per message need of an uplink, against the link profiles' uplinks. */
+function uplinkCard(uplink: UplinkReport | null | undefined): string {
+  if (!uplink) return "";
+  const head = uplink.uplinks.map((u) => `<th>${escapeHtml(u.name)} <span class="muted">${u.up_kbit.toLocaleString()} kbit/s</span></th>`).join("");
+  const rows = uplink.rows
+    .map((r) => `<tr><th scope="row">${escapeHtml(groupLabel(r.transport, r.client))}</th><td>${formatBytes(r.bytes_out_per_msg)}</td>${r.max_per_s.map((m) => `<td>${Math.floor(m).toLocaleString()}/s</td>`).join("")}</tr>`)
+    .join("");
+  return `<div class="card" id="uplink-card"><h3>What an uplink carries <span class="muted">(bytes per message × rate; a link is full where a line crosses its uplink)</span></h3>
+    <div id="chart-uplink" class="chart"></div>
+    <div class="table-wrap"><table id="uplink-table"><thead><tr><th>transport</th><th>bytes up per msg</th>${head}</tr></thead><tbody>${rows}</tbody></table></div>
+    ${uplink.notes.length ? `<ul class="notes">${uplink.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join("")}</ul>` : ""}</div>`;
+}
+
 export function renderResults(root: HTMLElement, view: RunView | null, options: ResultsOptions = {}): void {
   const exportable = options.exportable ?? true;
   destroyCharts();
@@ -110,7 +138,7 @@ export function renderResults(root: HTMLElement, view: RunView | null, options: 
     root.innerHTML = `<div class="card empty"><h2>No results yet</h2><p>Run a plan, or open a run from the History.</p></div>`;
     return;
   }
-  const { record, report, series, power } = view;
+  const { record, report, series, power, sweep } = view;
   const comparisons = report.comparisons.length
     ? report.comparisons
         .map(
@@ -127,6 +155,7 @@ export function renderResults(root: HTMLElement, view: RunView | null, options: 
     .map((t) => `<li><b>${escapeHtml(groupLabel(t.transport, t.client))}</b>: ${escapeHtml(t.normal!.verdict)}</li>`)
     .join("");
   root.innerHTML = `
+  ${sweepCard(sweep)}
   <div class="card">
     <div class="run-head">
       <h2>Run ${escapeHtml(record.id.slice(0, 8))} ${statusBadge(record.status)}</h2>
@@ -152,6 +181,7 @@ export function renderResults(root: HTMLElement, view: RunView | null, options: 
       <tbody>${report.transports.map(summaryRow).join("")}</tbody>
     </table></div>
   </div>
+  ${uplinkCard(report.uplink)}
   <div class="card"><h3>Notes</h3><ul class="notes">${report.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join("")}</ul>
     <p class="muted">${escapeHtml(record.platform.cpu_model)} · ${record.platform.logical_cores} cores · Duplex ${escapeHtml(record.duplex_version)} · run ${escapeHtml(record.id)}</p></div>
   ${glossaryCard()}`;
@@ -166,6 +196,9 @@ export function renderResults(root: HTMLElement, view: RunView | null, options: 
       histogramWithNormal(cell, s, report.transports.find((t) => t.transport === s.transport && t.client === s.client));
     }
   }
+
+  if (sweep) sweepMedians($("#chart-sweep", root), sweep);
+  if (report.uplink) uplinkNeeds($("#chart-uplink", root), report.uplink);
 
   const powerChart = root.querySelector<HTMLElement>("#chart-power");
   if (power && powerChart && power.at_unix_ns.length > 1) powerOverTime(powerChart, power, record.webview !== null);

@@ -70,6 +70,7 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
         .filter((l) => l.name !== "loopback")
         .map((l) => `<option value="${escapeHtml(l.name)}">${escapeHtml(linkLabel(l))}</option>`)
         .join("")}</select></label>
+      <label>Sweep <span class="muted">(a run per value)</span> <input type="text" id="sweep" placeholder="rtt=0,10,50,100,200ms" spellcheck="false" autocomplete="off"></label>
     </div>
     <p id="link-description" class="muted note" hidden></p>
     <fieldset><legend>Server</legend>
@@ -162,7 +163,8 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
   const clients = () => ({ native: checkbox("client-native").checked, webview: checkbox("client-webview").checked });
 
   const foreign = () => remote() && checkbox("target-foreign").checked;
-  const request = () => ({ plan: readPlan(), targetUrl: targetUrl(), foreign: foreign(), ...clients() });
+  const sweep = () => ($("#sweep", root) as HTMLInputElement).value.trim();
+  const request = () => ({ plan: readPlan(), targetUrl: targetUrl(), foreign: foreign(), ...clients(), sweep: sweep() });
   // The engine's answer for the form as it is; asked again on every change, the latest wins.
   let check: PlanCheck | null = null;
   let asked = 0;
@@ -175,7 +177,7 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
       answer = await api.validatePlan(request());
     } catch (e) {
       // A field the engine cannot even read (empty, not a number): say which value is wrong.
-      answer = { problems: [errorMessage(e)], native: null, webview: null, pacedSeconds: null };
+      answer = { problems: [errorMessage(e)], native: null, webview: null, pacedSeconds: null, sweep: [] };
     }
     if (mine !== asked) return;
     check = answer;
@@ -183,8 +185,9 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
     if (!running) ($("#run-button", root) as HTMLButtonElement).disabled = answer.problems.length > 0;
     const calls = (answer.native?.calls ?? 0) + (answer.webview?.calls ?? 0);
     const seconds = answer.pacedSeconds;
+    const runs = answer.sweep.length > 1 ? ` × ${answer.sweep.length} links` : "";
     $("#run-summary", root).textContent =
-      answer.problems.length === 0 ? `${calls.toLocaleString()} calls${seconds ? `, about ${Math.ceil(seconds)} s` : ""}` : "";
+      answer.problems.length === 0 ? `${calls.toLocaleString()} calls${runs}${seconds ? `, about ${Math.ceil(seconds)} s` : ""}` : "";
   }
 
   ($("#preset", root) as HTMLSelectElement).onchange = (e) => applyPreset((e.target as HTMLSelectElement).value);
@@ -259,61 +262,82 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
     }
   };
 
+  /** One run of `plan`, native part then web-view part, stored; `step` names it within a sweep. */
+  async function runOnce(plan: Plan, step: string): Promise<RunView> {
+    const c = clients();
+    const url = targetUrl();
+    const phase = (what: string) => ($("#run-phase", root).textContent = `${step}${what}`);
+    clearProgress();
+    $("#progress-card", root).hidden = false;
+    setRunning(true, "");
+    phase(c.native ? "native clients…" : "web-view clients…");
+    const pending = await api.startRun({ plan, targetUrl: url, foreign: foreign(), native: c.native, webview: c.webview }, (u) => {
+      if (u.type === "progress") {
+        phase(c.native ? "native clients…" : "web-view clients…");
+        done.native = u.done;
+        progressRow(u.client, u.transport, u.set, u.sets, u.transportDone, u.transportTotal, u.p50Us);
+      } else if (u.type === "baseline") {
+        phase(`idle baseline for power: ${(u.durationMs / 1000).toFixed(1)} s without traffic…`);
+      }
+    });
+    let part: ClientPart | null = null;
+    if (pending.webview && pending.status === "complete" && !cancelled) {
+      phase("web-view clients…");
+      abort = new AbortController();
+      try {
+        part = await runWebview(pending.webview, pending.server, {
+          signal: abort.signal,
+          onProgress: (p) => {
+            done.webview = p.done;
+            progressRow("webview", p.transport, p.set, p.sets, p.transportDone, p.transportTotal, p.p50Us);
+          },
+        });
+      } catch (err) {
+        // The native part is measured and waiting: store it whatever happened here.
+        showError(`web-view clients: ${errorMessage(err)}`);
+      }
+    }
+    phase("statistics…");
+    const view = await api.finishRun(part);
+    // The rows end at what was stored: every call, answered or failed, of each transport.
+    for (const t of view.report.transports) {
+      const row = rows.get(`${t.client}/${t.transport}`);
+      if (row) {
+        const calls = t.overall.count + t.overall.errors;
+        ($("progress", row) as HTMLProgressElement).value = calls / Math.max(1, view.record.plan.sets * view.record.plan.calls * view.record.plan.concurrency);
+        $(".detail", row).textContent = `${calls.toLocaleString()} calls stored · p50 ${formatQuantile(t.overall, t.overall.p50_us)}`;
+      }
+    }
+    return view;
+  }
+
   form.onsubmit = async (e) => {
     e.preventDefault();
     if (running) return;
-    const plan = readPlan();
-    const c = clients();
-    const url = targetUrl();
     if (check && check.problems.length) {
       showError(check.problems.join(" "));
       return;
     }
     clearError();
     cancelled = false;
-    clearProgress();
+    const plan = readPlan();
+    // A sweep: the plan once per link, then all of them as one view.
+    const links = check?.sweep ?? [];
     $("#progress-card", root).hidden = false;
     $("#progress-card", root).scrollIntoView({ block: "start", behavior: "smooth" });
-    setRunning(true, c.native ? "native clients…" : "web-view clients…");
     try {
-      const pending = await api.startRun({ plan, targetUrl: url, foreign: foreign(), native: c.native, webview: c.webview }, (u) => {
-        if (u.type === "progress") {
-          $("#run-phase", root).textContent = c.native ? "native clients…" : "web-view clients…";
-          done.native = u.done;
-          progressRow(u.client, u.transport, u.set, u.sets, u.transportDone, u.transportTotal, u.p50Us);
-        } else if (u.type === "baseline") {
-          $("#run-phase", root).textContent = `idle baseline for power: ${(u.durationMs / 1000).toFixed(1)} s without traffic…`;
-        }
-      });
-      let part: ClientPart | null = null;
-      if (pending.webview && pending.status === "complete" && !cancelled) {
-        $("#run-phase", root).textContent = "web-view clients…";
-        abort = new AbortController();
-        try {
-          part = await runWebview(pending.webview, pending.server, {
-            signal: abort.signal,
-            onProgress: (p) => {
-              done.webview = p.done;
-              progressRow("webview", p.transport, p.set, p.sets, p.transportDone, p.transportTotal, p.p50Us);
-            },
-          });
-        } catch (err) {
-          // The native part is measured and waiting: store it whatever happened here.
-          showError(`web-view clients: ${errorMessage(err)}`);
-        }
+      if (links.length === 0) {
+        options.onResult(await runOnce(plan, ""));
+        return;
       }
-      $("#run-phase", root).textContent = "statistics…";
-      const view = await api.finishRun(part);
-      // The rows end at what was stored: every call, answered or failed, of each transport.
-      for (const t of view.report.transports) {
-        const row = rows.get(`${t.client}/${t.transport}`);
-        if (row) {
-          const calls = t.overall.count + t.overall.errors;
-          ($("progress", row) as HTMLProgressElement).value = calls / Math.max(1, view.record.plan.sets * view.record.plan.calls * view.record.plan.concurrency);
-          $(".detail", row).textContent = `${calls.toLocaleString()} calls stored · p50 ${formatQuantile(t.overall, t.overall.p50_us)}`;
-        }
+      const ids: string[] = [];
+      for (const [i, link] of links.entries()) {
+        if (cancelled) break;
+        const view = await runOnce({ ...plan, link }, `sweep ${i + 1}/${links.length} (${link.name}): `);
+        ids.push(view.record.id);
+        if (view.record.status !== "complete") break;
       }
-      options.onResult(view);
+      if (ids.length) options.onResult(await api.sweepView(ids));
     } catch (err) {
       showError(errorMessage(err));
     } finally {

@@ -152,6 +152,11 @@ fn text(record: &RunRecord, report: &Report, files: Option<&ReportFiles>) -> Str
         }
         out.push('\n');
     }
+    if let Some(uplink) = &report.uplink {
+        for note in &uplink.notes {
+            let _ = writeln!(out, "uplink: {note}");
+        }
+    }
     for note in &report.notes {
         let _ = writeln!(out, "note: {note}");
     }

@@ -12,6 +12,7 @@ use duplex_model::record::RunRecord;
 
 use super::ExportError;
 use crate::stats::energy::{PowerSeries, power_series};
+use crate::stats::sweep::{SweepReport, sweep_report};
 use crate::stats::{Report, Series, series};
 
 /// The built report page (`ui/dist/report.html`), if the UI was built before this crate;
@@ -31,13 +32,27 @@ pub struct RunView {
     pub series: Vec<Series>,
     /// CPU and power between readings, for the power-over-time chart.
     pub power: Option<PowerSeries>,
+    /// When the run is a sweep's last: the whole sweep, drawn above it.
+    pub sweep: Option<SweepReport>,
 }
 
 pub fn view_of(record: RunRecord, report: Report) -> RunView {
     let series = series(&record);
     let power = record.power.as_ref().map(power_series);
     // The samples and power readings reach the page as series, not raw.
-    RunView { record: RunRecord { samples: Vec::new(), power: None, ..record }, report, series, power }
+    RunView {
+        record: RunRecord { samples: Vec::new(), power: None, ..record },
+        report,
+        series,
+        power,
+        sweep: None,
+    }
+}
+
+/// A sweep as the page draws it: its picture above the results of its last run.
+pub fn sweep_view(runs: &[(RunRecord, Report)]) -> Option<RunView> {
+    let (record, report) = runs.last()?.clone();
+    Some(RunView { sweep: Some(sweep_report(runs)), ..view_of(record, report) })
 }
 
 /// The report page with `view` in it.

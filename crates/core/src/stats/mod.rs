@@ -10,7 +10,9 @@ pub mod normal;
 pub mod platforms;
 pub mod series;
 pub mod summary;
+pub mod sweep;
 pub mod thresholds;
+pub mod uplink;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -59,6 +61,9 @@ pub struct Report {
     /// The emulated link's model beside the medians, for a run over a link.
     #[serde(default)]
     pub link: Option<link::LinkReport>,
+    /// How many messages per second the profiles' uplinks carry, by bytes per message.
+    #[serde(default)]
+    pub uplink: Option<uplink::UplinkReport>,
 }
 
 impl Report {
@@ -242,6 +247,7 @@ pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
         record.platform.label(),
         record.topology.name()
     ));
+    let uplink = uplink::uplink_report(record, &transports);
     Report {
         run_id: record.id.clone(),
         transports,
@@ -249,6 +255,7 @@ pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
         notes,
         energy: energy::energy_report(record),
         link,
+        uplink,
     }
 }
 
