@@ -4,7 +4,10 @@
 
 use std::sync::Arc;
 
+use std::net::{Ipv4Addr, SocketAddr};
+
 use duplex_core::clients::Transport;
+use duplex_core::link::{Link, Relay};
 use duplex_core::runner::Plan;
 use duplex_core::server::join::{Asset, BrowserJoin, ResultSink, WebAssets};
 use duplex_core::server::{ServerConfig, ServerThread, lan};
@@ -17,6 +20,8 @@ use crate::error::{AppError, AppResult};
 /// The LAN server while it runs.
 pub struct LanServer {
     _server: ServerThread,
+    /// Over an emulated link: the relay browsers reach the server through.
+    _relay: Option<Relay>,
     info: LanInfo,
 }
 
@@ -42,6 +47,10 @@ pub struct LanRequest {
     pub port: u16,
     pub sets: u32,
     pub calls: u32,
+    /// The link joined browsers measure over: the URLs they open are a relay's.
+    #[serde(default)]
+    #[ts(optional)]
+    pub link: Option<Link>,
 }
 
 /// The app's embedded front end (join.html and its scripts), served to joining browsers.
@@ -56,11 +65,18 @@ impl<R: Runtime> WebAssets for AppAssets<R> {
 impl LanServer {
     /// A second server on every network address (`request.port`, 0 for any), behind a fresh
     /// access token, serving the join page from `assets` and handing joined runs to `sink`.
-    pub fn start(request: &LanRequest, assets: Arc<dyn WebAssets>, sink: ResultSink) -> AppResult<LanServer> {
+    /// Over a link (`request.link`), browsers open a relay's port on every network address.
+    pub async fn start(
+        request: &LanRequest,
+        assets: Arc<dyn WebAssets>,
+        sink: ResultSink,
+    ) -> AppResult<LanServer> {
+        let link = request.link.clone().filter(|l| !l.is_direct());
         let plan = Plan {
             transports: vec![Transport::Ws, Transport::Http, Transport::Xhr],
             sets: request.sets,
             calls: request.calls,
+            link: link.clone(),
             ..Plan::preset("quick")?
         }
         .joined()
@@ -72,7 +88,18 @@ impl LanServer {
         };
         let token = config.access_token.clone().unwrap_or_default();
         let server = ServerThread::spawn(config).map_err(|e| AppError::Lan(e.to_string()))?;
-        let urls = lan::join_urls(server.local_addr(), &token);
+        let relay = match &link {
+            Some(link) => {
+                let upstream = SocketAddr::from((Ipv4Addr::LOCALHOST, server.local_addr().port()));
+                let relay = Relay::start_on(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)), link, &[upstream])
+                    .await
+                    .map_err(|e| AppError::Lan(format!("cannot start the link relay: {e}")))?;
+                Some(relay)
+            }
+            None => None,
+        };
+        let browsers = relay.as_ref().map_or(server.local_addr(), Relay::local_addr);
+        let urls = lan::join_urls(browsers, &token);
         let info = LanInfo {
             address: server.local_addr().to_string(),
             qr_svg: urls.first().and_then(|u| lan::qr_svg(u).ok()),
@@ -80,7 +107,7 @@ impl LanServer {
             token,
             plan: plan.into_plan(),
         };
-        Ok(LanServer { _server: server, info })
+        Ok(LanServer { _server: server, _relay: relay, info })
     }
 
     pub fn info(&self) -> &LanInfo {

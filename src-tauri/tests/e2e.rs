@@ -578,7 +578,7 @@ async fn every_view_fits_a_phone(client: &Client, shots: &Path) {
                      const wide = over > 0 ? [...document.querySelectorAll('body *')]
                        .filter(e => e.getClientRects().length > 0 && e.getBoundingClientRect().left + e.scrollWidth > window.innerWidth + 1)
                        .filter(e => { for (let p = e.parentElement; p; p = p.parentElement) { if (['auto', 'scroll'].includes(getComputedStyle(p).overflowX)) return false; } return true; })
-                       .slice(0, 4).map(e => `${e.tagName}.${e.className} (right ${Math.round(e.getBoundingClientRect().right)}): ${e.textContent.trim().slice(0, 60)}`) : [];
+                       .slice(-4).map(e => `${e.tagName}#${e.id}.${e.className} (right ${Math.round(e.getBoundingClientRect().right)}, scroll width ${e.scrollWidth}): ${e.textContent.trim().slice(0, 60)}`) : [];
                      return [over, small, wide];",
                     vec![],
                 )
@@ -694,6 +694,11 @@ async fn serve_on_lan_and_let_a_browser_join(client: &Client, shots: &Path) {
     set_number(client, "lan-port", "0").await;
     set_number(client, "lan-sets", "2").await;
     set_number(client, "lan-calls", "20").await;
+    // Browsers join over the wifi profile: the URLs they open are the link relay's.
+    client
+        .execute("const s = document.querySelector('#lan-link'); s.value = 'wifi'; s.dispatchEvent(new Event('change', { bubbles: true }));", vec![])
+        .await
+        .expect("pick the browsers' link");
     click(client, "lan-start").await;
     let address = wait_for(
         client,
@@ -717,6 +722,24 @@ async fn serve_on_lan_and_let_a_browser_join(client: &Client, shots: &Path) {
     assert_eq!(status_of(port, "/health?token=0123456789abcdef0123456789abcdef"), 401);
     assert_eq!(status_of(port, &format!("/health?token={token}")), 200);
     assert_eq!(status_of(port, &format!("/?token={token}")), 200, "the app serves its join page");
+    let said = client
+        .execute("return document.querySelector('#lan-running').textContent;", vec![])
+        .await
+        .expect("text");
+    assert!(said.as_str().is_some_and(|t| t.contains("emulated link") && t.contains("wifi")), "{said}");
+    // The relay's port, from the URLs shown (none when this machine has no network address).
+    let first_url = client
+        .execute("return document.querySelector('#lan-urls code')?.textContent ?? null;", vec![])
+        .await
+        .expect("url");
+    let relay: Option<u16> = first_url
+        .as_str()
+        .and_then(|u| u.split("://").nth(1)?.split('/').next()?.rsplit(':').next()?.parse().ok());
+    if let Some(relay) = relay {
+        assert_ne!(relay, port, "browsers open the relay, not the server");
+        assert_eq!(status_of(relay, &format!("/health?token={token}")), 200, "through the relay");
+    }
+    let browsers = relay.unwrap_or(port);
 
     let browser = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
         .into_iter()
@@ -728,7 +751,7 @@ async fn serve_on_lan_and_let_a_browser_join(client: &Client, shots: &Path) {
             let mut chromium = Command::new(browser)
                 .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
                 .arg(format!("--user-data-dir={}", profile.path().display()))
-                .arg(format!("http://127.0.0.1:{port}/?token={token}&autostart=1"))
+                .arg(format!("http://127.0.0.1:{browsers}/?token={token}&autostart=1"))
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -757,6 +780,7 @@ async fn serve_on_lan_and_let_a_browser_join(client: &Client, shots: &Path) {
     )
     .await;
     assert_eq!(status_of(port, &format!("/health?token={token}")), 0, "stopped: nothing listens");
+    assert_eq!(status_of(browsers, &format!("/health?token={token}")), 0, "nor on the relay");
 }
 
 /// The app as a user installs it: scripts/check-linux-packages.sh installs the .deb with apt and

@@ -3,7 +3,7 @@ import "./locale"; // first: makes navigator.language valid before uPlot reads i
 import "./style.css";
 
 import { api, errorMessage } from "./api";
-import type { RunView } from "./bindings";
+import type { Link, RunView } from "./bindings";
 import { $, onTab, setUpTabs, showError, showTab } from "./ui";
 import { listen } from "@tauri-apps/api/event";
 
@@ -25,6 +25,8 @@ function applyTheme(theme: Theme): void {
 let current: RunView | null = null;
 /** The embedded echo server's address, once known. */
 let embedded: string | null = null;
+/** Link profiles (the app info), for the LAN view's link selector. */
+let links: Link[] = [];
 
 function showResult(view: RunView): void {
   current = view;
@@ -64,7 +66,7 @@ async function boot(): Promise<void> {
   onTab((tab) => {
     if (tab === "results") renderResults($("#view-results"), current);
     if (tab === "history") void drawHistory();
-    if (tab === "lan") void renderLan($("#view-lan"));
+    if (tab === "lan") void renderLan($("#view-lan"), links);
     // Drawn once: a live session goes on while other tabs are shown.
     if (tab === "live" && !$("#view-live").hasChildNodes()) renderLive($("#view-live"), embedded);
   });
@@ -76,6 +78,7 @@ async function boot(): Promise<void> {
   });
 
   const info = await api.appInfo();
+  links = info.links;
   embedded = "Ok" in info.server ? info.server.Ok : null;
   const status = $("#server-status");
   if ("Ok" in info.server) {

@@ -25,7 +25,7 @@ pub enum Command {
     /// Run a WebSocket-vs-AJAX comparison (embedded server unless --target) and write a CSV report.
     Bench(Box<BenchArgs>),
     /// Run the Duplex echo server alone, for clients on other machines.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Add runs from other devices (bundle files) to the history; runs already there are kept.
     Import(ImportArgs),
     /// List the runs in the history.
@@ -410,9 +410,14 @@ pub struct ServeArgs {
     /// …and this many sets…
     #[arg(long)]
     pub join_sets: Option<u32>,
-    /// …of this many calls per transport.
+    /// …of this many calls per transport…
     #[arg(long)]
     pub join_calls: Option<u32>,
+    /// …over this emulated link (as bench --link: 4g, rtt=80ms,down=8mbit, a .toml profile):
+    /// the URL browsers open is a link relay's, so the page and every connection it makes go
+    /// through it.
+    #[arg(long, value_name = "LINK", requires = "lan")]
+    pub join_link: Option<String>,
     /// The built web client served to browsers [default: $DUPLEX_WEB_DIR, else ui/dist of this
     /// source tree].
     #[arg(long, value_name = "DIR")]
@@ -575,12 +580,20 @@ impl ServeArgs {
     }
 
     /// The plan joined browsers run.
-    pub fn join_plan(&self) -> Result<CheckedPlan, duplex_core::runner::PlanError> {
+    pub fn join_plan(&self) -> anyhow::Result<CheckedPlan> {
         let mut plan = Plan::preset(&self.join_preset)?;
         plan.transports = self.join_transports.clone();
         plan.sets = self.join_sets.unwrap_or(plan.sets);
         plan.calls = self.join_calls.unwrap_or(plan.calls);
-        plan.joined().check()
+        plan.link = self.join_link()?;
+        Ok(plan.joined().check()?)
+    }
+
+    /// The link joined browsers measure over (`--join-link`), if it delays or paces anything.
+    pub fn join_link(&self) -> anyhow::Result<Option<duplex_core::link::Link>> {
+        let link = self.join_link.as_deref().map(link_of).transpose();
+        let link = link.map_err(|e| anyhow::anyhow!("--join-link: {e}"))?;
+        Ok(link.filter(|l| !l.is_direct()))
     }
 
     /// Where the built web client is, if anywhere.

@@ -17,6 +17,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use duplex_core::clients::Transport;
+use duplex_core::link::Relay;
 use duplex_core::record::RunStatus;
 use duplex_core::server::join::{BrowserJoin, DirAssets};
 use duplex_core::server::{Server, ServerConfig, lan, new_token};
@@ -56,7 +57,7 @@ fn main() -> ExitCode {
                 sweep::run(&args, &spec).await
             }
             Command::Bench(args) => bench(*args).await,
-            Command::Serve(args) => serve(args).await,
+            Command::Serve(args) => serve(*args).await,
             Command::Import(args) => import(&args),
             Command::History(args) => history(&args),
             Command::Compare(args) => compare(&args),
@@ -237,6 +238,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let bind = args.bind();
+    let join_link = args.join_link()?;
     let mut config = ServerConfig {
         bind,
         tick_interval: Duration::from_millis(args.tick_ms.max(1)),
@@ -247,6 +249,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         ..ServerConfig::default()
     };
     let mut notes = Vec::new();
+    let mut relays = Vec::new();
     if args.lan {
         let token = match &args.token {
             Some(t) if t.chars().count() < 16 => anyhow::bail!("--token: use 16 characters or more"),
@@ -294,11 +297,26 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
              loopback only; for other devices: duplex serve --lan\n"
         )),
         Some(token) => {
-            let urls = lan::join_urls(addr, token);
             out("  LAN mode: every request needs the access token in its URL\n");
-            for url in &urls {
+            // Over a link, browsers open the relay's port: the page and every connection it
+            // makes cross the link; native clients may use the server's port (and --link).
+            let relay = match &join_link {
+                Some(link) => Some(join_relay(addr, link).await?),
+                None => None,
+            };
+            let browsers = relay.as_ref().map_or(addr, |r| r.local_addr());
+            for url in lan::join_urls(browsers, token) {
                 out(&format!("  open in a browser: {url}\n"));
             }
+            if let (Some(link), Some(relay)) = (&join_link, &relay) {
+                out(&format!(
+                    "  browsers join over the link {} (port {}, a relay; no loss emulated)\n",
+                    link.describe(),
+                    relay.local_addr().port()
+                ));
+            }
+            relays.extend(relay);
+            let urls = lan::join_urls(addr, token);
             match urls.first() {
                 Some(url) => {
                     if let Ok(qr) = lan::qr_text(url) {
@@ -319,7 +337,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         shutdown.cancel();
     });
     server.wait().await?;
+    drop(relays);
     Ok(ExitCode::SUCCESS)
+}
+
+/// A link relay on the LAN server's address (another port), to the server.
+async fn join_relay(server: std::net::SocketAddr, link: &duplex_core::link::Link) -> anyhow::Result<Relay> {
+    let upstream = if server.ip().is_unspecified() {
+        std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, server.port()))
+    } else {
+        server
+    };
+    Relay::start_on(std::net::SocketAddr::new(server.ip(), 0), link, &[upstream])
+        .await
+        .context("starting the join link's relay")
 }
 
 /// Browser join for `duplex serve --lan`: the built web client, and a sink into the history.

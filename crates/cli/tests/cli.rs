@@ -353,12 +353,41 @@ fn chromium() -> Option<std::path::PathBuf> {
     candidates.into_iter().find(|p: &std::path::PathBuf| p.is_file())
 }
 
-#[test]
-fn a_headless_browser_joins_over_the_token_url_and_its_run_lands_in_the_history() {
+/// Headless Chromium opening a join URL, which starts the run at once.
+fn join_headless(browser: &std::path::Path, url: &str, profile: &std::path::Path) -> Child {
+    Child(
+        Command::new(browser)
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg(format!("{url}&autostart=1"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("chromium starts"),
+    )
+}
+
+/// `duplex history` once a browser's run is in it (90 s at most).
+fn wait_for_a_browsers_run(history_arg: &[&str]) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let listed = loop {
+        let out = duplex(&[&["history"][..], history_arg].concat());
+        let text = stdout(&out);
+        if text.contains("Chrome") || std::time::Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    assert!(listed.contains("Chrome"), "no run from the browser arrived in the history:\n{listed}");
+    listed
+}
+
+/// The chromium and built join page the browser tests need, or why they are skipped.
+fn browser_and_page() -> Option<std::path::PathBuf> {
     let web = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../ui/dist/join.html"));
     if cfg!(windows) {
         eprintln!("skipped: {NO_LINUX_TOOLS} (Chromium)");
-        return;
+        return None;
     }
     let (Some(browser), true) = (chromium(), web.is_file()) else {
         // scripts/test-all.sh installs chromium and builds the UI, and sets this: there the
@@ -368,8 +397,52 @@ fn a_headless_browser_joins_over_the_token_url_and_its_run_lands_in_the_history(
             "chromium or ui/dist/join.html missing"
         );
         eprintln!("skipped: needs chromium and a built UI (npm run build in ui/)");
-        return;
+        return None;
     };
+    Some(browser)
+}
+
+/// `duplex serve --lan --join-link`: the URL browsers open is the relay's, so the page and all
+/// its connections cross the link, and the stored run says which link.
+#[test]
+fn a_browser_joins_over_an_emulated_link() {
+    let Some(browser) = browser_and_page() else { return };
+    let data = tempfile::tempdir().expect("tempdir");
+    let history = data.path().join("history.sqlite");
+    let (_server, url) = serve_lan(
+        &history,
+        &[
+            "--join-sets",
+            "1",
+            "--join-calls",
+            "10",
+            "--join-transports",
+            "ws,http",
+            "--join-link",
+            "rtt=30ms",
+        ],
+    );
+    let _browser = join_headless(&browser, &url, &data.path().join("chromium-profile"));
+    let history_arg = ["--history", history.to_str().expect("utf8")];
+    wait_for_a_browsers_run(&history_arg);
+    let out = duplex(&[&["compare", "--all", "--json"][..], &history_arg].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let conditions = v["groups"][0]["conditions"].as_str().unwrap_or_default().to_owned();
+    assert!(conditions.contains("RTT 30 ms"), "the run records its link: {conditions}");
+    for transport in ["ws", "http"] {
+        let cells = v["cells"].as_array().expect("cells");
+        let cell = cells.iter().find(|c| c["transport"] == transport).expect(transport);
+        let p50 = cell["summary"]["p50_us"].as_f64().unwrap_or_default();
+        assert!(p50 >= 30_000.0, "{transport} crossed the 30 ms link: {cell}");
+    }
+    let bad = duplex(&["serve", "--lan", "--join-link", "rtt=soon"]);
+    assert!(!bad.status.success() && stderr(&bad).contains("--join-link"), "{}", stderr(&bad));
+}
+
+#[test]
+fn a_headless_browser_joins_over_the_token_url_and_its_run_lands_in_the_history() {
+    let Some(browser) = browser_and_page() else { return };
     let data = tempfile::tempdir().expect("tempdir");
     let history = data.path().join("history.sqlite");
     let (_server, url) = serve_lan(
@@ -393,28 +466,9 @@ fn a_headless_browser_joins_over_the_token_url_and_its_run_lands_in_the_history(
     let page = &url["http://".len() + addr.len()..];
     assert_eq!(status_of(&addr, page), 200, "{page}");
 
-    let profile = data.path().join("chromium-profile");
-    let _browser = Child(
-        Command::new(browser)
-            .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-            .arg(format!("--user-data-dir={}", profile.display()))
-            .arg(format!("{url}&autostart=1"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("chromium starts"),
-    );
+    let _browser = join_headless(&browser, &url, &data.path().join("chromium-profile"));
     let history_arg = ["--history", history.to_str().expect("utf8")];
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
-    let listed = loop {
-        let out = duplex(&[&["history"][..], &history_arg].concat());
-        let text = stdout(&out);
-        if text.contains("Chrome") || std::time::Instant::now() > deadline {
-            break text;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(500));
-    };
-    assert!(listed.contains("Chrome"), "no run from the browser arrived in the history:\n{listed}");
+    let listed = wait_for_a_browsers_run(&history_arg);
     assert!(listed.contains("join 2 × 30"), "labelled with the plan it ran, not its preset:\n{listed}");
 
     // Compare sees it as its own platform, with the browser's three transports.

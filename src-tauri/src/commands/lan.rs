@@ -24,8 +24,7 @@ pub async fn start_lan<R: Runtime>(
     state: State<'_, DuplexState>,
     request: LanRequest,
 ) -> AppResult<LanInfo> {
-    let mut slot = state.lan();
-    if let Some(running) = slot.as_ref() {
+    if let Some(running) = state.lan().as_ref() {
         return Ok(running.info().clone());
     }
     let store = app.clone();
@@ -35,7 +34,12 @@ pub async fn start_lan<R: Runtime>(
         let _ = store.emit(RUN_STORED_EVENT, &record.id);
         Ok(())
     });
-    let server = LanServer::start(&request, Arc::new(AppAssets(app.asset_resolver())), sink)?;
+    let server = LanServer::start(&request, Arc::new(AppAssets(app.asset_resolver())), sink).await?;
+    let mut slot = state.lan();
+    // Started twice at once: the first one serves, the second stops here.
+    if let Some(running) = slot.as_ref() {
+        return Ok(running.info().clone());
+    }
     let info = server.info().clone();
     *slot = Some(server);
     Ok(info)

@@ -3,7 +3,8 @@
 // their runs land in History; other Duplex apps and CLIs can target the URL too.
 import { api } from "../api";
 import { errorMessage, escapeHtml, formatDate } from "../format";
-import type { LanInfo, RunListItem } from "../bindings";
+import type { LanInfo, Link, RunListItem } from "../bindings";
+import { linkLabel } from "./run";
 import { $, clearError, showError } from "../ui";
 
 /** The target the engine records for a joined browser's run (`duplex_core::session::JOINED_TARGET`). */
@@ -19,8 +20,9 @@ function runningHtml(info: LanInfo): string {
     <div class="lan-grid">
       <figure id="lan-qr" class="qr" aria-label="QR code of the first URL">${info.qrSvg ?? ""}</figure>
       <div>
-        <p class="muted">Browsers run <b>${escapeHtml(info.plan.transports.join(", "))}</b>, ${info.plan.sets} sets × ${info.plan.calls} calls, and
-        send their samples here. Another Duplex (app or <code>duplex bench --target URL</code>) can measure this device with the same URL.</p>
+        <p class="muted">Browsers run <b>${escapeHtml(info.plan.transports.join(", "))}</b>, ${info.plan.sets} sets × ${info.plan.calls} calls${
+          info.plan.link ? `, over the emulated link <b>${escapeHtml(linkLabel(info.plan.link))}</b> (the URLs above are its relay's: the page and every connection cross it)` : ""
+        }, and send their samples here. Another Duplex (app or <code>duplex bench --target URL</code>) can measure this device with the same URL.</p>
         <p class="muted">Every request needs the access token <code id="lan-token">${escapeHtml(info.token)}</code> in the URL; stopping the server retires it.</p>
         <h3>Joined runs</h3>
         <ul id="lan-joined" class="joined"><li class="muted">none yet</li></ul>
@@ -29,7 +31,7 @@ function runningHtml(info: LanInfo): string {
 }
 
 /** Draws the view: the LAN server off (a form) or on (its URLs, QR code and joined runs). */
-export async function renderLan(root: HTMLElement): Promise<void> {
+export async function renderLan(root: HTMLElement, links: Link[]): Promise<void> {
   root.innerHTML = `
   <section class="card plan" id="lan-card">
     <h2>Serve on LAN <span class="muted">let other devices and browsers measure against this one</span></h2>
@@ -37,6 +39,10 @@ export async function renderLan(root: HTMLElement): Promise<void> {
       <label>Port (0 = any free) <input type="number" id="lan-port" min="0" max="65535" step="1" value="9000"></label>
       <label>Browser test: sets <input type="number" id="lan-sets" min="1" step="1" value="10"></label>
       <label>Calls per set <input type="number" id="lan-calls" min="1" step="1" value="200"></label>
+      <label class="wide">Browsers' link <select id="lan-link"><option value="">none: the network as it is</option>${links
+        .filter((l) => l.name !== "loopback")
+        .map((l) => `<option value="${escapeHtml(l.name)}">${escapeHtml(linkLabel(l))}</option>`)
+        .join("")}</select></label>
     </div>
     <div class="actions">
       <button type="button" id="lan-start" class="primary">Serve on LAN</button>
@@ -51,7 +57,7 @@ export async function renderLan(root: HTMLElement): Promise<void> {
   const show = (info: LanInfo | null) => {
     start.hidden = info !== null;
     stop.hidden = info === null;
-    root.querySelectorAll<HTMLInputElement>("input").forEach((i) => (i.disabled = info !== null));
+    root.querySelectorAll<HTMLInputElement | HTMLSelectElement>("input, select").forEach((i) => (i.disabled = info !== null));
     $("#lan-state", root).textContent = info ? "On" : "Off: the echo server answers this device only.";
     running.innerHTML = info ? runningHtml(info) : "";
     running.querySelectorAll<HTMLButtonElement>("button.copy").forEach((b) => {
@@ -65,7 +71,8 @@ export async function renderLan(root: HTMLElement): Promise<void> {
     const num = (id: string) => Number(($(id, root) as HTMLInputElement).value);
     start.disabled = true;
     try {
-      show(await api.startLan({ port: num("#lan-port"), sets: num("#lan-sets"), calls: num("#lan-calls") }));
+      const link = links.find((l) => l.name === ($("#lan-link", root) as HTMLSelectElement).value);
+      show(await api.startLan({ port: num("#lan-port"), sets: num("#lan-sets"), calls: num("#lan-calls"), link }));
     } catch (e) {
       showError(errorMessage(e));
     } finally {

@@ -66,7 +66,7 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
       <label>Power readings every (ms, 0 = off) <input type="number" id="power-ms" min="0" step="1"></label>
       <label>Idle baseline (ms) <input type="number" id="baseline-ms" min="0" step="1"></label>
       <label>Order <select id="order"><option value="interleaved">Interleaved sets</option><option value="in-turn">One transport after another</option></select></label>
-      <label>Link <select id="link"><option value="">none: this machine as it is</option>${options.links
+      <label class="wide">Link <select id="link"><option value="">none: this machine as it is</option>${options.links
         .filter((l) => l.name !== "loopback")
         .map((l) => `<option value="${escapeHtml(l.name)}">${escapeHtml(linkLabel(l))}</option>`)
         .join("")}</select></label>

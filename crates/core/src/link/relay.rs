@@ -1,7 +1,8 @@
-//! The relay: it accepts connections on 127.0.0.1, opens one to the server for each, and carries
-//! every chunk each way at the time its direction's [`Schedule`] says. A new connection's first
-//! bytes are held one round trip (the TCP handshake a local accept did not cost), so TLS, HTTP/2
-//! and WebSocket handshakes over the relay cost their own round trips by themselves.
+//! The relay: it accepts connections (on 127.0.0.1, or a LAN host's address), opens one to the
+//! server for each, and carries every chunk each way at the time its direction's [`Schedule`]
+//! says. A new connection's first bytes are held one round trip (the TCP handshake a local
+//! accept did not cost), so TLS, HTTP/2 and WebSocket handshakes over the relay cost their own
+//! round trips by themselves.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,8 +41,13 @@ impl Relay {
     /// Listens on 127.0.0.1 (a free port) and relays to `upstream` under `link`: the first of its
     /// addresses that accepts (a name may resolve to IPv6 and IPv4 both).
     pub async fn start(link: &Link, upstream: &[SocketAddr]) -> std::io::Result<Relay> {
+        Relay::start_on(SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)), link, upstream).await
+    }
+
+    /// The same on `bind`: a LAN host's relay, which other devices' browsers reach.
+    pub async fn start_on(bind: SocketAddr, link: &Link, upstream: &[SocketAddr]) -> std::io::Result<Relay> {
         let upstream: Arc<[SocketAddr]> = upstream.into();
-        let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
+        let listener = TcpListener::bind(bind).await?;
         let addr = listener.local_addr()?;
         let stats = Arc::new(RelayStats::default());
         let stop = CancellationToken::new();
