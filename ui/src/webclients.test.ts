@@ -75,6 +75,31 @@ describe("web-view runner", () => {
     expect(part.info).toEqual({ user_agent: "test", timer_resolution_us: 5, cross_origin_isolated: true });
   });
 
+  it("opens a WebSocket the server closed while it waited again before its next block", async () => {
+    let opened = 0;
+    let closedByServer = false;
+    const channels = async (transport: Transport): Promise<EchoChannel> => {
+      if (transport === "ws") opened++;
+      // The first WebSocket is closed by the server once the http block has run (long enough).
+      const first = transport === "ws" && opened === 1;
+      const isClosed = () => first && closedByServer;
+      return {
+        async exchange() {
+          if (isClosed()) throw new ExchangeError("connection closed: code 1008 (idle too long)", true);
+          if (transport === "http") closedByServer = true;
+          return { serverTimeS: 1.7e9, bytesOut: 100, bytesIn: 200 };
+        },
+        close() {},
+        closed: isClosed,
+      };
+    };
+    const part = await runWebview(runOf({ ...plan, transports: ["ws", "http"] }), "127.0.0.1:1", { channels, sleep: async () => {} });
+    expect(part.status).toBe("complete");
+    expect(part.samples.filter((s) => s.error !== null)).toEqual([]);
+    expect(part.samples).toHaveLength(2 * 2 * 5);
+    expect(opened).toBe(2);
+  });
+
   it("reports progress per transport, each reaching its own total", async () => {
     const h = harness({ ws: 0.5, http: 1.25, xhr: 2 });
     const last = new Map<string, { done: number; total: number }>();

@@ -31,6 +31,8 @@ export class ExchangeError extends Error {
 export interface EchoChannel {
   exchange(request: string, query: string): Promise<Exchange>;
   close(): void;
+  /** The server closed it (a WebSocket's idle timeout): open another before the next block. */
+  closed?(): boolean;
 }
 
 export type ChannelFactory = (transport: Transport, server: string, plan: Plan) => Promise<EchoChannel>;
@@ -95,6 +97,7 @@ export async function openWebSocket(url: string, timeoutMs: number, Impl: typeof
       ws.onclose = null;
       ws.close(1000);
     },
+    closed: () => closed !== null,
   };
 }
 
@@ -408,6 +411,12 @@ export async function runWebview(run: ClientRun, server: string, options: RunOpt
         break;
       }
       pools.set(transport, pool);
+    }
+    // A WebSocket the server closed while it waited (its idle timeout, reached in long
+    // interleaved plans over slow links) is opened again before its block, as the native client
+    // does. If that fails, the block meets the closed channel and says why.
+    for (const slot of pool) {
+      if (slot.channel.closed?.()) slot.channel = await channels(transport, server, plan).catch(() => slot.channel);
     }
     const blockStart = now();
     // An object, not a `let`: the clients below set it from inside their closures.

@@ -136,14 +136,16 @@ impl Client {
 
     /// Before a block of measurements: a push client drops the events that arrived while it
     /// was not measuring (other transports' blocks ran), so that its next event is timed from
-    /// a client that is waiting for it. Echo clients have nothing to do.
+    /// a client that is waiting for it; a WebSocket echo client the server closed while idle
+    /// connects again. HTTP clients reconnect on their own.
     pub async fn resync(&mut self) {
         match self {
             Client::WsPush(c) => c.resync().await,
             Client::Sse(c) => c.resync().await,
             Client::LongPoll(c) => c.resync(),
             Client::Poll(c) => c.resync(),
-            Client::Ws(_) | Client::Http(_) => {}
+            Client::Ws(c) => c.resync().await,
+            Client::Http(_) => {}
         }
     }
 
@@ -159,7 +161,7 @@ impl Client {
     /// The TLS handshakes this client made, oldest first (none without TLS).
     pub fn handshakes(&self) -> &[Handshake] {
         match self {
-            Client::Ws(c) => c.handshake.as_slice(),
+            Client::Ws(c) => &c.handshakes,
             Client::Http(c) => &c.handshakes,
             _ => &[],
         }

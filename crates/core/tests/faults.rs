@@ -99,3 +99,36 @@ async fn a_kept_alive_connection_the_server_closed_while_idle_is_opened_again() 
         assert_eq!(record.samples.len(), 8);
     }
 }
+
+/// In an interleaved plan a WebSocket waits while the other transports' blocks run; over a slow
+/// link that wait can pass the server's idle timeout (120 s by default: 158 s were seen over
+/// 200 ms of RTT), and the server closes it. Here 300 ms, with an http block of 4 × 200 ms
+/// between the ws blocks: the ws client connects again before its next block and loses nothing.
+#[tokio::test]
+async fn a_websocket_the_server_closed_while_idle_is_opened_again_before_its_next_block() {
+    use duplex_core::server::Limits;
+    let limits = Limits { ws_idle_timeout: Duration::from_millis(300), ..Limits::default() };
+    let server = ServerThread::spawn(ServerConfig { limits, ..ServerConfig::default() }).expect("server");
+    let plan = Plan {
+        sets: 3,
+        calls: 4,
+        warmup: 0,
+        interval_ms: 200.0,
+        ..small_plan(&[Transport::Ws, Transport::Http, Transport::Wss])
+    };
+    let record = crate::util::run_against(
+        plan,
+        Target::InProcess {
+            addr: server.local_addr(),
+            certificate: server.tls().map(|t| t.certificate().clone()),
+        },
+    )
+    .await;
+    assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
+    let failed: Vec<_> = record.samples.iter().filter_map(|s| s.error.as_deref()).collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(record.samples.len(), 3 * 3 * 4);
+    // wss connected again too: one TLS handshake per connection, each reported.
+    let wss = record.tls.iter().find(|t| t.transport == Transport::Wss).expect("wss's TLS");
+    assert!(wss.connections >= 2, "{wss:?}");
+}
