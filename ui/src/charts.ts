@@ -326,9 +326,9 @@ export function uplinkNeeds(el: HTMLElement, uplink: UplinkReport): void {
     series: { ...seriesStyle(r), value: (_u: uPlot, v: number | null) => (v === null ? "" : `${Math.round(v).toLocaleString()} kbit/s`), points: { show: false } },
     data: RATES.map((rate) => (r.bytes_out_per_msg * 8 * rate) / 1000),
   }));
-  const greys = ["#111827", "#4b5563", "#6b7280", "#9ca3af", "#d1d5db"];
+  const greys = ["#111827", "#374151", "#4b5563", "#6b7280", "#9ca3af"];
   const limits = uplink.uplinks.map((u, i) => ({
-    series: { label: `${u.name} uplink`, stroke: greys[i % greys.length], width: 1, dash: [2, 3], points: { show: false }, value: () => `${u.up_kbit.toLocaleString()} kbit/s` },
+    series: { label: `${u.name} uplink`, stroke: greys[i % greys.length], width: 1.5, dash: [8, 4], points: { show: false }, value: () => `${u.up_kbit.toLocaleString()} kbit/s` },
     data: RATES.map(() => u.up_kbit),
   }));
   mount(

@@ -87,10 +87,10 @@ pub fn uplink_report(record: &RunRecord, transports: &[TransportReport]) -> Opti
             client.name(),
             slowest.name,
             slowest.up_kbit,
-            ajax.max_per_s[0],
+            ajax.max_per_s[0].floor(),
             ajax.transport,
             ajax.bytes_out_per_msg,
-            ws.max_per_s[0],
+            ws.max_per_s[0].floor(),
             ws.bytes_out_per_msg,
             ws.max_per_s[0] / ajax.max_per_s[0]
         ));
