@@ -169,6 +169,9 @@ pub struct CompareArgs {
     /// Pool failed and cancelled runs too (left out of pooled groups by default).
     #[arg(long)]
     pub include_incomplete: bool,
+    /// Only the runs measured over this link (its name in the run: 4g, rtt=50ms), or `none`.
+    #[arg(long, value_name = "NAME")]
+    pub link: Option<String>,
     /// Write the comparison as CSV to this file.
     #[arg(long, value_name = "FILE")]
     pub csv: Option<PathBuf>,

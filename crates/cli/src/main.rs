@@ -467,8 +467,10 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
         GroupByArg::Run => GroupBy::Run,
         GroupByArg::Platform => GroupBy::Platform,
     };
-    let comparison =
-        compare_platforms(&runs, CompareOptions { by, include_incomplete: args.include_incomplete });
+    let comparison = compare_platforms(
+        &runs,
+        CompareOptions { by, include_incomplete: args.include_incomplete, link: args.link.clone() },
+    );
     if let Some(path) = &args.csv {
         duplex_core::export::csv::write_platform_comparison(duplex_core::export::create(path)?, &comparison)?;
     }

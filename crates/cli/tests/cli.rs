@@ -1165,7 +1165,33 @@ fn a_soak_runs_over_an_emulated_link() {
         assert!(p50 >= 29_000.0, "{}: every message crossed the 30 ms link: {p50} µs", t["transport"]);
         assert_eq!(t["errors"], 0, "{t}");
     }
-    assert!(stderr(&out).contains("over an emulated link: custom (RTT 30 ms"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("over an emulated link: rtt=30ms (RTT 30 ms"), "{}", stderr(&out));
     let bad = duplex(&["soak", "--seconds", "1", "--link", "rtt=30"]);
     assert!(!bad.status.success() && stderr(&bad).contains("ms, s or us"), "{}", stderr(&bad));
+}
+
+#[test]
+fn compare_filters_runs_by_their_link() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let history = dir.path().join("history.sqlite");
+    let history_arg = ["--history", history.to_str().expect("utf8")];
+    let bench = ["bench", "-t", "ws", "-s", "1", "-n", "5", "--warmup", "1", "--power-ms", "0", "--no-csv"];
+    for link in [&[][..], &["--link", "rtt=6ms"][..]] {
+        let out = duplex(&[&bench[..], link, &history_arg].concat());
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let compare = |link: &str| -> serde_json::Value {
+        let out = duplex(
+            &[&["compare", "--all", "--json", "--by", "run", "--link", link][..], &history_arg].concat(),
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_slice(&out.stdout).expect("json")
+    };
+    let over = compare("rtt=6ms");
+    assert_eq!(over["groups"].as_array().map(Vec::len), Some(1), "{over}");
+    assert!(over["cells"][0]["summary"]["p50_us"].as_f64().is_some_and(|p| p >= 6_000.0), "{over}");
+    assert!(over["notes"].to_string().contains("only the runs over the link rtt=6ms: 1 of 2"), "{over}");
+    let none = compare("none");
+    assert_eq!(none["groups"].as_array().map(Vec::len), Some(1), "{none}");
+    assert!(none["cells"][0]["summary"]["p50_us"].as_f64().is_some_and(|p| p < 6_000.0), "{none}");
 }

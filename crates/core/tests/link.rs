@@ -161,7 +161,7 @@ async fn medians_over_a_50_ms_link_match_the_model() {
     }
     eprintln!("over rtt=50ms: {}", seen.join(", "));
     assert!(
-        report.notes.iter().any(|n| n.starts_with("over an emulated link: custom (RTT 50 ms")),
+        report.notes.iter().any(|n| n.starts_with("over an emulated link: rtt=50ms (RTT 50 ms")),
         "{:?}",
         report.notes
     );

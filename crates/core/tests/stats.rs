@@ -278,7 +278,10 @@ fn only_runs_measured_alike_are_pooled_and_cut_short_runs_stay_out() {
     assert_eq!(paper_ws.vs_reference_median, None);
     assert!(paper_ws.vs_reference.as_deref().is_some_and(|v| v.starts_with("not compared")));
     // Asked for, the failed run pools with the quick ones.
-    let all = compare_platforms(&runs, CompareOptions { by: GroupBy::Platform, include_incomplete: true });
+    let all = compare_platforms(
+        &runs,
+        CompareOptions { by: GroupBy::Platform, include_incomplete: true, link: None },
+    );
     assert_eq!(all.groups[0].run_ids.len(), 3);
 }
 

@@ -92,7 +92,9 @@ impl Link {
         if !spec.contains('=') {
             return Link::profile(spec);
         }
-        let mut link = Link { source: format!("given as {spec}"), ..Link::none() };
+        // Named by its values, so that runs over it can be told apart and picked out by name.
+        let name: String = spec.chars().filter(|c| !c.is_whitespace()).collect();
+        let mut link = Link { name, source: format!("given as {spec}"), ..Link::none() };
         for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (key, value) =
                 pair.split_once('=').ok_or_else(|| invalid(pair, "expected key=value, such as rtt=50ms"))?;
@@ -336,7 +338,7 @@ mod tests {
             Link::parse("rtt=80ms, jitter=10ms,down=8mbit,up=2mbit,burst=64kib,queue=1mib").expect("valid");
         assert_eq!((link.rtt_ms, link.jitter_ms, link.down_kbit, link.up_kbit), (80.0, 10.0, 8000.0, 2000.0));
         assert_eq!((link.burst_bytes, link.queue_bytes), (65536, Some(1 << 20)));
-        assert_eq!(link.name, "custom");
+        assert_eq!(link.name, "rtt=80ms,jitter=10ms,down=8mbit,up=2mbit,burst=64kib,queue=1mib");
         assert_eq!(Link::parse("rtt=0.5s").expect("valid").rtt_ms, 500.0);
         assert_eq!(Link::parse("rtt=50ms").expect("valid").bytes_per_second(true), None);
     }

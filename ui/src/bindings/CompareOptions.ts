@@ -9,4 +9,9 @@ export type CompareOptions = { by: GroupBy,
  * Pool failed and cancelled runs too (left out by default: a run cut short is not the
  * same experiment).
  */
-include_incomplete: boolean, };
+include_incomplete: boolean, 
+/**
+ * Only the runs over this link (its name, as runs record it: `4g`, `rtt=50ms`), or over
+ * none (`none`).
+ */
+link?: string, };

@@ -38,18 +38,28 @@ pub struct PlatformGroup {
 }
 
 /// Which runs a comparison takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS, JsonSchema)]
 pub struct CompareOptions {
     pub by: GroupBy,
     /// Pool failed and cancelled runs too (left out by default: a run cut short is not the
     /// same experiment).
     #[serde(default)]
     pub include_incomplete: bool,
+    /// Only the runs over this link (its name, as runs record it: `4g`, `rtt=50ms`), or over
+    /// none (`none`).
+    #[serde(default)]
+    #[ts(optional)]
+    pub link: Option<String>,
+}
+
+/// The name of the link a run was measured over: `none` without one.
+pub fn link_name(run: &RunRecord) -> &str {
+    run.plan.link.as_ref().filter(|l| !l.is_direct()).map_or("none", |l| l.name.as_str())
 }
 
 impl From<GroupBy> for CompareOptions {
     fn from(by: GroupBy) -> Self {
-        CompareOptions { by, include_incomplete: false }
+        CompareOptions { by, include_incomplete: false, link: None }
     }
 }
 
@@ -128,6 +138,15 @@ pub fn conditions_of(run: &RunRecord) -> String {
 pub fn compare_platforms(runs: &[RunRecord], options: CompareOptions) -> PlatformComparison {
     let by = options.by;
     let mut notes = Vec::new();
+    let filtered: Vec<RunRecord>;
+    let runs = match &options.link {
+        Some(link) => {
+            filtered = runs.iter().filter(|r| link_name(r) == link).cloned().collect();
+            notes.push(format!("only the runs over the link {link}: {} of {}", filtered.len(), runs.len()));
+            filtered.as_slice()
+        }
+        None => runs,
+    };
     let incomplete: Vec<&RunRecord> =
         runs.iter().filter(|r| r.status != RunStatus::Complete && by == GroupBy::Platform).collect();
     let runs: Vec<&RunRecord> = if options.include_incomplete || incomplete.is_empty() {
