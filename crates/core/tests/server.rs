@@ -304,3 +304,28 @@ async fn only_listed_origins_may_read_answers() {
     let plain = raw_exchange(plain_server.local_addr(), &ask("tauri://localhost")).await.to_ascii_lowercase();
     assert!(!plain.contains("access-control-"), "{plain}");
 }
+
+/// A client's Close is answered with the server's own Close before the connection ends (RFC
+/// 6455 section 5.5.1), on the echo, plain echo and push endpoints: the closing handshake is
+/// clean (the Autobahn cases found every one unclean before).
+#[tokio::test]
+async fn a_clients_close_is_answered_with_a_close_frame() {
+    let server = server().await;
+    for path in ["/ws", "/ws/echo", "/ws/push"] {
+        let url = format!("ws://{}{path}", server.local_addr());
+        let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.expect("connect");
+        ws.send(Message::Close(None)).await.expect("close sent");
+        let answer = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                match ws.next().await {
+                    // The push endpoint may have sent an event before it read the close.
+                    Some(Ok(Message::Text(_))) => continue,
+                    other => return other,
+                }
+            }
+        })
+        .await
+        .expect("an answer");
+        assert!(matches!(answer, Some(Ok(Message::Close(_)))), "{path}: {answer:?}");
+    }
+}

@@ -85,7 +85,8 @@ async fn echo_socket(mut socket: WebSocket, state: AppState, echo: Echo) {
             Some(Ok(Message::Text(text))) => Message::Text(echo_text(text.as_str(), now).into()),
             Some(Ok(Message::Binary(bytes))) => Message::Binary(binary_reply(now, &bytes).into()),
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-            Some(Ok(Message::Close(_))) | None => return,
+            Some(Ok(Message::Close(_))) => return answer_close(socket).await,
+            None => return,
             Some(Err(e)) => return fail(socket, e).await,
         };
         if socket.send(reply).await.is_err() {
@@ -110,13 +111,22 @@ async fn push_socket(mut socket: WebSocket, mut events: broadcast::Receiver<Even
                 Err(RecvError::Closed) => return going_away(socket).await,
             },
             msg = socket.recv() => match msg {
-                Some(Ok(Message::Close(_))) | None => return,
+                Some(Ok(Message::Close(_))) => return answer_close(socket).await,
+                None => return,
                 Some(Err(e)) => return fail(socket, e).await,
                 Some(Ok(_)) => continue,
             },
             _ = &mut shutdown => return going_away(socket).await,
         }
     }
+}
+
+/// The peer's Close was read and tungstenite has queued the reply: send it, then drop the
+/// connection (the server closes TCP first: RFC 6455 section 7.1.1). Returning without it left
+/// the reply unsent, and every closing handshake unclean (the Autobahn cases said so).
+async fn answer_close(mut socket: WebSocket) {
+    use futures_util::SinkExt;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), socket.flush()).await;
 }
 
 async fn going_away(mut socket: WebSocket) {
