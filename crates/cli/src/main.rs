@@ -249,6 +249,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         ..ServerConfig::default()
     };
     let mut notes = Vec::new();
+    // Every connection is an open file: the soft limit goes up to the hard one where the OS
+    // allows (0: no such limit here).
+    let files = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(0);
+    let connections = u64::try_from(config.limits.max_connections).unwrap_or(u64::MAX);
+    if files != 0 && files < connections.saturating_add(64) {
+        notes.push(format!(
+            "this process may open {files} files (the system's hard limit): about {} connections at once, \
+             fewer than --max-connections {connections}",
+            files.saturating_sub(64)
+        ));
+    }
     let mut relays = Vec::new();
     if args.lan {
         let token = match &args.token {

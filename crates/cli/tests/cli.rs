@@ -1195,3 +1195,27 @@ fn compare_filters_runs_by_their_link() {
     assert_eq!(none["groups"].as_array().map(Vec::len), Some(1), "{none}");
     assert!(none["cells"][0]["summary"]["p50_us"].as_f64().is_some_and(|p| p < 6_000.0), "{none}");
 }
+
+/// More clients than the system's hard open-file limit allows: refused before anything starts,
+/// with the limit and how many clients it allows. With --target a client costs one socket here.
+#[test]
+fn a_soak_beyond_the_open_file_limit_says_how_many_clients_fit() {
+    if cfg!(windows) {
+        eprintln!("skipped: Windows has no open-file limit to raise (rlimit is Unix's)");
+        return;
+    }
+    let out = duplex(&["soak", "--ws", "4000000000", "--http", "0", "--target", "ws://127.0.0.1:9"]);
+    let text = stderr(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("4000000000 clients need about 4000000256 open files (1 per client: its socket)"),
+        "{text}"
+    );
+    assert!(text.contains("at most ") && text.contains("(the system's hard limit)"), "{text}");
+    let embedded = duplex(&["soak", "--ws", "4000000000", "--http", "0"]);
+    assert!(
+        stderr(&embedded).contains("(2 per client: its socket, the embedded server's end)"),
+        "{}",
+        stderr(&embedded)
+    );
+}
