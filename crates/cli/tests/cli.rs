@@ -725,9 +725,13 @@ fn clients_no_one_here_wrote_talk_to_the_server() {
 
 #[test]
 fn soak_counts_every_error_and_follows_memory() {
-    let out = duplex(&["soak", "--ws", "60", "--http", "10", "--seconds", "4", "--json"]);
+    // 1,000 WebSockets and 100 HTTP clients, briefly (scripts/soak-10k.sh holds 10,000 for a
+    // minute); under Wine a smaller crowd.
+    let (ws, http) = if wine().is_some() { ("60", "10") } else { ("1000", "100") };
+    let out = duplex(&["soak", "--ws", ws, "--http", http, "--seconds", "8", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json report");
     fits_schema("soak", &v);
+    assert_eq!(v["ok"], true, "no errors and flat memory: {}", v["verdict"]);
     for t in v["transports"].as_array().expect("transports") {
         assert_eq!(t["errors"], 0, "{t}");
         assert!(t["messages"].as_u64().is_some_and(|n| n > 0), "{t}");
@@ -879,6 +883,12 @@ fn the_floor_and_history_json_fit_their_schemas() {
     let floor: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     fits_schema("floor", &floor);
     assert_eq!(floor["calls"], 50);
+    // Server throughput: 100 WebSockets back to back, Duplex's server and the stock echo.
+    let t = &floor["throughput"];
+    assert_eq!(t["connections"], 100, "{t}");
+    let per_s = |k: &str| t[k].as_f64().unwrap_or_default();
+    assert!(per_s("duplex_per_s") > 100.0 && per_s("stock_per_s") > 100.0, "{t}");
+    assert!((per_s("ratio") - per_s("duplex_per_s") / per_s("stock_per_s")).abs() < 1e-9, "{t}");
     let out = duplex_in(
         data.path(),
         &["bench", "-s", "1", "-n", "5", "--warmup", "0", "--power-ms", "0", "--no-csv"],

@@ -58,7 +58,26 @@ pub struct FloorReport {
     pub duplex_run_seconds: f64,
     /// What the link emulator's relay costs at RTT 0, on one thread.
     pub relay: Option<RelayCost>,
+    /// Echo messages per second Duplex's WebSocket server answers, against the stock echo.
+    pub throughput: Throughput,
 }
+
+/// Server throughput: [`THROUGHPUT_CONNECTIONS`] WebSockets, each sending the message back to
+/// back (the next when the echo of the last is back), on one thread; the server on a thread of
+/// its own: Duplex's plain echo (`/ws/echo`) and then a stock tokio-tungstenite echo, in turn.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Throughput {
+    pub connections: u32,
+    /// The window counted, after a warm-up of a fifth of it.
+    pub seconds: f64,
+    pub duplex_per_s: f64,
+    pub stock_per_s: f64,
+    /// Duplex over stock (aim: at least 1).
+    pub ratio: f64,
+}
+
+pub const THROUGHPUT_CONNECTIONS: u32 = 100;
+const THROUGHPUT_SECONDS: f64 = 2.0;
 
 /// The link relay's own cost: a ws run through it at RTT 0 (no delay, bandwidth far above the
 /// traffic) against the same run without it, one after the other in this process.
@@ -149,7 +168,84 @@ pub fn measure(plan: &Plan) -> Result<FloorReport, FloorError> {
             })
         })
         .collect();
-    Ok(FloorReport { message_bytes: message.len(), calls, rows, ratios, duplex_run_seconds, relay })
+    let throughput = throughput(&message)?;
+    Ok(FloorReport {
+        message_bytes: message.len(),
+        calls,
+        rows,
+        ratios,
+        duplex_run_seconds,
+        relay,
+        throughput,
+    })
+}
+
+fn throughput(message: &str) -> Result<Throughput, FloorError> {
+    let room = THROUGHPUT_CONNECTIONS as usize + 16;
+    let limits = crate::server::Limits {
+        max_connections: room,
+        max_connections_per_peer: room,
+        ..crate::server::Limits::default()
+    };
+    let server = crate::server::ServerThread::spawn(crate::server::ServerConfig {
+        limits,
+        ..crate::server::ServerConfig::default()
+    })
+    .map_err(|e| FloorError::Other(e.to_string()))?;
+    let duplex_per_s = echo_rate(&format!("ws://{}/ws/echo", server.local_addr()), message)?;
+    drop(server);
+    let stop = CancellationToken::new();
+    let _guard = stop.clone().drop_guard();
+    let (addr, thread) = stock_on_thread(Stock::Ws, stop.clone())?;
+    let stock_per_s = echo_rate(&format!("ws://{addr}/"), message);
+    stop.cancel();
+    let _ = thread.join();
+    let stock_per_s = stock_per_s?;
+    Ok(Throughput {
+        connections: THROUGHPUT_CONNECTIONS,
+        seconds: THROUGHPUT_SECONDS,
+        duplex_per_s,
+        stock_per_s,
+        ratio: duplex_per_s / stock_per_s,
+    })
+}
+
+/// Echoes per second at `url` from [`THROUGHPUT_CONNECTIONS`] WebSockets sending back to back.
+fn echo_rate(url: &str, message: &str) -> Result<f64, FloorError> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    current_thread()?.block_on(async {
+        let mut sockets = Vec::new();
+        for _ in 0..THROUGHPUT_CONNECTIONS {
+            let (ws, _) =
+                tokio_tungstenite::connect_async(url).await.map_err(|e| FloorError::Other(e.to_string()))?;
+            sockets.push(ws);
+        }
+        let warm = Instant::now() + Duration::from_secs_f64(THROUGHPUT_SECONDS / 5.0);
+        let end = warm + Duration::from_secs_f64(THROUGHPUT_SECONDS);
+        let counted = Arc::new(AtomicU64::new(0));
+        let tasks = sockets.into_iter().map(|mut ws| {
+            let (counted, message) = (counted.clone(), message.to_owned());
+            async move {
+                while Instant::now() < end {
+                    ws.send(Message::Text(message.clone().into())).await.map_err(|e| e.to_string())?;
+                    match ws.next().await {
+                        Some(Ok(_)) if Instant::now() >= warm && Instant::now() < end => {
+                            counted.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Some(Ok(_)) => {}
+                        other => return Err(format!("echo: {other:?}")),
+                    }
+                }
+                let _ = ws.close(None).await;
+                Ok::<(), String>(())
+            }
+        });
+        for result in futures_util::future::join_all(tasks).await {
+            result.map_err(FloorError::Other)?;
+        }
+        Ok(counted.load(Ordering::Relaxed) as f64 / THROUGHPUT_SECONDS)
+    })
 }
 
 /// Duplex's ws on one thread without and then through the link relay at RTT 0 (its bandwidth,
@@ -249,16 +345,7 @@ fn measure_stock(
     let (addr, thread) = if topology == Topology::SameThread {
         (rt.block_on(start_stock(kind, stop.clone()))?, None)
     } else {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let stop2 = stop.clone();
-        let thread = std::thread::spawn(move || {
-            let Ok(rt) = current_thread() else { return };
-            rt.block_on(async move {
-                let _ = tx.send(start_stock(kind, stop2.clone()).await.map_err(|e| e.to_string()));
-                stop2.cancelled().await;
-            });
-        });
-        let addr = rx.recv().map_err(|e| FloorError::Other(e.to_string()))?.map_err(FloorError::Other)?;
+        let (addr, thread) = stock_on_thread(kind, stop.clone())?;
         (addr, Some(thread))
     };
     let result = rt.block_on(async {
@@ -273,6 +360,23 @@ fn measure_stock(
         let _ = t.join();
     }
     result
+}
+
+/// A stock server on a thread (and runtime) of its own, until `stop`.
+fn stock_on_thread(
+    kind: Stock,
+    stop: CancellationToken,
+) -> Result<(SocketAddr, std::thread::JoinHandle<()>), FloorError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let Ok(rt) = current_thread() else { return };
+        rt.block_on(async move {
+            let _ = tx.send(start_stock(kind, stop.clone()).await.map_err(|e| e.to_string()));
+            stop.cancelled().await;
+        });
+    });
+    let addr = rx.recv().map_err(|e| FloorError::Other(e.to_string()))?.map_err(FloorError::Other)?;
+    Ok((addr, thread))
 }
 
 async fn start_stock(kind: Stock, stop: CancellationToken) -> std::io::Result<SocketAddr> {

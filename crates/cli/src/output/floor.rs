@@ -54,6 +54,14 @@ impl Document for Floor {
                 relay.added_p50_us, relay.messages
             );
         }
+        let t = &self.0.throughput;
+        let mark = if t.ratio >= 1.0 { "ok" } else { "under aim" };
+        let _ = writeln!(
+            out,
+            "server throughput, {} WebSockets back to back for {} s, server on its own thread: duplex {:.0} echoes/s, \
+             stock tokio-tungstenite {:.0}/s: {:.2}× (aim ≥ 1.0: {mark})",
+            t.connections, t.seconds, t.duplex_per_s, t.stock_per_s, t.ratio
+        );
         out
     }
 }
