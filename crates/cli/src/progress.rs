@@ -11,17 +11,22 @@ const LINE_EVERY: Duration = Duration::from_secs(2);
 
 pub enum Progress {
     Bar(ProgressBar),
-    Lines { total: u64, last: Option<Instant>, started: Instant },
+    Lines { total: u64, unit: &'static str, last: Option<Instant>, started: Instant },
     Quiet,
 }
 
 impl Progress {
     pub fn new(total: u64, quiet: bool) -> Progress {
+        Progress::counting(total, "calls", quiet)
+    }
+
+    /// Progress in `unit`s (the plain lines name it: "3/30 broadcasts").
+    pub fn counting(total: u64, unit: &'static str, quiet: bool) -> Progress {
         if quiet {
             return Progress::Quiet;
         }
         if !std::io::stderr().is_terminal() {
-            return Progress::Lines { total, last: None, started: Instant::now() };
+            return Progress::Lines { total, unit, last: None, started: Instant::now() };
         }
         let bar = ProgressBar::new(total);
         bar.set_style(
@@ -45,18 +50,18 @@ impl Progress {
         }
     }
 
-    /// Calls done so far, and what is going on.
+    /// Units done so far, and what is going on.
     pub fn update(&mut self, done: u64, message: String) {
         match self {
             Progress::Bar(bar) => {
                 bar.set_position(done);
                 bar.set_message(message);
             }
-            Progress::Lines { total, last, started } => {
+            Progress::Lines { total, unit, last, started } => {
                 if last.is_none_or(|t| t.elapsed() >= LINE_EVERY) {
                     *last = Some(Instant::now());
                     let eta = eta_words(started.elapsed(), done, *total);
-                    crate::err(&format!("{done}/{total} calls{eta}: {message}\n"));
+                    crate::err(&format!("{done}/{total} {unit}{eta}: {message}\n"));
                 }
             }
             Progress::Quiet => {}

@@ -6,48 +6,17 @@ use std::time::Duration;
 
 use duplex_core::clients::Endpoints;
 use duplex_core::server::{Limits, ServerConfig, ServerThread};
+use duplex_core::soak::files::{Route, make_room};
 use duplex_core::soak::{SoakPlan, soak};
 
 use crate::args::SoakArgs;
 use crate::output::{self, Mode, mib};
 use crate::{err, out};
 
-/// Open files kept for everything but the clients' sockets (the runtime, the history, stdio).
-const SPARE_FILES: u64 = 256;
-
-/// Sockets one client costs this process: its own, the embedded server's end of it (when the
-/// server runs here), and a link relay's two (when it goes through one).
-fn files_per_client(embedded: bool, relayed: bool) -> u64 {
-    1 + u64::from(embedded) + 2 * u64::from(relayed)
-}
-
-fn files_words(embedded: bool, relayed: bool) -> String {
-    let mut words = vec!["its socket"];
-    if embedded {
-        words.push("the embedded server's end");
-    }
-    if relayed {
-        words.push("the link relay's two");
-    }
-    words.join(", ")
-}
-
 pub async fn run(args: &SoakArgs) -> anyhow::Result<ExitCode> {
     let clients = u64::from(args.ws) + u64::from(args.http);
-    let per_client = files_per_client(args.target.is_none(), args.link.is_some());
-    let wanted = per_client * clients + SPARE_FILES;
-    // The soft limit goes up to the hard one where the OS allows; 0: no such limit here.
-    let limit = rlimit::increase_nofile_limit(wanted).unwrap_or(0);
-    if limit != 0 && limit < wanted {
-        let allowed = limit.saturating_sub(SPARE_FILES) / per_client;
-        anyhow::bail!(
-            "{clients} clients need about {wanted} open files ({per_client} per client: {}), but this \
-             process may open {limit} (the system's hard limit): at most {allowed} clients here. Raise the \
-             hard limit (`ulimit -Hn` as root, or /etc/security/limits.conf), use fewer clients, or run the \
-             server in its own process (`duplex serve`, then --target)",
-            files_words(args.target.is_none(), args.link.is_some())
-        );
-    }
+    let route = Route { embedded: args.target.is_none(), relayed: args.link.is_some() };
+    make_room(clients, route).map_err(anyhow::Error::msg)?;
     let plan = SoakPlan {
         ws_clients: args.ws,
         http_clients: args.http,

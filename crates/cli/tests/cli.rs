@@ -747,6 +747,69 @@ fn soak_counts_every_error_and_follows_memory() {
     assert!(text.contains("too many connections from 127.0.0.1") && text.contains("errors"), "{text}");
 }
 
+/// `duplex fanout`: every subscriber gets every broadcast, the table names each transport, the
+/// CSV holds a row per transport and subscriber count, and the JSON fits its schema. Against a
+/// `duplex serve --tick-cpu` elsewhere, its ticks are the broadcasts and carry its CPU time.
+#[test]
+fn fanout_delivers_every_broadcast_to_every_subscriber_and_writes_a_csv() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv_dir = dir.path().to_str().expect("utf-8 path");
+    let out = duplex(&["fanout", "--subscribers", "10,50", "--broadcasts", "3", "--csv", csv_dir]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    for words in [
+        "ws-push",
+        "long-poll",
+        "sse",
+        "server CPU",
+        "every subscriber got every broadcast",
+        "at 50 subscribers",
+    ] {
+        assert!(text.contains(words), "{words}: {text}");
+    }
+    let csv = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .filter_map(Result::ok)
+        .find(|e| e.file_name().to_string_lossy().starts_with("fanout-"))
+        .expect("fanout CSV written");
+    let mut reader = csv::Reader::from_path(csv.path()).expect("csv");
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+    assert_eq!(rows.len(), 6);
+    let headers = reader.headers().expect("headers").clone();
+    let column = |name: &str| headers.iter().position(|h| h == name).expect(name);
+    for row in &rows {
+        assert_eq!(&row[column("missed")], "0", "{row:?}");
+        let delivered: u64 = row[column("delivered")].parse().expect("delivered");
+        let subscribers: u64 = row[column("subscribers")].parse().expect("subscribers");
+        assert_eq!(delivered, 3 * subscribers, "{row:?}");
+        assert!(row[column("p99_us")].parse::<f64>().is_ok_and(|p| p > 0.0), "{row:?}");
+    }
+    let (_server, addr) = serve(&["--tick-ms", "100", "--tick-cpu"]);
+    let out = duplex(&[
+        "fanout",
+        "--subscribers",
+        "5",
+        "--broadcasts",
+        "2",
+        "-t",
+        "ws-push,sse",
+        "--target",
+        &format!("ws://{addr}"),
+        "--no-csv",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json report");
+    fits_schema("fanout", &v);
+    assert_eq!((v["ok"].as_bool(), v["embedded"].as_bool()), (Some(true), Some(false)), "{v}");
+    for cell in v["cells"].as_array().expect("cells") {
+        assert_eq!((cell["delivered"].as_u64(), cell["missed"].as_u64()), (Some(10), Some(0)), "{cell}");
+        assert!(cell["server_cpu_us"].as_f64().is_some(), "the ticks carry the server's CPU: {cell}");
+    }
+    // Not a push transport: refused before anything starts.
+    let bad = duplex(&["fanout", "-t", "ws"]);
+    assert!(!bad.status.success() && stderr(&bad).contains("ws is not a push transport"), "{}", stderr(&bad));
+}
+
 #[test]
 fn folders_with_spaces_and_accents_hold_reports_histories_bundles_and_comparisons() {
     let root = tempfile::tempdir().expect("tempdir");
@@ -857,7 +920,7 @@ fn ctrl_c_cancels_a_bench_and_keeps_what_was_measured() {
 /// `DUPLEX_BLESS=1` writes them anew.
 #[test]
 fn every_json_document_has_its_committed_schema() {
-    for name in ["bench", "compare", "floor", "history", "monitor", "soak"] {
+    for name in ["bench", "compare", "fanout", "floor", "history", "monitor", "soak"] {
         let out = duplex(&["schema", name]);
         assert!(out.status.success(), "{}", stderr(&out));
         let path = format!("{}/schemas/{name}.schema.json", env!("CARGO_MANIFEST_DIR"));

@@ -292,6 +292,7 @@ impl ConnHttpClient {
             server_time_unix_ns,
             bytes_out: (written1 - written0) / together + handshake_out,
             bytes_in: (read1 - read0) / together + handshake_in,
+            server_cpu_ns: None,
         })
     }
 }

@@ -46,6 +46,9 @@ pub struct Measurement {
     pub bytes_out: u64,
     /// Bytes on the wire server -> client.
     pub bytes_in: u64,
+    /// The server process's CPU time when it created the event, if it said
+    /// ([`duplex_model::protocol::Event::server_cpu_ns`]).
+    pub server_cpu_ns: Option<u64>,
 }
 
 /// Why an exchange failed. `is_fatal` errors end the client (the connection is gone).

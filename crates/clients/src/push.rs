@@ -23,6 +23,7 @@ fn measurement_of(event: &Event, bytes_out: u64, bytes_in: u64) -> Measurement {
         server_time_unix_ns: Some(event.created_ns),
         bytes_out,
         bytes_in,
+        server_cpu_ns: event.server_cpu_ns(),
     }
 }
 

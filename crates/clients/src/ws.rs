@@ -130,6 +130,7 @@ impl WsClient {
             server_time_unix_ns: None,
             bytes_out: written1 - written0,
             bytes_in: read1 - read0,
+            server_cpu_ns: None,
         })
     }
 
@@ -179,6 +180,7 @@ impl WsClient {
             server_time_unix_ns,
             bytes_out: written1 - written0,
             bytes_in: read1 - read0,
+            server_cpu_ns: None,
         })
     }
 

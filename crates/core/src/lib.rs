@@ -2,7 +2,7 @@
 //! device and network. It runs plans ([`runner`]) and whole runs ([`session`]: native part,
 //! web-view or joined browser's part, power, analysis, history), computes statistics
 //! ([`stats`]), samples power ([`power`]), stores ([`storage`]) and exports ([`export`]) runs,
-//! emulates links ([`link`]), summarises live-monitor sessions ([`monitor`]), soaks servers ([`soak`]) and measures its own
+//! emulates links ([`link`]), summarises live-monitor sessions ([`monitor`]), soaks servers ([`soak`]), measures push fan-out ([`fanout`]) and measures its own
 //! floor ([`floor`]). Nothing here knows about a GUI toolkit or a command line.
 //!
 //! It may use the crates below it, and re-exports them so the app and the CLI depend on this
@@ -14,6 +14,7 @@ pub use duplex_model::{VERSION, clock, platform, protocol, record, redact, sse};
 pub use duplex_server as server;
 
 pub mod export;
+pub mod fanout;
 pub mod floor;
 pub mod link;
 pub mod monitor;

@@ -4,6 +4,7 @@ mod util;
 
 mod bundles;
 mod export;
+mod fanout;
 mod faults;
 mod foreign;
 mod fuzz;

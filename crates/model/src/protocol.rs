@@ -155,7 +155,16 @@ impl Event {
     pub fn parse(bytes: &[u8]) -> Result<Self, ProtocolError> {
         serde_json::from_slice(bytes).map_err(|e| ProtocolError::Malformed(e.to_string()))
     }
+
+    /// The server process's CPU time when it created this tick, ns, where the server says it
+    /// (`duplex serve --tick-cpu`): what a broadcast costs a server elsewhere, tick to tick.
+    pub fn server_cpu_ns(&self) -> Option<u64> {
+        self.data.as_ref()?.get(SERVER_CPU_NS)?.as_u64()
+    }
 }
+
+/// The tick data field that holds the server's CPU time ([`Event::server_cpu_ns`]).
+pub const SERVER_CPU_NS: &str = "server_cpu_ns";
 
 /// What `GET /health` answers: identifies a Duplex server and its settings.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -108,18 +108,30 @@ impl EventHub {
         tokio::time::timeout(timeout, wait).await.ok().flatten()
     }
 
-    /// Publishes a tick every `interval` until `stop` is cancelled.
-    pub async fn run_ticker(self: Arc<Self>, interval: Duration, stop: CancellationToken) {
+    /// Publishes a tick every `interval` until `stop` is cancelled; with `cpu`, each tick holds
+    /// the process's CPU time so far.
+    pub async fn run_ticker(self: Arc<Self>, interval: Duration, cpu: bool, stop: CancellationToken) {
         let mut timer = tokio::time::interval(interval);
         timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         timer.tick().await; // the first tick is immediate; start one interval from now
         loop {
             tokio::select! {
                 _ = stop.cancelled() => return,
-                _ = timer.tick() => { self.publish("tick", None); }
+                _ = timer.tick() => {
+                    let data = cpu.then(process_cpu_ns).flatten().map(|ns| {
+                        serde_json::json!({ duplex_model::protocol::SERVER_CPU_NS: ns })
+                    });
+                    self.publish("tick", data);
+                }
             }
         }
     }
+}
+
+/// This process's CPU time so far, ns (None where the OS cannot tell).
+fn process_cpu_ns() -> Option<u64> {
+    let cpu = cpu_time::ProcessTime::try_now().ok()?.as_duration();
+    u64::try_from(cpu.as_nanos()).ok()
 }
 
 #[cfg(test)]

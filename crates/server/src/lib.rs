@@ -64,6 +64,9 @@ pub struct ServerConfig {
     pub bind: SocketAddr,
     /// Period of the "tick" event broadcast to push subscribers and pollers.
     pub tick_interval: Duration,
+    /// Each tick carries the server process's CPU time (`server_cpu_ns`), so that a fan-out
+    /// measured elsewhere sees what a broadcast costs the server.
+    pub tick_cpu: bool,
     /// Largest WebSocket message or HTTP body accepted (bigger: close 1009 / HTTP 413).
     pub max_message_bytes: usize,
     /// Longest a long-poll request waits before answering 204.
@@ -158,6 +161,7 @@ impl Default for ServerConfig {
         ServerConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             tick_interval: Duration::from_millis(100),
+            tick_cpu: false,
             max_message_bytes: 1 << 20,
             long_poll_timeout: Duration::from_secs(30),
             allowed_origins: Vec::new(),
@@ -310,7 +314,7 @@ impl Server {
             TlsSetting::Use(identity) => Some(identity.clone()),
         };
         let hub = Arc::new(EventHub::new());
-        tokio::spawn(hub.clone().run_ticker(config.tick_interval, shutdown.clone()));
+        tokio::spawn(hub.clone().run_ticker(config.tick_interval, config.tick_cpu, shutdown.clone()));
         tokio::spawn(monitor.clone().run(shutdown.clone()));
         let state = AppState {
             config: Arc::new(config),
@@ -375,6 +379,10 @@ pub struct ServerThread {
     addr: SocketAddr,
     tls: Option<TlsIdentity>,
     monitor: Arc<MonitorHub>,
+    hub: Arc<EventHub>,
+    long_polls: Arc<std::sync::atomic::AtomicUsize>,
+    /// The server thread's runtime: work sent here runs on the server's one thread.
+    runtime: tokio::runtime::Handle,
     shutdown: CancellationToken,
     kill: CancellationToken,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -403,12 +411,15 @@ impl ServerThread {
                             return;
                         }
                     };
-                    let _ = tx.send(Ok((
-                        server.local_addr(),
-                        server.tls().cloned(),
-                        server.shutdown_token(),
-                        server.monitor().clone(),
-                    )));
+                    let _ = tx.send(Ok(Started {
+                        addr: server.local_addr(),
+                        tls: server.tls().cloned(),
+                        shutdown: server.shutdown_token(),
+                        monitor: server.monitor().clone(),
+                        hub: server.hub().clone(),
+                        long_polls: server.long_polls.clone(),
+                        runtime: tokio::runtime::Handle::current(),
+                    }));
                     tokio::select! {
                         _ = server.wait() => {}
                         _ = kill_in_thread.cancelled() => {}
@@ -418,8 +429,53 @@ impl ServerThread {
                 // vanishes without closing handshakes, as a crashed one would.
             })
             .map_err(|e| ServerError::Thread(e.to_string()))?;
-        let (addr, tls, shutdown, monitor) = rx.recv().map_err(|e| ServerError::Thread(e.to_string()))??;
-        Ok(ServerThread { addr, tls, monitor, shutdown, kill, thread: Some(thread) })
+        let Started { addr, tls, shutdown, monitor, hub, long_polls, runtime } =
+            rx.recv().map_err(|e| ServerError::Thread(e.to_string()))??;
+        Ok(ServerThread {
+            addr,
+            tls,
+            monitor,
+            hub,
+            long_polls,
+            runtime,
+            shutdown,
+            kill,
+            thread: Some(thread),
+        })
+    }
+
+    /// Publishes an event from the server's own thread, as its ticker would; returns the
+    /// server thread's CPU time just before (None where the OS cannot tell).
+    pub async fn publish(&self, event: &'static str) -> Option<Duration> {
+        let hub = self.hub.clone();
+        self.on_server_thread(move || {
+            let cpu = thread_cpu_time();
+            hub.publish(event, None);
+            cpu
+        })
+        .await
+    }
+
+    /// CPU time the server's thread has used so far: every connection's work runs there.
+    pub async fn cpu_time(&self) -> Option<Duration> {
+        self.on_server_thread(thread_cpu_time).await
+    }
+
+    async fn on_server_thread<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Option<T> + Send + 'static,
+    ) -> Option<T> {
+        self.runtime.spawn(async move { work() }).await.ok().flatten()
+    }
+
+    /// WebSocket and SSE subscribers to server events now.
+    pub fn push_subscribers(&self) -> usize {
+        self.hub.subscribers()
+    }
+
+    /// Long-polls waiting for an event or a snapshot now.
+    pub fn long_polls_waiting(&self) -> usize {
+        self.long_polls.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -452,6 +508,22 @@ impl ServerThread {
             let _ = t.join();
         }
     }
+}
+
+/// What the server thread hands back once it listens.
+struct Started {
+    addr: SocketAddr,
+    tls: Option<TlsIdentity>,
+    shutdown: CancellationToken,
+    monitor: Arc<MonitorHub>,
+    hub: Arc<EventHub>,
+    long_polls: Arc<std::sync::atomic::AtomicUsize>,
+    runtime: tokio::runtime::Handle,
+}
+
+/// The calling thread's CPU time (cpu-time: clock_gettime on Unix, GetThreadTimes on Windows).
+fn thread_cpu_time() -> Option<Duration> {
+    cpu_time::ThreadTime::try_now().ok().map(|t| t.as_duration())
 }
 
 impl Drop for ServerThread {

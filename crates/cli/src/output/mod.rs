@@ -5,6 +5,7 @@
 
 mod bench;
 mod compare;
+mod fanout;
 mod floor;
 mod history;
 mod monitor;
@@ -16,6 +17,7 @@ use serde::Serialize;
 
 pub use bench::Bench;
 pub use compare::Compare;
+pub use fanout::Fanout;
 pub use floor::Floor;
 pub use history::HistoryList;
 pub use monitor::Monitor;
@@ -53,14 +55,15 @@ pub fn emit<D: Document>(mode: Mode, doc: &D) -> anyhow::Result<()> {
 }
 
 /// The documents that have a JSON form, by name.
-pub const DOCUMENTS: [&str; 6] =
-    [Bench::NAME, Compare::NAME, Floor::NAME, HistoryList::NAME, Monitor::NAME, Soak::NAME];
+pub const DOCUMENTS: [&str; 7] =
+    [Bench::NAME, Compare::NAME, Fanout::NAME, Floor::NAME, HistoryList::NAME, Monitor::NAME, Soak::NAME];
 
 /// The JSON Schema of a document, by name.
 pub fn schema(name: &str) -> Option<serde_json::Value> {
     let schema = match name {
         Bench::NAME => schemars::schema_for!(Bench),
         Compare::NAME => schemars::schema_for!(Compare),
+        Fanout::NAME => schemars::schema_for!(Fanout),
         Floor::NAME => schemars::schema_for!(Floor),
         HistoryList::NAME => schemars::schema_for!(HistoryList),
         Monitor::NAME => schemars::schema_for!(Monitor),

@@ -181,6 +181,56 @@ pub fn write_sweep<W: Write>(out: W, runs: &[(RunRecord, Report)]) -> Result<(),
     write_flat(out, rows)
 }
 
+/// A push fan-out: one row per transport and subscriber count.
+pub fn write_fanout<W: Write>(
+    out: W,
+    report: &crate::fanout::FanoutReport,
+    platform: &str,
+) -> Result<(), ExportError> {
+    #[derive(Serialize)]
+    struct Row<'a> {
+        platform: &'a str,
+        server: &'a str,
+        embedded: bool,
+        transport: Transport,
+        subscribers: u32,
+        connect_s: f64,
+        broadcasts: u32,
+        delivered: u64,
+        missed: u64,
+        p50_us: Option<f64>,
+        p99_us: Option<f64>,
+        last_us: Option<f64>,
+        worst_us: Option<f64>,
+        server_cpu_per_broadcast_us: Option<f64>,
+        server_cpu_per_delivery_us: Option<f64>,
+        bytes_per_event: Option<f64>,
+        errors: u64,
+    }
+    write_flat(
+        out,
+        report.cells.iter().map(|c| Row {
+            platform,
+            server: &report.server,
+            embedded: report.embedded,
+            transport: c.transport,
+            subscribers: c.subscribers,
+            connect_s: c.connect_s,
+            broadcasts: c.broadcasts,
+            delivered: c.delivered,
+            missed: c.missed,
+            p50_us: c.p50_us,
+            p99_us: c.p99_us,
+            last_us: c.last_us,
+            worst_us: c.worst_us,
+            server_cpu_per_broadcast_us: c.server_cpu_us,
+            server_cpu_per_delivery_us: c.server_cpu_per_delivery_us(),
+            bytes_per_event: c.bytes_per_event,
+            errors: c.errors.values().map(|(n, _)| n).sum(),
+        }),
+    )
+}
+
 fn summary_rows<'a>(
     record: &'a RunRecord,
     report: &'a Report,

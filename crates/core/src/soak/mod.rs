@@ -3,6 +3,8 @@
 //! the process's memory (the target is flat once everyone is connected), and reports throughput
 //! and latency percentiles per transport.
 
+pub mod files;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

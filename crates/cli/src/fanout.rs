@@ -1,0 +1,77 @@
+//! `duplex fanout`: one server event to many subscribers at once, by ws-push, long-poll and
+//! SSE, against the embedded server (on its own thread) or a Duplex server elsewhere; a table
+//! and `fanout-TIME.csv`.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use duplex_core::clients::Endpoints;
+use duplex_core::fanout::{FanoutPlan, embedded_server, fanout};
+use duplex_core::platform::PlatformInfo;
+use duplex_core::soak::files::{Route, make_room};
+
+use crate::args::FanoutArgs;
+use crate::cancel_on_ctrl_c;
+use crate::output::{self, Mode};
+use crate::progress::Progress;
+
+pub async fn run(args: &FanoutArgs) -> anyhow::Result<ExitCode> {
+    let plan = FanoutPlan {
+        subscribers: args.subscribers.clone(),
+        transports: args.transports.clone(),
+        broadcasts: args.broadcasts,
+        timeout_ms: args.timeout_ms,
+    };
+    plan.check().map_err(anyhow::Error::msg)?;
+    make_room(u64::from(plan.largest()), Route { embedded: args.target.is_none(), relayed: false })
+        .map_err(anyhow::Error::msg)?;
+    let (endpoints, server) = match &args.target {
+        Some(url) => (Endpoints::parse(url)?, None),
+        None => {
+            let server = embedded_server(plan.largest())?;
+            (Endpoints::for_addr(server.local_addr()), Some(server))
+        }
+    };
+    let cells = plan.subscribers.len() * plan.transports.len();
+    let total = (cells as u64) * u64::from(plan.broadcasts);
+    let mut bar = Progress::counting(total, "broadcasts", args.json);
+    bar.say(&format!(
+        "fan-out: {} broadcasts to {} subscribers by {} against {}",
+        plan.broadcasts,
+        plan.subscribers.iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
+        plan.transports.iter().map(|t| t.name()).collect::<Vec<_>>().join(", "),
+        endpoints.authority
+    ));
+    let cancel = cancel_on_ctrl_c();
+    let report = fanout(plan, endpoints, server.as_ref(), cancel.clone(), |p| {
+        let done = p.cell as u64 * total / cells.max(1) as u64 + u64::from(p.broadcasts);
+        let what = if p.broadcasts == 0 {
+            format!("{} × {}: {} connected", p.transport.name(), p.subscribers, p.connected)
+        } else {
+            format!("{} × {}: broadcast {}", p.transport.name(), p.subscribers, p.broadcasts)
+        };
+        bar.update(done, what);
+    })
+    .await;
+    bar.finish();
+    let ok = report.ok;
+    let csv = if args.no_csv || report.cells.is_empty() {
+        None
+    } else {
+        std::fs::create_dir_all(&args.csv).with_context(|| format!("creating {}", args.csv.display()))?;
+        let stamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ");
+        let path = args.csv.join(format!("fanout-{stamp}.csv"));
+        let file = std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        duplex_core::export::csv::write_fanout(file, &report, &PlatformInfo::collect().label())
+            .context("writing the fan-out CSV")?;
+        Some(path)
+    };
+    output::emit(Mode::json(args.json), &output::Fanout { report, csv: csv.clone() })?;
+    Ok(if cancel.is_cancelled() {
+        ExitCode::from(130)
+    } else if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

@@ -1,0 +1,118 @@
+//! `duplex fanout`: per transport and subscriber count, how one event spreads over the
+//! subscribers, what it costs the server and the wire.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use duplex_core::fanout::{FanoutCell, FanoutReport};
+use duplex_core::stats::format_us;
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::Document;
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Fanout {
+    #[serde(flatten)]
+    pub report: FanoutReport,
+    /// The CSV report written, if any.
+    pub csv: Option<PathBuf>,
+}
+
+impl Document for Fanout {
+    const NAME: &'static str = "fanout";
+
+    fn text(&self) -> String {
+        let r = &self.report;
+        let mut s = format!(
+            "\npush fan-out against {} ({}), {} broadcasts per row\n",
+            r.server,
+            if r.embedded { "embedded server on its own thread" } else { "a server elsewhere" },
+            r.plan.broadcasts
+        );
+        let _ = writeln!(
+            s,
+            "{:<10} {:>11} {:>9} {:>6} {:>9} {:>9} {:>9} {:>11} {:>11} {:>10} {:>8}",
+            "transport",
+            "subscribers",
+            "delivered",
+            "missed",
+            "p50",
+            "p99",
+            "last",
+            "server CPU",
+            "per event",
+            "bytes/ev",
+            "connect"
+        );
+        let us = |x: Option<f64>| x.map_or_else(|| "-".to_owned(), format_us);
+        for c in &r.cells {
+            let _ = writeln!(
+                s,
+                "{:<10} {:>11} {:>9} {:>6} {:>9} {:>9} {:>9} {:>11} {:>11} {:>10} {:>7.1}s",
+                c.transport.name(),
+                c.subscribers,
+                c.delivered,
+                c.missed,
+                us(c.p50_us),
+                us(c.p99_us),
+                us(c.last_us),
+                us(c.server_cpu_us),
+                us(c.server_cpu_per_delivery_us()),
+                c.bytes_per_event.map_or_else(|| "-".to_owned(), |b| format!("{b:.0} B")),
+                c.connect_s
+            );
+            for (kind, (n, first)) in &c.errors {
+                let _ = writeln!(s, "           {n} × {kind}: {first}");
+            }
+        }
+        if let Some(line) = headline(r) {
+            let _ = writeln!(s, "\n{line}");
+        }
+        let _ =
+            writeln!(s, "p50, p99: over every delivery; last: the last subscriber, median over broadcasts;");
+        let _ = writeln!(s, "server CPU: per broadcast (median), and per event delivered");
+        for note in &r.notes {
+            let _ = writeln!(s, "note: {note}");
+        }
+        if let Some(csv) = &self.csv {
+            let _ = writeln!(s, "\nfan-out report: {}", csv.display());
+        }
+        let _ = writeln!(
+            s,
+            "verdict: {}",
+            if r.ok {
+                "every subscriber got every broadcast"
+            } else {
+                "FAILED: missed deliveries or errors above"
+            }
+        );
+        s
+    }
+}
+
+/// At the most subscribers: who reaches the last one first, and at what server cost.
+fn headline(r: &FanoutReport) -> Option<String> {
+    let n = r.cells.iter().map(|c| c.subscribers).max()?;
+    let at_n: Vec<&FanoutCell> =
+        r.cells.iter().filter(|c| c.subscribers == n && c.last_us.is_some()).collect();
+    let fastest =
+        at_n.iter().min_by(|a, b| a.last_us.partial_cmp(&b.last_us).unwrap_or(std::cmp::Ordering::Equal))?;
+    let others: Vec<String> = at_n
+        .iter()
+        .filter(|c| c.transport != fastest.transport)
+        .filter_map(|c| {
+            let ratio = c.last_us? / fastest.last_us?;
+            Some(format!("{} {} ({ratio:.1}×)", c.transport.name(), format_us(c.last_us?)))
+        })
+        .collect();
+    let mut line = format!(
+        "at {n} subscribers the last one has a {} event after {}",
+        fastest.transport.name(),
+        format_us(fastest.last_us?)
+    );
+    if !others.is_empty() {
+        let _ = write!(line, "; {}", others.join(", "));
+    }
+    Some(line)
+}

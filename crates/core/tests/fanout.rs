@@ -1,0 +1,123 @@
+//! Push fan-out: one event to many subscribers, against the embedded server (broadcasts on
+//! demand, its CPU read) and against a server whose ticks are the broadcasts.
+
+use std::time::Duration;
+
+use duplex_core::clients::{Endpoints, Transport};
+use duplex_core::fanout::{FanoutPlan, PUSH_TRANSPORTS, embedded_server, fanout};
+use duplex_core::server::{ServerConfig, ServerThread};
+use tokio_util::sync::CancellationToken;
+
+fn plan(subscribers: Vec<u32>, broadcasts: u32) -> FanoutPlan {
+    FanoutPlan { subscribers, transports: PUSH_TRANSPORTS.to_vec(), broadcasts, timeout_ms: 10_000 }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_subscriber_gets_every_broadcast_and_the_server_cpu_is_read() {
+    let server = embedded_server(200).expect("server");
+    let endpoints = Endpoints::for_addr(server.local_addr());
+    let mut seen = Vec::new();
+    let report = fanout(plan(vec![20, 200], 3), endpoints, Some(&server), CancellationToken::new(), |p| {
+        seen.push((p.transport, p.subscribers, p.broadcasts))
+    })
+    .await;
+    assert!(report.ok, "{report:#?}");
+    assert_eq!(report.cells.len(), 6);
+    for cell in &report.cells {
+        let what = format!("{} × {}: {cell:?}", cell.transport.name(), cell.subscribers);
+        assert_eq!((cell.broadcasts, cell.missed), (3, 0), "{what}");
+        assert_eq!(cell.delivered, 3 * u64::from(cell.subscribers), "{what}");
+        let (p50, p99, last, worst) = (
+            cell.p50_us.expect("p50"),
+            cell.p99_us.expect("p99"),
+            cell.last_us.expect("last"),
+            cell.worst_us.expect("worst"),
+        );
+        assert!(p50 > 0.0 && p50 <= p99 && p99 <= worst && last <= worst, "{what}");
+        // Each broadcast's last subscriber is its slowest.
+        for b in &cell.each {
+            assert!(b.p50_us <= b.last_us, "{what}");
+        }
+        if !cfg!(windows) {
+            // The server thread wrote to every subscriber: it cost some CPU, more for more.
+            assert!(cell.server_cpu_us.is_some_and(|c| c > 0.0), "{what}");
+        }
+    }
+    let cell = |t: Transport, n: u32| {
+        report.cells.iter().find(|c| c.transport == t && c.subscribers == n).expect("cell")
+    };
+    // Bytes per event: a WebSocket frame < an SSE chunk < a long-poll's request and answer.
+    let bytes = |t| cell(t, 20).bytes_per_event.expect("bytes");
+    let (ws, sse, lp) = (bytes(Transport::WsPush), bytes(Transport::Sse), bytes(Transport::LongPoll));
+    assert!(ws > 60.0 && ws < sse && sse < lp, "ws {ws}, sse {sse}, long-poll {lp}");
+    if !cfg!(windows) {
+        for t in PUSH_TRANSPORTS {
+            let (small, large) =
+                (cell(t, 20).server_cpu_us.unwrap_or(0.0), cell(t, 200).server_cpu_us.unwrap_or(0.0));
+            assert!(large > small, "{}: 20 subscribers {small} µs, 200 {large} µs", t.name());
+        }
+    }
+    assert!(seen.contains(&(Transport::Sse, 200, 3)), "{seen:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_elsewhere_is_measured_by_its_ticks() {
+    let server = crate::util::server_with(ServerConfig {
+        tick_interval: Duration::from_millis(100),
+        tick_cpu: true,
+        ..ServerConfig::default()
+    })
+    .await;
+    let endpoints = Endpoints::for_addr(server.local_addr());
+    let report = fanout(plan(vec![10], 3), endpoints, None, CancellationToken::new(), |_| {}).await;
+    assert!(report.ok, "{report:#?}");
+    assert!(!report.embedded && report.notes[0].contains("its ticks are the broadcasts"));
+    assert!(report.notes[1].contains("from one tick to the next"), "{:?}", report.notes);
+    for cell in &report.cells {
+        assert_eq!((cell.broadcasts, cell.delivered, cell.missed), (3, 30, 0), "{cell:?}");
+        // The ticks carry the server process's CPU time (here it is this test's process).
+        assert!(cell.server_cpu_us.is_some(), "{cell:?}");
+        // Ticks come every 100 ms and are not waited for: no delivery takes that long here.
+        assert!(cell.worst_us.is_some_and(|w| w < 100_000.0), "{cell:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_vanishes_mid_run_ends_it_with_errors_and_keeps_what_was_measured() {
+    let server = ServerThread::spawn(ServerConfig {
+        tick_interval: Duration::from_millis(50),
+        ..ServerConfig::default()
+    })
+    .expect("server");
+    let endpoints = Endpoints::for_addr(server.local_addr());
+    // Far more broadcasts than can happen before the server is killed, 600 ms in.
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(600));
+        server.kill();
+    });
+    let plan = FanoutPlan { timeout_ms: 2_000, ..plan(vec![10], 1_000) };
+    let report = fanout(plan, endpoints, None, CancellationToken::new(), |_| {}).await;
+    killer.join().expect("killed");
+    assert!(!report.ok);
+    assert_eq!(report.cells.len(), 3);
+    let first = &report.cells[0];
+    assert!(first.broadcasts > 0 && first.delivered > 0 && first.broadcasts < 1_000, "{first:?}");
+    assert!(first.errors.contains_key("closed"), "{first:?}");
+    for cell in &report.cells[1..] {
+        assert_eq!(cell.delivered, 0, "{cell:?}");
+        assert!(!cell.errors.is_empty(), "{cell:?}");
+    }
+}
+
+#[test]
+fn a_plan_names_what_is_wrong() {
+    let bad = |p: FanoutPlan| p.check().expect_err("refused");
+    assert!(bad(plan(vec![], 1)).contains("subscribers"));
+    assert!(bad(plan(vec![0], 1)).contains("at least 1"));
+    assert!(bad(plan(vec![5], 0)).contains("broadcasts"));
+    assert!(
+        bad(FanoutPlan { transports: vec![Transport::Ws], ..plan(vec![5], 1) })
+            .contains("ws is not a push transport")
+    );
+    assert!(plan(vec![5], 1).check().is_ok());
+}
