@@ -21,6 +21,8 @@ const COMMANDS: &[&str] = &[
     "stop_lan",
     "set_monitor_hz",
     "summarize_monitor",
+    "run_fanout",
+    "export_fanout",
 ];
 
 fn main() {

@@ -24,6 +24,8 @@ pub enum AppError {
     Server(String),
     #[error("cannot serve on the LAN: {0}")]
     Lan(String),
+    #[error("fan-out: {0}")]
+    Fanout(String),
     #[error("{0}")]
     State(String),
 }
@@ -38,6 +40,7 @@ impl AppError {
             AppError::Storage(_) => "storage",
             AppError::Export(_) => "export",
             AppError::Import(_) => "import",
+            AppError::Fanout(_) => "fanout",
             AppError::Server(_) => "server",
             AppError::Lan(_) => "lan",
             AppError::State(_) => "state",

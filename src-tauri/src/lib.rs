@@ -90,6 +90,8 @@ pub fn app<R: Runtime>(
         commands::lan::stop_lan,
         commands::live::set_monitor_hz,
         commands::live::summarize_monitor,
+        commands::fanout::run_fanout,
+        commands::fanout::export_fanout,
     ]))
 }
 

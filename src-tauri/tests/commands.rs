@@ -255,7 +255,7 @@ fn generated() -> Vec<(String, String)> {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path();
     type Export = fn(&Path) -> Result<(), ts_rs::ExportError>;
-    let exports: [Export; 21] = [
+    let exports: [Export; 23] = [
         |d| duplex_app_lib::commands::run::AppInfo::export_all_to(d),
         |d| duplex_app_lib::commands::run::PlanCheck::export_all_to(d),
         |d| duplex_core::server::join::JoinPlan::export_all_to(d),
@@ -277,6 +277,8 @@ fn generated() -> Vec<(String, String)> {
         |d| duplex_core::monitor::SessionSummary::export_all_to(d),
         |d| duplex_core::monitor::Snapshot::export_all_to(d),
         |d| duplex_core::platform::BrowserDevice::export_all_to(d),
+        |d| duplex_core::fanout::FanoutReport::export_all_to(d),
+        |d| duplex_core::fanout::FanoutProgress::export_all_to(d),
     ];
     for export in exports {
         export(out).expect("exported");

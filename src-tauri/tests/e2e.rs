@@ -401,6 +401,7 @@ async fn a_person_runs_ws_vs_ajax_from_both_clients_reads_the_verdict_and_export
     measure_over_an_emulated_link(&client, &shots).await;
     sweep_the_round_trip_time(&client, &shots).await;
     watch_the_live_monitor(&client, &shots).await;
+    measure_push_fan_out(&client, &shots).await;
     serve_on_lan_and_let_a_browser_join(&client, &shots).await;
     every_view_fits_a_phone(&client, &shots).await;
     client.close().await.expect("session closed");
@@ -566,7 +567,7 @@ async fn every_view_fits_a_phone(client: &Client, shots: &Path) {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let inner = client.execute("return window.innerWidth;", vec![]).await.expect("width");
         assert!(inner.as_u64().is_some_and(|w| w <= u64::from(width)), "the window is phone-sized: {inner}");
-        for tab in ["run", "results", "history", "live", "lan"] {
+        for tab in ["run", "results", "history", "live", "fanout", "lan"] {
             click(client, &format!("tab-{tab}")).await;
             tokio::time::sleep(Duration::from_millis(400)).await;
             let fit = client
@@ -600,6 +601,49 @@ async fn every_view_fits_a_phone(client: &Client, shots: &Path) {
             .expect("saved");
         }
     }
+}
+
+/// The Fan-out tab: one event to 20 and 200 subscribers by each push transport; a row per
+/// transport and count, every broadcast delivered, both charts drawn, the headline names the
+/// fastest to the last subscriber.
+async fn measure_push_fan_out(client: &Client, shots: &Path) {
+    click(client, "tab-fanout").await;
+    wait_for(client, "the Fan-out form", "document.querySelector('#fanout-start')", Duration::from_secs(10))
+        .await;
+    client
+        .execute("const c = document.querySelector('#fanout-counts'); c.value = '20, 200';", vec![])
+        .await
+        .expect("counts");
+    set_number(client, "fanout-broadcasts", "3").await;
+    click(client, "fanout-start").await;
+    wait_for(
+        client,
+        "the fan-out table and charts",
+        "document.querySelectorAll('#fanout-table tbody tr').length === 6 && document.querySelector('#fanout-latency canvas') && document.querySelector('#fanout-cpu canvas')",
+        Duration::from_secs(60),
+    )
+    .await;
+    let found = client
+        .execute(
+            "return [document.querySelector('#fanout-headline').textContent, [...document.querySelectorAll('#fanout-table tbody tr')].map(r => r.cells[2].textContent)];",
+            vec![],
+        )
+        .await
+        .expect("read");
+    let headline = found[0].as_str().unwrap_or_default();
+    assert!(headline.starts_with("At 200 subscribers the last one has a "), "{headline}");
+    for delivered in found[1].as_array().expect("rows") {
+        let text = delivered.as_str().unwrap_or_default();
+        assert!(text == "60" || text == "600", "every broadcast reached everyone: {text}");
+    }
+    std::fs::write(shots.join("fanout.png"), client.screenshot().await.expect("screenshot")).expect("saved");
+    client
+        .execute("document.querySelector('#fanout-table').scrollIntoView();", vec![])
+        .await
+        .expect("scroll to the charts");
+    std::fs::write(shots.join("fanout-charts.png"), client.screenshot().await.expect("screenshot"))
+        .expect("saved");
+    client.execute("window.scrollTo(0, 0);", vec![]).await.expect("top");
 }
 
 /// The Live tab: this machine pushed and polled side by side, then the session's summary.

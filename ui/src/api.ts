@@ -21,6 +21,9 @@ import type {
   Update,
   RunView,
   Session,
+  FanoutPlan,
+  FanoutProgress,
+  FanoutReport,
 } from "./bindings";
 
 async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
@@ -59,4 +62,10 @@ export const api = {
   stopLan: () => call<boolean>("stop_lan"),
   setMonitorHz: (hz: number) => call<number>("set_monitor_hz", { hz }),
   summarizeMonitor: (session: Session) => call<SessionSummary>("summarize_monitor", { session }),
+  runFanout: (plan: FanoutPlan, onProgress: (p: FanoutProgress) => void) => {
+    const channel = new Channel<FanoutProgress>();
+    channel.onmessage = onProgress;
+    return call<FanoutReport>("run_fanout", { plan, onProgress: channel });
+  },
+  exportFanout: (report: FanoutReport) => call<string | null>("export_fanout", { report }),
 };

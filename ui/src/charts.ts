@@ -6,7 +6,7 @@ import "uplot/dist/uPlot.min.css";
 
 import { belowStep, formatUs, groupLabel } from "./format";
 import { histogram, normalCounts, thin } from "./stats";
-import type { PlatformComparison, PowerSeries, Series, SweepReport, TransportReport, UplinkReport } from "./bindings";
+import type { FanoutReport, PlatformComparison, PowerSeries, Series, SweepReport, TransportReport, UplinkReport } from "./bindings";
 
 const COLOURS: Record<string, string> = {
   ws: "#1f6feb",
@@ -340,6 +340,43 @@ export function uplinkNeeds(el: HTMLElement, uplink: UplinkReport): void {
       legend: { live: true },
     },
     [RATES, ...needs.map((n) => n.data), ...limits.map((l) => l.data)] as uPlot.AlignedData,
+    260,
+  );
+}
+
+/** Push fan-out against the number of subscribers (log-log), one colour per transport: `figure`
+ * "latency" draws the last subscriber (solid, points) and the median one (dashed); "cpu" the
+ * server's CPU time per delivered event. */
+export function fanoutChart(el: HTMLElement, report: FanoutReport, figure: "latency" | "cpu"): void {
+  const x = [...new Set(report.cells.map((c) => c.subscribers))].sort((a, b) => a - b);
+  const transports = [...new Set(report.cells.map((c) => c.transport))];
+  const at = (t: string, n: number) => report.cells.find((c) => c.transport === t && c.subscribers === n);
+  const ms = (us: number | null | undefined) => (us === null || us === undefined ? null : us / 1000);
+  const msValue = (_u: uPlot, v: number | null) => (v === null || v === undefined ? "" : formatUs(v * 1000));
+  const lines = transports.flatMap((t) => {
+    const style = { ...seriesStyle({ transport: t, client: "native" }), label: t, value: msValue };
+    if (figure === "cpu") {
+      const perEvent = (n: number) => {
+        const cell = at(t, n);
+        return cell?.server_cpu_us == null ? null : cell.server_cpu_us / Math.max(1, cell.subscribers) / 1000;
+      };
+      return [{ series: { ...style, points: { show: true, size: 7 } }, data: x.map(perEvent) }];
+    }
+    return [
+      { series: { ...style, label: `${t} last`, points: { show: true, size: 7 } }, data: x.map((n) => ms(at(t, n)?.last_us)) },
+      { series: { ...style, label: `${t} p50`, width: 1, dash: [5, 4], points: { show: false } }, data: x.map((n) => ms(at(t, n)?.p50_us)) },
+    ];
+  });
+  mount(
+    el,
+    {
+      // The subscriber counts measured, not the decades around them.
+      scales: { x: { time: false, distr: 3, range: (_u, min, max) => (min === max ? [min / 2, max * 2] : [min, max]) }, y: { distr: 3 } },
+      axes: axes("subscribers (log)", figure === "cpu" ? "CPU per event (ms, log)" : "latency (ms, log)"),
+      series: [{ label: "subscribers", value: (_u, v) => (v === null ? "" : v.toLocaleString()) }, ...lines.map((l) => l.series)],
+      legend: { live: true },
+    },
+    [x, ...lines.map((l) => l.data)] as uPlot.AlignedData,
     260,
   );
 }

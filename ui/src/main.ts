@@ -8,6 +8,7 @@ import { $, onTab, setUpTabs, showError, showTab } from "./ui";
 import { listen } from "@tauri-apps/api/event";
 
 import { renderHistory } from "./views/history";
+import { renderFanout } from "./views/fanout";
 import { renderLan, showJoined } from "./views/lan";
 import { renderLive } from "./views/live";
 import { renderResults } from "./views/results";
@@ -67,6 +68,7 @@ async function boot(): Promise<void> {
     if (tab === "results") renderResults($("#view-results"), current);
     if (tab === "history") void drawHistory();
     if (tab === "lan") void renderLan($("#view-lan"), links);
+    if (tab === "fanout") renderFanout($("#view-fanout"));
     // Drawn once: a live session goes on while other tabs are shown.
     if (tab === "live" && !$("#view-live").hasChildNodes()) renderLive($("#view-live"), embedded);
   });

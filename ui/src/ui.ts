@@ -18,8 +18,8 @@ export function clearError(): void {
   $("#error-banner").hidden = true;
 }
 
-export type Tab = "run" | "results" | "history" | "live" | "lan";
-const TABS: Tab[] = ["run", "results", "history", "live", "lan"];
+export type Tab = "run" | "results" | "history" | "live" | "fanout" | "lan";
+const TABS: Tab[] = ["run", "results", "history", "live", "fanout", "lan"];
 const listeners: ((tab: Tab) => void)[] = [];
 
 export function onTab(f: (tab: Tab) => void): void {

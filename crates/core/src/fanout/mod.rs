@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
@@ -29,7 +29,7 @@ use duplex_server::{Limits, ServerConfig, ServerError, ServerThread};
 pub use collect::Broadcast;
 
 /// What to measure.
-#[derive(Debug, Clone, Serialize, JsonSchema, TS)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, TS)]
 pub struct FanoutPlan {
     /// Subscriber counts, one measurement each.
     pub subscribers: Vec<u32>,
@@ -85,7 +85,7 @@ impl FanoutPlan {
 }
 
 /// One transport at one subscriber count.
-#[derive(Debug, Clone, Serialize, JsonSchema, TS)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, TS)]
 pub struct FanoutCell {
     pub transport: Transport,
     pub subscribers: u32,
@@ -119,7 +119,7 @@ impl FanoutCell {
     }
 }
 
-#[derive(Debug, Clone, Serialize, JsonSchema, TS)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, TS)]
 pub struct FanoutReport {
     pub plan: FanoutPlan,
     /// The server measured (its address), and whether it ran in this process.
@@ -211,7 +211,7 @@ pub async fn fanout(
         );
         notes.push(if cells.iter().any(|c| c.server_cpu_us.is_some()) {
             "server CPU: the server process's CPU time from one tick to the next, as its ticks say (idle time \
-             between them included)"
+             between them included; the figure adds about 30 bytes to each event)"
                 .to_owned()
         } else {
             "server CPU: not seen (`duplex serve --tick-cpu` puts it in the ticks)".to_owned()
