@@ -72,6 +72,9 @@ pub type SharedHttp2 = Arc<Mutex<Option<Conn>>>;
 pub struct ConnHttpClient {
     mode: Mode,
     uri: Uri,
+    /// What the request line names: the path and query over HTTP/1.1 (origin form, as a
+    /// browser sends it), the whole URI over HTTP/2 (its scheme and authority are pseudo-headers).
+    target: String,
     authority: String,
     host: String,
     /// None for an `http://` URL.
@@ -97,8 +100,14 @@ impl ConnHttpClient {
         let (uri, Dial { address: authority, host, secure }) = route.dial(url)?;
         let alpn: &[&[u8]] = if mode == Mode::Http2 { &[b"h2"] } else { &[b"http/1.1"] };
         let tls = secure.then(|| route.trust.client_config(alpn)).transpose().map_err(connect_err)?;
+        let target = match (mode, uri.path_and_query()) {
+            (Mode::KeepAlive | Mode::NewConnection, Some(path)) => path.as_str().to_owned(),
+            (Mode::KeepAlive | Mode::NewConnection, None) => "/".to_owned(),
+            (Mode::Http2, _) => uri.to_string(),
+        };
         Ok(ConnHttpClient {
             mode,
+            target,
             uri,
             authority,
             host,
@@ -183,18 +192,18 @@ impl ConnHttpClient {
                 let body = foreign.render(seq, client_time, &self.payload);
                 builder = builder
                     .method(Method::POST)
-                    .uri(self.uri.clone())
+                    .uri(self.target.as_str())
                     .header(header::CONTENT_TYPE, super::http::content_type_of(&body));
                 Bytes::from(body)
             }
             (HttpMethod::Get, Some(_)) => {
-                builder = builder.method(Method::GET).uri(self.uri.clone());
+                builder = builder.method(Method::GET).uri(self.target.as_str());
                 Bytes::new()
             }
             (HttpMethod::Post, None) => {
                 builder = builder
                     .method(Method::POST)
-                    .uri(self.uri.clone())
+                    .uri(self.target.as_str())
                     .header(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 Bytes::from(echo_request_json(client_time, seq, &self.payload))
             }
@@ -205,9 +214,8 @@ impl ConnHttpClient {
                     .append_pair("payload", &self.payload)
                     .finish();
                 // A LAN server's token is in the URL's query already.
-                let uri = self.uri.to_string();
-                let sep = if uri.contains('?') { '&' } else { '?' };
-                builder = builder.method(Method::GET).uri(format!("{uri}{sep}{query}"));
+                let sep = if self.target.contains('?') { '&' } else { '?' };
+                builder = builder.method(Method::GET).uri(format!("{}{sep}{query}", self.target));
                 Bytes::new()
             }
         };
@@ -320,4 +328,43 @@ async fn send(
 
 fn lossy(body: &[u8]) -> String {
     String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+    use crate::Endpoints;
+
+    /// Over HTTP/1.1 the request line names the path and query (origin form), as a browser
+    /// writes it, not the absolute URI a proxy gets (that cost 22 bytes a request and made the
+    /// server parse a proxy's request).
+    #[tokio::test]
+    async fn an_http1_request_line_names_the_path_not_the_whole_url() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let endpoints = Endpoints::for_addr(listener.local_addr().expect("addr"));
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.expect("accept");
+            let mut head = vec![0; 4096];
+            let n = socket.read(&mut head).await.expect("read");
+            let _ =
+                socket.write_all(b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n").await;
+            String::from_utf8_lossy(&head[..n]).into_owned()
+        });
+        let options = ClientOptions { http_method: HttpMethod::Get, ..ClientOptions::default() };
+        let mut client = ConnHttpClient::new(
+            &endpoints.http_echo,
+            &endpoints.route,
+            &options,
+            Mode::KeepAlive,
+            Default::default(),
+        )
+        .expect("client");
+        // The answer is not an echo: only what the server read matters here.
+        let _ = client.echo(1).await;
+        let head = server.await.expect("server");
+        assert!(head.starts_with("GET /echo?client_time="), "{head}");
+        assert!(head.to_ascii_lowercase().contains(&format!("host: {}", endpoints.authority)), "{head}");
+    }
 }

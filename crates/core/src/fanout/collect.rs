@@ -182,7 +182,8 @@ mod tests {
         tally.round(partial, None);
         let cell = tally.into_cell(Transport::WsPush, 3, 0.5);
         assert_eq!((cell.broadcasts, cell.delivered, cell.missed), (4, 10, 2));
-        assert_eq!((cell.p50_us, cell.p99_us, cell.worst_us), (Some(4.0), Some(9.0), Some(9.0)));
+        // Nearest rank over 1, 1, 2, 2, 3, 4, 5, 6, 7, 9 µs: the 5th and the 10th.
+        assert_eq!((cell.p50_us, cell.p99_us, cell.worst_us), (Some(3.0), Some(9.0), Some(9.0)));
         // Last subscribers 9, 5, 7, 6 µs: median 6.5.
         assert_eq!(cell.last_us, Some(6.5));
         assert_eq!(cell.server_cpu_us, Some(20.0));
