@@ -4,8 +4,6 @@
 
 use std::sync::Arc;
 
-use std::net::{Ipv4Addr, SocketAddr};
-
 use duplex_core::clients::Transport;
 use duplex_core::link::{Link, Relay};
 use duplex_core::runner::Plan;
@@ -89,13 +87,11 @@ impl LanServer {
         let token = config.access_token.clone().unwrap_or_default();
         let server = ServerThread::spawn(config).map_err(|e| AppError::Lan(e.to_string()))?;
         let relay = match &link {
-            Some(link) => {
-                let upstream = SocketAddr::from((Ipv4Addr::LOCALHOST, server.local_addr().port()));
-                let relay = Relay::start_on(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)), link, &[upstream])
+            Some(link) => Some(
+                Relay::in_front_of(server.local_addr(), link)
                     .await
-                    .map_err(|e| AppError::Lan(format!("cannot start the link relay: {e}")))?;
-                Some(relay)
-            }
+                    .map_err(|e| AppError::Lan(format!("cannot start the link relay: {e}")))?,
+            ),
             None => None,
         };
         let browsers = relay.as_ref().map_or(server.local_addr(), Relay::local_addr);

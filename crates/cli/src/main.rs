@@ -315,7 +315,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             // Over a link, browsers open the relay's port: the page and every connection it
             // makes cross the link; native clients may use the server's port (and --link).
             let relay = match &join_link {
-                Some(link) => Some(join_relay(addr, link).await?),
+                Some(link) => {
+                    Some(Relay::in_front_of(addr, link).await.context("starting the join link's relay")?)
+                }
                 None => None,
             };
             let browsers = relay.as_ref().map_or(addr, |r| r.local_addr());
@@ -353,18 +355,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     server.wait().await?;
     drop(relays);
     Ok(ExitCode::SUCCESS)
-}
-
-/// A link relay on the LAN server's address (another port), to the server.
-async fn join_relay(server: std::net::SocketAddr, link: &duplex_core::link::Link) -> anyhow::Result<Relay> {
-    let upstream = if server.ip().is_unspecified() {
-        std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, server.port()))
-    } else {
-        server
-    };
-    Relay::start_on(std::net::SocketAddr::new(server.ip(), 0), link, &[upstream])
-        .await
-        .context("starting the join link's relay")
 }
 
 /// Browser join for `duplex serve --lan`: the built web client, and a sink into the history.

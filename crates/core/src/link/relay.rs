@@ -44,6 +44,18 @@ impl Relay {
         Relay::start_on(SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)), link, upstream).await
     }
 
+    /// A relay in front of a server on this machine, for the browsers that join it over the
+    /// link: on the server's own address (another port), to the server (over loopback when it
+    /// listens on every address).
+    pub async fn in_front_of(server: SocketAddr, link: &Link) -> std::io::Result<Relay> {
+        let upstream = if server.ip().is_unspecified() {
+            SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, server.port()))
+        } else {
+            server
+        };
+        Relay::start_on(SocketAddr::new(server.ip(), 0), link, &[upstream]).await
+    }
+
     /// The same on `bind`: a LAN host's relay, which other devices' browsers reach.
     pub async fn start_on(bind: SocketAddr, link: &Link, upstream: &[SocketAddr]) -> std::io::Result<Relay> {
         let upstream: Arc<[SocketAddr]> = upstream.into();
