@@ -401,7 +401,7 @@ async fn a_person_runs_ws_vs_ajax_from_both_clients_reads_the_verdict_and_export
     measure_over_an_emulated_link(&client, &shots).await;
     sweep_the_round_trip_time(&client, &shots).await;
     watch_the_live_monitor(&client, &shots).await;
-    measure_push_fan_out(&client, &shots).await;
+    measure_push_fan_out(&client, &shots, &export_path).await;
     serve_on_lan_and_let_a_browser_join(&client, &shots).await;
     every_view_fits_a_phone(&client, &shots).await;
     client.close().await.expect("session closed");
@@ -606,7 +606,7 @@ async fn every_view_fits_a_phone(client: &Client, shots: &Path) {
 /// The Fan-out tab: one event to 20 and 200 subscribers by each push transport; a row per
 /// transport and count, every broadcast delivered, both charts drawn, the headline names the
 /// fastest to the last subscriber.
-async fn measure_push_fan_out(client: &Client, shots: &Path) {
+async fn measure_push_fan_out(client: &Client, shots: &Path, export_path: &Path) {
     click(client, "tab-fanout").await;
     wait_for(client, "the Fan-out form", "document.querySelector('#fanout-start')", Duration::from_secs(10))
         .await;
@@ -644,6 +644,24 @@ async fn measure_push_fan_out(client: &Client, shots: &Path) {
     std::fs::write(shots.join("fanout-charts.png"), client.screenshot().await.expect("screenshot"))
         .expect("saved");
     client.execute("window.scrollTo(0, 0);", vec![]).await.expect("top");
+    // Export CSV…: a row per transport and subscriber count, where the person chose.
+    let _ = std::fs::remove_file(export_path);
+    click(client, "fanout-export").await;
+    wait_for(
+        client,
+        "the fan-out CSV saved",
+        "document.querySelector('#fanout-exported').textContent.startsWith('Saved ')",
+        Duration::from_secs(10),
+    )
+    .await;
+    let csv = std::fs::read_to_string(export_path).expect("fan-out CSV written where chosen");
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap_or_default();
+    assert!(
+        header.contains("transport,subscribers") && header.contains("server_cpu_per_delivery_us"),
+        "{header}"
+    );
+    assert_eq!(lines.count(), 6, "{csv}");
 }
 
 /// The Live tab: this machine pushed and polled side by side, then the session's summary.
