@@ -70,6 +70,17 @@ impl ClientError {
     pub fn is_fatal(&self) -> bool {
         matches!(self, ClientError::Connect { .. } | ClientError::Closed(_) | ClientError::Timeout(_))
     }
+
+    /// The kind in one word (connect, closed, timeout, status, reply), for counting errors.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClientError::Connect { .. } => "connect",
+            ClientError::Closed(_) => "closed",
+            ClientError::Timeout(_) => "timeout",
+            ClientError::Status { .. } => "status",
+            ClientError::Reply(_) => "reply",
+        }
+    }
 }
 
 /// A connected client of any transport.

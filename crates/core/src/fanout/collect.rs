@@ -68,16 +68,6 @@ fn median(values: impl Iterator<Item = f64>) -> Option<f64> {
     Some(if v.len() % 2 == 1 { v[mid] } else { (v[mid - 1] + v[mid]) / 2.0 })
 }
 
-fn kind(e: &ClientError) -> &'static str {
-    match e {
-        ClientError::Connect { .. } => "connect",
-        ClientError::Closed(_) => "closed",
-        ClientError::Timeout(_) => "timeout",
-        ClientError::Status { .. } => "status",
-        ClientError::Reply(_) => "reply",
-    }
-}
-
 impl Tally {
     pub fn new(subscribers: u32) -> Tally {
         Tally {
@@ -100,9 +90,10 @@ impl Tally {
         u64::from(self.subscribers).saturating_sub(self.lost)
     }
 
-    pub fn failed(&mut self, error: &ClientError, fatal: bool) {
-        self.note(kind(error), error.to_string());
-        if fatal {
+    /// A subscriber's error; a fatal one (its connection is gone) loses the subscriber.
+    pub fn failed(&mut self, error: &ClientError) {
+        self.note(error.kind(), error.to_string());
+        if error.is_fatal() {
             self.lost += 1;
         }
     }
@@ -118,8 +109,8 @@ impl Tally {
     /// News outside a broadcast's window: a failure counts; a late event of an earlier
     /// broadcast was already counted as missed.
     pub(super) fn stray(&mut self, news: News) {
-        if let News::Failed { error, fatal } = news {
-            self.failed(&error, fatal);
+        if let News::Failed(error) = news {
+            self.failed(&error);
         }
     }
 
@@ -193,8 +184,8 @@ mod tests {
     #[test]
     fn a_lost_subscriber_is_no_longer_expected() {
         let mut tally = Tally::new(5);
-        tally.failed(&ClientError::Closed("gone".into()), true);
-        tally.failed(&ClientError::Reply("odd".into()), false);
+        tally.failed(&ClientError::Closed("gone".into()));
+        tally.failed(&ClientError::Reply("odd".into()));
         assert_eq!((tally.alive(), tally.lost()), (4, 1));
         let cell = tally.into_cell(Transport::Sse, 5, 0.0);
         assert_eq!(cell.errors.get("closed").map(|e| e.0), Some(1));

@@ -153,10 +153,7 @@ enum News {
         bytes: u64,
         server_cpu_ns: Option<u64>,
     },
-    Failed {
-        error: ClientError,
-        fatal: bool,
-    },
+    Failed(ClientError),
 }
 
 /// The embedded server for a fan-out of up to `subscribers`: room for every connection and
@@ -494,10 +491,10 @@ impl Subscriber {
                         bytes: m.bytes_in + m.bytes_out,
                         server_cpu_ns: m.server_cpu_ns,
                     },
-                    Err(error) => News::Failed { fatal: error.is_fatal(), error },
+                    Err(error) => News::Failed(error),
                 },
             };
-            let fatal = matches!(news, News::Failed { fatal: true, .. });
+            let fatal = matches!(&news, News::Failed(e) if e.is_fatal());
             if self.news.send(news).is_err() || fatal {
                 return;
             }
@@ -520,7 +517,7 @@ impl Subscriber {
             Ok(Err(e)) => e,
             Err(_) => ClientError::Timeout(self.timeout),
         };
-        let _ = self.news.send(News::Failed { error, fatal: true });
+        let _ = self.news.send(News::Failed(error));
         None
     }
 }

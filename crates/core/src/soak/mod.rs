@@ -102,16 +102,6 @@ pub struct SoakReport {
     pub verdict: String,
 }
 
-fn kind(e: &ClientError) -> &'static str {
-    match e {
-        ClientError::Connect { .. } => "connect",
-        ClientError::Closed(_) => "closed",
-        ClientError::Timeout(_) => "timeout",
-        ClientError::Status { .. } => "status",
-        ClientError::Reply(_) => "reply",
-    }
-}
-
 /// What one client did. Latencies go to its transport's histogram, shared: one histogram per
 /// client would cost a third of a MiB each, more than the client itself.
 struct ClientOutcome {
@@ -211,7 +201,7 @@ async fn run_client(transport: Transport, id: u32, latency: SharedLatency, soak:
 
 fn record_error(out: &mut ClientOutcome, totals: &Totals, e: &ClientError) {
     totals.errors.fetch_add(1, Ordering::Relaxed);
-    let entry = out.errors.entry(kind(e).to_owned()).or_insert_with(|| (0, e.to_string()));
+    let entry = out.errors.entry(e.kind().to_owned()).or_insert_with(|| (0, e.to_string()));
     entry.0 += 1;
 }
 
