@@ -77,8 +77,10 @@ async fn a_server_elsewhere_is_measured_by_its_ticks() {
         assert_eq!((cell.broadcasts, cell.delivered, cell.missed), (3, 30, 0), "{cell:?}");
         // The ticks carry the server process's CPU time (here it is this test's process).
         assert!(cell.server_cpu_us.is_some(), "{cell:?}");
-        // Ticks come every 100 ms and are not waited for: no delivery takes that long here.
-        assert!(cell.worst_us.is_some_and(|w| w < 100_000.0), "{cell:?}");
+        // Each of the 3 kept ticks was timed at every subscriber (under Wine a delivery may take
+        // longer than the 100 ms between ticks: it still counts, and no later tick is kept twice).
+        assert_eq!(cell.each.iter().map(|b| b.delivered).collect::<Vec<_>>(), [10, 10, 10], "{cell:?}");
+        assert!(cell.worst_us.is_some_and(|w| w > 0.0), "{cell:?}");
     }
 }
 
