@@ -45,6 +45,7 @@ impl Round {
 /// A cell so far: its subscribers' failures and its measured broadcasts.
 pub struct Tally {
     subscribers: u32,
+    /// Subscribers whose connection is gone.
     lost: u64,
     errors: BTreeMap<String, (u64, String)>,
     missed: u64,
@@ -78,11 +79,6 @@ impl Tally {
             latencies_ns: Vec::new(),
             each: Vec::new(),
         }
-    }
-
-    /// Subscribers whose connection is gone.
-    pub fn lost(&self) -> u64 {
-        self.lost
     }
 
     /// Subscribers still listening.
@@ -186,7 +182,7 @@ mod tests {
         let mut tally = Tally::new(5);
         tally.failed(&ClientError::Closed("gone".into()));
         tally.failed(&ClientError::Reply("odd".into()));
-        assert_eq!((tally.alive(), tally.lost()), (4, 1));
+        assert_eq!((tally.alive(), tally.lost), (4, 1));
         let cell = tally.into_cell(Transport::Sse, 5, 0.0);
         assert_eq!(cell.errors.get("closed").map(|e| e.0), Some(1));
         assert!(cell.p50_us.is_none() && cell.server_cpu_us.is_none());

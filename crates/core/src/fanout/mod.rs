@@ -285,10 +285,7 @@ async fn measure_cell(
             timeout,
         };
         tasks.push(tokio::spawn(subscriber.run()));
-        // Connect in waves: a burst of a thousand SYNs overflows the listen backlog.
-        if id % 100 == 99 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        crate::soak::pace_connects(id).await;
     }
     drop(tx);
     let mut tally = collect::Tally::new(n);
@@ -329,7 +326,7 @@ async fn wait_ready(
     let mut tick = tokio::time::interval(Duration::from_millis(50));
     let mut last_report = Instant::now();
     loop {
-        let alive = u64::from(n).saturating_sub(tally.lost());
+        let alive = tally.alive();
         let waiting = match server {
             Some(s) if transport == Transport::LongPoll => s.long_polls_waiting() as u64,
             Some(s) => s.push_subscribers() as u64,

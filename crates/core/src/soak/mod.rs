@@ -102,6 +102,14 @@ pub struct SoakReport {
     pub verdict: String,
 }
 
+/// Called after starting client `id` of many: connects go in waves of 100, 20 ms apart, as a
+/// burst of a thousand SYNs overflows a server's listen backlog. The soak and the fan-out use it.
+pub(crate) async fn pace_connects(id: u32) {
+    if id % 100 == 99 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// What one client did. Latencies go to its transport's histogram, shared: one histogram per
 /// client would cost a third of a MiB each, more than the client itself.
 struct ClientOutcome {
@@ -259,10 +267,7 @@ pub async fn soak(
         for id in 0..n {
             let task = tokio::spawn(run_client(transport, id, latency.clone(), shared.clone()));
             tasks.push((transport, task));
-            // Connect in waves: a burst of a thousand SYNs overflows the listen backlog.
-            if id % 100 == 99 {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
+            pace_connects(id).await;
         }
     }
     let pid = sysinfo::get_current_pid().ok();
