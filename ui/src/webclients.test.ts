@@ -72,7 +72,7 @@ describe("web-view runner", () => {
     // Block windows on the wall clock, in order, for energy attribution.
     const starts = part.blocks.map((b) => b.started_at_unix_ns);
     expect(starts.every((s, i) => s >= 1.7e18 && (i === 0 || s > starts[i - 1]))).toBe(true);
-    expect(part.info).toEqual({ user_agent: "test", timer_resolution_us: 5, cross_origin_isolated: true });
+    expect(part.info).toEqual({ user_agent: "test", timer_resolution_us: 5, cross_origin_isolated: true, connections: [] });
   });
 
   it("opens a WebSocket the server closed while it waited again before its next block", async () => {
@@ -98,6 +98,25 @@ describe("web-view runner", () => {
     expect(part.samples.filter((s) => s.error !== null)).toEqual([]);
     expect(part.samples).toHaveLength(2 * 2 * 5);
     expect(opened).toBe(2);
+  });
+
+  it("counts the recorded calls that opened a connection, per transport, as the server said", async () => {
+    let n = 0;
+    const channels = async (transport: Transport): Promise<EchoChannel> => ({
+      async exchange() {
+        // xhr: every call on a new connection (WebKitGTK's POST); http: kept; ws: not said.
+        n++;
+        const newConnection = transport === "xhr" ? true : transport === "http" ? n === 1 : undefined;
+        return { serverTimeS: 1.7e9, bytesOut: 100, bytesIn: 200, newConnection };
+      },
+      close() {},
+    });
+    const part = await runWebview(runOf(plan), "127.0.0.1:1", { channels, sleep: async () => {} });
+    // Warm-up calls are not counted: 2 sets × 5 calls each.
+    expect(part.info?.connections).toEqual([
+      { transport: "http", calls: 10, new_connections: 0 },
+      { transport: "xhr", calls: 10, new_connections: 10 },
+    ]);
   });
 
   it("reports progress per transport, each reaching its own total", async () => {
@@ -294,8 +313,16 @@ describe("browser channels", () => {
     }) as typeof fetch;
     const x = await fetchChannel("http://x", "post", fakeFetch).exchange("{}", "");
     expect(x.bytesOut).toBe(321);
+    expect(x.newConnection).toBeUndefined();
     const head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-duplex-request-bytes: 321\r\n\r\n";
     expect(x.bytesIn).toBe(head.length + body.length);
+  });
+
+  it("fetch: the server's x-duplex-connection-request says whether the call opened its connection", async () => {
+    const answer = (n: string) =>
+      (async () => new Response("{}", { status: 200, headers: { "x-duplex-connection-request": n } })) as typeof fetch;
+    expect((await fetchChannel("http://x", "get", answer("1")).exchange("", "seq=1")).newConnection).toBe(true);
+    expect((await fetchChannel("http://x", "get", answer("7")).exchange("", "seq=1")).newConnection).toBe(false);
   });
 
   it("a LAN server's access token rides on every request", async () => {

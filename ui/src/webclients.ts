@@ -4,7 +4,7 @@
 // pacing (see `pacer`), and produce samples in the engine's shape, labelled `webview`.
 import { errorMessage } from "./format";
 import { clockResolution } from "./stats";
-import type { BlockTiming, ClientPart, ClientRun, Plan, Sample, Transport } from "./bindings";
+import type { BlockTiming, ClientPart, ClientRun, ConnectionUse, Plan, Sample, Transport } from "./bindings";
 import { parseHeaderBlock, responseHeadLength, utf8Length, wsFrameLength } from "./wire";
 
 /** What one echo exchange returns besides its timing. */
@@ -15,6 +15,13 @@ export interface Exchange {
   bytesIn: number;
   /** Push transports: the event's creation (server clock) to its arrival (the page's clock), ms; round trips leave it out. */
   latencyMs?: number;
+  /** AJAX: whether the call was its connection's first request, as a Duplex server says; undefined if it did not. */
+  newConnection?: boolean;
+}
+
+/** Whether an answer's `x-duplex-connection-request` says its request opened the connection. */
+function openedConnection(header: string | null): boolean | undefined {
+  return header === null ? undefined : header.trim() === "1";
 }
 
 /** A failed exchange; `fatal` when the connection is gone and the client cannot go on. */
@@ -191,6 +198,7 @@ export function fetchChannel(base: string, method: "get" | "post", fetchImpl: ty
         serverTimeS: serverTimeOf(text),
         bytesOut: Number(response.headers.get("x-duplex-request-bytes") ?? 0),
         bytesIn: responseHeadLength(response.status, response.statusText, response.headers.entries()) + utf8Length(text),
+        newConnection: openedConnection(response.headers.get("x-duplex-connection-request")),
       };
     },
     close() {},
@@ -217,6 +225,7 @@ export function xhrChannel(base: string, method: "get" | "post", Impl: typeof XM
               serverTimeS: serverTimeOf(text),
               bytesOut: Number(xhr.getResponseHeader("x-duplex-request-bytes") ?? 0),
               bytesIn: responseHeadLength(xhr.status, xhr.statusText, parseHeaderBlock(xhr.getAllResponseHeaders())) + utf8Length(text),
+              newConnection: openedConnection(xhr.getResponseHeader("x-duplex-connection-request")),
             });
           } catch (e) {
             reject(e);
@@ -363,6 +372,8 @@ export async function runWebview(run: ClientRun, server: string, options: RunOpt
   const recent = new Map<Transport, number[]>();
   /** Calls recorded per transport, failed ones included (progress reads it every 100 ms). */
   const recorded = new Map<Transport, number>();
+  /** Per transport, answered calls that said where they were, and those that opened a connection. */
+  const connections = new Map<Transport, ConnectionUse>();
   let status: ClientPart["status"] = "complete";
   let error: string | null = null;
   let lastProgress = -Infinity;
@@ -454,6 +465,12 @@ export async function runWebview(run: ClientRun, server: string, options: RunOpt
             if (x.latencyMs !== undefined && sample.server_time_unix_ns !== null) sample.sent_at_unix_ns = sample.server_time_unix_ns;
             sample.bytes_out = x.bytesOut;
             sample.bytes_in = x.bytesIn;
+            if (x.newConnection !== undefined) {
+              const use = connections.get(transport) ?? { transport, calls: 0, new_connections: 0 };
+              use.calls += 1;
+              if (x.newConnection) use.new_connections += 1;
+              connections.set(transport, use);
+            }
             const r = recent.get(transport) ?? [];
             r.push(latencyMs * 1e3);
             if (r.length > 1000) r.shift();
@@ -492,6 +509,7 @@ export async function runWebview(run: ClientRun, server: string, options: RunOpt
       user_agent: options.userAgent ?? navigator.userAgent,
       timer_resolution_us: options.timerResolutionUs ?? pageTimerResolutionUs(),
       cross_origin_isolated: options.crossOriginIsolated ?? pageCrossOriginIsolated(),
+      connections: [...connections.values()],
     },
     samples,
     blocks: timings,

@@ -291,14 +291,14 @@ pub struct BenchArgs {
     pub target: Option<String>,
     /// Emulate a network between clients and server: a profile (lan, wifi, wifi-poor, 4g, 3g,
     /// 3g-slow, intercontinental, satellite, loopback), values such as
-    /// rtt=80ms,jitter=10ms,down=8mbit,up=2mbit (also burst=16kib, queue=1mib), or a profile
-    /// file (.toml).
+    /// rtt=80ms,jitter=10ms,down=8mbit,up=2mbit (also burst=1500b, one MTU unless given, and
+    /// queue=1mib), or a profile file (.toml).
     #[arg(long, value_name = "LINK")]
     pub link: Option<String>,
-    /// Run the plan once per value of one link setting (over --link, else over no link), e.g.
-    /// rtt=0,10,50,100,200ms or down=256kbit,1mbit,8mbit; prints medians against the setting
-    /// with the link's model and writes sweep-RUN.csv and sweep-RUN.html (its picture; --html
-    /// FILE to write it elsewhere).
+    /// Run the plan once per value of one link setting (over --link, else over no link) or of
+    /// the payload, e.g. rtt=0,10,50,100,200ms, down=256kbit,1mbit,8mbit or payload=1k,16k,64k,256k;
+    /// prints medians against the setting with the link's model and writes sweep-RUN.csv and
+    /// sweep-RUN.html (its picture; --html FILE to write it elsewhere).
     #[arg(long, value_name = "SETTING=VALUES", conflicts_with_all = ["json", "thresholds", "floor"])]
     pub sweep: Option<String>,
     #[command(flatten)]

@@ -1,14 +1,13 @@
-//! `duplex bench --sweep rtt=0,10,50,100,200ms`: the plan once per value of one link setting,
-//! each run stored like any other, then every transport's median against the setting beside the
-//! link's model, as a table and as `sweep-RUN.csv`.
+//! `duplex bench --sweep rtt=0,10,50,100,200ms` (or `payload=1k,16k,64k`): the plan once per
+//! value of one link setting or of the payload, each run stored like any other, then every
+//! transport's median against the setting beside the link's model, as a table and as
+//! `sweep-RUN.csv`.
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use duplex_core::link::Link;
 use duplex_core::record::{RunRecord, RunStatus};
-use duplex_core::runner::Plan;
 use duplex_core::session::{RunSession, Update};
 use duplex_core::stats::sweep::sweep_report;
 use duplex_core::stats::{AnalysisOptions, Report, format_us};
@@ -20,21 +19,18 @@ use crate::{err, open_history, out};
 pub async fn run(args: &BenchArgs, spec: &str) -> anyhow::Result<ExitCode> {
     let plan = args.plan()?.into_plan();
     let target = args.target()?;
-    let base = plan.link.clone().unwrap_or_else(Link::none);
-    let links = base.sweep(spec).map_err(|e| anyhow::anyhow!("--sweep {spec}: {e}"))?;
     // Every point's plan is checked before the first runs.
-    let plans = links
-        .iter()
-        .map(|link| Plan { link: Some(link.clone()), ..plan.clone() }.check())
-        .collect::<Result<Vec<_>, _>>()?;
+    let steps = plan.sweep(spec)?;
+    let points = steps.len();
     let cancel = crate::cancel_on_ctrl_c();
     let mut runs: Vec<(RunRecord, Report)> = Vec::new();
-    for (i, plan) in plans.into_iter().enumerate() {
+    for (i, step) in steps.into_iter().enumerate() {
         if cancel.is_cancelled() {
             break;
         }
-        let link = plan.link.clone().unwrap_or_else(Link::none);
-        err(&format!("sweep {}/{}: {}\n", i + 1, links.len(), link.describe()));
+        let plan = step.plan.check()?;
+        let over = plan.link.as_ref().map(|l| format!(": {}", l.describe())).unwrap_or_default();
+        err(&format!("sweep {}/{points}: {}{over}\n", i + 1, step.label));
         let history = if args.no_history { None } else { open_history(&args.history).ok() };
         let total = plan.total_calls();
         let mut session = RunSession::new(plan, &target, duplex_core::power::default_sensors(), history);
@@ -51,7 +47,7 @@ pub async fn run(args: &BenchArgs, spec: &str) -> anyhow::Result<ExitCode> {
         let finished = session.finish(&AnalysisOptions { interval_us: args.normal_interval() });
         let failed = finished.record.status == RunStatus::Failed;
         if let Some(e) = finished.record.error.as_deref().filter(|_| failed) {
-            err(&format!("duplex: sweep point {} failed: {e}\n", link.name));
+            err(&format!("duplex: sweep point {} failed: {e}\n", step.label));
         }
         runs.push((finished.record, finished.report));
         if failed {
@@ -78,7 +74,7 @@ pub async fn run(args: &BenchArgs, spec: &str) -> anyhow::Result<ExitCode> {
             Err(e) => err(&format!("duplex: no sweep picture: {e}\n")),
         }
     }
-    Ok(if runs.len() < links.len() {
+    Ok(if runs.len() < points {
         if cancel.is_cancelled() { ExitCode::from(130) } else { ExitCode::FAILURE }
     } else {
         ExitCode::SUCCESS

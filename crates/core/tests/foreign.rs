@@ -11,22 +11,20 @@ use duplex_core::runner::{ForeignMessages, Plan, ReplyRule, Target};
 
 use crate::util::{run_against, small_plan};
 
-/// The Python servers, killed when dropped; None (a skip) where there is no python3 with
-/// websockets, which scripts/test-all.sh installs (there DUPLEX_REQUIRE_EXTERNAL makes it fail).
-struct PythonServers {
-    child: Child,
-    ws: u16,
-    http: u16,
-}
+/// A Python program of tests/interop, killed when dropped.
+struct Python(Child);
 
-impl Drop for PythonServers {
+impl Drop for Python {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
-fn python_servers(tls: Option<(&std::path::Path, &std::path::Path)>) -> Option<PythonServers> {
+/// `tests/interop/SCRIPT ARGS` started, and the first line it printed (its ports); None (a
+/// skip) where there is no python3 with websockets, which scripts/test-all.sh installs (there
+/// DUPLEX_REQUIRE_EXTERNAL makes it fail).
+fn python(script: &str, args: &[&std::ffi::OsStr]) -> Option<(Python, String)> {
     if cfg!(windows) {
         eprintln!("skipped: a Windows build cannot start this machine's Linux programs (python3)");
         return None;
@@ -39,21 +37,33 @@ fn python_servers(tls: Option<(&std::path::Path, &std::path::Path)>) -> Option<P
         eprintln!("skipped: no python3 with websockets here");
         return None;
     }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/foreign_servers.py");
-    let mut command = Command::new(python);
-    command.arg(script);
-    if let Some((cert, key)) = tls {
-        command.args([cert, key]);
-    }
-    let mut child = command.stdout(Stdio::piped()).spawn().expect("python starts");
+    let script = format!("{}/tests/interop/{script}", env!("CARGO_MANIFEST_DIR"));
+    let mut child =
+        Command::new(python).arg(script).args(args).stdout(Stdio::piped()).spawn().expect("python starts");
     let mut line = String::new();
     BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("ports line");
-    let port = |name: &str| {
-        line.split_whitespace()
-            .find_map(|w| w.strip_prefix(name)?.parse().ok())
-            .unwrap_or_else(|| panic!("no {name} in {line:?}"))
-    };
-    Some(PythonServers { ws: port("ws="), http: port("http="), child })
+    Some((Python(child), line))
+}
+
+/// The port a Python program printed as `NAME=PORT`.
+fn port(line: &str, name: &str) -> u16 {
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(name)?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {line:?}"))
+}
+
+/// The Python servers: a WebSocket echo and an HTTP endpoint, over TLS with `tls`.
+struct PythonServers {
+    _running: Python,
+    ws: u16,
+    http: u16,
+}
+
+fn python_servers(tls: Option<(&std::path::Path, &std::path::Path)>) -> Option<PythonServers> {
+    let args: Vec<&std::ffi::OsStr> =
+        tls.map(|(cert, key)| vec![cert.as_os_str(), key.as_os_str()]).unwrap_or_default();
+    let (running, line) = python("foreign_servers.py", &args)?;
+    Some(PythonServers { ws: port(&line, "ws="), http: port(&line, "http="), _running: running })
 }
 
 fn plan(transports: &[Transport]) -> Plan {

@@ -213,3 +213,84 @@ async fn a_runs_bytes_per_message_say_when_a_3g_uplink_is_full() {
     assert!(ws.max_per_s[three_g] > 1.5 * http.max_per_s[three_g], "{ws:?} {http:?}");
     assert!(uplink.notes[0].contains("3g-slow's uplink (400 kbit/s)"), "{:?}", uplink.notes);
 }
+
+/// The model is the relay's own arithmetic: on every bandwidth-limited profile and on custom
+/// values, below and above a burst, each transport's median is within 10 % of it. And a new
+/// connection costs its handshakes' round trips on top of a kept-alive one's, however long its
+/// transfer (the handshake comes before the bandwidth, not beside it). The runs mostly wait on
+/// the link, so they run side by side, each on a thread of its own.
+#[test]
+fn medians_match_the_model_on_a_grid_of_profiles_and_sizes() {
+    const KEPT_AND_NEW: [Transport; 4] =
+        [Transport::Http, Transport::HttpNew, Transport::Https, Transport::HttpsNew];
+    let grid: [(&str, usize); 9] = [
+        ("3g-slow", 16),
+        ("3g-slow", 4096),
+        ("3g", 16),
+        ("3g", 65536),
+        ("4g", 4096),
+        ("4g", 65536),
+        ("satellite", 65536),
+        ("rtt=40ms,down=8mbit,up=2mbit", 65536),
+        ("rtt=20ms,down=50mbit,up=20mbit,burst=16kib", 1 << 20),
+    ];
+    let runs: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = grid
+            .iter()
+            .map(|&(link, payload_bytes)| {
+                scope.spawn(move || {
+                    let plan = Plan {
+                        sets: 1,
+                        calls: 2,
+                        warmup: 1,
+                        payload_bytes,
+                        timeout_ms: 60_000,
+                        link: Some(Link::parse(link).expect("link")),
+                        ..small_plan(&[&[Transport::Ws][..], &KEPT_AND_NEW[..]].concat())
+                    };
+                    let rt =
+                        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                    (link, payload_bytes, rt.block_on(run_embedded(plan)))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("a run")).collect()
+    });
+    let (low, high) = if crate::util::under_wine() { (0.9, 1.5) } else { (0.9, 1.1) };
+    let mut failures = Vec::new();
+    for (link, payload, record) in &runs {
+        assert_eq!(record.status, RunStatus::Complete, "{link} {payload} B: {:?}", record.error);
+        let report = analyze(record, &AnalysisOptions::default());
+        let model = report.link.as_ref().expect("a model");
+        let median = |t: Transport| report.transport(t, ClientKind::Native).expect("measured").overall.p50_us;
+        for row in &model.rows {
+            let line = format!(
+                "{link}, {payload} B, {}: median {:.1} ms, model {:.1} ms ({:.2}×)",
+                row.transport,
+                row.median_us / 1e3,
+                row.model_us / 1e3,
+                row.ratio
+            );
+            eprintln!("{line}");
+            if !(low..high).contains(&row.ratio) {
+                failures.push(line);
+            }
+        }
+        // A new connection: TCP's round trip more than kept-alive http; TCP's and TLS's more
+        // than kept-alive https.
+        let rtt_us = model.link.rtt_ms * 1e3;
+        for (fresh, kept, trips) in
+            [(Transport::HttpNew, Transport::Http, 1.0), (Transport::HttpsNew, Transport::Https, 2.0)]
+        {
+            let extra = median(fresh) - median(kept);
+            if extra < 0.9 * trips * rtt_us {
+                failures.push(format!(
+                    "{link}, {payload} B: {fresh} only {:.1} ms above {kept}, not its {trips} round trip(s) of {:.0} ms",
+                    extra / 1e3,
+                    rtt_us / 1e3
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

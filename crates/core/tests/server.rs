@@ -282,6 +282,29 @@ async fn echo_reports_the_request_size_on_the_wire_when_asked() {
     assert!(!plain.contains("x-duplex-request-bytes"), "{plain}");
 }
 
+/// A page cannot see whether its browser kept a connection: the answer says which request on
+/// its connection it was (1 on a new one), so web clients can count the TCP handshakes they paid.
+#[tokio::test]
+async fn echo_says_which_request_on_its_connection_it_was() {
+    let server = server().await;
+    let addr = server.local_addr();
+    let get = |close: bool| {
+        let connection = if close { "close" } else { "keep-alive" };
+        format!("GET /echo?seq=1&wire=1 HTTP/1.1\r\nHost: {addr}\r\nConnection: {connection}\r\n\r\n")
+    };
+    // Three requests on one connection, the last closing it.
+    let answers = raw_exchange(addr, &[get(false), get(false), get(true)].concat()).await;
+    let numbers: Vec<&str> = answers
+        .lines()
+        .filter_map(|l| l.strip_prefix("x-duplex-connection-request: "))
+        .map(str::trim)
+        .collect();
+    assert_eq!(numbers, ["1", "2", "3"], "{answers}");
+    // A new connection starts again at 1.
+    let again = raw_exchange(addr, &get(true)).await;
+    assert!(again.contains("x-duplex-connection-request: 1\r\n"), "{again}");
+}
+
 #[tokio::test]
 async fn only_listed_origins_may_read_answers() {
     let app_server = server_with(ServerConfig {

@@ -181,6 +181,7 @@ fn coarse_webview_run() -> RunRecord {
         user_agent: "Mozilla/5.0 AppleWebKit/605.1.15".into(),
         timer_resolution_us: 1000.0,
         cross_origin_isolated: Some(false),
+        connections: Vec::new(),
     });
     record
 }

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::link::Link;
+use crate::link::{Link, Pace};
 use crate::power::PowerSettings;
 use crate::transport::{ClientKind, ClientOptions, HttpMethod, Transport, WebTrust};
 
@@ -120,10 +120,19 @@ impl Plan {
     }
 }
 
+/// One run of a sweep: its plan, and its name among the others (`rtt=50ms`, `payload=64k`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
+pub struct SweepStep {
+    pub label: String,
+    pub plan: Plan,
+}
+
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum PlanError {
     #[error("invalid plan: {0}")]
     Invalid(String),
+    #[error("sweep {spec}: {reason}")]
+    Sweep { spec: String, reason: String },
     #[error("unknown preset {0:?} (available: quick, paper, push, energy)")]
     UnknownPreset(String),
     #[error("preset {name}: {reason}")]
@@ -268,6 +277,52 @@ impl Plan {
 
     pub fn interval(&self) -> Duration {
         Duration::from_secs_f64(self.interval_ms / 1e3)
+    }
+
+    /// `--sweep`: this plan once per value of one setting, a link's (`rtt=0,10,50ms`, over the
+    /// plan's link or none) or the payload's (`payload=1k,16k,64k`), each checked and labelled.
+    pub fn sweep(&self, spec: &str) -> Result<Vec<SweepStep>, PlanError> {
+        let bad =
+            |e: crate::link::LinkError| PlanError::Sweep { spec: spec.to_owned(), reason: e.to_string() };
+        let (key, values) = crate::link::sweep_values(spec).map_err(bad)?;
+        let steps: Vec<SweepStep> = if key == "payload" {
+            values
+                .iter()
+                .map(|v| {
+                    let payload_bytes =
+                        usize::try_from(crate::link::bytes("payload", v).map_err(bad)?).unwrap_or(usize::MAX);
+                    let over =
+                        self.link.as_ref().filter(|l| !l.is_direct()).map(|l| format!(" over {}", l.name));
+                    let label = format!("payload={v}{}", over.unwrap_or_default());
+                    Ok(SweepStep { label, plan: Plan { payload_bytes, ..self.clone() } })
+                })
+                .collect::<Result<_, PlanError>>()?
+        } else {
+            let base = self.link.clone().unwrap_or_else(Link::none);
+            base.sweep(spec)
+                .map_err(bad)?
+                .into_iter()
+                .map(|link| SweepStep {
+                    label: link.name.clone(),
+                    plan: Plan { link: Some(link), ..self.clone() },
+                })
+                .collect()
+        };
+        for step in &steps {
+            step.plan
+                .validate()
+                .map_err(|e| PlanError::Invalid(format!("sweep {spec}, {}: {e}", step.label)))?;
+        }
+        Ok(steps)
+    }
+
+    /// How one client's calls are spaced, as the link's model takes it.
+    pub fn pace(&self) -> Pace {
+        match self.rate {
+            Some(per_s) => Pace::Rate(per_s),
+            None if self.interval_ms > 0.0 => Pace::Interval(self.interval_ms),
+            None => Pace::BackToBack,
+        }
     }
 
     pub fn timeout(&self) -> Duration {

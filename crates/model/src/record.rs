@@ -194,6 +194,29 @@ pub struct WebviewInfo {
     /// pages a finer clock. None when the page did not say (older runs).
     #[serde(default)]
     pub cross_origin_isolated: Option<bool>,
+    /// Per AJAX transport, how many calls found their connection new, as the server said: a
+    /// browser may not keep a connection alive (WebKitGTK's network stack never reuses one for
+    /// a POST), and then every call pays a TCP handshake. Empty in older runs.
+    #[serde(default)]
+    pub connections: Vec<ConnectionUse>,
+}
+
+/// How many of a web client's calls of one transport were the first request on their
+/// connection, by the server's `x-duplex-connection-request` answer header.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
+pub struct ConnectionUse {
+    pub transport: Transport,
+    /// Calls whose answer said where they were (all of a Duplex server's).
+    pub calls: u64,
+    /// Of those, the first request on their connection: each opened a connection of its own.
+    pub new_connections: u64,
+}
+
+impl ConnectionUse {
+    /// Share of the calls that opened a connection; 0 when none said.
+    pub fn share(&self) -> f64 {
+        if self.calls == 0 { 0.0 } else { self.new_connections as f64 / self.calls as f64 }
+    }
 }
 
 /// Samples measured outside the engine's runner (the web view's clients) for one record.

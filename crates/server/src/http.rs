@@ -40,6 +40,29 @@ pub fn request_wire_len(method: &Method, uri: &Uri, headers: &HeaderMap, body_le
     (method.as_str().len() + 1 + target + 1 + "HTTP/1.1".len() + 2 + head + 2 + body_len) as u64
 }
 
+/// Header saying which request on its connection this was (1: the connection's first), sent
+/// with [`REQUEST_BYTES_HEADER`]: a page cannot see whether its browser kept a connection alive,
+/// and a new connection per call costs a TCP handshake each.
+pub const CONNECTION_REQUEST_HEADER: &str = "x-duplex-connection-request";
+
+/// Which request on its connection a request is, counted by the accept loop.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionRequest(pub u64);
+
+/// Middleware: a `wire=1` request's answer says which request on its connection it was.
+pub async fn connection_request(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let n = request
+        .extensions()
+        .get::<ConnectionRequest>()
+        .map(|c| c.0)
+        .filter(|_| wants_wire_size(request.uri()));
+    let mut response = next.run(request).await;
+    if let Some(n) = n {
+        response.headers_mut().insert(CONNECTION_REQUEST_HEADER, HeaderValue::from(n));
+    }
+    response
+}
+
 fn wants_wire_size(uri: &Uri) -> bool {
     uri.query().is_some_and(|q| q.split('&').any(|kv| kv == "wire=1"))
 }

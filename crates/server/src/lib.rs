@@ -54,7 +54,7 @@ use crate::monitor::MonitorHub;
 pub use access::{OwnHosts, new_token};
 pub use error::ApiError;
 pub use events::EventHub;
-pub use http::{REQUEST_BYTES_HEADER, request_wire_len};
+pub use http::{CONNECTION_REQUEST_HEADER, REQUEST_BYTES_HEADER, request_wire_len};
 pub use tls::{TlsIdentity, fingerprint};
 pub use ws::echo_text;
 
@@ -231,6 +231,7 @@ pub fn router(state: AppState) -> Router {
         .route("/join/plan", get(join::plan))
         .route("/join/results", post(join::results).layer(DefaultBodyLimit::max(upload_limit)))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn(http::connection_request))
         .layer(axum::middleware::from_fn_with_state(state.clone(), access::guard))
         // Pages that are cross-origin isolated (the app's, for a finer clock) may read answers
         // they fetch without CORS too.

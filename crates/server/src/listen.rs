@@ -311,8 +311,11 @@ pub async fn serve(
             }
         };
         let app = app.clone();
+        let requests = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+            let n = requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            request.extensions_mut().insert(crate::http::ConnectionRequest(n));
             app.clone().oneshot(request.map(axum::body::Body::new))
         });
         let protocols = protocols.clone();

@@ -29,7 +29,9 @@ down_kbit: number,
  */
 up_kbit: number, 
 /**
- * Bytes that may pass at once before the bandwidth paces them (token bucket).
+ * Bytes that may pass at once before the bandwidth paces them (token bucket). A real
+ * bottleneck serialises every packet at its rate, and a shaper's bucket must hold at least
+ * one packet: [`DEFAULT_BURST`] (one Ethernet MTU) unless a profile says otherwise.
  */
 burst_bytes: number, 
 /**

@@ -4,6 +4,6 @@ import type { LinkModelRow } from "./LinkModelRow";
 
 export type LinkReport = { link: Link, rows: Array<LinkModelRow>, 
 /**
- * In words, where a median is far from the model.
+ * In words, where a median is far from the model, and why.
  */
 notes: Array<string>, };

@@ -11,6 +11,7 @@ export type { ClientPart } from "./ClientPart";
 export type { ClientRun } from "./ClientRun";
 export type { CompareOptions } from "./CompareOptions";
 export type { Comparison } from "./Comparison";
+export type { ConnectionUse } from "./ConnectionUse";
 export type { Cost } from "./Cost";
 export type { EnergyComparison } from "./EnergyComparison";
 export type { EnergyReport } from "./EnergyReport";

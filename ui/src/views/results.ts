@@ -100,7 +100,7 @@ function linkCard(link: LinkReport | null): string {
     .join("");
   return `<div class="card" id="link-card"><h3>Over the link <span class="muted">(${escapeHtml(link.link.name)}: RTT ${+link.link.rtt_ms.toFixed(1)} ms; ${escapeHtml(link.link.source)})</span></h3>
     <div class="table-wrap"><table id="link-table"><thead><tr><th>transport</th><th>link's model</th><th>median</th><th>measured / model</th><th>model</th></tr></thead><tbody>${rows}</tbody></table></div>
-    ${link.notes.length ? `<ul class="notes">${link.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join("")}</ul>` : `<p class="muted">Every median is within 25 % of what the link alone predicts.</p>`}</div>`;
+    ${link.notes.length ? `<ul class="notes">${link.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join("")}</ul>` : `<p class="muted">Every median is within 10 % of what the link alone predicts (the relay's own arithmetic).</p>`}</div>`;
 }
 
 /** A sweep: the picture of its medians against the setting, with the model, and the same as a table. */
@@ -182,7 +182,9 @@ export function renderResults(root: HTMLElement, view: RunView | null, options: 
     </table></div>
   </div>
   ${uplinkCard(report.uplink)}
-  <div class="card"><h3>Notes</h3><ul class="notes">${report.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join("")}</ul>
+  <div class="card"><h3>Notes</h3><ul class="notes">${report.notes
+    .map((n) => `<li>${escapeHtml(n)}</li>`)
+    .join("")}</ul>
     <p class="muted">${escapeHtml(record.platform.cpu_model)} · ${record.platform.logical_cores} cores · Duplex ${escapeHtml(record.duplex_version)} · run ${escapeHtml(record.id)}</p></div>
   ${glossaryCard()}`;
 

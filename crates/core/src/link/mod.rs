@@ -7,11 +7,9 @@
 //! The conditions themselves, their profiles and what they predict are `duplex_model::link`.
 
 mod relay;
-mod schedule;
 
-pub use duplex_model::link::{Link, LinkError};
+pub use duplex_model::link::{CHUNK, Link, LinkError, Schedule};
 pub use relay::{Relay, RelayStats};
-pub use schedule::Schedule;
 
 use duplex_clients::Endpoints;
 

@@ -1,8 +1,8 @@
 //! The relay: it accepts connections (on 127.0.0.1, or a LAN host's address), opens one to the
 //! server for each, and carries every chunk each way at the time its direction's [`Schedule`]
-//! says. A new connection's first bytes are held one round trip (the TCP handshake a local
-//! accept did not cost), so TLS, HTTP/2 and WebSocket handshakes over the relay cost their own
-//! round trips by themselves.
+//! says. A new connection sends nothing before the round trip of the TCP handshake a local
+//! accept did not cost, so TLS, HTTP/2 and WebSocket handshakes over the relay cost their own
+//! round trips by themselves. The link's model ([`Link::predict_us`]) runs the same schedules.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,14 +11,11 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{Link, Schedule};
-
-/// Bytes read at once from either side.
-const CHUNK: usize = 16 << 10;
+use super::{CHUNK, Link, Schedule};
 
 /// What went through the relay.
 #[derive(Debug, Default)]
@@ -104,6 +101,8 @@ impl Drop for Relay {
 
 /// One connection, both ways, until both sides are done.
 async fn carry(client: TcpStream, upstream: &[SocketAddr], link: &Link, stats: &RelayStats, seed: u64) {
+    // The connection's clock starts at its accept: the schedules' handshake gates count from it.
+    let accepted = Instant::now();
     let server = match TcpStream::connect(upstream).await {
         Ok(s) => s,
         Err(e) => {
@@ -113,39 +112,26 @@ async fn carry(client: TcpStream, upstream: &[SocketAddr], link: &Link, stats: &
         }
     };
     let _ = (client.set_nodelay(true), server.set_nodelay(true));
-    let jitter = Duration::from_secs_f64(link.jitter_ms / 1e3);
-    let rtt = Duration::from_secs_f64(link.rtt_ms / 1e3);
-    let up =
-        Schedule::new(link.one_way(), jitter, link.bytes_per_second(false), link.burst_bytes, rtt, seed * 2);
-    let down = Schedule::new(
-        link.one_way(),
-        jitter,
-        link.bytes_per_second(true),
-        link.burst_bytes,
-        Duration::ZERO,
-        seed * 2 + 1,
-    );
+    let up = Schedule::for_link(link, false, seed * 2);
+    let down = Schedule::for_link(link, true, seed * 2 + 1);
     let (client_read, client_write) = client.into_split();
     let (server_read, server_write) = server.into_split();
     tokio::join!(
-        pipe(client_read, server_write, up, link.queue_bytes, &stats.bytes_up),
-        pipe(server_read, client_write, down, link.queue_bytes, &stats.bytes_down),
+        pipe(client_read, server_write, up, accepted, &stats.bytes_up),
+        pipe(server_read, client_write, down, accepted, &stats.bytes_down),
     );
 }
 
-/// One direction: chunks are read as they come, stamped with their arrival time, and written
-/// at it. With a queue limit, reading waits while that many bytes are on their way.
+/// One direction: chunks are read as they come (while the schedule's queue has room), stamped
+/// with their arrival time, and written at it.
 async fn pipe(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
     mut schedule: Schedule,
-    queue_bytes: Option<u64>,
+    origin: Instant,
     counted: &AtomicU64,
 ) {
-    let capacity = queue_bytes.map(|q| u32::try_from(q).unwrap_or(u32::MAX));
-    let queue = capacity.map(|c| Arc::new(Semaphore::new(c as usize)));
-    let (tx, mut rx) =
-        mpsc::unbounded_channel::<(Instant, Vec<u8>, Option<tokio::sync::OwnedSemaphorePermit>)>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
     let reader = async move {
         let mut buf = vec![0u8; CHUNK];
         loop {
@@ -153,26 +139,18 @@ async fn pipe(
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             };
-            let permit = match (&queue, capacity) {
-                (Some(q), Some(capacity)) => {
-                    // A chunk bigger than the whole queue waits for all of it.
-                    let want = u32::try_from(n).unwrap_or(u32::MAX).min(capacity);
-                    match q.clone().acquire_many_owned(want).await {
-                        Ok(p) => Some(p),
-                        Err(_) => break,
-                    }
-                }
-                _ => None,
-            };
-            let at = schedule.arrival(Instant::now(), n);
-            if tx.send((at, buf[..n].to_vec(), permit)).is_err() {
+            // A full queue stops the reading: the sender's TCP window fills and it waits.
+            let readable = origin + schedule.admit(origin.elapsed(), n);
+            wait_until(readable).await;
+            let at = origin + schedule.arrival(origin.elapsed(), n);
+            if tx.send((at, buf[..n].to_vec())).is_err() {
                 break;
             }
         }
         // Dropping `tx` tells the writer the stream ended once everything before it arrived.
     };
     let writer = async move {
-        while let Some((at, bytes, _permit)) = rx.recv().await {
+        while let Some((at, bytes)) = rx.recv().await {
             wait_until(at).await;
             if to.write_all(&bytes).await.is_err() {
                 return;

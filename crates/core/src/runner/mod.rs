@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 pub use duplex_model::plan::{
-    CheckedPlan, ClientRun, MAX_CONCURRENCY, MAX_PAYLOAD_BYTES, Order, Plan, PlanError,
+    CheckedPlan, ClientRun, MAX_CONCURRENCY, MAX_PAYLOAD_BYTES, Order, Plan, PlanError, SweepStep,
 };
 pub use pacing::{Pacer, Watchdog};
 

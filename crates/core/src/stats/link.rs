@@ -1,18 +1,20 @@
 //! What the run's emulated link predicts for each transport beside what was measured: the
 //! honest explanation of why a transport wins over that link, and a check on the relay itself.
+//! The model is the relay's own arithmetic ([`Link::predict_us`]), so a median far from it is
+//! never the link's doing; the notes say whose it is.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use duplex_model::link::Link;
+use duplex_model::link::{Link, Traffic};
 use duplex_model::record::{ClientKind, RunRecord};
 
 use super::{TransportReport, format_us};
 use duplex_clients::Transport;
 
-/// How far from the model a median may be before the report says so in words.
-const FAR: f64 = 1.25;
+/// How far from the model a median may be before the report says why, either way.
+const FAR: f64 = 1.10;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct LinkModelRow {
@@ -31,8 +33,41 @@ pub struct LinkModelRow {
 pub struct LinkReport {
     pub link: Link,
     pub rows: Vec<LinkModelRow>,
-    /// In words, where a median is far from the model.
+    /// In words, where a median is far from the model, and why.
     pub notes: Vec<String>,
+}
+
+/// What one transport's calls carried in `record`, for the link's model: the measured bytes,
+/// a new TLS connection's handshake, the share of web calls that opened a connection, the pace.
+pub fn traffic(record: &RunRecord, t: &TransportReport) -> Traffic {
+    let s = &t.overall;
+    let plan = &record.plan;
+    let (handshake_out, handshake_in) = record
+        .tls
+        .iter()
+        .find(|u| u.transport == t.transport && u.client == t.client && u.connections > 0)
+        .map_or((0.0, 0.0), |u| {
+            let n = u.connections as f64;
+            (u.handshake_bytes_out as f64 / n, u.handshake_bytes_in as f64 / n)
+        });
+    let new_connections = match t.client {
+        ClientKind::Webview => record
+            .webview
+            .as_ref()
+            .and_then(|w| w.connections.iter().find(|c| c.transport == t.transport))
+            .map_or(0.0, |c| c.share()),
+        ClientKind::Native => 0.0,
+    };
+    Traffic {
+        bytes_out: s.bytes_out_per_msg,
+        bytes_in: s.bytes_in_per_msg,
+        handshake_out,
+        handshake_in,
+        new_connections,
+        pace: plan.pace(),
+        poll_interval_ms: plan.poll_interval_ms,
+        tick_ms: plan.tick_ms as f64,
+    }
 }
 
 /// The model beside the medians, for a run over a link that delays or paces anything.
@@ -41,43 +76,91 @@ pub fn link_report(record: &RunRecord, transports: &[TransportReport]) -> Option
     let mut rows = Vec::new();
     let mut notes = Vec::new();
     for t in transports.iter().filter(|t| t.overall.count > 0) {
-        let s = &t.overall;
-        let Some(model_us) = link.predict_us(
-            t.transport,
-            s.bytes_out_per_msg,
-            s.bytes_in_per_msg,
-            record.plan.poll_interval_ms,
-        ) else {
-            continue;
-        };
-        let ratio = if model_us > 0.0 { s.p50_us / model_us } else { f64::NAN };
+        let traffic = traffic(record, t);
+        let model_us = link.predict_us(t.transport, &traffic);
+        let median_us = t.overall.p50_us;
+        let ratio = if model_us > 0.0 { median_us / model_us } else { f64::NAN };
+        let model = Link::model_words(t.transport, &traffic);
         let who = match t.client {
             ClientKind::Native => t.transport.name().to_owned(),
             ClientKind::Webview => format!("{} (web view)", t.transport.name()),
         };
-        if ratio.is_finite() && ratio > FAR {
+        if t.client == ClientKind::Webview && traffic.new_connections > 0.0 {
+            notes.push(opened_connections(&who, &traffic, t.transport));
+        }
+        if ratio.is_finite() && !(1.0 / FAR..=FAR).contains(&ratio) {
+            let cause = gap_cause(record, link, t, model_us);
             notes.push(format!(
-                "{who}: median {} is {ratio:.2}× the link's model ({}, {}): the rest is this machine's stack or a wait the model leaves out",
-                format_us(s.p50_us),
-                format_us(model_us),
-                Link::model_words(t.transport)
-            ));
-        } else if ratio.is_finite() && ratio < 1.0 / FAR {
-            notes.push(format!(
-                "{who}: median {} is below the link's model ({}, {}): the transport needed fewer round trips than modelled",
-                format_us(s.p50_us),
-                format_us(model_us),
-                Link::model_words(t.transport)
+                "{who}: median {} against the link's model {} ({model}): {cause}",
+                format_us(median_us),
+                format_us(model_us)
             ));
         }
         rows.push(LinkModelRow {
             transport: t.transport,
             client: t.client,
             model_us,
-            model: Link::model_words(t.transport).to_owned(),
-            median_us: s.p50_us,
+            model: model.to_owned(),
+            median_us,
             ratio,
         });
     }
     Some(LinkReport { link: link.clone(), rows, notes })
+}
+
+/// Why a web client's AJAX opened connections, with the share the model counted.
+fn opened_connections(who: &str, traffic: &Traffic, transport: Transport) -> String {
+    let percent = traffic.new_connections * 100.0;
+    let counted = if traffic.new_connections > 0.5 {
+        "the model counts a TCP handshake for each call"
+    } else {
+        "most calls reused theirs, and so does the model"
+    };
+    let why = if transport == Transport::Xhr || transport == Transport::Http {
+        " (WebKitGTK's network stack never reuses a connection for a POST, which is not idempotent; \
+         a GET with a query, the paper's AJAX, keeps it: --http-method get)"
+    } else {
+        ""
+    };
+    format!("{who}: {percent:.0} % of the calls opened a connection of their own{why}; {counted}")
+}
+
+/// What a median that is not the model's is, in words: never the link (the model is the relay's
+/// own arithmetic), so either round trips the model does not count, the page's clock, timers,
+/// or this machine's own time per call.
+fn gap_cause(record: &RunRecord, link: &Link, t: &TransportReport, model_us: f64) -> String {
+    let median_us = t.overall.p50_us;
+    if median_us < model_us {
+        return "below what the relay's own arithmetic allows: the relay and its model disagree, a \
+                bug in Duplex (please report it with this run's bundle)"
+            .to_owned();
+    }
+    let extra_us = median_us - model_us;
+    let rtt_us = link.rtt_ms * 1e3;
+    let trips = (extra_us / rtt_us).round();
+    if rtt_us > 0.0 && trips >= 1.0 && (extra_us - trips * rtt_us).abs() < 0.25 * rtt_us {
+        return format!(
+            "{} more: {trips:.0} round trip(s) the model does not count — a connection opened per call \
+             that the client did not report, or a request sent before each call (a CORS preflight)",
+            format_us(extra_us)
+        );
+    }
+    if let Some(step) = super::clock_step_us(record, t.client).filter(|step| extra_us <= *step) {
+        return format!(
+            "{} more, within one step of the page's clock ({})",
+            format_us(extra_us),
+            format_us(step)
+        );
+    }
+    if record.platform.os.to_ascii_lowercase().contains("windows") {
+        return format!(
+            "{} more: Windows' timers fire on a 15.6 ms tick, and the relay's waits round up to it",
+            format_us(extra_us)
+        );
+    }
+    format!(
+        "{} more, which is not the link's: this machine's own time per call (client, server and the \
+         relay on these CPUs; a run without --link shows it), or other load on them",
+        format_us(extra_us)
+    )
 }

@@ -200,6 +200,7 @@ pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
     if errors > 0 {
         notes.push(format!("{errors} call(s) failed and are left out of the latency statistics"));
     }
+
     if let Some(webview) = &record.webview {
         let isolation = match webview.cross_origin_isolated {
             Some(true) => "the page was cross-origin isolated",

@@ -1,13 +1,15 @@
 //! A sweep (`duplex bench --sweep rtt=0,10,50,100,200ms`, or the app's Sweep field): the same
-//! plan once per value of one link setting. Its picture is each transport's median against the
-//! setting, beside the link's model: from which RTT on a new connection per request becomes
-//! unbearable, and what keep-alive buys.
+//! plan once per value of one link setting, or of the payload (`--sweep payload=1k,16k,64k`).
+//! Its picture is each transport's median against the setting, beside the link's model: from
+//! which RTT on a new connection per request becomes unbearable, what keep-alive buys, and how
+//! a transfer's time grows with its size against the slope the link predicts.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use duplex_model::link::Link;
+use duplex_model::plan::Plan;
 use duplex_model::record::{ClientKind, RunRecord};
 
 use super::Report;
@@ -41,32 +43,40 @@ pub struct SweepReport {
     pub lines: Vec<SweepLine>,
 }
 
-type Value = fn(&Link) -> f64;
+type Value = fn(&Link, &Plan) -> f64;
 
 /// The settings a sweep can vary, with their units.
-const SETTINGS: [(&str, &str, Value); 6] = [
-    ("rtt", "ms", |l| l.rtt_ms),
-    ("jitter", "ms", |l| l.jitter_ms),
-    ("down", "kbit/s", |l| l.down_kbit),
-    ("up", "kbit/s", |l| l.up_kbit),
-    ("burst", "B", |l| l.burst_bytes as f64),
-    ("queue", "B", |l| l.queue_bytes.map_or(0.0, |q| q as f64)),
+const SETTINGS: [(&str, &str, Value); 7] = [
+    ("rtt", "ms", |l, _| l.rtt_ms),
+    ("jitter", "ms", |l, _| l.jitter_ms),
+    ("down", "kbit/s", |l, _| l.down_kbit),
+    ("up", "kbit/s", |l, _| l.up_kbit),
+    ("burst", "B", |l, _| l.burst_bytes as f64),
+    ("queue", "B", |l, _| l.queue_bytes.map_or(0.0, |q| q as f64)),
+    ("payload", "B", |_, p| p.payload_bytes as f64),
 ];
 
 /// The sweep of `runs`, in their order; its setting is the first that differs between them
 /// (RTT when none does).
 pub fn sweep_report(runs: &[(RunRecord, Report)]) -> SweepReport {
     let links: Vec<Link> = runs.iter().map(|(r, _)| r.plan.link.clone().unwrap_or_else(Link::none)).collect();
+    let plans: Vec<&Plan> = runs.iter().map(|(r, _)| &r.plan).collect();
+    let at = |value: Value, i: usize| value(&links[i], plans[i]);
     let (setting, unit, value) = SETTINGS
         .into_iter()
-        .find(|(_, _, value)| links.windows(2).any(|w| value(&w[0]) != value(&w[1])))
+        .find(|(_, _, value)| (1..runs.len()).any(|i| at(*value, i - 1) != at(*value, i)))
         .unwrap_or(SETTINGS[0]);
     let points = runs
         .iter()
-        .zip(&links)
-        .map(|((record, _), link)| SweepPoint {
-            value: value(link),
-            link: record.plan.link.as_ref().map_or_else(|| "none".to_owned(), |l| l.name.clone()),
+        .enumerate()
+        .map(|(i, (record, _))| SweepPoint {
+            value: at(value, i),
+            link: match (&record.plan.link, setting) {
+                (Some(l), "payload") => format!("{} B over {}", record.plan.payload_bytes, l.name),
+                (None, "payload") => format!("{} B", record.plan.payload_bytes),
+                (Some(l), _) => l.name.clone(),
+                (None, _) => "none".to_owned(),
+            },
             run_id: record.id.clone(),
         })
         .collect();
@@ -87,14 +97,7 @@ pub fn sweep_report(runs: &[(RunRecord, Report)]) -> SweepReport {
         for ((record, report), link) in runs.iter().zip(&links) {
             let measured = report.transport(line.transport, line.client).filter(|t| t.overall.count > 0);
             // The model of every point, a point without a link's too (no round trips: 0).
-            let model = measured.and_then(|t| {
-                link.predict_us(
-                    line.transport,
-                    t.overall.bytes_out_per_msg,
-                    t.overall.bytes_in_per_msg,
-                    record.plan.poll_interval_ms,
-                )
-            });
+            let model = measured.map(|t| link.predict_us(line.transport, &super::link::traffic(record, t)));
             line.median_us.push(measured.map(|t| t.overall.p50_us));
             line.model_us.push(model);
         }

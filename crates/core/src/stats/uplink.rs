@@ -57,6 +57,12 @@ fn uplinks(record: &RunRecord) -> Vec<Uplink> {
     found
 }
 
+/// A rate a link can carry, never rounded up: whole messages from 10 a second, else two
+/// decimals (a 64 KiB message over a 400 kbit/s uplink: 0.76, not 0).
+fn per_second(x: f64) -> String {
+    if x >= 10.0 { format!("{:.0}", x.floor()) } else { format!("{:.2}", (x * 100.0).floor() / 100.0) }
+}
+
 /// The uplink table of a run: every transport that sends something per message.
 pub fn uplink_report(record: &RunRecord, transports: &[TransportReport]) -> Option<UplinkReport> {
     let uplinks = uplinks(record);
@@ -83,14 +89,14 @@ pub fn uplink_report(record: &RunRecord, transports: &[TransportReport]) -> Opti
             continue;
         };
         notes.push(format!(
-            "{}: {}'s uplink ({} kbit/s) carries at most {:.0} {} messages/s of {:.0} B, {:.0} ws messages/s of {:.0} B: {:.1}× as many",
+            "{}: {}'s uplink ({} kbit/s) carries at most {} {} messages/s of {:.0} B, {} ws messages/s of {:.0} B: {:.1}× as many",
             client.name(),
             slowest.name,
             slowest.up_kbit,
-            ajax.max_per_s[0].floor(),
+            per_second(ajax.max_per_s[0]),
             ajax.transport,
             ajax.bytes_out_per_msg,
-            ws.max_per_s[0].floor(),
+            per_second(ws.max_per_s[0]),
             ws.bytes_out_per_msg,
             ws.max_per_s[0] / ajax.max_per_s[0]
         ));

@@ -9,19 +9,30 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::transport::Transport;
+mod predict;
+mod schedule;
+
+pub use predict::{Pace, Traffic};
+pub use schedule::{CHUNK, Schedule};
 
 const PROFILES: [(&str, &str); 9] = [
-    ("loopback", include_str!("../links/loopback.toml")),
-    ("lan", include_str!("../links/lan.toml")),
-    ("wifi", include_str!("../links/wifi.toml")),
-    ("wifi-poor", include_str!("../links/wifi-poor.toml")),
-    ("4g", include_str!("../links/4g.toml")),
-    ("3g", include_str!("../links/3g.toml")),
-    ("3g-slow", include_str!("../links/3g-slow.toml")),
-    ("intercontinental", include_str!("../links/intercontinental.toml")),
-    ("satellite", include_str!("../links/satellite.toml")),
+    ("loopback", include_str!("../../links/loopback.toml")),
+    ("lan", include_str!("../../links/lan.toml")),
+    ("wifi", include_str!("../../links/wifi.toml")),
+    ("wifi-poor", include_str!("../../links/wifi-poor.toml")),
+    ("4g", include_str!("../../links/4g.toml")),
+    ("3g", include_str!("../../links/3g.toml")),
+    ("3g-slow", include_str!("../../links/3g-slow.toml")),
+    ("intercontinental", include_str!("../../links/intercontinental.toml")),
+    ("satellite", include_str!("../../links/satellite.toml")),
 ];
+
+/// The token bucket's depth when a link does not give one: one Ethernet MTU. A cellular or
+/// satellite link passes no more than a packet at a time without its serialisation delay (an LTE
+/// scheduler grants about a kilobyte per millisecond at 8 Mbit/s), and a token-bucket shaper
+/// (Linux's `tc tbf`) cannot be configured below one MTU. A larger bucket would let the first
+/// kilobytes of every message through at no cost, which no such link does.
+pub const DEFAULT_BURST: u64 = 1500;
 
 /// Longest round trip a link may add: a minute.
 const MAX_RTT_MS: f64 = 60_000.0;
@@ -44,7 +55,9 @@ pub struct Link {
     pub down_kbit: f64,
     /// Client → server bandwidth in kbit/s; 0 is unlimited.
     pub up_kbit: f64,
-    /// Bytes that may pass at once before the bandwidth paces them (token bucket).
+    /// Bytes that may pass at once before the bandwidth paces them (token bucket). A real
+    /// bottleneck serialises every packet at its rate, and a shaper's bucket must hold at least
+    /// one packet: [`DEFAULT_BURST`] (one Ethernet MTU) unless a profile says otherwise.
     pub burst_bytes: u64,
     /// Bytes a direction may hold queued; when full the relay stops reading (the sender's TCP
     /// window fills). None: no limit.
@@ -86,7 +99,8 @@ impl Link {
 
     /// `--link` as a user writes it: a profile name, or `key=value` pairs (`rtt`, `jitter`,
     /// `down`, `up`, `burst`, `queue`) with units (`ms`, `s`, `us`; `kbit`, `mbit`, `gbit`;
-    /// `b`, `kib`, `mib`). What is not given is 0 (unlimited), the burst 16 KiB.
+    /// `b`, `kib`, `mib`). What is not given is 0 (unlimited), the burst
+    /// one MTU ([`DEFAULT_BURST`]).
     pub fn parse(spec: &str) -> Result<Link, LinkError> {
         let spec = spec.trim();
         if !spec.contains('=') {
@@ -126,26 +140,16 @@ impl Link {
     /// `--sweep rtt=0,10,50,100,200ms`: this link once per value of one setting (a unit written
     /// once, after the last value, applies to all), each named for its value.
     pub fn sweep(&self, spec: &str) -> Result<Vec<Link>, LinkError> {
-        let (key, values) = spec
-            .split_once('=')
-            .ok_or_else(|| invalid(spec, "expected setting=values, such as rtt=0,50,100ms"))?;
-        let values: Vec<&str> = values.split(',').map(str::trim).filter(|v| !v.is_empty()).collect();
-        let unit =
-            values.last().map_or("", |v| v.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.'));
-        if values.len() < 2 {
-            return Err(invalid(spec, "a sweep needs at least two values"));
-        }
+        let (key, values) = sweep_values(spec)?;
         values
-            .iter()
-            .map(|v| {
-                let bare = v.chars().all(|c| c.is_ascii_digit() || c == '.');
-                let value = if bare { format!("{v}{unit}") } else { (*v).to_owned() };
+            .into_iter()
+            .map(|value| {
                 let mut link = self.clone();
-                link.set(key.trim(), &value)?;
+                link.set(key, &value)?;
                 link.name = if self.name == "custom" {
-                    format!("{}={value}", key.trim())
+                    format!("{key}={value}")
                 } else {
-                    format!("{} {}={value}", self.name, key.trim())
+                    format!("{} {key}={value}", self.name)
                 };
                 link.validate()?;
                 Ok(link)
@@ -163,7 +167,7 @@ impl Link {
             jitter_ms: 0.0,
             down_kbit: 0.0,
             up_kbit: 0.0,
-            burst_bytes: 16 << 10,
+            burst_bytes: DEFAULT_BURST,
             queue_bytes: None,
         }
     }
@@ -202,7 +206,8 @@ impl Link {
         (kbit > 0.0).then_some(kbit * 1e3 / 8.0)
     }
 
-    /// One line: `4g (RTT 165 ms ± 0 ms, down 8.1 Mbit/s, up 1.35 Mbit/s)`.
+    /// One line: `4g (RTT 165 ms ± 0 ms, down 8.1 Mbit/s, up 1.35 Mbit/s, burst 1500 B)`; the
+    /// burst and the queue only where a bandwidth limit makes them count.
     pub fn describe(&self) -> String {
         let rate = |kbit: f64| {
             if kbit == 0.0 {
@@ -213,8 +218,15 @@ impl Link {
                 format!("{} kbit/s", trim(kbit))
             }
         };
+        let mut bucket = String::new();
+        if self.down_kbit > 0.0 || self.up_kbit > 0.0 {
+            bucket = format!(", burst {} B", self.burst_bytes);
+            if let Some(q) = self.queue_bytes {
+                bucket.push_str(&format!(", queue {q} B"));
+            }
+        }
         format!(
-            "{} (RTT {} ms ± {} ms, down {}, up {})",
+            "{} (RTT {} ms ± {} ms, down {}, up {}{bucket})",
             self.name,
             trim(self.rtt_ms),
             trim(self.jitter_ms),
@@ -222,48 +234,27 @@ impl Link {
             rate(self.up_kbit)
         )
     }
+}
 
-    /// What the link alone predicts for a call of `transport`, in µs: round trips and one-way
-    /// delays by the transport's pattern, plus the time its bytes take at the link's bandwidth
-    /// (`bytes_out` up, `bytes_in` down). `poll_interval_ms` is the poll transport's period.
-    /// None for a transport the model does not cover.
-    pub fn predict_us(
-        &self,
-        transport: Transport,
-        bytes_out: f64,
-        bytes_in: f64,
-        poll_interval_ms: f64,
-    ) -> Option<f64> {
-        let rtt = self.rtt_ms * 1e3;
-        let transfer = |bytes: f64, down: bool| self.bytes_per_second(down).map_or(0.0, |r| bytes / r * 1e6);
-        let exchange = transfer(bytes_out, false) + transfer(bytes_in, true);
-        let predicted = match transport {
-            Transport::Ws
-            | Transport::Http
-            | Transport::Xhr
-            | Transport::Wss
-            | Transport::Https
-            | Transport::H2 => rtt + exchange,
-            // TCP's handshake, then the request.
-            Transport::HttpNew => 2.0 * rtt + exchange,
-            // TCP's, TLS 1.3's (one round trip, resumed or not), then the request.
-            Transport::HttpsNew => 3.0 * rtt + exchange,
-            Transport::WsPush | Transport::LongPoll | Transport::Sse => rtt / 2.0 + transfer(bytes_in, true),
-            Transport::Poll => poll_interval_ms * 1e3 / 2.0 + rtt / 2.0 + transfer(bytes_in, true),
-        };
-        Some(predicted)
+/// A sweep's `setting=v1,v2,…unit`: the setting, and each value with its unit (a unit written
+/// once, after the last value, applies to all). At least two values.
+pub fn sweep_values(spec: &str) -> Result<(&str, Vec<String>), LinkError> {
+    let (key, values) = spec
+        .split_once('=')
+        .ok_or_else(|| invalid(spec, "expected setting=values, such as rtt=0,50,100ms"))?;
+    let values: Vec<&str> = values.split(',').map(str::trim).filter(|v| !v.is_empty()).collect();
+    if values.len() < 2 {
+        return Err(invalid(spec, "a sweep needs at least two values"));
     }
-
-    /// How the model arrives at its figure for `transport`, in words.
-    pub fn model_words(transport: Transport) -> &'static str {
-        match transport {
-            Transport::HttpNew => "2 RTT (TCP handshake, request) + transfer",
-            Transport::HttpsNew => "3 RTT (TCP, TLS 1.3, request) + transfer",
-            Transport::WsPush | Transport::LongPoll | Transport::Sse => "the one-way delay + transfer",
-            Transport::Poll => "half the poll interval + the one-way delay",
-            _ => "1 RTT + transfer",
-        }
-    }
+    let unit = values.last().map_or("", |v| v.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.'));
+    let with_unit = values
+        .iter()
+        .map(|v| {
+            let bare = v.chars().all(|c| c.is_ascii_digit() || c == '.');
+            if bare { format!("{v}{unit}") } else { (*v).to_owned() }
+        })
+        .collect();
+    Ok((key.trim(), with_unit))
 }
 
 /// `12.5`, `8.1`, `165`: a number without trailing zeros.
@@ -304,12 +295,13 @@ fn kilobits(key: &str, value: &str) -> Result<f64, LinkError> {
     }
 }
 
-fn bytes(key: &str, value: &str) -> Result<u64, LinkError> {
+/// A size as written: `1500`, `1500b`, `16k`, `16kib`, `1m`, `1mib` (k and m are 1,024s).
+pub fn bytes(key: &str, value: &str) -> Result<u64, LinkError> {
     let (n, unit) = number_and_unit(key, value)?;
     let scale = match unit.to_ascii_lowercase().as_str() {
         "b" | "" => 1.0,
-        "kib" | "kb" => 1024.0,
-        "mib" | "mb" => 1024.0 * 1024.0,
+        "k" | "kib" | "kb" => 1024.0,
+        "m" | "mib" | "mb" => 1024.0 * 1024.0,
         _ => return Err(invalid(key, format!("{value:?}: give a size in b, kib or mib (such as 64kib)"))),
     };
     Ok((n * scale).round() as u64)
@@ -329,7 +321,14 @@ mod tests {
         assert!(Link::profile("loopback").expect("loopback").is_direct());
         let fast4g = Link::profile("4g").expect("4g");
         assert_eq!((fast4g.rtt_ms, fast4g.down_kbit, fast4g.up_kbit), (165.0, 8100.0, 1350.0));
-        assert_eq!(fast4g.describe(), "4g (RTT 165 ms ± 0 ms, down 8.1 Mbit/s, up 1.35 Mbit/s)");
+        assert_eq!(
+            fast4g.describe(),
+            "4g (RTT 165 ms ± 0 ms, down 8.1 Mbit/s, up 1.35 Mbit/s, burst 1500 B)"
+        );
+        assert_eq!(
+            Link::parse("rtt=5ms").expect("valid").describe(),
+            "rtt=5ms (RTT 5 ms ± 0 ms, down unlimited, up unlimited)"
+        );
     }
 
     #[test]
@@ -356,22 +355,9 @@ mod tests {
         assert!(err("rtt=99999s").contains("at most"), "{}", err("rtt=99999s"));
         assert!(err("queue=0b").contains("at least 1 byte"), "{}", err("queue=0b"));
         // A profile file with a field missing names it.
-        let text = include_str!("../links/4g.toml").replace("up_kbit = 1350.0\n", "");
+        let text = include_str!("../../links/4g.toml").replace("up_kbit = 1350.0\n", "");
         let e = Link::from_toml(&text).expect_err("missing field").to_string();
         assert!(e.contains("missing field `up_kbit`"), "{e}");
-    }
-
-    #[test]
-    fn the_model_counts_round_trips_and_transfer_time() {
-        let link = Link::parse("rtt=50ms,down=8mbit,up=8mbit").expect("valid");
-        let p = |t, out, inn| link.predict_us(t, out, inn, 100.0).expect("modelled");
-        assert_eq!(p(Transport::Ws, 0.0, 0.0), 50_000.0);
-        assert_eq!(p(Transport::HttpNew, 0.0, 0.0), 100_000.0);
-        assert_eq!(p(Transport::HttpsNew, 0.0, 0.0), 150_000.0);
-        assert_eq!(p(Transport::LongPoll, 0.0, 0.0), 25_000.0);
-        assert_eq!(p(Transport::Poll, 0.0, 0.0), 75_000.0);
-        // 64 KiB each way at 8 Mbit/s: 65.536 ms each way.
-        assert!((p(Transport::Ws, 65536.0, 65536.0) - (50_000.0 + 2.0 * 65_536.0)).abs() < 1e-6);
     }
 
     #[test]
