@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(build-essential pkg-config curl wget file libssl-dev libwebkit2gtk-4.1-dev libxdo-dev
   libayatana-appindicator3-dev librsvg2-dev xvfb xauth webkit2gtk-driver chromium python3-websockets
-  python3-venv clang llvm libc6-dev-arm64-cross gcc-mingw-w64-x86-64 wine64 imagemagick x11-utils rpm desktop-file-utils)
+  python3-venv openssl clang llvm libc6-dev-arm64-cross gcc-mingw-w64-x86-64 wine64 imagemagick x11-utils rpm desktop-file-utils)
 
 times=()
 part() { # name command...: runs one part, timed

@@ -185,12 +185,23 @@ fn a_sweep_runs_the_plan_once_per_link_and_is_viewed_as_one() {
     assert!(bad["problems"][0].as_str().is_some_and(|p| p.starts_with("sweep rtt=fast")), "{bad}");
     let check = invoke(&app, "validate_plan", json!({ "request": request("rtt=0,6ms") })).expect("answers");
     assert_eq!(check["problems"], json!([]), "{check}");
-    let links = check["sweep"].as_array().expect("the sweep's links").clone();
-    assert_eq!(links.len(), 2, "{check}");
+    let steps = check["sweep"].as_array().expect("the sweep's runs").clone();
+    assert_eq!(steps.len(), 2, "{check}");
+    assert_eq!(steps[1]["label"], "rtt=6ms", "{check}");
+    // A payload sweep: one plan per size, the rest of the plan kept.
+    let sizes =
+        invoke(&app, "validate_plan", json!({ "request": request("payload=1k,4k") })).expect("answers");
+    let payloads: Vec<_> = sizes["sweep"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| s["plan"]["payload_bytes"].clone())
+        .collect();
+    assert_eq!(payloads, [json!(1024), json!(4096)], "{sizes}");
     let mut ids = Vec::new();
-    for link in links {
+    for step in steps {
         let mut run = request("");
-        run["plan"]["link"] = link;
+        run["plan"] = step["plan"].clone();
         let pending = invoke(&app, "start_run", json!({ "request": run, "onUpdate": "__CHANNEL__:1" }))
             .expect("the native part runs");
         assert_eq!(pending["status"], "complete", "{pending}");
@@ -240,6 +251,50 @@ fn a_run_whose_server_cannot_be_reached_stores_nothing() {
     );
     assert!(started.elapsed().as_secs() < 30, "refused before the minute-long idle baseline");
     assert_eq!(invoke(&app, "list_runs", json!({})).expect("history"), json!([]));
+}
+
+/// The remote box's Trust field takes what --fingerprint and --ca-cert take: a certificate the
+/// device does not trust is refused in words, with its fingerprint; given, it is measured.
+#[test]
+fn a_remote_servers_certificate_is_trusted_as_the_trust_field_says() {
+    let app = mock_app();
+    let server = duplex_core::server::ServerThread::spawn(Default::default()).expect("a TLS server");
+    let sha = server.tls().expect("TLS").fingerprint().to_owned();
+    let plan = plan(json!({
+        "transports": ["https"], "sets": 1, "calls": 3, "warmup": 1,
+        "power": { "sample_ms": 0, "baseline_ms": 0 },
+    }));
+    let request = |trust: &str| {
+        json!({
+            "plan": plan, "targetUrl": format!("https://{}", server.local_addr()), "foreign": false,
+            "trust": trust, "native": true, "webview": false,
+        })
+    };
+    let run = |trust: &str| {
+        let pending =
+            invoke(&app, "start_run", json!({ "request": request(trust), "onUpdate": "__CHANNEL__:1" }))
+                .expect("the native part runs");
+        invoke(&app, "finish_run", json!({ "part": null })).expect("stored");
+        pending
+    };
+    let bad =
+        invoke(&app, "validate_plan", json!({ "request": request("/no/such/cert.pem") })).expect("answers");
+    assert!(
+        bad["problems"][0]
+            .as_str()
+            .is_some_and(|p| p.contains("cannot read CA certificates from /no/such/cert.pem")),
+        "{bad}"
+    );
+    let refused = run("");
+    assert_eq!(refused["status"], "failed", "{refused}");
+    let error = refused["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains(&format!("SHA-256 {sha}"))
+            && error.contains(&format!("--fingerprint {sha} (the app: Trust)")),
+        "{error}"
+    );
+    let trusted = run(&sha);
+    assert_eq!(trusted["status"], "complete", "{trusted}");
 }
 
 /// Where the page's types live; `DUPLEX_BLESS=1 cargo test -p duplex-app --test commands`

@@ -467,20 +467,27 @@ async fn measure_tls_from_both_clients(client: &Client, shots: &Path) {
     std::fs::write(shots.join("tls.png"), client.screenshot().await.expect("screenshot")).expect("saved");
 }
 
-/// Over the Wi-Fi profile (5 ms ± 2 ms): both kinds of client go through the engine's relay, and
-/// the results set the link's model beside each median.
+/// Over the 4G profile (165 ms, 8.1 / 1.35 Mbit/s): both kinds of client go through the engine's
+/// relay, and the results set the link's model beside each median. AJAX as the paper sent it
+/// (GET with a query) keeps its connection in the web view too: every median within 10 % of the
+/// model, which is the relay's own arithmetic.
 async fn measure_over_an_emulated_link(client: &Client, shots: &Path) {
     click(client, "tab-run").await;
     client.execute("window.scrollTo(0, 0);", vec![]).await.expect("top");
-    for (t, on) in [("ws", true), ("http", true), ("wss", false), ("https", false), ("h2", false)] {
+    for (t, on) in
+        [("ws", true), ("http", true), ("xhr", true), ("wss", false), ("https", false), ("h2", false)]
+    {
         set_checked(client, &format!("input[name=transport][value={t}]"), on).await;
     }
     set_number(client, "sets", "1").await;
-    set_number(client, "calls", "20").await;
+    set_number(client, "calls", "10").await;
     client
-        .execute("const s = document.querySelector('#link'); s.value = 'wifi'; s.dispatchEvent(new Event('change', { bubbles: true }));", vec![])
+        .execute(
+            "for (const [id, value] of [['link', '4g'], ['method', 'get']]) { const s = document.querySelector('#' + id); s.value = value; s.dispatchEvent(new Event('change', { bubbles: true })); }",
+            vec![],
+        )
         .await
-        .expect("pick the wifi link");
+        .expect("pick the 4g link and GET");
     let said = client
         .execute("return document.querySelector('#link-description').textContent;", vec![])
         .await
@@ -495,40 +502,42 @@ async fn measure_over_an_emulated_link(client: &Client, shots: &Path) {
     )
     .await;
     let rows: Vec<Vec<String>> = serde_json::from_value(rows).expect("cells");
-    eprintln!("over wifi: {rows:#?}");
-    assert_eq!(rows.len(), 4, "native and web-view ws and http: {rows:?}");
+    eprintln!("over 4g: {rows:#?}");
+    assert_eq!(rows.len(), 5, "native ws and http, web-view ws, http and xhr: {rows:?}");
     for row in &rows {
         let ratio: f64 = row[3].trim_end_matches('×').parse().expect("a ratio");
-        // Both kinds went through the relay: never faster than the link (on loopback alone a
-        // call takes a tenth of it). Above it: the debug build's stack, the web view's network
-        // process and 1 ms clock, on a shared machine; the CLI's tests check the model closely.
-        assert!((0.9..4.0).contains(&ratio), "{row:?}");
+        assert!((0.9..1.1).contains(&ratio), "{row:?}");
     }
     client.execute("document.querySelector('#link-card').scrollIntoView();", vec![]).await.expect("scroll");
     tokio::time::sleep(Duration::from_millis(400)).await;
     std::fs::write(shots.join("link.png"), client.screenshot().await.expect("screenshot")).expect("saved");
-    // Back to no link for what follows.
+    // Back to no link and POST for what follows.
     click(client, "tab-run").await;
     client
-        .execute("const s = document.querySelector('#link'); s.value = ''; s.dispatchEvent(new Event('change', { bubbles: true }));", vec![])
+        .execute(
+            "for (const [id, value] of [['link', ''], ['method', 'post']]) { const s = document.querySelector('#' + id); s.value = value; s.dispatchEvent(new Event('change', { bubbles: true })); }",
+            vec![],
+        )
         .await
-        .expect("no link");
+        .expect("no link, POST");
 }
 
 /// A sweep from the form: the plan once per RTT, both kinds of client through the relay each
-/// time, then one picture of the medians against the RTT with the link's model.
+/// time, then one picture of the medians against the RTT with the link's model. AJAX by POST:
+/// the web view (WebKitGTK) opens a connection for every POST, the server says so, and the
+/// model counts the handshake; every median at 50 ms within 10 % of it.
 async fn sweep_the_round_trip_time(client: &Client, shots: &Path) {
     click(client, "tab-run").await;
     client.execute("window.scrollTo(0, 0);", vec![]).await.expect("top");
     set_number(client, "calls", "10").await;
     client
-        .execute("const s = document.querySelector('#sweep'); s.value = 'rtt=0,8ms'; s.dispatchEvent(new Event('input', { bubbles: true }));", vec![])
+        .execute("const s = document.querySelector('#sweep'); s.value = 'rtt=0,50ms'; s.dispatchEvent(new Event('input', { bubbles: true }));", vec![])
         .await
         .expect("type the sweep");
     wait_for(
         client,
         "the form counting the sweep's runs",
-        "document.querySelector('#run-summary').textContent.includes('× 2 links')",
+        "document.querySelector('#run-summary').textContent.includes('× 2 sweep runs')",
         Duration::from_secs(10),
     )
     .await;
@@ -542,13 +551,22 @@ async fn sweep_the_round_trip_time(client: &Client, shots: &Path) {
     .await;
     let rows: Vec<Vec<String>> = serde_json::from_value(rows).expect("cells");
     eprintln!("sweep: {rows:#?}");
-    assert_eq!(rows.len(), 4, "native and web-view ws and http: {rows:?}");
+    assert_eq!(rows.len(), 5, "native ws and http, web-view ws, http and xhr: {rows:?}");
+    let ms = |text: &str| text.split(" ms").next().and_then(|v| v.trim().parse::<f64>().ok()).unwrap_or(0.0);
     for row in &rows {
-        // Over 8 ms every median is at least one round trip, in ms, with the model beside it.
+        // "103.2 ms (100.0 ms)": the median over 50 ms, its model in brackets.
         let over = &row[2];
-        let ms: f64 = over.split(" ms").next().and_then(|v| v.parse().ok()).unwrap_or(0.0);
-        assert!(ms >= 7.9 && over.contains("(8.0"), "{row:?}");
+        let (median, model) = (ms(over), ms(over.split('(').nth(1).unwrap_or_default()));
+        assert!(median >= 49.0 && (0.9..1.1).contains(&(median / model)), "{row:?}");
     }
+    let notes = client
+        .execute(
+            "return [...document.querySelectorAll('.notes li')].map(li => li.textContent).join(' | ');",
+            vec![],
+        )
+        .await
+        .expect("notes");
+    assert!(notes.as_str().is_some_and(|n| n.contains("opened a connection of their own")), "{notes}");
     client.execute("document.querySelector('#sweep-card').scrollIntoView();", vec![]).await.expect("scroll");
     tokio::time::sleep(Duration::from_millis(400)).await;
     std::fs::write(shots.join("sweep.png"), client.screenshot().await.expect("screenshot")).expect("saved");

@@ -4,8 +4,12 @@
 //!
 //! - The embedded server's certificate is made at start; clients pin exactly it.
 //! - Remote servers are verified with the platform's trust store (rustls-platform-verifier),
-//!   optionally with a private CA from a file (`--ca-cert`).
+//!   optionally with the certificates of a file (`--ca-cert`): a private CA's, or, as curl and
+//!   Python take it, the server's own (a self-signed certificate made as a CA by the usual
+//!   `openssl req -x509` one-liner is trusted for its own names).
 //! - `--insecure` verifies nothing; every report of such a run says so.
+//! - Every refusal says in words what was wrong and what to do, with the certificate's SHA-256
+//!   (for `--fingerprint`) and the file given.
 
 use std::fmt;
 use std::sync::Arc;
@@ -29,15 +33,16 @@ pub enum Trust {
     /// The certificate with this SHA-256 fingerprint (`--fingerprint`, as `duplex serve`
     /// prints it): another machine's Duplex server.
     Fingerprint(String),
-    /// The platform's trust store, and these private CA certificates (`--ca-cert`).
-    Platform { extra_roots: Vec<CertificateDer<'static>> },
+    /// The platform's trust store, and the certificates of a file (`--ca-cert`): a private CA's,
+    /// or the server's own.
+    Platform { extra_roots: Vec<CertificateDer<'static>>, ca_file: Option<String> },
     /// Nothing is verified (`--insecure`).
     Insecure,
 }
 
 impl Default for Trust {
     fn default() -> Self {
-        Trust::Platform { extra_roots: Vec::new() }
+        Trust::Platform { extra_roots: Vec::new(), ca_file: None }
     }
 }
 
@@ -48,7 +53,8 @@ impl fmt::Debug for Trust {
 }
 
 impl Trust {
-    /// The CA certificates of a PEM file, added to the platform's trust store.
+    /// The certificates of a PEM file (a private CA's, or the server's own), added to the
+    /// platform's trust store.
     pub fn with_ca_file(path: &std::path::Path) -> Result<Trust, String> {
         use rustls::pki_types::pem::PemObject;
         let shown = path.display();
@@ -59,7 +65,21 @@ impl Trust {
         if roots.is_empty() {
             return Err(format!("{shown} holds no certificate (expected PEM: -----BEGIN CERTIFICATE-----)"));
         }
-        Ok(Trust::Platform { extra_roots: roots })
+        Ok(Trust::Platform { extra_roots: roots, ca_file: Some(shown.to_string()) })
+    }
+
+    /// As a person writes it in the app: a SHA-256 fingerprint, or the path of a PEM file; empty
+    /// is the platform's trust store.
+    pub fn from_words(text: &str) -> Result<Trust, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(Trust::default());
+        }
+        let hex = text.chars().filter(|c| *c != ':').count();
+        if hex == 64 && text.chars().all(|c| c == ':' || c.is_ascii_hexdigit()) {
+            return Trust::with_fingerprint(text);
+        }
+        Trust::with_ca_file(std::path::Path::new(text))
     }
 
     /// Trust in one certificate by its SHA-256 fingerprint: 64 hex digits, with or without
@@ -80,8 +100,10 @@ impl Trust {
         match self {
             Trust::Pinned(cert) => format!("pinned certificate, SHA-256 {}", fingerprint(cert)),
             Trust::Fingerprint(f) => format!("pinned certificate, SHA-256 {f}"),
-            Trust::Platform { extra_roots } if extra_roots.is_empty() => "the platform's trust store".into(),
-            Trust::Platform { extra_roots } => {
+            Trust::Platform { extra_roots, .. } if extra_roots.is_empty() => {
+                "the platform's trust store".into()
+            }
+            Trust::Platform { extra_roots, .. } => {
                 format!("the platform's trust store and {} private CA certificate(s)", extra_roots.len())
             }
             Trust::Insecure => {
@@ -102,24 +124,14 @@ impl Trust {
             Trust::Pinned(cert) => Arc::new(Pinned { fingerprint: Some(fingerprint(cert)), algorithms }),
             Trust::Fingerprint(f) => Arc::new(Pinned { fingerprint: Some(f.clone()), algorithms }),
             Trust::Insecure => Arc::new(Pinned { fingerprint: None, algorithms }),
-            Trust::Platform { extra_roots } => {
+            Trust::Platform { extra_roots, ca_file } => {
                 let platform = rustls_platform_verifier::Verifier::new(provider.clone())
                     .map_err(|e| format!("cannot read the platform's trust store: {e}"))?;
-                if extra_roots.is_empty() {
-                    Arc::new(platform)
-                } else {
-                    let mut roots = rustls::RootCertStore::empty();
-                    for root in extra_roots {
-                        roots.add(root.clone()).map_err(|e| format!("unusable CA certificate: {e}"))?;
-                    }
-                    let private = rustls::client::WebPkiServerVerifier::builder_with_provider(
-                        Arc::new(roots),
-                        provider.clone(),
-                    )
-                    .build()
-                    .map_err(|e| e.to_string())?;
-                    Arc::new(EitherOf { first: private, then: Arc::new(platform) })
-                }
+                let file = match ca_file {
+                    Some(path) => Some(CaFile::new(path, extra_roots, provider.clone())?),
+                    None => None,
+                };
+                Arc::new(Worded { platform: Arc::new(platform), file })
             }
         };
         let mut config = ClientConfig::builder_with_provider(provider)
@@ -209,15 +221,54 @@ impl fmt::Display for CertificateChanged {
 
 impl std::error::Error for CertificateChanged {}
 
-/// Trusts what the private CA verifies, else what the platform does. When the private CA knows
-/// the issuer but refuses the certificate (expired, another name), its reason is the one given.
+/// The certificates of a `--ca-cert` file, and a verifier that takes them as roots.
 #[derive(Debug)]
-struct EitherOf {
-    first: Arc<dyn ServerCertVerifier>,
-    then: Arc<dyn ServerCertVerifier>,
+struct CaFile {
+    path: String,
+    certificates: Vec<CertificateDer<'static>>,
+    verifier: Arc<rustls::client::WebPkiServerVerifier>,
 }
 
-impl ServerCertVerifier for EitherOf {
+impl CaFile {
+    fn new(
+        path: &str,
+        certificates: &[CertificateDer<'static>],
+        provider: Arc<rustls::crypto::CryptoProvider>,
+    ) -> Result<CaFile, String> {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in certificates {
+            roots.add(cert.clone()).map_err(|e| format!("{path}: unusable certificate: {e}"))?;
+        }
+        let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+            .build()
+            .map_err(|e| format!("{path}: {e}"))?;
+        Ok(CaFile { path: path.to_owned(), certificates: certificates.to_vec(), verifier })
+    }
+
+    fn holds(&self, cert: &CertificateDer<'_>) -> bool {
+        self.certificates.iter().any(|c| c.as_ref() == cert.as_ref())
+    }
+}
+
+/// Trusts what the `--ca-cert` file's certificates verify, then what the platform's trust store
+/// does; and the file's own certificate when the server presents exactly it, CA flag or not (as
+/// curl and Python do: the user meant "trust this certificate"). Every refusal in words.
+#[derive(Debug)]
+struct Worded {
+    platform: Arc<dyn ServerCertVerifier>,
+    file: Option<CaFile>,
+}
+
+impl Worded {
+    fn verifier(&self) -> &dyn ServerCertVerifier {
+        match &self.file {
+            Some(file) => file.verifier.as_ref(),
+            None => self.platform.as_ref(),
+        }
+    }
+}
+
+impl ServerCertVerifier for Worded {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -226,12 +277,23 @@ impl ServerCertVerifier for EitherOf {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.first.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
-            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)) => {
-                self.then.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        let words = |e: rustls::Error| refusal(e, end_entity, server_name, self.file.as_ref());
+        if let Some(file) = &self.file {
+            match file.verifier.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+                Ok(verified) => return Ok(verified),
+                // The file holds the server's own certificate, made as a CA. Its dates were
+                // checked before its CA flag (webpki checks validity first); its names here.
+                Err(e) if is_ca_used_as_end_entity(&e) && file.holds(end_entity) => {
+                    let parsed = rustls::server::ParsedCertificate::try_from(end_entity).map_err(words)?;
+                    rustls::client::verify_server_name(&parsed, server_name).map_err(words)?;
+                    return Ok(ServerCertVerified::assertion());
+                }
+                // Signed by nobody in the file: perhaps by a CA the platform trusts.
+                Err(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)) => {}
+                Err(other) => return Err(words(other)),
             }
-            other => other,
         }
+        self.platform.verify_server_cert(end_entity, intermediates, server_name, ocsp, now).map_err(words)
     }
 
     fn verify_tls12_signature(
@@ -240,7 +302,7 @@ impl ServerCertVerifier for EitherOf {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.first.verify_tls12_signature(message, cert, dss)
+        self.verifier().verify_tls12_signature(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -249,13 +311,96 @@ impl ServerCertVerifier for EitherOf {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.first.verify_tls13_signature(message, cert, dss)
+        self.verifier().verify_tls13_signature(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.first.supported_verify_schemes()
+        self.verifier().supported_verify_schemes()
     }
 }
+
+/// webpki's refusal of a CA certificate (CA:TRUE) presented as a server's own, which rustls
+/// passes on as `Other`.
+fn is_ca_used_as_end_entity(e: &rustls::Error) -> bool {
+    matches!(e, rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other))
+        if matches!(other.0.downcast_ref::<webpki::Error>(), Some(webpki::Error::CaUsedAsEndEntity)))
+}
+
+/// A refusal in words: what was wrong with the certificate, its SHA-256, the file given (if
+/// any), and what to do.
+fn refusal(
+    error: rustls::Error,
+    cert: &CertificateDer<'_>,
+    name: &ServerName<'_>,
+    file: Option<&CaFile>,
+) -> rustls::Error {
+    use rustls::CertificateError as E;
+    let sha = fingerprint(cert);
+    let host = name.to_str();
+    // The command line's flags; the app's Trust field takes the same.
+    let pin = format!("to trust exactly this certificate, give --fingerprint {sha} (the app: Trust)");
+    let given = file.map_or_else(String::new, |f| format!(" (--ca-cert {})", f.path));
+    let why = match &error {
+        rustls::Error::InvalidCertificate(e) => match e {
+            E::UnknownIssuer => match file {
+                Some(f) => format!(
+                    "the server's certificate (SHA-256 {sha}) is signed neither by a certificate in {} nor by an authority this device trusts: give the CA that signed it, or the server's own certificate, with --ca-cert FILE; or {pin}",
+                    f.path
+                ),
+                None => format!(
+                    "the server's certificate (SHA-256 {sha}) is not signed by an authority this device trusts (self-signed?): give its CA, or the certificate itself, with --ca-cert FILE; or {pin}"
+                ),
+            },
+            _ if is_ca_used_as_end_entity(&error) => format!(
+                "the server's certificate (SHA-256 {sha}) is a CA certificate (CA:TRUE) serving as the server's own, and it is not the one given{given}: give that very certificate with --ca-cert, or {pin}"
+            ),
+            E::NotValidForName => format!(
+                "the server's certificate (SHA-256 {sha}) is not valid for {host}{given}: connect by a name it lists, or make it for {host} (openssl req … -addext subjectAltName=DNS:{host} or IP:{host})"
+            ),
+            E::NotValidForNameContext { presented, .. } => format!(
+                "the server's certificate (SHA-256 {sha}) is for {}, not {host}{given}: connect by one of those names, or make it for {host} (openssl req … -addext subjectAltName=DNS:{host} or IP:{host})",
+                if presented.is_empty() {
+                    "no name".to_owned()
+                } else {
+                    presented.iter().map(|n| bare_name(n)).collect::<Vec<_>>().join(", ")
+                }
+            ),
+            E::Expired | E::ExpiredContext { .. } => format!(
+                "the server's certificate (SHA-256 {sha}) has expired{given} ({e}): the server needs a new one"
+            ),
+            E::NotValidYet | E::NotValidYetContext { .. } => format!(
+                "the server's certificate (SHA-256 {sha}) is not valid yet{given} ({e}): check this device's clock, or the certificate's start date"
+            ),
+            E::Revoked => format!("the server's certificate (SHA-256 {sha}) has been revoked{given}"),
+            E::InvalidPurpose | E::InvalidPurposeContext { .. } => format!(
+                "the server's certificate (SHA-256 {sha}) is not for TLS servers{given} ({e}): make it with extendedKeyUsage serverAuth, or {pin}"
+            ),
+            E::Other(other) => other.to_string(),
+            other => format!("the server's certificate (SHA-256 {sha}) is refused{given}: {other}; {pin}"),
+        },
+        other => return other.clone(),
+    };
+    rustls::Error::InvalidCertificate(E::Other(rustls::OtherError(Arc::new(Refusal(why)))))
+}
+
+/// `localhost` of webpki's `DnsName("localhost")`, `1.2.3.4` of `IpAddress(1.2.3.4)`.
+fn bare_name(presented: &str) -> &str {
+    match presented.split_once('(') {
+        Some((_, inner)) => inner.trim_end_matches(')').trim_matches('"'),
+        None => presented,
+    }
+}
+
+#[derive(Debug)]
+struct Refusal(String);
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refusal {}
 
 /// What one TLS handshake negotiated, and what it cost on the wire.
 #[derive(Debug, Clone, PartialEq)]
@@ -308,22 +453,10 @@ pub async fn connect(
     Ok((tls, counter, handshake))
 }
 
-/// A handshake error in words a user can act on.
+/// A handshake error in words a user can act on (certificate refusals are worded by the
+/// verifiers above).
 fn tls_reason(e: &std::io::Error) -> String {
-    let inner = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
-    match inner {
-        Some(rustls::Error::InvalidCertificate(
-            e @ (rustls::CertificateError::Expired | rustls::CertificateError::ExpiredContext { .. }),
-        )) => format!("the server's certificate has expired ({e})"),
-        Some(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)) => {
-            "the server's certificate is not signed by an authority this device trusts (self-signed? \
-             give its CA with --ca-cert FILE)"
-                .into()
-        }
-        Some(rustls::Error::InvalidCertificate(
-            e @ (rustls::CertificateError::NotValidForName
-            | rustls::CertificateError::NotValidForNameContext { .. }),
-        )) => format!("the server's certificate is not valid for this host name ({e})"),
+    match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
         Some(rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other))) => other.to_string(),
         Some(other) => other.to_string(),
         None => e.to_string(),

@@ -161,3 +161,39 @@ async fn foreign_servers_over_tls_trusted_by_their_private_ca() {
     assert_eq!(record.status, RunStatus::Failed);
     assert!(record.error.unwrap_or_default().contains("--ca-cert"));
 }
+
+/// The certificate most people make for a test server, by the usual one-liner: self-signed,
+/// RSA, CA:TRUE (openssl's default for `req -x509`). Given with `--ca-cert`, as curl's
+/// `--cacert` and Python take it, it is trusted for its own server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreign_server_with_the_openssl_one_liners_certificate_is_trusted_by_that_file() {
+    let openssl = std::path::Path::new("/usr/bin/openssl");
+    if cfg!(windows) || !openssl.is_file() {
+        assert!(cfg!(windows) || std::env::var_os("DUPLEX_REQUIRE_EXTERNAL").is_none(), "openssl missing");
+        eprintln!("skipped: no openssl command here");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = Command::new(openssl)
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl runs");
+    assert!(made.success(), "openssl made the certificate");
+    let Some(servers) = python_servers(Some((&cert, &key))) else { return };
+    let target = Target::foreign(
+        Some(&format!("wss://127.0.0.1:{}/", servers.ws)),
+        Some(&format!("https://127.0.0.1:{}/", servers.http)),
+        ForeignMessages { reply: ReplyRule::Echo, ..ForeignMessages::default() },
+    )
+    .expect("valid URLs")
+    .trusting(Trust::with_ca_file(&cert).expect("the certificate as a file"));
+    let record = run_against(plan(&[Transport::Wss, Transport::Https, Transport::HttpsNew]), target).await;
+    assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
+    assert!(record.samples.iter().all(|s| s.is_ok()));
+}

@@ -132,7 +132,7 @@ async fn a_private_ca_is_trusted_when_given_and_its_expired_certificates_are_not
     let record = run_remote(identity_with(leaf(2021), Some(&issuer)), trust).await;
     assert_eq!(record.status, RunStatus::Failed);
     let error = record.error.unwrap_or_default();
-    assert!(error.contains("the server's certificate has expired"), "{error}");
+    assert!(error.contains("has expired") && error.contains("the server needs a new one"), "{error}");
 
     // Without the CA, the same valid certificate is refused, and the user told what to do.
     let record = run_remote(identity_with(leaf(2999), Some(&issuer)), Trust::default()).await;
@@ -180,6 +180,101 @@ async fn a_server_verified_by_name_is_verified_through_the_link_relay() {
         // Each crossed the link: at least one round trip.
         assert!(calls.iter().all(|s| s.latency_ns >= 4_000_000), "{t} went around the relay");
     }
+}
+
+/// The usual one-liner's certificate (`openssl req -x509 -newkey … -addext subjectAltName=…`):
+/// self-signed, CA:TRUE, the server's names. A TLS server of its own, and the PEM of it.
+fn self_signed_ca_like_openssls(names: &[&str], not_after_year: i32) -> (TlsIdentity, String, String) {
+    let key = rcgen::KeyPair::generate().expect("key");
+    let mut params = rcgen::CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
+        .expect("params");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    params.not_after = rcgen::date_time_ymd(not_after_year, 1, 1);
+    let cert = params.self_signed(&key).expect("certificate");
+    let sha = duplex_core::clients::fingerprint(cert.der());
+    let identity = TlsIdentity::from_parts(
+        cert.der().clone(),
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+    )
+    .expect("identity");
+    (identity, cert.pem(), sha)
+}
+
+/// What curl and Python do with `--cacert`: a certificate given that is the server's own is
+/// trusted, CA flag or not, for its own names; another server's is refused, and every refusal
+/// says what was wrong, names the file and the certificate's fingerprint, and what to do.
+#[tokio::test]
+async fn the_servers_own_certificate_given_as_ca_cert_is_trusted_and_every_refusal_says_why() {
+    let (identity, pem, _) = self_signed_ca_like_openssls(&["127.0.0.1", "localhost"], 2999);
+    let mut file = tempfile::NamedTempFile::new().expect("temp file");
+    file.write_all(pem.as_bytes()).expect("write");
+    let path = file.path().display().to_string();
+    let trust = Trust::with_ca_file(file.path()).expect("a PEM file");
+
+    // Its own server, as a foreign WebSocket echo (wss) and a Duplex server (https) alike.
+    let server =
+        server_with(ServerConfig { tls: TlsSetting::Use(identity), ..ServerConfig::default() }).await;
+    let foreign =
+        Target::foreign(Some(&format!("wss://{}/ws/echo", server.local_addr())), None, Default::default())
+            .expect("valid")
+            .trusting(trust.clone());
+    let record = run_against(small_plan(&[Transport::Wss]), foreign).await;
+    assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
+    let remote =
+        Target::remote(&format!("https://{}", server.local_addr())).expect("valid").trusting(trust.clone());
+    let record = run_against(small_plan(&[Transport::Https]), remote).await;
+    assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
+
+    // Another server's certificate made the same way: not the one given.
+    let (other, _, other_sha) = self_signed_ca_like_openssls(&["127.0.0.1"], 2999);
+    let error = run_remote(other, trust.clone()).await.error.unwrap_or_default();
+    assert!(
+        error.contains(&format!(
+            "(SHA-256 {other_sha}) is a CA certificate (CA:TRUE) serving as the server's own, and it is not the one given (--ca-cert {path})"
+        )) && error.contains(&format!("--fingerprint {other_sha}")),
+        "{error}"
+    );
+    // A server certificate signed by a CA that is not in the file.
+    let (_, issuer) = private_ca();
+    let signed = identity_with(leaf(2999), Some(&issuer));
+    let signed_sha = duplex_core::clients::fingerprint(signed.certificate());
+    let error = run_remote(signed, trust.clone()).await.error.unwrap_or_default();
+    if !crate::util::under_wine() {
+        assert!(
+            error.contains(&format!("(SHA-256 {signed_sha}) is signed neither by a certificate in {path}"))
+                && error.contains(&format!("--fingerprint {signed_sha}")),
+            "{error}"
+        );
+    }
+
+    // Its own certificate, but the server reached by a name it does not list.
+    let (named, named_pem, named_sha) = self_signed_ca_like_openssls(&["localhost"], 2999);
+    let mut named_file = tempfile::NamedTempFile::new().expect("temp file");
+    named_file.write_all(named_pem.as_bytes()).expect("write");
+    let error = run_remote(named, Trust::with_ca_file(named_file.path()).expect("PEM"))
+        .await
+        .error
+        .unwrap_or_default();
+    assert!(
+        error.contains(&format!("(SHA-256 {named_sha}) is for localhost, not 127.0.0.1"))
+            && error.contains("subjectAltName=DNS:127.0.0.1 or IP:127.0.0.1"),
+        "{error}"
+    );
+
+    // Its own certificate, expired: its dates count as a CA's would.
+    let (expired, expired_pem, _) = self_signed_ca_like_openssls(&["127.0.0.1"], 2021);
+    let mut expired_file = tempfile::NamedTempFile::new().expect("temp file");
+    expired_file.write_all(expired_pem.as_bytes()).expect("write");
+    let error = run_remote(expired, Trust::with_ca_file(expired_file.path()).expect("PEM"))
+        .await
+        .error
+        .unwrap_or_default();
+    assert!(
+        error.contains("has expired")
+            && error.contains(&format!("--ca-cert {}", expired_file.path().display())),
+        "{error}"
+    );
 }
 
 #[tokio::test]

@@ -2,13 +2,13 @@
 //! cancel switch, and its end once the page has measured the web-view part. Measuring,
 //! statistics and storage all live in `duplex-core`.
 
-use duplex_core::clients::{Transport, WebTrust};
+use duplex_core::clients::{Transport, Trust, WebTrust};
 use duplex_core::export::html::{RunView, view_of};
 use duplex_core::link::{Link, Relay};
 use duplex_core::platform::PlatformInfo;
 use duplex_core::power::Probe;
 use duplex_core::record::{ClientKind, ClientPart, RunStatus};
-use duplex_core::runner::{CheckedPlan, ClientRun, Plan, Target};
+use duplex_core::runner::{CheckedPlan, ClientRun, Plan, SweepStep, Target};
 use duplex_core::session::{Finished, RunSession, Update};
 use duplex_core::stats::AnalysisOptions;
 use serde::{Deserialize, Serialize};
@@ -87,10 +87,16 @@ pub struct RunRequest {
     /// HTTP endpoint (`http://`, `https://`), measured with Duplex's echo message.
     #[serde(default)]
     pub foreign: bool,
+    /// How the native clients trust a remote server's TLS certificate: its SHA-256
+    /// fingerprint, or a PEM file (a private CA's, or the server's own certificate); empty: the
+    /// platform's trust store. The same rules as the command line's --fingerprint and --ca-cert.
+    #[serde(default)]
+    #[ts(optional)]
+    pub trust: Option<String>,
     pub native: bool,
     pub webview: bool,
-    /// Run the plan once per value of one link setting (`rtt=0,10,50,100,200ms`), over the
-    /// plan's link or none.
+    /// Run the plan once per value of one link setting (`rtt=0,10,50,100,200ms`, over the plan's
+    /// link or none) or of the payload (`payload=1k,16k,64k`).
     #[serde(default)]
     #[ts(optional)]
     pub sweep: Option<String>,
@@ -109,7 +115,8 @@ struct Checked {
 
 /// The one check of a run request, for the form (`validate_plan`) and for `start_run` alike.
 fn check(request: &RunRequest, embedded: Target, trust: WebTrust) -> AppResult<Checked> {
-    let RunRequest { plan, target_url, foreign, native, webview, sweep: _ } = request.clone();
+    let RunRequest { plan, target_url, foreign, trust: tls_trust, native, webview, sweep: _ } =
+        request.clone();
     if !native && !webview {
         return Err(AppError::State("choose native clients, web-view clients, or both".into()));
     }
@@ -130,6 +137,10 @@ fn check(request: &RunRequest, embedded: Target, trust: WebTrust) -> AppResult<C
         Some(url) => Target::remote(&url).map_err(AppError::Target)?,
         None => embedded,
     };
+    let target = match tls_trust.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(words) => target.trusting(Trust::from_words(words).map_err(AppError::Target)?),
+        None => target,
+    };
     let plan = plan.check()?;
     let native = native && plan.for_client(ClientKind::Native).is_some();
     let webview = webview.then(|| plan.web_run(trust)).flatten();
@@ -149,24 +160,23 @@ pub struct PlanCheck {
     pub webview: Option<ClientRun>,
     /// At the plan's pace (interval or rate) with the idle baseline; None back to back.
     pub paced_seconds: Option<f64>,
-    /// A sweep's links, one run each; empty without a sweep.
-    pub sweep: Vec<Link>,
+    /// A sweep's plans, one run each; empty without a sweep.
+    pub sweep: Vec<SweepStep>,
 }
 
-/// The links a request's sweep runs (none without one), or why its sweep cannot run.
-fn sweep_links(request: &RunRequest) -> Result<Vec<Link>, String> {
+/// The plans a request's sweep runs (none without one), or why its sweep cannot run.
+fn sweep_steps(request: &RunRequest) -> Result<Vec<SweepStep>, String> {
     let Some(spec) = request.sweep.as_deref().map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(Vec::new());
     };
-    let base = request.plan.link.clone().unwrap_or_else(Link::none);
-    base.sweep(spec).map_err(|e| format!("sweep {spec}: {e}"))
+    request.plan.sweep(spec).map_err(|e| e.to_string())
 }
 
 #[tauri::command]
 pub fn validate_plan(state: State<'_, DuplexState>, request: RunRequest) -> PlanCheck {
     let trust = state.webview_trust.get();
     let checked = state.embedded_target().and_then(|embedded| check(&request, embedded, trust));
-    match (checked, sweep_links(&request)) {
+    match (checked, sweep_steps(&request)) {
         (Ok(checked), Ok(sweep)) => {
             let native = checked.native.then(|| checked.plan.native_run()).flatten();
             let webview = checked.webview;

@@ -10,9 +10,15 @@ targetUrl: string | null,
  * The remote server is not Duplex's: a WebSocket echo server (`ws://`, `wss://`) or an
  * HTTP endpoint (`http://`, `https://`), measured with Duplex's echo message.
  */
-foreign: boolean, native: boolean, webview: boolean, 
+foreign: boolean, 
 /**
- * Run the plan once per value of one link setting (`rtt=0,10,50,100,200ms`), over the
- * plan's link or none.
+ * How the native clients trust a remote server's TLS certificate: its SHA-256
+ * fingerprint, or a PEM file (a private CA's, or the server's own certificate); empty: the
+ * platform's trust store. The same rules as the command line's --fingerprint and --ca-cert.
+ */
+trust?: string, native: boolean, webview: boolean, 
+/**
+ * Run the plan once per value of one link setting (`rtt=0,10,50,100,200ms`, over the plan's
+ * link or none) or of the payload (`payload=1k,16k,64k`).
  */
 sweep?: string, };

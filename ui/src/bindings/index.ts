@@ -68,6 +68,7 @@ export type { Summary } from "./Summary";
 export type { SweepLine } from "./SweepLine";
 export type { SweepPoint } from "./SweepPoint";
 export type { SweepReport } from "./SweepReport";
+export type { SweepStep } from "./SweepStep";
 export type { TimeWindow } from "./TimeWindow";
 export type { TlsUse } from "./TlsUse";
 export type { Topology } from "./Topology";

@@ -70,7 +70,7 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
         .filter((l) => l.name !== "loopback")
         .map((l) => `<option value="${escapeHtml(l.name)}">${escapeHtml(linkLabel(l))}</option>`)
         .join("")}</select></label>
-      <label>Sweep <span class="muted">(a run per value)</span> <input type="text" id="sweep" placeholder="rtt=0,10,50,100,200ms" spellcheck="false" autocomplete="off"></label>
+      <label>Sweep <span class="muted">(a run per value)</span> <input type="text" id="sweep" placeholder="rtt=0,10,50,100,200ms or payload=1k,16k,64k" spellcheck="false" autocomplete="off"></label>
     </div>
     <p id="link-description" class="muted note" hidden></p>
     <fieldset><legend>Server</legend>
@@ -79,6 +79,8 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
       <label class="check"><input type="radio" name="target" value="remote"> Remote Duplex server
         <input type="url" id="target-url" placeholder="http://192.168.1.20:9000/?token=…" disabled></label>
       <label class="check indent"><input type="checkbox" id="target-foreign" disabled> not a Duplex server: any WebSocket echo server (<code>ws://</code>, <code>wss://</code>) or HTTP endpoint (<code>http://</code>, <code>https://</code>), sent Duplex's echo message</label>
+      <label class="indent">Trust <span class="muted">(<code>wss://</code>, <code>https://</code>)</span>
+        <input type="text" id="target-trust" placeholder="this device's trust store; or a SHA-256 fingerprint, or a PEM file: a CA's, or the server's own certificate" spellcheck="false" autocomplete="off" disabled></label>
     </fieldset>
     <ul id="plan-problems" class="problems" aria-live="polite"></ul>
     <div class="actions">
@@ -163,14 +165,16 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
   const clients = () => ({ native: checkbox("client-native").checked, webview: checkbox("client-webview").checked });
 
   const foreign = () => remote() && checkbox("target-foreign").checked;
+  const trust = () => (remote() ? ($("#target-trust", root) as HTMLInputElement).value.trim() : "");
   const sweep = () => ($("#sweep", root) as HTMLInputElement).value.trim();
-  const request = () => ({ plan: readPlan(), targetUrl: targetUrl(), foreign: foreign(), ...clients(), sweep: sweep() });
+  const request = () => ({ plan: readPlan(), targetUrl: targetUrl(), foreign: foreign(), trust: trust(), ...clients(), sweep: sweep() });
   // The engine's answer for the form as it is; asked again on every change, the latest wins.
   let check: PlanCheck | null = null;
   let asked = 0;
   async function refresh() {
     ($("#target-url", root) as HTMLInputElement).disabled = !remote();
     checkbox("target-foreign").disabled = !remote();
+    checkbox("target-trust").disabled = !remote();
     const mine = ++asked;
     let answer: PlanCheck;
     try {
@@ -185,7 +189,7 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
     if (!running) ($("#run-button", root) as HTMLButtonElement).disabled = answer.problems.length > 0;
     const calls = (answer.native?.calls ?? 0) + (answer.webview?.calls ?? 0);
     const seconds = answer.pacedSeconds;
-    const runs = answer.sweep.length > 1 ? ` × ${answer.sweep.length} links` : "";
+    const runs = answer.sweep.length > 1 ? ` × ${answer.sweep.length} sweep runs` : "";
     $("#run-summary", root).textContent =
       answer.problems.length === 0 ? `${calls.toLocaleString()} calls${runs}${seconds ? `, about ${Math.ceil(seconds)} s` : ""}` : "";
   }
@@ -271,7 +275,7 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
     $("#progress-card", root).hidden = false;
     setRunning(true, "");
     phase(c.native ? "native clients…" : "web-view clients…");
-    const pending = await api.startRun({ plan, targetUrl: url, foreign: foreign(), native: c.native, webview: c.webview }, (u) => {
+    const pending = await api.startRun({ plan, targetUrl: url, foreign: foreign(), trust: trust(), native: c.native, webview: c.webview }, (u) => {
       if (u.type === "progress") {
         phase(c.native ? "native clients…" : "web-view clients…");
         done.native = u.done;
@@ -321,19 +325,19 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
     clearError();
     cancelled = false;
     const plan = readPlan();
-    // A sweep: the plan once per link, then all of them as one view.
-    const links = check?.sweep ?? [];
+    // A sweep: the plan once per value, then all of them as one view.
+    const steps = check?.sweep ?? [];
     $("#progress-card", root).hidden = false;
     $("#progress-card", root).scrollIntoView({ block: "start", behavior: "smooth" });
     try {
-      if (links.length === 0) {
+      if (steps.length === 0) {
         options.onResult(await runOnce(plan, ""));
         return;
       }
       const ids: string[] = [];
-      for (const [i, link] of links.entries()) {
+      for (const [i, step] of steps.entries()) {
         if (cancelled) break;
-        const view = await runOnce({ ...plan, link }, `sweep ${i + 1}/${links.length} (${link.name}): `);
+        const view = await runOnce(step.plan, `sweep ${i + 1}/${steps.length} (${step.label}): `);
         ids.push(view.record.id);
         if (view.record.status !== "complete") break;
       }
