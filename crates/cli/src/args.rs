@@ -304,6 +304,8 @@ pub struct BenchArgs {
     #[command(flatten)]
     pub tls: TlsArgs,
     #[command(flatten)]
+    pub pin: PinArgs,
+    #[command(flatten)]
     pub foreign: ForeignArgs,
     /// Directory for the CSV report.
     #[arg(long, value_name = "DIR", default_value = "duplex-reports")]
@@ -479,6 +481,8 @@ pub struct ServeArgs {
     pub allow_hosts: Vec<String>,
     #[command(flatten)]
     pub limits: LimitArgs,
+    #[command(flatten)]
+    pub pin: PinArgs,
 }
 
 /// A server that is not Duplex's: any WebSocket echo server and any HTTP endpoint.
@@ -518,6 +522,24 @@ impl ForeignArgs {
             None => {}
         }
         out
+    }
+}
+
+/// Pinning a process to one core.
+#[derive(Debug, Args)]
+pub struct PinArgs {
+    /// Run on one core only (Linux, Android): client and server threads then hand over without
+    /// waking a sleeping CPU, so cross-thread and cross-process figures repeat to a few percent.
+    /// Give a core, or none for the last. Pin both ends alike: duplex serve --pin 1 and duplex
+    /// bench --pin 1 --target ….
+    #[arg(long, value_name = "CORE", num_args = 0..=1)]
+    pub pin: Option<Option<usize>>,
+}
+
+impl PinArgs {
+    /// The core to pin to, if asked.
+    pub fn core(&self) -> Option<usize> {
+        self.pin.map(|core| core.unwrap_or_else(duplex_core::pin::default_core))
     }
 }
 

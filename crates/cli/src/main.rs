@@ -46,6 +46,18 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    // Before any thread starts: the runtime's and the run's threads inherit the core.
+    let pin = match &cli.command {
+        Command::Bench(args) => args.pin.core(),
+        Command::Serve(args) => args.pin.core(),
+        _ => None,
+    };
+    if let Some(core) = pin {
+        if let Err(e) = duplex_core::pin::pin_this_thread(core) {
+            return fail(anyhow::anyhow!("--pin: {e}"));
+        }
+        err(&format!("pinned to core {core}: every thread of this process runs there\n"));
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return fail(anyhow::anyhow!("cannot start the async runtime: {e}")),

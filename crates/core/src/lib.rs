@@ -18,6 +18,7 @@ pub mod fanout;
 pub mod floor;
 pub mod link;
 pub mod monitor;
+pub mod pin;
 pub mod power;
 pub mod runner;
 pub mod session;

@@ -197,3 +197,30 @@ async fn a_foreign_server_with_the_openssl_one_liners_certificate_is_trusted_by_
     assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
     assert!(record.samples.iter().all(|s| s.is_ok()));
 }
+
+/// A server that slows down part-way (after 150 requests every answer waits 2 ms more, as one
+/// under growing load does): the run is flagged at the call where it happened, in the report's
+/// regimes and its notes. Ten of the requests were warm-up, so the change is after 140 calls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_slows_down_part_way_is_flagged_at_the_call_where_it_did() {
+    let Some((_server, line)) = python("slows_down.py", &["150".as_ref(), "2".as_ref()]) else { return };
+    let url = format!("http://127.0.0.1:{}/", port(&line, "http="));
+    let plan = Plan { sets: 1, calls: 400, warmup: 10, ..small_plan(&[Transport::Http]) };
+    let record =
+        run_against(plan, Target::foreign(None, Some(&url), ForeignMessages::default()).expect("valid"))
+            .await;
+    assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
+    let report = duplex_core::stats::analyze(&record, &Default::default());
+    assert_eq!(report.regimes.len(), 1, "{:?}", report.regimes);
+    let change = &report.regimes[0];
+    assert_eq!((change.after_calls, change.calls), (140, 400), "{change:?}");
+    assert!(change.after_p50_us > change.before_p50_us + 1500.0, "{change:?}");
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.starts_with("http: after 140 of 400 calls") && n.contains("the median moved from")),
+        "{:?}",
+        report.notes
+    );
+}

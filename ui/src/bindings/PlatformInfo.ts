@@ -12,4 +12,9 @@ arch: string, cpu_model: string, logical_cores: number, physical_cores: number |
 /**
  * Device or board model where the OS tells it (DMI on Linux); None when unknown.
  */
-device_model: string | null, };
+device_model: string | null, 
+/**
+ * The cores the measuring thread may run on, when fewer than all (`--pin`, `taskset`):
+ * "1", "0,2". None: any core, or unknown (Linux reads it).
+ */
+pinned_to: string | null, };

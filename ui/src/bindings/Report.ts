@@ -2,6 +2,7 @@
 import type { Comparison } from "./Comparison";
 import type { EnergyReport } from "./EnergyReport";
 import type { LinkReport } from "./LinkReport";
+import type { RegimeChange } from "./RegimeChange";
 import type { TransportReport } from "./TransportReport";
 import type { UplinkReport } from "./UplinkReport";
 
@@ -21,4 +22,8 @@ link: LinkReport | null,
 /**
  * How many messages per second the profiles' uplinks carry, by bytes per message.
  */
-uplink: UplinkReport | null, };
+uplink: UplinkReport | null, 
+/**
+ * Where a transport's calls changed level part-way through the run (also in the notes).
+ */
+regimes: Array<RegimeChange>, };

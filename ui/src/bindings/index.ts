@@ -48,6 +48,7 @@ export type { PowerSettings } from "./PowerSettings";
 export type { PowerTrace } from "./PowerTrace";
 export type { ProcessRow } from "./ProcessRow";
 export type { Quantity } from "./Quantity";
+export type { RegimeChange } from "./RegimeChange";
 export type { Report } from "./Report";
 export type { ReportFiles } from "./ReportFiles";
 export type { RunListItem } from "./RunListItem";

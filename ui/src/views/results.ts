@@ -166,6 +166,7 @@ export function renderResults(root: HTMLElement, view: RunView | null, options: 
       server ${escapeHtml(record.target === "embedded" ? `embedded (${record.server})` : record.target)}</p>
     ${record.error ? `<p class="bad">${escapeHtml(record.error)}</p>` : ""}
     <ul class="verdicts" id="verdicts">${comparisons}</ul>
+    ${report.regimes.length ? `<div id="regimes" class="regimes"><h3>The run changed pace part-way</h3><ul>${report.regimes.map((r) => `<li>${escapeHtml(r.words)}</li>`).join("")}</ul></div>` : ""}
     <p id="export-status" class="muted" aria-live="polite"></p>
   </div>
   ${linkCard(report.link)}
@@ -183,6 +184,7 @@ export function renderResults(root: HTMLElement, view: RunView | null, options: 
   </div>
   ${uplinkCard(report.uplink)}
   <div class="card"><h3>Notes</h3><ul class="notes">${report.notes
+    .filter((n) => !report.regimes.some((r) => r.words === n))
     .map((n) => `<li>${escapeHtml(n)}</li>`)
     .join("")}</ul>
     <p class="muted">${escapeHtml(record.platform.cpu_model)} · ${record.platform.logical_cores} cores · Duplex ${escapeHtml(record.duplex_version)} · run ${escapeHtml(record.id)}</p></div>

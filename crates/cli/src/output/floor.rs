@@ -15,14 +15,32 @@ impl Document for Floor {
 
     fn text(&self) -> String {
         use std::fmt::Write as _;
+        let report = &self.0;
+        let pinned_to = match (&report.pinning.core, &report.pinning.unavailable) {
+            (Some(core), _) => format!("pinned: client and server threads on core {core}"),
+            (None, why) => format!("pinned: unavailable ({})", why.as_deref().unwrap_or("unknown")),
+        };
         let mut out = format!(
-            "floor benchmark: {}-byte JSON messages, {} calls each (p50 is what the ratios use)\n\n{:<14} {:<28} {:>10} {:>10} {:>10}\n",
-            self.0.message_bytes, self.0.calls, "topology", "echo", "p50 µs", "p99 µs", "mean µs"
+            "floor benchmark: {}-byte JSON messages, {} calls each (p50 is what the ratios use)\n\n{:<14} {:<28} {:>10} {:>10} {:>10} {:>12} {:>12}\n",
+            report.message_bytes,
+            report.calls,
+            "topology",
+            "echo",
+            "p50 µs",
+            "p99 µs",
+            "mean µs",
+            "pinned p50",
+            "pinned p99"
         );
-        for r in &self.0.rows {
+        for r in report.rows.iter().filter(|r| !r.pinned) {
+            let pinned =
+                report.rows.iter().find(|p| p.pinned && p.topology == r.topology && p.name == r.name);
+            let (p50, p99) = pinned.map_or(("-".to_owned(), "-".to_owned()), |p| {
+                (format!("{:.1}", p.p50_us), format!("{:.1}", p.p99_us))
+            });
             let _ = writeln!(
                 out,
-                "{:<14} {:<28} {:>10.1} {:>10.1} {:>10.1}",
+                "{:<14} {:<28} {:>10.1} {:>10.1} {:>10.1} {p50:>12} {p99:>12}",
                 r.topology.name(),
                 r.name,
                 r.p50_us,
@@ -30,8 +48,10 @@ impl Document for Floor {
                 r.mean_us
             );
         }
-        out.push('\n');
-        for r in &self.0.ratios {
+        let _ = writeln!(out, "({pinned_to})\n");
+        let from = if report.ratios.iter().any(|r| r.pinned) { "pinned" } else { "unpinned" };
+        let _ = writeln!(out, "ratios of the {from} p50s:");
+        for r in &report.ratios {
             let mark = if r.value <= r.aim { "ok" } else { "over aim" };
             let _ = writeln!(
                 out,

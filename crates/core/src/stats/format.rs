@@ -15,3 +15,28 @@ pub fn format_us(us: f64) -> String {
         format!("{us:.1} µs")
     }
 }
+
+/// A count with thousands separated: "2,600", "1,000,000".
+pub fn format_count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_group_their_thousands() {
+        assert_eq!(format_count(2600), "2,600");
+        assert_eq!(format_count(999), "999");
+        assert_eq!(format_count(1_000_000), "1,000,000");
+    }
+}

@@ -8,6 +8,7 @@ pub mod link;
 pub mod live;
 pub mod normal;
 pub mod platforms;
+pub mod regime;
 pub mod series;
 pub mod summary;
 pub mod sweep;
@@ -64,6 +65,9 @@ pub struct Report {
     /// How many messages per second the profiles' uplinks carry, by bytes per message.
     #[serde(default)]
     pub uplink: Option<uplink::UplinkReport>,
+    /// Where a transport's calls changed level part-way through the run (also in the notes).
+    #[serde(default)]
+    pub regimes: Vec<regime::RegimeChange>,
 }
 
 impl Report {
@@ -200,7 +204,8 @@ pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
     if errors > 0 {
         notes.push(format!("{errors} call(s) failed and are left out of the latency statistics"));
     }
-
+    let regimes = regime::regime_changes(record);
+    notes.extend(regimes.iter().map(|r| r.words.clone()));
     if let Some(webview) = &record.webview {
         let isolation = match webview.cross_origin_isolated {
             Some(true) => "the page was cross-origin isolated",
@@ -243,10 +248,12 @@ pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
         ));
         notes.extend(l.notes.iter().cloned());
     }
+    let pinned = record.platform.pinned_to.as_deref().map(|cores| format!(", pinned to core {cores}"));
     notes.push(format!(
-        "measured {} (client and server: {})",
+        "measured {} (client and server: {}{})",
         record.platform.label(),
-        record.topology.name()
+        record.topology.name(),
+        pinned.unwrap_or_default()
     ));
     let uplink = uplink::uplink_report(record, &transports);
     Report {
@@ -257,6 +264,7 @@ pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
         energy: energy::energy_report(record),
         link,
         uplink,
+        regimes,
     }
 }
 

@@ -24,6 +24,9 @@ pub struct PlatformInfo {
     pub host_name: String,
     /// Device or board model where the OS tells it (DMI on Linux); None when unknown.
     pub device_model: Option<String>,
+    /// The cores the measuring thread may run on, when fewer than all (`--pin`, `taskset`):
+    /// "1", "0,2". None: any core, or unknown (Linux reads it).
+    pub pinned_to: Option<String>,
 }
 
 impl PlatformInfo {
@@ -49,6 +52,7 @@ impl PlatformInfo {
             memory_bytes,
             host_name: unknown(System::host_name()),
             device_model: device_model(),
+            pinned_to: pinned_to(logical_cores),
         }
     }
 
@@ -81,8 +85,25 @@ impl PlatformInfo {
                 .map_or(0, |g| (g * 1073741824.0) as u64),
             host_name,
             device_model: model_of_user_agent(ua),
+            pinned_to: None,
         }
     }
+}
+
+/// The cores this thread may run on (Linux: `Cpus_allowed_list`), when fewer than `cores`.
+fn pinned_to(cores: usize) -> Option<String> {
+    let status = std::fs::read_to_string("/proc/thread-self/status").ok()?;
+    let list = status.lines().find_map(|l| l.strip_prefix("Cpus_allowed_list:"))?.trim().to_owned();
+    let allowed: usize = list
+        .split(',')
+        .map(|part| match part.split_once('-') {
+            Some((a, b)) => {
+                b.trim().parse::<usize>().unwrap_or(0).saturating_sub(a.trim().parse().unwrap_or(0)) + 1
+            }
+            None => 1,
+        })
+        .sum();
+    (allowed < cores.max(std::thread::available_parallelism().map_or(1, |n| n.get()))).then_some(list)
 }
 
 /// What a page can learn about its device: `navigator.userAgent`, `navigator.platform`,
