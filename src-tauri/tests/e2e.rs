@@ -508,7 +508,10 @@ async fn measure_over_an_emulated_link(client: &Client, shots: &Path) {
         let ratio: f64 = row[3].trim_end_matches('×').parse().expect("a ratio");
         assert!((0.9..1.1).contains(&ratio), "{row:?}");
     }
-    client.execute("document.querySelector('#link-card').scrollIntoView();", vec![]).await.expect("scroll");
+    client
+        .execute("document.querySelector('#link-card').scrollIntoView(); window.scrollBy(0, -60);", vec![])
+        .await
+        .expect("scroll");
     tokio::time::sleep(Duration::from_millis(400)).await;
     std::fs::write(shots.join("link.png"), client.screenshot().await.expect("screenshot")).expect("saved");
     // Back to no link and POST for what follows.
@@ -567,7 +570,10 @@ async fn sweep_the_round_trip_time(client: &Client, shots: &Path) {
         .await
         .expect("notes");
     assert!(notes.as_str().is_some_and(|n| n.contains("opened a connection of their own")), "{notes}");
-    client.execute("document.querySelector('#sweep-card').scrollIntoView();", vec![]).await.expect("scroll");
+    client
+        .execute("document.querySelector('#sweep-card').scrollIntoView(); window.scrollBy(0, -60);", vec![])
+        .await
+        .expect("scroll");
     tokio::time::sleep(Duration::from_millis(400)).await;
     std::fs::write(shots.join("sweep.png"), client.screenshot().await.expect("screenshot")).expect("saved");
     click(client, "tab-run").await;

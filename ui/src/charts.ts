@@ -289,7 +289,10 @@ export function stalenessCdf(el: HTMLElement, feeds: { label: string; colour: st
 export function sweepMedians(el: HTMLElement, sweep: SweepReport): void {
   const order = sweep.points.map((p, i) => ({ value: p.value, i })).sort((a, b) => a.value - b.value);
   const x = order.map((o) => o.value);
-  const ms = (v: number | null | undefined) => (v === null || v === undefined ? null : v / 1000);
+  // Sizes span decades, and so do their transfer times: a payload sweep is drawn log-log, where a
+  // transfer's slope and the model's are seen side by side (a zero has no place on it).
+  const logLog = sweep.setting === "payload";
+  const ms = (v: number | null | undefined) => (v === null || v === undefined || (logLog && v <= 0) ? null : v / 1000);
   const msValue = (_u: uPlot, v: number | null) => (v === null || v === undefined ? "" : formatUs(v * 1000));
   const lines = sweep.lines.flatMap((l) => {
     const style = seriesStyle(l);
@@ -306,7 +309,9 @@ export function sweepMedians(el: HTMLElement, sweep: SweepReport): void {
   mount(
     el,
     {
-      scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.05)] } },
+      scales: logLog
+        ? { x: { time: false, distr: 3 }, y: { distr: 3 } }
+        : { x: { time: false }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.05)] } },
       axes: axes(`${sweep.setting} (${sweep.unit})`, "median latency (ms)"),
       series: [{ label: sweep.setting, value: (_u, v) => (v === null ? "" : `${v} ${sweep.unit}`) }, ...lines.map((l) => l.series)],
       legend: { live: true },

@@ -72,7 +72,8 @@ describe("web-view runner", () => {
     // Block windows on the wall clock, in order, for energy attribution.
     const starts = part.blocks.map((b) => b.started_at_unix_ns);
     expect(starts.every((s, i) => s >= 1.7e18 && (i === 0 || s > starts[i - 1]))).toBe(true);
-    expect(part.info).toEqual({ user_agent: "test", timer_resolution_us: 5, cross_origin_isolated: true, connections: [] });
+    expect(part.info).toEqual({ user_agent: "test", timer_resolution_us: 5, cross_origin_isolated: true });
+    expect(part.connections).toEqual([]);
   });
 
   it("opens a WebSocket the server closed while it waited again before its next block", async () => {
@@ -113,9 +114,9 @@ describe("web-view runner", () => {
     });
     const part = await runWebview(runOf(plan), "127.0.0.1:1", { channels, sleep: async () => {} });
     // Warm-up calls are not counted: 2 sets × 5 calls each.
-    expect(part.info?.connections).toEqual([
-      { transport: "http", calls: 10, new_connections: 0 },
-      { transport: "xhr", calls: 10, new_connections: 10 },
+    expect(part.connections).toEqual([
+      { transport: "http", client: "webview", calls: 10, new_connections: 0 },
+      { transport: "xhr", client: "webview", calls: 10, new_connections: 10 },
     ]);
   });
 

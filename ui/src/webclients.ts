@@ -466,7 +466,7 @@ export async function runWebview(run: ClientRun, server: string, options: RunOpt
             sample.bytes_out = x.bytesOut;
             sample.bytes_in = x.bytesIn;
             if (x.newConnection !== undefined) {
-              const use = connections.get(transport) ?? { transport, calls: 0, new_connections: 0 };
+              const use = connections.get(transport) ?? { transport, client: "webview", calls: 0, new_connections: 0 };
               use.calls += 1;
               if (x.newConnection) use.new_connections += 1;
               connections.set(transport, use);
@@ -509,9 +509,9 @@ export async function runWebview(run: ClientRun, server: string, options: RunOpt
       user_agent: options.userAgent ?? navigator.userAgent,
       timer_resolution_us: options.timerResolutionUs ?? pageTimerResolutionUs(),
       cross_origin_isolated: options.crossOriginIsolated ?? pageCrossOriginIsolated(),
-      connections: [...connections.values()],
     },
     samples,
     blocks: timings,
+    connections: [...connections.values()],
   };
 }

@@ -84,7 +84,13 @@ pub async fn run(args: &BenchArgs, spec: &str) -> anyhow::Result<ExitCode> {
 /// Medians per transport (rows) and link value (columns), the model beside each.
 fn table(runs: &[(RunRecord, Report)]) -> String {
     let sweep = sweep_report(runs);
-    let mut text = String::from("\nmedian (link's model) per transport and link\n");
+    let mut text = match (sweep.setting.as_str(), runs.first().and_then(|(r, _)| r.plan.link.as_ref())) {
+        ("payload", Some(link)) => {
+            format!("\nmedian (link's model) per transport and payload, over {}\n", link.describe())
+        }
+        ("payload", None) => "\nmedian per transport and payload\n".to_owned(),
+        _ => "\nmedian (link's model) per transport and link\n".to_owned(),
+    };
     let _ = write!(text, "{:<18}", "transport");
     for point in &sweep.points {
         let _ = write!(text, " {:>24}", point.link);

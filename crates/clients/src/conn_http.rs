@@ -121,35 +121,37 @@ impl ConnHttpClient {
         })
     }
 
-    /// Opens the connection the next request needs (a new one every time for `https-new`).
-    async fn connection(&mut self) -> Result<Conn, ClientError> {
+    /// The connection the next request needs (a new one every time for `https-new`), and
+    /// whether it was opened for it.
+    async fn connection(&mut self) -> Result<(Conn, bool), ClientError> {
         if self.mode == Mode::Http2 {
             let cell = self.shared.clone();
             let mut shared = cell.lock().await;
             if let Some(conn) =
                 shared.as_ref().filter(|c| matches!(&c.sender, Sender::H2(s) if !s.is_closed()))
             {
-                return Ok(conn.clone());
+                return Ok((conn.clone(), false));
             }
             let conn = self.open().await?;
             *shared = Some(conn.clone());
-            return Ok(conn);
+            return Ok((conn, true));
         }
         // A kept-alive connection the server closed while it sat idle (its keep-alive timeout,
-        // in a long interleaved plan) is opened again, as a browser does.
+        // in a long interleaved plan, or during a transfer longer than it) is opened again, as a
+        // browser does.
         if let Some(conn) = &self.conn
             && conn.is_closed().await
         {
             self.conn = None;
         }
         match &self.conn {
-            Some(conn) if self.mode == Mode::KeepAlive => Ok(conn.clone()),
+            Some(conn) if self.mode == Mode::KeepAlive => Ok((conn.clone(), false)),
             _ => {
                 let conn = self.open().await?;
                 if self.mode == Mode::KeepAlive {
                     self.conn = Some(conn.clone());
                 }
-                Ok(conn)
+                Ok((conn, true))
             }
         }
     }
@@ -241,10 +243,11 @@ impl ConnHttpClient {
         let closed = |e: hyper::Error| ClientError::Closed(format!("{url}: {e}"));
         let mut request = Some(request);
         let mut retried = false;
+        let mut opened = false;
         let (conn, in_flight, result) = loop {
-            let fresh = self.conn.is_none();
-            let conn = self.connection().await?;
-            let reused = self.mode == Mode::KeepAlive && !fresh && !retried;
+            let (conn, new) = self.connection().await?;
+            opened |= new;
+            let reused = self.mode == Mode::KeepAlive && !new && !retried;
             let (read0, written0) = conn.counter.totals();
             let in_flight = conn.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
             let this = match request.take() {
@@ -301,6 +304,7 @@ impl ConnHttpClient {
             bytes_out: (written1 - written0) / together + handshake_out,
             bytes_in: (read1 - read0) / together + handshake_in,
             server_cpu_ns: None,
+            new_connection: opened,
         })
     }
 }

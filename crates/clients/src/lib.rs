@@ -49,6 +49,9 @@ pub struct Measurement {
     /// The server process's CPU time when it created the event, if it said
     /// ([`duplex_model::protocol::Event::server_cpu_ns`]).
     pub server_cpu_ns: Option<u64>,
+    /// This call opened a connection of its own (a kept-alive one the server had closed; every
+    /// call of a new-connection transport).
+    pub new_connection: bool,
 }
 
 /// Why an exchange failed. `is_fatal` errors end the client (the connection is gone).

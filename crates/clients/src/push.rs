@@ -24,6 +24,7 @@ fn measurement_of(event: &Event, bytes_out: u64, bytes_in: u64) -> Measurement {
         bytes_out,
         bytes_in,
         server_cpu_ns: event.server_cpu_ns(),
+        new_connection: false,
     }
 }
 

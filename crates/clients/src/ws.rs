@@ -131,6 +131,7 @@ impl WsClient {
             bytes_out: written1 - written0,
             bytes_in: read1 - read0,
             server_cpu_ns: None,
+            new_connection: false,
         })
     }
 
@@ -181,6 +182,7 @@ impl WsClient {
             bytes_out: written1 - written0,
             bytes_in: read1 - read0,
             server_cpu_ns: None,
+            new_connection: false,
         })
     }
 

@@ -161,7 +161,7 @@ pub fn measure(plan: &Plan) -> Result<FloorReport, FloorError> {
             Pinning { core: Some(core), unavailable: None }
         }
     };
-    let relay = relay_cost(&duplex_plan, &mut rows)?;
+    let relay = relay_cost(&duplex_plan, rounds, &mut rows)?;
     let pinned = pinning.core.is_some();
     let rounds_of = |t: Topology, name: &str| {
         rows.iter()
@@ -261,13 +261,8 @@ fn rows_of(
 
 /// The median over rounds of one row's p50 over another's in the same round.
 fn round_ratio(num: &[f64], den: &[f64]) -> f64 {
-    let mut ratios: Vec<f64> = num.iter().zip(den).map(|(n, d)| n / d).filter(|r| r.is_finite()).collect();
-    ratios.sort_by(f64::total_cmp);
-    match ratios.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => ratios[n / 2],
-        n => (ratios[n / 2 - 1] + ratios[n / 2]) / 2.0,
-    }
+    duplex_model::numbers::median(num.iter().zip(den).map(|(n, d)| n / d).filter(|r| r.is_finite()))
+        .unwrap_or(f64::NAN)
 }
 
 fn throughput(message: &str) -> Result<Throughput, FloorError> {
@@ -342,9 +337,11 @@ fn echo_rate(url: &str, message: &str) -> Result<f64, FloorError> {
 /// 1 Tbit/s, only makes the relay run), with this process's CPU time around each.
 fn relay_cost(
     plan: &crate::runner::CheckedPlan,
+    sets: u32,
     rows: &mut Vec<FloorRow>,
 ) -> Result<Option<RelayCost>, FloorError> {
-    let ws_only = Plan { transports: vec![Transport::Ws], ..plan.clone().into_plan() };
+    // All the plan's calls at once: the CPU time is read in whole milliseconds.
+    let ws_only = Plan { transports: vec![Transport::Ws], sets, ..plan.clone().into_plan() };
     let link = crate::link::Link::parse("down=1000000mbit,up=1000000mbit")
         .map_err(|e| FloorError::Other(e.to_string()))?;
     let mut measured = Vec::new();

@@ -37,7 +37,6 @@ fn webview_part(record: &RunRecord, transport: Transport, latency_us: u64, n: u6
             user_agent: "TestKit/1.0".into(),
             timer_resolution_us: 5.0,
             cross_origin_isolated: None,
-            connections: Vec::new(),
         }),
         blocks: (1..=record.plan.sets)
             .map(|set| BlockTiming {
@@ -49,6 +48,7 @@ fn webview_part(record: &RunRecord, transport: Transport, latency_us: u64, n: u6
             })
             .collect(),
         samples,
+        connections: Vec::new(),
     }
 }
 
@@ -295,7 +295,6 @@ async fn texts_from_outside_are_clipped_before_they_are_kept() {
         user_agent: "A".repeat(10_000),
         timer_resolution_us: 1.0,
         cross_origin_isolated: None,
-        connections: Vec::new(),
     });
     part.error = Some("é".repeat(10_000));
     part.samples[0].error = Some("x".repeat(10_000));

@@ -158,7 +158,6 @@ async fn measured_part(target: &str) -> ClientPart {
             user_agent: CHROME_ON_ANDROID.into(),
             timer_resolution_us: 100.0,
             cross_origin_isolated: Some(true),
-            connections: Vec::new(),
         }),
         samples: record.samples.into_iter().map(relabel).collect(),
         blocks: record
@@ -166,6 +165,7 @@ async fn measured_part(target: &str) -> ClientPart {
             .into_iter()
             .map(|b| duplex_core::record::BlockTiming { client: ClientKind::Webview, ..b })
             .collect(),
+        connections: Vec::new(),
     }
 }
 

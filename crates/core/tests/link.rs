@@ -294,3 +294,52 @@ fn medians_match_the_model_on_a_grid_of_profiles_and_sizes() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A server that closes kept-alive connections sooner than the client calls again (its
+/// keep-alive timeout under the pause between calls, as a transfer longer than it does): the
+/// http calls open connections, the client counts them, the model counts their handshakes, and
+/// the note says why.
+#[tokio::test]
+async fn calls_that_reopen_a_closed_keep_alive_connection_are_counted_and_modelled() {
+    let limits = duplex_core::server::Limits {
+        header_timeout: Duration::from_millis(150),
+        ..duplex_core::server::Limits::default()
+    };
+    let server = crate::util::server_with(duplex_core::server::ServerConfig {
+        limits,
+        ..duplex_core::server::ServerConfig::default()
+    })
+    .await;
+    let target =
+        duplex_core::runner::Target::remote(&format!("http://{}", server.local_addr())).expect("valid");
+    let plan = Plan {
+        sets: 1,
+        calls: 6,
+        warmup: 1,
+        interval_ms: 400.0,
+        link: Some(Link::parse("rtt=30ms").expect("link")),
+        ..small_plan(&[Transport::Ws, Transport::Http])
+    };
+    let record = crate::util::run_against(plan, target).await;
+    assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
+    let opened: Vec<_> =
+        record.connections.iter().map(|c| (c.transport, c.calls, c.new_connections)).collect();
+    // The first call follows the warm-up at once, on its connection; each later one waits
+    // 400 ms, and finds it closed.
+    assert_eq!(opened, [(Transport::Ws, 6, 0), (Transport::Http, 6, 5)], "{:?}", record.connections);
+    let report = analyze(&record, &AnalysisOptions::default());
+    let model = report.link.as_ref().expect("a model");
+    let http = model.rows.iter().find(|r| r.transport == Transport::Http).expect("http");
+    // A TCP handshake and the request: 60 ms.
+    assert!((http.model_us - 60_000.0).abs() < 1.0, "{http:?}");
+    let (low, high) = if crate::util::under_wine() { (0.9, 1.5) } else { (0.9, 1.1) };
+    assert!((low..high).contains(&http.ratio), "{http:?}");
+    assert!(
+        model
+            .notes
+            .iter()
+            .any(|n| n.starts_with("http: 5 of 6 calls opened a connection of their own: the server closed")),
+        "{:?}",
+        model.notes
+    );
+}

@@ -128,6 +128,7 @@ fn record_of(groups: &[(Transport, &[f64], u64)]) -> RunRecord {
         webview: None,
         power: None,
         tls: Vec::new(),
+        connections: Vec::new(),
     }
 }
 
@@ -181,7 +182,6 @@ fn coarse_webview_run() -> RunRecord {
         user_agent: "Mozilla/5.0 AppleWebKit/605.1.15".into(),
         timer_resolution_us: 1000.0,
         cross_origin_isolated: Some(false),
-        connections: Vec::new(),
     });
     record
 }

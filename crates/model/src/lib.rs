@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod link;
 pub mod monitor;
+pub mod numbers;
 pub mod plan;
 pub mod platform;
 pub mod power;

@@ -309,9 +309,10 @@ impl Plan {
                 .collect()
         };
         for step in &steps {
-            step.plan
-                .validate()
-                .map_err(|e| PlanError::Invalid(format!("sweep {spec}, {}: {e}", step.label)))?;
+            step.plan.validate().map_err(|e| PlanError::Sweep {
+                spec: spec.to_owned(),
+                reason: format!("{}: {e}", step.label),
+            })?;
         }
         Ok(steps)
     }
@@ -440,6 +441,25 @@ impl CheckedPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sweep_is_one_plan_per_payload_or_link_value() {
+        let base = Plan { link: Some(Link::profile("4g").expect("4g")), ..Plan::default() };
+        let steps = base.sweep("payload=16,1k,64k").expect("valid");
+        let sizes: Vec<usize> = steps.iter().map(|s| s.plan.payload_bytes).collect();
+        assert_eq!(sizes, [16, 1024, 65536]);
+        assert_eq!(steps[1].label, "payload=1k over 4g");
+        assert!(steps.iter().all(|s| s.plan.link == base.link), "the link is kept");
+        let rtts = Plan::default().sweep("rtt=0,50ms").expect("valid");
+        assert_eq!(rtts[1].plan.link.as_ref().map(|l| l.rtt_ms), Some(50.0));
+        assert_eq!(rtts[1].label, "rtt=50ms");
+        let too_big = Plan::default().sweep("payload=1k,64m").expect_err("over the maximum").to_string();
+        assert!(
+            too_big.starts_with("sweep payload=1k,64m: payload=64m: invalid plan: payload must be at most"),
+            "{too_big}"
+        );
+        assert!(Plan::default().sweep("payload=1k,lots").is_err());
+    }
 
     #[test]
     fn every_preset_parses_and_validates() {

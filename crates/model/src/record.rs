@@ -134,6 +134,10 @@ pub struct RunRecord {
     /// What TLS the TLS transports used, one entry per transport and kind of client.
     #[serde(default)]
     pub tls: Vec<TlsUse>,
+    /// Per kept-alive transport and kind of client, the calls that opened a connection of
+    /// their own. Empty in older runs.
+    #[serde(default)]
+    pub connections: Vec<ConnectionUse>,
 }
 
 /// The TLS one transport of a run used: what its handshakes negotiated, how many there were,
@@ -194,19 +198,19 @@ pub struct WebviewInfo {
     /// pages a finer clock. None when the page did not say (older runs).
     #[serde(default)]
     pub cross_origin_isolated: Option<bool>,
-    /// Per AJAX transport, how many calls found their connection new, as the server said: a
-    /// browser may not keep a connection alive (WebKitGTK's network stack never reuses one for
-    /// a POST), and then every call pays a TCP handshake. Empty in older runs.
-    #[serde(default)]
-    pub connections: Vec<ConnectionUse>,
 }
 
-/// How many of a web client's calls of one transport were the first request on their
-/// connection, by the server's `x-duplex-connection-request` answer header.
+/// How many of the recorded calls of one transport that means to keep its connection opened
+/// one of their own: a browser that does not keep a connection (WebKitGTK's network stack never
+/// reuses one for a POST), or a server that closed an idle one (a transfer longer than its
+/// keep-alive timeout). Each such call pays a TCP handshake, and the link's model counts it.
+/// Native clients count the connections they open; web clients read the server's
+/// `x-duplex-connection-request` answer header (1: the connection's first request).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct ConnectionUse {
     pub transport: Transport,
-    /// Calls whose answer said where they were (all of a Duplex server's).
+    pub client: ClientKind,
+    /// Calls that said where they were (every native call; a web call a Duplex server answered).
     pub calls: u64,
     /// Of those, the first request on their connection: each opened a connection of its own.
     pub new_connections: u64,
@@ -228,6 +232,9 @@ pub struct ClientPart {
     pub info: Option<WebviewInfo>,
     pub samples: Vec<Sample>,
     pub blocks: Vec<BlockTiming>,
+    /// Its AJAX calls that opened a connection of their own, per transport.
+    #[serde(default)]
+    pub connections: Vec<ConnectionUse>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -261,6 +268,7 @@ impl RunRecord {
             webview: None,
             power: None,
             tls: Vec::new(),
+            connections: Vec::new(),
         }
     }
 
@@ -318,8 +326,16 @@ impl RunRecord {
         if let Some(info) = &mut part.info {
             clip(&mut info.user_agent);
         }
+        if let Some(c) = part.connections.iter().find(|c| c.client != part.client || !plan_has(c.transport)) {
+            return reject(format!(
+                "connection counts of {} {} do not belong to this run",
+                c.client.name(),
+                c.transport
+            ));
+        }
         self.samples.append(&mut part.samples);
         self.blocks.append(&mut part.blocks);
+        self.connections.append(&mut part.connections);
         if part.info.is_some() {
             self.webview = part.info;
         }

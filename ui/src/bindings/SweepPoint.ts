@@ -9,6 +9,7 @@ export type SweepPoint = {
  */
 value: number, 
 /**
- * The link's name (`rtt=50ms`, `4g rtt=50ms`).
+ * The point's name: its link's (`rtt=50ms`, `4g rtt=50ms`), or in a payload sweep its size
+ * (`1024 B`).
  */
 link: string, run_id: string, };

@@ -147,6 +147,8 @@ struct SummaryRow<'a> {
     /// The emulated link's profile (`none` without one) and its round trip.
     link: &'a str,
     link_rtt_ms: Option<f64>,
+    /// The plan's payload (a payload sweep's setting).
+    payload_bytes: usize,
     transport: Transport,
     client: ClientKind,
     set: Option<u32>,
@@ -169,7 +171,7 @@ pub fn write_summary<W: Write>(out: W, record: &RunRecord, report: &Report) -> R
     write_flat(out, summary_rows(record, report, &platform))
 }
 
-/// A sweep's runs (one per link value) side by side: each transport's overall row per run, with
+/// A sweep's runs (one per value of its setting) side by side: each transport's overall row per run, with
 /// its link and the link's model.
 pub fn write_sweep<W: Write>(out: W, runs: &[(RunRecord, Report)]) -> Result<(), ExportError> {
     let platforms: Vec<String> = runs.iter().map(|(r, _)| r.platform.label()).collect();
@@ -256,6 +258,7 @@ fn summary_rows<'a>(
                     topology: record.topology.name(),
                     link: link.map_or("none", |l| l.name.as_str()),
                     link_rtt_ms: link.map(|l| l.rtt_ms),
+                    payload_bytes: record.plan.payload_bytes,
                     transport: t.transport,
                     client: t.client,
                     set,

@@ -59,16 +59,6 @@ fn quantile_us(sorted_ns: &[u64], q: f64) -> Option<f64> {
     sorted_ns.get(rank - 1).map(|ns| *ns as f64 / 1e3)
 }
 
-fn median(values: impl Iterator<Item = f64>) -> Option<f64> {
-    let mut v: Vec<f64> = values.collect();
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let mid = v.len() / 2;
-    Some(if v.len() % 2 == 1 { v[mid] } else { (v[mid - 1] + v[mid]) / 2.0 })
-}
-
 impl Tally {
     pub fn new(subscribers: u32) -> Tally {
         Tally {
@@ -138,9 +128,9 @@ impl Tally {
             missed: self.missed,
             p50_us: quantile_us(&self.latencies_ns, 0.5),
             p99_us: quantile_us(&self.latencies_ns, 0.99),
-            last_us: median(self.each.iter().filter_map(|b| b.last_us)),
+            last_us: duplex_model::numbers::median(self.each.iter().filter_map(|b| b.last_us)),
             worst_us: quantile_us(&self.latencies_ns, 1.0),
-            server_cpu_us: median(self.each.iter().filter_map(|b| b.server_cpu_us)),
+            server_cpu_us: duplex_model::numbers::median(self.each.iter().filter_map(|b| b.server_cpu_us)),
             bytes_per_event: (delivered > 0).then(|| bytes as f64 / delivered as f64),
             errors: self.errors,
             each: self.each,

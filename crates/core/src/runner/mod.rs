@@ -26,7 +26,9 @@ use duplex_clients::{Client, ClientError, ClientOptions, Endpoints, Shared, Tran
 use duplex_model::clock::{nanos, now_unix_ns};
 use duplex_model::platform::PlatformInfo;
 use duplex_model::protocol::{Health, message_bytes_for};
-use duplex_model::record::{BlockTiming, ClientKind, RunRecord, RunStatus, Sample, TlsUse, Topology};
+use duplex_model::record::{
+    BlockTiming, ClientKind, ConnectionUse, RunRecord, RunStatus, Sample, TlsUse, Topology,
+};
 use duplex_model::redact::redact;
 pub use duplex_model::transport::{DEFAULT_TEMPLATE, ForeignMessages, ReplyRule};
 use duplex_server::{Server, ServerConfig, ServerThread};
@@ -355,6 +357,9 @@ struct Slot {
     client: Client,
     wire_seq: u64,
     recorded: u64,
+    /// Recorded calls answered, and those that opened a connection of their own.
+    answered: u64,
+    opened: u64,
 }
 
 /// What every client of a block shares.
@@ -435,6 +440,8 @@ async fn run_block(slot: &mut Slot, ctx: &BlockCtx<'_>) -> BlockOutcome {
         };
         match result {
             Ok(m) => {
+                slot.answered += 1;
+                slot.opened += u64::from(m.new_connection);
                 sample.sent_at_unix_ns = m.sent_at_unix_ns;
                 sample.latency_ns = m.latency_ns.saturating_add(delay_ns);
                 sample.server_time_unix_ns = m.server_time_unix_ns;
@@ -483,6 +490,18 @@ fn tls_use(transport: Transport, slots: &[Slot], trust: &Trust) -> Option<TlsUse
     })
 }
 
+/// How many of a kept-alive transport's recorded calls opened a connection of their own.
+fn connection_use(transport: Transport, slots: &[Slot]) -> Option<ConnectionUse> {
+    let keeps = transport.pattern() == duplex_clients::Pattern::RoundTrip
+        && !matches!(transport, Transport::HttpNew | Transport::HttpsNew);
+    keeps.then(|| ConnectionUse {
+        transport,
+        client: ClientKind::Native,
+        calls: slots.iter().map(|s| s.answered).sum(),
+        new_connections: slots.iter().map(|s| s.opened).sum(),
+    })
+}
+
 /// Unrecorded calls that open connections and warm caches before the first set.
 async fn warm_up(slot: &mut Slot, calls: u32, timeout: Duration) -> Result<(), ClientError> {
     for _ in 0..calls {
@@ -511,7 +530,7 @@ async fn connect_clients(
                 .await
                 .map_err(|_| format!("{transport} client {id}: no connection within {:?}", plan.timeout()))?
                 .map_err(|e| format!("{transport} client {id}: {e}"))?;
-        slots.push(Slot { id, client, wire_seq: 0, recorded: 0 });
+        slots.push(Slot { id, client, wire_seq: 0, recorded: 0, answered: 0, opened: 0 });
     }
     // Warm up concurrently so the clients' first recorded calls start together.
     let warmups = slots.iter_mut().map(|s| warm_up(s, plan.warmup, plan.timeout()));
@@ -637,6 +656,9 @@ pub async fn measure(
     for (transport, slots) in pools {
         if let Some(tls) = tls_use(transport, &slots, &endpoints.route.trust) {
             record.tls.push(tls);
+        }
+        if let Some(opened) = connection_use(transport, &slots) {
+            record.connections.push(opened);
         }
         join_all(slots.into_iter().map(|s| s.client.close())).await;
     }

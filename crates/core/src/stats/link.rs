@@ -8,9 +8,11 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use duplex_model::link::{Link, Traffic};
-use duplex_model::record::{ClientKind, RunRecord};
+use duplex_model::record::{ClientKind, ConnectionUse, RunRecord};
+use duplex_model::transport::HttpMethod;
 
-use super::{TransportReport, format_us};
+use super::TransportReport;
+use super::format::{format_count, format_us};
 use duplex_clients::Transport;
 
 /// How far from the model a median may be before the report says why, either way.
@@ -50,17 +52,16 @@ pub fn traffic(record: &RunRecord, t: &TransportReport) -> Traffic {
             let n = u.connections as f64;
             (u.handshake_bytes_out as f64 / n, u.handshake_bytes_in as f64 / n)
         });
-    let new_connections = match t.client {
-        ClientKind::Webview => record
-            .webview
-            .as_ref()
-            .and_then(|w| w.connections.iter().find(|c| c.transport == t.transport))
-            .map_or(0.0, |c| c.share()),
-        ClientKind::Native => 0.0,
+    let new_connections = connections_of(record, t).map_or(0.0, ConnectionUse::share);
+    // A new connection's handshake is counted in its one call's bytes (what it costs): the
+    // model sends it apart, before the request.
+    let (bytes_out, bytes_in) = match t.transport {
+        Transport::HttpsNew => (s.bytes_out_per_msg - handshake_out, s.bytes_in_per_msg - handshake_in),
+        _ => (s.bytes_out_per_msg, s.bytes_in_per_msg),
     };
     Traffic {
-        bytes_out: s.bytes_out_per_msg,
-        bytes_in: s.bytes_in_per_msg,
+        bytes_out: bytes_out.max(0.0),
+        bytes_in: bytes_in.max(0.0),
         handshake_out,
         handshake_in,
         new_connections,
@@ -68,6 +69,11 @@ pub fn traffic(record: &RunRecord, t: &TransportReport) -> Traffic {
         poll_interval_ms: plan.poll_interval_ms,
         tick_ms: plan.tick_ms as f64,
     }
+}
+
+/// How often `t`'s calls opened a connection of their own, where the run counted it.
+fn connections_of<'a>(record: &'a RunRecord, t: &TransportReport) -> Option<&'a ConnectionUse> {
+    record.connections.iter().find(|c| c.transport == t.transport && c.client == t.client)
 }
 
 /// The model beside the medians, for a run over a link that delays or paces anything.
@@ -85,8 +91,8 @@ pub fn link_report(record: &RunRecord, transports: &[TransportReport]) -> Option
             ClientKind::Native => t.transport.name().to_owned(),
             ClientKind::Webview => format!("{} (web view)", t.transport.name()),
         };
-        if t.client == ClientKind::Webview && traffic.new_connections > 0.0 {
-            notes.push(opened_connections(&who, &traffic, t.transport));
+        if let Some(opened) = connections_of(record, t).filter(|c| c.new_connections > 0) {
+            notes.push(opened_connections(&who, opened, record));
         }
         if ratio.is_finite() && !(1.0 / FAR..=FAR).contains(&ratio) {
             let cause = gap_cause(record, link, t, model_us);
@@ -108,21 +114,34 @@ pub fn link_report(record: &RunRecord, transports: &[TransportReport]) -> Option
     Some(LinkReport { link: link.clone(), rows, notes })
 }
 
-/// Why a web client's AJAX opened connections, with the share the model counted.
-fn opened_connections(who: &str, traffic: &Traffic, transport: Transport) -> String {
-    let percent = traffic.new_connections * 100.0;
-    let counted = if traffic.new_connections > 0.5 {
-        "the model counts a TCP handshake for each call"
+/// Why calls of a transport that keeps its connection opened connections, with the share the
+/// model counted.
+fn opened_connections(who: &str, opened: &ConnectionUse, record: &RunRecord) -> String {
+    let counted = if opened.share() > 0.5 {
+        "the model counts a TCP handshake (and TLS's, over TLS) for each call"
     } else {
         "most calls reused theirs, and so does the model"
     };
-    let why = if transport == Transport::Xhr || transport == Transport::Http {
-        " (WebKitGTK's network stack never reuses a connection for a POST, which is not idempotent; \
-         a GET with a query, the paper's AJAX, keeps it: --http-method get)"
+    // WebKitGTK's network stack never reuses a connection for a request that is not idempotent.
+    let webkit = record.webview.as_ref().is_some_and(|w| {
+        w.user_agent.contains("AppleWebKit")
+            && !w.user_agent.contains("Chrome")
+            && w.user_agent.contains("Linux")
+    });
+    let why = if opened.client == ClientKind::Webview
+        && webkit
+        && record.plan.http_method == HttpMethod::Post
+        && matches!(opened.transport, Transport::Http | Transport::Xhr | Transport::Https)
+    {
+        "WebKitGTK's network stack never reuses a connection for a POST, which is not idempotent (a GET with a query, the paper's AJAX, keeps it: --http-method get)"
     } else {
-        ""
+        "the server closed the kept-alive one while it sat idle (for longer than its keep-alive timeout, 15 s for a Duplex server, as a long transfer does), or the client did not keep it"
     };
-    format!("{who}: {percent:.0} % of the calls opened a connection of their own{why}; {counted}")
+    format!(
+        "{who}: {} of {} calls opened a connection of their own: {why}; {counted}",
+        format_count(opened.new_connections),
+        format_count(opened.calls)
+    )
 }
 
 /// What a median that is not the model's is, in words: never the link (the model is the relay's

@@ -20,7 +20,8 @@ use duplex_clients::Transport;
 pub struct SweepPoint {
     /// The setting's value in this run, in [`SweepReport::unit`].
     pub value: f64,
-    /// The link's name (`rtt=50ms`, `4g rtt=50ms`).
+    /// The point's name: its link's (`rtt=50ms`, `4g rtt=50ms`), or in a payload sweep its size
+    /// (`1024 B`).
     pub link: String,
     pub run_id: String,
 }
@@ -72,8 +73,8 @@ pub fn sweep_report(runs: &[(RunRecord, Report)]) -> SweepReport {
         .map(|(i, (record, _))| SweepPoint {
             value: at(value, i),
             link: match (&record.plan.link, setting) {
-                (Some(l), "payload") => format!("{} B over {}", record.plan.payload_bytes, l.name),
-                (None, "payload") => format!("{} B", record.plan.payload_bytes),
+                // Every point is over the same link: the point is its size.
+                (_, "payload") => format!("{} B", record.plan.payload_bytes),
                 (Some(l), _) => l.name.clone(),
                 (None, _) => "none".to_owned(),
             },

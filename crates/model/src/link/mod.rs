@@ -237,7 +237,8 @@ impl Link {
 }
 
 /// A sweep's `setting=v1,v2,…unit`: the setting, and each value with its unit (a unit written
-/// once, after the last value, applies to all). At least two values.
+/// once, after the last value, applies to all, unless other values carry units of their own).
+/// At least two values.
 pub fn sweep_values(spec: &str) -> Result<(&str, Vec<String>), LinkError> {
     let (key, values) = spec
         .split_once('=')
@@ -246,14 +247,16 @@ pub fn sweep_values(spec: &str) -> Result<(&str, Vec<String>), LinkError> {
     if values.len() < 2 {
         return Err(invalid(spec, "a sweep needs at least two values"));
     }
-    let unit = values.last().map_or("", |v| v.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.'));
-    let with_unit = values
-        .iter()
-        .map(|v| {
-            let bare = v.chars().all(|c| c.is_ascii_digit() || c == '.');
-            if bare { format!("{v}{unit}") } else { (*v).to_owned() }
-        })
-        .collect();
+    let bare = |v: &str| v.chars().all(|c| c.is_ascii_digit() || c == '.');
+    // `rtt=0,10,50ms`: the last value's unit is every value's. When values carry units of their
+    // own (`payload=16,1k,1m`), a bare one is taken as it is, never as 16 MiB.
+    let unit = if values[..values.len() - 1].iter().all(|v| bare(v)) {
+        values.last().map_or("", |v| v.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.'))
+    } else {
+        ""
+    };
+    let with_unit =
+        values.iter().map(|v| if bare(v) { format!("{v}{unit}") } else { (*v).to_owned() }).collect();
     Ok((key.trim(), with_unit))
 }
 
@@ -373,5 +376,10 @@ mod tests {
         assert!(Link::none().sweep("rtt=50ms").expect_err("one value").to_string().contains("at least two"));
         assert!(Link::none().sweep("colour=1,2").is_err());
         assert!(Link::none().sweep("rtt").is_err());
+        // Units of their own: a bare value is not given the last one's.
+        let (_, sizes) = sweep_values("payload=16,1k,1m").expect("valid");
+        assert_eq!(sizes, ["16", "1k", "1m"]);
+        let (_, rtts) = sweep_values("rtt=0,10,50ms").expect("valid");
+        assert_eq!(rtts, ["0ms", "10ms", "50ms"]);
     }
 }

@@ -34,11 +34,11 @@ pub enum Pace {
 /// What one call of a transport carries, as measured, and how the plan paces it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Traffic {
-    /// Bytes per call the client sent and received (on the socket: framing and headers, and for
-    /// a new TLS connection its handshake).
+    /// Bytes per call the client sent and received on the socket (framing and headers), its
+    /// connection's handshakes left out.
     pub bytes_out: f64,
     pub bytes_in: f64,
-    /// Of those, a new connection's TLS handshake, out and in (https-new); 0 without.
+    /// A new connection's TLS handshake, out and in; 0 without TLS.
     pub handshake_out: f64,
     pub handshake_in: f64,
     /// Share of the calls that opened a connection of their own, measured where the transport
@@ -82,7 +82,7 @@ impl Link {
             | Transport::H2
             | Transport::Xhr => {
                 if traffic.new_connections > 0.5 {
-                    self.fresh_calls(traffic, false)
+                    self.fresh_calls(traffic, transport.is_tls())
                 } else {
                     self.kept_alive_calls(traffic)
                 }
@@ -97,7 +97,7 @@ impl Link {
                 vec![traffic.poll_interval_ms / 2e3 + (answer - start).as_secs_f64()]
             }
         };
-        median(calls) * 1e6
+        crate::numbers::median(calls).unwrap_or(0.0) * 1e6
     }
 
     /// Every call on one connection, spaced as the plan says; seconds each.
@@ -126,18 +126,17 @@ impl Link {
     }
 
     /// A call on a connection of its own: TCP's handshake (the schedules' gates), TLS's flights
-    /// when `tls`, then the request; seconds.
+    /// when `tls` (a round trip even where their bytes were not counted: a web page's), then the
+    /// request; seconds.
     fn fresh_calls(&self, traffic: &Traffic, tls: bool) -> Vec<f64> {
         let mut up = Schedule::for_link(self, false, 0);
         let mut down = Schedule::for_link(self, true, 0);
         let mut at = Duration::ZERO;
-        let (mut out, mut inn) = (traffic.bytes_out, traffic.bytes_in);
         if tls {
-            at = down.deliver(up.deliver(at, bytes(traffic.handshake_out)), bytes(traffic.handshake_in));
-            out -= traffic.handshake_out;
-            inn -= traffic.handshake_in;
+            let flight = |b: f64| bytes(b).max(1);
+            at = down.deliver(up.deliver(at, flight(traffic.handshake_out)), flight(traffic.handshake_in));
         }
-        let answered = down.deliver(up.deliver(at, bytes(out)), bytes(inn));
+        let answered = down.deliver(up.deliver(at, bytes(traffic.bytes_out)), bytes(traffic.bytes_in));
         vec![answered.as_secs_f64()]
     }
 
@@ -178,7 +177,11 @@ impl Link {
             | Transport::Xhr
                 if traffic.new_connections > 0.5 =>
             {
-                "a new connection per call: TCP handshake, request: 2 RTT + bytes beyond the burst"
+                if transport.is_tls() {
+                    "a new connection per call: TCP, TLS 1.3, request: 3 RTT + bytes beyond the burst"
+                } else {
+                    "a new connection per call: TCP handshake, request: 2 RTT + bytes beyond the burst"
+                }
             }
             Transport::WsPush | Transport::Sse => "one way + bytes beyond the burst",
             Transport::LongPoll => "one way + bytes beyond the burst (after the next request, if later)",
@@ -197,15 +200,6 @@ fn bytes(x: f64) -> usize {
     if x.is_finite() && x > 0.0 { x.round() as usize } else { 0 }
 }
 
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    match xs.len() {
-        0 => 0.0,
-        n if n % 2 == 1 => xs[n / 2],
-        n => (xs[n / 2 - 1] + xs[n / 2]) / 2.0,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,7 +214,7 @@ mod tests {
         let p = |t| ms(link.predict_us(t, &Traffic::echo(100.0, 100.0)));
         assert!((p(Transport::Ws) - 50.0).abs() < 1e-6);
         assert!((p(Transport::HttpNew) - 100.0).abs() < 1e-6);
-        let tls = Traffic { handshake_out: 50.0, handshake_in: 50.0, ..Traffic::echo(100.0, 100.0) };
+        let tls = Traffic { handshake_out: 50.0, handshake_in: 50.0, ..Traffic::echo(50.0, 50.0) };
         assert!((ms(link.predict_us(Transport::HttpsNew, &tls)) - 150.0).abs() < 1e-6);
         assert!((p(Transport::LongPoll) - 25.0).abs() < 1e-6);
         assert!((p(Transport::WsPush) - 25.0).abs() < 1e-6);
