@@ -65,6 +65,32 @@ impl Driver {
     }
 }
 
+impl Driver {
+    /// A WebDriver session with the app. tauri-driver listens before the WebKitWebDriver it
+    /// starts for a session does: on a busy machine the first request can find that one not
+    /// ready, and tauri-driver closes the connection. A refused session is asked for again,
+    /// for up to 20 s.
+    async fn session(&self, application: &str) -> Client {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let mut caps = serde_json::Map::new();
+            caps.insert("tauri:options".into(), json!({ "application": application }));
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps)
+                .connect(&format!("http://127.0.0.1:{}", self.port))
+                .await
+            {
+                Ok(client) => return client,
+                Err(e) if Instant::now() < deadline => {
+                    eprintln!("no WebDriver session yet ({e}); asking again");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => panic!("a WebDriver session with the app: {e}"),
+            }
+        }
+    }
+}
+
 impl Drop for Driver {
     fn drop(&mut self) {
         let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
@@ -132,13 +158,7 @@ async fn a_person_runs_ws_vs_ajax_from_both_clients_reads_the_verdict_and_export
     std::fs::create_dir_all(export_path.parent().expect("parent")).expect("export dir");
     let driver = Driver::start(&tmp.path().join("data"), &export_path);
 
-    let mut caps = serde_json::Map::new();
-    caps.insert("tauri:options".into(), json!({ "application": env!("CARGO_BIN_EXE_duplex-app") }));
-    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
-        .await
-        .expect("a WebDriver session with the app");
+    let client = driver.session(env!("CARGO_BIN_EXE_duplex-app")).await;
 
     // 1. The app opens with its embedded server running, address shown.
     let server = wait_for(
@@ -877,13 +897,7 @@ async fn the_installed_package_opens_with_its_embedded_server_running() {
     let app = std::env::var("DUPLEX_INSTALLED_APP").expect("DUPLEX_INSTALLED_APP: the installed binary");
     let tmp = tempfile::tempdir().expect("tempdir");
     let driver = Driver::start(&tmp.path().join("data"), &tmp.path().join("export.csv"));
-    let mut caps = serde_json::Map::new();
-    caps.insert("tauri:options".into(), json!({ "application": app }));
-    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
-        .await
-        .expect("a WebDriver session with the installed app");
+    let client = driver.session(&app).await;
     let server = wait_for(
         &client,
         "the embedded server's address",
