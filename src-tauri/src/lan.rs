@@ -36,6 +36,9 @@ pub struct LanInfo {
     pub qr_svg: Option<String>,
     /// What joined browsers run.
     pub plan: Plan,
+    /// SHA-256 of its TLS certificate (made at its start): what a native client elsewhere
+    /// trusts with `--fingerprint`, and a browser shows before it accepts it.
+    pub tls_fingerprint: Option<String>,
 }
 
 #[derive(Debug, Deserialize, TS)]
@@ -102,6 +105,7 @@ impl LanServer {
             urls,
             token,
             plan: plan.into_plan(),
+            tls_fingerprint: server.tls().map(|t| t.fingerprint().to_owned()),
         };
         Ok(LanServer { _server: server, _relay: relay, info })
     }

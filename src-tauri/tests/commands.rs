@@ -115,7 +115,7 @@ fn the_form_asks_the_engine_what_it_would_refuse() {
             json!("foreign:wss://echo.test/"),
             true,
             false,
-            "ws needs a ws:// URL",
+            "ws needs the server's ws:// URL",
         ),
         (
             plan(json!({ "transports": ["ws-push"] })),

@@ -82,7 +82,13 @@ export function destroyCharts(): void {
 function mount(el: HTMLElement, opts: Omit<uPlot.Options, "width" | "height">, data: uPlot.AlignedData, height = 260): uPlot {
   el.replaceChildren();
   const width = Math.max(280, el.clientWidth || 600);
-  const chart = new uPlot({ ...opts, width, height } as uPlot.Options, data, el);
+  // A legend before the cursor is on the chart reads "call: —", never "call:" with nothing after.
+  const series = opts.series.map((s) => {
+    const value = s.value;
+    if (typeof value !== "function") return { ...s, value: (_u: uPlot, v: number | null) => (v === null || v === undefined ? "—" : `${+v.toFixed(3)}`) };
+    return { ...s, value: (u: uPlot, v: number | null, si: number, di: number | null) => (v === null || v === undefined ? "—" : value(u, v, si, di)) };
+  });
+  const chart = new uPlot({ ...opts, series, width, height } as uPlot.Options, data, el);
   live.push({ chart, el });
   return chart;
 }
@@ -140,7 +146,11 @@ export function setMeans(el: HTMLElement, reports: TransportReport[]): void {
 
 /** Histogram of one group's latencies with the normal curve fitted to them (Figs. 5 and 6). */
 export function histogramWithNormal(el: HTMLElement, s: Series, report: TransportReport | undefined): void {
-  const bins = histogram(s.latency_us, 40);
+  // A reading below the clock's step is only a bound: it is counted in the middle of [0, step)
+  // and hovers as "< step", never as a bar at 0 µs.
+  const step = report?.overall.clock_step_us ?? null;
+  const censored = (us: number) => step !== null && step > 0 && us < step;
+  const bins = histogram(s.latency_us.map((us) => (censored(us) ? step! / 2 : us)), 40);
   const x = bins.map((b) => (b.low + b.high) / 2);
   const counts = bins.map((b) => b.count);
   const fit = report?.normal;
@@ -153,11 +163,11 @@ export function histogramWithNormal(el: HTMLElement, s: Series, report: Transpor
       scales: { x: { time: false } },
       axes: axes("latency (µs)", "calls"),
       series: [
-        { label: "latency" },
-        { label: "calls", stroke: colour, fill: colour + "55", paths: uPlot.paths.bars!({ size: [0.95, Infinity] }), points: { show: false }, value: (_u, v) => (v === null ? "" : `${v} calls`) },
-        { label: "normal fit", stroke: cssVar("--fg", "#111"), width: 2, dash: [4, 3], points: { show: false } },
+        { label: "latency", value: (_u, v) => (v === null ? "—" : censored(v) ? `< ${formatUs(step!)} (clock step)` : formatUs(v)) },
+        { label: "calls", stroke: colour, fill: colour + "55", paths: uPlot.paths.bars!({ size: [0.95, Infinity] }), points: { show: false }, value: (_u, v) => (v === null ? "—" : `${v.toLocaleString()} calls`) },
+        { label: "normal fit", stroke: cssVar("--fg", "#111"), width: 2, dash: [4, 3], points: { show: false }, value: (_u, v) => (v === null ? "—" : `${v.toFixed(1)} calls`) },
       ],
-      legend: { live: false },
+      legend: { live: true },
     },
     [x, counts, curve] as uPlot.AlignedData,
     200,
@@ -298,8 +308,9 @@ export function sweepMedians(el: HTMLElement, sweep: SweepReport): void {
     const style = seriesStyle(l);
     const medians = order.map((o) => ms(l.median_us[o.i]));
     const models = order.map((o) => ms(l.model_us[o.i]));
+    // Measured lines solid (a web view's too: its colour tells it apart), models dashed.
     const drawn: { series: uPlot.Series; data: (number | null)[] }[] = [
-      { series: { ...style, value: msValue, points: { show: true, size: 7 } }, data: medians },
+      { series: { ...style, dash: undefined, width: 2, value: msValue, points: { show: true, size: 7 } }, data: medians },
     ];
     if (models.some((m) => m !== null)) {
       drawn.push({ series: { ...style, label: `${style.label} model`, value: msValue, width: 1, dash: [5, 4], points: { show: false } }, data: models });

@@ -3,14 +3,15 @@
 // and posts the samples to the host, which stores them as a run of this device and browser.
 import "./style.css";
 
-import { errorMessage, escapeHtml, formatQuantile, formatUs } from "./format";
+import { errorMessage, escapeHtml, formatQuantile } from "./format";
 import { median, quantileSorted } from "./stats";
 import type { ClientPart, JoinPlan, JoinResults, Stored, Transport } from "./bindings";
 import { $, clearError, showError } from "./ui";
 import { browserChannels, runWebview } from "./webclients";
 
 /** What a person calls each transport of a page. */
-const NAMES: Partial<Record<Transport, string>> = { ws: "WebSocket", http: "fetch", xhr: "XHR" };
+// The engine's names first (its verdicts say "http" and "xhr"), then the browser API each is.
+const NAMES: Partial<Record<Transport, string>> = { ws: "ws (WebSocket)", http: "http (fetch)", xhr: "xhr (XMLHttpRequest)" };
 const nameOf = (t: Transport) => NAMES[t] ?? t;
 
 const params = new URLSearchParams(location.search);
@@ -133,7 +134,7 @@ async function boot(): Promise<void> {
       signal: abort.signal,
       onProgress: (p) => {
         bar.value = p.total ? p.done / p.total : 0;
-        $("#join-phase").textContent = `${p.transport}: set ${p.set} of ${p.sets}, ${p.done} of ${p.total} calls${p.p50Us === null ? "" : `, median ${formatUs(p.p50Us)}`}`;
+        $("#join-phase").textContent = `${p.transport}: set ${p.set} of ${p.sets}, ${p.done} of ${p.total} calls${p.p50Us === null ? "" : `, median ${formatQuantile({ clock_step_us: p.clockStepUs }, p.p50Us)}`}`;
       },
     });
     cancel.hidden = true;
@@ -147,7 +148,9 @@ async function boot(): Promise<void> {
           body: JSON.stringify({ run_id: run.run_id, device: device(), part } satisfies JoinResults),
         }),
       );
-      $("#join-verdict").textContent = stored.headline ?? "The host found no WebSocket-vs-AJAX verdict in this run.";
+      // Every verdict, fetch's and XHR's, as the host's statistics gave them.
+      const verdicts = stored.verdicts?.length ? stored.verdicts : stored.headline ? [stored.headline] : [];
+      $("#join-verdict").textContent = verdicts.length ? verdicts.join(" · ") : "The host found no WebSocket-vs-AJAX verdict in this run.";
       $("#join-stored").textContent = `Stored on the host as run ${stored.run_id.slice(0, 8)}, beside the host's other runs.`;
       setState("stored");
     } catch (e) {

@@ -32,6 +32,8 @@ let links: Link[] = [];
 function showResult(view: RunView): void {
   current = view;
   showTab("results");
+  // A result opens at its top, the verdicts first, not at the scroll the form was left at.
+  window.scrollTo(0, 0);
 }
 
 async function boot(): Promise<void> {

@@ -275,6 +275,8 @@ export interface WebviewProgress {
   transportDone: number;
   transportTotal: number;
   p50Us: number | null;
+  /** The page's clock step, µs: a p50 below it is a bound, "< step", never "0.0 µs". */
+  clockStepUs: number;
 }
 
 export interface RunOptions {
@@ -366,6 +368,7 @@ export async function runWebview(run: ClientRun, server: string, options: RunOpt
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const { plan, blocks: order, calls: total } = run;
   const payload = "x".repeat(plan.payload_bytes);
+  const clockStepUs = options.timerResolutionUs ?? pageTimerResolutionUs();
   const samples: Sample[] = [];
   const timings: BlockTiming[] = [];
   const pools = new Map<Transport, { channel: EchoChannel; recorded: number; wireSeq: number }[]>();
@@ -392,6 +395,7 @@ export async function runWebview(run: ClientRun, server: string, options: RunOpt
       transportDone: recorded.get(transport) ?? 0,
       transportTotal: plan.sets * plan.calls * plan.concurrency,
       p50Us: xs.length ? xs[Math.floor(xs.length / 2)] : null,
+      clockStepUs,
     });
   };
 
@@ -507,7 +511,7 @@ export async function runWebview(run: ClientRun, server: string, options: RunOpt
     error,
     info: {
       user_agent: options.userAgent ?? navigator.userAgent,
-      timer_resolution_us: options.timerResolutionUs ?? pageTimerResolutionUs(),
+      timer_resolution_us: clockStepUs,
       cross_origin_isolated: options.crossOriginIsolated ?? pageCrossOriginIsolated(),
     },
     samples,

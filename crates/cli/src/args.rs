@@ -205,6 +205,10 @@ pub struct CompareArgs {
     /// Only the runs measured over this link (its name in the run: 4g, rtt=50ms), or `none`.
     #[arg(long, value_name = "NAME")]
     pub link: Option<String>,
+    /// Compare runs of different topologies on purpose (the app's cross-thread run beside a
+    /// joined browser's, across processes); the report says how they differ.
+    #[arg(long)]
+    pub across_topologies: bool,
     /// Write the comparison as CSV to this file.
     #[arg(long, value_name = "FILE")]
     pub csv: Option<PathBuf>,
@@ -325,8 +329,8 @@ pub struct BenchArgs {
     #[arg(long = "assert", value_name = "EXPR")]
     pub thresholds: Vec<String>,
     /// Interval [A,B] in µs for the normal fit's P(A <= X <= B), e.g. 10,50.
-    #[arg(long, value_name = "A,B", value_delimiter = ',', num_args = 2)]
-    pub normal_interval: Option<Vec<f64>>,
+    #[arg(long, value_name = "A,B", value_parser = interval_us)]
+    pub normal_interval: Option<(f64, f64)>,
     /// Period of the power, energy and CPU readings, ms (0 = do not sample).
     #[arg(long, value_name = "MS")]
     pub power_ms: Option<u64>,
@@ -420,10 +424,7 @@ impl BenchArgs {
     }
 
     pub fn normal_interval(&self) -> Option<(f64, f64)> {
-        self.normal_interval.as_ref().and_then(|v| match v.as_slice() {
-            [a, b] => Some((a.min(*b), a.max(*b))),
-            _ => None,
-        })
+        self.normal_interval.map(|(a, b)| (a.min(b), a.max(b)))
     }
 }
 
@@ -522,6 +523,20 @@ impl ForeignArgs {
             None => {}
         }
         out
+    }
+}
+
+/// `10,50` (or `10 50`): two finite numbers of µs.
+fn interval_us(text: &str) -> Result<(f64, f64), String> {
+    let numbers: Vec<f64> = text
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse::<f64>().ok().filter(|x| x.is_finite()))
+        .collect::<Option<_>>()
+        .ok_or_else(|| format!("{text:?}: give two numbers of µs, such as 10,50"))?;
+    match numbers[..] {
+        [a, b] => Ok((a, b)),
+        _ => Err(format!("{text:?}: give two numbers of µs, such as 10,50")),
     }
 }
 

@@ -102,8 +102,51 @@ fn err(text: &str) {
 }
 
 fn fail(e: anyhow::Error) -> ExitCode {
-    err(&format!("duplex: error: {e:#}\n"));
+    err(&format!("duplex: error: {}\n", words(&e)));
     ExitCode::FAILURE
+}
+
+/// Over a slow link a plan made for loopback takes hours: how long, said before it starts, and
+/// how to take a quicker look.
+fn say_how_long_over_the_link(plan: &duplex_core::runner::CheckedPlan) {
+    let Some(seconds) = plan.seconds_over_link().filter(|s| *s > 120.0) else { return };
+    let link = plan.link.as_ref().map_or_else(String::new, |l| l.name.clone());
+    let quick = duplex_core::runner::Plan { sets: 1, calls: 20, warmup: 1, ..(**plan).clone() };
+    let quick_s = quick.seconds_over_link().unwrap_or(0.0);
+    err(&format!(
+        "duplex: over {link} this plan takes about {} ({} calls and their warm-up): for a quicker look, \
+         -s 1 -n 20 --warmup 1 takes about {}\n",
+        duration_words(seconds),
+        plan.total_calls(),
+        duration_words(quick_s)
+    ));
+}
+
+/// "45 s", "12 min", "2 h 5 min".
+fn duration_words(seconds: f64) -> String {
+    let s = seconds.round() as u64;
+    match s {
+        0..120 => format!("{s} s"),
+        120..7200 => format!("{} min", (s + 30) / 60),
+        _ => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// An error and its causes, each said once: a cause whose words are already in the message
+/// (an error that prints its source, SQLite's message and its code) is not repeated.
+fn words(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if part.is_empty() || text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }
 
 /// A switch that Ctrl-C turns: what was measured so far is kept.
@@ -136,6 +179,13 @@ fn thresholds(args: &BenchArgs, plan: &duplex_core::runner::CheckedPlan) -> anyh
                         "--assert {text:?}: the command line has no web view (native clients only)"
                     );
                 }
+                if !o.transport.runs_on(duplex_core::record::ClientKind::Native) {
+                    anyhow::bail!(
+                        "--assert {text:?}: {} is measured by web clients only (the app's web view, or a \
+                         browser that joins duplex serve --lan); the command line's clients cannot",
+                        o.transport
+                    );
+                }
                 if !plan.transports.contains(&o.transport) {
                     anyhow::bail!(
                         "--assert {text:?}: the plan does not measure {} (add it with -t)",
@@ -153,12 +203,27 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let target = args.target()?;
     let thresholds = thresholds(&args, &plan)?;
     let total = plan.total_calls();
+    if args.html.is_some() {
+        // Asked for by name: a build that cannot write it says so before measuring anything.
+        duplex_core::export::html::available().context("--html")?;
+    }
+    say_how_long_over_the_link(&plan);
     // The run goes into the history as it is measured: a crash keeps what was written.
     let history = if args.no_history {
         None
     } else {
         open_history(&args.history)
-            .map_err(|e| err(&format!("duplex: warning: the run will not be stored in the history: {e:#}\n")))
+            .map_err(|e| {
+                let kept = if args.no_csv {
+                    "only what this command prints will be kept".to_owned()
+                } else {
+                    format!("its CSV report is still written to {}", args.csv.display())
+                };
+                err(&format!(
+                    "duplex: warning: the run will not be stored in the history ({kept}): {}\n",
+                    words(&e)
+                ))
+            })
             .ok()
     };
     let mut session = RunSession::new(plan, &target, duplex_core::power::default_sensors(), history);
@@ -476,6 +541,13 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     }
     let mut seen = std::collections::HashSet::new();
     runs.retain(|r| seen.insert(r.id.clone()));
+    if runs.is_empty() && args.all {
+        anyhow::bail!(
+            "nothing to compare: the history at {} holds no runs yet; measure some with duplex bench, or bring \
+             other devices' runs in with duplex import FILE",
+            args.history.path()?.display()
+        );
+    }
     if runs.is_empty() {
         anyhow::bail!("nothing to compare: give run ids or bundle files, or --all");
     }
@@ -485,7 +557,12 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     };
     let comparison = compare_platforms(
         &runs,
-        CompareOptions { by, include_incomplete: args.include_incomplete, link: args.link.clone() },
+        CompareOptions {
+            by,
+            include_incomplete: args.include_incomplete,
+            link: args.link.clone(),
+            across_topologies: args.across_topologies,
+        },
     );
     if let Some(path) = &args.csv {
         duplex_core::export::csv::write_platform_comparison(duplex_core::export::create(path)?, &comparison)?;

@@ -10,7 +10,7 @@ use anyhow::Context;
 use duplex_core::record::{RunRecord, RunStatus};
 use duplex_core::session::{RunSession, Update};
 use duplex_core::stats::sweep::sweep_report;
-use duplex_core::stats::{AnalysisOptions, Report, format_us};
+use duplex_core::stats::{AnalysisOptions, Report};
 
 use crate::args::BenchArgs;
 use crate::progress::Progress;
@@ -19,8 +19,12 @@ use crate::{err, open_history, out};
 pub async fn run(args: &BenchArgs, spec: &str) -> anyhow::Result<ExitCode> {
     let plan = args.plan()?.into_plan();
     let target = args.target()?;
-    // Every point's plan is checked before the first runs.
+    // Every point's plan is checked before the first runs, and an HTML report asked for by
+    // name can be written.
     let steps = plan.sweep(spec)?;
+    if args.html.is_some() {
+        duplex_core::export::html::available().context("--html")?;
+    }
     let points = steps.len();
     let cancel = crate::cancel_on_ctrl_c();
     let mut runs: Vec<(RunRecord, Report)> = Vec::new();
@@ -98,11 +102,10 @@ fn table(runs: &[(RunRecord, Report)]) -> String {
     text.push('\n');
     for line in &sweep.lines {
         let _ = write!(text, "{:<18}", format!("{} ({})", line.transport, line.client.name()));
-        for (median, model) in line.median_us.iter().zip(&line.model_us) {
-            let cell = match (median, model) {
-                (Some(m), Some(model)) => format!("{} ({})", format_us(*m), format_us(*model)),
-                (Some(m), None) => format_us(*m),
-                (None, _) => "-".to_owned(),
+        for (median, model) in line.median_text.iter().zip(&line.model_text) {
+            let cell = match model {
+                Some(model) => format!("{median} ({model})"),
+                None => median.clone(),
             };
             let _ = write!(text, " {cell:>24}");
         }

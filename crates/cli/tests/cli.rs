@@ -928,7 +928,7 @@ fn ctrl_c_cancels_a_bench_and_keeps_what_was_measured() {
     assert_eq!(out.status.code(), Some(130), "{rest:?}");
     assert!(rest.iter().any(|l| l.starts_with("cancelling")), "{rest:?}");
     let text = stdout(&out);
-    assert!(text.contains("(Cancelled)"), "{text}");
+    assert!(text.contains("(cancelled)"), "{text}");
     let samples = std::fs::read_dir(&reports)
         .expect("the report is written")
         .map(|e| e.expect("entry").path())
@@ -1317,4 +1317,110 @@ fn a_soak_beyond_the_open_file_limit_says_how_many_clients_fit() {
         "{}",
         stderr(&embedded)
     );
+}
+
+/// What a newcomer trips over, each said in words that lead somewhere: an interval written as
+/// the help writes it, an assertion about a transport the command line cannot measure, a
+/// comparison of an empty history, a foreign server that is not there (refused at once, nothing
+/// stored).
+#[test]
+fn a_newcomers_mistakes_are_answered_with_what_to_do() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let history = data.path().join("history.sqlite");
+    let h = ["--history", history.to_str().expect("utf8")];
+    // `--normal-interval 5,10`, as the help says.
+    let out = duplex(&[
+        "bench",
+        "-t",
+        "ws",
+        "-s",
+        "1",
+        "-n",
+        "30",
+        "--warmup",
+        "1",
+        "--power-ms",
+        "0",
+        "--no-history",
+        "--no-csv",
+        "--normal-interval",
+        "5,10",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        v["report"]["transports"][0]["normal"]["interval"]["a_us"], 5.0,
+        "{}",
+        v["report"]["transports"][0]
+    );
+    let bad = duplex(&["bench", "--normal-interval", "5"]);
+    assert!(stderr(&bad).contains("give two numbers of µs, such as 10,50"), "{}", stderr(&bad));
+    // xhr is a browser's: saying "add it with -t" would lead nowhere.
+    let xhr = duplex(&["bench", "-t", "ws,http", "--assert", "xhr<ws", "--no-history", "--no-csv"]);
+    assert!(stderr(&xhr).contains("xhr is measured by web clients only"), "{}", stderr(&xhr));
+    // An empty history has nothing to compare, and says how to fill it.
+    let empty = duplex(&[&["compare", "--all"][..], &h].concat());
+    assert!(
+        stderr(&empty).contains("holds no runs yet; measure some with duplex bench"),
+        "{}",
+        stderr(&empty)
+    );
+    // A foreign server that is not there: refused before the 2 s idle baseline, nothing stored.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let started = std::time::Instant::now();
+    let gone = duplex(&[&["bench", "--ws", &format!("ws://127.0.0.1:{port}/"), "--no-csv"][..], &h].concat());
+    assert!(!gone.status.success());
+    assert!(stderr(&gone).contains(&format!("cannot reach 127.0.0.1:{port}")), "{}", stderr(&gone));
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "refused before the idle baseline");
+    let listed = duplex(&[&["history"][..], &h].concat());
+    assert!(!stdout(&listed).contains("failed"), "{}", stdout(&listed));
+}
+
+/// A foreign endpoint that fails every call (Python's http.server answers a POST with 501):
+/// the run is not complete, its table shows no latency for the transport ("-", never
+/// "0.0 µs"), and the cause is printed, not left in samples.csv.
+#[test]
+fn a_transport_that_failed_every_call_fails_the_run_and_says_why() {
+    if cfg!(windows) {
+        return;
+    }
+    let mut server = Command::new("python3")
+        .args(["-m", "http.server", "0", "--bind", "127.0.0.1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python3 http.server");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.take().expect("stdout")),
+        &mut line,
+    )
+    .expect("its banner");
+    let server = Child(server);
+    let port = line.split_whitespace().skip_while(|w| *w != "port").nth(1).expect("a port").to_owned();
+    let out = duplex(&[
+        "bench",
+        "--http",
+        &format!("http://127.0.0.1:{port}/"),
+        "-t",
+        "http",
+        "-s",
+        "1",
+        "-n",
+        "5",
+        "--warmup",
+        "0",
+        "--power-ms",
+        "0",
+        "--no-history",
+        "--no-csv",
+    ]);
+    drop(server);
+    let (text, err) = (stdout(&out), stderr(&out));
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("(failed)"), "{text}");
+    assert!(!text.contains("0.0 µs"), "{text}");
+    assert!(text.contains("http: 5 of 5 calls failed") && text.contains("501"), "{text}");
+    assert!(format!("{text}{err}").contains("every http call of the native clients failed"), "{text}\n{err}");
 }

@@ -279,7 +279,7 @@ impl ConnHttpClient {
             _ => (0, 0),
         };
         if !status.is_success() {
-            return Err(ClientError::Status { status: status.as_u16(), body: lossy(&body) });
+            return Err(ClientError::status(status.as_u16(), &body));
         }
         let server_time_unix_ns = match &self.foreign {
             Some(foreign) => {
@@ -328,10 +328,6 @@ async fn send(
     };
     let status = response.status();
     Ok((status, response.into_body().collect().await?.to_bytes()))
-}
-
-fn lossy(body: &[u8]) -> String {
-    String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned()
 }
 
 #[cfg(test)]

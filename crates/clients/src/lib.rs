@@ -70,6 +70,32 @@ pub enum ClientError {
 }
 
 impl ClientError {
+    /// A status the server answered with, and what its body says in one line: tags left out,
+    /// white space folded, at most 160 characters (an HTML error page says it in its text).
+    pub fn status(status: u16, body: &[u8]) -> ClientError {
+        let text = String::from_utf8_lossy(&body[..body.len().min(4096)]);
+        let mut words = String::new();
+        let mut in_tag = false;
+        for c in text.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' if in_tag => {
+                    in_tag = false;
+                    words.push(' ');
+                }
+                _ if in_tag => {}
+                _ => words.push(c),
+            }
+        }
+        let folded = words.split_whitespace().collect::<Vec<_>>().join(" ");
+        let body = match folded.char_indices().nth(160) {
+            Some((at, _)) => format!("{}…", &folded[..at]),
+            None if folded.is_empty() => "(no body)".to_owned(),
+            None => folded,
+        };
+        ClientError::Status { status, body }
+    }
+
     pub fn is_fatal(&self) -> bool {
         matches!(self, ClientError::Connect { .. } | ClientError::Closed(_) | ClientError::Timeout(_))
     }

@@ -78,10 +78,7 @@ pub(crate) async fn get_answer(
     match status {
         StatusCode::OK => Ok((Some(body), out, bytes_in)),
         StatusCode::NO_CONTENT => Ok((None, out, bytes_in)),
-        other => Err(ClientError::Status {
-            status: other.as_u16(),
-            body: String::from_utf8_lossy(&body).into_owned(),
-        }),
+        other => Err(ClientError::status(other.as_u16(), &body)),
     }
 }
 

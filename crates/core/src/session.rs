@@ -228,6 +228,7 @@ impl RunSession {
         let RunSession { part: Part { mut record, power }, writer, .. } = self;
         record.power = power.finish();
         record.redact_secrets();
+        record.fail_unanswered();
         if record.finished_at_unix_ns == 0 {
             record.finished_at_unix_ns = duplex_model::clock::now_unix_ns();
         }
@@ -284,6 +285,7 @@ pub fn join_sink(
         let session = RunSession::joined(joined).map_err(|e| SinkError::Misfit(e.to_string()))?;
         let finished = session.finish(&AnalysisOptions::default());
         store(&finished.record, finished.headline.as_deref()).map_err(SinkError::Store)?;
-        Ok(Stored { run_id: finished.record.id, headline: finished.headline })
+        let verdicts = finished.report.comparisons.iter().map(|c| c.verdict.clone()).collect();
+        Ok(Stored { run_id: finished.record.id, headline: finished.headline, verdicts })
     })
 }

@@ -138,7 +138,13 @@ fn browsers_are_named_from_their_user_agents() {
             "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0",
             "Edge 131",
         ),
-        ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/605.1.15 (KHTML, like Gecko)", "WebKit"),
+        // The app's web view on Linux: WebKitGTK, which claims a Safari it is not.
+        (
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/60.5 Safari/605.1.15",
+            "WebKitGTK",
+        ),
+        ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/605.1.15 (KHTML, like Gecko)", "WebKitGTK"),
+        ("Mozilla/5.0 (Linux; Android 14; wv) AppleWebKit/537.36 (KHTML, like Gecko)", "WebKit"),
     ];
     for (ua, name) in cases {
         assert_eq!(browser_of(ua).as_deref(), Some(name), "{ua}");

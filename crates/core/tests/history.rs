@@ -308,3 +308,27 @@ async fn texts_from_outside_are_clipped_before_they_are_kept() {
     assert!(record.samples.iter().filter_map(|s| s.error.as_ref()).all(|e| e.chars().count() <= 500));
     record.validate().expect("what is kept is valid");
 }
+
+/// Several writers opening a history that does not exist yet (a CI matrix; the app and the
+/// command line on first use): the schema is made once, and every run is stored.
+#[tokio::test]
+async fn several_writers_on_a_new_history_all_store_their_runs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("fresh").join("history.sqlite");
+    let template = run_embedded(small_plan(&[Transport::Ws])).await;
+    let writers: Vec<_> = (0..6)
+        .map(|i| {
+            let (path, mut record) = (path.clone(), template.clone());
+            record.id = format!("run-{i}");
+            std::thread::spawn(move || {
+                let mut history = History::open(&path).map_err(|e| e.to_string())?;
+                history.save(&record, None).map_err(|e| e.to_string())
+            })
+        })
+        .collect();
+    for (i, writer) in writers.into_iter().enumerate() {
+        writer.join().expect("a writer").unwrap_or_else(|e| panic!("writer {i}: {e}"));
+    }
+    let stored = History::open(&path).expect("history").list().expect("runs");
+    assert_eq!(stored.len(), 6, "{:?}", stored.iter().map(|r| &r.id).collect::<Vec<_>>());
+}

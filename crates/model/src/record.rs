@@ -51,6 +51,17 @@ pub enum RunStatus {
     Failed,
 }
 
+impl RunStatus {
+    /// "complete", "cancelled", "failed": as the history and every report say it.
+    pub fn name(self) -> &'static str {
+        match self {
+            RunStatus::Complete => "complete",
+            RunStatus::Cancelled => "cancelled",
+            RunStatus::Failed => "failed",
+        }
+    }
+}
+
 /// Where client and server ran relative to each other. Latencies compare only within one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -249,6 +260,31 @@ pub struct MergeError {
 pub const MAX_ERROR_CHARS: usize = 500;
 
 impl RunRecord {
+    /// A run in which a transport failed every call it made is not complete: it has no
+    /// latency to show for it. Marks it failed, with that transport's first error.
+    pub fn fail_unanswered(&mut self) {
+        if self.status != RunStatus::Complete {
+            return;
+        }
+        let mut groups: Vec<(Transport, ClientKind)> =
+            self.samples.iter().map(|s| (s.transport, s.client)).collect();
+        groups.sort();
+        groups.dedup();
+        let unanswered = groups
+            .into_iter()
+            .find(|(t, c)| !self.samples.iter().any(|s| s.transport == *t && s.client == *c && s.is_ok()));
+        if let Some((transport, client)) = unanswered {
+            let of = |s: &&Sample| s.transport == transport && s.client == client;
+            let calls = self.samples.iter().filter(of).count();
+            let first = self.samples.iter().filter(of).find_map(|s| s.error.clone()).unwrap_or_default();
+            self.status = RunStatus::Failed;
+            self.error = Some(format!(
+                "every {transport} call of the {} clients failed ({calls} of {calls}), the first with: {first}",
+                client.name()
+            ));
+        }
+    }
+
     /// An empty record for `plan`, started now.
     pub fn new(plan: Plan, target: String) -> RunRecord {
         RunRecord {

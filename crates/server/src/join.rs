@@ -270,6 +270,9 @@ pub struct Stored {
     pub run_id: String,
     /// The host's verdict on the run, e.g. "webview: WebSocket is 2.1× faster than fetch".
     pub headline: Option<String>,
+    /// Every WebSocket-versus-AJAX verdict of the run (fetch and XHR each), in words.
+    #[serde(default)]
+    pub verdicts: Vec<String>,
 }
 
 pub async fn results(

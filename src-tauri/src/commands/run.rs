@@ -158,7 +158,8 @@ pub struct PlanCheck {
     pub problems: Vec<String>,
     pub native: Option<ClientRun>,
     pub webview: Option<ClientRun>,
-    /// At the plan's pace (interval or rate) with the idle baseline; None back to back.
+    /// At the plan's pace (interval or rate), or over its link, with the idle baseline; None
+    /// back to back on no link.
     pub paced_seconds: Option<f64>,
     /// A sweep's plans, one run each; empty without a sweep.
     pub sweep: Vec<SweepStep>,
@@ -184,7 +185,12 @@ pub fn validate_plan(state: State<'_, DuplexState>, request: RunRequest) -> Plan
             let runs = sweep.len().max(1) as f64;
             PlanCheck {
                 problems: Vec::new(),
-                paced_seconds: checked.plan.paced_seconds(calls).map(|s| s * runs),
+                // At the plan's pace, or over its link, where either decides.
+                paced_seconds: checked
+                    .plan
+                    .paced_seconds(calls)
+                    .or_else(|| checked.plan.seconds_over_link())
+                    .map(|s| s * runs),
                 native,
                 webview,
                 sweep,

@@ -14,4 +14,10 @@ include_incomplete: boolean,
  * Only the runs over this link (its name, as runs record it: `4g`, `rtt=50ms`), or over
  * none (`none`).
  */
-link?: string, };
+link?: string, 
+/**
+ * Compare runs measured in different topologies (the app's cross-thread run beside a
+ * joined browser's, across processes) on purpose: the difference is said, not a reason
+ * to keep them apart.
+ */
+across_topologies: boolean, };

@@ -21,4 +21,9 @@ qrSvg: string | null,
 /**
  * What joined browsers run.
  */
-plan: Plan, };
+plan: Plan, 
+/**
+ * SHA-256 of its TLS certificate (made at its start): what a native client elsewhere
+ * trusts with `--fingerprint`, and a browser shows before it accepts it.
+ */
+tlsFingerprint: string | null, };

@@ -8,7 +8,8 @@ import type { SweepStep } from "./SweepStep";
  */
 export type PlanCheck = { problems: Array<string>, native: ClientRun | null, webview: ClientRun | null, 
 /**
- * At the plan's pace (interval or rate) with the idle baseline; None back to back.
+ * At the plan's pace (interval or rate), or over its link, with the idle baseline; None
+ * back to back on no link.
  */
 pacedSeconds: number | null, 
 /**

@@ -4,4 +4,8 @@ export type Stored = { run_id: string,
 /**
  * The host's verdict on the run, e.g. "webview: WebSocket is 2.1× faster than fetch".
  */
-headline: string | null, };
+headline: string | null, 
+/**
+ * Every WebSocket-versus-AJAX verdict of the run (fetch and XHR each), in words.
+ */
+verdicts: Array<string>, };

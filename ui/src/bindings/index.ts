@@ -19,6 +19,7 @@ export type { FanoutCell } from "./FanoutCell";
 export type { FanoutPlan } from "./FanoutPlan";
 export type { FanoutProgress } from "./FanoutProgress";
 export type { FanoutReport } from "./FanoutReport";
+export type { Faster } from "./Faster";
 export type { Feed } from "./Feed";
 export type { FeedSummary } from "./FeedSummary";
 export type { GroupBy } from "./GroupBy";

@@ -85,6 +85,7 @@ export async function renderHistory(root: HTMLElement, options: HistoryOptions):
     <div class="run-head"><h2>Side by side</h2>
       <div class="actions"><label>Group <select id="compare-by"><option value="platform">by platform</option><option value="run">by run</option></select></label>
         <label title="Failed and cancelled runs are left out of pooled groups unless ticked"><input type="checkbox" id="compare-incomplete"> failed and cancelled too</label>
+        <label title="Compare runs measured in different topologies (this app's runs beside a joined browser's): the difference is said"><input type="checkbox" id="compare-topologies"> across topologies</label>
         <button id="compare-export">Export CSV…</button></div></div>
     <div id="compare-chart" class="chart"></div>
     <div id="compare-result"></div>
@@ -162,6 +163,7 @@ export async function renderHistory(root: HTMLElement, options: HistoryOptions):
   const compareOptions = (): CompareOptions => ({
     by: ($("#compare-by", root) as HTMLSelectElement).value as GroupBy,
     include_incomplete: ($("#compare-incomplete", root) as HTMLInputElement).checked,
+    across_topologies: ($("#compare-topologies", root) as HTMLInputElement).checked,
   });
   let compared: string[] = [];
   const showComparison = async () => {
@@ -180,6 +182,7 @@ export async function renderHistory(root: HTMLElement, options: HistoryOptions):
   };
   ($("#compare-by", root) as HTMLSelectElement).onchange = () => void showComparison();
   ($("#compare-incomplete", root) as HTMLInputElement).onchange = () => void showComparison();
+  ($("#compare-topologies", root) as HTMLInputElement).onchange = () => void showComparison();
   ($("#compare-export", root) as HTMLButtonElement).onclick = async () => {
     try {
       const path = await api.exportComparison(compared, compareOptions());

@@ -24,6 +24,7 @@ function runningHtml(info: LanInfo): string {
           info.plan.link ? `, over the emulated link <b>${escapeHtml(linkLabel(info.plan.link))}</b> (the URLs above are its relay's: the page and every connection cross it)` : ""
         }, and send their samples here. Another Duplex (app or <code>duplex bench --target URL</code>) can measure this device with the same URL.</p>
         <p class="muted">Every request needs the access token <code id="lan-token">${escapeHtml(info.token)}</code> in the URL; stopping the server retires it.</p>
+        ${info.tlsFingerprint ? `<p class="muted">Over TLS (<code>https://</code>, <code>wss://</code>, same port) its certificate, made at start, has SHA-256 <code id="lan-fingerprint" class="fingerprint">${escapeHtml(info.tlsFingerprint)}</code>: a native client elsewhere trusts exactly it with <code>--fingerprint</code>.</p>` : ""}
         <h3>Joined runs</h3>
         <ul id="lan-joined" class="joined"><li class="muted">none yet</li></ul>
       </div>
@@ -58,6 +59,13 @@ export async function renderLan(root: HTMLElement, links: Link[]): Promise<void>
     start.hidden = info !== null;
     stop.hidden = info === null;
     root.querySelectorAll<HTMLInputElement | HTMLSelectElement>("input, select").forEach((i) => (i.disabled = info !== null));
+    if (info) {
+      // The form shows what is running, whoever started it and whenever this tab was drawn.
+      ($("#lan-port", root) as HTMLInputElement).value = info.address.slice(info.address.lastIndexOf(":") + 1);
+      ($("#lan-sets", root) as HTMLInputElement).value = String(info.plan.sets);
+      ($("#lan-calls", root) as HTMLInputElement).value = String(info.plan.calls);
+      ($("#lan-link", root) as HTMLSelectElement).value = info.plan.link?.name ?? "";
+    }
     $("#lan-state", root).textContent = info ? "On" : "Off: the echo server answers this device only.";
     running.innerHTML = info ? runningHtml(info) : "";
     running.querySelectorAll<HTMLButtonElement>("button.copy").forEach((b) => {

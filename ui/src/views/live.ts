@@ -37,6 +37,15 @@ class Panel {
     private readonly t0Ns: number,
   ) {
     this.tracker = new FeedTracker(feed);
+    this.clear();
+  }
+
+  /** A new session starts blank: the last one's snapshot, charts and processes are gone. */
+  private clear(): void {
+    for (const chart of [".cpu-chart", ".net-chart"]) $(chart, this.root).replaceChildren();
+    $(".facts", this.root).textContent = "waiting for the first snapshot…";
+    $("table.top tbody", this.root).innerHTML = "";
+    for (const figure of [".age", ".stale", ".rate", ".bytes", ".cpu", ".missed"]) $(figure, this.root).textContent = "—";
   }
 
   /** An answer arrived (null: nothing yet). `startedMs` is when its handling began. */

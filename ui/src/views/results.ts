@@ -107,10 +107,11 @@ function linkCard(link: LinkReport | null): string {
 function sweepCard(sweep: SweepReport | null | undefined): string {
   if (!sweep) return "";
   const head = sweep.points.map((p) => `<th title="run ${escapeHtml(p.run_id.slice(0, 8))}">${escapeHtml(`${+p.value.toFixed(3)} ${sweep.unit}`)}</th>`).join("");
-  const cell = (median: number | null, model: number | null) =>
-    median === null ? "<td>—</td>" : `<td>${formatUs(median)}${model === null ? "" : ` <span class="muted">(${formatUs(model)})</span>`}</td>`;
+  // The engine's words: the median, and the model in brackets, muted.
+  const cell = (median: string, model: string | null) =>
+    `<td>${escapeHtml(median)}${model === null ? "" : ` <span class="muted">(${escapeHtml(model)})</span>`}</td>`;
   const rows = sweep.lines
-    .map((l) => `<tr><th scope="row">${escapeHtml(groupLabel(l.transport, l.client))}</th>${l.median_us.map((m, i) => cell(m, l.model_us[i])).join("")}</tr>`)
+    .map((l) => `<tr><th scope="row">${escapeHtml(groupLabel(l.transport, l.client))}</th>${l.median_text.map((m, i) => cell(m, l.model_text[i] ?? null)).join("")}</tr>`)
     .join("");
   return `<div class="card" id="sweep-card"><h3>Sweep of ${escapeHtml(sweep.setting)} <span class="muted">(${sweep.points.length} runs; the link's model dashed)</span></h3>
     <div id="chart-sweep" class="chart"></div>
@@ -142,7 +143,7 @@ export function renderResults(root: HTMLElement, view: RunView | null, options: 
   const comparisons = report.comparisons.length
     ? report.comparisons
         .map(
-          (c) => `<li class="verdict ${(c.by_means ? c.mean_ratio : (c.median_ratio ?? c.mean_ratio)) >= 1 ? "ws-wins" : "ajax-wins"}">
+          (c) => `<li class="verdict ${c.faster === "ws" ? "ws-wins" : c.faster === "other" ? "ajax-wins" : "none"}">
             <span class="who">${c.client === "webview" ? "Web view" : "Native"}</span>
             <span class="what">${escapeHtml(c.verdict)}</span>
             <span class="muted">medians ${formatMedianRatio(c.median_ratio, c.median_ratio_at_least)} · means ${formatRatio(c.mean_ratio)} (Welch ${formatP(c.welch_p)}) · bytes per message ${formatRatio(c.bytes_ratio)}</span>

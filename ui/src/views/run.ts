@@ -1,7 +1,7 @@
 // The Run view: choose a plan, press Run, watch progress per client and transport, cancel.
 // The native part runs in the engine; then the web view's own clients run here.
 import { api } from "../api";
-import { errorMessage, escapeHtml, formatQuantile, formatUs, groupLabel } from "../format";
+import { errorMessage, escapeHtml, formatQuantile, groupLabel } from "../format";
 import { TRANSPORT_LABELS } from "../plan";
 import type { ClientKind, ClientPart, Link, Plan, PlanCheck, RunView, Transport, TransportClients } from "../bindings";
 import { $, clearError, showError } from "../ui";
@@ -203,17 +203,19 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
   let cancelled = false;
   let abort: AbortController | null = null;
   const rows = new Map<string, HTMLElement>();
-  // Calls done per kind of client, for the time left over the whole run.
-  const done = { native: 0, webview: 0 };
-  let startedAt = 0;
+  // Calls done per row: the header counts what the rows show, never something else.
+  const rowCalls = new Map<string, number>();
+  // The pace is taken from the first call on: the idle baseline and the connections are not calls.
+  let firstCall: { at: number; calls: number } | null = null;
   let etaTimer: number | undefined;
   const clearProgress = () => {
     rows.clear();
+    rowCalls.clear();
     $("#progress", root).replaceChildren();
     $("#run-eta", root).textContent = "";
     $("#progress-card", root).hidden = true;
   };
-  const progressRow = (client: ClientKind, transport: Transport, set: number, sets: number, calls: number, total: number, p50: number | null) => {
+  const progressRow = (client: ClientKind, transport: Transport, set: number, sets: number, calls: number, total: number, p50: number | null, clockStepUs: number | null = null) => {
     const key = `${client}/${transport}`;
     let row = rows.get(key);
     if (!row) {
@@ -225,29 +227,37 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
       rows.set(key, row);
     }
     ($("progress", row) as HTMLProgressElement).value = calls / Math.max(1, total);
-    $(".detail", row).textContent = `set ${set}/${sets} · ${calls.toLocaleString()}/${total.toLocaleString()} calls · p50 ${p50 === null ? "—" : formatUs(p50)}`;
+    rowCalls.set(key, calls);
+    $(".detail", row).textContent = `set ${set}/${sets} · ${calls.toLocaleString()}/${total.toLocaleString()} calls · p50 ${p50 === null ? "—" : formatQuantile({ clock_step_us: clockStepUs }, p50)}`;
   };
-  /** "about 42 s left", counting down between updates, from the pace so far (or the plan's pace before the first call). */
-  const showEta = () => {
+  /** "1,200/3,000 calls · about 42 s left": the rows' calls, and the time left from the pace since
+   * the first call (once there is one to go by: 3 s and 2 % of the calls), or the plan's pace. */
+  const showEta = (finished = false) => {
     const total = (check?.native?.calls ?? 0) + (check?.webview?.calls ?? 0);
-    const calls = done.native + done.webview;
-    const elapsed = (performance.now() - startedAt) / 1000;
+    const calls = [...rowCalls.values()].reduce((a, b) => a + b, 0);
+    const now = performance.now();
+    if (calls > 0 && !firstCall) firstCall = { at: now, calls };
     let left: number | null = null;
-    if (calls > 0 && total > calls) left = (elapsed * (total - calls)) / calls;
-    else if (calls === 0 && check?.pacedSeconds) left = check.pacedSeconds - elapsed;
-    $("#run-eta", root).textContent =
-      left === null ? `${calls.toLocaleString()}/${total.toLocaleString()} calls` : `${calls.toLocaleString()}/${total.toLocaleString()} calls · about ${Math.max(0, Math.ceil(left))} s left`;
+    if (!finished && firstCall) {
+      const elapsed = (now - firstCall.at) / 1000;
+      const counted = calls - firstCall.calls;
+      if (elapsed >= 3 && counted >= 0.02 * total && total > calls) left = (elapsed * (total - calls)) / counted;
+    } else if (!finished && check?.pacedSeconds) {
+      left = check.pacedSeconds;
+    }
+    const count = `${calls.toLocaleString()}/${total.toLocaleString()} calls`;
+    $("#run-eta", root).textContent = finished ? `${count} measured` : left === null ? count : `${count} · about ${durationWords(left)} left`;
   };
 
   const setRunning = (on: boolean, phase = "") => {
     running = on;
     window.clearInterval(etaTimer);
     if (on) {
-      startedAt = performance.now();
-      done.native = 0;
-      done.webview = 0;
+      firstCall = null;
       showEta();
-      etaTimer = window.setInterval(showEta, 1000);
+      etaTimer = window.setInterval(() => showEta(), 1000);
+    } else {
+      showEta(true);
     }
     ($("#run-button", root) as HTMLButtonElement).disabled = on;
     ($("#cancel-button", root) as HTMLButtonElement).disabled = !on;
@@ -278,7 +288,6 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
     const pending = await api.startRun({ plan, targetUrl: url, foreign: foreign(), trust: trust(), native: c.native, webview: c.webview }, (u) => {
       if (u.type === "progress") {
         phase(c.native ? "native clients…" : "web-view clients…");
-        done.native = u.done;
         progressRow(u.client, u.transport, u.set, u.sets, u.transportDone, u.transportTotal, u.p50Us);
       } else if (u.type === "baseline") {
         phase(`idle baseline for power: ${(u.durationMs / 1000).toFixed(1)} s without traffic…`);
@@ -292,8 +301,7 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
         part = await runWebview(pending.webview, pending.server, {
           signal: abort.signal,
           onProgress: (p) => {
-            done.webview = p.done;
-            progressRow("webview", p.transport, p.set, p.sets, p.transportDone, p.transportTotal, p.p50Us);
+            progressRow("webview", p.transport, p.set, p.sets, p.transportDone, p.transportTotal, p.p50Us, p.clockStepUs);
           },
         });
       } catch (err) {
@@ -372,6 +380,14 @@ function webviewRefusals(transports: TransportClients[]): string {
   return [...byReason]
     .map(([why, ids]) => `<p class="muted note webview-refusal">${escapeHtml(ids.join(", "))}: native only, because ${escapeHtml(why)}.</p>`)
     .join("");
+}
+
+/** "45 s", "12 min", "2 h 5 min". */
+function durationWords(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }
 
 /** "4g: RTT 165 ms, 8.1 / 1.35 Mbit/s". */

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use duplex_core::export::ReportFiles;
 use duplex_core::record::RunRecord;
 use duplex_core::stats::energy::{Cost, EnergyReport, Quantity};
-use duplex_core::stats::{Report, format_us};
+use duplex_core::stats::{Report, TransportReport, format_us};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -55,19 +55,19 @@ fn text(record: &RunRecord, report: &Report, files: Option<&ReportFiles>) -> Str
     let plan = &record.plan;
     let _ = writeln!(
         out,
-        "\nDuplex {} — run {} ({:?}) against {} [{}]",
+        "\nDuplex {} — run {} ({}) against {} [{}]",
         record.duplex_version,
         record.id.chars().take(8).collect::<String>(),
-        record.status,
+        record.status.name(),
         record.server,
         record.topology.name()
     );
     let _ = writeln!(
         out,
-        "plan: {} sets x {} calls x {} client(s), interval {} ms{}, payload {} B\n",
-        plan.sets,
-        plan.calls,
-        plan.concurrency,
+        "plan: {} × {} × {}, interval {} ms{}, payload {} B\n",
+        plural(u64::from(plan.sets), "set"),
+        plural(u64::from(plan.calls), "call"),
+        plural(u64::from(plan.concurrency), "client"),
         plan.interval_ms,
         plan.rate.map(|r| format!(", fixed rate {r}/s")).unwrap_or_default(),
         plan.payload_bytes
@@ -77,24 +77,22 @@ fn text(record: &RunRecord, report: &Report, files: Option<&ReportFiles>) -> Str
         "{:<10} {:<8} {:>7} {:>5} {:>10} {:>10} {:>10} {:>10} {:>24} {:>10} {:>8} {:>8}",
         "transport", "client", "count", "err", "p50", "p90", "p99", "mean", "95% CI", "σ", "per ms", "B/msg"
     );
-    for t in &report.transports {
-        let s = &t.overall;
+    // Round trips first, then the push transports' one-way times, under a line of their own.
+    let is_push = |t: &TransportReport| t.transport.pattern() == duplex_core::clients::Pattern::Push;
+    let (pushed, round_trips): (Vec<&TransportReport>, Vec<&TransportReport>) =
+        report.transports.iter().partition(|t| is_push(t));
+    for t in round_trips {
+        transport_row(&mut out, t);
+    }
+    if !pushed.is_empty() {
         let _ = writeln!(
             out,
-            "{:<10} {:<8} {:>7} {:>5} {:>10} {:>10} {:>10} {:>10} {:>24} {:>10} {:>8} {:>8.0}",
-            t.transport.name(),
-            t.client.name(),
-            s.count,
-            s.errors,
-            s.show(s.p50_us),
-            s.show_quantile(0.9, s.p90_us),
-            s.show_quantile(0.99, s.p99_us),
-            format_us(s.mean_us),
-            s.ci_text(),
-            format_us(s.sd_us),
-            s.per_ms.map_or_else(|| "-".into(), |v| format!("{v:.2}")),
-            s.bytes_out_per_msg + s.bytes_in_per_msg,
+            "push: the server's events, one way (creation → arrival), one a tick ({} ms)",
+            plan.tick_ms
         );
+        for t in pushed {
+            transport_row(&mut out, t);
+        }
     }
     out.push('\n');
     for c in &report.comparisons {
@@ -177,8 +175,8 @@ fn per_message(cost: &Cost) -> String {
     match (&cost.measured, &cost.unavailable) {
         (Some(m), _) => {
             let scale = if cost.quantity.is_energy() { 1e6 } else { 1e3 };
-            let ci = m.per_message_ci95.map_or_else(String::new, |c| format!(" ±{:.3}", c * scale));
-            format!("{:.3}{ci}", m.per_message * scale)
+            let ci = m.per_message_ci95.map_or_else(String::new, |c| format!(" ±{}", three(c * scale)));
+            format!("{}{ci}", three(m.per_message * scale))
         }
         (None, _) => "unavailable".into(),
     }
@@ -238,4 +236,36 @@ fn energy_text(out: &mut String, energy: &EnergyReport) {
 
 fn short_p(p: f64) -> String {
     duplex_core::stats::format_p(p).trim_start_matches("p ").to_owned()
+}
+
+/// One transport's line of the table.
+fn transport_row(out: &mut String, t: &TransportReport) {
+    let s = &t.overall;
+    let _ = writeln!(
+        out,
+        "{:<10} {:<8} {:>7} {:>5} {:>10} {:>10} {:>10} {:>10} {:>24} {:>10} {:>8} {:>8.0}",
+        t.transport.name(),
+        t.client.name(),
+        s.count,
+        s.errors,
+        s.show(s.p50_us),
+        s.show_quantile(0.9, s.p90_us),
+        s.show_quantile(0.99, s.p99_us),
+        s.show_plain(s.mean_us),
+        s.ci_text(),
+        s.show_plain(s.sd_us),
+        s.per_ms.map_or_else(|| "-".into(), |v| format!("{v:.2}")),
+        s.bytes_out_per_msg + s.bytes_in_per_msg,
+    );
+}
+
+/// Three decimals, and no "-0.000": a cost that rounds to zero is 0.
+fn three(x: f64) -> String {
+    let text = format!("{x:.3}");
+    if text == "-0.000" { "0.000".into() } else { text }
+}
+
+/// "1 set", "10 sets".
+fn plural(n: u64, word: &str) -> String {
+    if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
 }

@@ -2,7 +2,6 @@
 
 use std::fmt::Write as _;
 
-use duplex_core::stats::format_us;
 use duplex_core::stats::platforms::PlatformComparison;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -43,7 +42,7 @@ fn platforms(c: &PlatformComparison) -> String {
     }
     let _ = writeln!(
         out,
-        "\n{:<10} {:<8} {:>3} {:>7} {:>10} {:>10} {:>28} {:>6} {:>9} {:>9} {:>8}  vs [1]",
+        "\n{:<10} {:<8} {:>3} {:>7} {:>10} {:>10} {:>28} {:>9} {:>9} {:>9} {:>8}  vs [1]",
         "transport",
         "client",
         "grp",
@@ -63,15 +62,15 @@ fn platforms(c: &PlatformComparison) -> String {
         let opt = |v: Option<f64>, digits: usize| v.map_or_else(|| "-".into(), |v| format!("{v:.digits$}"));
         let _ = writeln!(
             out,
-            "{:<10} {:<8} {:>3} {:>7} {:>10} {:>10} {:>28} {:>6.0} {:>9} {:>9} {:>8}  {}",
+            "{:<10} {:<8} {:>3} {:>7} {:>10} {:>10} {:>28} {:>9} {:>9} {:>9} {:>8}  {}",
             r.transport.name(),
             r.client.name(),
             r.group + 1,
             s.count,
             s.show(s.p50_us),
             s.show_quantile(0.99, s.p99_us),
-            format!("{} {}", format_us(s.mean_us), s.ci_text()),
-            s.bytes_out_per_msg + s.bytes_in_per_msg,
+            format!("{} {}", s.show_plain(s.mean_us), s.ci_text()),
+            super::units::bytes(s.bytes_out_per_msg + s.bytes_in_per_msg),
             opt(r.cpu_s_per_1k, 3),
             opt(r.energy_uj_per_msg, 1),
             r.over_ws_median.map_or_else(|| "-".into(), |v| format!("{v:.2}×")),

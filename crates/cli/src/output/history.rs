@@ -48,7 +48,7 @@ fn history(runs: &[RunListItem]) -> String {
             "{:<8}  {:<16}  {:<9}  {:<8}  {:>7}  {:<24}  {:<32}  {}",
             r.id.chars().take(8).collect::<String>(),
             local_time(r.started_at_unix_ns),
-            format!("{:?}", r.status).to_lowercase(),
+            r.status.name().to_owned(),
             r.plan_name.as_deref().unwrap_or("custom"),
             r.samples,
             r.transports.join(","),

@@ -279,15 +279,29 @@ fn summary_rows<'a>(
 }
 
 /// Writes rows whose nested structs are flattened (which the csv crate cannot serialise
-/// itself), the header taken from the first row's field names.
+/// itself), the header taken from the first row's field names, every float as [`decimal`].
 fn write_flat<W: Write, T: Serialize>(out: W, rows: impl Iterator<Item = T>) -> Result<(), ExportError> {
+    write_flat_or(out, rows, &[])
+}
+
+/// [`write_flat`], with `columns` as the header when there are no rows.
+fn write_flat_or<W: Write, T: Serialize>(
+    out: W,
+    rows: impl Iterator<Item = T>,
+    columns: &[&str],
+) -> Result<(), ExportError> {
     let mut w = csv::Writer::from_writer(out);
+    let mut any = false;
     for (i, row) in rows.enumerate() {
         let values = flat_values(&row)?;
         if i == 0 {
             w.write_record(values.iter().map(|(k, _)| k.as_str()))?;
         }
         w.write_record(values.iter().map(|(_, v)| v.as_str()))?;
+        any = true;
+    }
+    if !any && !columns.is_empty() {
+        w.write_record(columns)?;
     }
     w.flush()?;
     Ok(())
@@ -390,11 +404,10 @@ fn phase_at(record: &RunRecord, at: i64) -> String {
 
 /// `power.csv`: the power trace, time-aligned with `samples.csv` (both in Unix ns).
 pub fn write_power<W: Write>(out: W, record: &RunRecord) -> Result<(), ExportError> {
-    let mut w = csv::Writer::from_writer(out);
     let samples = record.power.as_ref().map_or(&[][..], |p| &p.samples);
-    for s in samples {
+    let rows = samples.iter().map(|s| {
         let battery = s.battery.as_ref();
-        w.serialize(PowerRow {
+        PowerRow {
             run_id: &record.id,
             at_unix_ns: s.at_unix_ns,
             phase: phase_at(record, s.at_unix_ns),
@@ -408,13 +421,9 @@ pub fn write_power<W: Write>(out: W, record: &RunRecord) -> Result<(), ExportErr
             battery_power_w: battery.and_then(|b| b.power_w),
             battery_voltage_v: battery.and_then(|b| b.voltage_v),
             battery_temperature_c: battery.and_then(|b| b.temperature_c),
-        })?;
-    }
-    if samples.is_empty() {
-        w.write_record(POWER_COLUMNS)?;
-    }
-    w.flush()?;
-    Ok(())
+        }
+    });
+    write_flat_or(out, rows, &POWER_COLUMNS)
 }
 
 /// One row of `energy.csv`: one quantity (CPU, RAPL, battery) spent by one transport.
@@ -471,8 +480,7 @@ pub const ENERGY_COLUMNS: [&str; 21] = [
 
 /// `energy.csv`: what each transport cost per quantity, or why it could not be measured.
 pub fn write_energy<W: Write>(out: W, record: &RunRecord, report: &Report) -> Result<(), ExportError> {
-    let mut w = csv::Writer::from_writer(out);
-    let mut rows = 0;
+    let mut rows = Vec::new();
     for t in report.energy.iter().flat_map(|e| &e.transports) {
         for cost in &t.costs {
             let q = cost.quantity;
@@ -483,7 +491,7 @@ pub fn write_energy<W: Write>(out: W, record: &RunRecord, report: &Report) -> Re
                     .find(|c| c.other == t.transport && c.client == t.client && c.quantity == q)
             });
             let (unit, rate_unit) = q.units();
-            w.serialize(EnergyRow {
+            rows.push(EnergyRow {
                 run_id: &record.id,
                 transport: t.transport,
                 client: t.client,
@@ -508,15 +516,10 @@ pub fn write_energy<W: Write>(out: W, record: &RunRecord, report: &Report) -> Re
                 over_ws_ci95_high: ratio.and_then(|r| r.ratio_ci95.map(|c| c.1)),
                 battery_drain_pct_per_h: t.battery_drain_pct_per_h,
                 peak_memory_bytes: t.peak_memory_bytes,
-            })?;
-            rows += 1;
+            });
         }
     }
-    if rows == 0 {
-        w.write_record(ENERGY_COLUMNS)?;
-    }
-    w.flush()?;
-    Ok(())
+    write_flat_or(out, rows.into_iter(), &ENERGY_COLUMNS)
 }
 
 /// `compare.csv`: runs or platforms side by side, one row per group, transport and client.

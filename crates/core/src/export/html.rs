@@ -56,13 +56,22 @@ pub fn sweep_view(runs: &[(RunRecord, Report)]) -> Option<RunView> {
 }
 
 /// The report page with `view` in it.
-pub fn html_of(view: &RunView) -> Result<String, ExportError> {
-    let template = TEMPLATE.ok_or_else(|| {
+/// Whether this build can write HTML reports: checked before a run that will write one.
+pub fn available() -> Result<(), ExportError> {
+    template().map(drop)
+}
+
+fn template() -> Result<&'static str, ExportError> {
+    TEMPLATE.ok_or_else(|| {
         ExportError::Format(
             "this Duplex was built without its report page: build the UI first (npm ci && npm run build in ui/), then Duplex"
                 .into(),
         )
-    })?;
+    })
+}
+
+pub fn html_of(view: &RunView) -> Result<String, ExportError> {
+    let template = template()?;
     let json = serde_json::to_string(view).map_err(|e| ExportError::Format(e.to_string()))?;
     // Inside a <script> element, "</" could end it early: JSON allows "<\/" for the same text.
     let json = json.replace("</", "<\\/");

@@ -120,7 +120,7 @@ impl Target {
             };
             if have.as_deref() != Some(want) {
                 return Err(format!(
-                    "{t} needs a {want}:// URL (--{} {want}://…)",
+                    "{t} needs the server's {want}:// URL (the command line: --{} {want}://…)",
                     if want.starts_with("ws") { "ws" } else { "http" }
                 ));
             }
@@ -297,6 +297,9 @@ async fn open_target(target: &Target, plan: &Plan) -> Result<(Endpoints, Topolog
             let endpoints = Endpoints::foreign(ws.as_deref(), http.as_deref())
                 .map_err(|e| e.to_string())?
                 .trusting(trust.clone());
+            // Refused at once, before the idle baseline, as a Duplex server's health is: a
+            // foreign server has none, so its port is tried.
+            reachable(&endpoints).await?;
             let topology = if endpoints.is_loopback { Topology::SeparateProcess } else { Topology::Remote };
             Ok((endpoints, topology, ServerGuard::External))
         }
@@ -309,6 +312,21 @@ async fn open_target(target: &Target, plan: &Plan) -> Result<(Endpoints, Topolog
             Ok((endpoints, Topology::CrossThread, ServerGuard::External))
         }
     }
+}
+
+/// Whether every server address of `endpoints` takes a TCP connection (within 5 s).
+async fn reachable(endpoints: &Endpoints) -> Result<(), String> {
+    for authority in endpoints.authorities() {
+        let refused = |why: String| {
+            format!("cannot reach {authority}: {why} (is the server running, and on that port?)")
+        };
+        match tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(&authority)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(refused(e.to_string())),
+            Err(_) => return Err(refused("no answer within 5 s".into())),
+        }
+    }
+    Ok(())
 }
 
 /// An embedded server's endpoints, its certificate pinned.
@@ -343,8 +361,9 @@ async fn check_health(endpoints: &Endpoints, plan: &Plan) -> Result<Health, Stri
     let needed = message_bytes_for(plan.payload_bytes);
     if health.max_message_bytes < needed {
         return Err(format!(
-            "a payload of {} bytes needs messages of up to {needed} bytes, but the server at {} takes \
-             at most {}: choose a smaller payload, or start that server with --max-message {needed}",
+            "a payload of {} bytes needs messages of up to {needed} bytes (twice the payload, as JSON may \
+             escape it, and 4,096 for the envelope), but the server at {} takes at most {}: choose a \
+             smaller payload, or start that server with --max-message {needed}",
             plan.payload_bytes, endpoints.authority, health.max_message_bytes
         ));
     }

@@ -40,7 +40,21 @@ pub struct Comparison {
     /// The verdict rests on means (the client's clock is too coarse for medians).
     #[serde(default)]
     pub by_means: bool,
+    /// Who the verdict says is faster: `ws`, `other`, or `neither` (not significant, or under
+    /// 5 % apart).
+    #[serde(default)]
+    pub faster: Faster,
     pub verdict: String,
+}
+
+/// Who a verdict says is faster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Faster {
+    Ws,
+    Other,
+    #[default]
+    Neither,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -137,6 +151,9 @@ impl Side<'_> {
 /// but over many calls started at random phases of the tick the mean stays unbiased, so the
 /// verdict then rests on the means and Welch's t-test, and says so, and no ratio of medians
 /// is formed from a bound.
+/// The smallest ratio a verdict calls a difference in practice.
+const PRACTICAL: f64 = 1.05;
+
 pub fn compare(client: ClientKind, ws: &Side<'_>, other: &Side<'_>) -> Option<Comparison> {
     let welch = welch(ws.latencies_us, other.latencies_us)?;
     let mw = mann_whitney(ws.latencies_us, other.latencies_us)?;
@@ -172,7 +189,18 @@ pub fn compare(client: ClientKind, ws: &Side<'_>, other: &Side<'_>) -> Option<Co
         ),
     };
     let significant = p < ALPHA && ratio.is_finite();
-    let verdict = if !significant {
+    // Thousands of calls make a 1 % difference significant: below 5 % it is said to be no
+    // practical difference, with its size.
+    let small = ratio.is_finite() && (1.0 / PRACTICAL..=PRACTICAL).contains(&ratio);
+    let verdict = if significant && small {
+        format!(
+            "{} and {} {what} times differ by under {:.0} % ({centres}): no practical difference, though a measurable one ({}, {test})",
+            ws.transport,
+            other.transport,
+            (PRACTICAL - 1.0) * 100.0,
+            format_p(p)
+        )
+    } else if !significant {
         format!(
             "{} and {} {what} times do not differ significantly ({centres}, {}, {test})",
             ws.transport,
@@ -204,6 +232,11 @@ pub fn compare(client: ClientKind, ws: &Side<'_>, other: &Side<'_>) -> Option<Co
         mann_whitney_p: mw.p,
         bytes_ratio: other.bytes_per_msg() / ws.bytes_per_msg(),
         by_means: coarse.is_some(),
+        faster: match (significant && !small, ratio >= 1.0) {
+            (false, _) => Faster::Neither,
+            (true, true) => Faster::Ws,
+            (true, false) => Faster::Other,
+        },
         verdict,
     })
 }
@@ -253,6 +286,29 @@ mod tests {
         let b = Side { transport: Transport::Http, latencies_us: &http, summary: &http_fine };
         let fine = compare(ClientKind::Native, &a, &b).expect("comparable");
         assert!(!fine.by_means && fine.verdict.contains("Mann–Whitney"), "{}", fine.verdict);
+    }
+
+    /// Over a 50 ms link both take the round trip: a 1 % difference is significant with
+    /// thousands of calls, and is said to be no practical difference, not "1.0× faster".
+    #[test]
+    fn a_significant_but_tiny_difference_is_no_practical_difference() {
+        let ws: Vec<f64> = (0..2000).map(|i| 50_000.0 + f64::from(i % 100)).collect();
+        let http: Vec<f64> = ws.iter().map(|x| x * 1.01).collect();
+        let summary = |xs: &[f64]| {
+            super::super::summarize(&super::super::Group { latencies_us: xs.to_vec(), ..Default::default() })
+        };
+        let (a_s, b_s) = (summary(&ws), summary(&http));
+        let a = Side { transport: Transport::Ws, latencies_us: &ws, summary: &a_s };
+        let b = Side { transport: Transport::Http, latencies_us: &http, summary: &b_s };
+        let c = compare(ClientKind::Native, &a, &b).expect("comparable");
+        assert!(c.mann_whitney_p < 0.001, "{}", c.mann_whitney_p);
+        assert!(
+            c.verdict.starts_with("ws and http round trip times differ by under 5 % (median 50.0 ms vs 50.5 ms): no practical difference"),
+            "{}",
+            c.verdict
+        );
+        assert!(!c.verdict.contains("faster"), "{}", c.verdict);
+        assert_eq!(c.faster, Faster::Neither);
     }
 
     #[test]

@@ -386,8 +386,9 @@ pub fn energy_report(record: &RunRecord) -> Option<EnergyReport> {
     let blocks = record.blocks.iter().filter_map(|b| b.window()).count();
     let block_s = transports.iter().map(|t| t.seconds).sum::<f64>() / blocks.max(1) as f64;
     if blocks > 0 && block_s < 5.0 * trace.sample_ms as f64 / 1e3 {
+        let relation = if block_s * 1e3 < trace.sample_ms as f64 { "shorter than" } else { "not far above" };
         notes.push(format!(
-            "blocks last {block_s:.2} s on average, close to the {} ms between readings: costs are smeared \
+            "blocks last {block_s:.2} s on average, {relation} the {} ms between readings: costs are smeared \
              between transports; for energy, run the energy plan (long blocks in turn)",
             trace.sample_ms
         ));
@@ -449,7 +450,8 @@ fn compare(transports: &[TransportEnergy]) -> Vec<EnergyComparison> {
                     None,
                     None,
                     format!(
-                        "{what}: {which} cannot be told from idle in this run (a longer run, or the energy plan, narrows the interval)"
+                        "{what}: {which} cannot be told from idle in this run, so {ws} and {} are not compared (a longer run, or the energy plan, narrows the interval)",
+                        other.transport
                     ),
                 )
             } else {

@@ -198,11 +198,26 @@ pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
         );
     }
     if let Some(e) = &record.error {
-        notes.push(format!("run {:?}: {e}; every sample measured before it is kept", record.status));
+        notes.push(format!("run {}: {e}; every sample measured before it is kept", record.status.name()));
     }
-    let errors: u64 = transports.iter().map(|t| t.overall.errors).sum();
-    if errors > 0 {
-        notes.push(format!("{errors} call(s) failed and are left out of the latency statistics"));
+    notes.extend(transports.iter().filter(|t| t.overall.errors > 0).map(|t| failed_calls(record, t)));
+    let pushed: Vec<&str> = record
+        .plan
+        .transports
+        .iter()
+        .filter(|t| t.pattern() == duplex_clients::Pattern::Push)
+        .map(|t| t.name())
+        .collect();
+    if !pushed.is_empty() {
+        let events = u64::from(record.plan.sets) * u64::from(record.plan.calls);
+        notes.push(format!(
+            "{} time the server's events one way (creation → arrival), not a round trip; they come one a tick \
+             ({} ms), so {} of them take about {} s each whatever the plan's pace (--tick-ms sets it)",
+            pushed.join(", "),
+            record.plan.tick_ms,
+            format::format_count(events),
+            (events * record.plan.tick_ms).div_ceil(1000)
+        ));
     }
     let regimes = regime::regime_changes(record);
     notes.extend(regimes.iter().map(|r| r.words.clone()));
@@ -266,6 +281,39 @@ pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
         uplink,
         regimes,
     }
+}
+
+/// "http: 5 of 5 calls failed (left out of the latency statistics): server answered HTTP 501
+/// (5×)": each distinct error once, the most frequent first, at most three.
+fn failed_calls(record: &RunRecord, t: &TransportReport) -> String {
+    let mut kinds: Vec<(&str, u64)> = Vec::new();
+    for e in record
+        .samples
+        .iter()
+        .filter(|s| s.transport == t.transport && s.client == t.client)
+        .filter_map(|s| s.error.as_deref())
+    {
+        match kinds.iter_mut().find(|(k, _)| *k == e) {
+            Some((_, n)) => *n += 1,
+            None => kinds.push((e, 1)),
+        }
+    }
+    kinds.sort_by_key(|k| std::cmp::Reverse(k.1));
+    let mut causes: Vec<String> = kinds.iter().take(3).map(|(e, n)| format!("{e} ({n}×)")).collect();
+    if kinds.len() > 3 {
+        causes.push(format!("and {} other kinds", kinds.len() - 3));
+    }
+    let who = match t.client {
+        ClientKind::Native => t.transport.name().to_owned(),
+        ClientKind::Webview => format!("{} (web view)", t.transport.name()),
+    };
+    let all = t.overall.count + t.overall.errors;
+    format!(
+        "{who}: {} of {} calls failed (left out of the latency statistics): {}",
+        format::format_count(t.overall.errors),
+        format::format_count(all),
+        causes.join("; ")
+    )
 }
 
 /// What the web clients of a run left out of its plan, and why: one line per reason. A web

@@ -78,10 +78,14 @@ pub fn fit(xs: &[f64], interval: Option<(f64, f64)>) -> Option<NormalFit> {
             Some(d) if d < ks_normal => format!("; a log-normal fits better (KS {d:.3})"),
             _ => String::new(),
         };
-        // Only call it heavy-tailed when the moments say so; a lumpy or bimodal shape
-        // fails the test too, for other reasons.
-        let shape = if skewness > 1.0 || excess_kurtosis > 3.0 {
-            "latency is heavy-tailed"
+        // Name the shape only when the moments say so, and by the side its tail is on; a
+        // lumpy or bimodal shape fails the test too, for other reasons.
+        let shape = if skewness > 1.0 {
+            "latency is right-skewed, a long tail of slow calls"
+        } else if skewness < -1.0 {
+            "latency is left-skewed, most calls near the slowest with a tail of fast ones"
+        } else if excess_kurtosis > 3.0 {
+            "latency has heavy tails on both sides"
         } else {
             "the shape is not normal"
         };

@@ -50,6 +50,11 @@ pub struct CompareOptions {
     #[serde(default)]
     #[ts(optional)]
     pub link: Option<String>,
+    /// Compare runs measured in different topologies (the app's cross-thread run beside a
+    /// joined browser's, across processes) on purpose: the difference is said, not a reason
+    /// to keep them apart.
+    #[serde(default)]
+    pub across_topologies: bool,
 }
 
 /// The name of the link a run was measured over: `none` without one.
@@ -59,7 +64,7 @@ pub fn link_name(run: &RunRecord) -> &str {
 
 impl From<GroupBy> for CompareOptions {
     fn from(by: GroupBy) -> Self {
-        CompareOptions { by, include_incomplete: false, link: None }
+        CompareOptions { by, include_incomplete: false, link: None, across_topologies: false }
     }
 }
 
@@ -104,8 +109,15 @@ pub fn browser_of(user_agent: &str) -> Option<String> {
             return Some(format!("{name} {v}"));
         }
     }
-    if user_agent.contains("Safari/") {
+    // Only Apple's devices run Safari; WebKitGTK (Linux's web view, the app's) sends a Safari
+    // token and a made-up "Version/60.5" for the sites that sniff for it.
+    let apple = ["Macintosh", "iPhone", "iPad", "iPod"].iter().any(|d| user_agent.contains(d));
+    if apple && user_agent.contains("Safari/") {
         return Some(version_after("Version/").map_or_else(|| "WebKit".into(), |v| format!("Safari {v}")));
+    }
+    if user_agent.contains("AppleWebKit/") && user_agent.contains("Linux") && !user_agent.contains("Android")
+    {
+        return Some("WebKitGTK".into());
     }
     user_agent.contains("AppleWebKit/").then(|| "WebKit".into())
 }
@@ -130,9 +142,14 @@ fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
 
-/// The conditions a run measured under: its plan's and its topology.
-pub fn conditions_of(run: &RunRecord) -> String {
-    format!("{}, {}", run.plan.conditions(), run.topology.name())
+/// The conditions a run measured under: its plan's and its topology (left out when runs are
+/// compared across topologies on purpose).
+pub fn conditions_of(run: &RunRecord, across_topologies: bool) -> String {
+    if across_topologies {
+        run.plan.conditions()
+    } else {
+        format!("{}, {}", run.plan.conditions(), run.topology.name())
+    }
 }
 
 pub fn compare_platforms(runs: &[RunRecord], options: CompareOptions) -> PlatformComparison {
@@ -159,7 +176,19 @@ pub fn compare_platforms(runs: &[RunRecord], options: CompareOptions) -> Platfor
         ));
         runs.iter().filter(|r| r.status == RunStatus::Complete).collect()
     };
-    let mut all_conditions: Vec<String> = runs.iter().map(|r| conditions_of(r)).collect();
+    if options.across_topologies {
+        let mut topologies: Vec<&str> = runs.iter().map(|r| r.topology.name()).collect();
+        topologies.sort_unstable();
+        topologies.dedup();
+        if topologies.len() > 1 {
+            notes.push(format!(
+                "compared across topologies on purpose ({}): besides the transport, each differs by how the machine hands a call between threads or processes (tens of µs on loopback; nothing over a real link)",
+                topologies.join(", ")
+            ));
+        }
+    }
+    let mut all_conditions: Vec<String> =
+        runs.iter().map(|r| conditions_of(r, options.across_topologies)).collect();
     all_conditions.sort();
     all_conditions.dedup();
     let mixed = all_conditions.len() > 1;
@@ -175,7 +204,7 @@ pub fn compare_platforms(runs: &[RunRecord], options: CompareOptions) -> Platfor
     // Each group's label before any "#2" that tells it from a namesake: what runs pool by.
     let mut bases: Vec<String> = Vec::new();
     for run in runs {
-        let conditions = conditions_of(run);
+        let conditions = conditions_of(run, options.across_topologies);
         let mut label = platform_label(run);
         if mixed {
             label = format!("{label} · {}", run.plan.name.as_deref().unwrap_or("custom plan"));
@@ -281,7 +310,7 @@ pub fn compare_platforms(runs: &[RunRecord], options: CompareOptions) -> Platfor
                 let (reference, r) = &pooled[0][k];
                 if groups[g].conditions != groups[0].conditions {
                     vs_words = Some(format!(
-                        "not compared: measured under other conditions than {} (see the groups)",
+                        "not compared: measured under other conditions than {} (see the groups; --across-topologies compares topologies on purpose)",
                         groups[0].label
                     ));
                 } else if !reference.latencies_us.is_empty() && !group.latencies_us.is_empty() {

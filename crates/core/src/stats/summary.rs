@@ -61,6 +61,10 @@ impl Summary {
 
     /// A quantile as people should read it: "< 1.00 ms (clock step)" when below the step.
     pub fn show(&self, value_us: f64) -> String {
+        if self.count == 0 {
+            // No call answered: there is no latency to show (the errors say why).
+            return "-".into();
+        }
         match self.clock_step_us {
             Some(step) if self.censored(value_us) => format!("< {} (clock step)", format_us(step)),
             _ => format_us(value_us),
@@ -73,6 +77,11 @@ impl Summary {
         (self.count as f64) * (1.0 - q) >= 1.0 - 1e-9
     }
 
+    /// A plain figure of the sample (a mean, a σ): "-" when no call answered.
+    pub fn show_plain(&self, value_us: f64) -> String {
+        if self.count == 0 { "-".into() } else { format_us(value_us) }
+    }
+
     /// A percentile cell: "-" where the sample is too small for it, else as [`Summary::show`].
     pub fn show_quantile(&self, q: f64, value_us: f64) -> String {
         if self.supports(q) { self.show(value_us) } else { "-".into() }
@@ -81,6 +90,9 @@ impl Summary {
     /// The 95 % interval of the mean: "± 1.2 µs" (Student's t), or "1.0 µs–2.0 µs (bootstrap)"
     /// when the t interval reaches below the fastest call.
     pub fn ci_text(&self) -> String {
+        if self.count == 0 {
+            return "-".into();
+        }
         match (self.bootstrap_ci95_low_us, self.bootstrap_ci95_high_us) {
             (Some(low), Some(high)) if self.ci95_unreliable => {
                 format!("{}–{} (bootstrap)", format_us(low), format_us(high))

@@ -33,6 +33,10 @@ pub struct SweepLine {
     pub client: ClientKind,
     pub median_us: Vec<Option<f64>>,
     pub model_us: Vec<Option<f64>>,
+    /// Each point's median in words ("50.4 ms", "< 1.00 ms (clock step)", "-"), and its
+    /// model ("50.0 ms"; "no link" where the point has none; None where not modelled).
+    pub median_text: Vec<String>,
+    pub model_text: Vec<Option<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
@@ -90,6 +94,8 @@ pub fn sweep_report(runs: &[(RunRecord, Report)]) -> SweepReport {
                     client: t.client,
                     median_us: Vec::new(),
                     model_us: Vec::new(),
+                    median_text: Vec::new(),
+                    model_text: Vec::new(),
                 });
             }
         }
@@ -101,6 +107,14 @@ pub fn sweep_report(runs: &[(RunRecord, Report)]) -> SweepReport {
             let model = measured.map(|t| link.predict_us(line.transport, &super::link::traffic(record, t)));
             line.median_us.push(measured.map(|t| t.overall.p50_us));
             line.model_us.push(model);
+            // A censored median reads as its bound, and a point without a link has no model.
+            line.median_text
+                .push(measured.map_or_else(|| "-".to_owned(), |t| t.overall.show(t.overall.p50_us)));
+            line.model_text.push(match model {
+                Some(_) if link.is_direct() => Some("no link".to_owned()),
+                Some(m) => Some(super::format_us(m)),
+                None => None,
+            });
         }
     }
     SweepReport { setting: setting.to_owned(), unit: unit.to_owned(), points, lines }

@@ -89,7 +89,7 @@ pub fn uplink_report(record: &RunRecord, transports: &[TransportReport]) -> Opti
             continue;
         };
         notes.push(format!(
-            "{}: {}'s uplink ({} kbit/s) carries at most {} {} messages/s of {:.0} B, {} ws messages/s of {:.0} B: {:.1}× as many",
+            "{}: an uplink as narrow as {}'s ({} kbit/s) would carry at most {} {} messages/s of {:.0} B, or {} ws messages/s of {:.0} B: {:.1}× as many",
             client.name(),
             slowest.name,
             slowest.up_kbit,

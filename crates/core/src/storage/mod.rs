@@ -53,8 +53,11 @@ pub struct RunListItem {
 
 const SCHEMA_VERSION: i64 = 1;
 
+/// How long a writer waits for another's lock before it gives up.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 const SCHEMA: &str = "
-CREATE TABLE runs (
+CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY,
     started_at INTEGER NOT NULL,
     finished_at INTEGER NOT NULL,
@@ -68,7 +71,7 @@ CREATE TABLE runs (
     headline TEXT,
     meta TEXT NOT NULL
 );
-CREATE TABLE samples (
+CREATE TABLE IF NOT EXISTS samples (
     run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     transport TEXT NOT NULL,
     client TEXT NOT NULL,
@@ -83,7 +86,7 @@ CREATE TABLE samples (
     bytes_in INTEGER NOT NULL,
     error TEXT
 );
-CREATE INDEX samples_by_run ON samples(run_id);
+CREATE INDEX IF NOT EXISTS samples_by_run ON samples(run_id);
 ";
 
 /// Runs being measured now, and which process writes them: a run still `running` whose
@@ -130,6 +133,9 @@ impl History {
                 .map_err(|e| open_err(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
         }
         let conn = Connection::open(path).map_err(open_err)?;
+        // Several processes may open a new history at once (a CI matrix; the app and the command
+        // line on first use): each waits its turn for the locks instead of failing.
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
         History::init(conn)
     }
@@ -138,20 +144,25 @@ impl History {
         History::init(Connection::open_in_memory()?)
     }
 
-    fn init(conn: Connection) -> Result<History, StorageError> {
+    fn init(mut conn: Connection) -> Result<History, StorageError> {
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // The schema is read and made in one write transaction, taken before reading (IMMEDIATE):
+        // of several processes opening a new history together, one makes it and the others find
+        // it made. Every statement is idempotent besides.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
         match version {
             0 => {
-                conn.execute_batch(SCHEMA)?;
-                conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+                tx.execute_batch(SCHEMA)?;
+                tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             }
             SCHEMA_VERSION => {}
             newer => return Err(StorageError::TooNew(newer)),
         }
-        conn.execute_batch(LIVE_RUNS)?;
-        conn.execute_batch(NOTES)?;
+        tx.execute_batch(LIVE_RUNS)?;
+        tx.execute_batch(NOTES)?;
+        tx.commit()?;
         Ok(History { conn })
     }
 
