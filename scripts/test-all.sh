@@ -96,7 +96,7 @@ part "workflows (actionlint)" workflows
 part "Android check" android
 part "macOS check" bash scripts/check-macos.sh
 part "tests (Linux: the app's end-to-end test under Xvfb, browser join in headless Chromium)" linux_tests
-part "floor: pinned ratios over three runs (release; fails above ±10 %, aim ±5 %)" \
+part "floor: pinned ratios over three runs (release; fails when runs disagree by ±10 %, aim ±5 %)" \
   cargo bench -p duplex-core --bench floor --locked -- --check
 part "peers: the Autobahn cases (kosoku) and k6 (500 ws + 100 http users, 20 s) against duplex serve" peers
 part "Linux packages: .deb and .rpm built, .deb installed and started" bash scripts/check-linux-packages.sh

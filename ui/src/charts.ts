@@ -286,7 +286,9 @@ export function stalenessCdf(el: HTMLElement, feeds: { label: string; colour: st
     {
       scales: { x: { time: false, distr: 3 }, y: { range: [0, 1] } },
       axes: axes("staleness when shown (ms, log)", "share of snapshots"),
-      series: [{ label: "ms" }, ...feeds.map((f) => ({ label: f.label, stroke: f.colour, width: 2, points: { show: false } }))],
+      // A CDF is a step: drawn as lines between its points, a feed whose every snapshot was
+      // ~1 s stale seemed to rise from 10 ms on.
+      series: [{ label: "ms" }, ...feeds.map((f) => ({ label: f.label, stroke: f.colour, width: 2, points: { show: false }, paths: uPlot.paths.stepped!({ align: 1 }) }))],
       legend: { live: false },
     },
     [xs, ...ys] as uPlot.AlignedData,
@@ -372,11 +374,12 @@ export function fanoutChart(el: HTMLElement, report: FanoutReport, figure: "late
   const lines = transports.flatMap((t) => {
     const style = { ...seriesStyle({ transport: t, client: "native" }), label: t, value: msValue };
     if (figure === "cpu") {
+      // In µs, as the table gives it.
       const perEvent = (n: number) => {
         const cell = at(t, n);
-        return cell?.server_cpu_us == null ? null : cell.server_cpu_us / Math.max(1, cell.subscribers) / 1000;
+        return cell?.server_cpu_us == null ? null : cell.server_cpu_us / Math.max(1, cell.subscribers);
       };
-      return [{ series: { ...style, points: { show: true, size: 7 } }, data: x.map(perEvent) }];
+      return [{ series: { ...style, value: (_u: uPlot, v: number | null) => (v === null ? "" : formatUs(v)), points: { show: true, size: 7 } }, data: x.map(perEvent) }];
     }
     return [
       { series: { ...style, label: `${t} last`, points: { show: true, size: 7 } }, data: x.map((n) => ms(at(t, n)?.last_us)) },
@@ -388,7 +391,7 @@ export function fanoutChart(el: HTMLElement, report: FanoutReport, figure: "late
     {
       // The subscriber counts measured, not the decades around them.
       scales: { x: { time: false, distr: 3, range: (_u, min, max) => (min === max ? [min / 2, max * 2] : [min, max]) }, y: { distr: 3 } },
-      axes: axes("subscribers (log)", figure === "cpu" ? "CPU per event (ms, log)" : "latency (ms, log)"),
+      axes: axes("subscribers (log)", figure === "cpu" ? "server CPU per delivered event (µs, log)" : "latency (ms, log)"),
       series: [{ label: "subscribers", value: (_u, v) => (v === null ? "" : v.toLocaleString()) }, ...lines.map((l) => l.series)],
       legend: { live: true },
     },

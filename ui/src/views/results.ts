@@ -43,6 +43,15 @@ function summaryRow(t: TransportReport): string {
   </tr>`;
 }
 
+/** Round trips first; push transports' one-way times after a line of their own. */
+function summaryRows(transports: TransportReport[], tickMs: number): string {
+  const push = new Set(["ws-push", "long-poll", "poll", "sse"]);
+  const pushed = transports.filter((t) => push.has(t.transport));
+  const rows = transports.filter((t) => !push.has(t.transport)).map(summaryRow).join("");
+  if (!pushed.length) return rows;
+  return `${rows}<tr class="section"><th colspan="13">push: the server's events, one way (creation → arrival), one a tick (${tickMs} ms)</th></tr>${pushed.map(summaryRow).join("")}`;
+}
+
 function energyRow(t: TransportEnergy): string {
   const cell = (q: "process-cpu" | "system-cpu" | "rapl" | "battery") => {
     const cost = t.costs.find((c) => c.quantity === q);
@@ -180,7 +189,7 @@ export function renderResults(root: HTMLElement, view: RunView | null, options: 
   <div class="card"><h3>Percentiles</h3>
     <div class="table-wrap"><table id="summary-table">
       <thead><tr><th>transport</th>${glossaryHeads(["p50", "p99", "mean ± 95% CI", "calls", "errors", "σ", "min", "p90", "p99.9", "max", "bytes out / in per msg", "per ms"])}</tr></thead>
-      <tbody>${report.transports.map(summaryRow).join("")}</tbody>
+      <tbody>${summaryRows(report.transports, record.plan.tick_ms)}</tbody>
     </table></div>
   </div>
   ${uplinkCard(report.uplink)}

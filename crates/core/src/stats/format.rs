@@ -16,6 +16,14 @@ pub fn format_us(us: f64) -> String {
     }
 }
 
+/// How a transport measured by a kind of client is named in words: "http", "xhr (web view)".
+pub fn who(transport: duplex_clients::Transport, client: duplex_model::record::ClientKind) -> String {
+    match client {
+        duplex_model::record::ClientKind::Native => transport.name().to_owned(),
+        duplex_model::record::ClientKind::Webview => format!("{} (web view)", transport.name()),
+    }
+}
+
 /// A count with thousands separated: "2,600", "1,000,000".
 pub fn format_count(n: u64) -> String {
     let digits = n.to_string();

@@ -87,10 +87,7 @@ pub fn link_report(record: &RunRecord, transports: &[TransportReport]) -> Option
         let median_us = t.overall.p50_us;
         let ratio = if model_us > 0.0 { median_us / model_us } else { f64::NAN };
         let model = Link::model_words(t.transport, &traffic);
-        let who = match t.client {
-            ClientKind::Native => t.transport.name().to_owned(),
-            ClientKind::Webview => format!("{} (web view)", t.transport.name()),
-        };
+        let who = super::format::who(t.transport, t.client);
         if let Some(opened) = connections_of(record, t).filter(|c| c.new_connections > 0) {
             notes.push(opened_connections(&who, opened, record));
         }

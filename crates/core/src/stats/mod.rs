@@ -303,10 +303,7 @@ fn failed_calls(record: &RunRecord, t: &TransportReport) -> String {
     if kinds.len() > 3 {
         causes.push(format!("and {} other kinds", kinds.len() - 3));
     }
-    let who = match t.client {
-        ClientKind::Native => t.transport.name().to_owned(),
-        ClientKind::Webview => format!("{} (web view)", t.transport.name()),
-    };
+    let who = format::who(t.transport, t.client);
     let all = t.overall.count + t.overall.errors;
     format!(
         "{who}: {} of {} calls failed (left out of the latency statistics): {}",
