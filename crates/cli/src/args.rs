@@ -588,7 +588,7 @@ impl TlsArgs {
     }
 }
 
-/// The server's limits (see the README's table); over one, a client gets a clear status or
+/// The server's limits (see docs/security.md); over one, a client gets a clear status or
 /// close code.
 #[derive(Debug, Args)]
 pub struct LimitArgs {

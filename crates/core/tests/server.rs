@@ -94,6 +94,28 @@ async fn http(method: &str, url: &str, body: Vec<u8>) -> (StatusCode, String) {
     (status, response.text().await.expect("body"))
 }
 
+/// `POST /echo/plain` answers as anyone's echo server: the bytes back unchanged, whatever they
+/// are (not JSON, not UTF-8), and a body over the message limit is refused.
+#[tokio::test]
+async fn the_plain_http_echo_sends_the_body_back_unchanged() {
+    let server = server().await;
+    let url = format!("http://{}/echo/plain", server.local_addr());
+    let client = reqwest::Client::builder().no_proxy().build().expect("client");
+    let body: Vec<u8> = vec![0xff, 0x00, b'{', 0x80, b'x'];
+    let response = client
+        .post(&url)
+        .header("content-type", "application/x-anything")
+        .body(body.clone())
+        .send()
+        .await
+        .expect("response");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["content-type"], "application/x-anything");
+    assert_eq!(response.bytes().await.expect("body").to_vec(), body);
+    let (status, _) = http("POST", &url, vec![b'x'; (1 << 20) + 1]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
 #[tokio::test]
 async fn ajax_echo_get_and_post() {
     let server = server().await;

@@ -126,6 +126,20 @@ pub async fn echo_post(
     Ok(echo_response(reply.to_json(), (&method, &uri, &headers, body.len())))
 }
 
+/// `POST /echo/plain`: the body back unchanged, with its content type, as `/ws/echo` does for
+/// WebSocket messages: for curl, k6 or a foreign-server run with `--reply echo`.
+pub async fn plain_echo(
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .cloned()
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+}
+
 /// The newest event of `hub` at once (204 before the first), with the request's size when asked.
 fn latest_of(hub: &EventHub, request: (&Method, &Uri, &HeaderMap)) -> Response {
     let mut response = match hub.latest() {

@@ -10,6 +10,7 @@
 //! - `GET /ws/push`: WebSocket subscription to server events; `GET /events/sse`: the same events
 //!   as Server-Sent Events ([`sse`]).
 //! - `GET /ws/echo`: a plain WebSocket echo (every message back unchanged), for any client.
+//! - `POST /echo/plain`: the same over HTTP, the body back unchanged.
 //! - `GET /echo?client_time=&seq=&payload=`, `POST /echo` (JSON), `GET /msgsrv.php?time=&set=`.
 //! - `GET /events/latest` (poll), `GET /events/next?after=SEQ` (long-poll), `GET /health`.
 //! - The live monitor ([`monitor`]): `GET /ws/monitor` (push), `GET /monitor/latest`
@@ -220,6 +221,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ws/echo", get(ws::plain_echo))
         .route("/events/sse", get(sse::events))
         .route("/echo", get(http::echo_get).post(http::echo_post))
+        .route("/echo/plain", post(http::plain_echo))
         .route("/msgsrv.php", get(http::echo_get))
         .route("/events/latest", get(http::poll))
         .route("/events/next", get(http::long_poll))
@@ -279,7 +281,7 @@ async fn root(State(state): State<AppState>, req: Request) -> Response {
 
 const INDEX: &str = "<!doctype html><meta charset=utf-8><title>Duplex echo server</title>\
 <h1>Duplex echo server</h1><p>WebSocket echo: <code>/ws</code> (or <code>/</code>), push: \
-<code>/ws/push</code>, plain echo (any client): <code>/ws/echo</code>. AJAX echo: <code>GET|POST /echo</code>, <code>GET /msgsrv.php</code>. \
+<code>/ws/push</code>, plain echo (any client): <code>/ws/echo</code>, <code>POST /echo/plain</code>. AJAX echo: <code>GET|POST /echo</code>, <code>GET /msgsrv.php</code>. \
 Events: <code>/events/latest</code>, <code>/events/next?after=SEQ</code>, \
 <code>/events/sse</code>. <code>/health</code>. HTTP/1.1 and HTTP/2, with and without TLS, on this \
 one port.</p>";

@@ -1,5 +1,5 @@
 //! CSV files of a run: raw samples, the summary (overall and per set) and the comparisons.
-//! Columns are documented in the README; every file has a header row and opens cleanly in a
+//! Columns are documented in docs/reports.md; every file has a header row and opens cleanly in a
 //! spreadsheet. Samples can be read back ([`read_samples`]), with line numbers in errors.
 
 use std::io::{Read, Write};
