@@ -38,7 +38,7 @@ echo "-- 1. engine and CLI tests for $TARGET, run under $("$WINE" --version)"
 # DUPLEX_EXPECT_WINE: the tests that check Wine is detected expect it. The interoperability and
 # browser tests need Linux programs a Windows process cannot start; they skip, saying why.
 DUPLEX_EXPECT_WINE=1 DUPLEX_REQUIRE_EXTERNAL='' \
-  cargo test --locked --target "$TARGET" -p duplex-model -p duplex-server -p duplex-clients -p duplex-core -p duplex-cli -- --show-output 2>&1 | tee "$OUT/tests.log" \
+  cargo test --locked --target "$TARGET" -p duplex-model -p duplex-platform -p duplex-server -p duplex-clients -p duplex-core -p duplex-cli -- --show-output 2>&1 | tee "$OUT/tests.log" \
   | grep -E '^test result:|^skipped|FAILED|panicked|^warning' || true
 if grep -q -E '^test result: FAILED|error: test failed' "$OUT/tests.log" || ! grep -q '^test result:' "$OUT/tests.log"; then
   echo "FAILED: the Windows tests under Wine (full log: $OUT/tests.log)" >&2

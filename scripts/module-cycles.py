@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CRATES = ["crates/model", "crates/server", "crates/clients", "crates/core", "crates/cli", "src-tauri", "mobile"]
+CRATES = ["crates/model", "crates/platform", "crates/server", "crates/clients", "crates/core", "crates/cli", "src-tauri", "mobile"]
 IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 
 

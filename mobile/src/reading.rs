@@ -1,7 +1,7 @@
 //! What the Kotlin plugin returns, and its conversion to the engine's battery reading. Kept
 //! free of Android APIs so it is tested on any machine.
 
-use duplex_core::power::{BatteryReading, BatteryState};
+use duplex_model::power::{BatteryReading, BatteryState};
 use serde::Deserialize;
 
 /// `BatteryManager` and the sticky `ACTION_BATTERY_CHANGED` intent, as the plugin sends them.

@@ -5,7 +5,7 @@ use serde::ser::SerializeStruct;
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("{0}")]
-    Plan(#[from] duplex_core::runner::PlanError),
+    Plan(#[from] duplex_core::plan::PlanError),
     #[error("{0}")]
     Run(#[from] duplex_core::runner::RunError),
     #[error("{0}")]

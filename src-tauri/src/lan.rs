@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use duplex_core::clients::Transport;
 use duplex_core::link::{Link, Relay};
-use duplex_core::runner::Plan;
+use duplex_core::plan::Plan;
 use duplex_core::server::join::{Asset, BrowserJoin, ResultSink, WebAssets};
 use duplex_core::server::{ServerConfig, ServerThread, lan};
 use serde::{Deserialize, Serialize};

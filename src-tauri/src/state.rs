@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
+use duplex_core::plan::MAX_PAYLOAD_BYTES;
 use duplex_core::protocol::message_bytes_for;
-use duplex_core::runner::MAX_PAYLOAD_BYTES;
 use duplex_core::server::{ServerConfig, ServerThread};
 use duplex_core::session::RunSession;
 use duplex_core::storage::History;

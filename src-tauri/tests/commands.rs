@@ -46,7 +46,7 @@ fn invoke(app: &MockApp, cmd: &str, args: Value) -> Result<Value, Value> {
 
 fn plan(changes: Value) -> Value {
     let mut plan =
-        serde_json::to_value(duplex_core::runner::Plan::preset("quick").expect("preset")).expect("json");
+        serde_json::to_value(duplex_core::plan::Plan::preset("quick").expect("preset")).expect("json");
     for (k, v) in changes.as_object().expect("object") {
         plan[k] = v.clone();
     }

@@ -5,9 +5,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use duplex_core::clients::{HttpMethod, Transport, Trust};
+use duplex_core::plan::{CheckedPlan, Order, Plan};
 use duplex_core::record::{ClientKind, Topology};
-use duplex_core::runner::{CheckedPlan, DEFAULT_TEMPLATE, ForeignMessages, Order, Plan, Target};
+use duplex_core::runner::Target;
 use duplex_core::server::Limits;
+use duplex_core::transport::{DEFAULT_TEMPLATE, ForeignMessages};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -351,7 +353,7 @@ pub struct BenchArgs {
 }
 
 impl BenchArgs {
-    pub fn plan(&self) -> Result<CheckedPlan, duplex_core::runner::PlanError> {
+    pub fn plan(&self) -> Result<CheckedPlan, duplex_core::plan::PlanError> {
         let mut plan = Plan::preset(&self.preset)?;
         match &self.transports {
             Some(t) => plan.transports = t.clone(),
@@ -385,7 +387,7 @@ impl BenchArgs {
         }
         plan.binary |= self.binary;
         if let Some(spec) = &self.link {
-            plan.link = Some(link_of(spec).map_err(duplex_core::runner::PlanError::Invalid)?);
+            plan.link = Some(link_of(spec).map_err(duplex_core::plan::PlanError::Invalid)?);
         }
         if let Some(minutes) = self.minutes {
             plan = plan.with_minutes_per_transport(minutes)?;

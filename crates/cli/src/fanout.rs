@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use anyhow::Context;
 use duplex_core::clients::Endpoints;
 use duplex_core::fanout::{FanoutPlan, embedded_server, fanout};
-use duplex_core::platform::PlatformInfo;
 use duplex_core::soak::files::{Route, make_room};
 
 use crate::args::FanoutArgs;
@@ -62,7 +61,7 @@ pub async fn run(args: &FanoutArgs) -> anyhow::Result<ExitCode> {
         let stamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ");
         let path = args.csv.join(format!("fanout-{stamp}.csv"));
         let file = std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
-        duplex_core::export::csv::write_fanout(file, &report, &PlatformInfo::collect().label())
+        duplex_core::export::csv::write_fanout(file, &report, &duplex_core::platform::this_machine().label())
             .context("writing the fan-out CSV")?;
         Some(path)
     };

@@ -108,10 +108,10 @@ fn fail(e: anyhow::Error) -> ExitCode {
 
 /// Over a slow link a plan made for loopback takes hours: how long, said before it starts, and
 /// how to take a quicker look.
-fn say_how_long_over_the_link(plan: &duplex_core::runner::CheckedPlan) {
+fn say_how_long_over_the_link(plan: &duplex_core::plan::CheckedPlan) {
     let Some(seconds) = plan.seconds_over_link().filter(|s| *s > 120.0) else { return };
     let link = plan.link.as_ref().map_or_else(String::new, |l| l.name.clone());
-    let quick = duplex_core::runner::Plan { sets: 1, calls: 20, warmup: 1, ..(**plan).clone() };
+    let quick = duplex_core::plan::Plan { sets: 1, calls: 20, warmup: 1, ..(**plan).clone() };
     let quick_s = quick.seconds_over_link().unwrap_or(0.0);
     err(&format!(
         "duplex: over {link} this plan takes about {} ({} calls and their warm-up): for a quicker look, \
@@ -168,7 +168,7 @@ const THRESHOLD_FAILED: u8 = 99;
 
 /// Parses the --assert expressions and checks that the plan measures what they read, before
 /// the run.
-fn thresholds(args: &BenchArgs, plan: &duplex_core::runner::CheckedPlan) -> anyhow::Result<Vec<Threshold>> {
+fn thresholds(args: &BenchArgs, plan: &duplex_core::plan::CheckedPlan) -> anyhow::Result<Vec<Threshold>> {
     args.thresholds
         .iter()
         .map(|text| {

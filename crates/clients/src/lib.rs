@@ -30,7 +30,7 @@ pub use endpoints::{Endpoints, EndpointsError, redact_token, with_query};
 pub use http::build_client as build_http_client;
 pub use push::{LongPollClient, PollClient, SseClient, WsPushClient};
 pub use rustls::pki_types::CertificateDer;
-pub use tls::{Handshake, Trust, fingerprint};
+pub use tls::{Handshake, Trust};
 pub use ws::WsClient;
 
 /// One measured exchange.

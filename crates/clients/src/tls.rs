@@ -11,6 +11,7 @@
 //! - Every refusal says in words what was wrong and what to do, with the certificate's SHA-256
 //!   (for `--fingerprint`) and the file given.
 
+use duplex_model::certificate::fingerprint;
 use std::fmt;
 use std::sync::Arc;
 
@@ -143,12 +144,6 @@ impl Trust {
         config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
         Ok(Arc::new(config))
     }
-}
-
-/// SHA-256 of a certificate, upper-case hex pairs joined by colons (as browsers show it).
-pub fn fingerprint(cert: &[u8]) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, cert);
-    digest.as_ref().iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
 }
 
 /// Accepts exactly one certificate, by its SHA-256 (or, without one, any: `--insecure`);

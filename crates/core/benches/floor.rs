@@ -23,7 +23,7 @@ fn main() {
     // 30 rounds of 300 calls: a ratio is the median of its rounds' ratios, and rows whose
     // figures come in modes (a keep-alive HTTP echo reads ~30 or ~45 µs a round, pinned) need
     // many rounds for that median to settle.
-    let plan = duplex_core::runner::Plan { sets: 30, calls: 300, ..duplex_core::runner::Plan::default() };
+    let plan = duplex_core::plan::Plan { sets: 30, calls: 300, ..duplex_core::plan::Plan::default() };
     let mut reports = Vec::new();
     for i in 0..runs.max(1) {
         eprintln!("floor run {}/{runs} …", i + 1);

@@ -5,9 +5,10 @@
 use std::time::{Duration, Instant};
 
 use duplex_core::clients::Transport;
+use duplex_core::plan::Plan;
 use duplex_core::power::{PowerSample, PowerSettings, default_sensors};
 use duplex_core::record::Topology;
-use duplex_core::runner::{Plan, Target, execute};
+use duplex_core::runner::{Target, execute};
 use duplex_core::stats::{AnalysisOptions, analyze, format_us};
 use tokio_util::sync::CancellationToken;
 

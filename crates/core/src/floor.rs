@@ -22,7 +22,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
-use crate::runner::{Plan, Target, execute};
+use crate::plan::Plan;
+
+use crate::runner::{Target, execute};
 use crate::stats::{Group, summarize};
 use duplex_clients::Transport;
 use duplex_model::clock::unix_ns_to_secs;
@@ -205,7 +207,7 @@ pub fn measure(plan: &Plan) -> Result<FloorReport, FloorError> {
 /// The stock and Duplex rows on one thread and across two, taking turns round by round, and
 /// how long Duplex's runs on one thread took in all (s).
 fn rows_of(
-    duplex_plan: &crate::runner::CheckedPlan,
+    duplex_plan: &crate::plan::CheckedPlan,
     message: &str,
     rounds: u32,
     pinned: bool,
@@ -336,7 +338,7 @@ fn echo_rate(url: &str, message: &str) -> Result<f64, FloorError> {
 /// Duplex's ws on one thread without and then through the link relay at RTT 0 (its bandwidth,
 /// 1 Tbit/s, only makes the relay run), with this process's CPU time around each.
 fn relay_cost(
-    plan: &crate::runner::CheckedPlan,
+    plan: &crate::plan::CheckedPlan,
     sets: u32,
     rows: &mut Vec<FloorRow>,
 ) -> Result<Option<RelayCost>, FloorError> {

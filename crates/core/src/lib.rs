@@ -10,7 +10,14 @@
 //! server) and `duplex-clients` (native clients) ← here.
 
 pub use duplex_clients as clients;
-pub use duplex_model::{VERSION, clock, platform, protocol, record, redact, sse};
+pub use duplex_model::{VERSION, certificate, clock, plan, protocol, record, redact, sse, transport};
+
+/// What device a run was measured on ([`duplex_model::platform`]) and this machine's reading of
+/// itself ([`duplex_platform`]).
+pub mod platform {
+    pub use duplex_model::platform::*;
+    pub use duplex_platform::{this_machine, wine};
+}
 pub use duplex_server as server;
 
 pub mod export;

@@ -189,7 +189,7 @@ impl RunSession {
         let record = &mut self.part.record;
         record.server = server;
         record.topology = Topology::Webview;
-        record.platform = PlatformInfo::collect();
+        record.platform = crate::platform::this_machine();
         let power = &mut self.part.power;
         if power.baseline_ms() > 0 {
             on_update(Update::Baseline { duration_ms: power.baseline_ms() });

@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use duplex_core::clients::Transport;
 use duplex_core::export::{csv::read_samples, write_report};
+use duplex_core::plan::Plan;
 use duplex_core::record::RunStatus;
-use duplex_core::runner::{Plan, Target};
+use duplex_core::runner::Target;
 use duplex_core::server::{ServerConfig, ServerThread};
 use duplex_core::session::Update;
 use duplex_core::stats::{AnalysisOptions, analyze};

@@ -6,8 +6,10 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 
 use duplex_core::clients::{Transport, Trust};
+use duplex_core::plan::Plan;
 use duplex_core::record::RunStatus;
-use duplex_core::runner::{ForeignMessages, Plan, ReplyRule, Target};
+use duplex_core::runner::Target;
+use duplex_core::transport::{ForeignMessages, ReplyRule};
 
 use crate::util::{run_against, small_plan};
 

@@ -255,7 +255,7 @@ proptest! {
         any_template in any::<String>(),
         reply in proptest::collection::vec(any::<u8>(), 0..200),
     ) {
-        use duplex_core::runner::{ForeignMessages, ReplyRule};
+        use duplex_core::transport::{ForeignMessages, ReplyRule};
         let template: String = pieces.iter().map(Piece::template).collect();
         let expected: String = pieces.iter().map(|p| p.filled(seq, time, &payload)).collect();
         let messages = ForeignMessages { template, reply: ReplyRule::Echo };

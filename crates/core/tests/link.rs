@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use duplex_core::clients::Transport;
 use duplex_core::link::{Link, Relay};
+use duplex_core::plan::Plan;
 use duplex_core::record::{ClientKind, RunStatus};
-use duplex_core::runner::Plan;
 use duplex_core::stats::{AnalysisOptions, analyze};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};

@@ -5,13 +5,13 @@ use std::path::Path;
 
 use duplex_core::clients::Transport;
 use duplex_core::export::{ReportFiles, write_report_files};
+use duplex_core::plan::Plan;
 use duplex_core::power::battery::sysfs::SysfsBattery;
 use duplex_core::power::rapl::{Rapl, delta_uj};
 use duplex_core::power::{
     BatteryReading, BatteryState, PowerSample, PowerSettings, PowerTrace, SensorStatus, TimeWindow,
 };
 use duplex_core::record::{BlockTiming, ClientKind, RunRecord, Sample};
-use duplex_core::runner::Plan;
 use duplex_core::stats::energy::{Quantity, attribute, energy_report, ratio_with_ci};
 use duplex_core::stats::{AnalysisOptions, analyze};
 

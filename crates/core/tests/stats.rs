@@ -1,8 +1,8 @@
 //! Statistics against values computed independently (NumPy/SciPy, `data/make_stats_fixture.py`).
 
 use duplex_core::clients::Transport;
+use duplex_core::plan::Plan;
 use duplex_core::record::{BlockTiming, ClientKind, RunRecord, RunStatus, Sample, Topology};
-use duplex_core::runner::Plan;
 use duplex_core::stats::platforms::{CompareOptions, GroupBy, compare_platforms};
 use duplex_core::stats::{AnalysisOptions, Group, analyze, mann_whitney, normal, summarize, welch};
 use serde_json::Value;

@@ -4,9 +4,10 @@
 //! change of regime, which the detector is right to report.
 
 use duplex_core::clients::Transport;
+use duplex_core::plan::Plan;
 use duplex_core::power::PowerSettings;
 use duplex_core::record::{RunStatus, Topology};
-use duplex_core::runner::{Plan, Target, execute};
+use duplex_core::runner::{Target, execute};
 use duplex_core::stats::{AnalysisOptions, analyze};
 use tokio_util::sync::CancellationToken;
 

@@ -4,8 +4,9 @@
 use std::io::Write;
 
 use duplex_core::clients::{Client, ClientOptions, Endpoints, Transport, Trust};
+use duplex_core::plan::Plan;
 use duplex_core::record::{ClientKind, RunStatus};
-use duplex_core::runner::{Plan, Target};
+use duplex_core::runner::Target;
 use duplex_core::server::{ServerConfig, TlsIdentity, TlsSetting};
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 
@@ -192,7 +193,7 @@ fn self_signed_ca_like_openssls(names: &[&str], not_after_year: i32) -> (TlsIden
     params.not_before = rcgen::date_time_ymd(2020, 1, 1);
     params.not_after = rcgen::date_time_ymd(not_after_year, 1, 1);
     let cert = params.self_signed(&key).expect("certificate");
-    let sha = duplex_core::clients::fingerprint(cert.der());
+    let sha = duplex_core::certificate::fingerprint(cert.der());
     let identity = TlsIdentity::from_parts(
         cert.der().clone(),
         PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
@@ -238,7 +239,7 @@ async fn the_servers_own_certificate_given_as_ca_cert_is_trusted_and_every_refus
     // A server certificate signed by a CA that is not in the file.
     let (_, issuer) = private_ca();
     let signed = identity_with(leaf(2999), Some(&issuer));
-    let signed_sha = duplex_core::clients::fingerprint(signed.certificate());
+    let signed_sha = duplex_core::certificate::fingerprint(signed.certificate());
     let error = run_remote(signed, trust.clone()).await.error.unwrap_or_default();
     if !crate::util::under_wine() {
         assert!(

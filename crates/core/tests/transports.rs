@@ -5,8 +5,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use duplex_core::clients::{Client, ClientOptions, Endpoints, HttpMethod, Pattern, Transport, Trust};
+use duplex_core::plan::{Order, Plan};
 use duplex_core::record::{RunStatus, Topology};
-use duplex_core::runner::{Order, Plan, Target, execute};
+use duplex_core::runner::{Target, execute};
 use duplex_core::server::{ServerConfig, ServerThread};
 use duplex_core::session::Update;
 use tokio::net::{TcpListener, TcpStream};

@@ -1,9 +1,10 @@
 //! Helpers shared by the integration tests.
 
 use duplex_core::clients::Transport;
+use duplex_core::plan::Plan;
 use duplex_core::power::PowerSettings;
 use duplex_core::record::{RunRecord, Topology};
-use duplex_core::runner::{Plan, Target, execute};
+use duplex_core::runner::{Target, execute};
 use duplex_core::server::{Server, ServerConfig};
 use duplex_core::session::{RunSession, SessionError, Update};
 use duplex_core::stats::AnalysisOptions;

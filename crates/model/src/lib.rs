@@ -4,6 +4,7 @@
 //! and the live monitor's snapshots. It may use no other Duplex crate; the server, the clients
 //! and the engine (`duplex-core`) all use it.
 
+pub mod certificate;
 pub mod clock;
 pub mod link;
 pub mod monitor;

@@ -161,3 +161,24 @@ pub struct BatteryReading {
     pub voltage_v: Option<f64>,
     pub temperature_c: Option<f64>,
 }
+
+/// A source of readings (the engine's CPU, RAPL and battery sensors, the Android plugin's
+/// BatteryManager). Implementations fill their own fields of the sample.
+pub trait Sensor: Send {
+    /// "cpu", "rapl" or "battery".
+    fn name(&self) -> &'static str;
+    /// Where it reads from, for the report.
+    fn source(&self) -> String;
+    /// Reads now into `sample`; an error leaves the fields `None` and is counted.
+    fn read(&mut self, sample: &mut PowerSample) -> Result<(), String>;
+}
+
+/// A sensor that could not be opened, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unavailable {
+    pub sensor: &'static str,
+    pub reason: String,
+}
+
+/// The result of looking for a sensor.
+pub type Probe = Result<Box<dyn Sensor>, Unavailable>;

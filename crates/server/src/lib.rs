@@ -56,7 +56,7 @@ pub use access::{OwnHosts, new_token};
 pub use error::ApiError;
 pub use events::EventHub;
 pub use http::{CONNECTION_REQUEST_HEADER, REQUEST_BYTES_HEADER, request_wire_len};
-pub use tls::{TlsIdentity, fingerprint};
+pub use tls::TlsIdentity;
 pub use ws::echo_text;
 
 /// Settings of the echo server. `Default` is loopback on a free port.

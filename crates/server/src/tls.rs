@@ -4,6 +4,7 @@
 //! certificate (Duplex's own, given it at start) pin it; others compare its SHA-256
 //! fingerprint, which `duplex serve`, the app and the LAN banner show.
 
+use duplex_model::certificate::fingerprint;
 use std::sync::Arc;
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -67,12 +68,6 @@ impl TlsIdentity {
     pub(crate) fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
         tokio_rustls::TlsAcceptor::from(self.config.clone())
     }
-}
-
-/// SHA-256 of a certificate's DER bytes, upper-case hex pairs joined by colons.
-pub fn fingerprint(cert: &[u8]) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, cert);
-    digest.as_ref().iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
 }
 
 #[cfg(test)]

@@ -4,7 +4,6 @@
 
 use duplex_core::clients::Endpoints;
 use duplex_core::fanout::{FanoutPlan, FanoutProgress, FanoutReport, embedded_server, fanout};
-use duplex_core::platform::PlatformInfo;
 use duplex_core::soak::files::{Route, make_room};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Runtime};
@@ -33,7 +32,7 @@ pub async fn export_fanout<R: Runtime>(app: AppHandle<R>, report: FanoutReport) 
     let Some(path) = super::history::save_path(&app, "Export fan-out", "duplex-fanout.csv") else {
         return Ok(None);
     };
-    let platform = PlatformInfo::collect().label();
+    let platform = duplex_core::platform::this_machine().label();
     duplex_core::export::csv::write_fanout(duplex_core::export::create(&path)?, &report, &platform)?;
     Ok(Some(path.display().to_string()))
 }

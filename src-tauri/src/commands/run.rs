@@ -5,10 +5,11 @@
 use duplex_core::clients::{Transport, Trust, WebTrust};
 use duplex_core::export::html::{RunView, view_of};
 use duplex_core::link::{Link, Relay};
+use duplex_core::plan::{CheckedPlan, ClientRun, Plan, SweepStep};
 use duplex_core::platform::PlatformInfo;
 use duplex_core::power::Probe;
 use duplex_core::record::{ClientKind, ClientPart, RunStatus};
-use duplex_core::runner::{CheckedPlan, ClientRun, Plan, SweepStep, Target};
+use duplex_core::runner::Target;
 use duplex_core::session::{Finished, RunSession, Update};
 use duplex_core::stats::AnalysisOptions;
 use serde::{Deserialize, Serialize};
@@ -58,7 +59,7 @@ pub async fn app_info(state: State<'_, DuplexState>) -> AppResult<AppInfo> {
         server: state.server.as_ref().map(|s| s.local_addr().to_string()).map_err(Clone::clone),
         tls_fingerprint: state.server.as_ref().ok().and_then(|s| s.tls()).map(|t| t.fingerprint().to_owned()),
         data_dir: state.data_dir.display().to_string(),
-        platform: PlatformInfo::collect(),
+        platform: duplex_core::platform::this_machine(),
         presets,
         transports: Transport::ALL
             .into_iter()

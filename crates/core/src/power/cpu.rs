@@ -21,8 +21,8 @@ pub struct CpuSensor {
 impl CpuSensor {
     pub fn probe() -> Probe {
         let unavailable = |reason: String| Unavailable { sensor: "cpu", reason };
-        if let Some(wine) = duplex_model::platform::wine::version() {
-            return Err(unavailable(duplex_model::platform::wine::no_cpu_load(wine)));
+        if let Some(wine) = crate::platform::wine::version() {
+            return Err(unavailable(crate::platform::wine::no_cpu_load(wine)));
         }
         let me = sysinfo::get_current_pid().map_err(|e| unavailable(format!("no process id: {e}")))?;
         let mut system = System::new().map_err(|e| unavailable(e.to_string()))?;

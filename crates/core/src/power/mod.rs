@@ -14,29 +14,10 @@ mod monitor;
 pub mod rapl;
 
 pub use duplex_model::power::{
-    BatteryReading, BatteryState, PowerSample, PowerSettings, PowerTrace, SensorStatus, TimeWindow,
+    BatteryReading, BatteryState, PowerSample, PowerSettings, PowerTrace, Probe, Sensor, SensorStatus,
+    TimeWindow, Unavailable,
 };
 pub use monitor::PowerMonitor;
-
-/// A source of readings. Implementations fill their own fields of the sample.
-pub trait Sensor: Send {
-    /// "cpu", "rapl" or "battery".
-    fn name(&self) -> &'static str;
-    /// Where it reads from, for the report.
-    fn source(&self) -> String;
-    /// Reads now into `sample`; an error leaves the fields `None` and is counted.
-    fn read(&mut self, sample: &mut PowerSample) -> Result<(), String>;
-}
-
-/// A sensor that could not be opened, and why.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Unavailable {
-    pub sensor: &'static str,
-    pub reason: String,
-}
-
-/// The result of looking for a sensor.
-pub type Probe = Result<Box<dyn Sensor>, Unavailable>;
 
 /// The sensors this platform offers: CPU, RAPL and the battery. (On Android the app adds the
 /// BatteryManager sensor from its plugin instead of the battery probe here.)

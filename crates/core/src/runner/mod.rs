@@ -16,21 +16,18 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-pub use duplex_model::plan::{
-    CheckedPlan, ClientRun, MAX_CONCURRENCY, MAX_PAYLOAD_BYTES, Order, Plan, PlanError, SweepStep,
-};
+use duplex_model::plan::{CheckedPlan, Plan, PlanError};
 pub use pacing::{Pacer, Watchdog};
 
 use crate::power::PowerMonitor;
 use duplex_clients::{Client, ClientError, ClientOptions, Endpoints, Shared, Transport, Trust};
 use duplex_model::clock::{nanos, now_unix_ns};
-use duplex_model::platform::PlatformInfo;
 use duplex_model::protocol::{Health, message_bytes_for};
 use duplex_model::record::{
     BlockTiming, ClientKind, ConnectionUse, RunRecord, RunStatus, Sample, TlsUse, Topology,
 };
 use duplex_model::redact::redact;
-pub use duplex_model::transport::{DEFAULT_TEMPLATE, ForeignMessages, ReplyRule};
+use duplex_model::transport::ForeignMessages;
 use duplex_server::{Server, ServerConfig, ServerThread};
 
 /// Where the clients send their messages.
@@ -591,7 +588,7 @@ pub async fn measure(
     if let Some(t) = plan.transports.iter().find(|t| !t.runs_on(ClientKind::Native)) {
         return fail(record, format!("{t} cannot be measured by native clients"));
     }
-    record.platform = PlatformInfo::collect();
+    record.platform = crate::platform::this_machine();
     let (endpoints, topology, guard) = match open_target(target, plan).await {
         Ok(t) => t,
         Err(e) => return fail(record, e),

@@ -24,10 +24,10 @@ pub struct Agent {
 
 impl Agent {
     pub fn new() -> Result<Agent, String> {
-        if let Some(wine) = duplex_model::platform::wine::version() {
+        if let Some(wine) = duplex_platform::wine::version() {
             return Err(format!(
                 "the live monitor cannot read CPU load: {}",
-                duplex_model::platform::wine::no_cpu_load(wine)
+                duplex_platform::wine::no_cpu_load(wine)
             ));
         }
         let mut system = System::new().map_err(|e| format!("cannot read this system: {e}"))?;
@@ -118,7 +118,7 @@ mod tests {
 
     #[test]
     fn the_agent_reads_this_machine() {
-        if let Some(wine) = duplex_model::platform::wine::version() {
+        if let Some(wine) = duplex_platform::wine::version() {
             let refused = Agent::new().err().unwrap_or_default();
             assert!(refused.contains(&format!("running under Wine {wine}")), "{refused}");
             return;

@@ -180,7 +180,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_agent_samples_only_while_watched() {
-        if duplex_model::platform::wine::version().is_some() {
+        if duplex_platform::wine::version().is_some() {
             // No agent under Wine (CPU load cannot be read): agent::tests checks the refusal.
             eprintln!("skipped under Wine: the live monitor's agent cannot read CPU load there");
             return;
