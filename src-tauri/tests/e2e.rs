@@ -99,6 +99,18 @@ impl Drop for Driver {
 }
 
 /// Waits until `script` (a JS expression) is truthy, returning its value.
+/// Waits until the page has painted what the last step changed (two animation frames: the
+/// frame that lays it out, and the one after it), before a screenshot or a measurement.
+async fn painted(client: &Client) {
+    client
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+            vec![],
+        )
+        .await
+        .expect("the page paints");
+}
+
 async fn wait_for(client: &Client, what: &str, script: &str, timeout: Duration) -> serde_json::Value {
     let deadline = Instant::now() + timeout;
     loop {
@@ -258,14 +270,14 @@ async fn a_person_runs_ws_vs_ajax_from_both_clients_reads_the_verdict_and_export
     let sensors: Vec<String> = serde_json::from_value(energy[3].clone()).expect("sensor lines");
     assert_eq!(sensors.len(), 3, "{sensors:?}");
     assert!(sensors.iter().all(|s| !s.contains("unavailable") || s.contains("unavailable: ")), "{sensors:?}");
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    painted(&client).await;
     let png = client.screenshot().await.expect("screenshot");
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e");
     std::fs::create_dir_all(&shots).expect("screenshot dir");
     std::fs::write(shots.join("results.png"), &png).expect("screenshot saved");
     assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
     client.execute("document.querySelector('#energy-card').scrollIntoView();", vec![]).await.expect("scroll");
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    painted(&client).await;
     std::fs::write(shots.join("energy.png"), client.screenshot().await.expect("screenshot")).expect("saved");
     client
         .execute("document.querySelector('#export-button').scrollIntoView({ block: 'center' });", vec![])
@@ -383,7 +395,7 @@ async fn a_person_runs_ws_vs_ajax_from_both_clients_reads_the_verdict_and_export
         .execute("document.querySelector('#compare-card').scrollIntoView();", vec![])
         .await
         .expect("scroll");
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    painted(&client).await;
     std::fs::write(shots.join("compare.png"), client.screenshot().await.expect("screenshot")).expect("saved");
     client
         .execute("window.scrollTo(0, 0); document.querySelector('#history-table').scrollIntoView();", vec![])
@@ -483,7 +495,7 @@ async fn measure_tls_from_both_clients(client: &Client, shots: &Path) {
         "a web-view wss-vs-https verdict: {verdicts:?}"
     );
     eprintln!("TLS run: {rows:#?}\n{verdicts:#?}");
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    painted(client).await;
     std::fs::write(shots.join("tls.png"), client.screenshot().await.expect("screenshot")).expect("saved");
 }
 
@@ -532,7 +544,7 @@ async fn measure_over_an_emulated_link(client: &Client, shots: &Path) {
         .execute("document.querySelector('#link-card').scrollIntoView(); window.scrollBy(0, -60);", vec![])
         .await
         .expect("scroll");
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    painted(client).await;
     std::fs::write(shots.join("link.png"), client.screenshot().await.expect("screenshot")).expect("saved");
     // Back to no link and POST for what follows.
     click(client, "tab-run").await;
@@ -594,7 +606,7 @@ async fn sweep_the_round_trip_time(client: &Client, shots: &Path) {
         .execute("document.querySelector('#sweep-card').scrollIntoView(); window.scrollBy(0, -60);", vec![])
         .await
         .expect("scroll");
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    painted(client).await;
     std::fs::write(shots.join("sweep.png"), client.screenshot().await.expect("screenshot")).expect("saved");
     click(client, "tab-run").await;
     client
@@ -608,12 +620,19 @@ async fn sweep_the_round_trip_time(client: &Client, shots: &Path) {
 async fn every_view_fits_a_phone(client: &Client, shots: &Path) {
     for (width, height) in [(360u32, 800u32), (412, 915)] {
         client.set_window_rect(0, 0, width, height).await.expect("resize");
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        wait_for(
+            client,
+            "the page at its new width",
+            &format!("window.innerWidth <= {width}"),
+            Duration::from_secs(10),
+        )
+        .await;
+        painted(client).await;
         let inner = client.execute("return window.innerWidth;", vec![]).await.expect("width");
         assert!(inner.as_u64().is_some_and(|w| w <= u64::from(width)), "the window is phone-sized: {inner}");
         for tab in ["run", "results", "history", "live", "fanout", "lan"] {
             click(client, &format!("tab-{tab}")).await;
-            tokio::time::sleep(Duration::from_millis(400)).await;
+            painted(client).await;
             let fit = client
                 .execute(
                     "const over = document.documentElement.scrollWidth - window.innerWidth;
@@ -727,11 +746,22 @@ async fn watch_the_live_monitor(client: &Client, shots: &Path) {
         )
         .await;
     }
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    let age = client
-        .execute("return document.querySelector('#panel-push .age').textContent;", vec![])
-        .await
-        .expect("age");
+    // Two seconds of snapshots (at 20 Hz) on screen, so the charts have a history to show.
+    wait_for(
+        client,
+        "40 snapshots in the push panel",
+        "Number((document.querySelector('#panel-push .facts').textContent.match(/snapshot (\\d+)/) || [])[1]) >= 40",
+        Duration::from_secs(15),
+    )
+    .await;
+    let age = wait_for(
+        client,
+        "the age of what is on screen",
+        "(a => (a.endsWith('ms') || a.endsWith(' s')) && a)(document.querySelector('#panel-push .age').textContent)",
+        Duration::from_secs(10),
+    )
+    .await;
+    painted(client).await;
     assert!(
         age.as_str().is_some_and(|a| a.ends_with("ms") || a.ends_with(" s")),
         "the age of what is on screen: {age}"
@@ -777,7 +807,7 @@ async fn watch_the_live_monitor(client: &Client, shots: &Path) {
         .execute("document.querySelector('#live-summary').scrollIntoView();", vec![])
         .await
         .expect("scroll");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    painted(client).await;
     std::fs::write(shots.join("live-summary.png"), client.screenshot().await.expect("screenshot"))
         .expect("saved");
 }
@@ -875,7 +905,7 @@ async fn serve_on_lan_and_let_a_browser_join(client: &Client, shots: &Path) {
         }
         None => assert!(std::env::var_os("DUPLEX_REQUIRE_EXTERNAL").is_none(), "chromium missing"),
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    painted(client).await;
     std::fs::write(shots.join("lan.png"), client.screenshot().await.expect("screenshot")).expect("saved");
     click(client, "lan-stop").await;
     wait_for(
@@ -908,7 +938,7 @@ async fn the_installed_package_opens_with_its_embedded_server_running() {
     assert!(server.as_str().is_some_and(|s| s.contains("127.0.0.1:")), "{server}");
     let title = client.title().await.expect("title");
     assert_eq!(title, "Duplex");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    painted(&client).await;
     if let Some(shot) = std::env::var_os("DUPLEX_SCREENSHOT") {
         std::fs::write(shot, client.screenshot().await.expect("screenshot")).expect("screenshot written");
     }

@@ -29,6 +29,8 @@ describe("format", () => {
     expect(formatP(null)).toBe("—");
     expect(formatBytes(188)).toBe("188 B");
     expect(formatBytes(20_480)).toBe("20.0 KiB");
+    expect(formatBytes(1023)).toBe("1023 B");
+    expect(formatBytes(1536)).toBe("1.5 KiB");
     expect(formatBytes(3 << 20)).toBe("3.0 MiB");
     expect(formatRatio(1.5)).toBe("1.50×");
     expect(formatRatio(Infinity)).toBe("—");

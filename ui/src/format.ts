@@ -37,10 +37,11 @@ export function formatP(p: number | null | undefined): string {
   return p < 0.001 ? "p < 0.001" : `p = ${p.toFixed(3)}`;
 }
 
+/** Bytes as the terminal report writes them (`output/units.rs`): KiB from 1,024 B, MiB from 1 MiB. */
 export function formatBytes(n: number): string {
   if (!Number.isFinite(n)) return "—";
   if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
-  if (n >= 10_240) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
   return `${Math.round(n)} B`;
 }
 

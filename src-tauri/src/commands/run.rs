@@ -129,9 +129,7 @@ fn check(request: &RunRequest, embedded: Target, trust: WebTrust) -> AppResult<C
             ));
         }
         Some(url) if foreign => {
-            let ws = url.starts_with("ws://") || url.starts_with("wss://");
-            let (ws, http) = if ws { (Some(url.as_str()), None) } else { (None, Some(url.as_str())) };
-            let target = Target::foreign(ws, http, Default::default()).map_err(AppError::Target)?;
+            let target = Target::foreign_url(&url, Default::default()).map_err(AppError::Target)?;
             target.check_transports(&plan.transports).map_err(AppError::Target)?;
             target
         }

@@ -7,144 +7,28 @@
 //! [`execute`] for a whole run on a runtime of your own (the floor benchmark, tests).
 
 mod pacing;
+mod target;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use duplex_model::plan::{CheckedPlan, Plan, PlanError};
 pub use pacing::{Pacer, Watchdog};
+pub use target::Target;
+use target::open_target;
 
 use crate::power::PowerMonitor;
 use duplex_clients::{Client, ClientError, ClientOptions, Endpoints, Shared, Transport, Trust};
 use duplex_model::clock::{nanos, now_unix_ns};
-use duplex_model::protocol::{Health, message_bytes_for};
 use duplex_model::record::{
     BlockTiming, ClientKind, ConnectionUse, RunRecord, RunStatus, Sample, TlsUse, Topology,
 };
 use duplex_model::redact::redact;
-use duplex_model::transport::ForeignMessages;
-use duplex_server::{Server, ServerConfig, ServerThread};
-
-/// Where the clients send their messages.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", tag = "kind")]
-pub enum Target {
-    /// A fresh embedded server for this run, on the clients' thread or on its own.
-    Embedded { topology: Topology },
-    /// A running Duplex server (`duplex serve`), by any of its URLs; its TLS trusted as
-    /// `trust` says (the platform's trust store unless told otherwise).
-    Remote {
-        url: String,
-        #[serde(skip)]
-        trust: Trust,
-    },
-    /// A server that is not Duplex's: its WebSocket echo URL and/or its HTTP endpoint, used
-    /// as given, with the messages to send them. It has no health check, events or server
-    /// time.
-    Foreign {
-        ws: Option<String>,
-        http: Option<String>,
-        #[serde(skip)]
-        trust: Trust,
-        #[serde(skip)]
-        messages: ForeignMessages,
-    },
-    /// A server already running in this process on a thread of its own (the app's), and the
-    /// certificate it presents over TLS, pinned.
-    InProcess {
-        addr: std::net::SocketAddr,
-        #[serde(skip)]
-        certificate: Option<duplex_clients::CertificateDer<'static>>,
-    },
-}
-
-impl Target {
-    /// A remote target, refused here if its URL cannot be one (a scheme Duplex does not speak,
-    /// a malformed URL): before anything runs, not as a failed run.
-    pub fn remote(url: &str) -> Result<Target, String> {
-        Endpoints::parse(url).map_err(|e| e.to_string())?;
-        Ok(Target::Remote { url: url.to_owned(), trust: Trust::default() })
-    }
-
-    /// A foreign server, refused here if its URLs cannot be used.
-    pub fn foreign(
-        ws: Option<&str>,
-        http: Option<&str>,
-        messages: ForeignMessages,
-    ) -> Result<Target, String> {
-        Endpoints::foreign(ws, http).map_err(|e| e.to_string())?;
-        Ok(Target::Foreign {
-            ws: ws.map(str::to_owned),
-            http: http.map(str::to_owned),
-            trust: Trust::default(),
-            messages,
-        })
-    }
-
-    /// The same target, a remote server's TLS trusted as `trust` says.
-    pub fn trusting(self, trust: Trust) -> Target {
-        match self {
-            Target::Remote { url, .. } => Target::Remote { url, trust },
-            Target::Foreign { ws, http, messages, .. } => Target::Foreign { ws, http, trust, messages },
-            other => other,
-        }
-    }
-
-    /// Which transports a foreign server can be measured with: the echo transports its URLs'
-    /// schemes say (`ws` or `wss`; `http`, `http-new` or `https`, `https-new`, `h2`).
-    pub fn check_transports(&self, transports: &[Transport]) -> Result<(), String> {
-        let Target::Foreign { ws, http, .. } = self else { return Ok(()) };
-        let scheme = |url: &Option<String>| {
-            url.as_deref().and_then(|u| u.split_once("://")).map(|(s, _)| s.to_owned())
-        };
-        let (ws, http) = (scheme(ws), scheme(http));
-        for t in transports {
-            let (have, want) = match t {
-                Transport::Ws => (&ws, "ws"),
-                Transport::Wss => (&ws, "wss"),
-                Transport::Http | Transport::HttpNew => (&http, "http"),
-                Transport::Https | Transport::HttpsNew | Transport::H2 => (&http, "https"),
-                _ => {
-                    return Err(format!(
-                        "{t} needs a Duplex server's events; a foreign server is measured with its echo only"
-                    ));
-                }
-            };
-            if have.as_deref() != Some(want) {
-                return Err(format!(
-                    "{t} needs the server's {want}:// URL (the command line: --{} {want}://…)",
-                    if want.starts_with("ws") { "ws" } else { "http" }
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    /// How the target is named in the record ("embedded" or the URL without its token).
-    pub fn name(&self) -> String {
-        match self {
-            Target::Embedded { .. } | Target::InProcess { .. } => "embedded".to_owned(),
-            Target::Remote { url, .. } => duplex_clients::redact_token(url),
-            Target::Foreign { ws, http, .. } => [ws, http]
-                .into_iter()
-                .flatten()
-                .map(|u| duplex_clients::redact_token(u))
-                .collect::<Vec<_>>()
-                .join(" "),
-        }
-    }
-}
-
-impl Default for Target {
-    fn default() -> Self {
-        Target::Embedded { topology: Topology::SameThread }
-    }
-}
 
 /// How far a run is.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -235,136 +119,6 @@ fn fail(record: &mut RunRecord, error: String) {
     record.status = RunStatus::Failed;
     record.error = Some(redact(&error));
     record.finished_at_unix_ns = now_unix_ns();
-}
-
-/// The server a run talks to, stopped when the run ends.
-enum ServerGuard {
-    Local(Server),
-    Thread(ServerThread),
-    External,
-}
-
-impl ServerGuard {
-    async fn stop(self) {
-        match self {
-            ServerGuard::Local(s) => {
-                let _ = s.shutdown().await;
-            }
-            ServerGuard::Thread(t) => {
-                let _ = tokio::task::spawn_blocking(move || t.shutdown()).await;
-            }
-            ServerGuard::External => {}
-        }
-    }
-}
-
-async fn open_target(target: &Target, plan: &Plan) -> Result<(Endpoints, Topology, ServerGuard), String> {
-    let config = ServerConfig {
-        tick_interval: Duration::from_millis(plan.tick_ms),
-        // Room for the plan's payload inside its JSON envelope.
-        max_message_bytes: ServerConfig::default()
-            .max_message_bytes
-            .max(message_bytes_for(plan.payload_bytes)),
-        ..ServerConfig::default()
-    };
-    match target {
-        Target::Embedded { topology: Topology::CrossThread } => {
-            let server = ServerThread::spawn(config).map_err(|e| e.to_string())?;
-            let endpoints = pinned(Endpoints::for_addr(server.local_addr()), server.tls());
-            Ok((endpoints, Topology::CrossThread, ServerGuard::Thread(server)))
-        }
-        Target::Embedded { .. } => {
-            let server = Server::start(config).await.map_err(|e| e.to_string())?;
-            // On a multi-threaded runtime the server's tasks may run on other threads.
-            let topology = match tokio::runtime::Handle::current().runtime_flavor() {
-                tokio::runtime::RuntimeFlavor::CurrentThread => Topology::SameThread,
-                _ => Topology::CrossThread,
-            };
-            let endpoints = pinned(Endpoints::for_addr(server.local_addr()), server.tls());
-            Ok((endpoints, topology, ServerGuard::Local(server)))
-        }
-        Target::Remote { url, trust } => {
-            let endpoints = Endpoints::parse(url).map_err(|e| e.to_string())?.trusting(trust.clone());
-            check_health(&endpoints, plan).await?;
-            let topology = if endpoints.is_loopback { Topology::SeparateProcess } else { Topology::Remote };
-            Ok((endpoints, topology, ServerGuard::External))
-        }
-        Target::Foreign { ws, http, trust, .. } => {
-            target.check_transports(&plan.transports)?;
-            let endpoints = Endpoints::foreign(ws.as_deref(), http.as_deref())
-                .map_err(|e| e.to_string())?
-                .trusting(trust.clone());
-            // Refused at once, before the idle baseline, as a Duplex server's health is: a
-            // foreign server has none, so its port is tried.
-            reachable(&endpoints).await?;
-            let topology = if endpoints.is_loopback { Topology::SeparateProcess } else { Topology::Remote };
-            Ok((endpoints, topology, ServerGuard::External))
-        }
-        Target::InProcess { addr, certificate } => {
-            let mut endpoints = Endpoints::for_addr(*addr);
-            if let Some(cert) = certificate {
-                endpoints = endpoints.trusting(Trust::Pinned(cert.clone()));
-            }
-            check_health(&endpoints, plan).await?;
-            Ok((endpoints, Topology::CrossThread, ServerGuard::External))
-        }
-    }
-}
-
-/// Whether every server address of `endpoints` takes a TCP connection (within 5 s).
-async fn reachable(endpoints: &Endpoints) -> Result<(), String> {
-    for authority in endpoints.authorities() {
-        let refused = |why: String| {
-            format!("cannot reach {authority}: {why} (is the server running, and on that port?)")
-        };
-        match tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(&authority)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => return Err(refused(e.to_string())),
-            Err(_) => return Err(refused("no answer within 5 s".into())),
-        }
-    }
-    Ok(())
-}
-
-/// An embedded server's endpoints, its certificate pinned.
-fn pinned(endpoints: Endpoints, tls: Option<&duplex_server::TlsIdentity>) -> Endpoints {
-    match tls {
-        Some(identity) => endpoints.trusting(Trust::Pinned(identity.certificate().clone())),
-        None => endpoints,
-    }
-}
-
-/// Makes sure the target is a Duplex server that takes the plan's messages, before measuring
-/// anything (and before the idle baseline).
-async fn check_health(endpoints: &Endpoints, plan: &Plan) -> Result<Health, String> {
-    let client = duplex_clients::build_http_client(true).map_err(|e| e.to_string())?;
-    let not_duplex = |why: String| format!("{} is not a reachable Duplex server: {why}", endpoints.authority);
-    let response = client
-        .get(&endpoints.health)
-        .timeout(Duration::from_secs(5))
-        .send()
-        .await
-        .map_err(|e| not_duplex(e.to_string()))?;
-    if response.status() == reqwest::StatusCode::UNAUTHORIZED {
-        return Err(format!(
-            "{} is a Duplex server in LAN mode: target the URL it shows, with its access token (…?token=…)",
-            endpoints.authority
-        ));
-    }
-    let health: Health = response.json().await.map_err(|e| not_duplex(e.to_string()))?;
-    if health.name != "duplex" {
-        return Err(not_duplex(format!("/health names {:?}", health.name)));
-    }
-    let needed = message_bytes_for(plan.payload_bytes);
-    if health.max_message_bytes < needed {
-        return Err(format!(
-            "a payload of {} bytes needs messages of up to {needed} bytes (twice the payload, as JSON may \
-             escape it, and 4,096 for the envelope), but the server at {} takes at most {}: choose a \
-             smaller payload, or start that server with --max-message {needed}",
-            plan.payload_bytes, endpoints.authority, health.max_message_bytes
-        ));
-    }
-    Ok(health)
 }
 
 /// A connected client and its own counters.

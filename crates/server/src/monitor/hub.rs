@@ -2,7 +2,7 @@
 //! the chosen rate, and publishes each snapshot once for every WebSocket subscriber
 //! (`/ws/monitor`) and poller (`/monitor/latest`, `/monitor/next`).
 
-use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -30,6 +30,8 @@ pub struct MonitorHub {
     /// Rouses a resting agent when someone starts watching: no timer runs while nobody does
     /// (every server has a hub, and the app's runs for the life of the app).
     wake: tokio::sync::Notify,
+    /// The agent rests: nobody watches, nothing is sampled until someone does.
+    resting: AtomicBool,
 }
 
 impl MonitorHub {
@@ -41,6 +43,7 @@ impl MonitorHub {
             waiting: AtomicUsize::new(0),
             problem: Mutex::new(None),
             wake: tokio::sync::Notify::new(),
+            resting: AtomicBool::new(false),
         };
         hub.set_hz(hz)?;
         Ok(hub)
@@ -87,6 +90,11 @@ impl MonitorHub {
         self.problem.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// Whether the agent rests (nobody watches, no timer runs, nothing is sampled).
+    pub fn resting(&self) -> bool {
+        self.resting.load(Ordering::Acquire)
+    }
+
     fn watched(&self) -> bool {
         let since_poll = now_unix_ns().saturating_sub(self.last_poll_ns.load(Ordering::Relaxed));
         self.events.subscribers() > 0
@@ -107,10 +115,12 @@ impl MonitorHub {
                 agent = None;
                 self.events.forget_latest();
                 // Rest until a subscriber or a poller comes.
+                self.resting.store(true, Ordering::Release);
                 tokio::select! {
                     _ = stop.cancelled() => return,
                     _ = self.wake.notified() => {}
                 }
+                self.resting.store(false, Ordering::Release);
                 continue;
             }
             tokio::select! {
@@ -178,6 +188,16 @@ mod tests {
         assert!((hub.hz() - 20.0).abs() < 1e-9, "a refused rate changes nothing");
     }
 
+    /// Waits until `condition` holds (at most 5 s, then the test fails).
+    async fn until(condition: impl Fn() -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while !condition() {
+            assert!(tokio::time::Instant::now() < deadline, "the condition never held");
+            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
     #[tokio::test]
     async fn the_agent_samples_only_while_watched() {
         if duplex_platform::wine::version().is_some() {
@@ -188,7 +208,9 @@ mod tests {
         let hub = Arc::new(MonitorHub::new(20.0).expect("hub"));
         let stop = CancellationToken::new();
         let task = tokio::spawn(hub.clone().run(stop.clone()));
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        // Nobody watches: the agent goes to rest without sampling (it would never rest if it
+        // sampled while unwatched).
+        until(|| hub.resting()).await;
         assert!(hub.events().latest().is_none(), "nobody watched, nothing sampled");
         let mut rx = hub.subscribe();
         let first =
@@ -199,10 +221,7 @@ mod tests {
         // The watcher leaves: the agent rests and the last snapshot is forgotten, so a new
         // session's poller does not start from an old one.
         drop(rx);
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        while hub.events().latest().is_some() && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        until(|| hub.resting()).await;
         assert!(hub.events().latest().is_none(), "a stale snapshot is still served");
         // A new watcher's first snapshot is fresh, and later than anything before.
         let mut rx = hub.subscribe();

@@ -12,13 +12,15 @@ use duplex_core::session::{RunSession, Update};
 use duplex_core::stats::sweep::sweep_report;
 use duplex_core::stats::{AnalysisOptions, Report};
 
-use crate::args::BenchArgs;
+use crate::commands::bench::BenchArgs;
+use crate::commands::history::open_history;
 use crate::progress::Progress;
-use crate::{err, open_history, out};
+use crate::{err, out};
 
 pub async fn run(args: &BenchArgs, spec: &str) -> anyhow::Result<ExitCode> {
-    let plan = args.plan()?.into_plan();
-    let target = args.target()?;
+    let checked = args.plan()?;
+    let target = args.target(&checked)?;
+    let plan = checked.into_plan();
     // Every point's plan is checked before the first runs, and an HTML report asked for by
     // name can be written.
     let steps = plan.sweep(spec)?;

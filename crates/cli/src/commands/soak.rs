@@ -9,9 +9,38 @@ use duplex_core::server::{Limits, ServerConfig, ServerThread};
 use duplex_core::soak::files::{Route, make_room};
 use duplex_core::soak::{SoakPlan, soak};
 
-use crate::args::SoakArgs;
 use crate::output::{self, Mode, mib};
 use crate::{err, out};
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct SoakArgs {
+    /// WebSocket echo clients.
+    #[arg(long, default_value_t = 1000)]
+    pub ws: u32,
+    /// HTTP (keep-alive) echo clients.
+    #[arg(long, default_value_t = 100)]
+    pub http: u32,
+    /// How long, seconds.
+    #[arg(long, default_value_t = 60.0)]
+    pub seconds: f64,
+    /// Echo messages per second from each client.
+    #[arg(long, default_value_t = 2.0)]
+    pub rate: f64,
+    /// Payload bytes per message.
+    #[arg(long, default_value_t = 64)]
+    pub payload: usize,
+    /// A Duplex server to load (its limits must allow the clients: duplex serve
+    /// --max-connections-per-peer) [default: an embedded server on its own thread].
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// Emulate a network between the clients and the server (as `duplex bench --link`).
+    #[arg(long, value_name = "LINK")]
+    pub link: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
 
 pub async fn run(args: &SoakArgs) -> anyhow::Result<ExitCode> {
     let clients = u64::from(args.ws) + u64::from(args.http);
@@ -35,7 +64,7 @@ pub async fn run(args: &SoakArgs) -> anyhow::Result<ExitCode> {
             (Endpoints::for_addr(server.local_addr()), Some(server))
         }
     };
-    let link = args.link.as_deref().map(crate::args::link_of).transpose().map_err(anyhow::Error::msg)?;
+    let link = args.link.as_deref().map(crate::options::link_of).transpose().map_err(anyhow::Error::msg)?;
     let (endpoints, _relays) =
         duplex_core::link::through(endpoints, link.as_ref()).await.map_err(anyhow::Error::msg)?;
     let say = |text: &str| if args.json { err(text) } else { out(text) };

@@ -14,9 +14,37 @@ use duplex_core::monitor::{Feed, Observation, Published, Session, summarize};
 use duplex_core::server::{Server, ServerConfig};
 use tokio_util::sync::CancellationToken;
 
-use crate::args::MonitorArgs;
+use std::path::PathBuf;
+
 use crate::output::{self, Mode, bytes, gib, ms};
 use crate::{err, out};
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// A Duplex server to watch (with ?token=… in LAN mode) [default: this machine, through an
+    /// embedded server].
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// Snapshots per second of the embedded server's agent (0.1–20).
+    #[arg(long, default_value_t = 1.0)]
+    pub hz: f64,
+    /// Interval of the AJAX poller, ms.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub poll_ms: u64,
+    /// Long-poll (/monitor/next) instead of polling at an interval.
+    #[arg(long)]
+    pub long_poll: bool,
+    /// Stop after this many seconds [default: at Ctrl-C].
+    #[arg(long)]
+    pub seconds: Option<f64>,
+    /// Write every answer and message of the session to this CSV file at the end.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Print the session summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// What one feed did in the last second, and what it shows now.
 #[derive(Default)]

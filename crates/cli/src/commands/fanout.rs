@@ -9,10 +9,42 @@ use duplex_core::clients::Endpoints;
 use duplex_core::fanout::{FanoutPlan, embedded_server, fanout};
 use duplex_core::soak::files::{Route, make_room};
 
-use crate::args::FanoutArgs;
+use std::path::PathBuf;
+
 use crate::cancel_on_ctrl_c;
 use crate::output::{self, Mode};
 use crate::progress::Progress;
+use clap::Args;
+use duplex_core::clients::Transport;
+
+#[derive(Debug, Args)]
+pub struct FanoutArgs {
+    /// Subscriber counts, comma-separated: one measurement each.
+    #[arg(long, value_delimiter = ',', default_value = "100,1000")]
+    pub subscribers: Vec<u32>,
+    /// Push transports, comma-separated: ws-push, long-poll, sse.
+    #[arg(short, long, value_delimiter = ',', default_value = "ws-push,long-poll,sse")]
+    pub transports: Vec<Transport>,
+    /// Broadcasts measured per transport and count (after one to warm up).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub broadcasts: u32,
+    /// Longest wait for one broadcast to reach everyone (and for everyone to connect), ms.
+    #[arg(long, default_value_t = 20_000)]
+    pub timeout_ms: u64,
+    /// A Duplex server elsewhere (`duplex serve --tick-ms 1000 --max-long-polls …`): its ticks
+    /// are the broadcasts, and its CPU is not seen [default: an embedded server on its own thread].
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// Directory for the CSV report (fanout-TIME.csv).
+    #[arg(long, value_name = "DIR", default_value = "duplex-reports")]
+    pub csv: PathBuf,
+    /// Do not write a CSV report.
+    #[arg(long)]
+    pub no_csv: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
 
 pub async fn run(args: &FanoutArgs) -> anyhow::Result<ExitCode> {
     let plan = FanoutPlan {
