@@ -375,10 +375,7 @@ export function fanoutChart(el: HTMLElement, report: FanoutReport, figure: "late
     const style = { ...seriesStyle({ transport: t, client: "native" }), label: t, value: msValue };
     if (figure === "cpu") {
       // In µs, as the table gives it.
-      const perEvent = (n: number) => {
-        const cell = at(t, n);
-        return cell?.server_cpu_us == null ? null : cell.server_cpu_us / Math.max(1, cell.subscribers);
-      };
+      const perEvent = (n: number) => at(t, n)?.server_cpu_per_delivery_us ?? null;
       return [{ series: { ...style, value: (_u: uPlot, v: number | null) => (v === null ? "" : formatUs(v)), points: { show: true, size: 7 } }, data: x.map(perEvent) }];
     }
     return [

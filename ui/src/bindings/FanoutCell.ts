@@ -31,6 +31,10 @@ last_us: number | null, worst_us: number | null,
  */
 server_cpu_us: number | null, 
 /**
+ * The same per delivered event (per broadcast over the subscribers), µs.
+ */
+server_cpu_per_delivery_us: number | null, 
+/**
  * Bytes on the wire per delivered event, both directions (a long-poll's request too).
  */
 bytes_per_event: number | null, 

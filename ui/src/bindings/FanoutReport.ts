@@ -8,6 +8,11 @@ export type FanoutReport = { plan: FanoutPlan,
  */
 server: string, embedded: boolean, cells: Array<FanoutCell>, 
 /**
+ * The result in one sentence: at the most subscribers, who reaches the last one first, and
+ * the others beside it (the terminal and the app both show it).
+ */
+headline: string, 
+/**
  * Every delivery of every broadcast arrived and nothing failed.
  */
 ok: boolean, notes: Array<string>, };

@@ -5,7 +5,7 @@
 import { api } from "../api";
 import { fanoutChart } from "../charts";
 import { errorMessage, escapeHtml, formatBytes } from "../format";
-import { headline, parseCounts, us } from "../fanout";
+import { parseCounts, us } from "../fanout";
 import type { FanoutCell, FanoutPlan, FanoutReport } from "../bindings";
 import { $, clearError, showError } from "../ui";
 
@@ -20,7 +20,6 @@ let last: FanoutReport | null = null;
 
 
 function row(c: FanoutCell): string {
-  const perEvent = c.server_cpu_us == null ? null : c.server_cpu_us / Math.max(1, c.subscribers);
   const errors = Object.entries(c.errors)
     .map(([kind, entry]) => (entry ? `${entry[0]} × ${escapeHtml(kind)}: ${escapeHtml(entry[1])}` : ""))
     .join("<br>");
@@ -28,7 +27,7 @@ function row(c: FanoutCell): string {
     <th scope="row">${escapeHtml(c.transport)}</th><td>${c.subscribers.toLocaleString()}</td>
     <td>${c.delivered.toLocaleString()}${c.missed ? ` <span class="bad">(${c.missed.toLocaleString()} missed)</span>` : ""}</td>
     <td>${us(c.p50_us)}</td><td>${us(c.p99_us)}</td><td><b>${us(c.last_us)}</b></td>
-    <td>${us(c.server_cpu_us)}</td><td>${us(perEvent)}</td>
+    <td>${us(c.server_cpu_us)}</td><td>${us(c.server_cpu_per_delivery_us)}</td>
     <td>${c.bytes_per_event == null ? "—" : formatBytes(c.bytes_per_event)}</td>
   </tr>${errors ? `<tr class="bad"><td colspan="9" class="note">${errors}</td></tr>` : ""}`;
 }
@@ -37,7 +36,7 @@ function drawReport(root: HTMLElement, r: FanoutReport): void {
   const out = $("#fanout-result", root);
   out.innerHTML = `
     <h2>Fan-out result</h2>
-    <div class="verdict"><span class="what" id="fanout-headline">${escapeHtml(headline(r))}</span></div>
+    <div class="verdict"><span class="what" id="fanout-headline">${escapeHtml(r.headline)}</span></div>
     <p class="${r.ok ? "muted" : "bad"}">${r.ok ? "Every subscriber got every broadcast." : "Some deliveries were missed or failed: see the rows in red."}
       ${r.plan.broadcasts} broadcasts per row, against a fan-out server of its own (${escapeHtml(r.server)}).</p>
     <div class="table-wrap"><table id="fanout-table">

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use duplex_core::fanout::{FanoutCell, FanoutReport};
+use duplex_core::fanout::FanoutReport;
 use duplex_core::stats::format_us;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -58,7 +58,7 @@ impl Document for Fanout {
                 us(c.p99_us),
                 us(c.last_us),
                 us(c.server_cpu_us),
-                us(c.server_cpu_per_delivery_us()),
+                us(c.server_cpu_per_delivery_us),
                 c.bytes_per_event.map_or_else(|| "-".to_owned(), |b| format!("{b:.0} B")),
                 c.connect_s
             );
@@ -66,9 +66,7 @@ impl Document for Fanout {
                 let _ = writeln!(s, "           {n} × {kind}: {first}");
             }
         }
-        if let Some(line) = headline(r) {
-            let _ = writeln!(s, "\n{line}");
-        }
+        let _ = writeln!(s, "\n{}", r.headline);
         let _ =
             writeln!(s, "p50, p99: over every delivery; last: the last subscriber, median over broadcasts;");
         let _ = writeln!(s, "server CPU: per broadcast (median), and per event delivered");
@@ -89,30 +87,4 @@ impl Document for Fanout {
         );
         s
     }
-}
-
-/// At the most subscribers: who reaches the last one first, and at what server cost.
-fn headline(r: &FanoutReport) -> Option<String> {
-    let n = r.cells.iter().map(|c| c.subscribers).max()?;
-    let at_n: Vec<&FanoutCell> =
-        r.cells.iter().filter(|c| c.subscribers == n && c.last_us.is_some()).collect();
-    let fastest =
-        at_n.iter().min_by(|a, b| a.last_us.partial_cmp(&b.last_us).unwrap_or(std::cmp::Ordering::Equal))?;
-    let others: Vec<String> = at_n
-        .iter()
-        .filter(|c| c.transport != fastest.transport)
-        .filter_map(|c| {
-            let ratio = c.last_us? / fastest.last_us?;
-            Some(format!("{} {} ({ratio:.1}×)", c.transport.name(), format_us(c.last_us?)))
-        })
-        .collect();
-    let mut line = format!(
-        "at {n} subscribers the last one has a {} event after {}",
-        fastest.transport.name(),
-        format_us(fastest.last_us?)
-    );
-    if !others.is_empty() {
-        let _ = write!(line, "; {}", others.join(", "));
-    }
-    Some(line)
 }

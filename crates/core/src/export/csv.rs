@@ -226,7 +226,7 @@ pub fn write_fanout<W: Write>(
             last_us: c.last_us,
             worst_us: c.worst_us,
             server_cpu_per_broadcast_us: c.server_cpu_us,
-            server_cpu_per_delivery_us: c.server_cpu_per_delivery_us(),
+            server_cpu_per_delivery_us: c.server_cpu_per_delivery_us,
             bytes_per_event: c.bytes_per_event,
             errors: c.errors.values().map(|(n, _)| n).sum(),
         }),

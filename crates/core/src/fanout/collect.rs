@@ -119,6 +119,7 @@ impl Tally {
         self.latencies_ns.sort_unstable();
         let delivered = self.latencies_ns.len() as u64;
         let bytes: u64 = self.each.iter().map(|b| b.bytes).sum();
+        let server_cpu_us = duplex_model::numbers::median(self.each.iter().filter_map(|b| b.server_cpu_us));
         FanoutCell {
             transport,
             subscribers,
@@ -130,7 +131,8 @@ impl Tally {
             p99_us: quantile_us(&self.latencies_ns, 0.99),
             last_us: duplex_model::numbers::median(self.each.iter().filter_map(|b| b.last_us)),
             worst_us: quantile_us(&self.latencies_ns, 1.0),
-            server_cpu_us: duplex_model::numbers::median(self.each.iter().filter_map(|b| b.server_cpu_us)),
+            server_cpu_us,
+            server_cpu_per_delivery_us: server_cpu_us.map(|cpu| cpu / f64::from(subscribers.max(1))),
             bytes_per_event: (delivered > 0).then(|| bytes as f64 / delivered as f64),
             errors: self.errors,
             each: self.each,

@@ -10,6 +10,7 @@
 //! server elsewhere the server's own ticks are the broadcasts and its CPU is not seen.
 
 mod collect;
+mod headline;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,6 +26,8 @@ use ts_rs::TS;
 use duplex_clients::{Client, ClientError, ClientOptions, Endpoints, Transport};
 use duplex_model::clock::now_unix_ns;
 use duplex_server::{Limits, ServerConfig, ServerError, ServerThread};
+
+pub use headline::headline;
 
 pub use collect::Broadcast;
 
@@ -104,19 +107,14 @@ pub struct FanoutCell {
     pub worst_us: Option<f64>,
     /// Server CPU time per broadcast (median), µs; None when the server is elsewhere.
     pub server_cpu_us: Option<f64>,
+    /// The same per delivered event (per broadcast over the subscribers), µs.
+    pub server_cpu_per_delivery_us: Option<f64>,
     /// Bytes on the wire per delivered event, both directions (a long-poll's request too).
     pub bytes_per_event: Option<f64>,
     /// Errors by kind, with the first message of each.
     pub errors: BTreeMap<String, (u64, String)>,
     /// Each measured broadcast, in order.
     pub each: Vec<Broadcast>,
-}
-
-impl FanoutCell {
-    /// Server CPU per delivered event, µs.
-    pub fn server_cpu_per_delivery_us(&self) -> Option<f64> {
-        self.server_cpu_us.map(|cpu| cpu / f64::from(self.subscribers.max(1)))
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, TS)]
@@ -126,6 +124,9 @@ pub struct FanoutReport {
     pub server: String,
     pub embedded: bool,
     pub cells: Vec<FanoutCell>,
+    /// The result in one sentence: at the most subscribers, who reaches the last one first, and
+    /// the others beside it (the terminal and the app both show it).
+    pub headline: String,
     /// Every delivery of every broadcast arrived and nothing failed.
     pub ok: bool,
     pub notes: Vec<String>,
@@ -235,7 +236,16 @@ pub async fn fanout(
     if cancel.is_cancelled() {
         notes.push("stopped before the end: the cells measured so far are kept".to_owned());
     }
-    FanoutReport { plan, server: endpoints.authority.clone(), embedded: server.is_some(), cells, ok, notes }
+    let headline = headline(&cells);
+    FanoutReport {
+        plan,
+        server: endpoints.authority.clone(),
+        embedded: server.is_some(),
+        cells,
+        headline,
+        ok,
+        notes,
+    }
 }
 
 #[derive(Clone, Copy)]
