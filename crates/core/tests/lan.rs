@@ -255,7 +255,14 @@ async fn a_joined_browsers_results_are_stored_once_and_compared_by_platform() {
     // The real post is stored; the same post again is refused.
     let (status, body) = post(format!("{base}/join/results?{auth}"), json.clone()).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert!(body.contains("than http"), "the host's verdict comes back: {body}");
+    // The host's verdict on ws and http comes back, whichever way the few samples fell (CI saw
+    // one run of them not differ significantly).
+    let answer: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let headline = answer["headline"].as_str().unwrap_or_default();
+    assert!(
+        headline.contains("ws and http") || headline.contains("than http"),
+        "the host's verdict comes back: {body}"
+    );
     let (status, body) = post(format!("{base}/join/results?{auth}"), json).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(stored_count(), 1);
