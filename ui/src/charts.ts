@@ -106,21 +106,36 @@ window.addEventListener("resize", () => {
   }, 100);
 });
 
+/** A clock's step, µs, and how its readings are drawn: a reading below the step is only a bound,
+ * drawn in the middle of [0, step) (a log scale has no 0; a bar at 0 µs would be a value) and
+ * hovering as "< step (clock step)". */
+function clockOf(report: TransportReport | undefined) {
+  const step = report?.overall.clock_step_us ?? null;
+  const censored = (us: number) => step !== null && step > 0 && us < step;
+  return {
+    drawn: (us: number) => (censored(us) ? step! / 2 : us),
+    value: (_u: uPlot, v: number | null) => (v === null || v === undefined ? "" : censored(v) ? `< ${formatUs(step!)} (clock step)` : formatUs(v)),
+  };
+}
+
 /** Latency of every call, in measurement order, per transport and client (log scale). */
-export function latencyOverTime(el: HTMLElement, series: Series[]): void {
+export function latencyOverTime(el: HTMLElement, series: Series[], reports: TransportReport[]): void {
   const longest = Math.max(0, ...series.map((s) => s.latency_us.length));
   const stride = Math.max(1, Math.ceil(longest / MAX_POINTS));
-  const thinned = series.map((s) => thin(s.latency_us, stride));
+  const clocks = series.map((s) => clockOf(reports.find((r) => r.transport === s.transport && r.client === s.client)));
+  const thinned = series.map((s, i) => thin(s.latency_us.map(clocks[i].drawn), stride));
   const buckets = Math.max(0, ...thinned.map((t) => t.length));
   const x = Array.from({ length: buckets }, (_, k) => k * stride + 1);
-  // A log scale cannot show 0: a web page's coarse clock reads 0 for calls shorter than a tick.
   const ys = thinned.map((t) => x.map((_, k) => (k < t.length && t[k] > 0 ? t[k] : null)));
   mount(
     el,
     {
       scales: { x: { time: false }, y: { distr: 3 } },
       axes: axes(stride > 1 ? `call (largest of each ${stride})` : "call", "latency (µs)"),
-      series: [{ label: "call", value: (_u, v) => (v === null ? "" : `call ${v}`) }, ...series.map((s) => ({ ...seriesStyle(s), points: { show: stride === 1 && buckets <= 400 } }))],
+      series: [
+        { label: "call", value: (_u, v) => (v === null ? "" : `call ${v}`) },
+        ...series.map((s, i) => ({ ...seriesStyle(s), value: clocks[i].value, points: { show: stride === 1 && buckets <= 400 } })),
+      ],
       legend: { live: true },
     },
     [x, ...ys] as uPlot.AlignedData,
@@ -146,11 +161,9 @@ export function setMeans(el: HTMLElement, reports: TransportReport[]): void {
 
 /** Histogram of one group's latencies with the normal curve fitted to them (Figs. 5 and 6). */
 export function histogramWithNormal(el: HTMLElement, s: Series, report: TransportReport | undefined): void {
-  // A reading below the clock's step is only a bound: it is counted in the middle of [0, step)
-  // and hovers as "< step", never as a bar at 0 µs.
-  const step = report?.overall.clock_step_us ?? null;
-  const censored = (us: number) => step !== null && step > 0 && us < step;
-  const bins = histogram(s.latency_us.map((us) => (censored(us) ? step! / 2 : us)), 40);
+  // A reading below the clock's step is only a bound: counted in the middle of [0, step).
+  const clock = clockOf(report);
+  const bins = histogram(s.latency_us.map(clock.drawn), 40);
   const x = bins.map((b) => (b.low + b.high) / 2);
   const counts = bins.map((b) => b.count);
   const fit = report?.normal;
@@ -163,7 +176,7 @@ export function histogramWithNormal(el: HTMLElement, s: Series, report: Transpor
       scales: { x: { time: false } },
       axes: axes("latency (µs)", "calls"),
       series: [
-        { label: "latency", value: (_u, v) => (v === null ? "—" : censored(v) ? `< ${formatUs(step!)} (clock step)` : formatUs(v)) },
+        { label: "latency", value: clock.value },
         { label: "calls", stroke: colour, fill: colour + "55", paths: uPlot.paths.bars!({ size: [0.95, Infinity] }), points: { show: false }, value: (_u, v) => (v === null ? "—" : `${v.toLocaleString()} calls`) },
         { label: "normal fit", stroke: cssVar("--fg", "#111"), width: 2, dash: [4, 3], points: { show: false }, value: (_u, v) => (v === null ? "—" : `${v.toFixed(1)} calls`) },
       ],
@@ -306,13 +319,18 @@ export function sweepMedians(el: HTMLElement, sweep: SweepReport): void {
   const logLog = sweep.setting === "payload";
   const ms = (v: number | null | undefined) => (v === null || v === undefined || (logLog && v <= 0) ? null : v / 1000);
   const msValue = (_u: uPlot, v: number | null) => (v === null || v === undefined ? "" : formatUs(v * 1000));
-  const lines = sweep.lines.flatMap((l) => {
+  // Transports often measure the same over a link (ws and http both one round trip): each line
+  // drawn earlier is wider, with larger hollow points, so one on top of another still shows as
+  // a band and concentric rings.
+  const under = (k: number) => sweep.lines.length - 1 - k;
+  const lines = sweep.lines.flatMap((l, k) => {
     const style = seriesStyle(l);
     const medians = order.map((o) => ms(l.median_us[o.i]));
     const models = order.map((o) => ms(l.model_us[o.i]));
     // Measured lines solid (a web view's too: its colour tells it apart), models dashed.
+    const points = { show: true, size: 7 + 3 * under(k), width: 2, fill: cssVar("--card", "#fff") };
     const drawn: { series: uPlot.Series; data: (number | null)[] }[] = [
-      { series: { ...style, dash: undefined, width: 2, value: msValue, points: { show: true, size: 7 } }, data: medians },
+      { series: { ...style, dash: undefined, width: 2 + 1.5 * under(k), value: msValue, points }, data: medians },
     ];
     if (models.some((m) => m !== null)) {
       drawn.push({ series: { ...style, label: `${style.label} model`, value: msValue, width: 1, dash: [5, 4], points: { show: false } }, data: models });
@@ -388,7 +406,10 @@ export function fanoutChart(el: HTMLElement, report: FanoutReport, figure: "late
     {
       // The subscriber counts measured, not the decades around them.
       scales: { x: { time: false, distr: 3, range: (_u, min, max) => (min === max ? [min / 2, max * 2] : [min, max]) }, y: { distr: 3 } },
-      axes: axes("subscribers (log)", figure === "cpu" ? "server CPU per delivered event (µs, log)" : "latency (ms, log)"),
+      // A tick at each count measured (20, 50, 200…), not at the decades alone.
+      axes: ((a) => [{ ...a[0], splits: () => x, values: (_u: uPlot, ticks: number[]) => ticks.map((t) => t.toLocaleString()) }, a[1]])(
+        axes("subscribers (log)", figure === "cpu" ? "server CPU per delivered event (µs, log)" : "latency (ms, log)"),
+      ),
       series: [{ label: "subscribers", value: (_u, v) => (v === null ? "" : v.toLocaleString()) }, ...lines.map((l) => l.series)],
       legend: { live: true },
     },

@@ -122,9 +122,10 @@ function sweepCard(sweep: SweepReport | null | undefined): string {
   const rows = sweep.lines
     .map((l) => `<tr><th scope="row">${escapeHtml(groupLabel(l.transport, l.client))}</th>${l.median_text.map((m, i) => cell(m, l.model_text[i] ?? null)).join("")}</tr>`)
     .join("");
-  return `<div class="card" id="sweep-card"><h3>Sweep of ${escapeHtml(sweep.setting)} <span class="muted">(${sweep.points.length} runs; the link's model dashed)</span></h3>
+  const modelled = sweep.lines.some((l) => l.model_text.some((m) => m !== null));
+  return `<div class="card" id="sweep-card"><h3>Sweep of ${escapeHtml(sweep.setting)} <span class="muted">(${sweep.points.length} runs${modelled ? "; the link's model dashed" : ""})</span></h3>
     <div id="chart-sweep" class="chart"></div>
-    <div class="table-wrap"><table id="sweep-table"><thead><tr><th>median (model)</th>${head}</tr></thead><tbody>${rows}</tbody></table></div>
+    <div class="table-wrap"><table id="sweep-table"><thead><tr><th>${modelled ? "median (model)" : "median"}</th>${head}</tr></thead><tbody>${rows}</tbody></table></div>
     <p class="muted">Below: the sweep's last run (${escapeHtml(sweep.points[sweep.points.length - 1]?.link ?? "")}); every run is in the History.</p></div>`;
 }
 
@@ -201,7 +202,7 @@ export function renderResults(root: HTMLElement, view: RunView | null, options: 
   ${glossaryCard()}`;
 
   if (series.length) {
-    latencyOverTime($("#chart-latency", root), series);
+    latencyOverTime($("#chart-latency", root), series, report.transports);
     setMeans($("#chart-sets", root), report.transports);
     const grid = $("#chart-histograms", root);
     for (const s of series.filter((s) => s.latency_us.length > 0)) {
