@@ -1239,6 +1239,30 @@ fn a_sweep_runs_the_plan_per_link_value_and_writes_its_csv() {
     }
     let bad = duplex(&["bench", "--sweep", "rtt=50ms", "--no-csv"]);
     assert!(!bad.status.success() && stderr(&bad).contains("at least two values"), "{}", stderr(&bad));
+    // Sizes on this machine as it is: no link anywhere, so no model beside the medians.
+    let sizes = duplex(&[
+        "bench",
+        "--sweep",
+        "payload=16b,1k",
+        "-t",
+        "ws",
+        "-s",
+        "1",
+        "-n",
+        "3",
+        "--warmup",
+        "1",
+        "--power-ms",
+        "0",
+        "--baseline-ms",
+        "0",
+        "--no-csv",
+        "--no-history",
+    ]);
+    assert!(sizes.status.success(), "{}", stderr(&sizes));
+    let text = stdout(&sizes);
+    let cells = text.lines().find_map(|l| l.strip_prefix("ws (native)")).expect("ws row");
+    assert!(text.contains("median per transport and payload") && !cells.contains('('), "{text}");
 }
 
 #[test]

@@ -34,7 +34,8 @@ pub struct SweepLine {
     pub median_us: Vec<Option<f64>>,
     pub model_us: Vec<Option<f64>>,
     /// Each point's median in words ("50.4 ms", "< 1.00 ms (clock step)", "-"), and its
-    /// model ("50.0 ms"; "no link" where the point has none; None where not modelled).
+    /// model ("50.0 ms"; "no link" where the point has none; None where not modelled, as in
+    /// a sweep where no point has a link).
     pub median_text: Vec<String>,
     pub model_text: Vec<Option<String>>,
 }
@@ -100,11 +101,15 @@ pub fn sweep_report(runs: &[(RunRecord, Report)]) -> SweepReport {
             }
         }
     }
+    // A sweep with no link anywhere (payload sizes on this machine as it is) models nothing.
+    let modelled = links.iter().any(|l| !l.is_direct());
     for line in &mut lines {
         for ((record, report), link) in runs.iter().zip(&links) {
             let measured = report.transport(line.transport, line.client).filter(|t| t.overall.count > 0);
             // The model of every point, a point without a link's too (no round trips: 0).
-            let model = measured.map(|t| link.predict_us(line.transport, &super::link::traffic(record, t)));
+            let model = measured
+                .filter(|_| modelled)
+                .map(|t| link.predict_us(line.transport, &super::link::traffic(record, t)));
             line.median_us.push(measured.map(|t| t.overall.p50_us));
             line.model_us.push(model);
             // A censored median reads as its bound, and a point without a link has no model.
