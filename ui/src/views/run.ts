@@ -65,7 +65,7 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
       <label>AJAX method <select id="method"><option value="get">GET (query)</option><option value="post">POST (body)</option></select></label>
       <label>Power readings every (ms, 0 = off) <input type="number" id="power-ms" min="0" step="1"></label>
       <label>Idle baseline (ms) <input type="number" id="baseline-ms" min="0" step="1"></label>
-      <label>Order <select id="order"><option value="interleaved">Interleaved sets</option><option value="in-turn">One transport after another</option></select></label>
+      <label class="double">Order <select id="order"><option value="interleaved">Interleaved sets</option><option value="in-turn">One transport after another</option></select></label>
       <label class="wide">Link <select id="link"><option value="">none: this machine as it is</option>${options.links
         .filter((l) => l.name !== "loopback")
         .map((l) => `<option value="${escapeHtml(l.name)}">${escapeHtml(linkLabel(l))}</option>`)
@@ -85,12 +85,13 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
     <ul id="plan-problems" class="problems" aria-live="polite"></ul>
     <div class="actions">
       <button type="submit" id="run-button" class="primary">Run</button>
-      <button type="button" id="cancel-button" disabled>Cancel</button>
       <span id="run-summary" class="muted"></span>
     </div>
   </form>
   <section class="card" id="progress-card" hidden>
-    <h2>Progress <span id="run-phase" class="muted"></span></h2>
+    <div class="run-head"><h2>Progress <span id="run-phase" class="muted"></span></h2>
+      <!-- Beside the progress it stops: the form is scrolled away while a run goes. -->
+      <button type="button" id="cancel-button" disabled>Cancel</button></div>
     <p id="run-eta" class="muted" aria-live="off"></p>
     <div id="progress"></div>
   </section>`;
