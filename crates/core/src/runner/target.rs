@@ -82,18 +82,14 @@ impl Target {
     /// The echo transports a foreign server's URLs offer, by their schemes: `ws` or `wss`;
     /// `http`, `http-new` or `https`, `https-new`.
     pub fn foreign_transports(ws: Option<&str>, http: Option<&str>) -> Vec<Transport> {
-        let mut out = Vec::new();
-        match scheme(ws) {
-            Some("wss") => out.push(Transport::Wss),
-            Some(_) => out.push(Transport::Ws),
-            None => {}
-        }
-        match scheme(http) {
-            Some("https") => out.extend([Transport::Https, Transport::HttpsNew]),
-            Some(_) => out.extend([Transport::Http, Transport::HttpNew]),
-            None => {}
-        }
-        out
+        use Transport::*;
+        [Ws, Wss, Http, HttpNew, Https, HttpsNew]
+            .into_iter()
+            .filter(|&t| {
+                echo_scheme(t)
+                    .is_some_and(|want| scheme(if want.starts_with("ws") { ws } else { http }) == Some(want))
+            })
+            .collect()
     }
 
     /// The same target, a remote server's TLS trusted as `trust` says.
@@ -109,23 +105,16 @@ impl Target {
     /// schemes say (`ws` or `wss`; `http`, `http-new` or `https`, `https-new`, `h2`).
     pub fn check_transports(&self, transports: &[Transport]) -> Result<(), String> {
         let Target::Foreign { ws, http, .. } = self else { return Ok(()) };
-        let (ws, http) = (scheme(ws.as_deref()), scheme(http.as_deref()));
-        for t in transports {
-            let (have, want) = match t {
-                Transport::Ws => (ws, "ws"),
-                Transport::Wss => (ws, "wss"),
-                Transport::Http | Transport::HttpNew => (http, "http"),
-                Transport::Https | Transport::HttpsNew | Transport::H2 => (http, "https"),
-                _ => {
-                    return Err(format!(
-                        "{t} needs a Duplex server's events; a foreign server is measured with its echo only"
-                    ));
-                }
-            };
-            if have != Some(want) {
+        for &t in transports {
+            let Some(want) = echo_scheme(t) else {
                 return Err(format!(
-                    "{t} needs the server's {want}:// URL (the command line: --{} {want}://…)",
-                    if want.starts_with("ws") { "ws" } else { "http" }
+                    "{t} needs a Duplex server's events; a foreign server is measured with its echo only"
+                ));
+            };
+            let (flag, url) = if want.starts_with("ws") { ("ws", ws) } else { ("http", http) };
+            if scheme(url.as_deref()) != Some(want) {
+                return Err(format!(
+                    "{t} needs the server's {want}:// URL (the command line: --{flag} {want}://…)"
                 ));
             }
         }
@@ -287,6 +276,42 @@ async fn check_health(endpoints: &Endpoints, plan: &Plan) -> Result<Health, Stri
 }
 
 /// A URL's scheme, as written before `://`.
+/// The URL scheme a foreign server must offer for an echo transport; None for the transports
+/// that need a Duplex server's events.
+fn echo_scheme(t: Transport) -> Option<&'static str> {
+    match t {
+        Transport::Ws => Some("ws"),
+        Transport::Wss => Some("wss"),
+        Transport::Http | Transport::HttpNew => Some("http"),
+        Transport::Https | Transport::HttpsNew | Transport::H2 => Some("https"),
+        _ => None,
+    }
+}
+
 fn scheme(url: Option<&str>) -> Option<&str> {
     url.and_then(|u| u.split_once("://")).map(|(scheme, _)| scheme)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Transport::*;
+
+    /// What a foreign server's URLs offer is exactly what it may be measured with.
+    #[test]
+    fn a_foreign_servers_schemes_say_its_transports_both_ways() {
+        for (ws, http, offered) in [
+            (Some("ws://127.0.0.1:1/"), Some("http://127.0.0.1:1/echo"), vec![Ws, Http, HttpNew]),
+            (Some("wss://127.0.0.1:1/"), Some("https://127.0.0.1:1/echo"), vec![Wss, Https, HttpsNew]),
+            (None, Some("https://127.0.0.1:1/echo"), vec![Https, HttpsNew]),
+            (Some("ws://127.0.0.1:1/"), None, vec![Ws]),
+        ] {
+            assert_eq!(Target::foreign_transports(ws, http), offered, "{ws:?} {http:?}");
+            let target = Target::foreign(ws, http, ForeignMessages::default()).expect("valid URLs");
+            assert_eq!(target.check_transports(&offered), Ok(()));
+            for other in [Ws, Wss, Http, Https].into_iter().filter(|t| !offered.contains(t)) {
+                assert!(target.check_transports(&[other]).is_err(), "{other} accepted for {ws:?} {http:?}");
+            }
+        }
+    }
 }
