@@ -20,6 +20,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_util::either::Either;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
@@ -211,10 +212,12 @@ impl Protocols {
             .await
             .map_err(|_| "nothing sent in time".to_owned())?
             .map_err(|e| e.to_string())?;
-        match opening {
-            None => Ok(()),
-            Some(Opening::Http1) => self.http1_on(tcp, service, stop).await,
-            Some(Opening::Http2) => self.http2_on(tcp, service, stop).await,
+        // The bytes, in cleartext or out of a TLS session; the protocol, by the preface in
+        // cleartext and by ALPN over TLS.
+        let (io, http2) = match opening {
+            None => return Ok(()),
+            Some(Opening::Http1) => (Either::Left(tcp), false),
+            Some(Opening::Http2) => (Either::Left(tcp), true),
             Some(Opening::Tls) => {
                 let Some(acceptor) = &self.tls else {
                     return Err("a TLS handshake, and this server serves no TLS".into());
@@ -223,56 +226,40 @@ impl Protocols {
                     .await
                     .map_err(|_| "TLS handshake not finished in time".to_owned())?
                     .map_err(|e| format!("TLS handshake failed: {e}"))?;
-                if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
-                    self.http2_on(tls, service, stop).await
-                } else {
-                    self.http1_on(tls, service, stop).await
-                }
+                let http2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+                (Either::Right(tls), http2)
             }
+        };
+        let io = TokioIo::new(io);
+        if http2 {
+            until_stopped(self.http2.serve_connection(io, service), |c| c.graceful_shutdown(), stop).await
+        } else {
+            let conn = self.http1.serve_connection(io, service).with_upgrades();
+            until_stopped(conn, |c| c.graceful_shutdown(), stop).await
         }
     }
+}
 
-    async fn http1_on<I, S>(&self, io: I, service: S, stop: CancellationToken) -> Result<(), String>
-    where
-        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-        S: hyper::service::Service<hyper::Request<Incoming>, Response = axum::response::Response>,
-        S::Future: Send + 'static,
-        S::Error: std::error::Error + Send + Sync + 'static,
-    {
-        let conn = self.http1.serve_connection(TokioIo::new(io), service).with_upgrades();
-        tokio::pin!(conn);
-        tokio::select! {
-            ended = conn.as_mut() => ended,
-            _ = stop.cancelled() => {
-                // Finish the request in flight, take no more on this connection.
-                conn.as_mut().graceful_shutdown();
-                conn.await
-            }
+/// Serves a connection until it ends, or until `stop`: then it finishes the request in flight
+/// and takes no more (`finish`: hyper's graceful shutdown of its kind of connection).
+async fn until_stopped<C, E>(
+    conn: C,
+    finish: impl FnOnce(Pin<&mut C>),
+    stop: CancellationToken,
+) -> Result<(), String>
+where
+    C: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    tokio::pin!(conn);
+    tokio::select! {
+        ended = conn.as_mut() => ended,
+        _ = stop.cancelled() => {
+            finish(conn.as_mut());
+            conn.await
         }
-        .map_err(|e| e.to_string())
     }
-
-    async fn http2_on<I, S>(&self, io: I, service: S, stop: CancellationToken) -> Result<(), String>
-    where
-        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-        S: hyper::service::Service<hyper::Request<Incoming>, Response = axum::response::Response>
-            + Clone
-            + Send
-            + 'static,
-        S::Future: Send + 'static,
-        S::Error: std::error::Error + Send + Sync + 'static,
-    {
-        let conn = self.http2.serve_connection(TokioIo::new(io), service);
-        tokio::pin!(conn);
-        tokio::select! {
-            ended = conn.as_mut() => ended,
-            _ = stop.cancelled() => {
-                conn.as_mut().graceful_shutdown();
-                conn.await
-            }
-        }
-        .map_err(|e| e.to_string())
-    }
+    .map_err(|e| e.to_string())
 }
 
 /// Serves `app` on `listener` until `shutdown`, then waits (boundedly) for requests in flight.
