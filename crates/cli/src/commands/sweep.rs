@@ -3,7 +3,6 @@
 //! transport's median against the setting beside the link's model, as a table and as
 //! `sweep-RUN.csv`.
 
-use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -14,6 +13,7 @@ use duplex_core::stats::{AnalysisOptions, Report};
 
 use crate::commands::bench::BenchArgs;
 use crate::commands::history::open_history;
+use crate::output::Table;
 use crate::progress::Progress;
 use crate::{err, out};
 
@@ -97,21 +97,16 @@ fn table(runs: &[(RunRecord, Report)]) -> String {
         ("payload", None) => "\nmedian per transport and payload\n".to_owned(),
         _ => "\nmedian (link's model) per transport and link\n".to_owned(),
     };
-    let _ = write!(text, "{:<18}", "transport");
-    for point in &sweep.points {
-        let _ = write!(text, " {:>24}", point.link);
-    }
-    text.push('\n');
+    let heads: Vec<&str> =
+        std::iter::once("transport").chain(sweep.points.iter().map(|p| p.link.as_str())).collect();
+    let mut table = Table::new(&heads, 1);
     for line in &sweep.lines {
-        let _ = write!(text, "{:<18}", format!("{} ({})", line.transport, line.client.name()));
-        for (median, model) in line.median_text.iter().zip(&line.model_text) {
-            let cell = match model {
-                Some(model) => format!("{median} ({model})"),
-                None => median.clone(),
-            };
-            let _ = write!(text, " {cell:>24}");
-        }
-        text.push('\n');
+        let cells = line.median_text.iter().zip(&line.model_text).map(|(median, model)| match model {
+            Some(model) => format!("{median} ({model})"),
+            None => median.clone(),
+        });
+        table.row(std::iter::once(format!("{} ({})", line.transport, line.client.name())).chain(cells));
     }
+    text.push_str(&table.render());
     text
 }

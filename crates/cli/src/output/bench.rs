@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::Document;
+use super::table::{Align, Table};
 
 /// A run as `duplex bench --json` prints it: the record without its samples (they are in the
 /// CSV report), its analysis, and the report's files.
@@ -72,27 +73,18 @@ fn text(record: &RunRecord, report: &Report, files: Option<&ReportFiles>) -> Str
         plan.rate.map(|r| format!(", fixed rate {r}/s")).unwrap_or_default(),
         plan.payload_bytes
     );
-    let _ = writeln!(
-        out,
-        "{:<10} {:<8} {:>7} {:>5} {:>10} {:>10} {:>10} {:>10} {:>24} {:>10} {:>8} {:>8}",
-        "transport", "client", "count", "err", "p50", "p90", "p99", "mean", "95% CI", "σ", "per ms", "B/msg"
-    );
     // Round trips first, then the push transports' one-way times, under a line of their own.
     let is_push = |t: &TransportReport| t.transport.pattern() == duplex_core::clients::Pattern::Push;
     let (pushed, round_trips): (Vec<&TransportReport>, Vec<&TransportReport>) =
         report.transports.iter().partition(|t| is_push(t));
-    for t in round_trips {
-        transport_row(&mut out, t);
-    }
+    out.push_str(&transport_table(&round_trips));
     if !pushed.is_empty() {
         let _ = writeln!(
             out,
             "push: the server's events, one way (creation → arrival), one a tick ({} ms)",
             plan.tick_ms
         );
-        for t in pushed {
-            transport_row(&mut out, t);
-        }
+        out.push_str(&transport_table(&pushed));
     }
     out.push('\n');
     for c in &report.comparisons {
@@ -136,18 +128,18 @@ fn text(record: &RunRecord, report: &Report, files: Option<&ReportFiles>) -> Str
     }
     if let Some(link) = &report.link {
         let _ = writeln!(out, "\nover the link {}: model vs measured", link.link.describe());
-        let _ = writeln!(out, "{:<22} {:>12} {:>12} {:>8}  model", "transport", "model", "median", "ratio");
+        let mut table =
+            Table::new(&["transport", "model", "median", "ratio", "model"], 1).align(4, Align::Left);
         for row in &link.rows {
-            let _ = writeln!(
-                out,
-                "{:<22} {:>12} {:>12} {:>7.2}×  {}",
+            table.row([
                 format!("{} ({})", row.transport, row.client.name()),
                 format_us(row.model_us),
                 format_us(row.median_us),
-                row.ratio,
-                row.model
-            );
+                format!("{:.2}×", row.ratio),
+                row.model.clone(),
+            ]);
         }
+        out.push_str(&table.render());
         out.push('\n');
     }
     if let Some(uplink) = &report.uplink {
@@ -190,35 +182,35 @@ fn energy_text(out: &mut String, energy: &EnergyReport) {
     for s in &energy.sensors {
         let _ = writeln!(out, "  {:<8} {}", s.sensor, s.describe());
     }
-    let _ = writeln!(
-        out,
-        "{:<10} {:<8} {:>8} {:>7} {:>20} {:>20} {:>16} {:>16} {:>9}",
-        "transport",
-        "client",
-        "time",
-        "msgs",
-        "CPU-s/1k (process)",
-        "CPU-s/1k (system)",
-        "RAPL µJ/msg",
-        "battery µJ/msg",
-        "drain %/h"
+    let mut table = Table::new(
+        &[
+            "transport",
+            "client",
+            "time",
+            "msgs",
+            "CPU-s/1k (process)",
+            "CPU-s/1k (system)",
+            "RAPL µJ/msg",
+            "battery µJ/msg",
+            "drain %/h",
+        ],
+        2,
     );
     for t in &energy.transports {
         let cell = |q: Quantity| t.cost(q).map_or_else(|| "-".into(), per_message);
-        let _ = writeln!(
-            out,
-            "{:<10} {:<8} {:>7.1}s {:>7} {:>20} {:>20} {:>16} {:>16} {:>9}",
-            t.transport.name(),
-            t.client.name(),
-            t.seconds,
-            t.messages,
+        table.row([
+            t.transport.name().to_owned(),
+            t.client.name().to_owned(),
+            format!("{:.1}s", t.seconds),
+            t.messages.to_string(),
             cell(Quantity::ProcessCpu),
             cell(Quantity::SystemCpu),
             cell(Quantity::Rapl),
             cell(Quantity::Battery),
-            t.battery_drain_pct_per_h.map_or_else(|| "-".into(), |d| format!("{d:.2}"))
-        );
+            t.battery_drain_pct_per_h.map_or_else(|| "-".into(), |d| format!("{d:.2}")),
+        ]);
     }
+    out.push_str(&table.render());
     let _ = writeln!(
         out,
         "  (process: CPU time of this Duplex process, clients and server, per 1,000 messages above its own idle;\n   \
@@ -238,25 +230,43 @@ fn short_p(p: f64) -> String {
     duplex_core::stats::format_p(p).trim_start_matches("p ").to_owned()
 }
 
-/// One transport's line of the table.
-fn transport_row(out: &mut String, t: &TransportReport) {
-    let s = &t.overall;
-    let _ = writeln!(
-        out,
-        "{:<10} {:<8} {:>7} {:>5} {:>10} {:>10} {:>10} {:>10} {:>24} {:>10} {:>8} {:>8.0}",
-        t.transport.name(),
-        t.client.name(),
-        s.count,
-        s.errors,
-        s.show(s.p50_us),
-        s.show_quantile(0.9, s.p90_us),
-        s.show_quantile(0.99, s.p99_us),
-        s.show_plain(s.mean_us),
-        s.ci_text(),
-        s.show_plain(s.sd_us),
-        s.per_ms.map_or_else(|| "-".into(), |v| format!("{v:.2}")),
-        s.bytes_out_per_msg + s.bytes_in_per_msg,
+/// The transports' table: a row per transport and kind of client.
+fn transport_table(transports: &[&TransportReport]) -> String {
+    let mut table = Table::new(
+        &[
+            "transport",
+            "client",
+            "count",
+            "err",
+            "p50",
+            "p90",
+            "p99",
+            "mean",
+            "95% CI",
+            "σ",
+            "per ms",
+            "B/msg",
+        ],
+        2,
     );
+    for t in transports {
+        let s = &t.overall;
+        table.row([
+            t.transport.name().to_owned(),
+            t.client.name().to_owned(),
+            s.count.to_string(),
+            s.errors.to_string(),
+            s.show(s.p50_us),
+            s.show_quantile(0.9, s.p90_us),
+            s.show_quantile(0.99, s.p99_us),
+            s.show_plain(s.mean_us),
+            s.ci_text(),
+            s.show_plain(s.sd_us),
+            s.per_ms.map_or_else(|| "-".into(), |v| format!("{v:.2}")),
+            format!("{:.0}", s.bytes_out_per_msg + s.bytes_in_per_msg),
+        ]);
+    }
+    table.render()
 }
 
 /// Three decimals, and no "-0.000": a cost that rounds to zero is 0.

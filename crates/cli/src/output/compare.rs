@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::Document;
+use super::table::{Align, Table};
 
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(transparent)]
@@ -40,33 +41,34 @@ fn platforms(c: &PlatformComparison) -> String {
             g.clocks
         );
     }
-    let _ = writeln!(
-        out,
-        "\n{:<10} {:<8} {:>3} {:>7} {:>10} {:>10} {:>28} {:>9} {:>9} {:>9} {:>8}  vs [1]",
-        "transport",
-        "client",
-        "grp",
-        "count",
-        "p50",
-        "p99",
-        "mean ± 95% CI",
-        "B/msg",
-        "CPU-s/1k",
-        "µJ/msg",
-        "/ws p50"
-    );
+    let mut table = Table::new(
+        &[
+            "transport",
+            "client",
+            "grp",
+            "count",
+            "p50",
+            "p99",
+            "mean ± 95% CI",
+            "B/msg",
+            "CPU-s/1k",
+            "µJ/msg",
+            "/ws p50",
+            "vs [1]",
+        ],
+        2,
+    )
+    .align(11, Align::Left);
     let mut rows: Vec<_> = c.cells.iter().collect();
     rows.sort_by_key(|r| (r.client, r.transport, r.group));
     for r in rows {
         let s = &r.summary;
         let opt = |v: Option<f64>, digits: usize| v.map_or_else(|| "-".into(), |v| format!("{v:.digits$}"));
-        let _ = writeln!(
-            out,
-            "{:<10} {:<8} {:>3} {:>7} {:>10} {:>10} {:>28} {:>9} {:>9} {:>9} {:>8}  {}",
-            r.transport.name(),
-            r.client.name(),
-            r.group + 1,
-            s.count,
+        table.row([
+            r.transport.name().to_owned(),
+            r.client.name().to_owned(),
+            (r.group + 1).to_string(),
+            s.count.to_string(),
             s.show(s.p50_us),
             s.show_quantile(0.99, s.p99_us),
             format!("{} {}", s.show_plain(s.mean_us), s.ci_text()),
@@ -74,8 +76,10 @@ fn platforms(c: &PlatformComparison) -> String {
             opt(r.cpu_s_per_1k, 3),
             opt(r.energy_uj_per_msg, 1),
             r.over_ws_median.map_or_else(|| "-".into(), |v| format!("{v:.2}×")),
-            r.vs_reference.as_deref().unwrap_or(if r.group == 0 { "reference" } else { "-" })
-        );
+            r.vs_reference.clone().unwrap_or_else(|| if r.group == 0 { "reference" } else { "-" }.to_owned()),
+        ]);
     }
+    out.push('\n');
+    out.push_str(&table.render());
     out
 }

@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::Document;
+use super::table::Table;
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Fanout {
@@ -30,42 +31,45 @@ impl Document for Fanout {
             if r.embedded { "embedded server on its own thread" } else { "a server elsewhere" },
             r.plan.broadcasts
         );
-        let _ = writeln!(
-            s,
-            "{:<10} {:>11} {:>9} {:>6} {:>9} {:>9} {:>9} {:>11} {:>11} {:>10} {:>8}",
-            "transport",
-            "subscribers",
-            "delivered",
-            "missed",
-            "p50",
-            "p99",
-            "last",
-            "server CPU",
-            "per event",
-            "bytes/ev",
-            "connect"
+        let mut table = Table::new(
+            &[
+                "transport",
+                "subscribers",
+                "delivered",
+                "missed",
+                "p50",
+                "p99",
+                "last",
+                "server CPU",
+                "per event",
+                "bytes/ev",
+                "connect",
+            ],
+            1,
         );
+        let mut errors = String::new();
         let us = |x: Option<f64>| x.map_or_else(|| "-".to_owned(), format_us);
         for c in &r.cells {
-            let _ = writeln!(
-                s,
-                "{:<10} {:>11} {:>9} {:>6} {:>9} {:>9} {:>9} {:>11} {:>11} {:>10} {:>7.1}s",
-                c.transport.name(),
-                c.subscribers,
-                c.delivered,
-                c.missed,
+            table.row([
+                c.transport.name().to_owned(),
+                c.subscribers.to_string(),
+                c.delivered.to_string(),
+                c.missed.to_string(),
                 us(c.p50_us),
                 us(c.p99_us),
                 us(c.last_us),
                 us(c.server_cpu_us),
                 us(c.server_cpu_per_delivery_us),
                 c.bytes_per_event.map_or_else(|| "-".to_owned(), |b| format!("{b:.0} B")),
-                c.connect_s
-            );
+                format!("{:.1}s", c.connect_s),
+            ]);
             for (kind, (n, first)) in &c.errors {
-                let _ = writeln!(s, "           {n} × {kind}: {first}");
+                let _ =
+                    writeln!(errors, "{} to {}: {n} × {kind}: {first}", c.transport.name(), c.subscribers);
             }
         }
+        s.push_str(&table.render());
+        s.push_str(&errors);
         let _ = writeln!(s, "\n{}", r.headline);
         let _ =
             writeln!(s, "p50, p99: over every delivery; last: the last subscriber, median over broadcasts;");

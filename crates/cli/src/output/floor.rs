@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::Document;
+use super::table::{Align, Table};
 
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(transparent)]
@@ -21,47 +22,44 @@ impl Document for Floor {
             (None, why) => format!("pinned: unavailable ({})", why.as_deref().unwrap_or("unknown")),
         };
         let mut out = format!(
-            "floor benchmark: {}-byte JSON messages, {} calls each (p50 is what the ratios use)\n\n{:<14} {:<28} {:>10} {:>10} {:>10} {:>12} {:>12}\n",
-            report.message_bytes,
-            report.calls,
-            "topology",
-            "echo",
-            "p50 µs",
-            "p99 µs",
-            "mean µs",
-            "pinned p50",
-            "pinned p99"
+            "floor benchmark: {}-byte JSON messages, {} calls each (p50 is what the ratios use)\n\n",
+            report.message_bytes, report.calls
         );
+        let mut rows =
+            Table::new(&["topology", "echo", "p50 µs", "p99 µs", "mean µs", "pinned p50", "pinned p99"], 2);
         for r in report.rows.iter().filter(|r| !r.pinned) {
             let pinned =
                 report.rows.iter().find(|p| p.pinned && p.topology == r.topology && p.name == r.name);
             let (p50, p99) = pinned.map_or(("-".to_owned(), "-".to_owned()), |p| {
                 (format!("{:.1}", p.p50_us), format!("{:.1}", p.p99_us))
             });
-            let _ = writeln!(
-                out,
-                "{:<14} {:<28} {:>10.1} {:>10.1} {:>10.1} {p50:>12} {p99:>12}",
-                r.topology.name(),
-                r.name,
-                r.p50_us,
-                r.p99_us,
-                r.mean_us
-            );
+            rows.row([
+                r.topology.name().to_owned(),
+                r.name.to_owned(),
+                format!("{:.1}", r.p50_us),
+                format!("{:.1}", r.p99_us),
+                format!("{:.1}", r.mean_us),
+                p50,
+                p99,
+            ]);
         }
+        out.push_str(&rows.render());
         let _ = writeln!(out, "({pinned_to})\n");
         let from = if report.ratios.iter().any(|r| r.pinned) { "pinned" } else { "unpinned" };
         let _ = writeln!(out, "ratios of the {from} p50s:");
+        let mut ratios =
+            Table::new(&["topology", "ratio of", "value", "aim", "verdict"], 2).align(4, Align::Left);
         for r in &report.ratios {
             let mark = if r.value <= r.aim { "ok" } else { "over aim" };
-            let _ = writeln!(
-                out,
-                "{:<14} {:<28} {:>6.2}x  (aim ≤ {:.2}x: {mark})",
-                r.topology.name(),
-                r.what,
-                r.value,
-                r.aim
-            );
+            ratios.row([
+                r.topology.name().to_owned(),
+                r.what.to_owned(),
+                format!("{:.2}x", r.value),
+                format!("≤ {:.2}x", r.aim),
+                mark.to_owned(),
+            ]);
         }
+        out.push_str(&ratios.render());
         let _ = writeln!(out, "\nduplex ws + http run on one thread took {:.2} s", self.0.duplex_run_seconds);
         if let Some(relay) = &self.0.relay {
             let mark = if relay.added_p50_us < 20.0 { "ok" } else { "over aim" };

@@ -1,12 +1,11 @@
 //! `duplex history`: the runs kept, newest first.
 
-use std::fmt::Write as _;
-
 use duplex_core::storage::RunListItem;
 use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::Document;
+use super::table::{Align, Table};
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct HistoryList {
@@ -37,24 +36,23 @@ fn history(runs: &[RunListItem]) -> String {
         out.push_str("no runs in the history yet: run `duplex bench`\n");
         return out;
     }
-    let _ = writeln!(
-        out,
-        "{:<8}  {:<16}  {:<9}  {:<8}  {:>7}  {:<24}  {:<32}  result",
-        "run", "started", "status", "plan", "calls", "transports", "platform"
-    );
+    let mut table =
+        Table::new(&["run", "started", "status", "plan", "calls", "transports", "platform", "result"], 4);
+    for i in 5..8 {
+        table = table.align(i, Align::Left);
+    }
     for r in runs {
-        let _ = writeln!(
-            out,
-            "{:<8}  {:<16}  {:<9}  {:<8}  {:>7}  {:<24}  {:<32}  {}",
+        table.row([
             r.id.chars().take(8).collect::<String>(),
             local_time(r.started_at_unix_ns),
             r.status.name().to_owned(),
-            r.plan_name.as_deref().unwrap_or("custom"),
-            r.samples,
+            r.plan_name.clone().unwrap_or_else(|| "custom".to_owned()),
+            r.samples.to_string(),
             r.transports.join(","),
-            r.platform,
-            r.headline.as_deref().unwrap_or("")
-        );
+            r.platform.clone(),
+            r.headline.clone().unwrap_or_default(),
+        ]);
     }
+    out.push_str(&table.render());
     out
 }

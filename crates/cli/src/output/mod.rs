@@ -10,6 +10,7 @@ mod floor;
 mod history;
 mod monitor;
 mod soak;
+mod table;
 mod units;
 
 use schemars::JsonSchema;
@@ -22,6 +23,7 @@ pub use floor::Floor;
 pub use history::HistoryList;
 pub use monitor::Monitor;
 pub use soak::Soak;
+pub use table::Table;
 pub use units::{bytes, gib, mib, ms};
 
 /// How a command prints its result.

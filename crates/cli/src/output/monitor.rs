@@ -6,6 +6,7 @@ use duplex_core::monitor::SessionSummary;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use super::table::Table;
 use super::{Document, bytes, ms};
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -22,42 +23,42 @@ impl Document for Monitor {
 
 fn summary_text(s: &SessionSummary) -> String {
     let mut out = format!("\nsession of {:.1} s\n", s.duration_s);
-    let _ = writeln!(
-        out,
-        "{:<10} {:>6} {:>6} {:>6} │ {:>9} {:>9} {:>9} │ {:>9} │ {:>10} {:>7} {:>10} │ {:>8}",
-        "feed",
-        "msgs",
-        "snaps",
-        "missed",
-        "stale p50",
-        "p95",
-        "max",
-        "mean age",
-        "bytes/s",
-        "msgs/s",
-        "B/snapshot",
-        "cpu ms/s"
+    let mut table = Table::new(
+        &[
+            "feed",
+            "msgs",
+            "snaps",
+            "missed",
+            "stale p50",
+            "p95",
+            "max",
+            "mean age",
+            "bytes/s",
+            "msgs/s",
+            "B/snapshot",
+            "cpu ms/s",
+        ],
+        1,
     );
     for f in &s.feeds {
         let st = f.staleness_ms.as_ref();
         let q = |v: Option<f64>| v.map_or("—".into(), ms);
-        let _ = writeln!(
-            out,
-            "{:<10} {:>6} {:>6} {:>6} │ {:>9} {:>9} {:>9} │ {:>9} │ {:>10} {:>7.2} {:>10} │ {:>8.3}",
-            f.feed.name(),
-            f.messages,
-            f.snapshots,
-            f.missed,
+        table.row([
+            f.feed.name().to_owned(),
+            f.messages.to_string(),
+            f.snapshots.to_string(),
+            f.missed.to_string(),
             q(st.map(|s| s.p50)),
             q(st.map(|s| s.p95)),
             q(st.map(|s| s.max)),
             q(f.mean_age_ms),
             bytes(f.bytes_per_s),
-            f.messages_per_s,
+            format!("{:.2}", f.messages_per_s),
             f.bytes_per_snapshot.map_or("—".into(), bytes),
-            f.handler_ms_per_s
-        );
+            format!("{:.3}", f.handler_ms_per_s),
+        ]);
     }
+    out.push_str(&table.render());
     if let Some(verdict) = &s.verdict {
         let _ = writeln!(out, "\n{verdict}");
     }

@@ -6,6 +6,7 @@ use duplex_core::soak::SoakReport;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use super::table::Table;
 use super::{Document, mib};
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -36,30 +37,28 @@ fn report_text(r: &SoakReport, embedded: bool) -> String {
         r.server,
         r.ramp_s
     );
-    let _ = writeln!(
-        s,
-        "{:<6} {:>7} {:>10} {:>7} {:>9} {:>10} {:>10} {:>10} {:>10}",
-        "", "clients", "messages", "errors", "msg/s", "p50", "p99", "p99.9", "max"
-    );
+    let mut table =
+        Table::new(&["transport", "clients", "messages", "errors", "msg/s", "p50", "p99", "p99.9", "max"], 1);
+    let mut errors = String::new();
     for t in &r.transports {
         let us = duplex_core::stats::format_us;
-        let _ = writeln!(
-            s,
-            "{:<6} {:>7} {:>10} {:>7} {:>9.1} {:>10} {:>10} {:>10} {:>10}",
-            t.transport.name(),
-            t.clients,
-            t.messages,
-            t.errors,
-            t.per_s,
+        table.row([
+            t.transport.name().to_owned(),
+            t.clients.to_string(),
+            t.messages.to_string(),
+            t.errors.to_string(),
+            format!("{:.1}", t.per_s),
             us(t.p50_us),
             us(t.p99_us),
             us(t.p999_us),
-            us(t.max_us)
-        );
+            us(t.max_us),
+        ]);
         for (kind, (n, first)) in &t.error_kinds {
-            let _ = writeln!(s, "       {n} × {kind}: {first}");
+            let _ = writeln!(errors, "{}: {n} × {kind}: {first}", t.transport.name());
         }
     }
+    s.push_str(&table.render());
+    s.push_str(&errors);
     if let Some(m) = &r.memory {
         let _ = writeln!(
             s,
