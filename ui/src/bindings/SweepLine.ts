@@ -8,6 +8,7 @@ import type { Transport } from "./Transport";
 export type SweepLine = { transport: Transport, client: ClientKind, median_us: Array<number | null>, model_us: Array<number | null>, 
 /**
  * Each point's median in words ("50.4 ms", "< 1.00 ms (clock step)", "-"), and its
- * model ("50.0 ms"; "no link" where the point has none; None where not modelled).
+ * model ("50.0 ms"; "no link" where the point has none; None where not modelled, as in
+ * a sweep where no point has a link).
  */
 median_text: Array<string>, model_text: Array<string | null>, };
