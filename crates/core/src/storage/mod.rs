@@ -3,6 +3,8 @@
 //! written as it is measured ([`RunWriter`]): begun, its samples in batches, saved whole at the
 //! end; a run whose process died before the end is recovered with what was written.
 
+mod rows;
+mod schema;
 mod writer;
 
 use std::path::Path;
@@ -14,6 +16,8 @@ use ts_rs::TS;
 
 use duplex_model::record::{RunRecord, RunStatus, Sample};
 
+use rows::{insert, insert_samples, parse_status, process_alive};
+use schema::{BUSY_TIMEOUT, LIVE_RUNS, NOTES, SCHEMA, SCHEMA_VERSION};
 pub use writer::RunWriter;
 
 #[derive(Debug, thiserror::Error)]
@@ -50,62 +54,6 @@ pub struct RunListItem {
     /// A person's name or note for the run (History), if any.
     pub note: Option<String>,
 }
-
-const SCHEMA_VERSION: i64 = 1;
-
-/// How long a writer waits for another's lock before it gives up.
-const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY,
-    started_at INTEGER NOT NULL,
-    finished_at INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    plan_name TEXT,
-    target TEXT NOT NULL,
-    platform TEXT NOT NULL,
-    transports TEXT NOT NULL,
-    clients TEXT NOT NULL,
-    sample_count INTEGER NOT NULL,
-    headline TEXT,
-    meta TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS samples (
-    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    transport TEXT NOT NULL,
-    client TEXT NOT NULL,
-    client_id INTEGER NOT NULL,
-    set_no INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
-    sent_at INTEGER NOT NULL,
-    latency_ns INTEGER NOT NULL,
-    send_delay_ns INTEGER NOT NULL,
-    server_time INTEGER,
-    bytes_out INTEGER NOT NULL,
-    bytes_in INTEGER NOT NULL,
-    error TEXT
-);
-CREATE INDEX IF NOT EXISTS samples_by_run ON samples(run_id);
-";
-
-/// Runs being measured now, and which process writes them: a run still `running` whose
-/// process is gone was interrupted (a crash, a kill, a power cut) and is recovered.
-const LIVE_RUNS: &str = "
-CREATE TABLE IF NOT EXISTS live_runs (
-    run_id TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
-    pid INTEGER NOT NULL
-);
-";
-
-/// People's notes on runs ("office Wi-Fi", "after the fix"), kept apart from the runs: saving a
-/// run again replaces its row, not its note.
-const NOTES: &str = "
-CREATE TABLE IF NOT EXISTS notes (
-    run_id TEXT PRIMARY KEY,
-    note TEXT NOT NULL
-);
-";
 
 /// The longest note kept, in characters.
 pub const MAX_NOTE_CHARS: usize = 200;
@@ -376,107 +324,4 @@ impl History {
         tx.commit()?;
         Ok(deleted)
     }
-}
-
-/// Writes one run inside a transaction, replacing an earlier version of it.
-fn insert(
-    tx: &rusqlite::Transaction<'_>,
-    record: &RunRecord,
-    headline: Option<&str>,
-) -> Result<(), StorageError> {
-    let meta = serde_json::to_string(&RunRecord { samples: Vec::new(), ..record.clone() })
-        .map_err(|e| StorageError::Corrupt { id: record.id.clone(), reason: e.to_string() })?;
-    // The transports that ran, in the plan's order, not those planned: a run that failed early
-    // lists only what it measured.
-    let transports: Vec<&str> = record
-        .plan
-        .transports
-        .iter()
-        .filter(|t| record.samples.iter().any(|s| s.transport == **t))
-        .map(|t| t.name())
-        .collect();
-    let mut clients: Vec<&str> = record.samples.iter().map(|s| s.client.name()).collect();
-    clients.sort_unstable();
-    clients.dedup();
-    tx.execute("DELETE FROM runs WHERE id = ?1", [&record.id])?;
-    tx.execute(
-        "INSERT INTO runs (id, started_at, finished_at, status, plan_name, target, platform, \
-             transports, clients, sample_count, headline, meta) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        params![
-            record.id,
-            record.started_at_unix_ns,
-            record.finished_at_unix_ns,
-            status_name(record.status),
-            record.plan.name,
-            record.target,
-            crate::stats::platforms::platform_label(record),
-            transports.join(","),
-            clients.join(","),
-            record.samples.len() as u64,
-            headline,
-            meta,
-        ],
-    )?;
-    insert_samples(tx, &record.id, &record.samples)
-}
-
-fn insert_samples(
-    tx: &rusqlite::Transaction<'_>,
-    run_id: &str,
-    samples: &[Sample],
-) -> Result<(), StorageError> {
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO samples (run_id, transport, client, client_id, set_no, seq, sent_at, \
-             latency_ns, send_delay_ns, server_time, bytes_out, bytes_in, error) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    )?;
-    for s in samples {
-        insert.execute(params![
-            run_id,
-            s.transport.name(),
-            s.client.name(),
-            s.client_id,
-            s.set,
-            s.seq,
-            s.sent_at_unix_ns,
-            s.latency_ns,
-            s.send_delay_ns,
-            s.server_time_unix_ns,
-            s.bytes_out,
-            s.bytes_in,
-            s.error,
-        ])?;
-    }
-    Ok(())
-}
-
-/// Whether a process with this id runs now (a run's writer).
-fn process_alive(pid: u32) -> bool {
-    if pid == std::process::id() {
-        return true;
-    }
-    let pid = sysinfo::Pid::from_u32(pid);
-    match sysinfo::System::new() {
-        Ok(mut system) => {
-            system.refresh_processes(sysinfo::ProcessesToUpdate::Some(&[pid]), true);
-            system.process(pid).is_some()
-        }
-        // Cannot tell: leave the run alone rather than cut a live one short.
-        Err(_) => true,
-    }
-}
-
-fn status_name(status: RunStatus) -> &'static str {
-    match status {
-        RunStatus::Complete => "complete",
-        RunStatus::Cancelled => "cancelled",
-        RunStatus::Failed => "failed",
-    }
-}
-
-fn parse_status(name: &str) -> Option<RunStatus> {
-    [RunStatus::Complete, RunStatus::Cancelled, RunStatus::Failed]
-        .into_iter()
-        .find(|s| status_name(*s) == name)
 }

@@ -18,10 +18,7 @@ pub use summary::{write_comparisons, write_fanout, write_platform_comparison, wr
 
 /// Writes rows whose nested structs are flattened (which the csv crate cannot serialise
 /// itself), the header taken from the first row's field names, every float as [`decimal`].
-fn write_flat<W: Write, T: Serialize>(
-    out: W,
-    rows: impl Iterator<Item = T>,
-) -> Result<(), ExportError> {
+fn write_flat<W: Write, T: Serialize>(out: W, rows: impl Iterator<Item = T>) -> Result<(), ExportError> {
     write_flat_or(out, rows, &[])
 }
 
