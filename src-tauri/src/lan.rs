@@ -36,6 +36,8 @@ pub struct LanInfo {
     pub qr_svg: Option<String>,
     /// What joined browsers run.
     pub plan: Plan,
+    /// Its shape in words ([`Plan::shape`]).
+    pub plan_text: String,
     /// SHA-256 of its TLS certificate (made at its start): what a native client elsewhere
     /// trusts with `--fingerprint`, and a browser shows before it accepts it.
     pub tls_fingerprint: Option<String>,
@@ -104,6 +106,7 @@ impl LanServer {
             qr_svg: urls.first().and_then(|u| lan::qr_svg(u).ok()),
             urls,
             token,
+            plan_text: plan.shape(),
             plan: plan.into_plan(),
             tls_fingerprint: server.tls().map(|t| t.fingerprint().to_owned()),
         };

@@ -23,6 +23,10 @@ qrSvg: string | null,
  */
 plan: Plan, 
 /**
+ * Its shape in words ([`Plan::shape`]).
+ */
+planText: string, 
+/**
  * SHA-256 of its TLS certificate (made at its start): what a native client elsewhere
  * trusts with `--fingerprint`, and a browser shows before it accepts it.
  */

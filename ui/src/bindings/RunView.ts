@@ -20,4 +20,8 @@ power: PowerSeries | null,
 /**
  * When the run is a sweep's last: the whole sweep, drawn above it.
  */
-sweep: SweepReport | null, };
+sweep: SweepReport | null, 
+/**
+ * The plan's shape in words ([`crate::plan::Plan::shape`]).
+ */
+planText: string, };

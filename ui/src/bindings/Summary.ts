@@ -40,4 +40,11 @@ ci95_unreliable: boolean,
  * 95 % percentile-bootstrap interval of the mean (2,000 resamples, fixed seed), given
  * when the t interval is unreliable.
  */
-bootstrap_ci95_low_us: number | null, bootstrap_ci95_high_us: number | null, };
+bootstrap_ci95_low_us: number | null, bootstrap_ci95_high_us: number | null, 
+/**
+ * The mean's 95 % interval in words, as every view and printer shows it: "± 1.2 µs"
+ * (Student's t), "1.0 µs–2.0 µs (bootstrap)" when the t interval reaches below the fastest
+ * call, "≤ 1.94 ms (bootstrap)" when its low end is below the clock's step; "-" without
+ * calls.
+ */
+ci_text: string, };

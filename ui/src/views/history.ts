@@ -34,7 +34,7 @@ function comparisonTable(c: PlatformComparison): string {
         const p99 = supportsQuantile(s, 0.99) ? formatQuantile(s, s.p99_us) : "—";
         return `<tr><th scope="row">${escapeHtml(groupLabel(r.transport, r.client))}</th><td class="group-name">${escapeHtml(c.groups[r.group]?.label ?? "")}</td>
         <td><b>${escapeHtml(formatQuantile(s, s.p50_us))}</b></td><td>${escapeHtml(p99)}</td>
-        <td>${formatUs(s.mean_us)} <span class="muted">± ${formatUs((s.ci95_high_us - s.ci95_low_us) / 2)}</span></td>
+        <td>${formatUs(s.mean_us)} <span class="muted">${escapeHtml(s.ci_text)}</span></td>
         <td>${s.count.toLocaleString()}</td>
         <td>${formatBytes(s.bytes_out_per_msg)} / ${formatBytes(s.bytes_in_per_msg)}</td><td>${opt(r.cpu_s_per_1k, 3)}</td><td>${opt(r.energy_uj_per_msg, 1)}</td>
         <td>${formatMedianRatio(r.over_ws_median)}</td>
@@ -72,11 +72,11 @@ export async function renderHistory(root: HTMLElement, options: HistoryOptions):
           <td>${escapeHtml(formatDate(r.started_at_unix_ns))}</td>
           <td><input type="text" class="note" maxlength="200" placeholder="name this run" value="${escapeHtml(r.note ?? "")}" aria-label="Name or note for run ${escapeHtml(r.id.slice(0, 8))}"></td>
           <td class="headline">${escapeHtml(r.headline ?? "—")}</td>
-          <td>${escapeHtml(r.plan_name ?? "custom")}<div class="muted">${escapeHtml(r.transports.join(", "))} · ${escapeHtml(r.clients.join(", "))}</div></td>
+          <td class="plan">${escapeHtml(r.plan_name ?? "custom")}<div class="muted">${escapeHtml(r.transports.join(", "))} · ${escapeHtml(r.clients.join(", "))}</div></td>
           <td><span class="badge ${r.status}">${r.status}</span></td>
           <td>${r.samples.toLocaleString()}<span class="phone-only"> calls</span></td>
-          <td class="muted">${escapeHtml(r.platform)}</td>
-          <td class="row-actions"><button class="open">Open</button> <button class="again" title="Put this run's plan in the Run view">Run again</button> <button class="export">Export…</button> <button class="delete danger">Delete</button></td>
+          <td class="muted platform">${escapeHtml(r.platform)}</td>
+          <td class="row-actions"><div><button class="open">Open</button> <button class="again" title="Put this run's plan in the Run view">Run again</button> <button class="export">Export…</button> <button class="delete danger">Delete</button></div></td>
         </tr>`,
         )
         .join("")}</tbody></table></div>

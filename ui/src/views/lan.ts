@@ -20,7 +20,7 @@ function runningHtml(info: LanInfo): string {
     <div class="lan-grid">
       <figure id="lan-qr" class="qr" aria-label="QR code of the first URL">${info.qrSvg ?? ""}</figure>
       <div>
-        <p class="muted">Browsers run <b>${escapeHtml(info.plan.transports.join(", "))}</b>, ${info.plan.sets} sets × ${info.plan.calls} calls${
+        <p class="muted">Browsers run <b>${escapeHtml(info.plan.transports.join(", "))}</b>, ${escapeHtml(info.planText)}${
           info.plan.link ? `, over the emulated link <b>${escapeHtml(linkLabel(info.plan.link))}</b> (the URLs above are its relay's: the page and every connection cross it)` : ""
         }, and send their samples here. Another Duplex (app or <code>duplex bench --target URL</code>) can measure this device with the same URL.</p>
         <p class="muted">Every request needs the access token <code id="lan-token">${escapeHtml(info.token)}</code> in the URL; stopping the server retires it.</p>

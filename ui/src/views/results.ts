@@ -11,14 +11,10 @@ function statusBadge(status: string): string {
   return `<span class="badge ${status}">${escapeHtml(status)}</span>`;
 }
 
-/** The mean with its 95 % interval: the t interval, or (when it reaches below the fastest call) the bootstrap one, marked. */
+/** The mean with its 95 % interval in the engine's words (the bootstrap one, explained, when the t interval fails). */
 function meanWithCi(s: Summary): string {
-  const [lo, hi] = [s.bootstrap_ci95_low_us, s.bootstrap_ci95_high_us];
-  if (s.ci95_unreliable && lo !== null && hi !== null) {
-    return `${formatUs(s.mean_us)} <span class="muted" title="The t interval reaches below the fastest call (the sample is skewed); this is a bootstrap interval of the mean.">${formatUs(lo)}–${formatUs(hi)} (bootstrap)</span>`;
-  }
-  const half = (s.ci95_high_us - s.ci95_low_us) / 2;
-  return `${formatUs(s.mean_us)} <span class="muted">${Number.isFinite(half) ? `± ${formatUs(half)}` : ""}</span>`;
+  const why = s.ci95_unreliable ? ` title="The t interval reaches below the fastest call (the sample is skewed); this is a bootstrap interval of the mean."` : "";
+  return `${formatUs(s.mean_us)} <span class="muted"${why}>${escapeHtml(s.ci_text)}</span>`;
 }
 
 /** A percentile cell: a bound below the clock step, "—" where the sample is too small for it. */
@@ -173,7 +169,7 @@ export function renderResults(root: HTMLElement, view: RunView | null, options: 
       ${exportable ? `<div class="actions"><button id="export-button" class="primary">Export CSV…</button> <button id="export-html-button">Export HTML…</button></div>` : ""}
     </div>
     <p class="muted">${escapeHtml(formatDate(record.started_at_unix_ns))} · ${escapeHtml(record.plan.name ?? "custom plan")} ·
-      ${record.plan.sets} sets × ${record.plan.calls} calls${record.plan.interval_ms ? `, ${record.plan.interval_ms} ms apart` : ", back to back"} ·
+      ${escapeHtml(view.planText)} ·
       server ${escapeHtml(record.target === "embedded" ? `embedded (${record.server})` : record.target)}</p>
     ${record.error ? `<p class="bad">${escapeHtml(record.error)}</p>` : ""}
     <ul class="verdicts" id="verdicts">${comparisons}</ul>

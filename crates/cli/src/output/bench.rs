@@ -63,16 +63,7 @@ fn text(record: &RunRecord, report: &Report, files: Option<&ReportFiles>) -> Str
         record.server,
         record.topology.name()
     );
-    let _ = writeln!(
-        out,
-        "plan: {} × {} × {}, interval {} ms{}, payload {} B\n",
-        plural(u64::from(plan.sets), "set"),
-        plural(u64::from(plan.calls), "call"),
-        plural(u64::from(plan.concurrency), "client"),
-        plan.interval_ms,
-        plan.rate.map(|r| format!(", fixed rate {r}/s")).unwrap_or_default(),
-        plan.payload_bytes
-    );
+    let _ = writeln!(out, "plan: {}, payload {} B\n", plan.shape(), plan.payload_bytes);
     // Round trips first, then the push transports' one-way times, under a line of their own.
     let is_push = |t: &TransportReport| t.transport.pattern() == duplex_core::clients::Pattern::Push;
     let (pushed, round_trips): (Vec<&TransportReport>, Vec<&TransportReport>) =
@@ -260,7 +251,7 @@ fn transport_table(transports: &[&TransportReport]) -> String {
             s.show_quantile(0.9, s.p90_us),
             s.show_quantile(0.99, s.p99_us),
             s.show_plain(s.mean_us),
-            s.ci_text(),
+            s.ci_text.clone(),
             s.show_plain(s.sd_us),
             s.per_ms.map_or_else(|| "-".into(), |v| format!("{v:.2}")),
             format!("{:.0}", s.bytes_out_per_msg + s.bytes_in_per_msg),
@@ -273,9 +264,4 @@ fn transport_table(transports: &[&TransportReport]) -> String {
 fn three(x: f64) -> String {
     let text = format!("{x:.3}");
     if text == "-0.000" { "0.000".into() } else { text }
-}
-
-/// "1 set", "10 sets".
-fn plural(n: u64, word: &str) -> String {
-    if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
 }

@@ -71,7 +71,7 @@ fn platforms(c: &PlatformComparison) -> String {
             s.count.to_string(),
             s.show(s.p50_us),
             s.show_quantile(0.99, s.p99_us),
-            format!("{} {}", s.show_plain(s.mean_us), s.ci_text()),
+            format!("{} {}", s.show_plain(s.mean_us), s.ci_text),
             super::units::bytes(s.bytes_out_per_msg + s.bytes_in_per_msg),
             opt(r.cpu_s_per_1k, 3),
             opt(r.energy_uj_per_msg, 1),

@@ -34,6 +34,8 @@ pub struct RunView {
     pub power: Option<PowerSeries>,
     /// When the run is a sweep's last: the whole sweep, drawn above it.
     pub sweep: Option<SweepReport>,
+    /// The plan's shape in words ([`crate::plan::Plan::shape`]).
+    pub plan_text: String,
 }
 
 pub fn view_of(record: RunRecord, report: Report) -> RunView {
@@ -41,6 +43,7 @@ pub fn view_of(record: RunRecord, report: Report) -> RunView {
     let power = record.power.as_ref().map(power_series);
     // The samples and power readings reach the page as series, not raw.
     RunView {
+        plan_text: record.plan.shape(),
         record: RunRecord { samples: Vec::new(), power: None, ..record },
         report,
         series,

@@ -51,6 +51,12 @@ pub struct Summary {
     pub bootstrap_ci95_low_us: Option<f64>,
     #[serde(default)]
     pub bootstrap_ci95_high_us: Option<f64>,
+    /// The mean's 95 % interval in words, as every view and printer shows it: "± 1.2 µs"
+    /// (Student's t), "1.0 µs–2.0 µs (bootstrap)" when the t interval reaches below the fastest
+    /// call, "≤ 1.94 ms (bootstrap)" when its low end is below the clock's step; "-" without
+    /// calls.
+    #[serde(default)]
+    pub ci_text: String,
 }
 
 impl Summary {
@@ -87,20 +93,6 @@ impl Summary {
         if self.supports(q) { self.show(value_us) } else { "-".into() }
     }
 
-    /// The 95 % interval of the mean: "± 1.2 µs" (Student's t), or "1.0 µs–2.0 µs (bootstrap)"
-    /// when the t interval reaches below the fastest call.
-    pub fn ci_text(&self) -> String {
-        if self.count == 0 {
-            return "-".into();
-        }
-        match (self.bootstrap_ci95_low_us, self.bootstrap_ci95_high_us) {
-            (Some(low), Some(high)) if self.ci95_unreliable => {
-                format!("{}–{} (bootstrap)", format_us(low), format_us(high))
-            }
-            _ => format!("± {}", format_us((self.ci95_high_us - self.ci95_low_us) / 2.0)),
-        }
-    }
-
     /// `value / reference` when neither is censored; None when either is only a bound.
     pub fn ratio(value: (&Summary, f64), reference: (&Summary, f64)) -> Option<f64> {
         let ok = |(s, v): (&Summary, f64)| !s.censored(v) && v > 0.0 && v.is_finite();
@@ -126,6 +118,7 @@ pub fn summarize(group: &Group) -> Summary {
     let step = group.clock_step_us.filter(|s| *s > 0.0);
     let mut s = Summary { count: n as u64, errors: group.errors, clock_step_us: step, ..Summary::default() };
     if n == 0 {
+        s.ci_text = "-".into();
         return s;
     }
     let nf = n as f64;
@@ -159,7 +152,22 @@ pub fn summarize(group: &Group) -> Summary {
         let (low, high) = bootstrap_mean_ci95(xs);
         (s.bootstrap_ci95_low_us, s.bootstrap_ci95_high_us) = (Some(low), Some(high));
     }
+    s.ci_text = ci_words(&s);
     s
+}
+
+/// [`Summary::ci_text`]. A low end below the clock's step is no reading (every resampled call
+/// read 0): the interval is only bounded above.
+fn ci_words(s: &Summary) -> String {
+    match (s.bootstrap_ci95_low_us, s.bootstrap_ci95_high_us) {
+        (Some(low), Some(high)) if s.ci95_unreliable && s.censored(low) => {
+            format!("≤ {} (bootstrap)", format_us(high))
+        }
+        (Some(low), Some(high)) if s.ci95_unreliable => {
+            format!("{}–{} (bootstrap)", format_us(low), format_us(high))
+        }
+        _ => format!("± {}", format_us((s.ci95_high_us - s.ci95_low_us) / 2.0)),
+    }
 }
 
 /// Percentile bootstrap of the mean: 2,000 resamples with replacement, a fixed seed so that

@@ -94,6 +94,24 @@ impl Plan {
         Plan { name: Some(format!("join {} × {}", self.sets, self.calls)), ..self }
     }
 
+    /// How much the plan measures and at what pace, in words, as every view and printer says
+    /// it: "1 set × 10 calls × 1 client, back to back", "10 sets × 10 calls × 1 client, 100 ms
+    /// apart", "… at 50 calls/s".
+    pub fn shape(&self) -> String {
+        let count = |n: u32, word: &str| if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") };
+        let pace = match self.rate {
+            Some(rate) => format!("at {rate} calls/s"),
+            None if self.interval_ms > 0.0 => format!("{} ms apart", self.interval_ms),
+            None => "back to back".into(),
+        };
+        format!(
+            "{} × {} × {}, {pace}",
+            count(self.sets, "set"),
+            count(self.calls, "call"),
+            count(self.concurrency, "client")
+        )
+    }
+
     /// What shapes the latencies this plan measures, in words: payload, framing, method,
     /// pacing, concurrency and (for push) the event period. Runs pool only when their
     /// conditions match; the number of sets and calls does not change what each call costs.
@@ -435,6 +453,15 @@ mod tests {
             "{too_big}"
         );
         assert!(Plan::default().sweep("payload=1k,lots").is_err());
+    }
+
+    #[test]
+    fn a_plans_shape_reads_in_words() {
+        let one =
+            Plan { sets: 1, calls: 10, concurrency: 1, interval_ms: 0.0, rate: None, ..Plan::default() };
+        assert_eq!(one.shape(), "1 set × 10 calls × 1 client, back to back");
+        let paced = Plan { sets: 10, concurrency: 4, interval_ms: 100.0, ..one.clone() };
+        assert_eq!(paced.shape(), "10 sets × 10 calls × 4 clients, 100 ms apart");
     }
 
     #[test]
