@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { errorMessage, escapeHtml, formatBytes, formatCost, formatMedianRatio, formatP, formatQuantile, formatRatio, formatUs, groupLabel, supportsQuantile } from "./format";
+import { errorMessage, escapeHtml, formatBytes, formatCost, formatMedianRatio, formatP, formatQuantile, formatRatio, formatUs, groupLabel } from "./format";
 
 describe("format", () => {
   it("reads microseconds like the engine", () => {
@@ -16,12 +16,6 @@ describe("format", () => {
     expect(formatMedianRatio(null, 3)).toBe("≥ 3.0×");
     expect(formatMedianRatio(null)).toBe("—");
     expect(formatMedianRatio(2)).toBe("2.00×");
-  });
-  it("shows a percentile only where the sample has a call above it", () => {
-    expect(supportsQuantile({ count: 100 }, 0.99)).toBe(true);
-    expect(supportsQuantile({ count: 99 }, 0.99)).toBe(false);
-    expect(supportsQuantile({ count: 100 }, 0.999)).toBe(false);
-    expect(supportsQuantile({ count: 1000 }, 0.999)).toBe(true);
   });
   it("p-values, bytes, ratios, labels", () => {
     expect(formatP(0.0001)).toBe("p < 0.001");

@@ -20,11 +20,6 @@ export function belowStep(s: Pick<Summary, "clock_step_us">, us: number): boolea
   return step !== null && step !== undefined && step > 0 && us < step;
 }
 
-/** Whether a sample of `count` calls has at least one call above quantile q (p99 needs 100 calls, p99.9 a thousand), as `Summary::supports`. */
-export function supportsQuantile(s: Pick<Summary, "count">, q: number): boolean {
-  return s.count * (1 - q) >= 1 - 1e-9;
-}
-
 /** A ratio of medians, or why there is none: a bound ("≥ 3.0×") when one median is below its clock step. */
 export function formatMedianRatio(ratio: number | null, atLeast: number | null = null): string {
   if (ratio !== null && Number.isFinite(ratio)) return formatRatio(ratio);

@@ -224,7 +224,7 @@ fn a_skewed_sample_gets_a_bootstrap_interval_where_the_t_interval_fails() {
     assert!(s.ci95_low_us < s.min_us && s.ci95_unreliable);
     let (low, high) = (s.bootstrap_ci95_low_us.expect("low"), s.bootstrap_ci95_high_us.expect("high"));
     assert!(low >= s.min_us && high <= s.max_us && low < s.mean_us && s.mean_us < high, "{low} {high}");
-    assert!(s.ci_text.ends_with("(bootstrap)"), "{}", s.ci_text);
+    assert!(s.words.ci.ends_with("(bootstrap)"), "{}", s.words.ci);
     // The same samples give the same interval (a fixed seed).
     assert_eq!(summarize(&Group { latencies_us: xs, ..Group::default() }), s);
     // A symmetric sample keeps its t interval.
@@ -232,7 +232,7 @@ fn a_skewed_sample_gets_a_bootstrap_interval_where_the_t_interval_fails() {
         latencies_us: (0..100).map(|i| 100.0 + f64::from(i % 10)).collect(),
         ..Group::default()
     });
-    assert!(!even.ci95_unreliable && even.bootstrap_ci95_low_us.is_none() && even.ci_text.starts_with('±'));
+    assert!(!even.ci95_unreliable && even.bootstrap_ci95_low_us.is_none() && even.words.ci.starts_with('±'));
     // A web page's 16.67 ms clock: 57 of 60 calls read 0, 3 read one step. Resamples without
     // a step are common, so the bootstrap's low end is 0, no reading: bounded above only.
     let coarse = summarize(&Group {
@@ -242,9 +242,9 @@ fn a_skewed_sample_gets_a_bootstrap_interval_where_the_t_interval_fails() {
     });
     assert_eq!(coarse.bootstrap_ci95_low_us, Some(0.0), "{coarse:?}");
     assert!(
-        coarse.ci_text.starts_with("≤ ") && coarse.ci_text.ends_with(" (bootstrap)"),
+        coarse.words.ci.starts_with("≤ ") && coarse.words.ci.ends_with(" (bootstrap)"),
         "{}",
-        coarse.ci_text
+        coarse.words.ci
     );
     // Percentiles only where the sample has a call above them.
     assert!(even.supports(0.99) && !even.supports(0.999));

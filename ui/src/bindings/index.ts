@@ -67,6 +67,7 @@ export type { Snapshot } from "./Snapshot";
 export type { Spread } from "./Spread";
 export type { Stored } from "./Stored";
 export type { Summary } from "./Summary";
+export type { SummaryWords } from "./SummaryWords";
 export type { SweepLine } from "./SweepLine";
 export type { SweepPoint } from "./SweepPoint";
 export type { SweepReport } from "./SweepReport";

@@ -1,7 +1,7 @@
 // The History view: every stored run, newest first. Open, export, delete, import runs from
 // other devices, and compare runs or platforms side by side.
 import { api } from "../api";
-import { errorMessage, escapeHtml, formatBytes, formatDate, formatMedianRatio, formatQuantile, formatUs, groupLabel, supportsQuantile } from "../format";
+import { errorMessage, escapeHtml, formatBytes, formatDate, formatMedianRatio, groupLabel } from "../format";
 import { glossaryHeads } from "../glossary";
 import { groupMedians } from "../charts";
 import type { CompareOptions, GroupBy, PlatformComparison, RunListItem } from "../bindings";
@@ -31,10 +31,9 @@ function comparisonTable(c: PlatformComparison): string {
     <tbody>${rows
       .map((r) => {
         const s = r.summary;
-        const p99 = supportsQuantile(s, 0.99) ? formatQuantile(s, s.p99_us) : "—";
         return `<tr><th scope="row">${escapeHtml(groupLabel(r.transport, r.client))}</th><td class="group-name">${escapeHtml(c.groups[r.group]?.label ?? "")}</td>
-        <td><b>${escapeHtml(formatQuantile(s, s.p50_us))}</b></td><td>${escapeHtml(p99)}</td>
-        <td>${formatUs(s.mean_us)} <span class="muted">${escapeHtml(s.ci_text)}</span></td>
+        <td><b>${escapeHtml(s.words.p50)}</b></td><td>${escapeHtml(s.words.p99)}</td>
+        <td>${escapeHtml(s.words.mean)} <span class="muted">${escapeHtml(s.words.ci)}</span></td>
         <td>${s.count.toLocaleString()}</td>
         <td>${formatBytes(s.bytes_out_per_msg)} / ${formatBytes(s.bytes_in_per_msg)}</td><td>${opt(r.cpu_s_per_1k, 3)}</td><td>${opt(r.energy_uj_per_msg, 1)}</td>
         <td>${formatMedianRatio(r.over_ws_median)}</td>

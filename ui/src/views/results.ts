@@ -2,7 +2,7 @@
 // message, notes, and CSV export.
 import { api } from "../api";
 import { destroyCharts, histogramWithNormal, latencyOverTime, powerOverTime, setMeans, sweepMedians, uplinkNeeds } from "../charts";
-import { errorMessage, escapeHtml, formatBytes, formatCost, formatDate, formatMedianRatio, formatP, formatQuantile, formatRatio, formatUs, groupLabel, supportsQuantile } from "../format";
+import { errorMessage, escapeHtml, formatBytes, formatCost, formatDate, formatMedianRatio, formatP, formatRatio, formatUs, groupLabel } from "../format";
 import { glossaryCard, glossaryHeads } from "../glossary";
 import type { EnergyReport, LinkReport, RunView, Summary, SweepReport, TransportEnergy, TransportReport, UplinkReport } from "../bindings";
 import { $, showError } from "../ui";
@@ -11,31 +11,31 @@ function statusBadge(status: string): string {
   return `<span class="badge ${status}">${escapeHtml(status)}</span>`;
 }
 
-/** The mean with its 95 % interval in the engine's words (the bootstrap one, explained, when the t interval fails). */
+/** The mean with its 95 % interval, in the engine's words (the bootstrap one explained when the t interval fails). */
 function meanWithCi(s: Summary): string {
   const why = s.ci95_unreliable ? ` title="The t interval reaches below the fastest call (the sample is skewed); this is a bootstrap interval of the mean."` : "";
-  return `${formatUs(s.mean_us)} <span class="muted"${why}>${escapeHtml(s.ci_text)}</span>`;
+  return `${escapeHtml(s.words.mean)} <span class="muted"${why}>${escapeHtml(s.words.ci)}</span>`;
 }
 
-/** A percentile cell: a bound below the clock step, "—" where the sample is too small for it. */
-function quantileCell(s: Summary, q: number, us: number, bold = false): string {
-  if (!supportsQuantile(s, q)) return `<td class="muted" title="Needs at least ${Math.ceil(1 / (1 - q)).toLocaleString()} calls">—</td>`;
-  const text = escapeHtml(formatQuantile(s, us));
-  return `<td>${bold ? `<b>${text}</b>` : text}</td>`;
+/** A percentile cell in the engine's words: a bound below the clock step, "-" where the sample is too small for it (`calls` says how many it needs). */
+function quantileCell(text: string, calls: number, bold = false): string {
+  if (text === "-") return `<td class="muted" title="Needs at least ${calls.toLocaleString()} calls">-</td>`;
+  return `<td>${bold ? `<b>${escapeHtml(text)}</b>` : escapeHtml(text)}</td>`;
 }
 
 function summaryRow(t: TransportReport): string {
   const s = t.overall;
+  const w = s.words;
   return `<tr>
     <th scope="row">${escapeHtml(groupLabel(t.transport, t.client))}</th>
-    ${quantileCell(s, 0.5, s.p50_us, true)}${quantileCell(s, 0.99, s.p99_us)}
+    ${quantileCell(w.p50, 1, true)}${quantileCell(w.p99, 100)}
     <td>${meanWithCi(s)}</td>
     <td>${s.count.toLocaleString()}</td><td>${s.errors ? `<b class="bad">${s.errors}</b>` : "0"}</td>
-    <td>${formatUs(s.sd_us)}</td>
-    <td>${escapeHtml(formatQuantile(s, s.min_us))}</td>${quantileCell(s, 0.9, s.p90_us)}
-    ${quantileCell(s, 0.999, s.p999_us)}<td>${escapeHtml(formatQuantile(s, s.max_us))}</td>
+    <td>${escapeHtml(w.sd)}</td>
+    <td>${escapeHtml(w.min)}</td>${quantileCell(w.p90, 10)}
+    ${quantileCell(w.p999, 1000)}<td>${escapeHtml(w.max)}</td>
     <td>${formatBytes(s.bytes_out_per_msg)} / ${formatBytes(s.bytes_in_per_msg)}</td>
-    <td>${s.per_ms === null ? "—" : s.per_ms.toFixed(2)}</td>
+    <td>${s.per_ms === null ? "-" : s.per_ms.toFixed(2)}</td>
   </tr>`;
 }
 

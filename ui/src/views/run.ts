@@ -318,7 +318,7 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
       if (row) {
         const calls = t.overall.count + t.overall.errors;
         ($("progress", row) as HTMLProgressElement).value = calls / Math.max(1, view.record.plan.sets * view.record.plan.calls * view.record.plan.concurrency);
-        $(".detail", row).textContent = `${calls.toLocaleString()} calls stored · p50 ${formatQuantile(t.overall, t.overall.p50_us)}`;
+        $(".detail", row).textContent = `${calls.toLocaleString()} calls stored · p50 ${t.overall.words.p50}`;
       }
     }
     return view;

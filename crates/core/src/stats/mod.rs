@@ -23,7 +23,7 @@ pub use compare::{Comparison, mann_whitney, welch};
 pub use format::{format_p, format_us};
 pub use normal::NormalFit;
 pub use series::{Series, series};
-pub use summary::{Group, Summary, summarize};
+pub use summary::{Group, Summary, SummaryWords, summarize};
 
 use duplex_clients::Transport;
 use duplex_model::record::{ClientKind, RunRecord};

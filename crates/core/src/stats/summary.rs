@@ -51,12 +51,27 @@ pub struct Summary {
     pub bootstrap_ci95_low_us: Option<f64>,
     #[serde(default)]
     pub bootstrap_ci95_high_us: Option<f64>,
-    /// The mean's 95 % interval in words, as every view and printer shows it: "± 1.2 µs"
-    /// (Student's t), "1.0 µs–2.0 µs (bootstrap)" when the t interval reaches below the fastest
-    /// call, "≤ 1.94 ms (bootstrap)" when its low end is below the clock's step; "-" without
-    /// calls.
+    /// The figures above in words, as every table of every view and printer shows them.
     #[serde(default)]
-    pub ci_text: String,
+    pub words: SummaryWords,
+}
+
+/// A summary's figures in words: a reading below the clock's step as a bound ("< 1.00 ms (clock
+/// step)"), "-" for a percentile the sample is too small for and for everything without calls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, TS, JsonSchema)]
+pub struct SummaryWords {
+    pub min: String,
+    pub p50: String,
+    pub p90: String,
+    pub p99: String,
+    pub p999: String,
+    pub max: String,
+    pub mean: String,
+    pub sd: String,
+    /// The mean's 95 % interval: "± 1.2 µs" (Student's t), "1.0 µs–2.0 µs (bootstrap)" when
+    /// the t interval reaches below the fastest call, "≤ 1.94 ms (bootstrap)" when its low end
+    /// is below the clock's step.
+    pub ci: String,
 }
 
 impl Summary {
@@ -118,7 +133,7 @@ pub fn summarize(group: &Group) -> Summary {
     let step = group.clock_step_us.filter(|s| *s > 0.0);
     let mut s = Summary { count: n as u64, errors: group.errors, clock_step_us: step, ..Summary::default() };
     if n == 0 {
-        s.ci_text = "-".into();
+        s.words = words_of(&s);
         return s;
     }
     let nf = n as f64;
@@ -152,11 +167,25 @@ pub fn summarize(group: &Group) -> Summary {
         let (low, high) = bootstrap_mean_ci95(xs);
         (s.bootstrap_ci95_low_us, s.bootstrap_ci95_high_us) = (Some(low), Some(high));
     }
-    s.ci_text = ci_words(&s);
+    s.words = words_of(&s);
     s
 }
 
-/// [`Summary::ci_text`]. A low end below the clock's step is no reading (every resampled call
+fn words_of(s: &Summary) -> SummaryWords {
+    SummaryWords {
+        min: s.show(s.min_us),
+        p50: s.show(s.p50_us),
+        p90: s.show_quantile(0.9, s.p90_us),
+        p99: s.show_quantile(0.99, s.p99_us),
+        p999: s.show_quantile(0.999, s.p999_us),
+        max: s.show(s.max_us),
+        mean: s.show_plain(s.mean_us),
+        sd: s.show_plain(s.sd_us),
+        ci: if s.count == 0 { "-".into() } else { ci_words(s) },
+    }
+}
+
+/// [`SummaryWords::ci`]. A low end below the clock's step is no reading (every resampled call
 /// read 0): the interval is only bounded above.
 fn ci_words(s: &Summary) -> String {
     match (s.bootstrap_ci95_low_us, s.bootstrap_ci95_high_us) {
