@@ -72,6 +72,24 @@ pub struct History {
     conn: Connection,
 }
 
+/// Switches the history to WAL. SQLite does not always wait on the busy handler for this
+/// switch: while another connection holds a lock on a new file it answers "database is locked"
+/// at once (seen with Windows' locks, six writers opening a new history together), so the
+/// switch is tried again until the busy timeout.
+fn write_ahead(conn: &Connection) -> rusqlite::Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            done => return done,
+        }
+    }
+}
+
 impl History {
     /// Opens (or creates) the history at `path`, creating its folder.
     pub fn open(path: &Path) -> Result<History, StorageError> {
@@ -84,7 +102,7 @@ impl History {
         // Several processes may open a new history at once (a CI matrix; the app and the command
         // line on first use): each waits its turn for the locks instead of failing.
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
+        write_ahead(&conn).map_err(open_err)?;
         History::init(conn)
     }
 
