@@ -85,10 +85,7 @@ impl Target {
         use Transport::*;
         [Ws, Wss, Http, HttpNew, Https, HttpsNew]
             .into_iter()
-            .filter(|&t| {
-                echo_scheme(t)
-                    .is_some_and(|want| scheme(if want.starts_with("ws") { ws } else { http }) == Some(want))
-            })
+            .filter(|&t| foreign_url(t, ws, http).is_some_and(|(want, _, url)| scheme(url) == Some(want)))
             .collect()
     }
 
@@ -106,13 +103,12 @@ impl Target {
     pub fn check_transports(&self, transports: &[Transport]) -> Result<(), String> {
         let Target::Foreign { ws, http, .. } = self else { return Ok(()) };
         for &t in transports {
-            let Some(want) = echo_scheme(t) else {
+            let Some((want, flag, url)) = foreign_url(t, ws.as_deref(), http.as_deref()) else {
                 return Err(format!(
                     "{t} needs a Duplex server's events; a foreign server is measured with its echo only"
                 ));
             };
-            let (flag, url) = if want.starts_with("ws") { ("ws", ws) } else { ("http", http) };
-            if scheme(url.as_deref()) != Some(want) {
+            if scheme(url) != Some(want) {
                 return Err(format!(
                     "{t} needs the server's {want}:// URL (the command line: --{flag} {want}://…)"
                 ));
@@ -286,6 +282,17 @@ fn echo_scheme(t: Transport) -> Option<&'static str> {
         Transport::Https | Transport::HttpsNew | Transport::H2 => Some("https"),
         _ => None,
     }
+}
+
+/// Which of a foreign server's URLs a transport echoes over: the scheme it needs, the
+/// command-line flag that gives it (`ws`, `http`), and the URL given there.
+fn foreign_url<'a>(
+    t: Transport,
+    ws: Option<&'a str>,
+    http: Option<&'a str>,
+) -> Option<(&'static str, &'static str, Option<&'a str>)> {
+    let want = echo_scheme(t)?;
+    Some(if want.starts_with("ws") { (want, "ws", ws) } else { (want, "http", http) })
 }
 
 fn scheme(url: Option<&str>) -> Option<&str> {

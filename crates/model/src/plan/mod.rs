@@ -98,39 +98,39 @@ impl Plan {
     /// it: "1 set × 10 calls × 1 client, back to back", "10 sets × 10 calls × 1 client, 100 ms
     /// apart", "… at 50 calls/s".
     pub fn shape(&self) -> String {
-        let count = |n: u32, word: &str| if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") };
-        let pace = match self.rate {
+        format!(
+            "{} × {} × {}, {}",
+            count(self.sets, "set"),
+            count(self.calls, "call"),
+            count(self.concurrency, "client"),
+            self.pace_words()
+        )
+    }
+
+    /// The pace in words: "at 50 calls/s", "2 ms apart", "back to back".
+    fn pace_words(&self) -> String {
+        match self.rate {
             Some(rate) => format!("at {rate} calls/s"),
             None if self.interval_ms > 0.0 => format!("{} ms apart", self.interval_ms),
             None => "back to back".into(),
-        };
-        format!(
-            "{} × {} × {}, {pace}",
-            count(self.sets, "set"),
-            count(self.calls, "call"),
-            count(self.concurrency, "client")
-        )
+        }
     }
 
     /// What shapes the latencies this plan measures, in words: payload, framing, method,
     /// pacing, concurrency and (for push) the event period. Runs pool only when their
     /// conditions match; the number of sets and calls does not change what each call costs.
     pub fn conditions(&self) -> String {
-        let pace = match self.rate {
-            Some(rate) => format!("{rate} calls/s"),
-            None if self.interval_ms > 0.0 => format!("{} ms apart", self.interval_ms),
-            None => "back to back".into(),
-        };
         let method = match self.http_method {
             HttpMethod::Get => "GET",
             HttpMethod::Post => "POST",
         };
         let frames = if self.binary { "binary" } else { "text" };
-        let clients = match self.concurrency {
-            1 => "1 client".to_owned(),
-            n => format!("{n} clients"),
-        };
-        let mut words = format!("{} B {frames}, {method}, {pace}, {clients}", self.payload_bytes);
+        let mut words = format!(
+            "{} B {frames}, {method}, {}, {}",
+            self.payload_bytes,
+            self.pace_words(),
+            count(self.concurrency, "client")
+        );
         if self.transports.iter().any(|t| t.pattern() == crate::transport::Pattern::Push) {
             words.push_str(&format!(", tick {} ms, poll {} ms", self.tick_ms, self.poll_interval_ms));
         }
@@ -140,6 +140,11 @@ impl Plan {
         }
         words
     }
+}
+
+/// "1 set", "10 sets".
+fn count(n: u32, word: &str) -> String {
+    if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
 }
 
 /// One run of a sweep: its plan, and its name among the others (`rtt=50ms`, `payload=64k`).
