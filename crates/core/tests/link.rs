@@ -307,8 +307,10 @@ fn medians_match_the_model_on_a_grid_of_profiles_and_sizes() {
         for (fresh, kept, trips) in
             [(Transport::HttpNew, Transport::Http, 1.0), (Transport::HttpsNew, Transport::Https, 2.0)]
         {
+            // Two medians of a long transfer each carry its noise: a hundredth of it may hide
+            // part of the handshake.
             let extra = median(fresh) - median(kept);
-            if extra < handshake_share * trips * rtt_us {
+            if extra < handshake_share * trips * rtt_us - 0.01 * median(kept) {
                 failures.push(format!(
                     "{link}, {payload} B: {fresh} only {:.1} ms above {kept}, not its {trips} round trip(s) of {:.0} ms",
                     extra / 1e3,
