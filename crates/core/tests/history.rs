@@ -180,7 +180,16 @@ async fn history_saves_lists_loads_and_deletes_runs_exactly() {
     failed.status = duplex_core::record::RunStatus::Failed;
     history.save(&failed, None).expect("save failed run");
     let listed = history.list().expect("list");
-    assert_eq!(listed.iter().find(|i| i.id == failed.id).expect("listed").transports, ["ws"]);
+    let item = listed.iter().find(|i| i.id == failed.id).expect("listed");
+    assert_eq!(item.transports, ["ws"]);
+    assert_eq!(item.measured, "ws · native, webview");
+    // One that measured nothing says so, not an empty cell.
+    let mut nothing = record.clone();
+    nothing.id = "nothing-measured".into();
+    nothing.samples.clear();
+    history.save(&nothing, None).expect("saved");
+    let listed = history.list().expect("list");
+    assert_eq!(listed.iter().find(|i| i.id == nothing.id).expect("listed").measured, "nothing measured");
 }
 
 #[tokio::test]

@@ -49,6 +49,8 @@ pub struct RunListItem {
     /// Client kinds that measured samples.
     pub clients: Vec<String>,
     pub samples: u64,
+    /// What was measured, in words: "ws, http · native, webview", or "nothing measured".
+    pub measured: String,
     /// The run's result in one line, as given when it was saved.
     pub headline: Option<String>,
     /// A person's name or note for the run (History), if any.
@@ -240,6 +242,12 @@ impl History {
             let split = |s: String| -> Vec<String> {
                 s.split(',').filter(|x| !x.is_empty()).map(str::to_owned).collect()
             };
+            let (transports, clients) = (split(r.get(7)?), split(r.get(8)?));
+            let measured = if transports.is_empty() {
+                "nothing measured".to_owned()
+            } else {
+                format!("{} · {}", transports.join(", "), clients.join(", "))
+            };
             Ok((
                 RunListItem {
                     id: r.get(0)?,
@@ -249,9 +257,10 @@ impl History {
                     plan_name: r.get(4)?,
                     target: r.get(5)?,
                     platform: r.get(6)?,
-                    transports: split(r.get(7)?),
-                    clients: split(r.get(8)?),
+                    transports,
+                    clients,
                     samples: r.get(9)?,
+                    measured,
                     headline: r.get(10)?,
                     note: r.get(11)?,
                 },
