@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use duplex_core::clients::Transport;
-use duplex_core::link::{Link, Relay};
+use duplex_core::link::{LabelledLink, Link, Relay};
 use duplex_core::plan::Plan;
 use duplex_core::server::join::{Asset, BrowserJoin, ResultSink, WebAssets};
 use duplex_core::server::{ServerConfig, ServerThread, lan};
@@ -38,6 +38,8 @@ pub struct LanInfo {
     pub plan: Plan,
     /// Its shape in words ([`Plan::shape`]).
     pub plan_text: String,
+    /// Its emulated link with its label, if it has one.
+    pub link: Option<LabelledLink>,
     /// SHA-256 of its TLS certificate (made at its start): what a native client elsewhere
     /// trusts with `--fingerprint`, and a browser shows before it accepts it.
     pub tls_fingerprint: Option<String>,
@@ -107,6 +109,7 @@ impl LanServer {
             urls,
             token,
             plan_text: plan.shape(),
+            link: link.as_ref().map(Link::labelled),
             plan: plan.into_plan(),
             tls_fingerprint: server.tls().map(|t| t.fingerprint().to_owned()),
         };

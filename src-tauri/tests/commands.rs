@@ -2,6 +2,9 @@
 //! app's own embedded server. Also the contract with the page: the TypeScript types in
 //! `ui/src/bindings/` are the Rust types', generated, and this test fails when they drift.
 
+#[path = "commands/api.rs"]
+mod api;
+
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
@@ -359,8 +362,23 @@ fn generated() -> Vec<(String, String)> {
         "index.ts".into(),
         format!("// Generated with the files beside it: every type the page exchanges with Rust.\n{index}"),
     ));
+    files.push(("api.ts".into(), api::api_ts(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"))));
+    files.push(("words.json".into(), words()));
     files.sort();
     files
+}
+
+/// The engine's unit rules on a spread of values, for the page's own live figures (`formatUs`,
+/// `formatBytes` in ui/src/format.ts), which its unit test checks against this file.
+fn words() -> String {
+    use duplex_core::stats::{format_bytes, format_us};
+    let us = [0.0, 0.04, 9.1, 999.94, 999.96, 1_000.0, 1_234.5, 9_999.0, 10_000.0, 12_345.0, 2.5e6];
+    let bytes = [0.0, 1.0, 188.0, 1_023.0, 1_024.0, 1_536.0, 20_480.0, 1_048_575.0, 1_048_576.0, 3_145_728.0];
+    let table = |xs: &[f64], f: fn(f64) -> String| {
+        xs.iter().map(|&x| serde_json::json!([x, f(x)])).collect::<Vec<_>>()
+    };
+    let words = serde_json::json!({ "us": table(&us, format_us), "bytes": table(&bytes, format_bytes) });
+    serde_json::to_string_pretty(&words).expect("json") + "\n"
 }
 
 #[test]

@@ -145,6 +145,28 @@ async fn click(client: &Client, id: &str) {
     el.click().await.unwrap_or_else(|e| panic!("clicking #{id}: {e}"));
 }
 
+/// Opens the History, waits for at least `runs` runs, ticks the newest `runs` and compares them.
+async fn compare_in_history(client: &Client, runs: usize) {
+    click(client, "tab-history").await;
+    wait_for(
+        client,
+        &format!("{runs} runs in the history"),
+        &format!("document.querySelectorAll('#history-table tbody tr').length >= {runs}"),
+        Duration::from_secs(10),
+    )
+    .await;
+    for row in 1..=runs {
+        client
+            .find(Locator::Css(&format!("#history-table tbody tr:nth-child({row}) input.pick")))
+            .await
+            .expect("pick")
+            .click()
+            .await
+            .expect("tick");
+    }
+    click(client, "compare-button").await;
+}
+
 async fn set_number(client: &Client, id: &str, value: &str) {
     let input = client.find(Locator::Id(id)).await.expect(id);
     input.clear().await.expect("clear");
@@ -258,7 +280,8 @@ async fn a_person_runs_ws_vs_ajax_from_both_clients_reads_the_verdict_and_export
         .execute(
             "return [document.querySelectorAll('#energy-table tbody tr').length, \
              document.querySelectorAll('#chart-power canvas').length, \
-             [...document.querySelectorAll('#energy-table tbody tr td:nth-child(4)')].every(td => td.textContent.includes('CPU-s/1k')), \
+             document.querySelector('#energy-table thead th:nth-child(4)').textContent.includes('CPU-s/1k') \
+             && [...document.querySelectorAll('#energy-table tbody tr td:nth-child(4)')].every(td => /^-?\\d/.test(td.textContent)), \
              [...document.querySelectorAll('#energy-card .sensors li')].map(li => li.textContent)];",
             vec![],
         )
@@ -364,18 +387,7 @@ async fn a_person_runs_ws_vs_ajax_from_both_clients_reads_the_verdict_and_export
     assert!(kept.as_u64().is_some_and(|n| n >= 1), "a cancelled run keeps its samples: {kept}");
 
     // History: two runs; compare them; delete one.
-    click(&client, "tab-history").await;
-    wait_for(
-        &client,
-        "two runs in the history",
-        "document.querySelectorAll('#history-table tbody tr').length === 2",
-        Duration::from_secs(10),
-    )
-    .await;
-    for pick in client.find_all(Locator::Css("#history-table input.pick")).await.expect("picks") {
-        pick.click().await.expect("tick");
-    }
-    click(&client, "compare-button").await;
+    compare_in_history(&client, 2).await;
     // Both runs are this machine: by platform they pool into one group; by run, two.
     let groups = "[document.querySelectorAll('#compare-card ol.groups li').length, document.querySelectorAll('#compare-chart canvas').length]";
     wait_for(&client, "the comparison by platform", &format!("{groups}[1] === 1"), Duration::from_secs(10))
@@ -706,24 +718,7 @@ async fn a_coarse_clock_reads_as_a_bound_in_every_view(client: &Client) {
         "{hovered}"
     );
 
-    click(client, "tab-history").await;
-    wait_for(
-        client,
-        "the sweep's runs in the history",
-        "document.querySelectorAll('#history-table tbody tr').length >= 2",
-        Duration::from_secs(10),
-    )
-    .await;
-    for row in [1, 2] {
-        client
-            .find(Locator::Css(&format!("#history-table tbody tr:nth-child({row}) input.pick")))
-            .await
-            .expect("pick")
-            .click()
-            .await
-            .expect("tick");
-    }
-    click(client, "compare-button").await;
+    compare_in_history(client, 2).await;
     wait_for(
         client,
         "the comparison",

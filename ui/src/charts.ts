@@ -4,7 +4,7 @@
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 
-import { belowStep, formatUs, groupLabel } from "./format";
+import { belowStep, formatUs } from "./format";
 import { histogram, normalCounts, thin } from "./stats";
 import type { FanoutReport, PlatformComparison, PowerSeries, Series, SweepReport, TransportReport, UplinkReport } from "./bindings";
 
@@ -62,9 +62,10 @@ function axes(xLabel: string, yLabel: string): uPlot.Axis[] {
   ];
 }
 
-function seriesStyle(s: { transport: string; client: string }): uPlot.Series {
+/** A line's style; its label is the engine's ("xhr (web view)"). */
+function seriesStyle(s: { transport: string; client: string; label: string }): uPlot.Series {
   return {
-    label: groupLabel(s.transport, s.client),
+    label: s.label,
     stroke: colourOf(s.transport, s.client),
     width: 1.5,
     dash: s.client === "webview" ? [6, 3] : undefined,
@@ -172,7 +173,7 @@ export function histogramWithNormal(el: HTMLElement, s: Series, report: Transpor
   mount(
     el,
     {
-      title: groupLabel(s.transport, s.client),
+      title: s.label,
       scales: { x: { time: false } },
       axes: axes("latency (µs)", "calls"),
       series: [
@@ -245,10 +246,7 @@ export function groupMedians(el: HTMLElement, c: PlatformComparison): void {
       axes: ((a) => [{ ...a[0], incrs: [1], values: (_u: uPlot, ticks: number[]) => ticks.map(name) }, a[1]])(axes("group", "median latency (µs)")),
       series: [
         { label: "group" },
-        ...keys.map((k) => {
-          const [transport, client] = k.split("|");
-          return { ...seriesStyle({ transport, client }), points: { show: true, size: 8 } };
-        }),
+        ...keys.map((k) => ({ ...seriesStyle(c.cells.find((cell) => `${cell.transport}|${cell.client}` === k)!), points: { show: true, size: 8 } })),
       ],
       legend: { live: false },
     },
@@ -389,8 +387,8 @@ export function fanoutChart(el: HTMLElement, report: FanoutReport, figure: "late
   const at = (t: string, n: number) => report.cells.find((c) => c.transport === t && c.subscribers === n);
   const ms = (us: number | null | undefined) => (us === null || us === undefined ? null : us / 1000);
   const msValue = (_u: uPlot, v: number | null) => (v === null || v === undefined ? "" : formatUs(v * 1000));
-  const lines = transports.flatMap((t) => {
-    const style = { ...seriesStyle({ transport: t, client: "native" }), label: t, value: msValue };
+  const lines = transports.flatMap((t): { series: uPlot.Series; data: (number | null)[] }[] => {
+    const style = { ...seriesStyle({ transport: t, client: "native", label: t }), value: msValue };
     if (figure === "cpu") {
       // In µs, as the table gives it.
       const perEvent = (n: number) => at(t, n)?.server_cpu_per_delivery_us ?? null;

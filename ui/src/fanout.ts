@@ -1,9 +1,5 @@
 // The Fan-out view's reading of its form, apart from the view so that tests need no charts. The
-// report's words (its headline, CPU per delivery) come from the engine.
-import { formatUs } from "./format";
-
-/** A latency or CPU time in µs, or a dash where there is none. */
-export const us = (x: number | null | undefined): string => (x === null || x === undefined ? "—" : formatUs(x));
+// report's words (its headline, every figure of a row) come from the engine.
 
 /** "100, 1000" or "100 1,000": the subscriber counts, or a reason they are not. */
 export function parseCounts(text: string): number[] | string {

@@ -1,7 +1,9 @@
-// How numbers read: microseconds with a sensible unit, p-values, bytes, dates, costs.
-import type { Cost, Summary } from "./bindings";
+// How the page words what it measures itself (the web view's progress, the live monitor's
+// stream, chart axes): microseconds and bytes by the engine's rules, checked against the engine
+// by format.test.ts on bindings/words.json. Figures of reports arrive in the engine's words.
+import type { Summary } from "./bindings";
 
-/** "9.1 µs", "1.23 ms", "12.3 ms" (as the engine's format_us). */
+/** "9.1 µs", "1.23 ms", "12.3 ms" (the engine's `format_us`). */
 export function formatUs(us: number): string {
   if (!Number.isFinite(us)) return "—";
   if (us >= 10_000) return `${(us / 1e3).toFixed(1)} ms`;
@@ -20,19 +22,7 @@ export function belowStep(s: Pick<Summary, "clock_step_us">, us: number): boolea
   return step !== null && step !== undefined && step > 0 && us < step;
 }
 
-/** A ratio of medians, or why there is none: a bound ("≥ 3.0×") when one median is below its clock step. */
-export function formatMedianRatio(ratio: number | null, atLeast: number | null = null): string {
-  if (ratio !== null && Number.isFinite(ratio)) return formatRatio(ratio);
-  if (atLeast !== null && Number.isFinite(atLeast)) return `≥ ${atLeast.toFixed(1)}×`;
-  return "—";
-}
-
-export function formatP(p: number | null | undefined): string {
-  if (p === null || p === undefined || !Number.isFinite(p)) return "—";
-  return p < 0.001 ? "p < 0.001" : `p = ${p.toFixed(3)}`;
-}
-
-/** Bytes as the terminal report writes them (`output/units.rs`): KiB from 1,024 B, MiB from 1 MiB. */
+/** "812 B", "1.5 KiB" (from 1,024 B), "3.0 MiB" (the engine's `format_bytes`). */
 export function formatBytes(n: number): string {
   if (!Number.isFinite(n)) return "—";
   if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
@@ -40,20 +30,11 @@ export function formatBytes(n: number): string {
   return `${Math.round(n)} B`;
 }
 
-export function formatRatio(r: number): string {
-  return Number.isFinite(r) ? `${r.toFixed(2)}×` : "—";
-}
-
 /** Local date and time of a Unix-nanosecond timestamp, e.g. "2026-11-25 14:03". */
 export function formatDate(unixNs: number): string {
   const d = new Date(unixNs / 1e6);
   const pad = (n: number) => String(n).padStart(2, "0");
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
-}
-
-/** "ws (web view)" / "http (native)". */
-export function groupLabel(transport: string, client: string): string {
-  return `${transport} (${client === "webview" ? "web view" : "native"})`;
 }
 
 /** Text safe to put inside HTML. */
@@ -69,13 +50,3 @@ export function errorMessage(e: unknown): string {
   return "unexpected error: " + JSON.stringify(e);
 }
 
-/** A cost per message: energy in µJ/msg, CPU in CPU-seconds per 1,000 messages; ± its 95 % CI. */
-export function formatCost(cost: Cost | undefined): string {
-  const m = cost?.measured;
-  if (!cost || !m) return "unavailable";
-  const energy = cost.quantity === "rapl" || cost.quantity === "battery";
-  const scale = energy ? 1e6 : 1e3;
-  const digits = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(3));
-  const ci = m.per_message_ci95 === null ? "" : ` ± ${digits(m.per_message_ci95 * scale)}`;
-  return `${digits(m.per_message * scale)}${ci} ${energy ? "µJ/msg" : "CPU-s/1k"}`;
-}

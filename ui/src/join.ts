@@ -4,8 +4,7 @@
 import "./style.css";
 
 import { errorMessage, escapeHtml, formatQuantile } from "./format";
-import { median, quantileSorted } from "./stats";
-import type { ClientPart, JoinPlan, JoinResults, Stored, Transport } from "./bindings";
+import type { ClientPart, JoinPlan, JoinResults, Stored, StoredRow, Transport } from "./bindings";
 import { $, clearError, showError } from "./ui";
 import { browserChannels, runWebview } from "./webclients";
 
@@ -47,36 +46,23 @@ function device() {
   };
 }
 
-/** Median and p99 per transport, µs, of the calls that succeeded. */
-function summarize(part: ClientPart): { transport: Transport; n: number; errors: number; p50: number; p99: number }[] {
-  const by = new Map<Transport, number[]>();
-  const errors = new Map<Transport, number>();
-  for (const s of part.samples) {
-    if (s.error) errors.set(s.transport, (errors.get(s.transport) ?? 0) + 1);
-    else by.set(s.transport, [...(by.get(s.transport) ?? []), s.latency_ns / 1e3]);
-  }
+/** Calls and errors per transport: what this browser measured, before the host reads it. */
+function counts(part: ClientPart, pending = "…"): StoredRow[] {
   return [...new Set(part.samples.map((s) => s.transport))].map((transport) => {
-    const xs = (by.get(transport) ?? []).sort((a, b) => a - b);
-    return { transport, n: xs.length, errors: errors.get(transport) ?? 0, p50: median(xs), p99: quantileSorted(xs, 0.99) };
+    const mine = part.samples.filter((s) => s.transport === transport);
+    const errors = mine.filter((s) => s.error).length;
+    return { label: nameOf(transport), calls: mine.length - errors, errors, median: pending, p99: pending };
   });
 }
 
-/** What this browser measured, as a table; the verdict is the host's (one statistic, one analysis, on both sides). */
-function showResult(part: ClientPart): void {
-  const rows = summarize(part);
-  const clock = { clock_step_us: part.info?.timer_resolution_us ?? null };
-  $("#join-verdict").textContent = "Measured. Asking the host for its verdict…";
+/** The table of what this browser measured: its counts at once, the host's figures (median, p99,
+ * in the engine's words: one statistic, one analysis, on both sides) when it has stored them. */
+function showTable(rows: StoredRow[]): void {
   $("#join-table").innerHTML =
     "<thead><tr><th>Transport</th><th>Calls</th><th>Errors</th><th>Median</th><th>p99</th></tr></thead><tbody>" +
-    rows
-      .map(
-        (r) =>
-          `<tr><td>${escapeHtml(nameOf(r.transport))}</td><td>${r.n}</td><td>${r.errors}</td><td>${escapeHtml(formatQuantile(clock, r.p50))}</td><td>${r.n >= 100 ? escapeHtml(formatQuantile(clock, r.p99)) : "—"}</td></tr>`,
-      )
-      .join("") +
+    rows.map((r) => `<tr><td>${escapeHtml(r.label)}</td><td>${r.calls}</td><td>${r.errors}</td><td>${escapeHtml(r.median)}</td><td>${escapeHtml(r.p99)}</td></tr>`).join("") +
     "</tbody>";
   $("#join-result-card").hidden = false;
-  $("#join-result-card").scrollIntoView({ block: "start" });
 }
 
 async function fetchTicket(): Promise<JoinPlan> {
@@ -140,7 +126,9 @@ async function boot(): Promise<void> {
     cancel.hidden = true;
     bar.value = 1;
     $("#join-phase").textContent = part.error ? `stopped: ${part.error}` : `${part.status}: ${part.samples.length} calls measured`;
-    showResult(part);
+    $("#join-verdict").textContent = "Measured. Asking the host for its verdict…";
+    showTable(counts(part));
+    $("#join-result-card").scrollIntoView({ block: "start" });
     try {
       const stored = await asJson<Stored>(
         await fetch(`/join/results${auth}`, {
@@ -151,11 +139,13 @@ async function boot(): Promise<void> {
       // Every verdict, fetch's and XHR's, as the host's statistics gave them.
       const verdicts = stored.verdicts?.length ? stored.verdicts : stored.headline ? [stored.headline] : [];
       $("#join-verdict").textContent = verdicts.length ? verdicts.join(" · ") : "The host found no WebSocket-vs-AJAX verdict in this run.";
+      if (stored.rows.length) showTable(stored.rows);
       $("#join-stored").textContent = `Stored on the host as run ${stored.run_id.slice(0, 8)}, beside the host's other runs.`;
       setState("stored");
     } catch (e) {
       setState("failed");
-      $("#join-verdict").textContent = "No verdict: the host did not take the results (the table above is what this browser measured).";
+      $("#join-verdict").textContent = "No verdict: the host did not take the results (the table above counts what this browser measured).";
+      showTable(counts(part, "—"));
       showError(`the results could not be stored: ${errorMessage(e)}`);
     }
     start.textContent = "Run again";

@@ -2,8 +2,9 @@
 import "./locale"; // first: makes navigator.language valid before uPlot reads it
 import "./style.css";
 
-import { api, errorMessage } from "./api";
-import type { Link, RunView } from "./bindings";
+import { api } from "./bindings/api";
+import { errorMessage } from "./format";
+import type { LabelledLink, RunView } from "./bindings";
 import { $, onTab, setUpTabs, showError, showTab } from "./ui";
 import { listen } from "@tauri-apps/api/event";
 
@@ -27,7 +28,7 @@ let current: RunView | null = null;
 /** The embedded echo server's address, once known. */
 let embedded: string | null = null;
 /** Link profiles (the app info), for the LAN view's link selector. */
-let links: Link[] = [];
+let links: LabelledLink[] = [];
 
 function showResult(view: RunView): void {
   current = view;
@@ -59,7 +60,7 @@ async function boot(): Promise<void> {
       onRunAgain: async (id) => {
         try {
           const view = await api.openRun(id);
-          runView?.applyPlan(view.record.plan);
+          runView?.applyPlan(view.record.plan, view.link);
           showTab("run");
         } catch (e) {
           showError(`Cannot open the run: ${errorMessage(e)}`);

@@ -79,8 +79,3 @@ export function clockResolution(now: () => number, samples = 20): number {
   }
   return smallest;
 }
-
-/** Median of unsorted values. */
-export function median(xs: number[]): number {
-  return quantileSorted([...xs].sort((a, b) => a - b), 0.5);
-}

@@ -31,7 +31,7 @@ function runOf(plan: Plan): ClientRun {
   const transports = plan.transports.filter((t) => t === "ws" || t === "http" || t === "xhr");
   const blocks: [Transport, number][] = [];
   for (let set = 1; set <= plan.sets; set++) for (const t of transports) blocks.push([t, set]);
-  return { client: "webview", plan: { ...plan, transports }, blocks, calls: blocks.length * plan.calls * plan.concurrency };
+  return { client: "webview", plan: { ...plan, transports }, blocks, calls: blocks.length * plan.calls * plan.concurrency, labels: transports.map((t) => [t, `${t} (web view)`]) };
 }
 
 /** A virtual clock and channels whose exchanges take a known time. */

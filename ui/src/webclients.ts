@@ -12,6 +12,8 @@ export { type EchoChannel, ExchangeError, browserChannels, fetchChannel, openWeb
 
 export interface WebviewProgress {
   transport: Transport;
+  /** The engine's name for it ("xhr (web view)"), from the client run it was handed. */
+  label: string;
   set: number;
   sets: number;
   /** Calls recorded so far, all transports, and in all. */
@@ -113,6 +115,7 @@ export async function runWebview(run: ClientRun, server: string, options: RunOpt
   const timeOrigin = options.timeOrigin ?? performance.timeOrigin;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const { plan, blocks: order, calls: total } = run;
+  const labels = new Map(run.labels);
   const payload = "x".repeat(plan.payload_bytes);
   const clockStepUs = options.timerResolutionUs ?? pageTimerResolutionUs();
   const samples: Sample[] = [];
@@ -134,6 +137,7 @@ export async function runWebview(run: ClientRun, server: string, options: RunOpt
     const xs = [...(recent.get(transport) ?? [])].sort((a, b) => a - b);
     options.onProgress({
       transport,
+      label: labels.get(transport) ?? transport,
       set,
       sets: plan.sets,
       done: samples.length,

@@ -16,7 +16,7 @@
 use duplex_model::platform::PlatformInfo;
 use duplex_model::record::{ClientKind, ClientPart, MergeError, RunRecord, RunStatus, Topology};
 use duplex_model::{CheckedPlan, Transport};
-use duplex_server::join::{JoinedPart, ResultSink, SinkError, Stored};
+use duplex_server::join::{JoinedPart, ResultSink, SinkError, Stored, StoredRow};
 use schemars::JsonSchema;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -43,6 +43,8 @@ pub enum Update {
     Progress {
         client: ClientKind,
         transport: Transport,
+        /// How every view names it ([`ClientKind::label`]).
+        label: String,
         set: u32,
         sets: u32,
         /// Calls recorded so far by this kind of client, all transports.
@@ -157,6 +159,7 @@ impl RunSession {
                 RunEvent::Progress(p) => Update::Progress {
                     client: ClientKind::Native,
                     transport: p.transport,
+                    label: ClientKind::Native.label(p.transport),
                     set: p.set,
                     sets: p.sets,
                     done: p.done,
@@ -286,6 +289,18 @@ pub fn join_sink(
         let finished = session.finish(&AnalysisOptions::default());
         store(&finished.record, finished.headline.as_deref()).map_err(SinkError::Store)?;
         let verdicts = finished.report.comparisons.iter().map(|c| c.verdict.clone()).collect();
-        Ok(Stored { run_id: finished.record.id, headline: finished.headline, verdicts })
+        let rows = finished
+            .report
+            .transports
+            .iter()
+            .map(|t| StoredRow {
+                label: t.label.clone(),
+                calls: t.overall.count,
+                errors: t.overall.errors,
+                median: t.overall.words.p50.clone(),
+                p99: t.overall.words.p99.clone(),
+            })
+            .collect();
+        Ok(Stored { run_id: finished.record.id, headline: finished.headline, verdicts, rows })
     })
 }

@@ -22,6 +22,15 @@ pub enum ClientKind {
 }
 
 impl ClientKind {
+    /// How a transport measured by this kind of client is named in every view: "http",
+    /// "xhr (web view)".
+    pub fn label(self, transport: Transport) -> String {
+        match self {
+            ClientKind::Native => transport.name().to_owned(),
+            ClientKind::Webview => format!("{} (web view)", transport.name()),
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             ClientKind::Native => "native",

@@ -273,6 +273,21 @@ pub struct Stored {
     /// Every WebSocket-versus-AJAX verdict of the run (fetch and XHR each), in words.
     #[serde(default)]
     pub verdicts: Vec<String>,
+    /// What the browser measured, per transport, in the host's words.
+    #[serde(default)]
+    pub rows: Vec<StoredRow>,
+}
+
+/// One transport of a joined browser's run, as the host's statistics read it.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct StoredRow {
+    /// "ws (web view)".
+    pub label: String,
+    pub calls: u64,
+    pub errors: u64,
+    /// The median and the p99 in words ("-" where the sample is too small for a p99).
+    pub median: String,
+    pub p99: String,
 }
 
 pub async fn results(

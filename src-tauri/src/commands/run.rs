@@ -4,7 +4,7 @@
 
 use duplex_core::clients::{Transport, Trust, WebTrust};
 use duplex_core::export::html::{RunView, view_of};
-use duplex_core::link::{Link, Relay};
+use duplex_core::link::{LabelledLink, Link, Relay};
 use duplex_core::plan::{CheckedPlan, ClientRun, Plan, SweepStep};
 use duplex_core::platform::PlatformInfo;
 use duplex_core::power::Probe;
@@ -34,7 +34,7 @@ pub struct AppInfo {
     /// Which kinds of client can measure each transport.
     pub transports: Vec<TransportClients>,
     /// Link profiles the plan form offers (`Plan::link`).
-    pub links: Vec<Link>,
+    pub links: Vec<LabelledLink>,
 }
 
 #[derive(Debug, Serialize, TS)]
@@ -50,7 +50,7 @@ pub async fn app_info(state: State<'_, DuplexState>) -> AppResult<AppInfo> {
     let presets = Plan::preset_names().map(Plan::preset).collect::<Result<Vec<_>, _>>()?;
     let trust = state.webview_trust.get();
     let links = Link::profile_names()
-        .map(Link::profile)
+        .map(|name| Link::profile(name).map(|l| l.labelled()))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| AppError::State(e.to_string()))?;
     Ok(AppInfo {

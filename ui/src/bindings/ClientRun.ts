@@ -16,4 +16,8 @@ blocks: Array<[Transport, number]>,
 /**
  * Calls recorded in all: blocks × calls × concurrency.
  */
-calls: number, };
+calls: number, 
+/**
+ * How each transport of this client is named in every view ([`ClientKind::label`]).
+ */
+labels: Array<[Transport, string]>, };

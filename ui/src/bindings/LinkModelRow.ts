@@ -4,6 +4,10 @@ import type { Transport } from "./Transport";
 
 export type LinkModelRow = { transport: Transport, client: ClientKind, 
 /**
+ * How every view names this row: "ws", "xhr (web view)".
+ */
+label: string, 
+/**
  * What the link alone predicts, µs.
  */
 model_us: number, 
@@ -14,4 +18,8 @@ model: string, median_us: number,
 /**
  * Measured median over the model.
  */
-ratio: number, };
+ratio: number, 
+/**
+ * The model, the median and their ratio in words: "326.1 ms", "326.9 ms", "1.00×".
+ */
+model_text: string, median_text: string, ratio_text: string, };

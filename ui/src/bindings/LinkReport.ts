@@ -2,7 +2,11 @@
 import type { Link } from "./Link";
 import type { LinkModelRow } from "./LinkModelRow";
 
-export type LinkReport = { link: Link, rows: Array<LinkModelRow>, 
+export type LinkReport = { link: Link, 
+/**
+ * [`Link::label`].
+ */
+label: string, rows: Array<LinkModelRow>, 
 /**
  * In words, where a median is far from the model, and why.
  */

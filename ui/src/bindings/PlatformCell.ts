@@ -6,7 +6,11 @@ import type { Transport } from "./Transport";
 /**
  * One transport and client in one group.
  */
-export type PlatformCell = { group: number, transport: Transport, client: ClientKind, summary: Summary, 
+export type PlatformCell = { group: number, transport: Transport, client: ClientKind, 
+/**
+ * How every view names this row: "ws", "xhr (web view)".
+ */
+label: string, summary: Summary, 
 /**
  * Mean over the group's runs of the CPU-seconds per 1,000 messages above idle.
  */
@@ -19,6 +23,10 @@ energy_uj_per_msg: number | null,
  * AJAX rows: this transport's median over the same group's WebSocket median.
  */
 over_ws_median: number | null, 
+/**
+ * [`PlatformCell::over_ws_median`] in words: "2.10×", "—".
+ */
+over_ws_text: string, 
 /**
  * Groups after the first: this group's median over the reference group's.
  */

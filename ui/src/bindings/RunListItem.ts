@@ -14,6 +14,10 @@ transports: Array<string>,
  */
 clients: Array<string>, samples: number, 
 /**
+ * What was measured, in words: "ws, http · native, webview", or "nothing measured".
+ */
+measured: string, 
+/**
  * The run's result in one line, as given when it was saved.
  */
 headline: string | null, 

@@ -4,6 +4,10 @@ import type { Transport } from "./Transport";
 
 export type Series = { transport: Transport, client: ClientKind, 
 /**
+ * How every view names this row: "ws", "xhr (web view)".
+ */
+label: string, 
+/**
  * Successful calls' latencies, µs, in measurement order.
  */
 latency_us: Array<number>, 

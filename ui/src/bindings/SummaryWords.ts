@@ -10,4 +10,8 @@ export type SummaryWords = { min: string, p50: string, p90: string, p99: string,
  * the t interval reaches below the fastest call, "≤ 1.94 ms (bootstrap)" when its low end
  * is below the clock's step.
  */
-ci: string, };
+ci: string, 
+/**
+ * Bytes per message on the wire each way: "812 B", "1.0 KiB".
+ */
+bytes_out: string, bytes_in: string, };

@@ -5,7 +5,11 @@ import type { Transport } from "./Transport";
 /**
  * One transport and kind of client across the sweep; None where a run has no median of it.
  */
-export type SweepLine = { transport: Transport, client: ClientKind, median_us: Array<number | null>, model_us: Array<number | null>, 
+export type SweepLine = { transport: Transport, client: ClientKind, 
+/**
+ * How every view names this row: "ws", "xhr (web view)".
+ */
+label: string, median_us: Array<number | null>, model_us: Array<number | null>, 
 /**
  * Each point's median in words ("50.4 ms", "< 1.00 ms (clock step)", "-"), and its
  * model ("50.0 ms"; "no link" where the point has none; None where not modelled, as in

@@ -5,6 +5,10 @@ import type { Transport } from "./Transport";
 
 export type TransportEnergy = { transport: Transport, client: ClientKind, 
 /**
+ * How every view names this row: "ws", "xhr (web view)".
+ */
+label: string, 
+/**
  * Time the transport's blocks took, s.
  */
 seconds: number, 
@@ -15,4 +19,8 @@ messages: number, costs: Array<Cost>,
 /**
  * Battery charge lost per hour while this transport ran (raw, with idle), %/h.
  */
-battery_drain_pct_per_h: number | null, peak_memory_bytes: number | null, };
+battery_drain_pct_per_h: number | null, peak_memory_bytes: number | null, 
+/**
+ * [`TransportEnergy::peak_memory_bytes`] in words: "84.2 MiB", "-".
+ */
+peak_memory: string, };

@@ -5,4 +5,8 @@ import type { SetSummary } from "./SetSummary";
 import type { Summary } from "./Summary";
 import type { Transport } from "./Transport";
 
-export type TransportReport = { transport: Transport, client: ClientKind, overall: Summary, sets: Array<SetSummary>, normal: NormalFit | null, };
+export type TransportReport = { transport: Transport, client: ClientKind, 
+/**
+ * How every view names this row: "ws", "xhr (web view)".
+ */
+label: string, overall: Summary, sets: Array<SetSummary>, normal: NormalFit | null, };

@@ -7,7 +7,11 @@ import type { Transport } from "./Transport";
  * What a session reports while it measures (the app streams it to its page; the command line
  * draws it as progress).
  */
-export type Update = { "type": "started", runId: string, server: string, topology: Topology, } | { "type": "baseline", durationMs: number, } | { "type": "progress", client: ClientKind, transport: Transport, set: number, sets: number, 
+export type Update = { "type": "started", runId: string, server: string, topology: Topology, } | { "type": "baseline", durationMs: number, } | { "type": "progress", client: ClientKind, transport: Transport, 
+/**
+ * How every view names it ([`ClientKind::label`]).
+ */
+label: string, set: number, sets: number, 
 /**
  * Calls recorded so far by this kind of client, all transports.
  */

@@ -4,6 +4,14 @@ import type { Transport } from "./Transport";
 
 export type UplinkRow = { transport: Transport, client: ClientKind, 
 /**
+ * How every view names this row: "ws", "xhr (web view)".
+ */
+label: string, 
+/**
+ * [`UplinkRow::bytes_out_per_msg`] in words.
+ */
+bytes_out: string, 
+/**
  * Bytes client → server per message, as measured.
  */
 bytes_out_per_msg: number, 

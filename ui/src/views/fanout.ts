@@ -2,10 +2,10 @@
 // One server event goes to N subscribers at once by WebSocket push, long-poll and Server-Sent
 // Events; the table and the charts show how long the last subscriber waits, and what each
 // delivery costs the server and the wire.
-import { api } from "../api";
+import { api } from "../bindings/api";
 import { fanoutChart } from "../charts";
-import { errorMessage, escapeHtml, formatBytes } from "../format";
-import { parseCounts, us } from "../fanout";
+import { errorMessage, escapeHtml } from "../format";
+import { parseCounts } from "../fanout";
 import type { FanoutCell, FanoutPlan, FanoutReport } from "../bindings";
 import { $, clearError, showError } from "../ui";
 
@@ -26,9 +26,9 @@ function row(c: FanoutCell): string {
   return `<tr${c.missed || errors ? ' class="bad"' : ""}>
     <th scope="row">${escapeHtml(c.transport)}</th><td>${c.subscribers.toLocaleString()}</td>
     <td>${c.delivered.toLocaleString()}${c.missed ? ` <span class="bad">(${c.missed.toLocaleString()} missed)</span>` : ""}</td>
-    <td>${us(c.p50_us)}</td><td>${us(c.p99_us)}</td><td><b>${us(c.last_us)}</b></td>
-    <td>${us(c.server_cpu_us)}</td><td>${us(c.server_cpu_per_delivery_us)}</td>
-    <td>${c.bytes_per_event == null ? "—" : formatBytes(c.bytes_per_event)}</td>
+    <td>${escapeHtml(c.words.p50)}</td><td>${escapeHtml(c.words.p99)}</td><td><b>${escapeHtml(c.words.last)}</b></td>
+    <td>${escapeHtml(c.words.server_cpu)}</td><td>${escapeHtml(c.words.server_cpu_per_delivery)}</td>
+    <td>${escapeHtml(c.words.bytes_per_event)}</td>
   </tr>${errors ? `<tr class="bad"><td colspan="9" class="note">${errors}</td></tr>` : ""}`;
 }
 

@@ -1,7 +1,7 @@
 // The History view: every stored run, newest first. Open, export, delete, import runs from
 // other devices, and compare runs or platforms side by side.
-import { api } from "../api";
-import { errorMessage, escapeHtml, formatBytes, formatDate, formatMedianRatio, groupLabel } from "../format";
+import { api } from "../bindings/api";
+import { errorMessage, escapeHtml, formatDate } from "../format";
 import { glossaryHeads } from "../glossary";
 import { groupMedians } from "../charts";
 import type { CompareOptions, GroupBy, PlatformComparison, RunListItem } from "../bindings";
@@ -31,12 +31,12 @@ function comparisonTable(c: PlatformComparison): string {
     <tbody>${rows
       .map((r) => {
         const s = r.summary;
-        return `<tr><th scope="row">${escapeHtml(groupLabel(r.transport, r.client))}</th><td class="group-name">${escapeHtml(c.groups[r.group]?.label ?? "")}</td>
+        return `<tr><th scope="row">${escapeHtml(r.label)}</th><td class="group-name">${escapeHtml(c.groups[r.group]?.label ?? "")}</td>
         <td><b>${escapeHtml(s.words.p50)}</b></td><td>${escapeHtml(s.words.p99)}</td>
         <td>${escapeHtml(s.words.mean)} <span class="muted">${escapeHtml(s.words.ci)}</span></td>
         <td>${s.count.toLocaleString()}</td>
-        <td>${formatBytes(s.bytes_out_per_msg)} / ${formatBytes(s.bytes_in_per_msg)}</td><td>${opt(r.cpu_s_per_1k, 3)}</td><td>${opt(r.energy_uj_per_msg, 1)}</td>
-        <td>${formatMedianRatio(r.over_ws_median)}</td>
+        <td>${escapeHtml(s.words.bytes_out)} / ${escapeHtml(s.words.bytes_in)}</td><td>${opt(r.cpu_s_per_1k, 3)}</td><td>${opt(r.energy_uj_per_msg, 1)}</td>
+        <td>${escapeHtml(r.over_ws_text)}</td>
         <td class="wrap">${escapeHtml(r.vs_reference ?? (r.group === 0 ? "reference" : "—"))}</td></tr>`;
       })
       .join("")}</tbody></table></div>`;
@@ -71,7 +71,7 @@ export async function renderHistory(root: HTMLElement, options: HistoryOptions):
           <td>${escapeHtml(formatDate(r.started_at_unix_ns))}</td>
           <td><input type="text" class="note" maxlength="200" placeholder="name this run" value="${escapeHtml(r.note ?? "")}" aria-label="Name or note for run ${escapeHtml(r.id.slice(0, 8))}"></td>
           <td class="headline">${escapeHtml(r.headline ?? "—")}</td>
-          <td class="plan">${escapeHtml(r.plan_name ?? "custom")}<div class="muted">${escapeHtml(r.transports.join(", "))} · ${escapeHtml(r.clients.join(", "))}</div></td>
+          <td class="plan">${escapeHtml(r.plan_name ?? "custom")}<div class="muted">${escapeHtml(r.measured)}</div></td>
           <td><span class="badge ${r.status}">${r.status}</span></td>
           <td>${r.samples.toLocaleString()}<span class="phone-only"> calls</span></td>
           <td class="muted platform">${escapeHtml(r.platform)}</td>

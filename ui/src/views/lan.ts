@@ -1,10 +1,9 @@
 // The LAN view: "Serve on LAN" starts a second server other devices can reach behind a random
 // access token. Browsers that open its URL (or scan the QR code) run the test themselves and
 // their runs land in History; other Duplex apps and CLIs can target the URL too.
-import { api } from "../api";
+import { api } from "../bindings/api";
 import { errorMessage, escapeHtml, formatDate } from "../format";
-import type { LanInfo, Link, RunListItem } from "../bindings";
-import { linkLabel } from "./run";
+import type { LabelledLink, LanInfo, RunListItem } from "../bindings";
 import { $, clearError, showError } from "../ui";
 
 /** The target the engine records for a joined browser's run (`duplex_core::session::JOINED_TARGET`). */
@@ -21,7 +20,7 @@ function runningHtml(info: LanInfo): string {
       <figure id="lan-qr" class="qr" aria-label="QR code of the first URL">${info.qrSvg ?? ""}</figure>
       <div>
         <p class="muted">Browsers run <b>${escapeHtml(info.plan.transports.join(", "))}</b>, ${escapeHtml(info.planText)}${
-          info.plan.link ? `, over the emulated link <b>${escapeHtml(linkLabel(info.plan.link))}</b> (the URLs above are its relay's: the page and every connection cross it)` : ""
+          info.link ? `, over the emulated link <b>${escapeHtml(info.link.label)}</b> (the URLs above are its relay's: the page and every connection cross it)` : ""
         }, and send their samples here. Another Duplex (app or <code>duplex bench --target URL</code>) can measure this device with the same URL.</p>
         <p class="muted">Every request needs the access token <code id="lan-token">${escapeHtml(info.token)}</code> in the URL; stopping the server retires it.</p>
         ${info.tlsFingerprint ? `<p class="muted">Over TLS (<code>https://</code>, <code>wss://</code>, same port) its certificate, made at start, has SHA-256 <code id="lan-fingerprint" class="fingerprint">${escapeHtml(info.tlsFingerprint)}</code>: a native client elsewhere trusts exactly it with <code>--fingerprint</code>.</p>` : ""}
@@ -32,7 +31,7 @@ function runningHtml(info: LanInfo): string {
 }
 
 /** Draws the view: the LAN server off (a form) or on (its URLs, QR code and joined runs). */
-export async function renderLan(root: HTMLElement, links: Link[]): Promise<void> {
+export async function renderLan(root: HTMLElement, links: LabelledLink[]): Promise<void> {
   root.innerHTML = `
   <section class="card plan" id="lan-card">
     <h2>Serve on LAN <span class="muted">let other devices and browsers measure against this one</span></h2>
@@ -41,8 +40,8 @@ export async function renderLan(root: HTMLElement, links: Link[]): Promise<void>
       <label>Browser test: sets <input type="number" id="lan-sets" min="1" step="1" value="10"></label>
       <label>Calls per set <input type="number" id="lan-calls" min="1" step="1" value="200"></label>
       <label class="wide">Browsers' link <select id="lan-link"><option value="">none: the network as it is</option>${links
-        .filter((l) => l.name !== "loopback")
-        .map((l) => `<option value="${escapeHtml(l.name)}">${escapeHtml(linkLabel(l))}</option>`)
+        .filter((l) => l.link.name !== "loopback")
+        .map((l) => `<option value="${escapeHtml(l.link.name)}">${escapeHtml(l.label)}</option>`)
         .join("")}</select></label>
     </div>
     <div class="actions">
@@ -79,7 +78,7 @@ export async function renderLan(root: HTMLElement, links: Link[]): Promise<void>
     const num = (id: string) => Number(($(id, root) as HTMLInputElement).value);
     start.disabled = true;
     try {
-      const link = links.find((l) => l.name === ($("#lan-link", root) as HTMLSelectElement).value);
+      const link = links.find((l) => l.link.name === ($("#lan-link", root) as HTMLSelectElement).value)?.link;
       show(await api.startLan({ port: num("#lan-port"), sets: num("#lan-sets"), calls: num("#lan-calls"), link }));
     } catch (e) {
       showError(errorMessage(e));

@@ -3,7 +3,7 @@
 // panel with its charts, the age of what it shows, and what it spends. Stop sums the session up.
 import type uPlot from "uplot";
 
-import { api } from "../api";
+import { api } from "../bindings/api";
 import { colourOf, stalenessCdf, streamChart } from "../charts";
 import { errorMessage, escapeHtml, formatBytes } from "../format";
 import { type Feed, FeedTracker, parseSnapshot, type SnapshotEvent } from "../monitor";

@@ -1,8 +1,8 @@
 // The Results view: the verdict in plain words, the figures, the percentile table, bytes per
 // message, notes, and CSV export.
-import { api } from "../api";
+import { api } from "../bindings/api";
 import { destroyCharts, histogramWithNormal, latencyOverTime, powerOverTime, setMeans, sweepMedians, uplinkNeeds } from "../charts";
-import { errorMessage, escapeHtml, formatBytes, formatCost, formatDate, formatMedianRatio, formatP, formatRatio, formatUs, groupLabel } from "../format";
+import { errorMessage, escapeHtml, formatDate } from "../format";
 import { glossaryCard, glossaryHeads } from "../glossary";
 import type { EnergyReport, LinkReport, RunView, Summary, SweepReport, TransportEnergy, TransportReport, UplinkReport } from "../bindings";
 import { $, showError } from "../ui";
@@ -27,14 +27,14 @@ function summaryRow(t: TransportReport): string {
   const s = t.overall;
   const w = s.words;
   return `<tr>
-    <th scope="row">${escapeHtml(groupLabel(t.transport, t.client))}</th>
+    <th scope="row">${escapeHtml(t.label)}</th>
     ${quantileCell(w.p50, 1, true)}${quantileCell(w.p99, 100)}
     <td>${meanWithCi(s)}</td>
     <td>${s.count.toLocaleString()}</td><td>${s.errors ? `<b class="bad">${s.errors}</b>` : "0"}</td>
     <td>${escapeHtml(w.sd)}</td>
     <td>${escapeHtml(w.min)}</td>${quantileCell(w.p90, 10)}
     ${quantileCell(w.p999, 1000)}<td>${escapeHtml(w.max)}</td>
-    <td>${formatBytes(s.bytes_out_per_msg)} / ${formatBytes(s.bytes_in_per_msg)}</td>
+    <td>${escapeHtml(w.bytes_out)} / ${escapeHtml(w.bytes_in)}</td>
     <td>${s.per_ms === null ? "-" : s.per_ms.toFixed(2)}</td>
   </tr>`;
 }
@@ -52,17 +52,17 @@ function energyRow(t: TransportEnergy): string {
   const cell = (q: "process-cpu" | "system-cpu" | "rapl" | "battery") => {
     const cost = t.costs.find((c) => c.quantity === q);
     return cost?.measured
-      ? `<td>${escapeHtml(formatCost(cost))}</td>`
+      ? `<td>${escapeHtml(cost.text)}</td>`
       : `<td class="unavailable" title="${escapeHtml(cost?.unavailable ?? "")}">unavailable</td>`;
   };
   const watts = t.costs.find((c) => (c.quantity === "rapl" || c.quantity === "battery") && c.measured)?.measured?.rate_above_idle;
   return `<tr>
-    <th scope="row">${escapeHtml(groupLabel(t.transport, t.client))}</th>
+    <th scope="row">${escapeHtml(t.label)}</th>
     <td>${t.seconds.toFixed(1)} s</td><td>${t.messages.toLocaleString()}</td>
     ${cell("process-cpu")}${cell("system-cpu")}${cell("rapl")}${cell("battery")}
     <td>${watts === undefined ? "—" : `${watts.toFixed(2)} W`}</td>
     <td>${t.battery_drain_pct_per_h === null ? "—" : `${t.battery_drain_pct_per_h.toFixed(2)} %/h`}</td>
-    <td>${t.peak_memory_bytes === null ? "—" : formatBytes(t.peak_memory_bytes)}</td>
+    <td>${escapeHtml(t.peak_memory)}</td>
   </tr>`;
 }
 
@@ -81,7 +81,7 @@ function energyCard(energy: EnergyReport | null, withWebview: boolean): string {
     <ul class="verdicts" id="energy-verdicts">${verdicts}</ul>
     <div id="chart-power" class="chart"></div>
     <div class="table-wrap"><table id="energy-table">
-      <thead><tr><th>transport</th><th>time</th><th>messages</th><th title="CPU time of Duplex${withWebview ? " and its web view" : ""} per message, above idle">CPU: Duplex${withWebview ? " + web view" : ""}</th><th>CPU: whole machine</th><th>RAPL energy</th><th>battery energy</th><th>power above idle</th><th>battery drain</th><th>peak memory</th></tr></thead>
+      <thead><tr><th>transport</th><th>time</th><th>messages</th><th title="CPU time of Duplex${withWebview ? " and its web view" : ""} per message, above idle">CPU-s/1k: Duplex${withWebview ? " + web view" : ""}</th><th>CPU-s/1k: whole machine</th><th>RAPL µJ/msg</th><th>battery µJ/msg</th><th>power above idle</th><th>battery drain</th><th>peak memory</th></tr></thead>
       <tbody>${energy.transports.map(energyRow).join("")}</tbody>
     </table></div>
     <ul class="sensors">${sensors}</ul>
@@ -99,11 +99,11 @@ function linkCard(link: LinkReport | null): string {
   if (!link) return "";
   const rows = link.rows
     .map(
-      (r) => `<tr><td>${escapeHtml(groupLabel(r.transport, r.client))}</td><td>${formatUs(r.model_us)}</td><td>${formatUs(r.median_us)}</td>
-        <td class="${r.ratio > 1.25 || r.ratio < 0.8 ? "bad" : ""}">${Number.isFinite(r.ratio) ? `${r.ratio.toFixed(2)}×` : "—"}</td><td class="muted">${escapeHtml(r.model)}</td></tr>`,
+      (r) => `<tr><td>${escapeHtml(r.label)}</td><td>${escapeHtml(r.model_text)}</td><td>${escapeHtml(r.median_text)}</td>
+        <td class="${r.ratio > 1.25 || r.ratio < 0.8 ? "bad" : ""}">${escapeHtml(r.ratio_text)}</td><td class="muted">${escapeHtml(r.model)}</td></tr>`,
     )
     .join("");
-  return `<div class="card" id="link-card"><h3>Over the link <span class="muted">(${escapeHtml(link.link.name)}: RTT ${+link.link.rtt_ms.toFixed(1)} ms; ${escapeHtml(link.link.source)})</span></h3>
+  return `<div class="card" id="link-card"><h3>Over the link <span class="muted">(${escapeHtml(link.label)}; ${escapeHtml(link.link.source)})</span></h3>
     <div class="table-wrap"><table id="link-table"><thead><tr><th>transport</th><th>link's model</th><th>median</th><th>measured / model</th><th>model</th></tr></thead><tbody>${rows}</tbody></table></div>
     ${link.notes.length ? `<ul class="notes">${link.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join("")}</ul>` : `<p class="muted">Every median is within 10 % of what the link alone predicts (the relay's own arithmetic).</p>`}</div>`;
 }
@@ -116,7 +116,7 @@ function sweepCard(sweep: SweepReport | null | undefined): string {
   const cell = (median: string, model: string | null) =>
     `<td>${escapeHtml(median)}${model === null ? "" : ` <span class="muted">(${escapeHtml(model)})</span>`}</td>`;
   const rows = sweep.lines
-    .map((l) => `<tr><th scope="row">${escapeHtml(groupLabel(l.transport, l.client))}</th>${l.median_text.map((m, i) => cell(m, l.model_text[i] ?? null)).join("")}</tr>`)
+    .map((l) => `<tr><th scope="row">${escapeHtml(l.label)}</th>${l.median_text.map((m, i) => cell(m, l.model_text[i] ?? null)).join("")}</tr>`)
     .join("");
   const modelled = sweep.lines.some((l) => l.model_text.some((m) => m !== null));
   return `<div class="card" id="sweep-card"><h3>Sweep of ${escapeHtml(sweep.setting)} <span class="muted">(${sweep.points.length} runs${modelled ? "; the link's model dashed" : ""})</span></h3>
@@ -130,7 +130,7 @@ function uplinkCard(uplink: UplinkReport | null | undefined): string {
   if (!uplink) return "";
   const head = uplink.uplinks.map((u) => `<th>${escapeHtml(u.name)} <span class="muted">${u.up_kbit.toLocaleString()} kbit/s</span></th>`).join("");
   const rows = uplink.rows
-    .map((r) => `<tr><th scope="row">${escapeHtml(groupLabel(r.transport, r.client))}</th><td>${formatBytes(r.bytes_out_per_msg)}</td>${r.max_per_s.map((m) => `<td>${Math.floor(m).toLocaleString()}/s</td>`).join("")}</tr>`)
+    .map((r) => `<tr><th scope="row">${escapeHtml(r.label)}</th><td>${escapeHtml(r.bytes_out)}</td>${r.max_per_s.map((m) => `<td>${Math.floor(m).toLocaleString()}/s</td>`).join("")}</tr>`)
     .join("");
   return `<div class="card" id="uplink-card"><h3>What an uplink carries <span class="muted">(bytes per message × rate; a link is full where a line crosses its uplink)</span></h3>
     <div id="chart-uplink" class="chart"></div>
@@ -152,14 +152,14 @@ export function renderResults(root: HTMLElement, view: RunView | null, options: 
           (c) => `<li class="verdict ${c.faster === "ws" ? "ws-wins" : c.faster === "other" ? "ajax-wins" : "none"}">
             <span class="who">${c.client === "webview" ? "Web view" : "Native"}</span>
             <span class="what">${escapeHtml(c.verdict)}</span>
-            <span class="muted">medians ${formatMedianRatio(c.median_ratio, c.median_ratio_at_least)} · means ${formatRatio(c.mean_ratio)} (Welch ${formatP(c.welch_p)}) · bytes per message ${formatRatio(c.bytes_ratio)}</span>
+            <span class="muted">${escapeHtml(c.details)}</span>
           </li>`,
         )
         .join("")
     : `<li class="verdict none">No comparison: a run needs ws and at least one AJAX transport from the same kind of client.</li>`;
   const fits = report.transports
     .filter((t) => t.normal)
-    .map((t) => `<li><b>${escapeHtml(groupLabel(t.transport, t.client))}</b>: ${escapeHtml(t.normal!.verdict)}</li>`)
+    .map((t) => `<li><b>${escapeHtml(t.label)}</b>: ${escapeHtml(t.normal!.verdict)}</li>`)
     .join("");
   root.innerHTML = `
   ${sweepCard(sweep)}

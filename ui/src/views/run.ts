@@ -1,9 +1,9 @@
 // The Run view: choose a plan, press Run, watch progress per client and transport, cancel.
 // The native part runs in the engine; then the web view's own clients run here.
-import { api } from "../api";
-import { errorMessage, escapeHtml, formatQuantile, groupLabel } from "../format";
+import { api } from "../bindings/api";
+import { errorMessage, escapeHtml, formatQuantile } from "../format";
 import { TRANSPORT_LABELS } from "../plan";
-import type { ClientKind, ClientPart, Link, Plan, PlanCheck, RunView, Transport, TransportClients } from "../bindings";
+import type { ClientKind, ClientPart, LabelledLink, Plan, PlanCheck, RunView, Transport, TransportClients } from "../bindings";
 import { $, clearError, showError } from "../ui";
 import { runWebview } from "../webclients";
 
@@ -17,8 +17,8 @@ export interface RunViewOptions {
   presets: Plan[];
   /** Which kinds of client measure each transport (the engine's `app_info`). */
   transports: TransportClients[];
-  /** Link profiles to emulate (the engine's relay). */
-  links: Link[];
+  /** Link profiles to emulate (the engine's relay), with the engine's labels. */
+  links: LabelledLink[];
   onResult: (view: RunView) => void;
 }
 
@@ -26,8 +26,8 @@ const CLIENT_NAMES: Record<ClientKind, string> = { native: "native", webview: "w
 
 /** What the rest of the app may do with the Run view once drawn. */
 export interface RunViewHandle {
-  /** Puts a stored run's plan in the form (History's Run again). */
-  applyPlan: (plan: Plan) => void;
+  /** Puts a stored run's plan in the form (History's Run again), with its link as labelled. */
+  applyPlan: (plan: Plan, link?: LabelledLink | null) => void;
 }
 
 export function renderRunView(root: HTMLElement, options: RunViewOptions): RunViewHandle {
@@ -67,8 +67,8 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
       <label>Idle baseline (ms) <input type="number" id="baseline-ms" min="0" step="1"></label>
       <label class="double">Order <select id="order"><option value="interleaved">Interleaved sets</option><option value="in-turn">One transport after another</option></select></label>
       <label class="wide">Link <select id="link"><option value="">none: this machine as it is</option>${options.links
-        .filter((l) => l.name !== "loopback")
-        .map((l) => `<option value="${escapeHtml(l.name)}">${escapeHtml(linkLabel(l))}</option>`)
+        .filter((l) => l.link.name !== "loopback")
+        .map((l) => `<option value="${escapeHtml(l.link.name)}">${escapeHtml(l.label)}</option>`)
         .join("")}</select></label>
       <label>Sweep <span class="muted">(a run per value)</span> <input type="text" id="sweep" placeholder="rtt=0,10,50,100,200ms or payload=1k,16k,64k" spellcheck="false" autocomplete="off"></label>
     </div>
@@ -103,7 +103,7 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
   let base: Plan = presets[0];
 
   /** Fills the form with a plan: a preset's, or a stored run's (Run again). */
-  const applyPlan = (plan: Plan) => {
+  const applyPlan = (plan: Plan, labelled: LabelledLink | null = null) => {
     base = plan;
     const preset = $("#preset", root) as HTMLSelectElement;
     if (presets.some((p) => p.name === plan.name)) preset.value = plan.name ?? "";
@@ -119,7 +119,7 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
     setNum("baseline-ms", base.power.baseline_ms);
     ($("#method", root) as HTMLSelectElement).value = base.http_method;
     ($("#order", root) as HTMLSelectElement).value = base.order;
-    setLink(base.link);
+    setLink(labelled ?? links.find((l) => l.link.name === base.link?.name) ?? null);
     // The last run's progress belongs to the last plan: a new preset clears it.
     if (!running) clearProgress();
     void refresh();
@@ -130,19 +130,19 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
   let links = options.links;
   const linkSelect = $("#link", root) as HTMLSelectElement;
   const describeLink = () => {
-    const link = links.find((l) => l.name === linkSelect.value) ?? null;
+    const link = links.find((l) => l.link.name === linkSelect.value)?.link ?? null;
     const p = $("#link-description", root);
     p.hidden = link === null;
     p.textContent = link
       ? `Every connection, native and web view, goes through Duplex's relay, which delays and paces it as this link would (${link.description || link.name}; source: ${link.source}). No loss is emulated.`
       : "";
   };
-  const setLink = (link: Link | null) => {
-    if (link && !links.some((l) => l.name === link.name)) {
+  const setLink = (link: LabelledLink | null) => {
+    if (link && !links.some((l) => l.link.name === link.link.name)) {
       links = [...links, link];
-      linkSelect.append(new Option(`${linkLabel(link)} (as run)`, link.name));
+      linkSelect.append(new Option(`${link.label} (as run)`, link.link.name));
     }
-    linkSelect.value = link?.name ?? "";
+    linkSelect.value = link?.link.name ?? "";
     describeLink();
   };
   linkSelect.addEventListener("change", describeLink);
@@ -159,7 +159,7 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
     power: { sample_ms: num("power-ms"), baseline_ms: num("baseline-ms") },
     http_method: ($("#method", root) as HTMLSelectElement).value as Plan["http_method"],
     order: ($("#order", root) as HTMLSelectElement).value as Plan["order"],
-    link: links.find((l) => l.name === linkSelect.value) ?? null,
+    link: links.find((l) => l.link.name === linkSelect.value)?.link ?? null,
   });
   const remote = () => (root.querySelector<HTMLInputElement>('input[name="target"]:checked')?.value ?? "embedded") === "remote";
   const targetUrl = () => (remote() ? ($("#target-url", root) as HTMLInputElement).value.trim() : null);
@@ -216,14 +216,14 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
     $("#run-eta", root).textContent = "";
     $("#progress-card", root).hidden = true;
   };
-  const progressRow = (client: ClientKind, transport: Transport, set: number, sets: number, calls: number, total: number, p50: number | null, clockStepUs: number | null = null) => {
+  const progressRow = (client: ClientKind, transport: Transport, label: string, set: number, sets: number, calls: number, total: number, p50: number | null, clockStepUs: number | null = null) => {
     const key = `${client}/${transport}`;
     let row = rows.get(key);
     if (!row) {
       row = document.createElement("div");
       row.className = "progress-row";
       row.dataset.group = key;
-      row.innerHTML = `<span class="label">${escapeHtml(groupLabel(transport, client))}</span><progress max="1" value="0"></progress><span class="detail muted"></span>`;
+      row.innerHTML = `<span class="label">${escapeHtml(label)}</span><progress max="1" value="0"></progress><span class="detail muted"></span>`;
       $("#progress", root).append(row);
       rows.set(key, row);
     }
@@ -289,7 +289,7 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
     const pending = await api.startRun({ plan, targetUrl: url, foreign: foreign(), trust: trust(), native: c.native, webview: c.webview }, (u) => {
       if (u.type === "progress") {
         phase(c.native ? "native clients…" : "web-view clients…");
-        progressRow(u.client, u.transport, u.set, u.sets, u.transportDone, u.transportTotal, u.p50Us);
+        progressRow(u.client, u.transport, u.label, u.set, u.sets, u.transportDone, u.transportTotal, u.p50Us);
       } else if (u.type === "baseline") {
         phase(`idle baseline for power: ${(u.durationMs / 1000).toFixed(1)} s without traffic…`);
       }
@@ -302,7 +302,7 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
         part = await runWebview(pending.webview, pending.server, {
           signal: abort.signal,
           onProgress: (p) => {
-            progressRow("webview", p.transport, p.set, p.sets, p.transportDone, p.transportTotal, p.p50Us, p.clockStepUs);
+            progressRow("webview", p.transport, p.label, p.set, p.sets, p.transportDone, p.transportTotal, p.p50Us, p.clockStepUs);
           },
         });
       } catch (err) {
@@ -389,11 +389,4 @@ function durationWords(seconds: number): string {
   if (s < 120) return `${s} s`;
   if (s < 7200) return `${Math.round(s / 60)} min`;
   return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
-}
-
-/** "4g: RTT 165 ms, 8.1 / 1.35 Mbit/s". */
-export function linkLabel(link: Link): string {
-  const rate = (kbit: number) => (kbit === 0 ? "unlimited" : kbit >= 1000 ? `${+(kbit / 1000).toFixed(2)}` : `${+(kbit / 1000).toFixed(3)}`);
-  const bandwidth = link.down_kbit === 0 && link.up_kbit === 0 ? "" : `, ${rate(link.down_kbit)} / ${rate(link.up_kbit)} Mbit/s`;
-  return `${link.name}: RTT ${+link.rtt_ms.toFixed(1)} ms${link.jitter_ms ? ` ± ${+link.jitter_ms.toFixed(1)}` : ""}${bandwidth}`;
 }

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use duplex_core::export::ReportFiles;
 use duplex_core::record::RunRecord;
-use duplex_core::stats::energy::{Cost, EnergyReport, Quantity};
+use duplex_core::stats::energy::{EnergyReport, Quantity};
 use duplex_core::stats::{Report, TransportReport, format_us};
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -79,19 +79,7 @@ fn text(record: &RunRecord, report: &Report, files: Option<&ReportFiles>) -> Str
     }
     out.push('\n');
     for c in &report.comparisons {
-        let _ = writeln!(
-            out,
-            "• {}; medians {}, means {:.1}×, Welch p {}; bytes/msg {:.2}×",
-            c.verdict,
-            match (c.median_ratio, c.median_ratio_at_least) {
-                (Some(r), _) => format!("{r:.1}×"),
-                (None, Some(at_least)) => format!("≥ {at_least:.1}× (ws below the clock step)"),
-                (None, None) => "— (below the clock step)".into(),
-            },
-            c.mean_ratio,
-            short_p(c.welch_p),
-            c.bytes_ratio
-        );
+        let _ = writeln!(out, "• {}; {}", c.verdict, c.details);
     }
     for t in &report.transports {
         if let Some(n) = &t.normal {
@@ -154,17 +142,6 @@ fn text(record: &RunRecord, report: &Report, files: Option<&ReportFiles>) -> Str
 }
 
 /// A cost per message in its natural unit: CPU in CPU-seconds per 1,000 messages, energy in µJ.
-fn per_message(cost: &Cost) -> String {
-    match (&cost.measured, &cost.unavailable) {
-        (Some(m), _) => {
-            let scale = if cost.quantity.is_energy() { 1e6 } else { 1e3 };
-            let ci = m.per_message_ci95.map_or_else(String::new, |c| format!(" ±{}", three(c * scale)));
-            format!("{}{ci}", three(m.per_message * scale))
-        }
-        (None, _) => "unavailable".into(),
-    }
-}
-
 fn energy_text(out: &mut String, energy: &EnergyReport) {
     let baseline = energy
         .baseline_s
@@ -188,7 +165,7 @@ fn energy_text(out: &mut String, energy: &EnergyReport) {
         2,
     );
     for t in &energy.transports {
-        let cell = |q: Quantity| t.cost(q).map_or_else(|| "-".into(), per_message);
+        let cell = |q: Quantity| t.cost(q).map_or_else(|| "-".into(), |c| c.text.clone());
         table.row([
             t.transport.name().to_owned(),
             t.client.name().to_owned(),
@@ -215,10 +192,6 @@ fn energy_text(out: &mut String, energy: &EnergyReport) {
     for note in &energy.notes {
         let _ = writeln!(out, "note: {note}");
     }
-}
-
-fn short_p(p: f64) -> String {
-    duplex_core::stats::format_p(p).trim_start_matches("p ").to_owned()
 }
 
 /// The transports' table: a row per transport and kind of client.
@@ -258,10 +231,4 @@ fn transport_table(transports: &[&TransportReport]) -> String {
         ]);
     }
     table.render()
-}
-
-/// Three decimals, and no "-0.000": a cost that rounds to zero is 0.
-fn three(x: f64) -> String {
-    let text = format!("{x:.3}");
-    if text == "-0.000" { "0.000".into() } else { text }
 }

@@ -5,7 +5,6 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use duplex_core::fanout::FanoutReport;
-use duplex_core::stats::format_us;
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -48,19 +47,18 @@ impl Document for Fanout {
             1,
         );
         let mut errors = String::new();
-        let us = |x: Option<f64>| x.map_or_else(|| "-".to_owned(), format_us);
         for c in &r.cells {
             table.row([
                 c.transport.name().to_owned(),
                 c.subscribers.to_string(),
                 c.delivered.to_string(),
                 c.missed.to_string(),
-                us(c.p50_us),
-                us(c.p99_us),
-                us(c.last_us),
-                us(c.server_cpu_us),
-                us(c.server_cpu_per_delivery_us),
-                c.bytes_per_event.map_or_else(|| "-".to_owned(), |b| format!("{b:.0} B")),
+                c.words.p50.clone(),
+                c.words.p99.clone(),
+                c.words.last.clone(),
+                c.words.server_cpu.clone(),
+                c.words.server_cpu_per_delivery.clone(),
+                c.words.bytes_per_event.clone(),
                 format!("{:.1}s", c.connect_s),
             ]);
             for (kind, (n, first)) in &c.errors {

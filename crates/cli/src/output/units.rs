@@ -4,13 +4,8 @@ pub fn ms(x: f64) -> String {
     if x.abs() >= 1000.0 { format!("{:.2} s", x / 1e3) } else { format!("{x:.1} ms") }
 }
 
-pub fn bytes(b: f64) -> String {
-    match b {
-        b if b >= 1048576.0 => format!("{:.1} MiB", b / 1048576.0),
-        b if b >= 1024.0 => format!("{:.1} KiB", b / 1024.0),
-        b => format!("{b:.0} B"),
-    }
-}
+/// Bytes as every view words them (the engine's rule).
+pub use duplex_core::stats::format_bytes as bytes;
 
 pub fn gib(b: u64) -> String {
     format!("{:.1}", b as f64 / 1073741824.0)

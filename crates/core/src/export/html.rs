@@ -8,6 +8,7 @@ use std::path::Path;
 use serde::Serialize;
 use ts_rs::TS;
 
+use duplex_model::link::{LabelledLink, Link};
 use duplex_model::record::RunRecord;
 
 use super::ExportError;
@@ -36,6 +37,8 @@ pub struct RunView {
     pub sweep: Option<SweepReport>,
     /// The plan's shape in words ([`crate::plan::Plan::shape`]).
     pub plan_text: String,
+    /// The plan's emulated link with its label, if it has one.
+    pub link: Option<LabelledLink>,
 }
 
 pub fn view_of(record: RunRecord, report: Report) -> RunView {
@@ -44,6 +47,7 @@ pub fn view_of(record: RunRecord, report: Report) -> RunView {
     // The samples and power readings reach the page as series, not raw.
     RunView {
         plan_text: record.plan.shape(),
+        link: record.plan.link.as_ref().map(Link::labelled),
         record: RunRecord { samples: Vec::new(), power: None, ..record },
         report,
         series,

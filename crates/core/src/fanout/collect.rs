@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use super::{FanoutCell, News};
+use super::{FanoutCell, FanoutWords, News};
 use duplex_clients::{ClientError, Transport};
 
 /// One measured broadcast.
@@ -120,7 +120,7 @@ impl Tally {
         let delivered = self.latencies_ns.len() as u64;
         let bytes: u64 = self.each.iter().map(|b| b.bytes).sum();
         let server_cpu_us = duplex_model::numbers::median(self.each.iter().filter_map(|b| b.server_cpu_us));
-        FanoutCell {
+        let mut cell = FanoutCell {
             transport,
             subscribers,
             connect_s,
@@ -136,7 +136,10 @@ impl Tally {
             bytes_per_event: (delivered > 0).then(|| bytes as f64 / delivered as f64),
             errors: self.errors,
             each: self.each,
-        }
+            words: FanoutWords::default(),
+        };
+        cell.words = FanoutWords::of(&cell);
+        cell
     }
 }
 

@@ -57,6 +57,7 @@ mod tests {
             bytes_per_event: None,
             errors: Default::default(),
             each: Vec::new(),
+            words: Default::default(),
         }
     }
 

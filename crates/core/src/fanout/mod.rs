@@ -115,6 +115,35 @@ pub struct FanoutCell {
     pub errors: BTreeMap<String, (u64, String)>,
     /// Each measured broadcast, in order.
     pub each: Vec<Broadcast>,
+    /// The figures above in words, as every view shows them ("-" where there is none).
+    #[serde(default)]
+    pub words: FanoutWords,
+}
+
+/// A [`FanoutCell`]'s figures in words: "812.4 µs", "1.23 ms", "96 B", "-".
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, TS)]
+pub struct FanoutWords {
+    pub p50: String,
+    pub p99: String,
+    pub last: String,
+    pub server_cpu: String,
+    pub server_cpu_per_delivery: String,
+    pub bytes_per_event: String,
+}
+
+impl FanoutWords {
+    pub(super) fn of(c: &FanoutCell) -> Self {
+        use crate::stats::{format_bytes, format_us};
+        let us = |x: Option<f64>| x.map_or_else(|| "-".to_owned(), format_us);
+        FanoutWords {
+            p50: us(c.p50_us),
+            p99: us(c.p99_us),
+            last: us(c.last_us),
+            server_cpu: us(c.server_cpu_us),
+            server_cpu_per_delivery: us(c.server_cpu_per_delivery_us),
+            bytes_per_event: c.bytes_per_event.map_or_else(|| "-".to_owned(), format_bytes),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, TS)]

@@ -8,7 +8,7 @@
 
 mod relay;
 
-pub use duplex_model::link::{CHUNK, Link, LinkError, Schedule};
+pub use duplex_model::link::{CHUNK, LabelledLink, Link, LinkError, Schedule};
 pub use relay::{Relay, RelayStats};
 
 use duplex_clients::Endpoints;

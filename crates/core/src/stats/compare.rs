@@ -9,7 +9,7 @@ use ts_rs::TS;
 use duplex_clients::{Pattern, Transport};
 use duplex_model::record::ClientKind;
 
-use super::format::{format_p, format_us};
+use super::format::{format_median_ratio, format_p, format_ratio, format_us};
 use super::summary::Summary;
 
 /// Below this p-value a difference is called significant.
@@ -45,6 +45,10 @@ pub struct Comparison {
     #[serde(default)]
     pub faster: Faster,
     pub verdict: String,
+    /// The figures behind the verdict in words: "medians 2.10×, means 2.05× (Welch p < 0.001),
+    /// bytes per message 1.50×".
+    #[serde(default)]
+    pub details: String,
 }
 
 /// Who a verdict says is faster.
@@ -216,6 +220,14 @@ pub fn compare(client: ClientKind, ws: &Side<'_>, other: &Side<'_>) -> Option<Co
             format_p(p)
         )
     };
+    let bytes_ratio = other.bytes_per_msg() / ws.bytes_per_msg();
+    let details = format!(
+        "medians {}, means {} (Welch {}), bytes per message {}",
+        format_median_ratio(median_ratio, median_ratio_at_least),
+        format_ratio(mean_ratio),
+        format_p(welch.p),
+        format_ratio(bytes_ratio)
+    );
     Some(Comparison {
         client,
         websocket: ws.transport,
@@ -230,7 +242,7 @@ pub fn compare(client: ClientKind, ws: &Side<'_>, other: &Side<'_>) -> Option<Co
         welch_p: welch.p,
         mann_whitney_u: mw.statistic,
         mann_whitney_p: mw.p,
-        bytes_ratio: other.bytes_per_msg() / ws.bytes_per_msg(),
+        bytes_ratio,
         by_means: coarse.is_some(),
         faster: match (significant && !small, ratio >= 1.0) {
             (false, _) => Faster::Neither,
@@ -238,6 +250,7 @@ pub fn compare(client: ClientKind, ws: &Side<'_>, other: &Side<'_>) -> Option<Co
             (true, false) => Faster::Other,
         },
         verdict,
+        details,
     })
 }
 

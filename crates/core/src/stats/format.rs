@@ -1,4 +1,7 @@
-//! How the statistics read: p-values and microseconds with a sensible unit.
+//! How the statistics read: p-values, microseconds and bytes with a sensible unit, ratios, and
+//! who measured what. The CLI's text, the reports' word fields and so the app's pages all read
+//! these; the page's own live figures follow the same rules, checked against them by a shared
+//! fixture (`ui/src/bindings/words.json`).
 
 /// "p < 0.001" or "p = 0.042".
 pub fn format_p(p: f64) -> String {
@@ -16,11 +19,30 @@ pub fn format_us(us: f64) -> String {
     }
 }
 
-/// How a transport measured by a kind of client is named in words: "http", "xhr (web view)".
-pub fn who(transport: duplex_clients::Transport, client: duplex_model::record::ClientKind) -> String {
-    match client {
-        duplex_model::record::ClientKind::Native => transport.name().to_owned(),
-        duplex_model::record::ClientKind::Webview => format!("{} (web view)", transport.name()),
+/// Bytes with a sensible binary unit: "812 B", "1.0 KiB" (from 1,024 B), "1.5 MiB".
+pub fn format_bytes(b: f64) -> String {
+    if !b.is_finite() {
+        return "—".into();
+    }
+    match b {
+        b if b >= 1_048_576.0 => format!("{:.1} MiB", b / 1_048_576.0),
+        b if b >= 1024.0 => format!("{:.1} KiB", b / 1024.0),
+        b => format!("{b:.0} B"),
+    }
+}
+
+/// A ratio: "2.10×", or "—" when there is none.
+pub fn format_ratio(r: f64) -> String {
+    if r.is_finite() { format!("{r:.2}×") } else { "—".into() }
+}
+
+/// A ratio of medians, or the bound there is ("≥ 3.0×") when one median is below its clock
+/// step, or "—".
+pub fn format_median_ratio(ratio: Option<f64>, at_least: Option<f64>) -> String {
+    match (ratio, at_least) {
+        (Some(r), _) if r.is_finite() => format_ratio(r),
+        (_, Some(b)) if b.is_finite() => format!("≥ {b:.1}×"),
+        _ => "—".into(),
     }
 }
 
@@ -40,6 +62,19 @@ pub fn format_count(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_and_ratios_read_as_every_view_shows_them() {
+        assert_eq!(format_bytes(1023.0), "1023 B");
+        assert_eq!(format_bytes(1024.0), "1.0 KiB");
+        assert_eq!(format_bytes(3.0 * 1_048_576.0), "3.0 MiB");
+        assert_eq!(format_bytes(f64::NAN), "—");
+        assert_eq!(format_ratio(1.5), "1.50×");
+        assert_eq!(format_ratio(f64::INFINITY), "—");
+        assert_eq!(format_median_ratio(Some(2.0), None), "2.00×");
+        assert_eq!(format_median_ratio(None, Some(3.0)), "≥ 3.0×");
+        assert_eq!(format_median_ratio(None, None), "—");
+    }
 
     #[test]
     fn counts_group_their_thousands() {

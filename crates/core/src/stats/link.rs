@@ -22,6 +22,8 @@ const FAR: f64 = 1.10;
 pub struct LinkModelRow {
     pub transport: Transport,
     pub client: ClientKind,
+    /// How every view names this row: "ws", "xhr (web view)".
+    pub label: String,
     /// What the link alone predicts, µs.
     pub model_us: f64,
     /// How the model arrives at it.
@@ -29,11 +31,17 @@ pub struct LinkModelRow {
     pub median_us: f64,
     /// Measured median over the model.
     pub ratio: f64,
+    /// The model, the median and their ratio in words: "326.1 ms", "326.9 ms", "1.00×".
+    pub model_text: String,
+    pub median_text: String,
+    pub ratio_text: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct LinkReport {
     pub link: Link,
+    /// [`Link::label`].
+    pub label: String,
     pub rows: Vec<LinkModelRow>,
     /// In words, where a median is far from the model, and why.
     pub notes: Vec<String>,
@@ -87,7 +95,7 @@ pub fn link_report(record: &RunRecord, transports: &[TransportReport]) -> Option
         let median_us = t.overall.p50_us;
         let ratio = if model_us > 0.0 { median_us / model_us } else { f64::NAN };
         let model = Link::model_words(t.transport, &traffic);
-        let who = super::format::who(t.transport, t.client);
+        let who = t.client.label(t.transport);
         if let Some(opened) = connections_of(record, t).filter(|c| c.new_connections > 0) {
             notes.push(opened_connections(&who, opened, record));
         }
@@ -106,9 +114,13 @@ pub fn link_report(record: &RunRecord, transports: &[TransportReport]) -> Option
             model: model.to_owned(),
             median_us,
             ratio,
+            label: t.label.clone(),
+            model_text: super::format_us(model_us),
+            median_text: t.overall.words.p50.clone(),
+            ratio_text: super::format_ratio(ratio),
         });
     }
-    Some(LinkReport { link: link.clone(), rows, notes })
+    Some(LinkReport { label: link.label(), link: link.clone(), rows, notes })
 }
 
 /// Why calls of a transport that keeps its connection opened connections, with the share the

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 pub use compare::{Comparison, mann_whitney, welch};
-pub use format::{format_p, format_us};
+pub use format::{format_bytes, format_median_ratio, format_p, format_ratio, format_us};
 pub use normal::NormalFit;
 pub use series::{Series, series};
 pub use summary::{Group, Summary, SummaryWords, summarize};
@@ -44,6 +44,8 @@ pub struct SetSummary {
 pub struct TransportReport {
     pub transport: Transport,
     pub client: ClientKind,
+    /// How every view names this row: "ws", "xhr (web view)".
+    pub label: String,
     pub overall: Summary,
     pub sets: Vec<SetSummary>,
     pub normal: Option<NormalFit>,
@@ -147,6 +149,7 @@ pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
         transports.push(TransportReport {
             transport,
             client,
+            label: client.label(transport),
             overall: summarize(&overall),
             sets,
             normal: normal::fit(&overall.latencies_us, options.interval_us),
@@ -303,7 +306,7 @@ fn failed_calls(record: &RunRecord, t: &TransportReport) -> String {
     if kinds.len() > 3 {
         causes.push(format!("and {} other kinds", kinds.len() - 3));
     }
-    let who = format::who(t.transport, t.client);
+    let who = t.client.label(t.transport);
     let all = t.overall.count + t.overall.errors;
     format!(
         "{who}: {} of {} calls failed (left out of the latency statistics): {}",

@@ -74,6 +74,8 @@ pub struct PlatformCell {
     pub group: usize,
     pub transport: Transport,
     pub client: ClientKind,
+    /// How every view names this row: "ws", "xhr (web view)".
+    pub label: String,
     pub summary: Summary,
     /// Mean over the group's runs of the CPU-seconds per 1,000 messages above idle.
     pub cpu_s_per_1k: Option<f64>,
@@ -81,6 +83,8 @@ pub struct PlatformCell {
     pub energy_uj_per_msg: Option<f64>,
     /// AJAX rows: this transport's median over the same group's WebSocket median.
     pub over_ws_median: Option<f64>,
+    /// [`PlatformCell::over_ws_median`] in words: "2.10×", "—".
+    pub over_ws_text: String,
     /// Groups after the first: this group's median over the reference group's.
     pub vs_reference_median: Option<f64>,
     pub vs_reference_p: Option<f64>,
@@ -345,11 +349,13 @@ pub fn compare_platforms(runs: &[RunRecord], options: CompareOptions) -> Platfor
                 group: g,
                 transport,
                 client,
+                label: client.label(transport),
                 summary: summary.clone(),
                 cpu_s_per_1k: per_message(Quantity::ProcessCpu, 1e3),
                 energy_uj_per_msg: per_message(Quantity::Rapl, 1e6)
                     .or_else(|| per_message(Quantity::Battery, 1e6)),
                 over_ws_median,
+                over_ws_text: super::format_median_ratio(over_ws_median, None),
                 vs_reference_median: vs_median,
                 vs_reference_p: vs_p,
                 vs_reference: vs_words,

@@ -189,7 +189,7 @@ fn median(xs: &[f64]) -> f64 {
 /// "after 2,600 of 5,000 calls (1.2 s in) the median of http (native) moved from 14.0 µs to
 /// 77.0 µs (5.5×; Pettitt p < 0.001)", then what it means for this run and what to do.
 fn words(c: &RegimeChange, record: &RunRecord) -> String {
-    let who = super::format::who(c.transport, c.client);
+    let who = c.client.label(c.transport);
     let ratio = c.after_p50_us.max(c.before_p50_us) / c.after_p50_us.min(c.before_p50_us);
     let p = format_p(c.p_value);
     let mut text = format!(

@@ -12,6 +12,8 @@ use duplex_model::record::{ClientKind, RunRecord};
 pub struct Series {
     pub transport: Transport,
     pub client: ClientKind,
+    /// How every view names this row: "ws", "xhr (web view)".
+    pub label: String,
     /// Successful calls' latencies, µs, in measurement order.
     pub latency_us: Vec<f64>,
     /// The set of each latency.
@@ -28,6 +30,7 @@ pub fn series(record: &RunRecord) -> Vec<Series> {
                 out.push(Series {
                     transport: s.transport,
                     client: s.client,
+                    label: s.client.label(s.transport),
                     latency_us: Vec::new(),
                     set: Vec::new(),
                     errors: 0,

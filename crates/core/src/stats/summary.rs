@@ -7,7 +7,7 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 use statrs::statistics::{Data, OrderStatistics};
 use ts_rs::TS;
 
-use super::format::format_us;
+use super::format::{format_bytes, format_us};
 
 /// Latencies in microseconds, the unit people read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, TS, JsonSchema)]
@@ -72,6 +72,9 @@ pub struct SummaryWords {
     /// the t interval reaches below the fastest call, "≤ 1.94 ms (bootstrap)" when its low end
     /// is below the clock's step.
     pub ci: String,
+    /// Bytes per message on the wire each way: "812 B", "1.0 KiB".
+    pub bytes_out: String,
+    pub bytes_in: String,
 }
 
 impl Summary {
@@ -182,6 +185,8 @@ fn words_of(s: &Summary) -> SummaryWords {
         mean: s.show_plain(s.mean_us),
         sd: s.show_plain(s.sd_us),
         ci: if s.count == 0 { "-".into() } else { ci_words(s) },
+        bytes_out: format_bytes(s.bytes_out_per_msg),
+        bytes_in: format_bytes(s.bytes_in_per_msg),
     }
 }
 

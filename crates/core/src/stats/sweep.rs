@@ -31,6 +31,8 @@ pub struct SweepPoint {
 pub struct SweepLine {
     pub transport: Transport,
     pub client: ClientKind,
+    /// How every view names this row: "ws", "xhr (web view)".
+    pub label: String,
     pub median_us: Vec<Option<f64>>,
     pub model_us: Vec<Option<f64>>,
     /// Each point's median in words ("50.4 ms", "< 1.00 ms (clock step)", "-"), and its
@@ -93,6 +95,7 @@ pub fn sweep_report(runs: &[(RunRecord, Report)]) -> SweepReport {
                 lines.push(SweepLine {
                     transport: t.transport,
                     client: t.client,
+                    label: t.label.clone(),
                     median_us: Vec::new(),
                     model_us: Vec::new(),
                     median_text: Vec::new(),

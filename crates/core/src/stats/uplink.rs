@@ -24,6 +24,10 @@ pub struct Uplink {
 pub struct UplinkRow {
     pub transport: Transport,
     pub client: ClientKind,
+    /// How every view names this row: "ws", "xhr (web view)".
+    pub label: String,
+    /// [`UplinkRow::bytes_out_per_msg`] in words.
+    pub bytes_out: String,
     /// Bytes client → server per message, as measured.
     pub bytes_out_per_msg: f64,
     /// The most messages per second each uplink carries (in the order of [`UplinkReport::uplinks`]).
@@ -72,6 +76,8 @@ pub fn uplink_report(record: &RunRecord, transports: &[TransportReport]) -> Opti
         .map(|t| UplinkRow {
             transport: t.transport,
             client: t.client,
+            label: t.label.clone(),
+            bytes_out: t.overall.words.bytes_out.clone(),
             bytes_out_per_msg: t.overall.bytes_out_per_msg,
             max_per_s: uplinks.iter().map(|u| u.up_kbit * 1e3 / 8.0 / t.overall.bytes_out_per_msg).collect(),
         })

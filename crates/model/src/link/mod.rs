@@ -13,6 +13,13 @@ mod predict;
 mod schedule;
 
 pub use predict::{Pace, Traffic};
+
+/// A link and its [`Link::label`], for a page to show without wording it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
+pub struct LabelledLink {
+    pub label: String,
+    pub link: Link,
+}
 pub use schedule::{CHUNK, Schedule};
 
 const PROFILES: [(&str, &str); 9] = [
@@ -206,6 +213,25 @@ impl Link {
         (kbit > 0.0).then_some(kbit * 1e3 / 8.0)
     }
 
+    /// Short, for a menu: `4g: RTT 165 ms ± 10, 8.1 / 1.35 Mbit/s` (no bandwidth when unlimited
+    /// both ways).
+    pub fn label(&self) -> String {
+        let rate = |kbit: f64| if kbit == 0.0 { "unlimited".to_owned() } else { trim(kbit / 1e3) };
+        let jitter =
+            if self.jitter_ms > 0.0 { format!(" ± {}", trim(self.jitter_ms)) } else { String::new() };
+        let bandwidth = if self.down_kbit == 0.0 && self.up_kbit == 0.0 {
+            String::new()
+        } else {
+            format!(", {} / {} Mbit/s", rate(self.down_kbit), rate(self.up_kbit))
+        };
+        format!("{}: RTT {} ms{jitter}{bandwidth}", self.name, trim(self.rtt_ms))
+    }
+
+    /// A link with its [`Link::label`], as a page offers or shows it.
+    pub fn labelled(&self) -> LabelledLink {
+        LabelledLink { label: self.label(), link: self.clone() }
+    }
+
     /// One line: `4g (RTT 165 ms ± 0 ms, down 8.1 Mbit/s, up 1.35 Mbit/s, burst 1500 B)`; the
     /// burst and the queue only where a bandwidth limit makes them count.
     pub fn describe(&self) -> String {
@@ -332,6 +358,12 @@ mod tests {
             Link::parse("rtt=5ms").expect("valid").describe(),
             "rtt=5ms (RTT 5 ms ± 0 ms, down unlimited, up unlimited)"
         );
+        assert_eq!(fast4g.label(), "4g: RTT 165 ms, 8.1 / 1.35 Mbit/s");
+        assert_eq!(
+            Link::parse("rtt=80ms,jitter=10ms,up=512kbit").expect("valid").label(),
+            "rtt=80ms,jitter=10ms,up=512kbit: RTT 80 ms ± 10, unlimited / 0.512 Mbit/s"
+        );
+        assert_eq!(Link::parse("rtt=5ms").expect("valid").label(), "rtt=5ms: RTT 5 ms");
     }
 
     #[test]

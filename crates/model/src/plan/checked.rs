@@ -32,6 +32,9 @@ pub struct ClientRun {
     pub blocks: Vec<(Transport, u32)>,
     /// Calls recorded in all: blocks × calls × concurrency.
     pub calls: u64,
+    /// How each transport of this client is named in every view ([`ClientKind::label`]).
+    #[serde(default)]
+    pub labels: Vec<(Transport, String)>,
 }
 
 impl CheckedPlan {
@@ -51,7 +54,14 @@ impl CheckedPlan {
     }
 
     fn run_of(client: ClientKind, part: CheckedPlan) -> Option<ClientRun> {
-        Some(ClientRun { client, blocks: part.blocks(), calls: part.total_calls(), plan: part.into_plan() })
+        let labels = part.transports.iter().map(|&t| (t, client.label(t))).collect();
+        Some(ClientRun {
+            client,
+            blocks: part.blocks(),
+            calls: part.total_calls(),
+            labels,
+            plan: part.into_plan(),
+        })
     }
 
     /// About how long `calls` calls take at the plan's pace (its interval or rate), with the

@@ -109,12 +109,46 @@ pub struct Cost {
     pub quantity: Quantity,
     pub measured: Option<Attributed>,
     pub unavailable: Option<String>,
+    /// Per message in words, in the quantity's unit (µJ for energy, CPU-seconds per 1,000
+    /// messages for CPU) with its 95 % interval: "12.3 ± 0.41"; "unavailable" when not measured.
+    #[serde(default)]
+    pub text: String,
+}
+
+impl Cost {
+    fn new(quantity: Quantity, measured: Result<Attributed, String>) -> Self {
+        let text = match &measured {
+            Ok(m) => {
+                let scale = if quantity.is_energy() { 1e6 } else { 1e3 };
+                let ci = m.per_message_ci95.map_or_else(String::new, |c| format!(" ± {}", digits(c * scale)));
+                format!("{}{ci}", digits(m.per_message * scale))
+            }
+            Err(_) => "unavailable".into(),
+        };
+        Cost { quantity, unavailable: measured.as_ref().err().cloned(), measured: measured.ok(), text }
+    }
+}
+
+/// Three significant figures or so: "0.123", "12.3", "123" (never "-0.000").
+fn digits(x: f64) -> String {
+    let text = match x.abs() {
+        a if a >= 100.0 => format!("{x:.0}"),
+        a if a >= 10.0 => format!("{x:.1}"),
+        _ => format!("{x:.3}"),
+    };
+    if text.starts_with('-') && text.trim_start_matches(['-', '0', '.']).is_empty() {
+        text[1..].to_owned()
+    } else {
+        text
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct TransportEnergy {
     pub transport: Transport,
     pub client: ClientKind,
+    /// How every view names this row: "ws", "xhr (web view)".
+    pub label: String,
     /// Time the transport's blocks took, s.
     pub seconds: f64,
     /// Successful messages (calls) in those blocks.
@@ -123,6 +157,9 @@ pub struct TransportEnergy {
     /// Battery charge lost per hour while this transport ran (raw, with idle), %/h.
     pub battery_drain_pct_per_h: Option<f64>,
     pub peak_memory_bytes: Option<u64>,
+    /// [`TransportEnergy::peak_memory_bytes`] in words: "84.2 MiB", "-".
+    #[serde(default)]
+    pub peak_memory: String,
 }
 
 impl TransportEnergy {
@@ -217,11 +254,7 @@ pub fn energy_report(record: &RunRecord) -> Option<EnergyReport> {
                         Ok(attribute(total, seconds, standard_error(&rates), idle_rate, idle_se, messages))
                     }
                 };
-                Cost {
-                    quantity: *quantity,
-                    unavailable: measured.as_ref().err().cloned(),
-                    measured: measured.ok(),
-                }
+                Cost::new(*quantity, measured)
             })
             .collect();
         let in_windows = |s: &&PowerSample| {
@@ -237,10 +270,12 @@ pub fn energy_report(record: &RunRecord) -> Option<EnergyReport> {
         transports.push(TransportEnergy {
             transport,
             client,
+            label: client.label(transport),
             seconds,
             messages,
             costs,
             battery_drain_pct_per_h,
+            peak_memory: peak_memory_bytes.map_or_else(|| "-".into(), |b| super::format_bytes(b as f64)),
             peak_memory_bytes,
         });
     }
@@ -330,4 +365,31 @@ fn compare(transports: &[TransportEnergy]) -> Vec<EnergyComparison> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attributed(per_message: f64, ci: Option<f64>) -> Attributed {
+        Attributed {
+            total: 1.0,
+            idle: 0.0,
+            above_idle: 1.0,
+            ci95: ci,
+            rate_above_idle: 1.0,
+            per_message,
+            per_message_ci95: ci,
+        }
+    }
+
+    #[test]
+    fn a_cost_reads_in_its_quantitys_unit_and_absence_as_absence() {
+        let cpu = Cost::new(Quantity::ProcessCpu, Ok(attributed(0.000075, Some(0.000001))));
+        assert_eq!(cpu.text, "0.075 ± 0.001");
+        assert_eq!(Cost::new(Quantity::Rapl, Ok(attributed(0.000412, None))).text, "412");
+        assert_eq!(Cost::new(Quantity::Rapl, Ok(attributed(-0.0000000001, None))).text, "0.000");
+        let none = Cost::new(Quantity::Battery, Err("no battery".into()));
+        assert_eq!((none.text.as_str(), none.unavailable.as_deref()), ("unavailable", Some("no battery")));
+    }
 }
