@@ -5,6 +5,7 @@ const COMMANDS: &[&str] = &[
     "start_run",
     "cancel_run",
     "finish_run",
+    "next_sweep_run",
     "list_runs",
     "open_run",
     "sweep_view",

@@ -74,6 +74,7 @@ pub fn app<R: Runtime>(
         commands::run::start_run,
         commands::run::cancel_run,
         commands::run::finish_run,
+        commands::run::next_sweep_run,
         commands::history::list_runs,
         commands::history::open_run,
         commands::history::sweep_view,

@@ -201,16 +201,37 @@ fn a_sweep_runs_the_plan_once_per_link_and_is_viewed_as_one() {
         .map(|s| s["plan"]["payload_bytes"].clone())
         .collect();
     assert_eq!(payloads, [json!(1024), json!(4096)], "{sizes}");
-    let mut ids = Vec::new();
-    for step in steps {
+    // The page runs what the engine's sweep says comes next, until it says the sweep is over.
+    let (mut ids, mut ran) = (Vec::new(), Vec::new());
+    let next = |ran: &Vec<Value>, cancelled: bool| {
+        invoke(
+            &app,
+            "next_sweep_run",
+            json!({ "request": request("rtt=0,6ms"), "ran": ran, "cancelled": cancelled }),
+        )
+        .expect("answers")
+    };
+    assert_eq!(next(&ran, true), Value::Null, "a cancelled sweep runs nothing more");
+    loop {
+        let step = next(&ran, false);
+        if step.is_null() {
+            break;
+        }
+        assert_eq!(
+            step["title"],
+            format!("sweep {}/2 ({})", ran.len() + 1, steps[ran.len()]["label"].as_str().unwrap_or(""))
+        );
         let mut run = request("");
-        run["plan"] = step["plan"].clone();
+        run["plan"] = step["step"]["plan"].clone();
         let pending = invoke(&app, "start_run", json!({ "request": run, "onUpdate": "__CHANNEL__:1" }))
             .expect("the native part runs");
         assert_eq!(pending["status"], "complete", "{pending}");
         let view = invoke(&app, "finish_run", json!({ "part": null })).expect("stored");
         ids.push(view["record"]["id"].clone());
+        ran.push(view["record"]["status"].clone());
     }
+    assert_eq!(ids.len(), 2, "every point ran");
+    assert_eq!(next(&vec![json!("failed")], false), Value::Null, "a failed point ends the sweep");
     let view = invoke(&app, "sweep_view", json!({ "ids": ids })).expect("a sweep view");
     let sweep = &view["sweep"];
     assert_eq!(sweep["setting"], "rtt", "{sweep}");
@@ -313,7 +334,7 @@ fn generated() -> Vec<(String, String)> {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path();
     type Export = fn(&Path) -> Result<(), ts_rs::ExportError>;
-    let exports: [Export; 23] = [
+    let exports: [Export; 24] = [
         |d| duplex_app_lib::commands::run::AppInfo::export_all_to(d),
         |d| duplex_app_lib::commands::run::PlanCheck::export_all_to(d),
         |d| duplex_core::server::join::JoinPlan::export_all_to(d),
@@ -337,6 +358,7 @@ fn generated() -> Vec<(String, String)> {
         |d| duplex_core::platform::BrowserDevice::export_all_to(d),
         |d| duplex_core::fanout::FanoutReport::export_all_to(d),
         |d| duplex_core::fanout::FanoutProgress::export_all_to(d),
+        |d| duplex_core::sweep::SweepRun::export_all_to(d),
     ];
     for export in exports {
         export(out).expect("exported");

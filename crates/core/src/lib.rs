@@ -32,3 +32,4 @@ pub mod session;
 pub mod soak;
 pub mod stats;
 pub mod storage;
+pub mod sweep;

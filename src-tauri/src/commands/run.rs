@@ -12,6 +12,7 @@ use duplex_core::record::{ClientKind, ClientPart, RunStatus};
 use duplex_core::runner::Target;
 use duplex_core::session::{Finished, RunSession, Update};
 use duplex_core::stats::AnalysisOptions;
+use duplex_core::sweep::{Sweep, SweepRun};
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Runtime, State};
@@ -164,12 +165,31 @@ pub struct PlanCheck {
     pub sweep: Vec<SweepStep>,
 }
 
-/// The plans a request's sweep runs (none without one), or why its sweep cannot run.
-fn sweep_steps(request: &RunRequest) -> Result<Vec<SweepStep>, String> {
+/// A request's sweep (None without one), or why it cannot run.
+fn sweep_of(request: &RunRequest) -> Result<Option<Sweep>, String> {
     let Some(spec) = request.sweep.as_deref().map(str::trim).filter(|s| !s.is_empty()) else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
-    request.plan.sweep(spec).map_err(|e| e.to_string())
+    Sweep::new(&request.plan, spec).map(Some).map_err(|e| e.to_string())
+}
+
+fn sweep_steps(request: &RunRequest) -> Result<Vec<SweepStep>, String> {
+    Ok(sweep_of(request)?.map(|s| s.steps().to_vec()).unwrap_or_default())
+}
+
+/// A sweep's next run after the runs that ended as `ran` says, or None when it is over (every
+/// point ran, one did not complete, or the person cancelled): the engine's [`Sweep`] decides,
+/// the page runs each one as any other run.
+#[tauri::command]
+pub fn next_sweep_run(
+    request: RunRequest,
+    ran: Vec<RunStatus>,
+    cancelled: bool,
+) -> AppResult<Option<SweepRun>> {
+    let sweep = sweep_of(&request)
+        .map_err(AppError::State)?
+        .ok_or_else(|| AppError::State("the plan has no sweep".into()))?;
+    Ok(sweep.next(&ran, cancelled))
 }
 
 #[tauri::command]

@@ -4,7 +4,7 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 
 import { errorMessage } from "../format";
-import type { AppInfo, ClientPart, CompareOptions, FanoutPlan, FanoutProgress, FanoutReport, Imported, LanInfo, LanRequest, PendingRun, PlanCheck, PlatformComparison, ReportFiles, RunListItem, RunRequest, RunView, Session, SessionSummary, Update } from "./index";
+import type { AppInfo, ClientPart, CompareOptions, FanoutPlan, FanoutProgress, FanoutReport, Imported, LanInfo, LanRequest, PendingRun, PlanCheck, PlatformComparison, ReportFiles, RunListItem, RunRequest, RunStatus, RunView, Session, SessionSummary, SweepRun, Update } from "./index";
 
 async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
   try {
@@ -24,6 +24,7 @@ export const api = {
   },
   cancelRun: () => call<boolean>("cancel_run"),
   finishRun: (part: ClientPart | null) => call<RunView>("finish_run", { part }),
+  nextSweepRun: (request: RunRequest, ran: RunStatus[], cancelled: boolean) => call<SweepRun | null>("next_sweep_run", { request, ran, cancelled }),
   listRuns: () => call<RunListItem[]>("list_runs"),
   openRun: (id: string) => call<RunView>("open_run", { id }),
   sweepView: (ids: string[]) => call<RunView>("sweep_view", { ids }),

@@ -74,6 +74,7 @@ export type { SummaryWords } from "./SummaryWords";
 export type { SweepLine } from "./SweepLine";
 export type { SweepPoint } from "./SweepPoint";
 export type { SweepReport } from "./SweepReport";
+export type { SweepRun } from "./SweepRun";
 export type { SweepStep } from "./SweepStep";
 export type { TimeWindow } from "./TimeWindow";
 export type { TlsUse } from "./TlsUse";

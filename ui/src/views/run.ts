@@ -3,7 +3,7 @@
 import { api } from "../bindings/api";
 import { errorMessage, escapeHtml, formatQuantile } from "../format";
 import { TRANSPORT_LABELS } from "../plan";
-import type { ClientKind, ClientPart, LabelledLink, Plan, PlanCheck, RunView, Transport, TransportClients } from "../bindings";
+import type { ClientKind, ClientPart, LabelledLink, Plan, PlanCheck, RunStatus, RunView, Transport, TransportClients } from "../bindings";
 import { $, clearError, showError } from "../ui";
 import { runWebview } from "../webclients";
 
@@ -334,21 +334,22 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
     clearError();
     cancelled = false;
     const plan = readPlan();
-    // A sweep: the plan once per value, then all of them as one view.
-    const steps = check?.sweep ?? [];
     $("#progress-card", root).hidden = false;
     $("#progress-card", root).scrollIntoView({ block: "start", behavior: "smooth" });
     try {
-      if (steps.length === 0) {
+      if (!check?.sweep.length) {
         options.onResult(await runOnce(plan, ""));
         return;
       }
+      // A sweep: the plan once per value, as the engine's sweep says (what runs next, when to
+      // stop), then all of them as one view.
+      const sweepRequest = request();
       const ids: string[] = [];
-      for (const [i, step] of steps.entries()) {
-        if (cancelled) break;
-        const view = await runOnce(step.plan, `sweep ${i + 1}/${steps.length} (${step.label}): `);
+      const ran: RunStatus[] = [];
+      for (let next = await api.nextSweepRun(sweepRequest, ran, cancelled); next; next = await api.nextSweepRun(sweepRequest, ran, cancelled)) {
+        const view = await runOnce(next.step.plan, `${next.title}: `);
         ids.push(view.record.id);
-        if (view.record.status !== "complete") break;
+        ran.push(view.record.status);
       }
       if (ids.length) options.onResult(await api.sweepView(ids));
     } catch (err) {

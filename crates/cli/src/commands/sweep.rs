@@ -10,6 +10,7 @@ use duplex_core::record::{RunRecord, RunStatus};
 use duplex_core::session::{RunSession, Update};
 use duplex_core::stats::sweep::sweep_report;
 use duplex_core::stats::{AnalysisOptions, Report};
+use duplex_core::sweep::Sweep;
 
 use crate::commands::bench::BenchArgs;
 use crate::commands::history::open_history;
@@ -23,20 +24,17 @@ pub async fn run(args: &BenchArgs, spec: &str) -> anyhow::Result<ExitCode> {
     let plan = checked.into_plan();
     // Every point's plan is checked before the first runs, and an HTML report asked for by
     // name can be written.
-    let steps = plan.sweep(spec)?;
+    let sweep = Sweep::new(&plan, spec)?;
     if args.html.is_some() {
         duplex_core::export::html::available().context("--html")?;
     }
-    let points = steps.len();
     let cancel = crate::cancel_on_ctrl_c();
     let mut runs: Vec<(RunRecord, Report)> = Vec::new();
-    for (i, step) in steps.into_iter().enumerate() {
-        if cancel.is_cancelled() {
-            break;
-        }
-        let plan = step.plan.check()?;
+    let mut ran: Vec<RunStatus> = Vec::new();
+    while let Some(next) = sweep.next(&ran, cancel.is_cancelled()) {
+        let plan = next.step.plan.check()?;
         let over = plan.link.as_ref().map(|l| format!(": {}", l.describe())).unwrap_or_default();
-        err(&format!("sweep {}/{points}: {}{over}\n", i + 1, step.label));
+        err(&format!("{}{over}\n", next.title));
         let history = if args.no_history { None } else { open_history(&args.history).ok() };
         let total = plan.total_calls();
         let mut session = RunSession::new(plan, &target, duplex_core::power::default_sensors(), history);
@@ -51,14 +49,13 @@ pub async fn run(args: &BenchArgs, spec: &str) -> anyhow::Result<ExitCode> {
         bar.finish();
         measured?;
         let finished = session.finish(&AnalysisOptions { interval_us: args.normal_interval() });
-        let failed = finished.record.status == RunStatus::Failed;
-        if let Some(e) = finished.record.error.as_deref().filter(|_| failed) {
-            err(&format!("duplex: sweep point {} failed: {e}\n", step.label));
+        if let Some(e) =
+            finished.record.error.as_deref().filter(|_| finished.record.status == RunStatus::Failed)
+        {
+            err(&format!("duplex: sweep point {} failed: {e}\n", next.step.label));
         }
+        ran.push(finished.record.status);
         runs.push((finished.record, finished.report));
-        if failed {
-            break;
-        }
     }
     out(&table(&runs));
     if !args.no_csv && !runs.is_empty() {
@@ -80,7 +77,7 @@ pub async fn run(args: &BenchArgs, spec: &str) -> anyhow::Result<ExitCode> {
             Err(e) => err(&format!("duplex: no sweep picture: {e}\n")),
         }
     }
-    Ok(if runs.len() < points {
+    Ok(if !sweep.finished(&ran) {
         if cancel.is_cancelled() { ExitCode::from(130) } else { ExitCode::FAILURE }
     } else {
         ExitCode::SUCCESS
