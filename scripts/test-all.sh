@@ -89,6 +89,7 @@ peers() {
   # debug build the tests just made.
   bash scripts/autobahn.sh target/debug/duplex
   DURATION=20s bash scripts/k6.sh target/debug/duplex
+  bash scripts/k6-split.sh target/debug/duplex
 }
 
 part "prerequisites" prerequisites
@@ -103,7 +104,7 @@ part "macOS check" bash scripts/check-macos.sh
 part "tests (Linux: the app's end-to-end test under Xvfb, browser join in headless Chromium)" linux_tests
 part "floor: pinned ratios over three runs (release; fails when runs disagree by ±10 %, aim ±5 %)" \
   cargo bench -p duplex-core --bench floor --locked -- --check
-part "peers: the Autobahn cases (kosoku) and k6 (500 ws + 100 http users, 20 s) against duplex serve" peers
+part "peers: the Autobahn cases (kosoku), k6 (500 ws + 100 http users, 20 s) and an exported plan split over two k6 processes, against duplex serve" peers
 part "Linux packages: .deb and .rpm built, .deb installed and started" bash scripts/check-linux-packages.sh
 part "Windows: built with mingw-w64, tested and run under Wine" bash scripts/check-windows.sh
 

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 use crate::commands::bench::BenchArgs;
 use crate::commands::fanout::FanoutArgs;
 use crate::commands::history::{CompareArgs, ImportArgs, ListArgs};
+use crate::commands::k6::K6Args;
 use crate::commands::monitor::MonitorArgs;
 use crate::commands::schema::SchemaArgs;
 use crate::commands::serve::ServeArgs;
@@ -28,8 +29,11 @@ pub enum Command {
     Bench(Box<BenchArgs>),
     /// Run the Duplex echo server alone, for clients on other machines.
     Serve(Box<ServeArgs>),
-    /// Add runs from other devices (bundle files) to the history; runs already there are kept.
+    /// Add runs from other devices (bundle files) or from k6 (--k6 its JSON outputs) to the
+    /// history; runs already there are kept.
     Import(ImportArgs),
+    /// k6 as the distributed engine: `duplex k6 export` writes a plan as a k6 script.
+    K6(K6Args),
     /// List the runs in the history.
     History(ListArgs),
     /// Runs or platforms side by side: latency, bytes, CPU and energy per message, significance.

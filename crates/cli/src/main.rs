@@ -16,7 +16,7 @@ use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
 use cli::{Cli, Command};
-use commands::{bench, fanout, history, monitor, schema, serve, soak, sweep};
+use commands::{bench, fanout, history, k6, monitor, schema, serve, soak, sweep};
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -52,6 +52,7 @@ fn main() -> ExitCode {
             Command::Bench(args) => bench::bench(*args).await,
             Command::Serve(args) => serve::serve(*args).await,
             Command::Import(args) => history::import(&args),
+            Command::K6(args) => k6::run(args),
             Command::History(args) => history::history(&args),
             Command::Compare(args) => history::compare(&args),
             Command::Monitor(args) => monitor::monitor(&args).await,

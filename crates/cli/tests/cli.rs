@@ -1448,3 +1448,64 @@ fn a_transport_that_failed_every_call_fails_the_run_and_says_why() {
     assert!(text.contains("http: 5 of 5 calls failed") && text.contains("501"), "{text}");
     assert!(format!("{text}{err}").contains("every http call of the native clients failed"), "{text}\n{err}");
 }
+
+/// `duplex k6 export` writes a script for a plan, refusing what k6 cannot measure; `duplex
+/// import --k6` reads a test's outputs (here real ones, split in two execution segments) back
+/// as one run, and a broken output stores nothing.
+#[test]
+fn k6_scripts_go_out_and_their_outputs_come_back_as_one_run() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let script = data.path().join("plan.js");
+    let script_arg = script.to_str().expect("utf8");
+    let out = duplex_in(
+        data.path(),
+        &[
+            "k6",
+            "export",
+            "-o",
+            script_arg,
+            "--sets",
+            "2",
+            "--calls",
+            "10",
+            "--target",
+            "http://10.0.0.5:9000",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&script).expect("the script");
+    assert!(
+        text.contains(r#"|| "10.0.0.5:9000""#) && text.contains(r#""sets":2"#),
+        "{}",
+        &text[..600.min(text.len())]
+    );
+    // A LAN server's access token is never written into the script.
+    let out = duplex_in(
+        data.path(),
+        &["k6", "export", "-o", script_arg, "--target", "http://10.0.0.5:9000/?token=0123456789abcdef"],
+    );
+    assert!(out.status.success() && stdout(&out).contains("-e DUPLEX_TOKEN="), "{}", stderr(&out));
+    assert!(!std::fs::read_to_string(&script).expect("script").contains("0123456789abcdef"));
+    assert!(!stdout(&out).contains("0123456789abcdef"));
+    let out = duplex_in(data.path(), &["k6", "export", "-o", script_arg, "--transports", "ws,sse"]);
+    assert!(!out.status.success() && stderr(&out).contains("k6 cannot measure sse"), "{}", stderr(&out));
+
+    let fixture = |name: &str| format!("{}/../core/tests/data/k6/{name}", env!("CARGO_MANIFEST_DIR"));
+    let cut = data.path().join("cut.json");
+    let whole = std::fs::read_to_string(fixture("whole.json")).expect("fixture");
+    std::fs::write(&cut, &whole[..whole.len() / 2]).expect("cut");
+    let out = duplex_in(data.path(), &["import", "--k6", cut.to_str().expect("utf8")]);
+    assert!(!out.status.success() && stderr(&out).contains("cut.json: line "), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&duplex_in(data.path(), &["history"])).lines().count(),
+        1,
+        "nothing stored: a header alone"
+    );
+
+    let out =
+        duplex_in(data.path(), &["import", "--k6", &fixture("segment-1.json"), &fixture("segment-2.json")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("k6: 80 calls from 2 output(s)"), "{}", stdout(&out));
+    let listed = stdout(&duplex_in(data.path(), &["history"]));
+    assert!(listed.contains("k6 2 processes") && listed.contains("complete"), "{listed}");
+}

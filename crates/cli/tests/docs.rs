@@ -13,7 +13,8 @@
 //!   it says where it listens;
 //! - files: a run's history is one temporary folder for the whole test, files the page writes
 //!   land in a temporary working folder, files it reads (a link profile, two bundles) are made
-//!   first (the profile from the page's own `toml` block), and run ids are real ones.
+//!   first (the profile from the page's own `toml` block), k6 outputs are real ones
+//!   (crates/core/tests/data/k6), and run ids are real ones.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -262,6 +263,17 @@ fn shrunk(
                 {
                     *w = id.clone();
                 }
+            }
+        }
+        "import" if words.iter().any(|w| w == "--k6") => {
+            // k6's outputs the page names become real ones (tests/data/k6): a pair of segments,
+            // or a whole test.
+            let data = root().join("crates/core/tests/data/k6");
+            let given: Vec<usize> = (1..words.len()).filter(|&i| words[i].ends_with(".json")).collect();
+            let real: Vec<&str> =
+                if given.len() == 2 { vec!["segment-1.json", "segment-2.json"] } else { vec!["whole.json"] };
+            for (&i, name) in given.iter().zip(real) {
+                words[i] = data.join(name).display().to_string();
             }
         }
         "import" => {

@@ -23,6 +23,7 @@ pub use duplex_server as server;
 pub mod export;
 pub mod fanout;
 pub mod floor;
+pub mod k6;
 pub mod link;
 pub mod monitor;
 pub mod pin;

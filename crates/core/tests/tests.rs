@@ -10,6 +10,7 @@ mod foreign;
 mod fuzz;
 mod history;
 mod hostile;
+mod k6;
 mod lan;
 mod link;
 mod monitor;

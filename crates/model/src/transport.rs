@@ -19,6 +19,9 @@ pub enum ClientKind {
     Native,
     /// The web view's own JavaScript (`WebSocket`, `fetch`, `XMLHttpRequest`).
     Webview,
+    /// k6 virtual users running a script `duplex k6 export` wrote, on one host or many; their
+    /// samples come in by `duplex import --k6`. The script's clock is `Date.now()`: 1 ms steps.
+    K6,
 }
 
 impl ClientKind {
@@ -28,6 +31,16 @@ impl ClientKind {
         match self {
             ClientKind::Native => transport.name().to_owned(),
             ClientKind::Webview => format!("{} (web view)", transport.name()),
+            ClientKind::K6 => format!("{} (k6)", transport.name()),
+        }
+    }
+
+    /// The kind of client as a heading: "Native", "Web view", "k6".
+    pub fn title(self) -> &'static str {
+        match self {
+            ClientKind::Native => "Native",
+            ClientKind::Webview => "Web view",
+            ClientKind::K6 => "k6",
         }
     }
 
@@ -35,6 +48,7 @@ impl ClientKind {
         match self {
             ClientKind::Native => "native",
             ClientKind::Webview => "webview",
+            ClientKind::K6 => "k6",
         }
     }
 }
@@ -45,7 +59,8 @@ impl std::str::FromStr for ClientKind {
         match s {
             "native" => Ok(ClientKind::Native),
             "webview" => Ok(ClientKind::Webview),
-            other => Err(format!("unknown client {other:?} (expected native or webview)")),
+            "k6" => Ok(ClientKind::K6),
+            other => Err(format!("unknown client {other:?} (expected native, webview or k6)")),
         }
     }
 }
@@ -146,6 +161,7 @@ impl Transport {
         match client {
             ClientKind::Native => self != Transport::Xhr,
             ClientKind::Webview => self.webview_refusal(WebTrust::Trusted).is_none(),
+            ClientKind::K6 => matches!(self, Transport::Ws | Transport::Http),
         }
     }
 

@@ -3,4 +3,4 @@
 /**
  * Which kind of client measured a sample.
  */
-export type ClientKind = "native" | "webview";
+export type ClientKind = "native" | "webview" | "k6";

@@ -3,7 +3,11 @@ import type { ClientKind } from "./ClientKind";
 import type { Faster } from "./Faster";
 import type { Transport } from "./Transport";
 
-export type Comparison = { client: ClientKind, websocket: Transport, other: Transport, ws_median_us: number, other_median_us: number, 
+export type Comparison = { client: ClientKind, 
+/**
+ * [`ClientKind::title`]: how the page heads it.
+ */
+who: string, websocket: Transport, other: Transport, ws_median_us: number, other_median_us: number, 
 /**
  * other / websocket: above 1 means the WebSocket is faster. None when a median is below
  * its clock's step (only a bound is known): see `median_ratio_at_least`.

@@ -6,7 +6,11 @@ import type { Transport } from "./Transport";
 /**
  * WebSocket versus one AJAX transport on one quantity, per message.
  */
-export type EnergyComparison = { client: ClientKind, ws: Transport, other: Transport, quantity: Quantity, 
+export type EnergyComparison = { client: ClientKind, 
+/**
+ * [`ClientKind::title`]: how the page heads it.
+ */
+who: string, ws: Transport, other: Transport, quantity: Quantity, 
 /**
  * The other transport's cost per message over WebSocket's: above 1, WebSocket is cheaper.
  */

@@ -75,7 +75,7 @@ function energyCard(energy: EnergyReport | null, withWebview: boolean): string {
     .map((s) => `<li class="${s.unavailable ? "unavailable" : ""}"><b>${escapeHtml(s.sensor)}</b>: ${escapeHtml(s.unavailable ? `unavailable: ${s.unavailable}` : s.source)}${s.failed_reads ? ` <span class="bad">(${s.failed_reads} failed reads: ${escapeHtml(s.last_error ?? "")})</span>` : ""}</li>`)
     .join("");
   const verdicts = energy.comparisons
-    .map((c) => `<li class="verdict ${c.ratio === null || (c.ratio_ci95 && c.ratio_ci95[0] <= 1 && c.ratio_ci95[1] >= 1) ? "none" : c.ratio >= 1 ? "ws-wins" : "ajax-wins"}"><span class="who">${c.client === "webview" ? "Web view" : "Native"}</span> <span class="what">${escapeHtml(c.verdict)}</span></li>`)
+    .map((c) => `<li class="verdict ${c.ratio === null || (c.ratio_ci95 && c.ratio_ci95[0] <= 1 && c.ratio_ci95[1] >= 1) ? "none" : c.ratio >= 1 ? "ws-wins" : "ajax-wins"}"><span class="who">${escapeHtml(c.who)}</span> <span class="what">${escapeHtml(c.verdict)}</span></li>`)
     .join("");
   return `<div class="card" id="energy-card"><h3>CPU and energy per message <span class="muted">(${escapeHtml(baseline)})</span></h3>
     <ul class="verdicts" id="energy-verdicts">${verdicts}</ul>
@@ -150,7 +150,7 @@ export function renderResults(root: HTMLElement, view: RunView | null, options: 
     ? report.comparisons
         .map(
           (c) => `<li class="verdict ${c.faster === "ws" ? "ws-wins" : c.faster === "other" ? "ajax-wins" : "none"}">
-            <span class="who">${c.client === "webview" ? "Web view" : "Native"}</span>
+            <span class="who">${escapeHtml(c.who)}</span>
             <span class="what">${escapeHtml(c.verdict)}</span>
             <span class="muted">${escapeHtml(c.details)}</span>
           </li>`,

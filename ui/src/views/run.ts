@@ -22,7 +22,7 @@ export interface RunViewOptions {
   onResult: (view: RunView) => void;
 }
 
-const CLIENT_NAMES: Record<ClientKind, string> = { native: "native", webview: "web view" };
+const CLIENT_NAMES: Record<ClientKind, string> = { native: "native", webview: "web view", k6: "k6" };
 
 /** What the rest of the app may do with the Run view once drawn. */
 export interface RunViewHandle {

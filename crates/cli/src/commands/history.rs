@@ -30,8 +30,13 @@ pub struct ListArgs {
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// Bundle files (`…-bundle.json`, from `duplex bench` or the app's export).
-    #[arg(required = true)]
+    #[arg(required_unless_present = "k6")]
     pub bundles: Vec<PathBuf>,
+    /// k6 JSON outputs (`k6 run --out json=FILE`) of a script `duplex k6 export` wrote: one for
+    /// a whole test, or one per execution segment of a test split over processes or hosts,
+    /// stored as one run (client k6).
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with = "bundles")]
+    pub k6: Vec<PathBuf>,
     #[command(flatten)]
     pub history: HistoryArgs,
 }
@@ -97,6 +102,26 @@ pub fn import(args: &ImportArgs) -> anyhow::Result<ExitCode> {
     let mut runs = Vec::new();
     for path in &args.bundles {
         runs.extend(read_bundle_file(path)?);
+    }
+    if !args.k6.is_empty() {
+        let files = args
+            .k6
+            .iter()
+            .map(|path| {
+                let text =
+                    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                Ok(duplex_core::k6::K6File { name: path.display().to_string(), text })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let record = duplex_core::k6::import(&files)?;
+        let report = duplex_core::stats::analyze(&record, &duplex_core::stats::AnalysisOptions::default());
+        out(&format!(
+            "k6: {} calls from {} output(s), {}\n",
+            record.samples.len(),
+            files.len(),
+            report.headline().unwrap_or_else(|| "no verdict".into())
+        ));
+        runs.push(record);
     }
     let imported = open_history(&args.history)?.import(&runs)?;
     out(&format!("imported {} run(s)\n", imported.added.len()));

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod fanout;
 pub mod history;
+pub mod k6;
 pub mod monitor;
 pub mod schema;
 pub mod serve;

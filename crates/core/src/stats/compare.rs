@@ -18,6 +18,9 @@ pub const ALPHA: f64 = 0.05;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct Comparison {
     pub client: ClientKind,
+    /// [`ClientKind::title`]: how the page heads it.
+    #[serde(default)]
+    pub who: String,
     pub websocket: Transport,
     pub other: Transport,
     pub ws_median_us: f64,
@@ -229,6 +232,7 @@ pub fn compare(client: ClientKind, ws: &Side<'_>, other: &Side<'_>) -> Option<Co
         format_ratio(bytes_ratio)
     );
     Some(Comparison {
+        who: client.title().to_owned(),
         client,
         websocket: ws.transport,
         other: other.transport,

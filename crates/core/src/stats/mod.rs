@@ -113,10 +113,12 @@ pub(crate) fn group_of(
     g
 }
 
-/// The step of the clock that timed this client's calls, if coarse: a web page's clock.
+/// The step of the clock that timed this client's calls, if coarse: a web page's clock, or a k6
+/// script's `Date.now()`.
 pub(crate) fn clock_step_us(record: &RunRecord, client: ClientKind) -> Option<f64> {
     match client {
         ClientKind::Webview => record.webview.as_ref().map(|w| w.timer_resolution_us).filter(|s| *s > 0.0),
+        ClientKind::K6 => Some(crate::k6::CLOCK_STEP_US),
         ClientKind::Native => None,
     }
 }

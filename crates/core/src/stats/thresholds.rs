@@ -271,7 +271,7 @@ impl Threshold {
 fn label(o: &Operand) -> String {
     match o.client {
         ClientKind::Native => o.transport.name().to_owned(),
-        ClientKind::Webview => format!("webview:{}", o.transport.name()),
+        client => format!("{}:{}", client.name(), o.transport.name()),
     }
 }
 
@@ -279,7 +279,8 @@ fn operand(text: &str) -> Result<Operand, String> {
     let (client, rest) = match text.split_once(':') {
         Some(("native", rest)) => (ClientKind::Native, rest),
         Some(("webview", rest)) => (ClientKind::Webview, rest),
-        Some((other, _)) => return Err(format!("unknown client {other:?}: native or webview")),
+        Some(("k6", rest)) => (ClientKind::K6, rest),
+        Some((other, _)) => return Err(format!("unknown client {other:?}: native, webview or k6")),
         None => (ClientKind::Native, text),
     };
     // "p99.9" has a dot of its own: split at the first dot after the transport's name.

@@ -172,6 +172,9 @@ impl TransportEnergy {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
 pub struct EnergyComparison {
     pub client: ClientKind,
+    /// [`ClientKind::title`]: how the page heads it.
+    #[serde(default)]
+    pub who: String,
     pub ws: Transport,
     pub other: Transport,
     pub quantity: Quantity,
@@ -354,6 +357,7 @@ fn compare(transports: &[TransportEnergy]) -> Vec<EnergyComparison> {
                 (Some(r), ci, verdict)
             };
             out.push(EnergyComparison {
+                who: other.client.title().to_owned(),
                 client: other.client,
                 ws,
                 other: other.transport,

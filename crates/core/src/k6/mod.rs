@@ -1,0 +1,31 @@
+//! k6 as Duplex's distributed engine: Duplex hands it a plan as a script ([`script`]), k6 runs it
+//! on one process or split over many (`--execution-segment`, the k6-operator's `parallelism`),
+//! and its JSON outputs come back as one run ([`import`]) for the history, `compare` and the
+//! reports, client "k6".
+//!
+//! What k6 cannot time is said in the script and in the run: a k6 script's clock is
+//! `Date.now()`, whole milliseconds ([`CLOCK_STEP_US`]); k6 counts no bytes per message.
+
+mod import;
+mod script;
+
+pub use import::{K6File, import};
+pub use script::script;
+
+/// The step of a k6 script's clock (`Date.now()`), µs.
+pub const CLOCK_STEP_US: f64 = 1000.0;
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum K6Error {
+    /// The plan asks for what a k6 script does not measure.
+    #[error(
+        "k6 cannot measure {0}: a k6 script measures ws and http (GET or POST) echoes over the network as it is"
+    )]
+    Transport(String),
+    /// A file that is not a k6 JSON output of a Duplex script, with where.
+    #[error("{file}: {reason}")]
+    File { file: String, reason: String },
+    /// Outputs that do not make one run together.
+    #[error("{0}")]
+    Mismatch(String),
+}
