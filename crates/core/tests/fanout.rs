@@ -58,6 +58,27 @@ async fn every_subscriber_gets_every_broadcast_and_the_server_cpu_is_read() {
         }
     }
     assert!(seen.contains(&(Transport::Sse, 200, 3)), "{seen:?}");
+    // The floor, in the same run: a plain thread writing ws-push's frame to as many sockets;
+    // each transport's server CPU per delivery over it.
+    assert_eq!(report.floor.iter().map(|f| f.subscribers).collect::<Vec<_>>(), [20, 200]);
+    for f in &report.floor {
+        assert_eq!(f.frame_bytes as f64, cell(Transport::WsPush, f.subscribers).bytes_per_event.expect("bytes").round());
+        if !cfg!(windows) {
+            let floor = f.cpu_per_write_us.unwrap_or_else(|| panic!("{f:?}"));
+            assert!(floor > 0.0 && f.error.is_none(), "{f:?}");
+            for t in PUSH_TRANSPORTS {
+                let c = cell(t, f.subscribers);
+                let over = c.over_floor.expect("a ratio");
+                assert!((over - c.server_cpu_per_delivery_us.expect("cpu") / floor).abs() < 1e-9);
+                assert_eq!(c.words.over_floor, format!("{over:.2}×"));
+            }
+        }
+    }
+    let mut csv = Vec::new();
+    duplex_core::export::csv::write_fanout(&mut csv, &report, "test").expect("csv");
+    let csv = String::from_utf8(csv).expect("utf8");
+    assert!(csv.lines().next().is_some_and(|h| h.contains("over_floor")), "{csv}");
+    assert_eq!(csv.lines().filter(|l| l.contains(",floor,")).count(), 2, "{csv}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -53,7 +53,7 @@ pub use error::ApiError;
 pub use events::EventHub;
 pub use http::{CONNECTION_REQUEST_HEADER, REQUEST_BYTES_HEADER, request_wire_len};
 pub use routes::{AppState, router};
-pub use thread::ServerThread;
+pub use thread::{ServerThread, thread_cpu_time};
 pub use tls::TlsIdentity;
 pub use ws::echo_text;
 

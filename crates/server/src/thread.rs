@@ -158,7 +158,7 @@ struct Started {
 }
 
 /// The calling thread's CPU time (cpu-time: clock_gettime on Unix, GetThreadTimes on Windows).
-fn thread_cpu_time() -> Option<Duration> {
+pub fn thread_cpu_time() -> Option<Duration> {
     cpu_time::ThreadTime::try_now().ok().map(|t| t.as_duration())
 }
 

@@ -40,6 +40,11 @@ server_cpu_per_delivery_us: number | null,
  */
 bytes_per_event: number | null, 
 /**
+ * [`FanoutCell::server_cpu_per_delivery_us`] over the floor's CPU per write at the same
+ * count ([`FanoutReport::floor`]): 1.0 would be a plain thread's cost.
+ */
+over_floor: number | null, 
+/**
  * Errors by kind, with the first message of each.
  */
 errors: { [key in string]?: [number, string] }, 

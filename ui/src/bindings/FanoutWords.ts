@@ -3,4 +3,8 @@
 /**
  * A [`FanoutCell`]'s figures in words: "812.4 µs", "1.23 ms", "96 B", "-".
  */
-export type FanoutWords = { p50: string, p99: string, last: string, server_cpu: string, server_cpu_per_delivery: string, bytes_per_event: string, };
+export type FanoutWords = { p50: string, p99: string, last: string, server_cpu: string, server_cpu_per_delivery: string, bytes_per_event: string, 
+/**
+ * "3.2×" over the floor, or "-".
+ */
+over_floor: string, };

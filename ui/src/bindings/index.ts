@@ -23,6 +23,7 @@ export type { FanoutWords } from "./FanoutWords";
 export type { Faster } from "./Faster";
 export type { Feed } from "./Feed";
 export type { FeedSummary } from "./FeedSummary";
+export type { FloorRow } from "./FloorRow";
 export type { GroupBy } from "./GroupBy";
 export type { HttpMethod } from "./HttpMethod";
 export type { Imported } from "./Imported";

@@ -6,7 +6,7 @@ import { api } from "../bindings/api";
 import { fanoutChart } from "../charts";
 import { errorMessage, escapeHtml } from "../format";
 import { parseCounts } from "../fanout";
-import type { FanoutCell, FanoutPlan, FanoutReport } from "../bindings";
+import type { FanoutCell, FanoutPlan, FanoutReport, FloorRow } from "../bindings";
 import { $, clearError, showError } from "../ui";
 
 const TRANSPORTS = [
@@ -28,8 +28,16 @@ function row(c: FanoutCell): string {
     <td>${c.delivered.toLocaleString()}${c.missed ? ` <span class="bad">(${c.missed.toLocaleString()} missed)</span>` : ""}</td>
     <td>${escapeHtml(c.words.p50)}</td><td>${escapeHtml(c.words.p99)}</td><td><b>${escapeHtml(c.words.last)}</b></td>
     <td>${escapeHtml(c.words.server_cpu)}</td><td>${escapeHtml(c.words.server_cpu_per_delivery)}</td>
-    <td>${escapeHtml(c.words.bytes_per_event)}</td>
-  </tr>${errors ? `<tr class="bad"><td colspan="9" class="note">${errors}</td></tr>` : ""}`;
+    <td>${escapeHtml(c.words.over_floor)}</td><td>${escapeHtml(c.words.bytes_per_event)}</td>
+  </tr>${errors ? `<tr class="bad"><td colspan="10" class="note">${errors}</td></tr>` : ""}`;
+}
+
+/** The floor at one count: a plain thread writing the same frame to as many sockets. */
+function floorRow(f: FloorRow): string {
+  return `<tr class="floor muted"${f.error ? ` title="${escapeHtml(f.error)}"` : ""}>
+    <th scope="row">floor</th><td>${f.subscribers.toLocaleString()}</td><td>—</td><td>—</td><td>—</td><td>—</td><td>—</td>
+    <td>${escapeHtml(f.cpu_per_write)}</td><td>${f.cpu_per_write_us === null ? "—" : "1.00×"}</td><td>${f.frame_bytes} B</td>
+  </tr>`;
 }
 
 function drawReport(root: HTMLElement, r: FanoutReport): void {
@@ -42,8 +50,8 @@ function drawReport(root: HTMLElement, r: FanoutReport): void {
     <div class="table-wrap"><table id="fanout-table">
       <thead><tr><th>transport</th><th>subscribers</th><th>delivered</th><th title="over every delivery">p50</th><th title="over every delivery">p99</th>
       <th title="the last subscriber to get a broadcast, median over broadcasts">last</th><th title="server CPU time per broadcast (median)">server CPU</th>
-      <th title="server CPU time per delivered event">per event</th><th title="bytes on the wire per delivered event, both directions">bytes/event</th></tr></thead>
-      <tbody>${r.cells.map(row).join("")}</tbody>
+      <th title="server CPU time per delivered event">per event</th><th title="server CPU per delivered event over the floor: one plain thread writing the same frame to as many sockets, in this run">over floor</th><th title="bytes on the wire per delivered event, both directions">bytes/event</th></tr></thead>
+      <tbody>${r.cells.map(row).join("")}${r.floor.map(floorRow).join("")}</tbody>
     </table></div>
     <div class="chart-grid pair">
       <div><h3>Latency <span class="muted">the last subscriber (solid) and the median one (dashed)</span></h3><div id="fanout-latency" class="chart"></div></div>

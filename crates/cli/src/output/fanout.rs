@@ -41,6 +41,7 @@ impl Document for Fanout {
                 "last",
                 "server CPU",
                 "per event",
+                "over floor",
                 "bytes/ev",
                 "connect",
             ],
@@ -58,12 +59,33 @@ impl Document for Fanout {
                 c.words.last.clone(),
                 c.words.server_cpu.clone(),
                 c.words.server_cpu_per_delivery.clone(),
+                c.words.over_floor.clone(),
                 c.words.bytes_per_event.clone(),
                 format!("{:.1}s", c.connect_s),
             ]);
             for (kind, (n, first)) in &c.errors {
                 let _ =
                     writeln!(errors, "{} to {}: {n} × {kind}: {first}", c.transport.name(), c.subscribers);
+            }
+        }
+        // The floor: a plain thread writing the same frame to as many sockets, in this run.
+        for f in &r.floor {
+            table.row([
+                "floor".to_owned(),
+                f.subscribers.to_string(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                f.cpu_per_write.clone(),
+                if f.cpu_per_write_us.is_some() { "1.00×".into() } else { "-".into() },
+                duplex_core::stats::format_bytes(f.frame_bytes as f64),
+                "-".into(),
+            ]);
+            if let Some(e) = &f.error {
+                let _ = writeln!(errors, "floor at {}: {e}", f.subscribers);
             }
         }
         s.push_str(&table.render());

@@ -136,6 +136,7 @@ impl Tally {
             bytes_per_event: (delivered > 0).then(|| bytes as f64 / delivered as f64),
             errors: self.errors,
             each: self.each,
+            over_floor: None,
             words: FanoutWords::default(),
         };
         cell.words = FanoutWords::of(&cell);

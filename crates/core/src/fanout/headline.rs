@@ -57,6 +57,7 @@ mod tests {
             bytes_per_event: None,
             errors: Default::default(),
             each: Vec::new(),
+            over_floor: None,
             words: Default::default(),
         }
     }

@@ -11,6 +11,7 @@
 
 mod cell;
 mod collect;
+mod floor;
 mod headline;
 
 use cell::{Progress, measure_cell};
@@ -30,6 +31,7 @@ use duplex_server::{Limits, ServerConfig, ServerError, ServerThread};
 pub use headline::headline;
 
 pub use collect::Broadcast;
+pub use floor::FloorRow;
 
 /// What to measure.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, TS)]
@@ -53,6 +55,9 @@ impl Default for FanoutPlan {
         }
     }
 }
+
+/// The floor's frame when no push transport measured one: about a Duplex event's WebSocket frame.
+const DEFAULT_FRAME_BYTES: u64 = 100;
 
 /// The transports that deliver server events to a waiting subscriber.
 pub const PUSH_TRANSPORTS: [Transport; 3] = [Transport::WsPush, Transport::LongPoll, Transport::Sse];
@@ -111,6 +116,10 @@ pub struct FanoutCell {
     pub server_cpu_per_delivery_us: Option<f64>,
     /// Bytes on the wire per delivered event, both directions (a long-poll's request too).
     pub bytes_per_event: Option<f64>,
+    /// [`FanoutCell::server_cpu_per_delivery_us`] over the floor's CPU per write at the same
+    /// count ([`FanoutReport::floor`]): 1.0 would be a plain thread's cost.
+    #[serde(default)]
+    pub over_floor: Option<f64>,
     /// Errors by kind, with the first message of each.
     pub errors: BTreeMap<String, (u64, String)>,
     /// Each measured broadcast, in order.
@@ -129,6 +138,9 @@ pub struct FanoutWords {
     pub server_cpu: String,
     pub server_cpu_per_delivery: String,
     pub bytes_per_event: String,
+    /// "3.2×" over the floor, or "-".
+    #[serde(default)]
+    pub over_floor: String,
 }
 
 impl FanoutWords {
@@ -142,6 +154,7 @@ impl FanoutWords {
             server_cpu: us(c.server_cpu_us),
             server_cpu_per_delivery: us(c.server_cpu_per_delivery_us),
             bytes_per_event: c.bytes_per_event.map_or_else(|| "-".to_owned(), format_bytes),
+            over_floor: c.over_floor.map_or_else(|| "-".to_owned(), crate::stats::format_ratio),
         }
     }
 }
@@ -153,6 +166,9 @@ pub struct FanoutReport {
     pub server: String,
     pub embedded: bool,
     pub cells: Vec<FanoutCell>,
+    /// The floor at each subscriber count, where the server's CPU was seen.
+    #[serde(default)]
+    pub floor: Vec<FloorRow>,
     /// The result in one sentence: at the most subscribers, who reaches the last one first, and
     /// the others beside it (the terminal and the app both show it).
     pub headline: String,
@@ -228,6 +244,26 @@ pub async fn fanout(
             cells.push(cell);
         }
     }
+    // The floor at each count, in the same run, where the server's CPU is seen (the embedded
+    // server's, or a server's elsewhere on this machine that puts it in its ticks).
+    let mut floor = Vec::new();
+    if cells.iter().any(|c| c.server_cpu_us.is_some()) && !cancel.is_cancelled() {
+        for &n in &plan.subscribers {
+            let frame = [Transport::WsPush, Transport::Sse]
+                .iter()
+                .find_map(|t| cells.iter().find(|c| c.transport == *t && c.subscribers == n)?.bytes_per_event)
+                .map_or(DEFAULT_FRAME_BYTES, |b| b.round() as u64);
+            let broadcasts = plan.broadcasts;
+            let row = tokio::task::spawn_blocking(move || floor::measure(n, frame, broadcasts))
+                .await
+                .unwrap_or_else(|e| FloorRow::failed(n, frame, e.to_string()));
+            for c in cells.iter_mut().filter(|c| c.subscribers == n) {
+                c.over_floor = c.server_cpu_per_delivery_us.zip(row.cpu_per_write_us).map(|(cpu, f)| cpu / f);
+                c.words = FanoutWords::of(c);
+            }
+            floor.push(row);
+        }
+    }
     let ok = cells.len() == cells_total && cells.iter().all(|c| c.missed == 0 && c.errors.is_empty());
     let mut notes = Vec::new();
     if server.is_none() {
@@ -256,6 +292,11 @@ pub async fn fanout(
              it and waits for the next (a long-poller has asked again)"
                 .to_owned(),
         );
+        notes.push(
+            "floor: one plain thread writing the same frame bytes once to each of as many loopback sockets, \
+             its CPU time per write; a transport's \"over floor\" is its server CPU per delivered event over it"
+                .to_owned(),
+        );
     }
     notes.push(
         "latency includes this process's scheduling of its subscribers: with thousands, the last one waits \
@@ -271,6 +312,7 @@ pub async fn fanout(
         server: endpoints.authority.clone(),
         embedded: server.is_some(),
         cells,
+        floor,
         headline,
         ok,
         notes,
