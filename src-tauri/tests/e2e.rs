@@ -840,13 +840,13 @@ async fn measure_push_fan_out(client: &Client, shots: &Path, export_path: &Path)
     wait_for(
         client,
         "the fan-out table and charts",
-        "document.querySelectorAll('#fanout-table tbody tr').length === 6 && document.querySelector('#fanout-latency canvas') && document.querySelector('#fanout-cpu canvas')",
+        "document.querySelectorAll('#fanout-table tbody tr:not(.floor)').length === 6 && document.querySelectorAll('#fanout-table tbody tr.floor').length === 2 && document.querySelector('#fanout-latency canvas') && document.querySelector('#fanout-cpu canvas')",
         Duration::from_secs(60),
     )
     .await;
     let found = client
         .execute(
-            "return [document.querySelector('#fanout-headline').textContent, [...document.querySelectorAll('#fanout-table tbody tr')].map(r => r.cells[2].textContent)];",
+            "return [document.querySelector('#fanout-headline').textContent, [...document.querySelectorAll('#fanout-table tbody tr:not(.floor)')].map(r => r.cells[2].textContent), [...document.querySelectorAll('#fanout-table tbody tr')].map(r => r.cells[8].textContent)];",
             vec![],
         )
         .await
@@ -856,6 +856,14 @@ async fn measure_push_fan_out(client: &Client, shots: &Path, export_path: &Path)
     for delivered in found[1].as_array().expect("rows") {
         let text = delivered.as_str().unwrap_or_default();
         assert!(text == "60" || text == "600", "every broadcast reached everyone: {text}");
+    }
+    // Each transport's server CPU per event over the floor measured in the run, and the floor.
+    for over in found[2].as_array().expect("rows") {
+        let text = over.as_str().unwrap_or_default();
+        assert!(
+            text.ends_with('×') && text.trim_end_matches('×').parse::<f64>().is_ok_and(|r| r > 0.0),
+            "over floor: {text}"
+        );
     }
     std::fs::write(shots.join("fanout.png"), client.screenshot().await.expect("screenshot")).expect("saved");
     client
@@ -879,10 +887,13 @@ async fn measure_push_fan_out(client: &Client, shots: &Path, export_path: &Path)
     let mut lines = csv.lines();
     let header = lines.next().unwrap_or_default();
     assert!(
-        header.contains("transport,subscribers") && header.contains("server_cpu_per_delivery_us"),
+        header.contains("transport,subscribers") && header.contains("server_cpu_per_delivery_us,over_floor"),
         "{header}"
     );
-    assert_eq!(lines.count(), 6, "{csv}");
+    // Six cells, and the floor at each count.
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 8, "{csv}");
+    assert_eq!(rows.iter().filter(|r| r.contains(",floor,")).count(), 2, "{csv}");
 }
 
 /// The Live tab: this machine pushed and polled side by side, then the session's summary.

@@ -405,10 +405,10 @@ export function fanoutChart(el: HTMLElement, report: FanoutReport, figure: "late
       // The subscriber counts measured, not the decades around them.
       scales: { x: { time: false, distr: 3, range: (_u, min, max) => (min === max ? [min / 2, max * 2] : [min, max]) }, y: { distr: 3 } },
       // A tick at each count measured (20, 50, 200…), not at the decades alone.
-      axes: ((a) => [{ ...a[0], splits: () => x, values: (_u: uPlot, ticks: number[]) => ticks.map((t) => t.toLocaleString()) }, a[1]])(
+      axes: ((a) => [{ ...a[0], splits: () => x, values: (_u: uPlot, ticks: (number | null)[]) => ticks.map((t) => (t == null ? "" : t.toLocaleString())) }, a[1]])(
         axes("subscribers (log)", figure === "cpu" ? "server CPU per delivered event (µs, log)" : "latency (ms, log)"),
       ),
-      series: [{ label: "subscribers", value: (_u, v) => (v === null ? "" : v.toLocaleString()) }, ...lines.map((l) => l.series)],
+      series: [{ label: "subscribers", value: (_u, v) => (v == null ? "" : v.toLocaleString()) }, ...lines.map((l) => l.series)],
       legend: { live: true },
     },
     [x, ...lines.map((l) => l.data)] as uPlot.AlignedData,

@@ -62,7 +62,10 @@ async fn every_subscriber_gets_every_broadcast_and_the_server_cpu_is_read() {
     // each transport's server CPU per delivery over it.
     assert_eq!(report.floor.iter().map(|f| f.subscribers).collect::<Vec<_>>(), [20, 200]);
     for f in &report.floor {
-        assert_eq!(f.frame_bytes as f64, cell(Transport::WsPush, f.subscribers).bytes_per_event.expect("bytes").round());
+        assert_eq!(
+            f.frame_bytes as f64,
+            cell(Transport::WsPush, f.subscribers).bytes_per_event.expect("bytes").round()
+        );
         if !cfg!(windows) {
             let floor = f.cpu_per_write_us.unwrap_or_else(|| panic!("{f:?}"));
             assert!(floor > 0.0 && f.error.is_none(), "{f:?}");

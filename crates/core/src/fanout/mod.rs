@@ -292,6 +292,8 @@ pub async fn fanout(
              it and waits for the next (a long-poller has asked again)"
                 .to_owned(),
         );
+    }
+    if !floor.is_empty() {
         notes.push(
             "floor: one plain thread writing the same frame bytes once to each of as many loopback sockets, \
              its CPU time per write; a transport's \"over floor\" is its server CPU per delivered event over it"
