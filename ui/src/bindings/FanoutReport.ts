@@ -9,7 +9,7 @@ export type FanoutReport = { plan: FanoutPlan,
  */
 server: string, embedded: boolean, cells: Array<FanoutCell>, 
 /**
- * The floor at each subscriber count (against the embedded server only).
+ * The floor at each subscriber count, where the server's CPU was seen.
  */
 floor: Array<FloorRow>, 
 /**
