@@ -799,10 +799,12 @@ fn fanout_delivers_every_broadcast_to_every_subscriber_and_writes_a_csv() {
         .expect("fanout CSV written");
     let mut reader = csv::Reader::from_path(csv.path()).expect("csv");
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
-    assert_eq!(rows.len(), 6);
     let headers = reader.headers().expect("headers").clone();
     let column = |name: &str| headers.iter().position(|h| h == name).expect(name);
-    for row in &rows {
+    // Six cells, then the floor at each of the two counts.
+    let (floor, cells): (Vec<_>, Vec<_>) = rows.iter().partition(|r| &r[column("transport")] == "floor");
+    assert_eq!((cells.len(), floor.len()), (6, 2), "{rows:?}");
+    for row in &cells {
         assert_eq!(&row[column("missed")], "0", "{row:?}");
         let delivered: u64 = row[column("delivered")].parse().expect("delivered");
         let subscribers: u64 = row[column("subscribers")].parse().expect("subscribers");
@@ -830,6 +832,12 @@ fn fanout_delivers_every_broadcast_to_every_subscriber_and_writes_a_csv() {
         assert_eq!((cell["delivered"].as_u64(), cell["missed"].as_u64()), (Some(10), Some(0)), "{cell}");
         assert!(cell["server_cpu_us"].as_f64().is_some(), "the ticks carry the server's CPU: {cell}");
     }
+    // The server's CPU is seen, so the floor is measured beside it, at the one count.
+    assert_eq!(
+        v["floor"].as_array().map(|f| f.iter().map(|r| r["subscribers"].clone()).collect::<Vec<_>>()),
+        Some(vec![serde_json::json!(5)]),
+        "{v}"
+    );
     // Not a push transport: refused before anything starts.
     let bad = duplex(&["fanout", "-t", "ws"]);
     assert!(!bad.status.success() && stderr(&bad).contains("ws is not a push transport"), "{}", stderr(&bad));
