@@ -15,6 +15,7 @@ frame_bytes: number,
  */
 cpu_per_write_us: number | null, error: string | null, 
 /**
- * [`FloorRow::cpu_per_write_us`] in words ("2.41 µs", "-").
+ * [`FloorRow::cpu_per_write_us`] in words ("2.41 µs", "-"), the frame's size ("96 B") and
+ * the floor over itself ("1.00×", "-"), as the transports' rows read.
  */
-cpu_per_write: string, };
+cpu_per_write: string, frame: string, over_floor: string, };

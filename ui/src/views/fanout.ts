@@ -36,7 +36,7 @@ function row(c: FanoutCell): string {
 function floorRow(f: FloorRow): string {
   return `<tr class="floor muted"${f.error ? ` title="${escapeHtml(f.error)}"` : ""}>
     <th scope="row">floor</th><td>${f.subscribers.toLocaleString()}</td><td>—</td><td>—</td><td>—</td><td>—</td><td>—</td>
-    <td>${escapeHtml(f.cpu_per_write)}</td><td>${f.cpu_per_write_us === null ? "—" : "1.00×"}</td><td>${f.frame_bytes} B</td>
+    <td>${escapeHtml(f.cpu_per_write)}</td><td>${escapeHtml(f.over_floor)}</td><td>${escapeHtml(f.frame)}</td>
   </tr>`;
 }
 

@@ -80,8 +80,8 @@ impl Document for Fanout {
                 "-".into(),
                 "-".into(),
                 f.cpu_per_write.clone(),
-                if f.cpu_per_write_us.is_some() { "1.00×".into() } else { "-".into() },
-                duplex_core::stats::format_bytes(f.frame_bytes as f64),
+                f.over_floor.clone(),
+                f.frame.clone(),
                 "-".into(),
             ]);
             if let Some(e) = &f.error {

@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::stats::format_us;
+use crate::stats::{format_bytes, format_ratio, format_us};
 
 /// The floor at one subscriber count.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, TS)]
@@ -23,36 +23,41 @@ pub struct FloorRow {
     /// when it could not be measured (`error` says why).
     pub cpu_per_write_us: Option<f64>,
     pub error: Option<String>,
-    /// [`FloorRow::cpu_per_write_us`] in words ("2.41 µs", "-").
+    /// [`FloorRow::cpu_per_write_us`] in words ("2.41 µs", "-"), the frame's size ("96 B") and
+    /// the floor over itself ("1.00×", "-"), as the transports' rows read.
     pub cpu_per_write: String,
+    pub frame: String,
+    pub over_floor: String,
 }
 
 impl FloorRow {
-    pub(super) fn failed(subscribers: u32, frame_bytes: u64, why: String) -> Self {
+    fn new(subscribers: u32, frame_bytes: u64, measured: Result<f64, String>) -> Self {
+        let cpu_per_write_us = measured.as_ref().ok().copied();
         FloorRow {
             subscribers,
             frame_bytes,
-            cpu_per_write_us: None,
-            error: Some(format!("the floor was not measured: {why}")),
-            cpu_per_write: "-".into(),
+            cpu_per_write_us,
+            error: measured.err().map(|why| format!("the floor was not measured: {why}")),
+            cpu_per_write: cpu_per_write_us.map_or_else(|| "-".into(), format_us),
+            frame: format_bytes(frame_bytes as f64),
+            over_floor: cpu_per_write_us.map_or_else(|| "-".into(), |_| format_ratio(1.0)),
         }
+    }
+
+    pub(super) fn failed(subscribers: u32, frame_bytes: u64, why: String) -> Self {
+        Self::new(subscribers, frame_bytes, Err(why))
     }
 }
 
 /// Writes `frame_bytes` to each of `n` loopback connections, once to warm up and then
 /// `broadcasts` times, and reads the writing thread's CPU time around each broadcast.
 pub(super) fn measure(n: u32, frame_bytes: u64, broadcasts: u32) -> FloorRow {
-    match write_rounds(n, frame_bytes, broadcasts) {
-        Ok(Some(us)) => FloorRow {
-            subscribers: n,
-            frame_bytes,
-            cpu_per_write_us: Some(us),
-            error: None,
-            cpu_per_write: format_us(us),
-        },
-        Ok(None) => FloorRow::failed(n, frame_bytes, "no thread CPU clock here".into()),
-        Err(e) => FloorRow::failed(n, frame_bytes, e.to_string()),
-    }
+    let measured = match write_rounds(n, frame_bytes, broadcasts) {
+        Ok(Some(us)) => Ok(us),
+        Ok(None) => Err("no thread CPU clock here".into()),
+        Err(e) => Err(e.to_string()),
+    };
+    FloorRow::new(n, frame_bytes, measured)
 }
 
 fn write_rounds(n: u32, frame_bytes: u64, broadcasts: u32) -> std::io::Result<Option<f64>> {

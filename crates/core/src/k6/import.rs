@@ -46,9 +46,26 @@ struct Part {
     samples: Vec<Sample>,
 }
 
-/// `a/b`, kept exact so that segments join without rounding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `a/b`, kept exact so that segments join without rounding; ordered by value (1/2 = 2/4).
+#[derive(Debug, Clone, Copy)]
 struct Fraction(u64, u64);
+
+impl Ord for Fraction {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (u128::from(self.0) * u128::from(other.1)).cmp(&(u128::from(other.0) * u128::from(self.1)))
+    }
+}
+impl PartialOrd for Fraction {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl PartialEq for Fraction {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+impl Eq for Fraction {}
 
 impl Fraction {
     fn parse(text: &str) -> Option<Fraction> {
@@ -57,12 +74,6 @@ impl Fraction {
             None => (text.trim().parse().ok()?, 1),
         };
         (d > 0 && n <= d).then_some(Fraction(n, d))
-    }
-    fn lt(self, other: Fraction) -> bool {
-        u128::from(self.0) * u128::from(other.1) < u128::from(other.0) * u128::from(self.1)
-    }
-    fn eq(self, other: Fraction) -> bool {
-        u128::from(self.0) * u128::from(other.1) == u128::from(other.0) * u128::from(self.1)
     }
 }
 
@@ -96,22 +107,16 @@ pub fn import(files: &[K6File]) -> Result<RunRecord, K6Error> {
     let expected = plan.total_calls();
     let mut record = RunRecord::new(plan, first.target.clone());
     record.server = first.target.clone();
-    record.topology = if first.target.starts_with("127.") || first.target.starts_with("localhost") {
-        Topology::SeparateProcess
-    } else {
-        Topology::Remote
-    };
+    // Where the server was, as the runner reads a URL: on this machine, or elsewhere.
+    let loopback =
+        duplex_clients::Endpoints::parse(&format!("http://{}", first.target)).is_ok_and(|e| e.is_loopback);
+    record.topology = if loopback { Topology::SeparateProcess } else { Topology::Remote };
     let processes = parts.len();
     record.platform = PlatformInfo {
         os: "k6".into(),
         os_version: if processes == 1 { "1 process".into() } else { format!("{processes} processes") },
         ..PlatformInfo::default()
     };
-    if let (Some(first), Some(last)) = (samples.first(), samples.last()) {
-        record.started_at_unix_ns = first.sent_at_unix_ns;
-        record.finished_at_unix_ns =
-            last.sent_at_unix_ns.saturating_add(i64::try_from(last.latency_ns).unwrap_or(i64::MAX));
-    }
     let got = samples.len() as u64;
     let (status, error) = if got == expected {
         (RunStatus::Complete, None)
@@ -123,38 +128,34 @@ pub fn import(files: &[K6File]) -> Result<RunRecord, K6Error> {
             )),
         )
     };
+    // The merge checks every sample against the plan and takes the part's status and error.
     let part = ClientPart {
         client: ClientKind::K6,
         status,
-        error: error.clone(),
+        error,
         info: None,
         samples,
         blocks: Vec::new(),
         connections: Vec::new(),
     };
     record.merge(part).map_err(|e| K6Error::Mismatch(e.to_string()))?;
-    record.status = status;
-    record.error = error;
+    // The run's time is the calls' (the merge stamps its own end, the import's).
+    if let (Some(first), Some(last)) = (record.samples.first(), record.samples.last()) {
+        record.started_at_unix_ns = first.sent_at_unix_ns;
+        record.finished_at_unix_ns =
+            last.sent_at_unix_ns.saturating_add(i64::try_from(last.latency_ns).unwrap_or(i64::MAX));
+    }
     Ok(record)
 }
 
 /// The segments, sorted, must run from 0 to 1 without a gap or an overlap.
 fn check_segments(files: &[K6File], parts: &[Part]) -> Result<(), K6Error> {
     let mut order: Vec<usize> = (0..parts.len()).collect();
-    order.sort_by(|&a, &b| {
-        let (x, y) = (parts[a].segment.0, parts[b].segment.0);
-        if x.lt(y) {
-            std::cmp::Ordering::Less
-        } else if y.lt(x) {
-            std::cmp::Ordering::Greater
-        } else {
-            std::cmp::Ordering::Equal
-        }
-    });
+    order.sort_by_key(|&i| parts[i].segment.0);
     let mut at = Fraction(0, 1);
     for &i in &order {
         let (from, to) = parts[i].segment;
-        if !from.eq(at) {
+        if from != at {
             return Err(K6Error::Mismatch(format!(
                 "{}: its execution segment starts at {}/{} where the others leave off at {}/{}: give every segment of the test once",
                 files[i].name, from.0, from.1, at.0, at.1
@@ -162,7 +163,7 @@ fn check_segments(files: &[K6File], parts: &[Part]) -> Result<(), K6Error> {
         }
         at = to;
     }
-    if !at.eq(Fraction(1, 1)) {
+    if at != Fraction(1, 1) {
         return Err(K6Error::Mismatch(format!(
             "the execution segments end at {}/{}, not at 1: a segment's output is missing",
             at.0, at.1
@@ -211,7 +212,7 @@ fn read(file: &K6File) -> Result<Part, K6Error> {
                 let (from, to) = segment
                     .split_once(':')
                     .and_then(|(a, b)| Some((Fraction::parse(a)?, Fraction::parse(b)?)))
-                    .filter(|(a, b)| a.lt(*b))
+                    .filter(|(a, b)| a < b)
                     .ok_or_else(|| bad(n, format!("execution segment {segment:?} is not FROM:TO")))?;
                 plan = Some((p, tag("target")?.to_owned(), (from, to)));
             }

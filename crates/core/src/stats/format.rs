@@ -1,5 +1,5 @@
-//! How the statistics read: p-values, microseconds and bytes with a sensible unit, ratios, and
-//! who measured what. The CLI's text, the reports' word fields and so the app's pages all read
+//! How the statistics read: p-values, microseconds and bytes with a sensible unit, ratios. (Who
+//! measured what is `ClientKind::label`.) The CLI's text, the reports' word fields and so the app's pages all read
 //! these; the page's own live figures follow the same rules, checked against them by a shared
 //! fixture (`ui/src/bindings/words.json`).
 
