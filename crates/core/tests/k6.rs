@@ -34,6 +34,14 @@ fn a_test_split_in_two_segments_reads_as_the_union_of_its_points() {
     assert_eq!(merged.samples.len(), 80, "2 sets × 10 calls × 2 clients × 2 transports");
     assert!(merged.samples.iter().all(|s| s.client == ClientKind::K6));
     assert_eq!(merged.platform.label(), "k6 2 processes");
+    // The run's time is its calls', not the import's.
+    let first_sent = merged.samples.iter().map(|s| s.sent_at_unix_ns).min().expect("calls");
+    let last_sent = merged.samples.iter().map(|s| s.sent_at_unix_ns).max().expect("calls");
+    assert_eq!(merged.started_at_unix_ns, first_sent);
+    assert!(
+        merged.finished_at_unix_ns >= last_sent && merged.finished_at_unix_ns - last_sent < 1_000_000_000,
+        "{merged:?}"
+    );
     // Every point, once: the merged latencies are the union of the files' values.
     let mut got: Vec<f64> = merged.samples.iter().map(|s| s.latency_ns as f64 / 1e6).collect();
     union.sort_by(f64::total_cmp);
