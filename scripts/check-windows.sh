@@ -111,10 +111,20 @@ wine_exe bench -t ws,http -s 100 -n 1000 --interval-ms 1 --power-ms 0 --no-histo
   --csv "Z:$(realpath -m "$OUT/cancelled" | tr / '\\')" >"$OUT/cancelled.txt" 2>"$OUT/cancelled.err" &
 bench=$!
 # Its stderr is a file, so it reports progress in plain lines: wait for calls to be measured.
-for _ in $(seq 600); do
-  grep -qE '^[1-9][0-9]*/[0-9]+ calls' "$OUT/cancelled.err" && break
+# Wine's first start in a busy CI can take over a minute, so wait up to 5 minutes, and say
+# which of the two went wrong if none came: the run ended first, or it never measured.
+progressed=no
+for _ in $(seq 3000); do
+  grep -qE '^[1-9][0-9]*/[0-9]+ calls' "$OUT/cancelled.err" && { progressed=yes; break; }
+  kill -0 "$bench" 2>/dev/null || break
   sleep 0.1
 done
+if [[ $progressed == no ]]; then
+  kill -0 "$bench" 2>/dev/null && why="no progress line in 300 s" || why="it ended before measuring"
+  echo "FAILED: duplex.exe bench cannot be interrupted mid-run: $why; its stderr:" >&2
+  cat "$OUT/cancelled.err" >&2
+  exit 1
+fi
 pkill -INT -f 'duplex.exe bench -t ws,http' || { echo "FAILED: no duplex.exe to interrupt" >&2; exit 1; }
 code=0
 wait "$bench" || code=$?
