@@ -90,6 +90,7 @@ peers() {
   bash scripts/autobahn.sh target/debug/duplex
   DURATION=20s bash scripts/k6.sh target/debug/duplex
   bash scripts/k6-split.sh target/debug/duplex
+  SUBSCRIBERS=200 BROADCASTS=3 TICK_MS=500 TIMEOUT_MS=3000 bash scripts/k6-fanout.sh target/debug/duplex
 }
 
 part "prerequisites" prerequisites

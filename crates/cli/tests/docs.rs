@@ -266,12 +266,16 @@ fn shrunk(
             }
         }
         "import" if words.iter().any(|w| w == "--k6") => {
-            // k6's outputs the page names become real ones (tests/data/k6): a pair of segments,
-            // or a whole test.
+            // k6's outputs the page names become real ones (tests/data/k6): a fan-out's pair of
+            // segments, a run's pair, or a whole run.
             let data = root().join("crates/core/tests/data/k6");
             let given: Vec<usize> = (1..words.len()).filter(|&i| words[i].ends_with(".json")).collect();
-            let real: Vec<&str> =
-                if given.len() == 2 { vec!["segment-1.json", "segment-2.json"] } else { vec!["whole.json"] };
+            let fanout = given.iter().any(|&i| words[i].contains("fanout"));
+            let real: Vec<&str> = match (fanout, given.len()) {
+                (true, _) => vec!["fanout-1.json", "fanout-2.json"],
+                (false, 2) => vec!["segment-1.json", "segment-2.json"],
+                _ => vec!["whole.json"],
+            };
             for (&i, name) in given.iter().zip(real) {
                 words[i] = data.join(name).display().to_string();
             }

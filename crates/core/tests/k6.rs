@@ -1,9 +1,11 @@
 //! k6's outputs read back as Duplex runs: real outputs of one exported script (tests/data/k6,
 //! its README says how they were made), whole and split in two execution segments.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
-use duplex_core::k6::{K6Error, K6File, import};
+use duplex_core::fanout::FanoutPlan;
+use duplex_core::k6::{K6_PUSH_TRANSPORTS, K6Error, K6File, fanout_script, import, import_fanout, is_fanout};
 use duplex_core::record::{ClientKind, RunStatus};
 use duplex_core::stats::{AnalysisOptions, analyze};
 use duplex_core::transport::Transport;
@@ -142,4 +144,106 @@ fn the_script_of_a_plan_k6_cannot_run_is_refused() {
         duplex_core::k6::script(&plan(vec![Transport::Ws, Transport::Http]), "h:9").expect("ws and http");
     assert!(text.contains(r#"const BLOCKS = [["ws",1],["http",1]"#), "blocks in Duplex's order");
     assert!(text.contains(r#"|| "h:9""#) && text.contains("Date.now(), whole milliseconds"));
+}
+
+/// The deliveries of a fan-out's outputs as their own lines say, read here without Duplex's
+/// reader: (transport, subscribers) → event → delays, ms.
+fn raw_deliveries(files: &[K6File]) -> BTreeMap<(String, u32), BTreeMap<u64, Vec<f64>>> {
+    let mut cells: BTreeMap<(String, u32), BTreeMap<u64, Vec<f64>>> = BTreeMap::new();
+    for v in files.iter().flat_map(|f| f.text.lines()).filter_map(|l| serde_json::from_str::<Value>(l).ok()) {
+        if v["type"] != "Point" || v["metric"] != "duplex_push" {
+            continue;
+        }
+        let tags = &v["data"]["tags"];
+        let tag = |name: &str| tags[name].as_str().expect("a tag").to_owned();
+        let n: u32 = tag("subscribers").parse().expect("a count");
+        cells
+            .entry((tag("transport"), n))
+            .or_default()
+            .entry(tag("event").parse().expect("an event"))
+            .or_default()
+            .push(v["data"]["value"].as_f64().expect("a delay"));
+    }
+    cells
+}
+
+#[test]
+fn a_fan_out_split_in_two_reads_as_one_report_of_its_points() {
+    let files = [file("fanout-1.json"), file("fanout-2.json")];
+    assert!(files.iter().all(is_fanout) && !is_fanout(&file("whole.json")));
+    let report = import_fanout(&files).expect("two segments make one fan-out");
+    assert!(report.ok, "{:?}", report.cells);
+    assert_eq!(report.plan.subscribers, vec![10, 40]);
+    assert!(report.notes.iter().any(|n| n.starts_with("k6, 2 processes")), "{:?}", report.notes);
+    assert!(report.notes.iter().any(|n| n.contains("1 ms steps")), "{:?}", report.notes);
+    let raw = raw_deliveries(&files);
+    assert_eq!(report.cells.len(), 4);
+    for cell in &report.cells {
+        // Independently: the first event every subscriber got warms up, the next three count.
+        let events = &raw[&(cell.transport.name().to_owned(), cell.subscribers)];
+        let n = cell.subscribers as usize;
+        let warm_up = events.iter().find(|(_, d)| d.len() == n).map(|(seq, _)| *seq).expect("a full tick");
+        let mut kept: Vec<f64> =
+            (warm_up + 1..=warm_up + 3).flat_map(|seq| events[&seq].iter().map(|ms| ms.max(0.0))).collect();
+        kept.sort_by(f64::total_cmp);
+        assert_eq!((cell.delivered, cell.missed, cell.broadcasts), (kept.len() as u64, 0, 3), "{cell:?}");
+        assert_eq!(kept.len(), n * 3);
+        let rank = |q: f64| kept[((q * kept.len() as f64).ceil() as usize).max(1) - 1] * 1e3;
+        for (got, want) in [(cell.p50_us, rank(0.5)), (cell.p99_us, rank(0.99)), (cell.worst_us, rank(1.0))] {
+            assert!(
+                (got.expect("a figure") - want).abs() < 1e-3,
+                "{}: {got:?} µs against {want} µs",
+                cell.transport
+            );
+        }
+        // k6 counts no bytes and sees no server CPU: none is claimed.
+        assert!(cell.bytes_per_event.is_none() && cell.server_cpu_us.is_none());
+        assert_eq!(cell.words.bytes_per_event, "-");
+    }
+}
+
+#[test]
+fn fan_out_outputs_that_are_not_one_test_are_refused() {
+    let (a, b) = (file("fanout-1.json"), file("fanout-2.json"));
+    let err = import_fanout(&[file("fanout-1.json")]).expect_err("half").to_string();
+    assert!(err.contains("not at 1"), "{err}");
+    let cut = K6File { name: "cut.json".into(), text: b.text[..b.text.len() / 3].to_owned() };
+    let lines = cut.text.lines().count();
+    match import_fanout(&[file("fanout-1.json"), cut]) {
+        Err(K6Error::File { file, reason }) => {
+            assert_eq!(file, "cut.json");
+            assert!(reason.starts_with(&format!("line {lines}:")), "{reason}");
+        }
+        other => panic!("a cut file is refused with its line: {other:?}"),
+    }
+    // The same subscriber in both files, as a segment given twice under another name would be.
+    let renamed = K6File {
+        name: "again.json".into(),
+        text: a.text.replace("\"segment\":\"0:1/2\"", "\"segment\":\"1/2:1\""),
+    };
+    let err = import_fanout(&[a, renamed]).expect_err("twice").to_string();
+    assert!(err.contains("in two outputs"), "{err}");
+    let other = K6File {
+        name: "other.json".into(),
+        text: b.text.replace("\"tick_ms\":\"200\"", "\"tick_ms\":\"300\""),
+    };
+    let err = import_fanout(&[file("fanout-1.json"), other]).expect_err("another tick").to_string();
+    assert!(err.contains("another plan, tick or target"), "{err}");
+}
+
+#[test]
+fn the_fan_out_script_holds_its_plan_and_refuses_sse() {
+    let plan = |transports: Vec<Transport>| FanoutPlan {
+        subscribers: vec![16_000],
+        transports,
+        broadcasts: 10,
+        timeout_ms: 20_000,
+    };
+    let err =
+        fanout_script(&plan(vec![Transport::WsPush, Transport::Sse]), 1000, 100, "h:9").expect_err("sse");
+    assert!(err.to_string().contains("k6 cannot subscribe by sse"), "{err}");
+    let text = fanout_script(&plan(K6_PUSH_TRANSPORTS.to_vec()), 750, 100, "h:9").expect("a script");
+    assert!(text.contains("const TICK_MS = 750;") && text.contains("const PER_VU = 100;"));
+    assert!(text.contains(r#""transports":["ws-push","long-poll"]"#) && text.contains(r#"|| "h:9""#));
+    assert!(text.contains("--tick-ms 750 --max-connections 16500"), "the server it needs is said");
 }

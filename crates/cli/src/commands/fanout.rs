@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use duplex_core::clients::Endpoints;
-use duplex_core::fanout::{FanoutPlan, embedded_server, fanout};
+use duplex_core::fanout::{FanoutPlan, FanoutReport, PUSH_TRANSPORTS, embedded_server, fanout};
 use duplex_core::soak::files::{Route, make_room};
 
 use std::path::PathBuf;
@@ -19,18 +19,8 @@ use duplex_core::clients::Transport;
 
 #[derive(Debug, Args)]
 pub struct FanoutArgs {
-    /// Subscriber counts, comma-separated: one measurement each.
-    #[arg(long, value_delimiter = ',', default_value = "100,1000")]
-    pub subscribers: Vec<u32>,
-    /// Push transports, comma-separated: ws-push, long-poll, sse.
-    #[arg(short, long, value_delimiter = ',', default_value = "ws-push,long-poll,sse")]
-    pub transports: Vec<Transport>,
-    /// Broadcasts measured per transport and count (after one to warm up).
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
-    pub broadcasts: u32,
-    /// Longest wait for one broadcast to reach everyone (and for everyone to connect), ms.
-    #[arg(long, default_value_t = 20_000)]
-    pub timeout_ms: u64,
+    #[command(flatten)]
+    pub plan: FanoutPlanArgs,
     /// A Duplex server elsewhere (`duplex serve --tick-ms 1000 --max-long-polls …`): its ticks
     /// are the broadcasts, and its CPU is not seen [default: an embedded server on its own thread].
     #[arg(long, value_name = "URL")]
@@ -46,14 +36,39 @@ pub struct FanoutArgs {
     pub json: bool,
 }
 
+/// A fan-out plan, as `duplex fanout` and `duplex k6 fanout` take it.
+#[derive(Debug, Args)]
+pub struct FanoutPlanArgs {
+    /// Subscriber counts, comma-separated: one measurement each.
+    #[arg(long, value_delimiter = ',', default_value = "100,1000")]
+    pub subscribers: Vec<u32>,
+    /// Push transports, comma-separated: ws-push, long-poll, sse [default: all three; k6: ws-push,long-poll].
+    #[arg(short, long, value_delimiter = ',')]
+    pub transports: Option<Vec<Transport>>,
+    /// Broadcasts measured per transport and count (after one to warm up).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub broadcasts: u32,
+    /// Longest wait for one broadcast to reach everyone (and for everyone to connect), ms.
+    #[arg(long, default_value_t = 20_000)]
+    pub timeout_ms: u64,
+}
+
+impl FanoutPlanArgs {
+    /// The plan, checked; without --transports, `default` ones.
+    pub fn plan(&self, default: &[Transport]) -> anyhow::Result<FanoutPlan> {
+        let plan = FanoutPlan {
+            subscribers: self.subscribers.clone(),
+            transports: self.transports.clone().unwrap_or_else(|| default.to_vec()),
+            broadcasts: self.broadcasts,
+            timeout_ms: self.timeout_ms,
+        };
+        plan.check().map_err(anyhow::Error::msg)?;
+        Ok(plan)
+    }
+}
+
 pub async fn run(args: &FanoutArgs) -> anyhow::Result<ExitCode> {
-    let plan = FanoutPlan {
-        subscribers: args.subscribers.clone(),
-        transports: args.transports.clone(),
-        broadcasts: args.broadcasts,
-        timeout_ms: args.timeout_ms,
-    };
-    plan.check().map_err(anyhow::Error::msg)?;
+    let plan = args.plan.plan(&PUSH_TRANSPORTS)?;
     make_room(u64::from(plan.largest()), Route { embedded: args.target.is_none(), relayed: false })
         .map_err(anyhow::Error::msg)?;
     let (endpoints, server) = match &args.target {
@@ -86,17 +101,8 @@ pub async fn run(args: &FanoutArgs) -> anyhow::Result<ExitCode> {
     .await;
     bar.finish();
     let ok = report.ok;
-    let csv = if args.no_csv || report.cells.is_empty() {
-        None
-    } else {
-        std::fs::create_dir_all(&args.csv).with_context(|| format!("creating {}", args.csv.display()))?;
-        let stamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ");
-        let path = args.csv.join(format!("fanout-{stamp}.csv"));
-        let file = std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
-        duplex_core::export::csv::write_fanout(file, &report, &duplex_core::platform::this_machine().label())
-            .context("writing the fan-out CSV")?;
-        Some(path)
-    };
+    let platform = duplex_core::platform::this_machine().label();
+    let csv = if args.no_csv { None } else { write_csv(&report, &args.csv, &platform)? };
     output::emit(Mode::json(args.json), &output::Fanout { report, csv: csv.clone() })?;
     Ok(if cancel.is_cancelled() {
         ExitCode::from(130)
@@ -105,4 +111,21 @@ pub async fn run(args: &FanoutArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `DIR/fanout-TIME.csv` of a report with cells (None without).
+pub fn write_csv(
+    report: &FanoutReport,
+    dir: &std::path::Path,
+    platform: &str,
+) -> anyhow::Result<Option<PathBuf>> {
+    if report.cells.is_empty() {
+        return Ok(None);
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let stamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ");
+    let path = dir.join(format!("fanout-{stamp}.csv"));
+    let file = std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+    duplex_core::export::csv::write_fanout(file, report, platform).context("writing the fan-out CSV")?;
+    Ok(Some(path))
 }

@@ -34,9 +34,13 @@ pub struct ImportArgs {
     pub bundles: Vec<PathBuf>,
     /// k6 JSON outputs (`k6 run --out json=FILE`) of a script `duplex k6 export` wrote: one for
     /// a whole test, or one per execution segment of a test split over processes or hosts,
-    /// stored as one run (client k6).
+    /// stored as one run (client k6); those of `duplex k6 fanout`'s script, read as one fan-out
+    /// report (printed, and its CSV written; fan-outs are not kept in the history).
     #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with = "bundles")]
     pub k6: Vec<PathBuf>,
+    /// Directory for a k6 fan-out's CSV report (fanout-TIME.csv).
+    #[arg(long, value_name = "DIR", default_value = "duplex-reports")]
+    pub csv: PathBuf,
     #[command(flatten)]
     pub history: HistoryArgs,
 }
@@ -113,6 +117,9 @@ pub fn import(args: &ImportArgs) -> anyhow::Result<ExitCode> {
                 Ok(duplex_core::k6::K6File { name: path.display().to_string(), text })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
+        if files.first().is_some_and(duplex_core::k6::is_fanout) {
+            return import_k6_fanout(&files, &args.csv);
+        }
         let record = duplex_core::k6::import(&files)?;
         let report = duplex_core::stats::analyze(&record, &duplex_core::stats::AnalysisOptions::default());
         out(&format!(
@@ -129,6 +136,17 @@ pub fn import(args: &ImportArgs) -> anyhow::Result<ExitCode> {
         out(&format!("  {id}: already in the history, left as it was\n"));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A k6 fan-out's outputs as one report: printed, and its CSV written.
+fn import_k6_fanout(files: &[duplex_core::k6::K6File], dir: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let report = duplex_core::k6::import_fanout(files)?;
+    let processes =
+        if files.len() == 1 { "1 process".to_owned() } else { format!("{} processes", files.len()) };
+    let csv = crate::commands::fanout::write_csv(&report, dir, &format!("k6 {processes}"))?;
+    let ok = report.ok;
+    crate::output::emit(crate::output::Mode::json(false), &crate::output::Fanout { report, csv })?;
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 pub fn history(args: &ListArgs) -> anyhow::Result<ExitCode> {

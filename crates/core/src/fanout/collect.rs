@@ -88,7 +88,8 @@ impl Tally {
         self.note("timeout", what);
     }
 
-    fn note(&mut self, kind: &str, message: String) {
+    /// An error of `kind`, counted, its first message kept.
+    pub fn note(&mut self, kind: &str, message: String) {
         self.errors.entry(kind.to_owned()).or_insert((0, message)).0 += 1;
     }
 

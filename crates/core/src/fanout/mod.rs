@@ -10,7 +10,7 @@
 //! server elsewhere the server's own ticks are the broadcasts and its CPU is not seen.
 
 mod cell;
-mod collect;
+pub(crate) mod collect;
 mod floor;
 mod headline;
 
@@ -34,7 +34,7 @@ pub use collect::Broadcast;
 pub use floor::FloorRow;
 
 /// What to measure.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 pub struct FanoutPlan {
     /// Subscriber counts, one measurement each.
     pub subscribers: Vec<u32>,
@@ -144,7 +144,7 @@ pub struct FanoutWords {
 }
 
 impl FanoutWords {
-    pub(super) fn of(c: &FanoutCell) -> Self {
+    pub(crate) fn of(c: &FanoutCell) -> Self {
         use crate::stats::{format_bytes, format_us};
         let us = |x: Option<f64>| x.map_or_else(|| "-".to_owned(), format_us);
         FanoutWords {

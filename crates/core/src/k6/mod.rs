@@ -6,10 +6,14 @@
 //! What k6 cannot time is said in the script and in the run: a k6 script's clock is
 //! `Date.now()`, whole milliseconds ([`CLOCK_STEP_US`]); k6 counts no bytes per message.
 
+mod fanout;
 mod import;
+mod output;
 mod script;
 
-pub use import::{K6File, import};
+pub use fanout::{K6_PUSH_TRANSPORTS, fanout_script, import_fanout, is_fanout};
+pub use import::import;
+pub use output::K6File;
 pub use script::script;
 
 /// The step of a k6 script's clock (`Date.now()`), µs.
