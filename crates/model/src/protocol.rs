@@ -17,6 +17,13 @@ use serde_json::value::RawValue;
 /// still arrive, over several reads.
 pub const WS_READ_BUFFER: usize = 8 << 10;
 
+/// The server's read buffer of a push socket (`/ws/push`, `/ws/monitor`): its client sends only
+/// control frames (a close or a ping, at most 125 bytes of payload), so 256 bytes hold any of
+/// them. tungstenite zeroes its whole read buffer before every read attempt, which a push socket
+/// makes once per event it sends; with thousands of subscribers the 8 KiB of an echo socket was
+/// a twentieth of a broadcast's CPU and most of each held socket's memory.
+pub const WS_PUSH_READ_BUFFER: usize = 256;
+
 /// The largest message a server must take for echo requests carrying `payload_bytes` of
 /// payload: the payload inside its JSON envelope, with room to spare (binary frames are smaller).
 pub fn message_bytes_for(payload_bytes: usize) -> usize {

@@ -18,11 +18,13 @@ const PUSH_BUFFER: usize = 1024;
 /// How many past events an SSE client resuming with `Last-Event-ID` can get back.
 const RECENT: usize = 256;
 
-/// One published event, serialised once and shared by every subscriber.
+/// One published event, serialised once and shared by every subscriber: as JSON (a WebSocket
+/// message, a long-poll's body) and as a Server-Sent Event (`id: SEQ`, `data: JSON`).
 #[derive(Debug, Clone)]
 pub struct EventFrame {
     pub seq: u64,
     pub json: Utf8Bytes,
+    pub sse: bytes::Bytes,
 }
 
 #[derive(Debug)]
@@ -51,7 +53,9 @@ impl EventHub {
         let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
         let ev = Event { event: event.to_owned(), seq, created_ns: now_unix_ns(), data };
         let json = serde_json::to_string(&ev).unwrap_or_default();
-        let frame = EventFrame { seq, json: Utf8Bytes::from(json) };
+        // The JSON is one line (serde_json escapes newlines), so one data: line holds it.
+        let sse = bytes::Bytes::from(format!("id: {seq}\ndata: {json}\n\n"));
+        let frame = EventFrame { seq, json: Utf8Bytes::from(json), sse };
         {
             let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
             if recent.len() == RECENT {
@@ -159,6 +163,18 @@ mod tests {
         assert_eq!(got.seq, second);
         let ev = Event::parse(got.json.as_bytes()).expect("valid json");
         assert_eq!((ev.event.as_str(), ev.seq), ("tick", 2));
+    }
+
+    #[test]
+    fn an_event_reads_back_the_same_from_its_sse_bytes() {
+        let hub = EventHub::new();
+        hub.publish("tick", Some(serde_json::json!({ "text": "two\nlines" })));
+        let frame = hub.latest().expect("published");
+        let mut parser = duplex_model::sse::SseParser::new(1 << 16);
+        let events = parser.feed(&frame.sse).expect("within bounds");
+        assert_eq!(events.len(), 1, "{:?}", String::from_utf8_lossy(&frame.sse));
+        assert_eq!(events[0].id.as_deref(), Some("1"));
+        assert_eq!(events[0].data, frame.json.as_str(), "the JSON, whole, in one data line");
     }
 
     #[tokio::test]

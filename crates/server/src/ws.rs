@@ -9,7 +9,9 @@ use tokio::sync::broadcast::error::RecvError;
 use super::AppState;
 use super::events::EventFrame;
 use duplex_model::clock::{now_unix_ns, unix_ns_to_secs};
-use duplex_model::protocol::{EchoReply, EchoRequest, ReplyPayload, binary_reply};
+use duplex_model::protocol::{
+    EchoReply, EchoRequest, ReplyPayload, WS_PUSH_READ_BUFFER, WS_READ_BUFFER, binary_reply,
+};
 
 /// Answers one text message: the echo reply, or `{"error": …}` when it cannot be parsed.
 pub fn echo_text(text: &str, server_time_ns: i64) -> String {
@@ -27,13 +29,13 @@ pub fn echo_text(text: &str, server_time_ns: i64) -> String {
 }
 
 pub async fn echo(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
-    configure(ws, &state).on_upgrade(move |socket| echo_socket(socket, state, Echo::Duplex))
+    configure(ws, &state, WS_READ_BUFFER).on_upgrade(move |socket| echo_socket(socket, state, Echo::Duplex))
 }
 
 /// `/ws/echo`: every message back unchanged (text as text, binary as binary), for any client
 /// that wants a plain echo server: websocat, a browser console, k6, a conformance suite.
 pub async fn plain_echo(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
-    configure(ws, &state).on_upgrade(move |socket| echo_socket(socket, state, Echo::Plain))
+    configure(ws, &state, WS_READ_BUFFER).on_upgrade(move |socket| echo_socket(socket, state, Echo::Plain))
 }
 
 /// How an echo socket answers.
@@ -48,21 +50,18 @@ enum Echo {
 pub async fn push(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
     // Subscribed before the upgrade completes: no event between the two is lost.
     let events = state.hub.subscribe();
-    configure(ws, &state).on_upgrade(move |socket| push_socket(socket, events, state))
+    configure(ws, &state, WS_PUSH_READ_BUFFER).on_upgrade(move |socket| push_socket(socket, events, state))
 }
 
 /// `/ws/monitor`: every live-monitor snapshot; the agent samples while anyone subscribes.
 pub async fn monitor(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
     let events = state.monitor.subscribe();
-    configure(ws, &state).on_upgrade(move |socket| push_socket(socket, events, state))
+    configure(ws, &state, WS_PUSH_READ_BUFFER).on_upgrade(move |socket| push_socket(socket, events, state))
 }
 
-fn configure(ws: WebSocketUpgrade, state: &AppState) -> WebSocketUpgrade {
+fn configure(ws: WebSocketUpgrade, state: &AppState, read_buffer: usize) -> WebSocketUpgrade {
     let max = state.config.max_message_bytes;
-    ws.max_message_size(max)
-        .max_frame_size(max)
-        .read_buffer_size(duplex_model::protocol::WS_READ_BUFFER)
-        .write_buffer_size(0)
+    ws.max_message_size(max).max_frame_size(max).read_buffer_size(read_buffer).write_buffer_size(0)
 }
 
 async fn echo_socket(mut socket: WebSocket, state: AppState, echo: Echo) {
