@@ -38,7 +38,7 @@ pub struct WsPushClient {
 
 impl WsPushClient {
     pub async fn connect(url: &str, route: &crate::wire::Route) -> Result<WsPushClient, ClientError> {
-        let (ws, _, _) = connect_counted(url, route).await?;
+        let (ws, _, _) = connect_counted(url, route, duplex_model::protocol::WS_EVENT_READ_BUFFER).await?;
         Ok(WsPushClient { ws })
     }
 

@@ -50,7 +50,9 @@ pub async fn watch_push(
     tx: UnboundedSender<Watched>,
     stop: CancellationToken,
 ) -> Result<(), ClientError> {
-    let (mut ws, _, _) = connect_counted(&endpoints.ws_monitor, &endpoints.route).await?;
+    let (mut ws, _, _) =
+        connect_counted(&endpoints.ws_monitor, &endpoints.route, duplex_model::protocol::WS_READ_BUFFER)
+            .await?;
     loop {
         let message = tokio::select! {
             _ = stop.cancelled() => break,

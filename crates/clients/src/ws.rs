@@ -13,6 +13,7 @@ use super::tls::Handshake;
 use super::wire::{Route, Wire};
 use super::{ClientError, ClientOptions, Measurement, elapsed_ns, payload_of};
 use duplex_model::clock::{now_unix_ns, secs_to_unix_ns, unix_ns_to_secs};
+use duplex_model::protocol::WS_READ_BUFFER;
 use duplex_model::protocol::{EchoReplyView, echo_request_json, parse_binary_reply};
 
 pub type CountedWs = WebSocketStream<Wire>;
@@ -34,19 +35,21 @@ fn refusal(e: tokio_tungstenite::tungstenite::Error) -> String {
 }
 
 /// Opens a WebSocket to `url` (`ws://` or, trusting as `route` says, `wss://`) over a
-/// counting TCP stream with Nagle off. The TLS handshake, if any, comes back with it.
+/// counting TCP stream with Nagle off, reading into `read_buffer` bytes at a time. The TLS
+/// handshake, if any, comes back with it.
 pub async fn connect_counted(
     url: &str,
     route: &Route,
+    read_buffer: usize,
 ) -> Result<(CountedWs, Arc<ByteCounter>, Option<Handshake>), ClientError> {
     let connect_err = |reason: String| ClientError::Connect { url: url.to_owned(), reason };
     let (_, dial) = route.dial(url)?;
     let tls =
         dial.secure.then(|| route.trust.client_config(&[b"http/1.1"])).transpose().map_err(connect_err)?;
     let (stream, counter, handshake) = super::wire::open(&dial.address, &dial.host, tls.as_ref()).await?;
-    // Small buffers, as the server's (protocol::WS_READ_BUFFER): every message is flushed at once.
+    // Small buffers, as the server's: every message is flushed at once.
     let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-        .read_buffer_size(duplex_model::protocol::WS_READ_BUFFER)
+        .read_buffer_size(read_buffer)
         .write_buffer_size(0);
     let (ws, _response) = tokio_tungstenite::client_async_with_config(url, stream, Some(config))
         .await
@@ -69,7 +72,7 @@ pub struct WsClient {
 
 impl WsClient {
     pub async fn connect(url: &str, route: &Route, options: &ClientOptions) -> Result<WsClient, ClientError> {
-        let (ws, counter, handshake) = connect_counted(url, route).await?;
+        let (ws, counter, handshake) = connect_counted(url, route, WS_READ_BUFFER).await?;
         let (url, route) = (url.to_owned(), route.clone());
         Ok(WsClient {
             ws,
@@ -98,7 +101,7 @@ impl WsClient {
             return;
         }
         // If it cannot, the next call meets the closed connection and says why.
-        if let Ok((ws, counter, handshake)) = connect_counted(&self.url, &self.route).await {
+        if let Ok((ws, counter, handshake)) = connect_counted(&self.url, &self.route, WS_READ_BUFFER).await {
             (self.ws, self.counter) = (ws, counter);
             self.handshakes.extend(handshake);
         }

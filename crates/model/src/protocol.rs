@@ -24,6 +24,11 @@ pub const WS_READ_BUFFER: usize = 8 << 10;
 /// a twentieth of a broadcast's CPU and most of each held socket's memory.
 pub const WS_PUSH_READ_BUFFER: usize = 256;
 
+/// A push subscriber's read buffer (the client side of `/ws/push`): a tick event, about 100
+/// bytes, fits many times over; a bigger event arrives over several reads. Small for the same
+/// reason as [`WS_PUSH_READ_BUFFER`]: the subscriber reads once per event.
+pub const WS_EVENT_READ_BUFFER: usize = 1 << 10;
+
 /// The largest message a server must take for echo requests carrying `payload_bytes` of
 /// payload: the payload inside its JSON envelope, with room to spare (binary frames are smaller).
 pub fn message_bytes_for(payload_bytes: usize) -> usize {
