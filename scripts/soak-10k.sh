@@ -57,7 +57,10 @@ if client_mem:
 print(f"server resident memory: before {before_kib / 1024:.1f} MiB, peak {peak / 1024:.1f} MiB, "
       f"first/last while held {held[0] / 1024:.1f} / {held[-1] / 1024:.1f} MiB")
 print(f"server memory per connection: {(peak - before_kib) * 1024 / clients / 1024:.1f} KiB "
-      f"({clients} connections; aim at most 16 KiB)")
+      f"({clients} connections; aim at most 8 KiB)")
+if client_mem:
+    print(f"client memory per connection: {client_mem['end_bytes'] / clients / 1024:.1f} KiB "
+          f"(the whole client process over its {clients} connections; aim at most 8 KiB)")
 flat = held[-1] <= held[0] * 1.10
 print(f"server memory {'flat' if flat else 'NOT flat'} while held (at most +10 %)")
 sys.exit(0 if report.get("ok") and flat else 1)

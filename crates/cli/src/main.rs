@@ -16,6 +16,10 @@ use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
 use cli::{Cli, Command};
+
+#[cfg(target_os = "linux")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use commands::{bench, fanout, history, k6, monitor, schema, serve, soak, sweep};
 
 fn main() -> ExitCode {
