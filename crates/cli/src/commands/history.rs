@@ -141,8 +141,7 @@ pub fn import(args: &ImportArgs) -> anyhow::Result<ExitCode> {
 /// A k6 fan-out's outputs as one report: printed, and its CSV written.
 fn import_k6_fanout(files: &[duplex_core::k6::K6File], dir: &std::path::Path) -> anyhow::Result<ExitCode> {
     let report = duplex_core::k6::import_fanout(files)?;
-    let processes =
-        if files.len() == 1 { "1 process".to_owned() } else { format!("{} processes", files.len()) };
+    let processes = duplex_core::k6::processes(files.len());
     let csv = crate::commands::fanout::write_csv(&report, dir, &format!("k6 {processes}"))?;
     let ok = report.ok;
     crate::output::emit(crate::output::Mode::json(false), &crate::output::Fanout { report, csv })?;

@@ -114,12 +114,11 @@ pub fn import_fanout(files: &[K6File]) -> Result<FanoutReport, K6Error> {
         .flat_map(|&t| plan.subscribers.iter().map(move |&n| (t, n)))
         .map(|(t, n)| cell(&plan, t, n, merged.remove(&(t, n)).unwrap_or_default(), &mut early))
         .collect();
-    let processes = files.len();
     let mut notes = vec![
         format!(
             "k6, {}: each subscriber a WebSocket or a long-poll loop of a k6 virtual user; the broadcasts are the \
              server's ticks, every {tick_ms} ms (the first that reaches every subscriber warms up)",
-            if processes == 1 { "1 process".to_owned() } else { format!("{processes} processes") }
+            super::processes(files.len())
         ),
         format!(
             "clock: k6's Date.now(), {} ms steps; a delay is the k6 host's clock at arrival minus the server's at \

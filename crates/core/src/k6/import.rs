@@ -55,10 +55,9 @@ pub fn import(files: &[K6File]) -> Result<RunRecord, K6Error> {
     let loopback =
         duplex_clients::Endpoints::parse(&format!("http://{}", first.target)).is_ok_and(|e| e.is_loopback);
     record.topology = if loopback { Topology::SeparateProcess } else { Topology::Remote };
-    let processes = parts.len();
     record.platform = PlatformInfo {
         os: "k6".into(),
-        os_version: if processes == 1 { "1 process".into() } else { format!("{processes} processes") },
+        os_version: super::processes(parts.len()),
         ..PlatformInfo::default()
     };
     let got = samples.len() as u64;

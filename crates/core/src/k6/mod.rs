@@ -16,6 +16,11 @@ pub use import::import;
 pub use output::K6File;
 pub use script::script;
 
+/// "1 process", "2 processes": how many k6 outputs made a run or a fan-out report.
+pub fn processes(n: usize) -> String {
+    if n == 1 { "1 process".to_owned() } else { format!("{n} processes") }
+}
+
 /// The step of a k6 script's clock (`Date.now()`), µs.
 pub const CLOCK_STEP_US: f64 = 1000.0;
 
