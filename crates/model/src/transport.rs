@@ -9,6 +9,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+/// The step of a k6 script's clock (`Date.now()`, whole milliseconds), µs: what a
+/// [`ClientKind::K6`] sample's time can resolve.
+pub const K6_CLOCK_STEP_US: f64 = 1000.0;
+
 /// Which kind of client measured a sample.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS, JsonSchema,

@@ -22,7 +22,7 @@ pub fn processes(n: usize) -> String {
 }
 
 /// The step of a k6 script's clock (`Date.now()`), µs.
-pub const CLOCK_STEP_US: f64 = 1000.0;
+pub use duplex_model::transport::K6_CLOCK_STEP_US as CLOCK_STEP_US;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum K6Error {

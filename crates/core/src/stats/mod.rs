@@ -118,7 +118,7 @@ pub(crate) fn group_of(
 pub(crate) fn clock_step_us(record: &RunRecord, client: ClientKind) -> Option<f64> {
     match client {
         ClientKind::Webview => record.webview.as_ref().map(|w| w.timer_resolution_us).filter(|s| *s > 0.0),
-        ClientKind::K6 => Some(crate::k6::CLOCK_STEP_US),
+        ClientKind::K6 => Some(duplex_model::transport::K6_CLOCK_STEP_US),
         ClientKind::Native => None,
     }
 }
