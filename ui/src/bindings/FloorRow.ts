@@ -10,12 +10,20 @@ export type FloorRow = { subscribers: number,
  */
 frame_bytes: number, 
 /**
- * CPU time of the writing thread per socket written (median over the broadcasts), µs; None
- * when it could not be measured (`error` says why).
+ * CPU time of the writing thread per socket written, each socket with a reader waiting on it
+ * (median over the broadcasts), µs; None when it could not be measured (`error` says why).
  */
-cpu_per_write_us: number | null, error: string | null, 
+cpu_per_write_us: number | null, 
+/**
+ * The same writes to the same sockets with nobody waiting on them, µs.
+ */
+unread_cpu_per_write_us: number | null, error: string | null, 
 /**
  * [`FloorRow::cpu_per_write_us`] in words ("2.41 µs", "-"), the frame's size ("96 B") and
  * the floor over itself ("1.00×", "-"), as the transports' rows read.
  */
-cpu_per_write: string, frame: string, over_floor: string, };
+cpu_per_write: string, frame: string, over_floor: string, 
+/**
+ * [`FloorRow::unread_cpu_per_write_us`] in words, and over the floor ("0.74×", "-").
+ */
+unread_cpu_per_write: string, unread_over_floor: string, };

@@ -32,12 +32,22 @@ function row(c: FanoutCell): string {
   </tr>${errors ? `<tr class="bad"><td colspan="10" class="note">${errors}</td></tr>` : ""}`;
 }
 
-/** The floor at one count: a plain thread writing the same frame to as many sockets. */
-function floorRow(f: FloorRow): string {
-  return `<tr class="floor muted"${f.error ? ` title="${escapeHtml(f.error)}"` : ""}>
-    <th scope="row">floor</th><td>${f.subscribers.toLocaleString()}</td><td>—</td><td>—</td><td>—</td><td>—</td><td>—</td>
-    <td>${escapeHtml(f.cpu_per_write)}</td><td>${escapeHtml(f.over_floor)}</td><td>${escapeHtml(f.frame)}</td>
-  </tr>`;
+/** The floor at one count: a plain thread writing the same frame to as many sockets, each with a
+ * reader waiting on it as a subscriber waits; then the same writes with nobody waiting ("unread"). */
+function floorRows(f: FloorRow): string {
+  const title = f.error ? ` title="${escapeHtml(f.error)}"` : "";
+  const rows: [string, string, string, string][] = [
+    ["floor", "each socket with a reader waiting on it, as a subscriber waits", f.cpu_per_write, f.over_floor],
+    ["floor, unread", "the same writes with nobody waiting on the sockets", f.unread_cpu_per_write, f.unread_over_floor],
+  ];
+  return rows
+    .map(
+      ([name, what, perWrite, over]) => `<tr class="floor muted"${title}>
+    <th scope="row" title="${what}">${name}</th><td>${f.subscribers.toLocaleString()}</td><td>—</td><td>—</td><td>—</td><td>—</td><td>—</td>
+    <td>${escapeHtml(perWrite)}</td><td>${escapeHtml(over)}</td><td>${escapeHtml(f.frame)}</td>
+  </tr>`,
+    )
+    .join("");
 }
 
 function drawReport(root: HTMLElement, r: FanoutReport): void {
@@ -50,8 +60,8 @@ function drawReport(root: HTMLElement, r: FanoutReport): void {
     <div class="table-wrap"><table id="fanout-table">
       <thead><tr><th>transport</th><th>subscribers</th><th>delivered</th><th title="over every delivery">p50</th><th title="over every delivery">p99</th>
       <th title="the last subscriber to get a broadcast, median over broadcasts">last</th><th title="server CPU time per broadcast (median)">server CPU</th>
-      <th title="server CPU time per delivered event">per event</th><th title="server CPU per delivered event over the floor: one plain thread writing the same frame to as many sockets, in this run">over floor</th><th title="bytes on the wire per delivered event, both directions">bytes/event</th></tr></thead>
-      <tbody>${r.cells.map(row).join("")}${r.floor.map(floorRow).join("")}</tbody>
+      <th title="server CPU time per delivered event">per event</th><th title="server CPU per delivered event over the floor: one plain thread writing the same frame to as many sockets, each with a reader waiting on it, in this run">over floor</th><th title="bytes on the wire per delivered event, both directions">bytes/event</th></tr></thead>
+      <tbody>${r.cells.map(row).join("")}${r.floor.map(floorRows).join("")}</tbody>
     </table></div>
     <div class="chart-grid pair">
       <div><h3>Latency <span class="muted">the last subscriber (solid) and the median one (dashed)</span></h3><div id="fanout-latency" class="chart"></div></div>

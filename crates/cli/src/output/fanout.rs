@@ -68,22 +68,28 @@ impl Document for Fanout {
                     writeln!(errors, "{} to {}: {n} × {kind}: {first}", c.transport.name(), c.subscribers);
             }
         }
-        // The floor: a plain thread writing the same frame to as many sockets, in this run.
+        // The floor: a plain thread writing the same frame to as many sockets, in this run, each
+        // with a reader waiting on it; then the same writes with nobody waiting.
         for f in &r.floor {
-            table.row([
-                "floor".to_owned(),
-                f.subscribers.to_string(),
-                "-".into(),
-                "-".into(),
-                "-".into(),
-                "-".into(),
-                "-".into(),
-                "-".into(),
-                f.cpu_per_write.clone(),
-                f.over_floor.clone(),
-                f.frame.clone(),
-                "-".into(),
-            ]);
+            for (name, per_write, over) in [
+                ("floor", &f.cpu_per_write, &f.over_floor),
+                ("floor, unread", &f.unread_cpu_per_write, &f.unread_over_floor),
+            ] {
+                table.row([
+                    name.to_owned(),
+                    f.subscribers.to_string(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    per_write.clone(),
+                    over.clone(),
+                    f.frame.clone(),
+                    "-".into(),
+                ]);
+            }
             if let Some(e) = &f.error {
                 let _ = writeln!(errors, "floor at {}: {e}", f.subscribers);
             }

@@ -296,7 +296,9 @@ pub async fn fanout(
     if !floor.is_empty() {
         notes.push(
             "floor: one plain thread writing the same frame bytes once to each of as many loopback sockets, \
-             its CPU time per write; a transport's \"over floor\" is its server CPU per delivered event over it"
+             each with a reader waiting on it as a subscriber waits, its CPU time per write; a transport's \
+             \"over floor\" is its server CPU per delivered event over it. floor, unread: the same writes with \
+             nobody waiting"
                 .to_owned(),
         );
     }

@@ -67,7 +67,8 @@ pub fn write_fanout<W: Write>(
         platform: &'a str,
         server: &'a str,
         embedded: bool,
-        /// A transport, or "floor": one plain thread writing the same frame to as many sockets.
+        /// A transport, or "floor": one plain thread writing the same frame to as many sockets,
+        /// each with a reader waiting on it, or "floor-unread": the same with nobody waiting.
         transport: &'a str,
         subscribers: u32,
         connect_s: Option<f64>,
@@ -104,25 +105,31 @@ pub fn write_fanout<W: Write>(
         bytes_per_event: c.bytes_per_event,
         errors: c.errors.values().map(|(n, _)| n).sum(),
     });
-    let floor = report.floor.iter().map(|f| Row {
-        platform,
-        server: &report.server,
-        embedded: report.embedded,
-        transport: "floor",
-        subscribers: f.subscribers,
-        connect_s: None,
-        broadcasts: report.plan.broadcasts,
-        delivered: None,
-        missed: None,
-        p50_us: None,
-        p99_us: None,
-        last_us: None,
-        worst_us: None,
-        server_cpu_per_broadcast_us: f.cpu_per_write_us.map(|us| us * f64::from(f.subscribers)),
-        server_cpu_per_delivery_us: f.cpu_per_write_us,
-        over_floor: f.cpu_per_write_us.map(|_| 1.0),
-        bytes_per_event: Some(f.frame_bytes as f64),
-        errors: u64::from(f.error.is_some()),
+    // Each floor twice: with a reader waiting on each socket (what "over_floor" divides by), and
+    // unread, its over_floor the unread floor over the other.
+    let floor = report.floor.iter().flat_map(|f| {
+        [("floor", f.cpu_per_write_us), ("floor-unread", f.unread_cpu_per_write_us)].map(
+            |(transport, per_write)| Row {
+                platform,
+                server: &report.server,
+                embedded: report.embedded,
+                transport,
+                subscribers: f.subscribers,
+                connect_s: None,
+                broadcasts: report.plan.broadcasts,
+                delivered: None,
+                missed: None,
+                p50_us: None,
+                p99_us: None,
+                last_us: None,
+                worst_us: None,
+                server_cpu_per_broadcast_us: per_write.map(|us| us * f64::from(f.subscribers)),
+                server_cpu_per_delivery_us: per_write,
+                over_floor: per_write.zip(f.cpu_per_write_us).map(|(us, floor)| us / floor),
+                bytes_per_event: Some(f.frame_bytes as f64),
+                errors: u64::from(f.error.is_some()),
+            },
+        )
     });
     write_flat(out, cells.chain(floor))
 }
