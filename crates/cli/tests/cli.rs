@@ -801,9 +801,15 @@ fn fanout_delivers_every_broadcast_to_every_subscriber_and_writes_a_csv() {
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
     let headers = reader.headers().expect("headers").clone();
     let column = |name: &str| headers.iter().position(|h| h == name).expect(name);
-    // Six cells, then the floor at each of the two counts.
-    let (floor, cells): (Vec<_>, Vec<_>) = rows.iter().partition(|r| &r[column("transport")] == "floor");
-    assert_eq!((cells.len(), floor.len()), (6, 2), "{rows:?}");
+    // Six cells, then the floor at each of the two counts, with readers waiting and unread.
+    let (floor, cells): (Vec<_>, Vec<_>) =
+        rows.iter().partition(|r| ["floor", "floor-unread"].contains(&&r[column("transport")]));
+    assert_eq!((cells.len(), floor.len()), (6, 4), "{rows:?}");
+    for row in &floor {
+        let over: f64 = row[column("over_floor")].parse().expect("a ratio to the floor");
+        assert!(&row[column("transport")] == "floor-unread" || over == 1.0, "{row:?}");
+        assert!(over > 0.0, "{row:?}");
+    }
     for row in &cells {
         assert_eq!(&row[column("missed")], "0", "{row:?}");
         let delivered: u64 = row[column("delivered")].parse().expect("delivered");
