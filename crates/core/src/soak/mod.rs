@@ -78,14 +78,18 @@ pub struct MemoryTrend {
     pub growth: f64,
     /// Least-squares slope over the steady part, bytes per minute.
     pub slope_bytes_per_min: f64,
+    /// How long the steady part lasted, seconds.
+    pub steady_s: f64,
     /// (seconds since start, bytes), one a second.
     pub samples: Vec<(f64, u64)>,
 }
 
 impl MemoryTrend {
-    /// Flat: grew by less than 10 % and less than 16 MiB a minute.
+    /// Flat: grew by less than 10 % and, over a steady part of a minute or more, by less than
+    /// 16 MiB a minute. Over a few seconds a slope is an extrapolation: one step of the
+    /// allocator (a new segment of a few MiB) would read as tens of MiB a minute.
     pub fn is_flat(&self) -> bool {
-        self.growth < 0.10 && self.slope_bytes_per_min < 16.0 * 1048576.0
+        self.growth < 0.10 && (self.steady_s < 60.0 || self.slope_bytes_per_min < 16.0 * 1048576.0)
     }
 }
 
@@ -238,6 +242,7 @@ fn memory_trend(samples: Vec<(f64, u64)>, steady_from_s: f64) -> Option<MemoryTr
         max_bytes: steady.iter().map(|(_, b)| *b).max().unwrap_or(0),
         growth: (last.1 as f64 - first.1 as f64) / (first.1.max(1) as f64),
         slope_bytes_per_min: slope_per_s * 60.0,
+        steady_s: last.0 - first.0,
         samples,
     })
 }
@@ -387,9 +392,20 @@ mod tests {
         assert_eq!((m.start_bytes, m.end_bytes, m.max_bytes), (100_000_000, 101_000_000, 101_000_000));
         assert!((m.growth - 0.01).abs() < 1e-12);
         assert!(m.is_flat());
-        let leaking: Vec<(f64, u64)> = (0..60).map(|s| (s as f64, 100_000_000 + 1_000_000 * s)).collect();
+        // 1 MB a second for a minute and a half: 9 % in all, but a leak by its slope.
+        let leaking: Vec<(f64, u64)> = (0..90).map(|s| (s as f64, 1_000_000_000 + 1_000_000 * s)).collect();
         let m = memory_trend(leaking, 0.0).expect("trend");
-        assert!((m.slope_bytes_per_min - 60_000_000.0).abs() < 1.0);
+        assert!((m.slope_bytes_per_min - 60_000_000.0).abs() < 1.0 && m.growth < 0.10);
+        assert_eq!(m.steady_s, 89.0);
+        assert!(!m.is_flat());
+        // One step of 3 MB in a steady part of 4 s: 3 % growth, judged by that alone.
+        let step: Vec<(f64, u64)> =
+            (0..5).map(|s| (s as f64, if s < 2 { 100_000_000 } else { 103_000_000 })).collect();
+        let m = memory_trend(step, 0.0).expect("trend");
+        assert!(m.slope_bytes_per_min > 16.0 * 1048576.0 && m.steady_s < 60.0);
+        assert!(m.is_flat());
+        // Over 10 % is never flat, however short.
+        let m = memory_trend(vec![(0.0, 100), (4.0, 120)], 0.0).expect("trend");
         assert!(!m.is_flat());
         assert!(memory_trend(vec![(1.0, 5)], 2.0).is_none());
     }
