@@ -436,7 +436,8 @@ fn joined_run(
 fn a_browser_joins_over_an_emulated_link() {
     let Some(browser) = browser_and_page() else { return };
     let _one = one_browser();
-    let plan = ["--join-sets", "1", "--join-calls", "20", "--join-transports", "ws,http,xhr"];
+    // 40 calls: the median of 20 browser calls over the link moved by a few ms between runs.
+    let plan = ["--join-sets", "1", "--join-calls", "40", "--join-transports", "ws,http,xhr"];
     let (_, direct) = joined_run(&browser, &plan);
     let (record, report) = joined_run(&browser, &[&plan[..], &["--join-link", "rtt=50ms"]].concat());
     let link = record.plan.link.as_ref().expect("the run records its link");
@@ -459,7 +460,7 @@ fn a_browser_joins_over_an_emulated_link() {
     // The server told the page about its connections: Chromium kept them, POST too.
     let opened: Vec<_> =
         record.connections.iter().map(|c| (c.transport.name(), c.calls, c.new_connections)).collect();
-    assert_eq!(opened, [("http", 20, 0), ("xhr", 20, 0)], "{:?}", record.connections);
+    assert_eq!(opened, [("http", 40, 0), ("xhr", 40, 0)], "{:?}", record.connections);
     let bad = duplex(&["serve", "--lan", "--join-link", "rtt=soon"]);
     assert!(!bad.status.success() && stderr(&bad).contains("--join-link"), "{}", stderr(&bad));
 }
