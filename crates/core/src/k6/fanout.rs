@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use duplex_model::transport::Transport;
 
-use super::output::{K6File, Segment, check_segments};
+use super::output::{K6File, Segment, read_one_test};
 use super::{CLOCK_STEP_US, K6Error};
 use crate::fanout::collect::{Round, Tally};
 use crate::fanout::{FanoutCell, FanoutPlan, FanoutReport, FanoutWords, headline};
@@ -70,22 +70,14 @@ struct CellPoints {
 /// Reads every file, checks that they are one fan-out test's outputs whose segments cover it
 /// once, and returns its report: a cell per transport and count, client k6.
 pub fn import_fanout(files: &[K6File]) -> Result<FanoutReport, K6Error> {
-    if files.is_empty() {
-        return Err(K6Error::Mismatch("no k6 output given".into()));
-    }
-    let parts = files.iter().map(read).collect::<Result<Vec<_>, _>>()?;
+    let parts = read_one_test(
+        files,
+        read,
+        |p, first| p.plan == first.plan && p.target == first.target && p.tick_ms == first.tick_ms,
+        "plan, tick or target",
+        |p| p.segment,
+    )?;
     let first = &parts[0];
-    if let Some((f, _)) = files
-        .iter()
-        .zip(&parts)
-        .find(|(_, p)| p.plan != first.plan || p.target != first.target || p.tick_ms != first.tick_ms)
-    {
-        return Err(K6Error::Mismatch(format!(
-            "{} ran another plan, tick or target than {}: outputs of one test only",
-            f.name, files[0].name
-        )));
-    }
-    check_segments(files, &parts.iter().map(|p| p.segment).collect::<Vec<_>>())?;
     let (plan, tick_ms, target) = (first.plan.clone(), first.tick_ms, first.target.clone());
     let mut merged: BTreeMap<(Transport, u32), CellPoints> = BTreeMap::new();
     for part in parts {

@@ -10,7 +10,7 @@ use duplex_model::record::{ClientKind, ClientPart, RunRecord, RunStatus, Sample,
 use duplex_model::transport::Transport;
 
 use super::K6Error;
-use super::output::{K6File, Segment, check_segments};
+use super::output::{K6File, Segment, read_one_test};
 
 /// What one file holds of the run.
 struct Part {
@@ -24,20 +24,14 @@ struct Part {
 /// Reads every file, checks that they are one test's outputs whose segments cover it once,
 /// and returns the run (not yet stored). Nothing is kept from a file that fails.
 pub fn import(files: &[K6File]) -> Result<RunRecord, K6Error> {
-    if files.is_empty() {
-        return Err(K6Error::Mismatch("no k6 output given".into()));
-    }
-    let parts = files.iter().map(read).collect::<Result<Vec<_>, _>>()?;
+    let parts = read_one_test(
+        files,
+        read,
+        |p, first| p.plan == first.plan && p.target == first.target,
+        "plan or target",
+        |p| p.segment,
+    )?;
     let first = &parts[0];
-    if let Some((f, _)) =
-        files.iter().zip(&parts).find(|(_, p)| p.plan != first.plan || p.target != first.target)
-    {
-        return Err(K6Error::Mismatch(format!(
-            "{} ran another plan or target than {}: outputs of one test only",
-            f.name, files[0].name
-        )));
-    }
-    check_segments(files, &parts.iter().map(|p| p.segment).collect::<Vec<_>>())?;
     let mut samples: Vec<Sample> = parts.iter().flat_map(|p| p.samples.iter().cloned()).collect();
     let mut seen = HashSet::new();
     if let Some(s) = samples.iter().find(|s| !seen.insert((s.transport, s.client_id, s.seq))) {

@@ -148,8 +148,31 @@ impl Fraction {
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Segment(Fraction, Fraction);
 
+/// Reads every file with `read` and checks that they are the outputs of one test: each the
+/// `same` test as the first (else it ran another `what`), their segments covering it once.
+pub(super) fn read_one_test<P>(
+    files: &[K6File],
+    read: impl Fn(&K6File) -> Result<P, K6Error>,
+    same: impl Fn(&P, &P) -> bool,
+    what: &str,
+    segment: impl Fn(&P) -> Segment,
+) -> Result<Vec<P>, K6Error> {
+    if files.is_empty() {
+        return Err(K6Error::Mismatch("no k6 output given".into()));
+    }
+    let parts = files.iter().map(read).collect::<Result<Vec<_>, _>>()?;
+    if let Some((f, _)) = files.iter().zip(&parts).find(|(_, p)| !same(p, &parts[0])) {
+        return Err(K6Error::Mismatch(format!(
+            "{} ran another {what} than {}: outputs of one test only",
+            f.name, files[0].name
+        )));
+    }
+    check_segments(files, &parts.iter().map(segment).collect::<Vec<_>>())?;
+    Ok(parts)
+}
+
 /// The files' segments, sorted, must run from 0 to 1 without a gap or an overlap.
-pub(super) fn check_segments(files: &[K6File], segments: &[Segment]) -> Result<(), K6Error> {
+fn check_segments(files: &[K6File], segments: &[Segment]) -> Result<(), K6Error> {
     let mut order: Vec<usize> = (0..segments.len()).collect();
     order.sort_by_key(|&i| segments[i].0);
     let mut at = Fraction(0, 1);
