@@ -128,7 +128,11 @@ fi
 pkill -INT -f 'duplex.exe bench -t ws,http' || { echo "FAILED: no duplex.exe to interrupt" >&2; exit 1; }
 code=0
 wait "$bench" || code=$?
-grep -q '^cancelling' "$OUT/cancelled.err" || { echo "FAILED: no cancelling message" >&2; exit 1; }
+if ! grep -q '^cancelling' "$OUT/cancelled.err"; then
+  echo "FAILED: no cancelling message (exit code $code); its stderr, then its stdout:" >&2
+  cat "$OUT/cancelled.err" "$OUT/cancelled.txt" >&2
+  exit 1
+fi
 ((code == 130)) || { echo "FAILED: exit code $code after Ctrl-C, not 130" >&2; exit 1; }
 samples=$(($(cat "$OUT"/cancelled/*-samples.csv | wc -l) - 1))
 ((samples > 0)) || { echo "FAILED: no samples kept after Ctrl-C" >&2; exit 1; }
