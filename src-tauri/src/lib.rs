@@ -26,7 +26,8 @@ pub const DATA_DIR_ENV: &str = "DUPLEX_DATA_DIR";
 pub fn run() {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| duplex_core::QUIET_DEPENDENCIES.replace("{level}", "info").into()),
         )
         .try_init()
         .ok();

@@ -25,7 +25,8 @@ use commands::{bench, fanout, history, k6, monitor, schema, serve, soak, sweep};
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("DUPLEX_LOG").unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("DUPLEX_LOG")
+                .unwrap_or_else(|_| duplex_core::QUIET_DEPENDENCIES.replace("{level}", "warn").into()),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -19,6 +19,9 @@ pub struct Endpoints {
     pub https_echo: String,
     /// Server-Sent Events.
     pub sse: String,
+    /// WebTransport (HTTP/3 over QUIC on UDP, the same port number): echo and push sessions.
+    pub wt_echo: String,
+    pub wt_push: String,
     pub events_latest: String,
     pub events_next: String,
     pub health: String,
@@ -77,6 +80,8 @@ impl Endpoints {
         for url in [
             &mut endpoints.ws_push,
             &mut endpoints.sse,
+            &mut endpoints.wt_echo,
+            &mut endpoints.wt_push,
             &mut endpoints.events_latest,
             &mut endpoints.events_next,
             &mut endpoints.health,
@@ -96,8 +101,10 @@ impl Endpoints {
         self
     }
 
-    fn urls(&self) -> [&String; 12] {
+    fn urls(&self) -> [&String; 14] {
         [
+            &self.wt_echo,
+            &self.wt_push,
             &self.ws_echo,
             &self.wss_echo,
             &self.ws_push,
@@ -184,6 +191,8 @@ impl Endpoints {
             http_echo: format!("http://{authority}/echo{auth}"),
             https_echo: format!("https://{authority}/echo{auth}"),
             sse: format!("http://{authority}/events/sse{auth}"),
+            wt_echo: format!("https://{authority}/wt/echo{auth}"),
+            wt_push: format!("https://{authority}/wt/push{auth}"),
             events_latest: format!("http://{authority}/events/latest{auth}"),
             events_next: format!("http://{authority}/events/next{auth}"),
             health: format!("http://{authority}/health{auth}"),

@@ -9,6 +9,8 @@
 //!   counted on the socket, below TLS ([`conn_http`]).
 //! - `long-poll`, `poll` (and the health check) use reqwest.
 //! - `ws-push`, `sse`, `long-poll`, `poll`: how long a server event takes to reach the client.
+//! - `wt`, `wt-dgram`, `wt-push`, `h3`: WebTransport and HTTP/3 over QUIC ([`quic`]), bytes
+//!   counted at each client's own UDP socket.
 //!
 //! TLS is rustls with ring; how a client trusts a server is a [`Trust`] ([`tls`]).
 
@@ -17,6 +19,7 @@ pub mod counting;
 mod endpoints;
 pub(crate) mod http;
 pub(crate) mod push;
+pub(crate) mod quic;
 pub mod tls;
 pub mod watch;
 pub mod wire;
@@ -29,6 +32,8 @@ pub use duplex_model::transport::{ClientOptions, HttpMethod, Pattern, Transport,
 pub use endpoints::{Endpoints, EndpointsError, redact_token, with_query};
 pub use http::build_client as build_http_client;
 pub use push::{LongPollClient, PollClient, SseClient, WsPushClient};
+pub use quic::h3::H3Client;
+pub use quic::wt::{WtClient, WtPushClient};
 pub use rustls::pki_types::CertificateDer;
 pub use tls::{Handshake, Trust};
 pub use ws::WsClient;
@@ -67,6 +72,10 @@ pub enum ClientError {
     Status { status: u16, body: String },
     #[error("unexpected reply: {0}")]
     Reply(String),
+    /// A datagram whose answer did not come within the wait: lost (datagrams are not sent
+    /// again), on the way out or back.
+    #[error("datagram lost: no answer within {0:?}")]
+    Lost(Duration),
 }
 
 impl ClientError {
@@ -108,6 +117,7 @@ impl ClientError {
             ClientError::Timeout(_) => "timeout",
             ClientError::Status { .. } => "status",
             ClientError::Reply(_) => "reply",
+            ClientError::Lost(_) => "lost",
         }
     }
 }
@@ -120,6 +130,9 @@ pub enum Client {
     Sse(SseClient),
     LongPoll(LongPollClient),
     Poll(PollClient),
+    Wt(WtClient),
+    WtPush(WtPushClient),
+    H3(H3Client),
 }
 
 /// What the clients of one transport share: the `h2` clients' one connection.
@@ -156,6 +169,18 @@ impl Client {
             Transport::Sse => Client::Sse(SseClient::connect(&endpoints.sse, &endpoints.route).await?),
             Transport::LongPoll => Client::LongPoll(LongPollClient::new(endpoints)?),
             Transport::Poll => Client::Poll(PollClient::new(endpoints, options.poll_interval)?),
+            Transport::Wt => {
+                Client::Wt(WtClient::connect(&endpoints.wt_echo, &endpoints.route, options, false).await?)
+            }
+            Transport::WtDgram => {
+                Client::Wt(WtClient::connect(&endpoints.wt_echo, &endpoints.route, options, true).await?)
+            }
+            Transport::WtPush => {
+                Client::WtPush(WtPushClient::connect(&endpoints.wt_push, &endpoints.route).await?)
+            }
+            Transport::H3 => {
+                Client::H3(H3Client::connect(&endpoints.https_echo, &endpoints.route, options).await?)
+            }
             Transport::Xhr => {
                 return Err(ClientError::Connect {
                     url: endpoints.http_echo.clone(),
@@ -174,6 +199,9 @@ impl Client {
             Client::Sse(c) => c.next_event().await,
             Client::LongPoll(c) => c.next_event().await,
             Client::Poll(c) => c.next_event().await,
+            Client::Wt(c) => c.echo(seq).await,
+            Client::WtPush(c) => c.next_event().await,
+            Client::H3(c) => c.echo(seq).await,
         }
     }
 
@@ -188,7 +216,8 @@ impl Client {
             Client::LongPoll(c) => c.resync(),
             Client::Poll(c) => c.resync(),
             Client::Ws(c) => c.resync().await,
-            Client::Http(_) => {}
+            Client::WtPush(c) => c.resync().await,
+            Client::Http(_) | Client::Wt(_) | Client::H3(_) => {}
         }
     }
 
@@ -197,6 +226,9 @@ impl Client {
         match self {
             Client::Ws(c) => c.close().await,
             Client::WsPush(c) => c.close().await,
+            Client::Wt(c) => c.close().await,
+            Client::WtPush(c) => c.close().await,
+            Client::H3(c) => c.close().await,
             Client::Http(_) | Client::Sse(_) | Client::LongPoll(_) | Client::Poll(_) => {}
         }
     }
@@ -206,6 +238,9 @@ impl Client {
         match self {
             Client::Ws(c) => &c.handshakes,
             Client::Http(c) => &c.handshakes,
+            Client::Wt(c) => &c.handshakes,
+            Client::WtPush(c) => &c.handshakes,
+            Client::H3(c) => &c.handshakes,
             _ => &[],
         }
     }

@@ -13,7 +13,7 @@ use super::{ClientError, Endpoints, Measurement};
 use duplex_model::clock::now_unix_ns;
 use duplex_model::protocol::Event;
 
-fn measurement_of(event: &Event, bytes_out: u64, bytes_in: u64) -> Measurement {
+pub(crate) fn measurement_of(event: &Event, bytes_out: u64, bytes_in: u64) -> Measurement {
     let now = now_unix_ns();
     Measurement {
         sent_at_unix_ns: event.created_ns,
@@ -28,7 +28,7 @@ fn measurement_of(event: &Event, bytes_out: u64, bytes_in: u64) -> Measurement {
     }
 }
 
-fn parse_event(bytes: &[u8]) -> Result<Event, ClientError> {
+pub(crate) fn parse_event(bytes: &[u8]) -> Result<Event, ClientError> {
     Event::parse(bytes).map_err(|e| ClientError::Reply(e.to_string()))
 }
 

@@ -34,3 +34,8 @@ pub mod soak;
 pub mod stats;
 pub mod storage;
 pub mod sweep;
+
+/// The log filter the command line and the app start with, `{level}` filled in: the
+/// WebTransport client warns of every session a Duplex server ends without a closing capsule
+/// (h3-webtransport's way, harmless), which would drown a run's output.
+pub const QUIET_DEPENDENCIES: &str = "{level},web_transport_quinn=error";

@@ -19,7 +19,7 @@ use crate::util::{run_embedded, server, session_run, small_plan};
 async fn every_transport_produces_sane_samples() {
     let native: Vec<Transport> =
         Transport::ALL.into_iter().filter(|t| t.runs_on(duplex_core::record::ClientKind::Native)).collect();
-    assert_eq!(native.len(), 11, "every transport but xhr");
+    assert_eq!(native.len(), 15, "every transport but xhr");
     let plan = small_plan(&native);
     let record = run_embedded(plan.clone()).await;
     assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
@@ -174,6 +174,129 @@ async fn bytes_on_the_wire_match_a_counting_proxy() {
         } else {
             assert_eq!((out, inn), (u, d), "{transport} {method:?}: client (out, in) vs proxy");
         }
+    }
+}
+
+/// Relays UDP between one client and `upstream`, counting the bytes of what crosses (UDP
+/// payloads: QUIC packets). `drop_every`: of the packets of at least `min_len` bytes after the
+/// first 20 each way (the handshake's), every n-th is dropped, in each direction.
+async fn counting_udp_proxy(
+    upstream: std::net::SocketAddr,
+    drop_every: Option<(u64, usize)>,
+) -> (std::net::SocketAddr, Arc<AtomicU64>, Arc<AtomicU64>) {
+    let outer = Arc::new(tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
+    let inner = Arc::new(tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
+    inner.connect(upstream).await.expect("connect");
+    let addr = outer.local_addr().expect("addr");
+    let (up, down) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let dropped = move |seen: &mut (u64, u64), len: usize| match drop_every {
+        Some((n, min_len)) if len >= min_len => {
+            seen.0 += 1;
+            seen.0 > 20 && seen.0.is_multiple_of(n)
+        }
+        _ => {
+            seen.1 += 1;
+            false
+        }
+    };
+    let client = Arc::new(tokio::sync::Mutex::new(None::<std::net::SocketAddr>));
+    let (o, i, u, c) = (outer.clone(), inner.clone(), up.clone(), client.clone());
+    tokio::spawn(async move {
+        let (mut buf, mut seen) = (vec![0u8; 65536], (0, 0));
+        while let Ok((n, from)) = o.recv_from(&mut buf).await {
+            *c.lock().await = Some(from);
+            u.fetch_add(n as u64, Ordering::SeqCst);
+            if !dropped(&mut seen, n) {
+                let _ = i.send(&buf[..n]).await;
+            }
+        }
+    });
+    let d = down.clone();
+    tokio::spawn(async move {
+        let (mut buf, mut seen) = (vec![0u8; 65536], (0, 0));
+        while let Ok(n) = inner.recv(&mut buf).await {
+            let to = *client.lock().await;
+            if let Some(to) = to
+                && !dropped(&mut seen, n)
+            {
+                d.fetch_add(n as u64, Ordering::SeqCst);
+                let _ = outer.send_to(&buf[..n], to).await;
+            }
+        }
+    });
+    (addr, up, down)
+}
+
+/// QUIC's bytes are counted at each client's UDP socket: with the handshake's, they are what a
+/// UDP relay in between counts, but for the closing packets.
+#[tokio::test]
+async fn quic_bytes_match_a_counting_udp_proxy() {
+    let server = server().await;
+    let quic = server.quic_addr().expect("QUIC on with TLS");
+    assert_eq!(quic, server.local_addr(), "the same port number");
+    let pin = Trust::Pinned(server.tls().expect("TLS on").certificate().clone());
+    for transport in [Transport::Wt, Transport::WtDgram, Transport::H3, Transport::WtPush] {
+        let (proxy, up, down) = counting_udp_proxy(quic, None).await;
+        let endpoints = Endpoints::for_addr(proxy).trusting(pin.clone());
+        let options = ClientOptions { payload_bytes: 100, ..ClientOptions::default() };
+        let mut client =
+            Client::connect(transport, &endpoints, &options, &Default::default()).await.expect("connect");
+        let (mut out, mut inn) =
+            client.handshakes().iter().fold((0, 0), |(o, i), h| (o + h.bytes_out, i + h.bytes_in));
+        assert!(out > 1200 && inn > 0, "{transport}: a QUIC Initial is padded to 1200 bytes: {out}");
+        let mut sum = (0, 0);
+        for seq in 1..=25 {
+            let m = client.measure(seq).await.expect("measure");
+            assert!(m.bytes_in > 0, "{transport}");
+            sum = (sum.0 + m.bytes_out, sum.1 + m.bytes_in);
+        }
+        out += sum.0;
+        inn += sum.1;
+        client.close().await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let (u, d) = (up.load(Ordering::SeqCst), down.load(Ordering::SeqCst));
+        // Besides the opening and the calls: the closing packets (about 70 bytes each way here);
+        // a push client's events that came before its first call, and ACKs for them.
+        let (slack_up, slack_down) = if transport == Transport::WtPush { (1_000, 4_000) } else { (200, 200) };
+        assert!(u >= out && u - out < slack_up, "{transport}: proxy {u} B up vs client {out}");
+        assert!(d >= inn && d - inn < slack_down, "{transport}: proxy {d} B down vs client {inn}");
+        if transport.pattern() == Pattern::RoundTrip {
+            // A 100-byte payload's message is in every call's bytes, each way.
+            assert!(sum.0 > 25 * 100 && sum.1 > 25 * 100, "{transport}: {sum:?}");
+        }
+    }
+}
+
+/// A lost datagram is counted as lost, not sent again: through a relay that drops every tenth
+/// packet big enough to carry a message, each way, about 1 - 0.9² of the echoes are lost; the
+/// stream echo over the same relay loses none (QUIC retransmits its frames).
+#[tokio::test]
+async fn lost_datagrams_are_counted_and_streams_retransmit() {
+    let server = server().await;
+    let quic = server.quic_addr().expect("QUIC on");
+    let pin = Trust::Pinned(server.tls().expect("TLS on").certificate().clone());
+    for transport in [Transport::WtDgram, Transport::Wt] {
+        let (proxy, _, _) = counting_udp_proxy(quic, Some((10, 90))).await;
+        let endpoints = Endpoints::for_addr(proxy).trusting(pin.clone());
+        let mut client =
+            Client::connect(transport, &endpoints, &ClientOptions::default(), &Default::default())
+                .await
+                .expect("connect");
+        let (mut lost, calls) = (0, 200);
+        for seq in 1..=calls {
+            match client.measure(seq).await {
+                Ok(_) => {}
+                Err(duplex_core::clients::ClientError::Lost(_)) => lost += 1,
+                Err(e) => panic!("{transport}: {e}"),
+            }
+        }
+        let share = f64::from(lost) / calls as f64;
+        if transport == Transport::WtDgram {
+            assert!((0.15..=0.23).contains(&share), "{transport}: lost {lost} of {calls}");
+        } else {
+            assert_eq!(lost, 0, "{transport}");
+        }
+        client.close().await;
     }
 }
 

@@ -99,6 +99,16 @@ pub enum Transport {
     H2,
     /// Server event delivered as a Server-Sent Event (`text/event-stream`, `EventSource`).
     Sse,
+    /// WebTransport echo on one long bidirectional stream (HTTP/3 over QUIC): the fair
+    /// counterpart of a WebSocket (ordered, reliable, one channel).
+    Wt,
+    /// WebTransport echo by datagrams: unreliable, so a lost datagram is counted as lost, not
+    /// sent again.
+    WtDgram,
+    /// AJAX echo over HTTP/3 (QUIC), one connection per client, kept alive.
+    H3,
+    /// Server event delivered on a WebTransport unidirectional stream.
+    WtPush,
 }
 
 /// What a transport's latency means.
@@ -121,7 +131,7 @@ pub enum WebTrust {
 }
 
 impl Transport {
-    pub const ALL: [Transport; 12] = [
+    pub const ALL: [Transport; 16] = [
         Transport::Ws,
         Transport::Http,
         Transport::HttpNew,
@@ -134,6 +144,10 @@ impl Transport {
         Transport::HttpsNew,
         Transport::H2,
         Transport::Sse,
+        Transport::Wt,
+        Transport::WtDgram,
+        Transport::H3,
+        Transport::WtPush,
     ];
 
     pub fn name(self) -> &'static str {
@@ -150,12 +164,22 @@ impl Transport {
             Transport::HttpsNew => "https-new",
             Transport::H2 => "h2",
             Transport::Sse => "sse",
+            Transport::Wt => "wt",
+            Transport::WtDgram => "wt-dgram",
+            Transport::H3 => "h3",
+            Transport::WtPush => "wt-push",
         }
     }
 
-    /// Whether the transport runs over TLS.
+    /// Whether the transport runs over TLS (QUIC's is always on).
     pub fn is_tls(self) -> bool {
         matches!(self, Transport::Wss | Transport::Https | Transport::HttpsNew | Transport::H2)
+            || self.is_quic()
+    }
+
+    /// Whether the transport runs over QUIC (UDP), on the server's port number.
+    pub fn is_quic(self) -> bool {
+        matches!(self, Transport::Wt | Transport::WtDgram | Transport::H3 | Transport::WtPush)
     }
 
     /// Whether a kind of client can measure this transport. Web pages cannot choose a new TCP
@@ -177,6 +201,13 @@ impl Transport {
                 Some("a web page cannot ask for a new connection per request")
             }
             Transport::H2 => Some("a web page cannot choose HTTP/2: its browser picks the HTTP version"),
+            Transport::H3 => Some(
+                "a web page cannot choose HTTP/3: its browser uses it only for servers its \
+                 certificate store trusts, after an Alt-Svc answer",
+            ),
+            Transport::Wt | Transport::WtDgram | Transport::WtPush => {
+                Some("WebTransport in a page is not built yet: the native clients measure it")
+            }
             Transport::Wss | Transport::Https if trust == WebTrust::Untrusted => Some(
                 "a web page uses TLS only with servers its browser trusts, and the server's \
                  certificate is made at its start (only the app's web view on Linux is told to \
@@ -198,8 +229,15 @@ impl Transport {
             | Transport::Wss
             | Transport::Https
             | Transport::HttpsNew
-            | Transport::H2 => Pattern::RoundTrip,
-            Transport::WsPush | Transport::LongPoll | Transport::Poll | Transport::Sse => Pattern::Push,
+            | Transport::H2
+            | Transport::Wt
+            | Transport::WtDgram
+            | Transport::H3 => Pattern::RoundTrip,
+            Transport::WsPush
+            | Transport::LongPoll
+            | Transport::Poll
+            | Transport::Sse
+            | Transport::WtPush => Pattern::Push,
         }
     }
 
@@ -211,9 +249,18 @@ impl Transport {
         }
     }
 
-    /// The WebSocket transport this one is compared with: over TLS, `wss`.
-    pub fn websocket_partner(self) -> Transport {
-        if self.is_tls() { Transport::Wss } else { Transport::websocket_of(self.pattern()) }
+    /// The WebSocket transports this one is compared with, the first a run measured: over
+    /// TLS `wss` (over QUIC, then `ws`, as today's WebSocket most pages use).
+    pub fn websocket_partners(self) -> Vec<Transport> {
+        let cleartext = Transport::websocket_of(self.pattern());
+        match self {
+            _ if self.is_quic() && self.pattern() == Pattern::RoundTrip => {
+                vec![Transport::Wss, Transport::Ws]
+            }
+            _ if self.is_quic() => vec![cleartext],
+            _ if self.is_tls() => vec![Transport::Wss],
+            _ => vec![cleartext],
+        }
     }
 }
 

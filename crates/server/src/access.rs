@@ -9,7 +9,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -106,29 +106,40 @@ fn host_name(host: &str) -> &str {
 }
 
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    // HTTP/2 names the host in the request's authority, HTTP/1.1 in its Host header.
-    let host = request
-        .headers()
+    let session = is_upgrade(request.headers());
+    if let Some(refusal) = refusal(&state, request.headers(), request.uri(), session) {
+        return refusal;
+    }
+    next.run(request).await
+}
+
+/// Why a request may not be served (its answer), or None. `session`: it opens a WebSocket or a
+/// WebTransport session, which web pages of other origins may not.
+pub(crate) fn refusal(state: &AppState, headers: &HeaderMap, uri: &Uri, session: bool) -> Option<Response> {
+    // HTTP/2 and HTTP/3 name the host in the request's authority, HTTP/1.1 in its Host header.
+    let host = headers
         .get(header::HOST)
         .map(|h| h.to_str().unwrap_or("(not text)"))
-        .or_else(|| request.uri().authority().map(|a| a.as_str()));
+        .or_else(|| uri.authority().map(|a| a.as_str()));
     if !state.hosts.allows(host) {
-        return ApiError {
-            status: StatusCode::FORBIDDEN,
-            reason: format!(
-                "this Duplex server answers only to its own names ({}), not to Host {:?}: a web page \
+        return Some(
+            ApiError {
+                status: StatusCode::FORBIDDEN,
+                reason: format!(
+                    "this Duplex server answers only to its own names ({}), not to Host {:?}: a web page \
                  must not reach it through a name of its own (DNS rebinding). To use another name for \
                  this machine, start the server with --allow-host NAME",
-                state.hosts.names().join(", "),
-                host.unwrap_or_default().chars().take(100).collect::<String>()
-            ),
-        }
-        .into_response();
+                    state.hosts.names().join(", "),
+                    host.unwrap_or_default().chars().take(100).collect::<String>()
+                ),
+            }
+            .into_response(),
+        );
     }
     if let Some(expected) = &state.config.access_token
-        && !is_static_asset(request.uri().path())
+        && !is_static_asset(uri.path())
     {
-        let refusal = match token_of(request.uri().query()) {
+        let refusal = match token_of(uri.query()) {
             None => Some(
                 "this Duplex server is in LAN mode: every request needs its access token \
                  (open the URL it shows, …?token=…)",
@@ -137,26 +148,30 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
             Some(_) => None,
         };
         if let Some(reason) = refusal {
-            if wants_a_page(request.headers()) {
-                return refusal_page(reason);
+            if wants_a_page(headers) {
+                return Some(refusal_page(reason));
             }
-            return ApiError { status: StatusCode::UNAUTHORIZED, reason: reason.into() }.into_response();
+            return Some(
+                ApiError { status: StatusCode::UNAUTHORIZED, reason: reason.into() }.into_response(),
+            );
         }
     }
-    if is_upgrade(request.headers())
-        && let Some(origin) = request.headers().get(header::ORIGIN).and_then(|o| o.to_str().ok())
-        && !origin_allowed(origin, request.headers(), &state.config.allowed_origins)
+    if session
+        && let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok())
+        && !origin_allowed(origin, host, &state.config.allowed_origins)
     {
-        return ApiError {
-            status: StatusCode::FORBIDDEN,
-            reason: format!(
-                "WebSocket connections from pages at {origin} are refused: only the Duplex app and \
-                 this server's own pages may connect"
-            ),
-        }
-        .into_response();
+        return Some(
+            ApiError {
+                status: StatusCode::FORBIDDEN,
+                reason: format!(
+                    "WebSocket and WebTransport sessions from pages at {origin} are refused: only the \
+                     Duplex app and this server's own pages may connect"
+                ),
+            }
+            .into_response(),
+        );
     }
-    next.run(request).await
+    None
 }
 
 fn token_of(query: Option<&str>) -> Option<String> {
@@ -176,11 +191,10 @@ fn is_upgrade(headers: &HeaderMap) -> bool {
 }
 
 /// An allowed origin (the app's), or this server's own pages (same scheme, host and port).
-fn origin_allowed(origin: &str, headers: &HeaderMap, allowed: &[String]) -> bool {
+fn origin_allowed(origin: &str, host: Option<&str>, allowed: &[String]) -> bool {
     if allowed.iter().any(|a| a.eq_ignore_ascii_case(origin)) {
         return true;
     }
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
     host.is_some_and(|host| {
         let own = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"));
         own.is_some_and(|o| o.eq_ignore_ascii_case(host))
@@ -224,7 +238,6 @@ mod host_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
 
     #[test]
     fn tokens_are_random_and_compared_whole() {
@@ -241,14 +254,13 @@ mod tests {
 
     #[test]
     fn only_the_apps_and_the_servers_own_origins_may_upgrade() {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::HOST, HeaderValue::from_static("192.168.1.5:9000"));
+        let host = Some("192.168.1.5:9000");
         let app = vec!["tauri://localhost".to_owned()];
-        assert!(origin_allowed("tauri://localhost", &headers, &app));
-        assert!(origin_allowed("http://192.168.1.5:9000", &headers, &app));
-        assert!(!origin_allowed("http://192.168.1.5:9001", &headers, &app));
-        assert!(!origin_allowed("https://evil.example", &headers, &app));
-        assert!(!origin_allowed("null", &headers, &app));
-        assert!(!origin_allowed("http://192.168.1.5:9000", &HeaderMap::new(), &[]));
+        assert!(origin_allowed("tauri://localhost", host, &app));
+        assert!(origin_allowed("http://192.168.1.5:9000", host, &app));
+        assert!(!origin_allowed("http://192.168.1.5:9001", host, &app));
+        assert!(!origin_allowed("https://evil.example", host, &app));
+        assert!(!origin_allowed("null", host, &app));
+        assert!(!origin_allowed("http://192.168.1.5:9000", None, &[]));
     }
 }

@@ -127,6 +127,10 @@ pub enum ServerError {
         "cannot listen on {addr}: the port is already in use (choose another, or port 0 for any free one)"
     )]
     AddrInUse { addr: SocketAddr },
+    #[error(
+        "cannot serve HTTP/3 and WebTransport on UDP {addr}: the port is in use on UDP (choose another, or port 0 for any free one)"
+    )]
+    UdpInUse { addr: SocketAddr },
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error(

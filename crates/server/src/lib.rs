@@ -19,7 +19,9 @@
 //!   `POST /join/results`.
 //!
 //! One port serves HTTP/1.1 and HTTP/2, in cleartext and over TLS with a certificate made at
-//! start ([`tls`]): `ws://`, `wss://`, `http://` and `https://` all reach the same routes.
+//! start ([`tls`]): `ws://`, `wss://`, `http://` and `https://` all reach the same routes. With
+//! TLS, the same port number on UDP serves HTTP/3 (the same routes) and WebTransport sessions
+//! (`/wt/echo`, `/wt/plain`, `/wt/push`): see [`quic`]; TCP answers name it in `Alt-Svc`.
 //!
 //! In LAN mode ([`ServerConfig::lan`]) every request needs the access token (`?token=…`);
 //! WebSocket upgrades from foreign web pages are always refused ([`access`]).
@@ -32,6 +34,7 @@ pub mod join;
 pub mod lan;
 mod listen;
 pub mod monitor;
+mod quic;
 mod routes;
 pub mod sse;
 mod thread;
@@ -57,10 +60,18 @@ pub use thread::{ServerThread, thread_cpu_time};
 pub use tls::TlsIdentity;
 pub use ws::echo_text;
 
+async fn bind_tcp(addr: SocketAddr) -> Result<TcpListener, ServerError> {
+    TcpListener::bind(addr).await.map_err(|source| match source.kind() {
+        std::io::ErrorKind::AddrInUse => ServerError::AddrInUse { addr },
+        _ => ServerError::Bind { addr, source },
+    })
+}
+
 /// A running server on the current tokio runtime.
 pub struct Server {
     addr: SocketAddr,
     tls: Option<TlsIdentity>,
+    quic: bool,
     hub: Arc<EventHub>,
     monitor: Arc<MonitorHub>,
     long_polls: Arc<std::sync::atomic::AtomicUsize>,
@@ -74,11 +85,8 @@ impl Server {
         config.check()?;
         let monitor = Arc::new(MonitorHub::new(config.monitor_hz).map_err(ServerError::Invalid)?);
         let addr = config.bind;
-        let listener = TcpListener::bind(addr).await.map_err(|source| match source.kind() {
-            std::io::ErrorKind::AddrInUse => ServerError::AddrInUse { addr },
-            _ => ServerError::Bind { addr, source },
-        })?;
-        let local = listener.local_addr().map_err(|source| ServerError::Bind { addr, source })?;
+        let mut listener = bind_tcp(addr).await?;
+        let mut local = listener.local_addr().map_err(|source| ServerError::Bind { addr, source })?;
         let shutdown = CancellationToken::new();
         let config_hosts = config.allowed_hosts.clone();
         let hosts = access::OwnHosts::of(&config_hosts, local);
@@ -87,6 +95,27 @@ impl Server {
             TlsSetting::Generate => Some(TlsIdentity::generate(hosts.names()).map_err(ServerError::Invalid)?),
             TlsSetting::Use(identity) => Some(identity.clone()),
         };
+        // QUIC on the TCP port's number. A free TCP port (port 0) whose UDP twin is taken is
+        // given back for another.
+        let mut quic = None;
+        if let Some(tls) = &tls {
+            let mut tries = 0;
+            loop {
+                match quic::bind(local, tls, &config.limits) {
+                    Ok(endpoint) => break quic = Some(endpoint),
+                    Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && addr.port() == 0 && tries < 16 => {
+                        tries += 1;
+                        listener = bind_tcp(addr).await?;
+                        local = listener.local_addr().map_err(|source| ServerError::Bind { addr, source })?;
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                        return Err(ServerError::UdpInUse { addr: local });
+                    }
+                    Err(source) => return Err(ServerError::Bind { addr: local, source }),
+                }
+            }
+        }
+        let quic_task_on = quic.is_some();
         let hub = Arc::new(EventHub::new());
         tokio::spawn(hub.clone().run_ticker(config.tick_interval, config.tick_cpu, shutdown.clone()));
         tokio::spawn(monitor.clone().run(shutdown.clone()));
@@ -101,10 +130,44 @@ impl Server {
         };
         let long_polls = state.long_polls.clone();
         let limits = state.config.limits.clone();
+        let quic_state = state.clone();
         let app = router(state);
-        let task = tokio::spawn(listen::serve(listener, app, limits, tls.clone(), shutdown.clone()));
+        let connections = Arc::new(listen::Connections::default());
+        let quic_task = quic.map(|endpoint| {
+            tokio::spawn(quic::serve(
+                endpoint,
+                app.clone(),
+                quic_state,
+                connections.clone(),
+                shutdown.clone(),
+            ))
+        });
+        // Browsers that trust the certificate learn of HTTP/3 from the TCP answers.
+        let tcp_app = match &quic_task {
+            Some(_) => app.layer(tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                axum::http::header::ALT_SVC,
+                axum::http::HeaderValue::from_str(&format!("h3=\":{}\"; ma=86400", local.port()))
+                    .map_err(|e| ServerError::Invalid(e.to_string()))?,
+            )),
+            None => app,
+        };
+        let tcp_task = tokio::spawn(listen::serve(
+            listener,
+            tcp_app,
+            limits,
+            tls.clone(),
+            connections,
+            shutdown.clone(),
+        ));
+        let task = tokio::spawn(async move {
+            let served = tcp_task.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+            if let Some(quic_task) = quic_task {
+                let _ = quic_task.await;
+            }
+            served
+        });
         tracing::info!("duplex echo server listening on {local}");
-        Ok(Server { addr: local, tls, hub, monitor, long_polls, shutdown, task })
+        Ok(Server { addr: local, tls, quic: quic_task_on, hub, monitor, long_polls, shutdown, task })
     }
 
     /// Long-polls waiting for an event or a snapshot now.
@@ -119,6 +182,12 @@ impl Server {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where HTTP/3 and WebTransport are served (UDP, the same port number), if they are: only
+    /// with TLS.
+    pub fn quic_addr(&self) -> Option<SocketAddr> {
+        self.quic.then_some(self.addr)
     }
 
     /// The certificate the server presents over TLS (None: TLS off).

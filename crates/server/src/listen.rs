@@ -30,13 +30,13 @@ use super::tls::TlsIdentity;
 
 /// Connections open now, in total and per peer address.
 #[derive(Default)]
-struct Connections {
+pub(crate) struct Connections {
     open: Mutex<(usize, HashMap<IpAddr, usize>)>,
 }
 
 impl Connections {
     /// A slot for a new connection from `peer`, or why not.
-    fn admit(self: &Arc<Self>, peer: IpAddr, limits: &Limits) -> Result<Slot, String> {
+    pub(crate) fn admit(self: &Arc<Self>, peer: IpAddr, limits: &Limits) -> Result<Slot, String> {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         let (total, per_peer) = &mut *open;
         if *total >= limits.max_connections {
@@ -59,7 +59,7 @@ impl Connections {
 }
 
 /// A connection's place in the count, given back when the socket is dropped.
-struct Slot {
+pub(crate) struct Slot {
     connections: Arc<Connections>,
     peer: IpAddr,
 }
@@ -270,9 +270,9 @@ pub async fn serve(
     app: Router,
     limits: Limits,
     tls: Option<TlsIdentity>,
+    connections: Arc<Connections>,
     shutdown: CancellationToken,
 ) -> io::Result<()> {
-    let connections = Arc::new(Connections::default());
     let in_flight = TaskTracker::new();
     let protocols = Arc::new(Protocols::new(&limits, tls.as_ref()));
     loop {

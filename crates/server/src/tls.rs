@@ -12,6 +12,10 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 /// ALPN protocols the server offers, most preferred first.
 pub const ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
 
+/// How long a generated certificate is valid: under the 14 days browsers allow a certificate
+/// they accept by its SHA-256 (WebTransport's `serverCertificateHashes`).
+pub const VALIDITY: time::Duration = time::Duration::days(13);
+
 /// A certificate and its key. `Debug` shows the fingerprint only.
 #[derive(Clone)]
 pub struct TlsIdentity {
@@ -27,12 +31,18 @@ impl std::fmt::Debug for TlsIdentity {
 }
 
 impl TlsIdentity {
-    /// A new self-signed certificate (ECDSA P-256) for `names`: DNS names and IP addresses.
+    /// A new self-signed certificate (ECDSA P-256) for `names`: DNS names and IP addresses,
+    /// valid from an hour ago (clocks differ) for [`VALIDITY`]: what browsers take by its hash
+    /// (`serverCertificateHashes`) for WebTransport.
     pub fn generate(names: &[String]) -> Result<TlsIdentity, String> {
-        let key = rcgen::KeyPair::generate().map_err(|e| format!("cannot make a TLS key: {e}"))?;
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+            .map_err(|e| format!("cannot make a TLS key: {e}"))?;
         let mut params = rcgen::CertificateParams::new(names.to_vec())
             .map_err(|e| format!("cannot make a TLS certificate for {names:?}: {e}"))?;
         params.distinguished_name.push(rcgen::DnType::CommonName, "Duplex echo server");
+        let now = time::OffsetDateTime::now_utc();
+        params.not_before = now - time::Duration::hours(1);
+        params.not_after = params.not_before + VALIDITY;
         let cert = params.self_signed(&key).map_err(|e| format!("cannot sign the TLS certificate: {e}"))?;
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
         Self::from_parts(cert.der().clone(), key)
@@ -65,6 +75,15 @@ impl TlsIdentity {
         &self.fingerprint
     }
 
+    /// The same certificate for QUIC: ALPN `h3`, and 0-RTT data taken (its replay risk is an
+    /// echo's: harmless, and what a resumed client measures).
+    pub(crate) fn quic_config(&self) -> rustls::ServerConfig {
+        let mut config = (*self.config).clone();
+        config.alpn_protocols = vec![b"h3".to_vec()];
+        config.max_early_data_size = u32::MAX;
+        config
+    }
+
     pub(crate) fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
         tokio_rustls::TlsAcceptor::from(self.config.clone())
     }
@@ -83,5 +102,20 @@ mod tests {
         assert!(shown.contains(id.fingerprint()) && !shown.contains("PRIVATE"), "{shown}");
         let other = TlsIdentity::generate(&["localhost".into()]).expect("identity");
         assert_ne!(id.fingerprint(), other.fingerprint());
+    }
+
+    /// Chromium's rules for a certificate accepted by its hash: ECDSA P-256, valid at most 14
+    /// days, and valid now.
+    #[test]
+    fn a_new_certificate_fits_webtransport_certificate_hashes() {
+        let id = TlsIdentity::generate(&["localhost".into()]).expect("identity");
+        let (_, cert) = x509_parser::parse_x509_certificate(id.certificate()).expect("parse");
+        let validity = cert.validity();
+        let days = (validity.not_after.timestamp() - validity.not_before.timestamp()) as f64 / 86_400.0;
+        assert!(days <= 14.0 && days > 12.0, "valid for {days} days");
+        assert!(validity.is_valid(), "{validity:?}");
+        assert_eq!(cert.public_key().algorithm.algorithm.to_id_string(), "1.2.840.10045.2.1", "an EC key");
+        let curve = cert.public_key().algorithm.parameters.as_ref().and_then(|p| p.as_oid().ok());
+        assert_eq!(curve.map(|c| c.to_id_string()).as_deref(), Some("1.2.840.10045.3.1.7"), "P-256");
     }
 }

@@ -161,12 +161,13 @@ pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
 
     let mut comparisons = Vec::new();
     for (i, report) in transports.iter().enumerate() {
-        let ws_transport = report.transport.websocket_partner();
-        if report.transport == ws_transport {
+        let partners = report.transport.websocket_partners();
+        if partners.contains(&report.transport) {
             continue;
         }
-        let Some(j) =
-            transports.iter().position(|t| t.transport == ws_transport && t.client == report.client)
+        let Some(j) = partners
+            .iter()
+            .find_map(|ws| transports.iter().position(|t| t.transport == *ws && t.client == report.client))
         else {
             continue;
         };

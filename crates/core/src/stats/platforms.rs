@@ -302,12 +302,11 @@ pub fn compare_platforms(runs: &[RunRecord], options: CompareOptions) -> Platfor
                     Some(t.cost(q)?.measured.as_ref()?.per_message * scale)
                 }))
             };
-            let ws = transport.websocket_partner();
-            let over_ws_median = (ws != transport)
-                .then(|| key_index(ws, client))
-                .flatten()
-                .map(|w| &pooled[g][w].1)
-                .filter(|w| w.count > 0)
+            let partners = transport.websocket_partners();
+            let over_ws_median = partners
+                .iter()
+                .filter(|ws| !partners.contains(&transport) && **ws != transport)
+                .find_map(|ws| key_index(*ws, client).map(|w| &pooled[g][w].1).filter(|w| w.count > 0))
                 .and_then(|w| Summary::ratio((summary, summary.p50_us), (w, w.p50_us)));
             let (mut vs_median, mut vs_p, mut vs_words) = (None, None, None);
             if g > 0 {

@@ -87,7 +87,15 @@ impl Link {
                     self.kept_alive_calls(traffic)
                 }
             }
-            Transport::WsPush | Transport::Sse => self.pushed(traffic, false),
+            // QUIC's handshake, TLS in it, takes 1 RTT, as TCP's alone does (0 RTT resumed).
+            Transport::Wt | Transport::WtDgram | Transport::H3 => {
+                if traffic.new_connections > 0.5 {
+                    self.fresh_calls(traffic, false)
+                } else {
+                    self.kept_alive_calls(traffic)
+                }
+            }
+            Transport::WsPush | Transport::Sse | Transport::WtPush => self.pushed(traffic, false),
             Transport::LongPoll => self.pushed(traffic, true),
             Transport::Poll => {
                 // An event waits half the poll interval on average for the poll that finds it.
@@ -183,7 +191,10 @@ impl Link {
                     "a new connection per call: TCP handshake, request: 2 RTT + bytes beyond the burst"
                 }
             }
-            Transport::WsPush | Transport::Sse => "one way + bytes beyond the burst",
+            Transport::Wt | Transport::WtDgram | Transport::H3 if traffic.new_connections > 0.5 => {
+                "a new connection per call: QUIC's handshake with TLS in it, request: 2 RTT + bytes beyond the burst"
+            }
+            Transport::WsPush | Transport::Sse | Transport::WtPush => "one way + bytes beyond the burst",
             Transport::LongPoll => "one way + bytes beyond the burst (after the next request, if later)",
             Transport::Poll => "half the poll interval + one way + bytes beyond the burst",
             _ => "1 RTT + bytes beyond the burst, at the plan's pace",

@@ -185,12 +185,14 @@ impl TlsUse {
     /// One line for a report.
     pub fn describe(&self) -> String {
         let n = self.connections.max(1);
+        // QUIC's stack does not say which suite it chose: no empty ", ," then.
+        let suite =
+            if self.cipher_suite.is_empty() { String::new() } else { format!(", {}", self.cipher_suite) };
         format!(
-            "{} ({}): {}, {}, ALPN {}; {} connection(s), {} resumed; handshake {} B out, {} B in per connection; server verified by {}",
+            "{} ({}): {}{suite}, ALPN {}; {} connection(s), {} resumed; handshake {} B out, {} B in per connection; server verified by {}",
             self.transport,
             self.client.name(),
             self.version,
-            self.cipher_suite,
             self.alpn.as_deref().unwrap_or("none"),
             self.connections,
             self.resumed,

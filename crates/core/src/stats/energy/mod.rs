@@ -312,13 +312,17 @@ fn compare(transports: &[TransportEnergy]) -> Vec<EnergyComparison> {
     let with_webview = transports.iter().any(|t| t.client == ClientKind::Webview);
     let mut out = Vec::new();
     for other in transports {
-        let ws = other.transport.websocket_partner();
-        if other.transport == ws {
+        let partners = other.transport.websocket_partners();
+        if partners.contains(&other.transport) {
             continue;
         }
-        let Some(ws_t) = transports.iter().find(|t| t.transport == ws && t.client == other.client) else {
+        let Some(ws_t) = partners
+            .iter()
+            .find_map(|ws| transports.iter().find(|t| t.transport == *ws && t.client == other.client))
+        else {
             continue;
         };
+        let ws = ws_t.transport;
         for quantity in Quantity::ALL {
             let (Some(a), Some(b)) = (
                 other.cost(quantity).and_then(|c| c.measured.as_ref()),

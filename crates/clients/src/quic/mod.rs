@@ -1,0 +1,122 @@
+//! Clients over QUIC (quinn, rustls with ring): WebTransport echo on a stream and by datagrams,
+//! WebTransport push ([`wt`], web-transport-quinn), and the AJAX echo over HTTP/3 ([`h3`],
+//! hyper's `h3`). Each client has a UDP socket of its own, so its connection's statistics are
+//! the bytes that crossed that socket both ways (QUIC packets: headers, ACKs, retransmissions),
+//! the handshake's counted apart, as the TLS clients count theirs below TLS.
+
+pub(crate) mod h3;
+pub(crate) mod wt;
+
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+
+use super::tls::Handshake;
+use super::wire::Route;
+use super::{ClientError, Measurement};
+
+/// How long a QUIC handshake may take before the server is called unreachable over UDP.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// One QUIC connection and the endpoint (UDP socket) it owns.
+pub(crate) struct QuicConn {
+    /// Kept so the socket lives as long as the connection.
+    _endpoint: quinn::Endpoint,
+    pub(crate) conn: quinn::Connection,
+}
+
+impl QuicConn {
+    /// Bytes this connection sent and received at its UDP socket so far: (out, in).
+    pub(crate) fn udp_totals(&self) -> (u64, u64) {
+        let stats = self.conn.stats();
+        (stats.udp_tx.bytes, stats.udp_rx.bytes)
+    }
+
+    /// The connection's opening, counted up to now: its QUIC handshake with TLS in it, and what
+    /// the client said before its first message (HTTP/3's settings, a WebTransport session's
+    /// CONNECT and its answer).
+    pub(crate) fn opened(&self, mut handshake: Handshake) -> Handshake {
+        (handshake.bytes_out, handshake.bytes_in) = self.udp_totals();
+        handshake
+    }
+
+    /// A measurement of one exchange that began at `sent_at` with the socket's totals `before`.
+    pub(crate) fn measured(
+        &self,
+        sent_at_unix_ns: i64,
+        latency_ns: u64,
+        server_time_unix_ns: Option<i64>,
+        before: (u64, u64),
+    ) -> Measurement {
+        let (out, inn) = self.udp_totals();
+        Measurement {
+            sent_at_unix_ns,
+            latency_ns,
+            server_time_unix_ns,
+            bytes_out: out - before.0,
+            bytes_in: inn - before.1,
+            server_cpu_ns: None,
+            new_connection: false,
+        }
+    }
+}
+
+/// Opens a QUIC connection for `url` (`https://host:port/…`; its relay's address when `route`
+/// has one), trusting the server as `route` says, with ALPN `h3`. The handshake comes back with
+/// its bytes.
+pub(crate) async fn connect(url: &str, route: &Route) -> Result<(QuicConn, Handshake), ClientError> {
+    let connect_err = |reason: String| ClientError::Connect { url: url.to_owned(), reason };
+    let (_, dial) = route.dial(url)?;
+    let remote = tokio::net::lookup_host(&dial.address)
+        .await
+        .map_err(|e| connect_err(e.to_string()))?
+        .next()
+        .ok_or_else(|| connect_err(format!("{} has no address", dial.address)))?;
+    let mut tls = (*route.trust.client_config(&[b"h3"]).map_err(connect_err)?).clone();
+    tls.enable_early_data = true;
+    let crypto =
+        quinn::crypto::rustls::QuicClientConfig::try_from(tls).map_err(|e| connect_err(e.to_string()))?;
+    let mut config = quinn::ClientConfig::new(Arc::new(crypto));
+    let mut transport = quinn::TransportConfig::default();
+    transport.max_idle_timeout(std::time::Duration::from_secs(120).try_into().ok());
+    config.transport_config(Arc::new(transport));
+    let local: SocketAddr = match remote {
+        SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+        SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+    };
+    let endpoint = quinn::Endpoint::client(local).map_err(|e| connect_err(e.to_string()))?;
+    let host = dial.host.trim_start_matches('[').trim_end_matches(']');
+    let connecting = endpoint.connect_with(config, remote, host).map_err(|e| connect_err(e.to_string()))?;
+    let conn = tokio::time::timeout(HANDSHAKE_TIMEOUT, connecting)
+        .await
+        .map_err(|_| {
+            connect_err(format!(
+                "no QUIC answer in {HANDSHAKE_TIMEOUT:?} (is UDP blocked, or does the server serve no HTTP/3?)"
+            ))
+        })?
+        .map_err(|e| connect_err(quic_reason(&e)))?;
+    let quic = QuicConn { _endpoint: endpoint, conn };
+    let (bytes_out, bytes_in) = quic.udp_totals();
+    let alpn = quic
+        .conn
+        .handshake_data()
+        .and_then(|d| d.downcast::<quinn::crypto::rustls::HandshakeData>().ok())
+        .and_then(|d| d.protocol.map(|p| String::from_utf8_lossy(&p).into_owned()));
+    let handshake = Handshake {
+        version: "TLS 1.3 (QUIC)".to_owned(),
+        // quinn does not say which suite rustls chose.
+        cipher_suite: String::new(),
+        alpn,
+        resumed: false,
+        bytes_out,
+        bytes_in,
+    };
+    Ok((quic, handshake))
+}
+
+/// A failed handshake in words a user can act on: a certificate refusal says why.
+fn quic_reason(e: &quinn::ConnectionError) -> String {
+    match e {
+        quinn::ConnectionError::TransportError(t) => format!("QUIC handshake failed: {t}"),
+        other => format!("QUIC handshake failed: {other}"),
+    }
+}

@@ -1,0 +1,197 @@
+//! WebTransport clients (web-transport-quinn): `wt`, echo on one long bidirectional stream (one
+//! JSON message per line, as the server's `/wt/echo` reads them); `wt-dgram`, echo by datagrams,
+//! where a datagram whose answer does not come within the wait is lost: counted, not sent
+//! again; `wt-push`, the server's events on the unidirectional stream it opens.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use super::QuicConn;
+use crate::tls::Handshake;
+use crate::wire::Route;
+use crate::{ClientError, ClientOptions, Measurement, elapsed_ns, payload_of};
+use duplex_model::clock::{now_unix_ns, secs_to_unix_ns, unix_ns_to_secs};
+use duplex_model::protocol::{EchoReplyView, echo_request_json};
+
+/// Longest line (message) read from a stream.
+const MAX_LINE: usize = 1 << 20;
+
+/// The shortest wait for a datagram's answer before it counts as lost; longer links wait four
+/// round trips.
+const MIN_DATAGRAM_WAIT: Duration = Duration::from_millis(250);
+
+async fn open(
+    url: &str,
+    route: &Route,
+) -> Result<(QuicConn, web_transport_quinn::Session, Handshake), ClientError> {
+    let connect_err = |reason: String| ClientError::Connect { url: url.to_owned(), reason };
+    let (quic, handshake) = super::connect(url, route).await?;
+    let parsed = url::Url::parse(url).map_err(|e| connect_err(e.to_string()))?;
+    let session = web_transport_quinn::Session::connect(quic.conn.clone(), parsed)
+        .await
+        .map_err(|e| connect_err(format!("WebTransport session refused: {e}")))?;
+    Ok((quic, session, handshake))
+}
+
+/// Lines read from a stream, kept across reads.
+struct Lines {
+    recv: web_transport_quinn::RecvStream,
+    buffer: Vec<u8>,
+}
+
+impl Lines {
+    async fn next(&mut self) -> Result<Vec<u8>, ClientError> {
+        loop {
+            if let Some(end) = self.buffer.iter().position(|b| *b == b'\n') {
+                let mut line: Vec<u8> = self.buffer.drain(..=end).collect();
+                line.pop();
+                return Ok(line);
+            }
+            if self.buffer.len() > MAX_LINE {
+                return Err(ClientError::Reply(format!("a message over {MAX_LINE} bytes")));
+            }
+            let mut chunk = [0u8; 4096];
+            match self.recv.read(&mut chunk).await {
+                Ok(Some(n)) => self.buffer.extend_from_slice(&chunk[..n]),
+                Ok(None) => return Err(ClientError::Closed("the server finished the stream".into())),
+                Err(e) => return Err(ClientError::Closed(e.to_string())),
+            }
+        }
+    }
+}
+
+/// How a WebTransport echo client sends its messages.
+enum Channel {
+    Stream { send: web_transport_quinn::SendStream, lines: Lines },
+    Datagram,
+}
+
+pub struct WtClient {
+    quic: QuicConn,
+    session: web_transport_quinn::Session,
+    channel: Channel,
+    payload: String,
+    pub(crate) handshakes: Vec<Handshake>,
+}
+
+impl WtClient {
+    /// A session at `url` (`https://host:port/wt/echo`), echoing on one stream or by datagrams.
+    pub async fn connect(
+        url: &str,
+        route: &Route,
+        options: &ClientOptions,
+        datagrams: bool,
+    ) -> Result<WtClient, ClientError> {
+        let (quic, session, handshake) = open(url, route).await?;
+        let channel = if datagrams {
+            Channel::Datagram
+        } else {
+            let (send, recv) = session.open_bi().await.map_err(|e| ClientError::Closed(e.to_string()))?;
+            Channel::Stream { send, lines: Lines { recv, buffer: Vec::new() } }
+        };
+        let handshakes = vec![quic.opened(handshake)];
+        Ok(WtClient { quic, session, channel, payload: payload_of(options.payload_bytes), handshakes })
+    }
+
+    pub async fn echo(&mut self, seq: u64) -> Result<Measurement, ClientError> {
+        let sent_at = now_unix_ns();
+        let message = echo_request_json(unix_ns_to_secs(sent_at), seq, &self.payload);
+        let before = self.quic.udp_totals();
+        let start = Instant::now();
+        let reply = match &mut self.channel {
+            Channel::Stream { send, lines } => {
+                let mut line = message.into_bytes();
+                line.push(b'\n');
+                send.write_all(&line).await.map_err(|e| ClientError::Closed(e.to_string()))?;
+                let reply = lines.next().await?;
+                check_seq(&reply, seq)?
+            }
+            Channel::Datagram => {
+                self.session
+                    .send_datagram(Bytes::from(message))
+                    .map_err(|e| ClientError::Closed(e.to_string()))?;
+                let wait = (self.quic.conn.rtt() * 4).max(MIN_DATAGRAM_WAIT);
+                let deadline = tokio::time::Instant::now() + wait;
+                loop {
+                    let datagram = match tokio::time::timeout_at(deadline, self.session.read_datagram()).await
+                    {
+                        Ok(read) => read.map_err(|e| ClientError::Closed(e.to_string()))?,
+                        Err(_) => return Err(ClientError::Lost(wait)),
+                    };
+                    // An answer to an earlier datagram, come after its wait: skipped.
+                    match check_seq(&datagram, seq) {
+                        Ok(view) => break view,
+                        Err(_) => continue,
+                    }
+                }
+            }
+        };
+        let latency_ns = elapsed_ns(start);
+        Ok(self.quic.measured(sent_at, latency_ns, secs_to_unix_ns(reply.server_time), before))
+    }
+
+    pub async fn close(self) {
+        self.session.close(0, b"done");
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.quic.conn.closed()).await;
+    }
+}
+
+fn check_seq(reply: &[u8], seq: u64) -> Result<EchoReplyView, ClientError> {
+    let view = EchoReplyView::parse(reply).map_err(|e| ClientError::Reply(e.to_string()))?;
+    if view.seq != Some(seq) {
+        return Err(ClientError::Reply(format!("expected seq {seq}, got {:?}", view.seq)));
+    }
+    Ok(view)
+}
+
+/// Server events on the unidirectional stream a `/wt/push` session's server opens.
+pub struct WtPushClient {
+    quic: QuicConn,
+    session: web_transport_quinn::Session,
+    lines: Lines,
+    /// The socket's totals when the last event was read.
+    counted: (u64, u64),
+    pub(crate) handshakes: Vec<Handshake>,
+}
+
+impl WtPushClient {
+    pub async fn connect(url: &str, route: &Route) -> Result<WtPushClient, ClientError> {
+        let (quic, session, handshake) = open(url, route).await?;
+        let recv = session.accept_uni().await.map_err(|e| ClientError::Closed(e.to_string()))?;
+        let handshake = quic.opened(handshake);
+        let counted = quic.udp_totals();
+        let lines = Lines { recv, buffer: Vec::new() };
+        Ok(WtPushClient { quic, session, lines, counted, handshakes: vec![handshake] })
+    }
+
+    /// The next event; its bytes are the socket's since the event before (events come several
+    /// to a packet at times, so one event's own share cannot be told apart).
+    pub async fn next_event(&mut self) -> Result<Measurement, ClientError> {
+        let line = self.lines.next().await?;
+        let event = crate::push::parse_event(&line)?;
+        let now = self.quic.udp_totals();
+        let (out, inn) = (now.0 - self.counted.0, now.1 - self.counted.1);
+        self.counted = now;
+        Ok(crate::push::measurement_of(&event, out, inn))
+    }
+
+    /// Drops the events that came while the client was not measuring, and their bytes.
+    pub async fn resync(&mut self) {
+        use futures_util::FutureExt;
+        let mut chunk = [0u8; 4096];
+        while let Some(Ok(Some(n))) = self.lines.recv.read(&mut chunk).now_or_never() {
+            self.lines.buffer.extend_from_slice(&chunk[..n]);
+        }
+        // Whole lines go; a line begun stays for the next event.
+        if let Some(last) = self.lines.buffer.iter().rposition(|b| *b == b'\n') {
+            self.lines.buffer.drain(..=last);
+        }
+        self.counted = self.quic.udp_totals();
+    }
+
+    pub async fn close(self) {
+        self.session.close(0, b"done");
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.quic.conn.closed()).await;
+    }
+}

@@ -1,0 +1,179 @@
+//! HTTP/3 and WebTransport on UDP, on the same port number as TCP (when TLS is on: QUIC has no
+//! cleartext). One QUIC endpoint (quinn) serves both, told apart per request as browsers send
+//! them: an extended CONNECT with `:protocol webtransport` opens a WebTransport session
+//! ([`session`]); anything else is an HTTP/3 request answered by the same axum routes as over
+//! TCP ([`request`]), so the AJAX echo and the event endpoints are the same code over h3 as
+//! over h1 and h2.
+//!
+//! Why these crates: quinn is the maintained QUIC stack on rustls (with ring, as everything else
+//! here); `h3` + `h3-quinn` are hyper's HTTP/3, and `h3-webtransport` its WebTransport sessions
+//! on the same HTTP/3 connection, so one UDP port serves HTTP/3 requests and WebTransport
+//! sessions alike (`wtransport` and `web-transport-quinn` serve WebTransport sessions only).
+//!
+//! The TCP side's limits apply: connections in total and per peer (the same count, so TCP and
+//! QUIC together stay under them), streams per connection, header bytes, message size and the
+//! idle time. A flood of Initial packets gets stateless Retry once handshakes pile up, so a
+//! spoofed source costs the server one packet and no state; a flood of streams is held by QUIC's
+//! stream credit (`max_streams_per_connection`).
+
+mod request;
+mod session;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use bytes::Bytes;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::listen::Connections;
+use crate::{AppState, Limits, TlsIdentity};
+
+/// Handshakes in progress above which a new client must prove its address first (Retry).
+const HANDSHAKES_BEFORE_RETRY: usize = 64;
+
+type H3Connection = h3::server::Connection<h3_quinn::Connection, Bytes>;
+type H3Stream = h3::server::RequestStream<h3_quinn::BidiStream<Bytes>, Bytes>;
+
+/// A QUIC endpoint on `addr` (UDP), with the server's certificate, ALPN `h3` and its limits.
+pub(crate) fn bind(addr: SocketAddr, tls: &TlsIdentity, limits: &Limits) -> std::io::Result<quinn::Endpoint> {
+    let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(tls.quic_config())
+        .map_err(|e| std::io::Error::other(format!("cannot use the certificate for QUIC: {e}")))?;
+    let mut server = quinn::ServerConfig::with_crypto(Arc::new(crypto));
+    let mut transport = quinn::TransportConfig::default();
+    transport
+        .max_concurrent_bidi_streams(limits.max_streams_per_connection.into())
+        // HTTP/3's control and QPACK streams, and a WebTransport client's own.
+        .max_concurrent_uni_streams(16u32.into())
+        .max_idle_timeout(limits.ws_idle_timeout.try_into().ok())
+        .datagram_receive_buffer_size(Some(1 << 20));
+    server.transport_config(Arc::new(transport));
+    server.max_incoming(limits.max_connections.max(1));
+    quinn::Endpoint::server(server, addr)
+}
+
+/// What every connection's task needs.
+struct Shared {
+    app: Router,
+    state: AppState,
+    limits: Limits,
+    handshaking: AtomicUsize,
+}
+
+/// Serves `endpoint` until `shutdown`; connections count against `connections` with TCP's.
+pub(crate) async fn serve(
+    endpoint: quinn::Endpoint,
+    app: Router,
+    state: AppState,
+    connections: Arc<Connections>,
+    shutdown: CancellationToken,
+) {
+    let limits = state.config.limits.clone();
+    let shared = Arc::new(Shared { app, state, limits, handshaking: AtomicUsize::new(0) });
+    let in_flight = TaskTracker::new();
+    loop {
+        let incoming = tokio::select! {
+            incoming = endpoint.accept() => match incoming {
+                Some(incoming) => incoming,
+                None => break,
+            },
+            _ = shutdown.cancelled() => break,
+        };
+        let peer = incoming.remote_address();
+        if !incoming.remote_address_validated()
+            && shared.handshaking.load(Ordering::Relaxed) >= HANDSHAKES_BEFORE_RETRY
+        {
+            // Stateless: a spoofed source never answers, a real client comes back validated.
+            let _ = incoming.retry();
+            continue;
+        }
+        let slot = match connections.admit(peer.ip(), &shared.limits) {
+            Ok(slot) => slot,
+            Err(reason) => {
+                tracing::debug!("QUIC connection from {peer} refused: {reason}");
+                incoming.refuse();
+                continue;
+            }
+        };
+        let shared = shared.clone();
+        let stop = shutdown.clone();
+        in_flight.spawn(async move {
+            let _slot = slot;
+            shared.handshaking.fetch_add(1, Ordering::Relaxed);
+            let connected = tokio::time::timeout(shared.limits.header_timeout, incoming).await;
+            shared.handshaking.fetch_sub(1, Ordering::Relaxed);
+            let result = match connected {
+                Ok(Ok(conn)) => serve_connection(conn, peer, &shared, stop).await,
+                Ok(Err(e)) => Err(format!("QUIC handshake failed: {e}")),
+                Err(_) => Err("QUIC handshake not finished in time".into()),
+            };
+            if let Err(e) = result {
+                tracing::debug!("QUIC connection from {peer} ended: {e}");
+            }
+        });
+    }
+    endpoint.close(0u32.into(), b"server shutting down");
+    in_flight.close();
+    let _ = tokio::time::timeout(Duration::from_secs(5), in_flight.wait()).await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), endpoint.wait_idle()).await;
+}
+
+/// One QUIC connection: HTTP/3 requests until it closes, or a WebTransport session, which then
+/// owns the connection (and answers HTTP/3 requests that come on it).
+async fn serve_connection(
+    conn: quinn::Connection,
+    peer: SocketAddr,
+    shared: &Arc<Shared>,
+    stop: CancellationToken,
+) -> Result<(), String> {
+    let mut h3: H3Connection = h3::server::builder()
+        .enable_webtransport(true)
+        .enable_extended_connect(true)
+        .enable_datagram(true)
+        .max_webtransport_sessions(1)
+        .send_grease(true)
+        .max_field_section_size(shared.limits.max_header_bytes as u64)
+        .build(h3_quinn::Connection::new(conn))
+        .await
+        .map_err(|e| format!("HTTP/3 did not start: {e}"))?;
+    let requests = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    loop {
+        let accepted = tokio::select! {
+            accepted = h3.accept() => accepted,
+            _ = stop.cancelled() => {
+                let _ = tokio::time::timeout(Duration::from_secs(1), h3.shutdown(0)).await;
+                return Ok(());
+            }
+        };
+        let resolver = match accepted {
+            Ok(Some(resolver)) => resolver,
+            Ok(None) => return Ok(()),
+            Err(e) if e.is_h3_no_error() => return Ok(()),
+            Err(e) => return Err(e.to_string()),
+        };
+        let resolved = tokio::time::timeout(shared.limits.header_timeout, resolver.resolve_request()).await;
+        let (request, stream) = match resolved {
+            Ok(Ok(resolved)) => resolved,
+            Ok(Err(e)) => {
+                tracing::debug!("HTTP/3 request from {peer} refused: {e}");
+                continue;
+            }
+            Err(_) => return Err("request headers not sent in time".into()),
+        };
+        let n = requests.fetch_add(1, Ordering::Relaxed) + 1;
+        if session::is_webtransport(&request) {
+            return session::serve(request, stream, h3, peer, shared.clone(), stop).await;
+        }
+        tokio::spawn(request::serve(
+            shared.app.clone(),
+            request,
+            stream,
+            peer,
+            n,
+            shared.state.config.max_message_bytes,
+        ));
+    }
+}
