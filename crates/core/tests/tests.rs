@@ -17,6 +17,7 @@ mod monitor;
 mod pacing;
 mod paper;
 mod power;
+mod quic;
 mod server;
 mod stats;
 mod tls;

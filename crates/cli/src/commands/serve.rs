@@ -233,11 +233,17 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     out(&format!(
         "duplex echo server on {addr}\n  HTTP/1.1 and HTTP/2, cleartext and TLS, all on this one port\n"
     ));
+    if let Some(quic) = server.quic_addr() {
+        out(&format!(
+            "  HTTP/3 and WebTransport on UDP {quic}: https://{quic}/wt/echo | /wt/plain | /wt/push\n"
+        ));
+    }
     let fingerprint = server.tls().map(|t| t.fingerprint().to_owned());
     if let Some(f) = &fingerprint {
         out(&format!(
-            "  TLS certificate made at start, SHA-256 {f}\n  \
-             (clients elsewhere trust exactly it with --fingerprint; browsers ask you to accept it)\n"
+            "  TLS certificate made at start, valid 13 days, SHA-256 {f}\n  \
+             (clients elsewhere trust exactly it with --fingerprint; browsers ask you to accept it,\n  \
+             or take it by this hash for WebTransport: serverCertificateHashes)\n"
         ));
     }
     let pin = fingerprint.map(|f| format!(" --fingerprint {f}")).unwrap_or_default();

@@ -165,7 +165,16 @@ async fn serve_connection(
         };
         let n = requests.fetch_add(1, Ordering::Relaxed) + 1;
         if session::is_webtransport(&request) {
-            return session::serve(request, stream, h3, peer, shared.clone(), stop).await;
+            match session::admit(&request, shared) {
+                Ok(kind) => {
+                    return session::accept(request, stream, h3, kind, peer, shared.clone(), stop).await;
+                }
+                // Refused: the connection stays for the answer to reach the client.
+                Err(refusal) => {
+                    tokio::spawn(session::refuse(stream, refusal));
+                    continue;
+                }
+            }
         }
         tokio::spawn(request::serve(
             shared.app.clone(),

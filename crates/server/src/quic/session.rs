@@ -35,7 +35,7 @@ pub(super) fn is_webtransport(request: &http::Request<()>) -> bool {
 
 /// What a session does, by its path.
 #[derive(Clone, Copy, PartialEq)]
-enum Kind {
+pub(super) enum Kind {
     Echo,
     Plain,
     Push { datagrams: bool },
@@ -51,36 +51,35 @@ fn kind_of(uri: &http::Uri) -> Option<Kind> {
     }
 }
 
-/// Accepts or refuses the session, then serves it until it closes or the server stops.
-pub(super) async fn serve(
-    request: http::Request<()>,
-    mut stream: H3Stream,
-    conn: H3Connection,
-    peer: SocketAddr,
-    shared: Arc<Shared>,
-    stop: CancellationToken,
-) -> Result<(), String> {
-    let refusal = match (
-        crate::access::refusal(&shared.state, request.headers(), request.uri(), true),
-        kind_of(request.uri()),
-    ) {
-        (Some(refusal), _) => refusal,
-        (None, None) => axum::response::IntoResponse::into_response(crate::ApiError {
+/// Why a session may not open (its answer), or what it does: refused as a WebSocket upgrade
+/// would be (Host, token, Origin), or for a path that is no session's.
+pub(super) fn admit(
+    request: &http::Request<()>,
+    shared: &Shared,
+) -> Result<Kind, Box<axum::response::Response>> {
+    if let Some(refusal) = crate::access::refusal(&shared.state, request.headers(), request.uri(), true) {
+        return Err(Box::new(refusal));
+    }
+    kind_of(request.uri()).ok_or_else(|| {
+        Box::new(axum::response::IntoResponse::into_response(crate::ApiError {
             status: http::StatusCode::NOT_FOUND,
             reason: format!(
                 "no WebTransport endpoint at {}: this server has /wt/echo, /wt/plain and /wt/push",
                 request.uri().path()
             ),
-        }),
-        (None, Some(kind)) => return accept(request, stream, conn, kind, peer, shared, stop).await,
-    };
+        }))
+    })
+}
+
+/// Sends a refusal's status and headers, and ends the stream (its body would need a session).
+pub(super) async fn refuse(mut stream: H3Stream, refusal: Box<axum::response::Response>) {
     let (parts, _) = refusal.into_parts();
     let _ = stream.send_response(http::Response::from_parts(parts, ())).await;
     let _ = stream.finish().await;
-    Ok(())
 }
 
-async fn accept(
+/// Accepts the session, then serves it until it closes or the server stops.
+pub(super) async fn accept(
     request: http::Request<()>,
     stream: H3Stream,
     conn: H3Connection,

@@ -1,0 +1,263 @@
+//! QUIC: HTTP/3 and WebTransport against the embedded server, its bytes checked by a UDP
+//! relay that counts them, loss through a relay that drops packets, and floods of Initials and
+//! of streams while a normal client keeps measuring.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use duplex_core::clients::{Client, ClientError, ClientOptions, Endpoints, Pattern, Transport, Trust};
+
+use crate::util::server;
+
+/// Relays UDP between one client and `upstream`, counting the bytes of what crosses (UDP
+/// payloads: QUIC packets). `drop_every`: of the packets of at least `min_len` bytes after the
+/// first 20 each way (the handshake's), every n-th is dropped, in each direction.
+async fn counting_udp_proxy(
+    upstream: std::net::SocketAddr,
+    drop_every: Option<(u64, usize)>,
+) -> (std::net::SocketAddr, Arc<AtomicU64>, Arc<AtomicU64>) {
+    let outer = Arc::new(tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
+    let inner = Arc::new(tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
+    inner.connect(upstream).await.expect("connect");
+    let addr = outer.local_addr().expect("addr");
+    let (up, down) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let dropped = move |seen: &mut (u64, u64), len: usize| match drop_every {
+        Some((n, min_len)) if len >= min_len => {
+            seen.0 += 1;
+            seen.0 > 20 && seen.0.is_multiple_of(n)
+        }
+        _ => {
+            seen.1 += 1;
+            false
+        }
+    };
+    let client = Arc::new(tokio::sync::Mutex::new(None::<std::net::SocketAddr>));
+    let (o, i, u, c) = (outer.clone(), inner.clone(), up.clone(), client.clone());
+    tokio::spawn(async move {
+        let (mut buf, mut seen) = (vec![0u8; 65536], (0, 0));
+        while let Ok((n, from)) = o.recv_from(&mut buf).await {
+            *c.lock().await = Some(from);
+            u.fetch_add(n as u64, Ordering::SeqCst);
+            if !dropped(&mut seen, n) {
+                let _ = i.send(&buf[..n]).await;
+            }
+        }
+    });
+    let d = down.clone();
+    tokio::spawn(async move {
+        let (mut buf, mut seen) = (vec![0u8; 65536], (0, 0));
+        while let Ok(n) = inner.recv(&mut buf).await {
+            let to = *client.lock().await;
+            if let Some(to) = to
+                && !dropped(&mut seen, n)
+            {
+                d.fetch_add(n as u64, Ordering::SeqCst);
+                let _ = outer.send_to(&buf[..n], to).await;
+            }
+        }
+    });
+    (addr, up, down)
+}
+
+/// QUIC's bytes are counted at each client's UDP socket: with the handshake's, they are what a
+/// UDP relay in between counts, but for the closing packets.
+#[tokio::test]
+async fn quic_bytes_match_a_counting_udp_proxy() {
+    let server = server().await;
+    let quic = server.quic_addr().expect("QUIC on with TLS");
+    assert_eq!(quic, server.local_addr(), "the same port number");
+    let pin = Trust::Pinned(server.tls().expect("TLS on").certificate().clone());
+    for transport in [Transport::Wt, Transport::WtDgram, Transport::H3, Transport::WtPush] {
+        let (proxy, up, down) = counting_udp_proxy(quic, None).await;
+        let endpoints = Endpoints::for_addr(proxy).trusting(pin.clone());
+        let options = ClientOptions { payload_bytes: 100, ..ClientOptions::default() };
+        let mut client =
+            Client::connect(transport, &endpoints, &options, &Default::default()).await.expect("connect");
+        let (mut out, mut inn) =
+            client.handshakes().iter().fold((0, 0), |(o, i), h| (o + h.bytes_out, i + h.bytes_in));
+        assert!(out > 1200 && inn > 0, "{transport}: a QUIC Initial is padded to 1200 bytes: {out}");
+        let mut sum = (0, 0);
+        for seq in 1..=25 {
+            let m = client.measure(seq).await.expect("measure");
+            assert!(m.bytes_in > 0, "{transport}");
+            sum = (sum.0 + m.bytes_out, sum.1 + m.bytes_in);
+        }
+        out += sum.0;
+        inn += sum.1;
+        client.close().await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let (u, d) = (up.load(Ordering::SeqCst), down.load(Ordering::SeqCst));
+        // Besides the opening and the calls: the closing packets (about 70 bytes each way here);
+        // a push client's events that came before its first call, and ACKs for them.
+        let (slack_up, slack_down) = if transport == Transport::WtPush { (1_000, 4_000) } else { (200, 200) };
+        assert!(u >= out && u - out < slack_up, "{transport}: proxy {u} B up vs client {out}");
+        assert!(d >= inn && d - inn < slack_down, "{transport}: proxy {d} B down vs client {inn}");
+        if transport.pattern() == Pattern::RoundTrip {
+            // A 100-byte payload's message is in every call's bytes, each way.
+            assert!(sum.0 > 25 * 100 && sum.1 > 25 * 100, "{transport}: {sum:?}");
+        }
+    }
+}
+
+/// A lost datagram is counted as lost, not sent again: through a relay that drops every tenth
+/// packet big enough to carry a message, each way, about 1 - 0.9² of the echoes are lost; the
+/// stream echo over the same relay loses none (QUIC retransmits its frames).
+#[tokio::test]
+async fn lost_datagrams_are_counted_and_streams_retransmit() {
+    let server = server().await;
+    let quic = server.quic_addr().expect("QUIC on");
+    let pin = Trust::Pinned(server.tls().expect("TLS on").certificate().clone());
+    for transport in [Transport::WtDgram, Transport::Wt] {
+        let (proxy, _, _) = counting_udp_proxy(quic, Some((10, 90))).await;
+        let endpoints = Endpoints::for_addr(proxy).trusting(pin.clone());
+        let mut client =
+            Client::connect(transport, &endpoints, &ClientOptions::default(), &Default::default())
+                .await
+                .expect("connect");
+        let (mut lost, calls) = (0, 200);
+        for seq in 1..=calls {
+            match client.measure(seq).await {
+                Ok(_) => {}
+                Err(ClientError::Lost(_)) => lost += 1,
+                Err(e) => panic!("{transport}: {e}"),
+            }
+        }
+        let share = f64::from(lost) / calls as f64;
+        if transport == Transport::WtDgram {
+            assert!((0.15..=0.23).contains(&share), "{transport}: lost {lost} of {calls}");
+        } else {
+            assert_eq!(lost, 0, "{transport}");
+        }
+        client.close().await;
+    }
+}
+
+/// A normal client measures while the server is flooded: 400 handshakes begun and abandoned
+/// (Initial packets, each asking for connection state), junk the size of Initials, and a
+/// WebTransport session that opens streams as fast as QUIC's credit lets it and never writes.
+#[tokio::test]
+async fn floods_of_initials_and_streams_leave_others_served() {
+    let server = server().await;
+    let quic = server.quic_addr().expect("QUIC on");
+    let pin = Trust::Pinned(server.tls().expect("TLS on").certificate().clone());
+    let endpoints = Endpoints::for_addr(quic).trusting(pin.clone());
+    let mut normal =
+        Client::connect(Transport::Wt, &endpoints, &ClientOptions::default(), &Default::default())
+            .await
+            .expect("connect");
+
+    // Initials: real ones from a QUIC client that never finishes its handshakes.
+    let crypto = Trust::Insecure.client_config(&[b"h3"]).expect("config");
+    let crypto = quinn::crypto::rustls::QuicClientConfig::try_from((*crypto).clone()).expect("QUIC crypto");
+    let flooder = quinn::Endpoint::client("127.0.0.1:0".parse().expect("addr")).expect("endpoint");
+    let config = quinn::ClientConfig::new(Arc::new(crypto));
+    let mut abandoned = Vec::new();
+    for _ in 0..400 {
+        if let Ok(connecting) = flooder.connect_with(config.clone(), quic, "localhost") {
+            abandoned.push(tokio::spawn(tokio::time::timeout(Duration::from_millis(1), connecting)));
+        }
+    }
+    // Junk: 1,200-byte datagrams that look like long-header packets and decrypt to nothing.
+    let junk = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+    for i in 0..2_000u32 {
+        let mut packet = vec![0xc3u8; 1200];
+        packet[1..5].copy_from_slice(&1u32.to_be_bytes());
+        packet[6..10].copy_from_slice(&i.to_be_bytes());
+        let _ = junk.send_to(&packet, quic).await;
+    }
+    // Streams: a session that opens as many as it is allowed and leaves them all waiting.
+    let hog_endpoints = Endpoints::for_addr(quic).trusting(pin);
+    let hog = tokio::spawn(async move {
+        let session = web_transport_quinn::Client::new(
+            quinn::Endpoint::client("127.0.0.1:0".parse().expect("addr")).expect("endpoint"),
+            {
+                let tls = hog_endpoints.route.trust.client_config(&[b"h3"]).expect("config");
+                quinn::ClientConfig::new(Arc::new(
+                    quinn::crypto::rustls::QuicClientConfig::try_from((*tls).clone()).expect("crypto"),
+                ))
+            },
+        )
+        .connect(url::Url::parse(&hog_endpoints.wt_echo).expect("url"))
+        .await
+        .expect("session");
+        let mut open = Vec::new();
+        for _ in 0..1_000 {
+            match tokio::time::timeout(Duration::from_millis(200), session.open_bi()).await {
+                Ok(Ok((mut send, recv))) => {
+                    let _ = send.write_all(b"{").await;
+                    open.push((send, recv));
+                }
+                _ => break,
+            }
+        }
+        (open.len(), session)
+    });
+
+    for seq in 1..=200 {
+        normal.measure(seq).await.unwrap_or_else(|e| panic!("call {seq} during the floods: {e}"));
+    }
+    let (streams, _session) = hog.await.expect("hog");
+    assert!(streams <= 256, "the server's stream credit held the hog to its limit: {streams}");
+    assert!(streams >= 100, "the hog had streams to hold: {streams}");
+    normal.close().await;
+    for a in abandoned {
+        let _ = a.await;
+    }
+    // After the floods, a new client is still served.
+    let mut after =
+        Client::connect(Transport::H3, &endpoints, &ClientOptions::default(), &Default::default())
+            .await
+            .expect("a new client after the floods");
+    after.measure(1).await.expect("answered");
+}
+
+/// A QUIC connection to `addr` that trusts anything, for sessions the server should refuse.
+async fn raw_connection(addr: std::net::SocketAddr) -> quinn::Connection {
+    let crypto = Trust::Insecure.client_config(&[b"h3"]).expect("config");
+    let crypto = quinn::crypto::rustls::QuicClientConfig::try_from((*crypto).clone()).expect("QUIC crypto");
+    let endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().expect("addr")).expect("endpoint");
+    let conn = endpoint
+        .connect_with(quinn::ClientConfig::new(Arc::new(crypto)), addr, "localhost")
+        .expect("connect")
+        .await
+        .expect("handshake");
+    // The endpoint's socket lives with its connections.
+    std::mem::forget(endpoint);
+    conn
+}
+
+/// A WebTransport session is admitted as a WebSocket upgrade is: a page of another origin, a
+/// name the server does not answer to (DNS rebinding) and an unknown path are refused, before
+/// any session exists.
+#[tokio::test]
+async fn foreign_pages_rebound_names_and_unknown_paths_get_no_session() {
+    let server = server().await;
+    let quic = server.quic_addr().expect("QUIC on");
+    let port = quic.port();
+    let cases = [
+        (format!("https://127.0.0.1:{port}/wt/echo"), Some("https://evil.example"), "403"),
+        (format!("https://rebind.example:{port}/wt/echo"), None, "403"),
+        (format!("https://127.0.0.1:{port}/wt/nothing"), None, "404"),
+    ];
+    for (url, origin, status) in cases {
+        let mut request = web_transport_proto::ConnectRequest::new(url::Url::parse(&url).expect("url"));
+        if let Some(origin) = origin {
+            request.headers.insert(http::header::ORIGIN, http::HeaderValue::from_static(origin));
+        }
+        let refused = web_transport_quinn::Session::connect(raw_connection(quic).await, request).await;
+        let error = refused.err().unwrap_or_else(|| panic!("{url} (origin {origin:?}) was given a session"));
+        assert!(error.to_string().contains(status), "{url}: {error}");
+    }
+    // The server's own page may.
+    let mut own = web_transport_proto::ConnectRequest::new(
+        url::Url::parse(&format!("https://127.0.0.1:{port}/wt/echo")).expect("url"),
+    );
+    own.headers.insert(
+        http::header::ORIGIN,
+        http::HeaderValue::from_str(&format!("https://127.0.0.1:{port}")).expect("origin"),
+    );
+    web_transport_quinn::Session::connect(raw_connection(quic).await, own)
+        .await
+        .expect("the server's own page");
+}
