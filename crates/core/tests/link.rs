@@ -370,3 +370,37 @@ async fn calls_that_reopen_a_closed_keep_alive_connection_are_counted_and_modell
         model.notes
     );
 }
+
+/// Over a lossy link, WebTransport datagrams show loss and no delay, and TCP (ws) and QUIC
+/// streams (wt) show delay and no loss: the relay drops UDP datagrams at the link's rate, and a
+/// lost TCP segment arrives one tail-loss probe later.
+#[tokio::test]
+async fn over_a_lossy_link_datagrams_are_lost_and_streams_come_late() {
+    let plan = Plan {
+        sets: 1,
+        calls: 300,
+        warmup: 2,
+        link: Some(Link::parse("rtt=10ms,loss=5%").expect("link")),
+        ..small_plan(&[Transport::Ws, Transport::Wt, Transport::WtDgram])
+    };
+    let record = run_embedded(plan).await;
+    assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
+    let of = |t: Transport| record.samples.iter().filter(move |s| s.transport == t);
+    let lost =
+        of(Transport::WtDgram).filter(|s| s.error.as_deref().is_some_and(|e| e.contains("lost"))).count();
+    // An echo is lost when its request or its answer is: 1 − 0.95² = 9.75 % of 300, ± 4 σ.
+    assert!((12..=48).contains(&lost), "wt-dgram lost {lost} of 300");
+    assert!(
+        of(Transport::WtDgram).all(|s| s.is_ok() || s.error.as_deref().is_some_and(|e| e.contains("lost")))
+    );
+    // A lost segment or packet costs a retransmission: over TCP a tail-loss probe (2 RTT and
+    // 200 ms for a segment alone in flight), over QUIC its probe timeout (RTT-scaled, tens of ms).
+    for (t, probe_ms) in [(Transport::Ws, 150), (Transport::Wt, 30)] {
+        assert!(of(t).all(|s| s.is_ok()), "{t}: streams lose nothing");
+        let late = of(t).filter(|s| s.latency_ns > probe_ms * 1_000_000).count();
+        assert!(late >= 5, "{t}: {late} calls over {probe_ms} ms");
+    }
+    // A datagram that arrives was never resent: none waits as long as TCP's probe.
+    let slowest = of(Transport::WtDgram).filter(|s| s.is_ok()).map(|s| s.latency_ns).max().unwrap_or(0);
+    assert!(slowest < 150_000_000, "wt-dgram's slowest answered call: {slowest} ns");
+}

@@ -80,7 +80,8 @@ async fn quic_bytes_match_a_counting_udp_proxy() {
         let mut sum = (0, 0);
         for seq in 1..=25 {
             let m = client.measure(seq).await.expect("measure");
-            assert!(m.bytes_in > 0, "{transport}");
+            // Events that came in one packet: the first carries their bytes.
+            assert!(m.bytes_in > 0 || transport == Transport::WtPush, "{transport}");
             sum = (sum.0 + m.bytes_out, sum.1 + m.bytes_in);
         }
         out += sum.0;

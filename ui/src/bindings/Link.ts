@@ -38,4 +38,10 @@ burst_bytes: number,
  * Bytes a direction may hold queued; when full the relay stops reading (the sender's TCP
  * window fills). None: no limit.
  */
-queue_bytes: number | null, };
+queue_bytes: number | null, 
+/**
+ * Packets lost, % each way. UDP's are dropped (QUIC resends stream data, datagrams stay
+ * lost); over TCP, which never loses what it delivers, a lost segment arrives one
+ * retransmission later instead (see [`Schedule`]).
+ */
+loss_percent: number, };

@@ -7,6 +7,7 @@
 //! The conditions themselves, their profiles and what they predict are `duplex_model::link`.
 
 mod relay;
+mod udp;
 
 pub use duplex_model::link::{CHUNK, LabelledLink, Link, LinkError, Schedule};
 pub use relay::{Relay, RelayStats};

@@ -3,6 +3,7 @@
 //! says. A new connection sends nothing before the round trip of the TCP handshake a local
 //! accept did not cost, so TLS, HTTP/2 and WebSocket handshakes over the relay cost their own
 //! round trips by themselves. The link's model ([`Link::predict_us`]) runs the same schedules.
+//! The same port number carries UDP for QUIC ([`super::udp`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,6 +26,9 @@ pub struct RelayStats {
     pub bytes_down: AtomicU64,
     /// Connections the server refused or that failed on the way.
     pub failures: AtomicU64,
+    /// Datagrams the link lost (UDP), client to server and back.
+    pub datagrams_lost_up: AtomicU64,
+    pub datagrams_lost_down: AtomicU64,
 }
 
 /// A running relay; dropped, it stops and closes every connection it carries.
@@ -56,10 +60,13 @@ impl Relay {
     /// The same on `bind`: a LAN host's relay, which other devices' browsers reach.
     pub async fn start_on(bind: SocketAddr, link: &Link, upstream: &[SocketAddr]) -> std::io::Result<Relay> {
         let upstream: Arc<[SocketAddr]> = upstream.into();
-        let listener = TcpListener::bind(bind).await?;
+        let (listener, udp) = bind_both(bind).await?;
         let addr = listener.local_addr()?;
         let stats = Arc::new(RelayStats::default());
         let stop = CancellationToken::new();
+        if let Some(&first) = upstream.first() {
+            tokio::spawn(super::udp::carry(udp, first, link.clone(), stats.clone(), stop.clone()));
+        }
         let (link, task_stats, task_stop) = (link.clone(), stats.clone(), stop.clone());
         tokio::spawn(async move {
             let mut seed = 0u64;
@@ -96,6 +103,23 @@ impl Relay {
 impl Drop for Relay {
     fn drop(&mut self) {
         self.stop.cancel();
+    }
+}
+
+/// A TCP listener and a UDP socket on the same port number (QUIC goes where TCP goes); a free
+/// port (0) whose UDP twin is taken is given back for another.
+async fn bind_both(bind: SocketAddr) -> std::io::Result<(TcpListener, tokio::net::UdpSocket)> {
+    let mut tries = 0;
+    loop {
+        let listener = TcpListener::bind(bind).await?;
+        let port = listener.local_addr()?.port();
+        match tokio::net::UdpSocket::bind(SocketAddr::new(bind.ip(), port)).await {
+            Ok(udp) => return Ok((listener, udp)),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && bind.port() == 0 && tries < 16 => {
+                tries += 1
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -170,7 +194,7 @@ const TIMER_SLACK: Duration =
 /// Timers fire late (see [`TIMER_SLACK`]), which would add that much to every emulated delay:
 /// sleep until shortly before `at`, then yield until it. The yielding costs at most the slack
 /// in CPU per chunk on its way.
-async fn wait_until(at: Instant) {
+pub(super) async fn wait_until(at: Instant) {
     if let Some(early) = at.checked_sub(TIMER_SLACK)
         && early > Instant::now()
     {

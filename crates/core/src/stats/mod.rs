@@ -262,8 +262,13 @@ pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
     }
     let link = link::link_report(record, &transports);
     if let Some(l) = &link {
+        let loss = if l.link.loss_percent > 0.0 {
+            "UDP datagrams dropped at the loss rate, a lost TCP segment delivered one tail-loss probe later"
+        } else {
+            "no loss"
+        };
         notes.push(format!(
-            "over an emulated link: {} — {}; every connection went through Duplex's relay (no loss: TCP retransmits below it)",
+            "over an emulated link: {} — {}; every connection went through Duplex's relay ({loss})",
             l.link.describe(),
             l.link.source
         ));

@@ -70,6 +70,11 @@ pub struct Link {
     /// window fills). None: no limit.
     #[serde(default)]
     pub queue_bytes: Option<u64>,
+    /// Packets lost, % each way. UDP's are dropped (QUIC resends stream data, datagrams stay
+    /// lost); over TCP, which never loses what it delivers, a lost segment arrives one
+    /// retransmission later instead (see [`Schedule`]).
+    #[serde(default)]
+    pub loss_percent: f64,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -105,9 +110,9 @@ impl Link {
     }
 
     /// `--link` as a user writes it: a profile name, or `key=value` pairs (`rtt`, `jitter`,
-    /// `down`, `up`, `burst`, `queue`) with units (`ms`, `s`, `us`; `kbit`, `mbit`, `gbit`;
-    /// `b`, `kib`, `mib`). What is not given is 0 (unlimited), the burst
-    /// one MTU ([`DEFAULT_BURST`]).
+    /// `down`, `up`, `burst`, `queue`, `loss`) with units (`ms`, `s`, `us`; `kbit`, `mbit`,
+    /// `gbit`; `b`, `kib`, `mib`; `%`), or a profile then pairs that change it (`4g,loss=2%`).
+    /// What is not given is 0 (unlimited), the burst one MTU ([`DEFAULT_BURST`]).
     pub fn parse(spec: &str) -> Result<Link, LinkError> {
         let spec = spec.trim();
         if !spec.contains('=') {
@@ -115,8 +120,14 @@ impl Link {
         }
         // Named by its values, so that runs over it can be told apart and picked out by name.
         let name: String = spec.chars().filter(|c| !c.is_whitespace()).collect();
-        let mut link = Link { name, source: format!("given as {spec}"), ..Link::none() };
-        for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (mut link, pairs) = match spec.split_once(',') {
+            Some((first, rest)) if !first.contains('=') => {
+                let base = Link::profile(first.trim())?;
+                (Link { name, source: format!("{}, changed: {rest}", base.source), ..base }, rest)
+            }
+            _ => (Link { name, source: format!("given as {spec}"), ..Link::none() }, spec),
+        };
+        for pair in pairs.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (key, value) =
                 pair.split_once('=').ok_or_else(|| invalid(pair, "expected key=value, such as rtt=50ms"))?;
             link.set(key.trim(), value.trim())?;
@@ -134,10 +145,11 @@ impl Link {
             "up" => self.up_kbit = kilobits(key, value)?,
             "burst" => self.burst_bytes = bytes(key, value)?,
             "queue" => self.queue_bytes = Some(bytes(key, value)?),
+            "loss" => self.loss_percent = percent(key, value)?,
             other => {
                 return Err(invalid(
                     other,
-                    "unknown setting (expected rtt, jitter, down, up, burst or queue)",
+                    "unknown setting (expected rtt, jitter, down, up, burst, queue or loss)",
                 ));
             }
         }
@@ -176,6 +188,7 @@ impl Link {
             up_kbit: 0.0,
             burst_bytes: DEFAULT_BURST,
             queue_bytes: None,
+            loss_percent: 0.0,
         }
     }
 
@@ -192,6 +205,9 @@ impl Link {
         if self.rtt_ms > MAX_RTT_MS || self.jitter_ms > MAX_RTT_MS {
             return Err(invalid("rtt", format!("at most {MAX_RTT_MS} ms")));
         }
+        if !(0.0..=100.0).contains(&self.loss_percent) {
+            return Err(invalid("loss", "must be a percentage, 0 to 100"));
+        }
         if self.queue_bytes == Some(0) {
             return Err(invalid("queue", "must be at least 1 byte (leave it out for no limit)"));
         }
@@ -200,7 +216,11 @@ impl Link {
 
     /// No relay is needed: nothing to delay or pace.
     pub fn is_direct(&self) -> bool {
-        self.rtt_ms == 0.0 && self.jitter_ms == 0.0 && self.down_kbit == 0.0 && self.up_kbit == 0.0
+        self.rtt_ms == 0.0
+            && self.jitter_ms == 0.0
+            && self.down_kbit == 0.0
+            && self.up_kbit == 0.0
+            && self.loss_percent == 0.0
     }
 
     pub fn one_way(&self) -> Duration {
@@ -224,7 +244,12 @@ impl Link {
         } else {
             format!(", {} / {} Mbit/s", rate(self.down_kbit), rate(self.up_kbit))
         };
-        format!("{}: RTT {} ms{jitter}{bandwidth}", self.name, trim(self.rtt_ms))
+        let loss = if self.loss_percent > 0.0 {
+            format!(", {} % loss", trim(self.loss_percent))
+        } else {
+            String::new()
+        };
+        format!("{}: RTT {} ms{jitter}{bandwidth}{loss}", self.name, trim(self.rtt_ms))
     }
 
     /// A link with its [`Link::label`], as a page offers or shows it.
@@ -250,6 +275,9 @@ impl Link {
             if let Some(q) = self.queue_bytes {
                 bucket.push_str(&format!(", queue {q} B"));
             }
+        }
+        if self.loss_percent > 0.0 {
+            bucket.push_str(&format!(", loss {} % each way", trim(self.loss_percent)));
         }
         format!(
             "{} (RTT {} ms ± {} ms, down {}, up {}{bucket})",
@@ -290,6 +318,15 @@ pub fn sweep_values(spec: &str) -> Result<(&str, Vec<String>), LinkError> {
 fn trim(x: f64) -> String {
     let s = format!("{x:.3}");
     s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// `2%`, `2`, `0.5%`: a percentage.
+fn percent(key: &str, value: &str) -> Result<f64, LinkError> {
+    let (n, unit) = number_and_unit(key, value)?;
+    match unit {
+        "" | "%" => Ok(n),
+        other => Err(invalid(key, format!("unknown unit {other:?} (expected %)"))),
+    }
 }
 
 fn number_and_unit<'a>(key: &str, value: &'a str) -> Result<(f64, &'a str), LinkError> {
@@ -375,6 +412,16 @@ mod tests {
         assert_eq!(link.name, "rtt=80ms,jitter=10ms,down=8mbit,up=2mbit,burst=64kib,queue=1mib");
         assert_eq!(Link::parse("rtt=0.5s").expect("valid").rtt_ms, 500.0);
         assert_eq!(Link::parse("rtt=50ms").expect("valid").bytes_per_second(true), None);
+        // A profile, changed.
+        let lossy = Link::parse("4g, loss=2%").expect("valid");
+        let four_g = Link::profile("4g").expect("4g");
+        assert_eq!(
+            (lossy.rtt_ms, lossy.down_kbit, lossy.loss_percent),
+            (four_g.rtt_ms, four_g.down_kbit, 2.0)
+        );
+        assert_eq!(lossy.name, "4g,loss=2%");
+        assert!(lossy.label().ends_with(", 2 % loss"), "{}", lossy.label());
+        assert!(lossy.describe().contains("loss 2 % each way"), "{}", lossy.describe());
     }
 
     #[test]
@@ -389,6 +436,9 @@ mod tests {
         assert!(err("rtt=50ms,up").contains("key=value"), "{}", err("rtt=50ms,up"));
         assert!(err("rtt=99999s").contains("at most"), "{}", err("rtt=99999s"));
         assert!(err("queue=0b").contains("at least 1 byte"), "{}", err("queue=0b"));
+        assert!(err("loss=150%").contains("0 to 100"), "{}", err("loss=150%"));
+        assert!(err("loss=2ms").contains("expected %"), "{}", err("loss=2ms"));
+        assert!(err("5g,loss=2%").contains("unknown link profile"), "{}", err("5g,loss=2%"));
         // A profile file with a field missing names it.
         let text = include_str!("../../links/4g.toml").replace("up_kbit = 1350.0\n", "");
         let e = Link::from_toml(&text).expect_err("missing field").to_string();

@@ -28,8 +28,16 @@ pub struct Schedule {
     last_arrival: Duration,
     /// Bytes on their way (read, not yet arrived), when the direction's queue is limited.
     queue: Option<Queue>,
+    /// Each packet's chance of loss (0–1).
+    loss: f64,
+    /// Over TCP, what a lost segment costs: Linux's tail-loss probe, 2 RTT. None for
+    /// datagrams, which stay lost ([`Schedule::drops`]).
+    probe: Option<Duration>,
     rng: fastrand::Rng,
 }
+
+/// A TCP segment's payload on an Ethernet path (1500 − 40 − 12 bytes of timestamps).
+const MSS: usize = 1448;
 
 #[derive(Debug)]
 struct Queue {
@@ -52,10 +60,15 @@ impl Schedule {
     /// and the server, which learns of the connection half a round trip later (the ACK), sends
     /// nothing before 1.5 RTT. Both gates come before the bandwidth: a transfer longer than a
     /// round trip still starts after the handshake, not during it.
+    ///
+    /// A lost segment (the link's loss, per 1,448-byte segment) arrives one retransmission
+    /// later, holding back what follows it (TCP delivers in order): Linux's tail-loss probe
+    /// fires 2 RTT after the send, plus 200 ms when the segment was alone in flight (an echo's
+    /// message), plus 2 ms otherwise (`tcp_schedule_loss_probe`).
     pub fn for_link(link: &Link, down: bool, seed: u64) -> Schedule {
         let rtt = Duration::from_secs_f64(link.rtt_ms / 1e3);
         let opens_at = if down { rtt + rtt / 2 } else { rtt };
-        Schedule::new(
+        let mut schedule = Schedule::new(
             link.one_way(),
             Duration::from_secs_f64(link.jitter_ms / 1e3),
             link.bytes_per_second(down),
@@ -63,7 +76,32 @@ impl Schedule {
             link.queue_bytes,
             opens_at,
             seed,
-        )
+        );
+        schedule.loss = link.loss_percent / 100.0;
+        schedule.probe = Some(2 * rtt);
+        schedule
+    }
+
+    /// One direction of a flow of datagrams (UDP) over `link`: no handshake of its own (QUIC's
+    /// crosses the link as any packets do), each datagram delayed and paced as a chunk, and
+    /// lost at the link's rate ([`Schedule::drops`]).
+    pub fn for_datagrams(link: &Link, down: bool, seed: u64) -> Schedule {
+        let mut schedule = Schedule::new(
+            link.one_way(),
+            Duration::from_secs_f64(link.jitter_ms / 1e3),
+            link.bytes_per_second(down),
+            link.burst_bytes,
+            link.queue_bytes,
+            Duration::ZERO,
+            seed,
+        );
+        schedule.loss = link.loss_percent / 100.0;
+        schedule
+    }
+
+    /// Whether the next datagram is lost (drawn at the link's loss rate).
+    pub fn drops(&mut self) -> bool {
+        self.loss > 0.0 && self.rng.f64() < self.loss
     }
 
     /// A direction with `one_way` delay ± `jitter` (uniform), `bytes_per_second` (None:
@@ -89,6 +127,8 @@ impl Schedule {
             last_arrival: Duration::ZERO,
             queue: queue_bytes
                 .map(|capacity| Queue { capacity: capacity.max(1), on_the_way: VecDeque::new() }),
+            loss: 0.0,
+            probe: None,
             rng: fastrand::Rng::with_seed(seed),
         }
     }
@@ -130,6 +170,16 @@ impl Schedule {
             let span = self.jitter.as_secs_f64();
             let offset = (self.rng.f64() * 2.0 - 1.0) * span;
             delay = secs((delay.as_secs_f64() + offset).max(0.0));
+        }
+        if let Some(probe) = self.probe
+            && self.loss > 0.0
+        {
+            let segments = len.div_ceil(MSS).max(1);
+            let delivered_first_time = (1.0 - self.loss).powi(segments as i32);
+            if self.rng.f64() >= delivered_first_time {
+                let alone = if segments == 1 { Duration::from_millis(200) } else { Duration::from_millis(2) };
+                delay += probe + alone;
+            }
         }
         let arrival = (departure + delay).max(self.last_arrival);
         self.last_arrival = arrival;
@@ -225,6 +275,29 @@ mod tests {
         // Without a limit the same chunk is read at once.
         let mut free = plain(100.0, Some(10e3), 0, None, 0.0);
         assert_eq!(free.admit(t0, 1000), t0);
+    }
+
+    #[test]
+    fn loss_drops_datagrams_and_delays_tcp_segments_by_a_loss_probe() {
+        let link = Link::parse("rtt=50ms,loss=10%").expect("link");
+        let mut udp = Schedule::for_datagrams(&link, false, 3);
+        let dropped = (0..20_000).filter(|_| udp.drops()).count();
+        assert!((1_800..2_200).contains(&dropped), "10 % of 20,000: {dropped}");
+        assert_eq!(udp.arrival(Duration::ZERO, 100), ms(25.0), "a datagram waits for no handshake");
+        let mut tcp = Schedule::for_link(&link, false, 4);
+        let mut late = 0;
+        for i in 0..2_000 {
+            let now = ms(1_000.0 + f64::from(i) * 1_000.0);
+            let delay = tcp.arrival(now, 100) - now;
+            if delay > ms(25.0) {
+                // One probe: 2 RTT and 200 ms for a segment alone, then one way.
+                assert_eq!(delay, ms(25.0 + 100.0 + 200.0));
+                late += 1;
+            }
+        }
+        assert!((150..250).contains(&late), "about 10 % of 2,000 segments come late: {late}");
+        assert!(!Link::parse("rtt=50ms").expect("link").is_direct());
+        assert!(!Link::parse("loss=1%").expect("link").is_direct(), "loss alone needs the relay");
     }
 
     #[test]

@@ -167,6 +167,7 @@ async fn serve_connection(
         if session::is_webtransport(&request) {
             match session::admit(&request, shared) {
                 Ok(kind) => {
+                    peer_settings(&mut h3, peer, shared, &requests).await?;
                     return session::accept(request, stream, h3, kind, peer, shared.clone(), stop).await;
                 }
                 // Refused: the connection stays for the answer to reach the client.
@@ -185,4 +186,42 @@ async fn serve_connection(
             shared.state.config.max_message_bytes,
         ));
     }
+}
+
+/// Waits for the client's HTTP/3 SETTINGS, which say it speaks WebTransport: a CONNECT can come
+/// before them when the packet that carried them was lost. Meanwhile the connection is served
+/// (polling it reads the control stream) and other requests are answered.
+async fn peer_settings(
+    h3: &mut H3Connection,
+    peer: SocketAddr,
+    shared: &Arc<Shared>,
+    requests: &std::sync::atomic::AtomicU64,
+) -> Result<(), String> {
+    use h3::ConnectionState;
+    let deadline = tokio::time::Instant::now() + shared.limits.header_timeout;
+    while !h3.settings().enable_webtransport() {
+        if tokio::time::Instant::now() >= deadline {
+            return Err("the client's HTTP/3 settings did not offer WebTransport in time".into());
+        }
+        tokio::select! {
+            accepted = h3.accept() => match accepted {
+                Ok(Some(resolver)) => {
+                    let (app, max) = (shared.app.clone(), shared.state.config.max_message_bytes);
+                    let n = requests.fetch_add(1, Ordering::Relaxed) + 1;
+                    tokio::spawn(async move {
+                        // A second session before this one opened is refused: one per connection.
+                        if let Ok((request, stream)) = resolver.resolve_request().await
+                            && !session::is_webtransport(&request)
+                        {
+                            request::serve(app, request, stream, peer, n, max).await;
+                        }
+                    });
+                }
+                Ok(None) => return Err("the client closed the connection".into()),
+                Err(e) => return Err(e.to_string()),
+            },
+            () = tokio::time::sleep(Duration::from_millis(2)) => {}
+        }
+    }
+    Ok(())
 }
