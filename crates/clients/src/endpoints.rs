@@ -53,8 +53,13 @@ impl Endpoints {
 
     /// A server that is not Duplex's: its WebSocket echo URL and its HTTP endpoint, used as
     /// given (`ws://` or `wss://`, `http://` or `https://`). It has no events, monitor or health.
-    pub fn foreign(ws: Option<&str>, http: Option<&str>) -> Result<Endpoints, EndpointsError> {
-        let check = |url: &str, schemes: [&str; 2]| -> Result<Url, EndpointsError> {
+    /// A WebTransport echo URL (`https://`, over QUIC) may be given too.
+    pub fn foreign(
+        ws: Option<&str>,
+        http: Option<&str>,
+        wt: Option<&str>,
+    ) -> Result<Endpoints, EndpointsError> {
+        let check = |url: &str, schemes: &[&str]| -> Result<Url, EndpointsError> {
             let parsed = Url::parse(url).map_err(|e| EndpointsError::Invalid(url.into(), e.to_string()))?;
             if !schemes.contains(&parsed.scheme()) || parsed.host().is_none() {
                 return Err(EndpointsError::Invalid(
@@ -64,10 +69,14 @@ impl Endpoints {
             }
             Ok(parsed)
         };
-        let ws = ws.map(|u| check(u, ["ws", "wss"])).transpose()?;
-        let http = http.map(|u| check(u, ["http", "https"])).transpose()?;
-        let first = ws.as_ref().or(http.as_ref()).ok_or_else(|| {
-            EndpointsError::Invalid(String::new(), "give a WebSocket URL, an HTTP URL, or both".into())
+        let ws = ws.map(|u| check(u, &["ws", "wss"])).transpose()?;
+        let http = http.map(|u| check(u, &["http", "https"])).transpose()?;
+        let wt = wt.map(|u| check(u, &["https"])).transpose()?;
+        let first = ws.as_ref().or(http.as_ref()).or(wt.as_ref()).ok_or_else(|| {
+            EndpointsError::Invalid(
+                String::new(),
+                "give a WebSocket URL, an HTTP URL, a WebTransport URL, or more".into(),
+            )
         })?;
         let mut endpoints = Endpoints::parse(first.as_str())?;
         let none = String::new();
@@ -77,10 +86,10 @@ impl Endpoints {
         endpoints.wss_echo = ws;
         endpoints.http_echo = http.clone();
         endpoints.https_echo = http;
+        endpoints.wt_echo = wt.map(String::from).unwrap_or_default();
         for url in [
             &mut endpoints.ws_push,
             &mut endpoints.sse,
-            &mut endpoints.wt_echo,
             &mut endpoints.wt_push,
             &mut endpoints.events_latest,
             &mut endpoints.events_next,
@@ -300,8 +309,8 @@ mod tests {
         // ... and reqwest's URLs name the relay.
         assert_eq!(through.events_next, "http://127.0.0.1:9999/events/next?token=t");
         assert_eq!((through.authority.as_str(), through.is_loopback), ("localhost:8080", true));
-        let foreign =
-            Endpoints::foreign(Some("ws://127.0.0.1:1/echo"), Some("http://127.0.0.1:2")).expect("valid");
+        let foreign = Endpoints::foreign(Some("ws://127.0.0.1:1/echo"), Some("http://127.0.0.1:2"), None)
+            .expect("valid");
         assert_eq!(foreign.authorities(), vec!["127.0.0.1:1".to_owned(), "127.0.0.1:2".to_owned()]);
         let through = foreign.through(&[("127.0.0.1:2".into(), relay)]);
         let dials = |url: &str| through.route.dial(url).expect("dial").1.address;

@@ -27,16 +27,32 @@ impl Drop for Python {
 /// skip) where there is no python3 with websockets, which scripts/test-all.sh installs (there
 /// DUPLEX_REQUIRE_EXTERNAL makes it fail).
 fn python(script: &str, args: &[&std::ffi::OsStr]) -> Option<(Python, String)> {
+    python_with(std::path::Path::new("/usr/bin/python3"), "websockets", script, args)
+}
+
+/// The same with `python` (an interpreter that can import `module`).
+fn python_with(
+    python: &std::path::Path,
+    module: &str,
+    script: &str,
+    args: &[&std::ffi::OsStr],
+) -> Option<(Python, String)> {
     if cfg!(windows) {
         eprintln!("skipped: a Windows build cannot start this machine's Linux programs (python3)");
         return None;
     }
-    let python = std::path::Path::new("/usr/bin/python3");
     let have = python.is_file()
-        && Command::new(python).args(["-c", "import websockets"]).output().is_ok_and(|o| o.status.success());
+        && Command::new(python)
+            .args(["-c", &format!("import {module}")])
+            .output()
+            .is_ok_and(|o| o.status.success());
     if !have {
-        assert!(std::env::var_os("DUPLEX_REQUIRE_EXTERNAL").is_none(), "python3-websockets missing");
-        eprintln!("skipped: no python3 with websockets here");
+        assert!(
+            std::env::var_os("DUPLEX_REQUIRE_EXTERNAL").is_none(),
+            "{} with {module} missing",
+            python.display()
+        );
+        eprintln!("skipped: no {} with {module} here", python.display());
         return None;
     }
     let script = format!("{}/tests/interop/{script}", env!("CARGO_MANIFEST_DIR"));
@@ -225,4 +241,54 @@ async fn a_server_that_slows_down_part_way_is_flagged_at_the_call_where_it_did()
         "{:?}",
         report.notes
     );
+}
+
+/// aioquic (PyPI), an HTTP/3 and WebTransport implementation nobody here wrote, measured by `h3`
+/// (its HTTP/3 endpoint) and by `--wt` (its WebTransport echo: `wt` on a stream, `wt-dgram` by
+/// datagrams), every reply an echo of its message. The test script installs it into
+/// `target/quic-venv` (or set DUPLEX_AIOQUIC_PYTHON to a python3 that has it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aioquic_server_is_measured_by_h3_and_webtransport() {
+    let python =
+        std::env::var_os("DUPLEX_AIOQUIC_PYTHON").map(std::path::PathBuf::from).unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/quic-venv/bin/python3")
+        });
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .expect("params")
+        .self_signed(&key)
+        .expect("certificate");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let write = |name: &str, text: String| {
+        let path = dir.path().join(name);
+        std::fs::File::create(&path).and_then(|mut f| f.write_all(text.as_bytes())).expect("write");
+        path
+    };
+    let (cert_file, key_file) = (write("cert.pem", cert.pem()), write("key.pem", key.serialize_pem()));
+    let args = [cert_file.as_os_str(), key_file.as_os_str()];
+    let Some((_running, line)) = python_with(&python, "aioquic", "quic_server.py", &args) else { return };
+    let quic = port(&line, "quic=");
+    let target = Target::foreign_with_wt(
+        None,
+        Some(&format!("https://127.0.0.1:{quic}/echo")),
+        Some(&format!("https://127.0.0.1:{quic}/wt")),
+        ForeignMessages { reply: ReplyRule::Echo, ..ForeignMessages::default() },
+    )
+    .expect("valid URLs")
+    .trusting(Trust::Pinned(cert.der().clone()));
+    let transports = [Transport::Wt, Transport::WtDgram, Transport::H3];
+    let record = run_against(plan(&transports), target).await;
+    assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
+    for t in transports {
+        let samples: Vec<_> = record.samples.iter().filter(|s| s.transport == t).collect();
+        assert_eq!(samples.len(), 30, "{t}");
+        for s in samples {
+            assert!(s.is_ok(), "{t}: {:?}", s.error);
+            // The message (Duplex's JSON request, about 80 bytes) crossed each way, in QUIC
+            // packets: a few dozen bytes of headers more.
+            assert!(s.bytes_out > 80 && s.bytes_in > 80, "{t}: {} B out, {} B in", s.bytes_out, s.bytes_in);
+            assert_eq!(s.server_time_unix_ns, None, "a foreign server gives no server time");
+        }
+    }
+    assert_eq!(record.tls.len(), 3, "each QUIC connection's handshake: {:?}", record.tls);
 }

@@ -376,6 +376,9 @@ async fn calls_that_reopen_a_closed_keep_alive_connection_are_counted_and_modell
 /// lost TCP segment arrives one tail-loss probe later.
 #[tokio::test]
 async fn over_a_lossy_link_datagrams_are_lost_and_streams_come_late() {
+    if crate::util::quic_unavailable(&crate::util::server().await).is_some() {
+        return;
+    }
     let plan = Plan {
         sets: 1,
         calls: 300,

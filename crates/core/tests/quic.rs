@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use duplex_core::clients::{Client, ClientError, ClientOptions, Endpoints, Pattern, Transport, Trust};
 
-use crate::util::server;
+use crate::util::{quic_unavailable, server};
 
 /// Relays UDP between one client and `upstream`, counting the bytes of what crosses (UDP
 /// payloads: QUIC packets). `drop_every`: of the packets of at least `min_len` bytes after the
@@ -65,6 +65,9 @@ async fn counting_udp_proxy(
 #[tokio::test]
 async fn quic_bytes_match_a_counting_udp_proxy() {
     let server = server().await;
+    if quic_unavailable(&server).is_some() {
+        return;
+    }
     let quic = server.quic_addr().expect("QUIC on with TLS");
     assert_eq!(quic, server.local_addr(), "the same port number");
     let pin = Trust::Pinned(server.tls().expect("TLS on").certificate().clone());
@@ -107,6 +110,9 @@ async fn quic_bytes_match_a_counting_udp_proxy() {
 #[tokio::test]
 async fn lost_datagrams_are_counted_and_streams_retransmit() {
     let server = server().await;
+    if quic_unavailable(&server).is_some() {
+        return;
+    }
     let quic = server.quic_addr().expect("QUIC on");
     let pin = Trust::Pinned(server.tls().expect("TLS on").certificate().clone());
     for transport in [Transport::WtDgram, Transport::Wt] {
@@ -140,6 +146,9 @@ async fn lost_datagrams_are_counted_and_streams_retransmit() {
 #[tokio::test]
 async fn floods_of_initials_and_streams_leave_others_served() {
     let server = server().await;
+    if quic_unavailable(&server).is_some() {
+        return;
+    }
     let quic = server.quic_addr().expect("QUIC on");
     let pin = Trust::Pinned(server.tls().expect("TLS on").certificate().clone());
     let endpoints = Endpoints::for_addr(quic).trusting(pin.clone());
@@ -234,6 +243,9 @@ async fn raw_connection(addr: std::net::SocketAddr) -> quinn::Connection {
 #[tokio::test]
 async fn foreign_pages_rebound_names_and_unknown_paths_get_no_session() {
     let server = server().await;
+    if quic_unavailable(&server).is_some() {
+        return;
+    }
     let quic = server.quic_addr().expect("QUIC on");
     let port = quic.port();
     let cases = [

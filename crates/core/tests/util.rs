@@ -17,6 +17,15 @@ pub fn under_wine() -> bool {
     duplex_core::platform::wine::version().is_some()
 }
 
+/// Why HTTP/3 and WebTransport cannot be measured with `server`, or None. Only under Wine, whose
+/// UDP sockets refuse QUIC's options, may they not be: the test that asks then says it skips.
+pub fn quic_unavailable(server: &Server) -> Option<String> {
+    let why = server.quic_unavailable()?.to_owned();
+    assert!(under_wine(), "QUIC must be served here: {why}");
+    eprintln!("skipped: {why}");
+    Some(why)
+}
+
 pub async fn server() -> Server {
     server_with(ServerConfig {
         tick_interval: std::time::Duration::from_millis(5),

@@ -72,6 +72,7 @@ pub struct Server {
     addr: SocketAddr,
     tls: Option<TlsIdentity>,
     quic: bool,
+    quic_unavailable: Option<String>,
     hub: Arc<EventHub>,
     monitor: Arc<MonitorHub>,
     long_polls: Arc<std::sync::atomic::AtomicUsize>,
@@ -96,8 +97,10 @@ impl Server {
             TlsSetting::Use(identity) => Some(identity.clone()),
         };
         // QUIC on the TCP port's number. A free TCP port (port 0) whose UDP twin is taken is
-        // given back for another.
+        // given back for another. A system whose UDP sockets refuse QUIC's options (Wine's)
+        // serves TCP alone, and says why.
         let mut quic = None;
+        let mut quic_unavailable = None;
         if let Some(tls) = &tls {
             let mut tries = 0;
             loop {
@@ -111,9 +114,18 @@ impl Server {
                     Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
                         return Err(ServerError::UdpInUse { addr: local });
                     }
-                    Err(source) => return Err(ServerError::Bind { addr: local, source }),
+                    Err(e) => {
+                        let why = format!(
+                            "HTTP/3 and WebTransport are off: this system's UDP sockets refused QUIC ({e})"
+                        );
+                        tracing::warn!("{why}");
+                        break quic_unavailable = Some(why);
+                    }
                 }
             }
+        } else {
+            quic_unavailable =
+                Some("HTTP/3 and WebTransport are off: they need TLS, which is off".to_owned());
         }
         let quic_task_on = quic.is_some();
         let hub = Arc::new(EventHub::new());
@@ -167,7 +179,17 @@ impl Server {
             served
         });
         tracing::info!("duplex echo server listening on {local}");
-        Ok(Server { addr: local, tls, quic: quic_task_on, hub, monitor, long_polls, shutdown, task })
+        Ok(Server {
+            addr: local,
+            tls,
+            quic: quic_task_on,
+            quic_unavailable,
+            hub,
+            monitor,
+            long_polls,
+            shutdown,
+            task,
+        })
     }
 
     /// Long-polls waiting for an event or a snapshot now.
@@ -188,6 +210,11 @@ impl Server {
     /// with TLS.
     pub fn quic_addr(&self) -> Option<SocketAddr> {
         self.quic.then_some(self.addr)
+    }
+
+    /// Why HTTP/3 and WebTransport are not served, when they are not.
+    pub fn quic_unavailable(&self) -> Option<&str> {
+        self.quic_unavailable.as_deref()
     }
 
     /// The certificate the server presents over TLS (None: TLS off).

@@ -233,10 +233,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     out(&format!(
         "duplex echo server on {addr}\n  HTTP/1.1 and HTTP/2, cleartext and TLS, all on this one port\n"
     ));
-    if let Some(quic) = server.quic_addr() {
-        out(&format!(
+    match (server.quic_addr(), server.quic_unavailable()) {
+        (Some(quic), _) => out(&format!(
             "  HTTP/3 and WebTransport on UDP {quic}: https://{quic}/wt/echo | /wt/plain | /wt/push\n"
-        ));
+        )),
+        (None, Some(why)) => out(&format!("  {why}\n")),
+        (None, None) => {}
     }
     let fingerprint = server.tls().map(|t| t.fingerprint().to_owned());
     if let Some(f) = &fingerprint {

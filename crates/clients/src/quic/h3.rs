@@ -11,6 +11,7 @@ use crate::wire::Route;
 use crate::{ClientError, ClientOptions, HttpMethod, Measurement, elapsed_ns, payload_of};
 use duplex_model::clock::{now_unix_ns, secs_to_unix_ns, unix_ns_to_secs};
 use duplex_model::protocol::{EchoReplyView, echo_request_json};
+use duplex_model::transport::ForeignMessages;
 
 /// Longest answer body read.
 const MAX_BODY: usize = 1 << 20;
@@ -23,6 +24,7 @@ pub struct H3Client {
     url: String,
     method: HttpMethod,
     payload: String,
+    foreign: Option<ForeignMessages>,
     pub(crate) handshakes: Vec<Handshake>,
 }
 
@@ -42,17 +44,25 @@ impl H3Client {
             url: url.to_owned(),
             method: options.http_method,
             payload: payload_of(options.payload_bytes),
+            foreign: options.foreign.clone(),
             handshakes,
         })
     }
 
+    /// The request for call `seq`: Duplex's echo (POST JSON, or GET with a query), or a
+    /// foreign server's message POSTed (a GET asks it nothing of the call).
     fn request(&self, client_time: f64, seq: u64) -> Result<(http::Request<()>, Option<Bytes>), ClientError> {
-        let built = match self.method {
-            HttpMethod::Post => http::Request::post(&self.url)
+        let post = |body: String| {
+            http::Request::post(&self.url)
                 .header(http::header::CONTENT_TYPE, "application/json")
                 .body(())
-                .map(|r| (r, Some(Bytes::from(echo_request_json(client_time, seq, &self.payload))))),
-            HttpMethod::Get => {
+                .map(|r| (r, Some(Bytes::from(body))))
+        };
+        let built = match (self.method, &self.foreign) {
+            (HttpMethod::Post, Some(f)) => post(f.render(seq, client_time, &self.payload)),
+            (HttpMethod::Get, Some(_)) => http::Request::get(&self.url).body(()).map(|r| (r, None)),
+            (HttpMethod::Post, None) => post(echo_request_json(client_time, seq, &self.payload)),
+            (HttpMethod::Get, None) => {
                 let query = url::form_urlencoded::Serializer::new(String::new())
                     .append_pair("client_time", &client_time.to_string())
                     .append_pair("seq", &seq.to_string())
@@ -72,6 +82,7 @@ impl H3Client {
         let start = Instant::now();
         let closed = |e: h3::error::StreamError| ClientError::Closed(e.to_string());
         let mut stream = self.send.send_request(request).await.map_err(closed)?;
+        let sent = body.clone();
         if let Some(body) = body {
             stream.send_data(body).await.map_err(closed)?;
         }
@@ -92,6 +103,11 @@ impl H3Client {
         let latency_ns = elapsed_ns(start);
         if !response.status().is_success() {
             return Err(ClientError::status(response.status().as_u16(), &answer));
+        }
+        if let Some(f) = &self.foreign {
+            let sent: &[u8] = sent.as_deref().unwrap_or_default();
+            f.accepts(sent, &answer).map_err(ClientError::Reply)?;
+            return Ok(self.quic.measured(sent_at, latency_ns, None, before));
         }
         let view = EchoReplyView::parse(&answer).map_err(|e| ClientError::Reply(e.to_string()))?;
         if view.seq != Some(seq) {

@@ -13,6 +13,7 @@ use crate::wire::Route;
 use crate::{ClientError, ClientOptions, Measurement, elapsed_ns, payload_of};
 use duplex_model::clock::{now_unix_ns, secs_to_unix_ns, unix_ns_to_secs};
 use duplex_model::protocol::{EchoReplyView, echo_request_json};
+use duplex_model::transport::ForeignMessages;
 
 /// Longest line (message) read from a stream.
 const MAX_LINE: usize = 1 << 20;
@@ -72,6 +73,7 @@ pub struct WtClient {
     session: web_transport_quinn::Session,
     channel: Channel,
     payload: String,
+    foreign: Option<ForeignMessages>,
     pub(crate) handshakes: Vec<Handshake>,
 }
 
@@ -91,25 +93,38 @@ impl WtClient {
             Channel::Stream { send, lines: Lines { recv, buffer: Vec::new() } }
         };
         let handshakes = vec![quic.opened(handshake)];
-        Ok(WtClient { quic, session, channel, payload: payload_of(options.payload_bytes), handshakes })
+        let (payload, foreign) = (payload_of(options.payload_bytes), options.foreign.clone());
+        Ok(WtClient { quic, session, channel, payload, foreign, handshakes })
     }
 
+    /// One echo: Duplex's request (its answer checked for the sequence number and read for the
+    /// server's clock), or a foreign server's message, its answer taken by the reply rule.
     pub async fn echo(&mut self, seq: u64) -> Result<Measurement, ClientError> {
         let sent_at = now_unix_ns();
-        let message = echo_request_json(unix_ns_to_secs(sent_at), seq, &self.payload);
+        let time = unix_ns_to_secs(sent_at);
+        let message = match &self.foreign {
+            Some(f) => f.render(seq, time, &self.payload),
+            None => echo_request_json(time, seq, &self.payload),
+        };
+        // Whether `reply` answers this call, and the server's clock if it says.
+        let answers = |reply: &[u8]| -> Result<Option<i64>, ClientError> {
+            match &self.foreign {
+                Some(f) => f.accepts(message.as_bytes(), reply).map(|()| None).map_err(ClientError::Reply),
+                None => check_seq(reply, seq).map(|view| secs_to_unix_ns(view.server_time)),
+            }
+        };
         let before = self.quic.udp_totals();
         let start = Instant::now();
-        let reply = match &mut self.channel {
+        let server_time = match &mut self.channel {
             Channel::Stream { send, lines } => {
-                let mut line = message.into_bytes();
+                let mut line = message.clone().into_bytes();
                 line.push(b'\n');
                 send.write_all(&line).await.map_err(|e| ClientError::Closed(e.to_string()))?;
-                let reply = lines.next().await?;
-                check_seq(&reply, seq)?
+                answers(&lines.next().await?)?
             }
             Channel::Datagram => {
                 self.session
-                    .send_datagram(Bytes::from(message))
+                    .send_datagram(Bytes::from(message.clone()))
                     .map_err(|e| ClientError::Closed(e.to_string()))?;
                 let wait = (self.quic.conn.rtt() * 4).max(MIN_DATAGRAM_WAIT);
                 let deadline = tokio::time::Instant::now() + wait;
@@ -120,15 +135,14 @@ impl WtClient {
                         Err(_) => return Err(ClientError::Lost(wait)),
                     };
                     // An answer to an earlier datagram, come after its wait: skipped.
-                    match check_seq(&datagram, seq) {
-                        Ok(view) => break view,
-                        Err(_) => continue,
+                    if let Ok(server_time) = answers(&datagram) {
+                        break server_time;
                     }
                 }
             }
         };
         let latency_ns = elapsed_ns(start);
-        Ok(self.quic.measured(sent_at, latency_ns, secs_to_unix_ns(reply.server_time), before))
+        Ok(self.quic.measured(sent_at, latency_ns, server_time, before))
     }
 
     pub async fn close(self) {

@@ -33,6 +33,9 @@ pub enum Target {
     Foreign {
         ws: Option<String>,
         http: Option<String>,
+        /// Its WebTransport echo (`https://`, over QUIC).
+        #[serde(default)]
+        wt: Option<String>,
         #[serde(skip)]
         trust: Trust,
         #[serde(skip)]
@@ -61,10 +64,21 @@ impl Target {
         http: Option<&str>,
         messages: ForeignMessages,
     ) -> Result<Target, String> {
-        Endpoints::foreign(ws, http).map_err(|e| e.to_string())?;
+        Target::foreign_with_wt(ws, http, None, messages)
+    }
+
+    /// A foreign server with a WebTransport echo too (`https://…`, over QUIC).
+    pub fn foreign_with_wt(
+        ws: Option<&str>,
+        http: Option<&str>,
+        wt: Option<&str>,
+        messages: ForeignMessages,
+    ) -> Result<Target, String> {
+        Endpoints::foreign(ws, http, wt).map_err(|e| e.to_string())?;
         Ok(Target::Foreign {
             ws: ws.map(str::to_owned),
             http: http.map(str::to_owned),
+            wt: wt.map(str::to_owned),
             trust: Trust::default(),
             messages,
         })
@@ -80,12 +94,12 @@ impl Target {
     }
 
     /// The echo transports a foreign server's URLs offer, by their schemes: `ws` or `wss`;
-    /// `http`, `http-new` or `https`, `https-new`.
-    pub fn foreign_transports(ws: Option<&str>, http: Option<&str>) -> Vec<Transport> {
+    /// `http`, `http-new` or `https`, `https-new`; a WebTransport URL `wt`, `wt-dgram`.
+    pub fn foreign_transports(ws: Option<&str>, http: Option<&str>, wt: Option<&str>) -> Vec<Transport> {
         use Transport::*;
-        [Ws, Wss, Http, HttpNew, Https, HttpsNew]
+        [Ws, Wss, Http, HttpNew, Https, HttpsNew, Wt, WtDgram]
             .into_iter()
-            .filter(|&t| foreign_url(t, ws, http).is_some_and(|(want, _, url)| scheme(url) == Some(want)))
+            .filter(|&t| foreign_url(t, ws, http, wt).is_some_and(|(want, _, url)| scheme(url) == Some(want)))
             .collect()
     }
 
@@ -93,7 +107,9 @@ impl Target {
     pub fn trusting(self, trust: Trust) -> Target {
         match self {
             Target::Remote { url, .. } => Target::Remote { url, trust },
-            Target::Foreign { ws, http, messages, .. } => Target::Foreign { ws, http, trust, messages },
+            Target::Foreign { ws, http, wt, messages, .. } => {
+                Target::Foreign { ws, http, wt, trust, messages }
+            }
             other => other,
         }
     }
@@ -101,9 +117,10 @@ impl Target {
     /// Which transports a foreign server can be measured with: the echo transports its URLs'
     /// schemes say (`ws` or `wss`; `http`, `http-new` or `https`, `https-new`, `h2`).
     pub fn check_transports(&self, transports: &[Transport]) -> Result<(), String> {
-        let Target::Foreign { ws, http, .. } = self else { return Ok(()) };
+        let Target::Foreign { ws, http, wt, .. } = self else { return Ok(()) };
         for &t in transports {
-            let Some((want, flag, url)) = foreign_url(t, ws.as_deref(), http.as_deref()) else {
+            let Some((want, flag, url)) = foreign_url(t, ws.as_deref(), http.as_deref(), wt.as_deref())
+            else {
                 return Err(format!(
                     "{t} needs a Duplex server's events; a foreign server is measured with its echo only"
                 ));
@@ -179,6 +196,11 @@ pub(super) async fn open_target(
         }
         Target::Embedded { .. } => {
             let server = Server::start(config).await.map_err(|e| e.to_string())?;
+            if let Some(why) = server.quic_unavailable()
+                && let Some(t) = plan.transports.iter().find(|t| t.is_quic())
+            {
+                return Err(format!("{t} cannot be measured here: {why}"));
+            }
             // On a multi-threaded runtime the server's tasks may run on other threads.
             let topology = match tokio::runtime::Handle::current().runtime_flavor() {
                 tokio::runtime::RuntimeFlavor::CurrentThread => Topology::SameThread,
@@ -193,14 +215,17 @@ pub(super) async fn open_target(
             let topology = if endpoints.is_loopback { Topology::SeparateProcess } else { Topology::Remote };
             Ok((endpoints, topology, ServerGuard::External))
         }
-        Target::Foreign { ws, http, trust, .. } => {
+        Target::Foreign { ws, http, wt, trust, .. } => {
             target.check_transports(&plan.transports)?;
-            let endpoints = Endpoints::foreign(ws.as_deref(), http.as_deref())
+            let endpoints = Endpoints::foreign(ws.as_deref(), http.as_deref(), wt.as_deref())
                 .map_err(|e| e.to_string())?
                 .trusting(trust.clone());
             // Refused at once, before the idle baseline, as a Duplex server's health is: a
-            // foreign server has none, so its port is tried.
-            reachable(&endpoints).await?;
+            // foreign server has none, so its port is tried (over TCP; a QUIC-only server's
+            // first call says whether it answers).
+            if plan.transports.iter().any(|t| !t.is_quic()) {
+                reachable(&endpoints).await?;
+            }
             let topology = if endpoints.is_loopback { Topology::SeparateProcess } else { Topology::Remote };
             Ok((endpoints, topology, ServerGuard::External))
         }
@@ -279,20 +304,26 @@ fn echo_scheme(t: Transport) -> Option<&'static str> {
         Transport::Ws => Some("ws"),
         Transport::Wss => Some("wss"),
         Transport::Http | Transport::HttpNew => Some("http"),
-        Transport::Https | Transport::HttpsNew | Transport::H2 => Some("https"),
+        Transport::Https | Transport::HttpsNew | Transport::H2 | Transport::H3 => Some("https"),
+        Transport::Wt | Transport::WtDgram => Some("https"),
         _ => None,
     }
 }
 
 /// Which of a foreign server's URLs a transport echoes over: the scheme it needs, the
-/// command-line flag that gives it (`ws`, `http`), and the URL given there.
+/// command-line flag that gives it (`ws`, `http`, `wt`), and the URL given there.
 fn foreign_url<'a>(
     t: Transport,
     ws: Option<&'a str>,
     http: Option<&'a str>,
+    wt: Option<&'a str>,
 ) -> Option<(&'static str, &'static str, Option<&'a str>)> {
     let want = echo_scheme(t)?;
-    Some(if want.starts_with("ws") { (want, "ws", ws) } else { (want, "http", http) })
+    Some(match t {
+        Transport::Wt | Transport::WtDgram => (want, "wt", wt),
+        _ if want.starts_with("ws") => (want, "ws", ws),
+        _ => (want, "http", http),
+    })
 }
 
 fn scheme(url: Option<&str>) -> Option<&str> {
@@ -313,12 +344,22 @@ mod tests {
             (None, Some("https://127.0.0.1:1/echo"), vec![Https, HttpsNew]),
             (Some("ws://127.0.0.1:1/"), None, vec![Ws]),
         ] {
-            assert_eq!(Target::foreign_transports(ws, http), offered, "{ws:?} {http:?}");
+            assert_eq!(Target::foreign_transports(ws, http, None), offered, "{ws:?} {http:?}");
             let target = Target::foreign(ws, http, ForeignMessages::default()).expect("valid URLs");
             assert_eq!(target.check_transports(&offered), Ok(()));
-            for other in [Ws, Wss, Http, Https].into_iter().filter(|t| !offered.contains(t)) {
+            for other in [Ws, Wss, Http, Https, Wt].into_iter().filter(|t| !offered.contains(t)) {
                 assert!(target.check_transports(&[other]).is_err(), "{other} accepted for {ws:?} {http:?}");
             }
         }
+        let wt = Some("https://127.0.0.1:1/wt");
+        assert_eq!(Target::foreign_transports(None, None, wt), vec![Wt, WtDgram]);
+        let target = Target::foreign_with_wt(None, None, wt, ForeignMessages::default()).expect("valid");
+        assert_eq!(target.check_transports(&[Wt, WtDgram]), Ok(()));
+        let refused = target.check_transports(&[Ws]).expect_err("no ws URL");
+        assert!(refused.contains("--ws"), "{refused}");
+        let no_wt = Target::foreign(None, Some("https://127.0.0.1:1/echo"), ForeignMessages::default())
+            .expect("valid");
+        assert!(no_wt.check_transports(&[Wt]).expect_err("no wt URL").contains("--wt https://"));
+        assert_eq!(no_wt.check_transports(&[H3]), Ok(()), "h3 takes the https URL");
     }
 }

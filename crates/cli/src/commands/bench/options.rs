@@ -149,9 +149,10 @@ impl BenchArgs {
         match &self.transports {
             Some(t) => plan.transports = t.clone(),
             // A foreign server: the echo transports its URLs' schemes offer.
-            None if self.foreign.ws.is_some() || self.foreign.http.is_some() => {
+            None if self.foreign.given() => {
+                let f = &self.foreign;
                 plan.transports =
-                    Target::foreign_transports(self.foreign.ws.as_deref(), self.foreign.http.as_deref());
+                    Target::foreign_transports(f.ws.as_deref(), f.http.as_deref(), f.wt.as_deref());
             }
             // A preset may list web-view transports (xhr) for the app; the CLI measures the rest.
             None => plan.transports.retain(|t| t.runs_on(ClientKind::Native)),
@@ -197,14 +198,16 @@ impl BenchArgs {
     /// use, or a foreign server that cannot answer the plan's transports, is refused here,
     /// before anything runs.
     pub fn target(&self, plan: &CheckedPlan) -> anyhow::Result<Target> {
-        if self.foreign.ws.is_some() || self.foreign.http.is_some() {
+        if self.foreign.given() {
             let messages = ForeignMessages {
                 template: self.foreign.message.clone().unwrap_or_else(|| DEFAULT_TEMPLATE.to_owned()),
                 reply: self.foreign.reply.parse().map_err(anyhow::Error::msg)?,
             };
-            let target = Target::foreign(self.foreign.ws.as_deref(), self.foreign.http.as_deref(), messages)
-                .map_err(anyhow::Error::msg)?
-                .trusting(self.tls.trust()?);
+            let f = &self.foreign;
+            let target =
+                Target::foreign_with_wt(f.ws.as_deref(), f.http.as_deref(), f.wt.as_deref(), messages)
+                    .map_err(anyhow::Error::msg)?
+                    .trusting(self.tls.trust()?);
             target.check_transports(&plan.transports).map_err(anyhow::Error::msg)?;
             return Ok(target);
         }
@@ -234,6 +237,10 @@ pub struct ForeignArgs {
     /// message (GET with --http-method get).
     #[arg(long, value_name = "URL", conflicts_with = "target")]
     pub http: Option<String>,
+    /// Measure this WebTransport echo (https://, over QUIC), which need not be Duplex's: `wt`
+    /// sends the message as a line on one stream, `wt-dgram` as a datagram.
+    #[arg(long, value_name = "URL", conflicts_with = "target")]
+    pub wt: Option<String>,
     /// The message sent to them; {seq}, {time} (Unix seconds) and {payload} are filled in.
     /// Default: Duplex's JSON echo request.
     #[arg(long, value_name = "TEMPLATE")]
@@ -242,6 +249,13 @@ pub struct ForeignArgs {
     /// response) or echo (the same bytes as the message).
     #[arg(long, value_name = "RULE", default_value = "next")]
     pub reply: String,
+}
+
+impl ForeignArgs {
+    /// Whether any foreign server's URL was given.
+    pub fn given(&self) -> bool {
+        self.ws.is_some() || self.http.is_some() || self.wt.is_some()
+    }
 }
 
 /// `10,50` (or `10 50`): two finite numbers of µs.
