@@ -9,8 +9,9 @@
 //!   with 20 + 5 clients and monitor for 1 s;
 //! - addresses: a server the page names elsewhere (`192.168.1.20:9000`, `echo.example`, port 9411)
 //!   is a `duplex serve` this test started on 127.0.0.1 (in LAN mode, with its token, where the
-//!   page shows one); a server the page starts listens on 127.0.0.1, port 0, and is stopped once
-//!   it says where it listens;
+//!   page shows one; a `--wt` URL is its plain WebTransport echo, taken with `--insecure`); a
+//!   server the page starts listens on 127.0.0.1, port 0, and is stopped once it says where it
+//!   listens;
 //! - files: a run's history is one temporary folder for the whole test, files the page writes
 //!   land in a temporary working folder, files it reads (a link profile, two bundles) are made
 //!   first (the profile from the page's own `toml` block), k6 outputs are real ones
@@ -221,6 +222,14 @@ fn shrunk(
         {
             words[i + 1] = local_url(url, plain, lan);
         }
+    }
+    // A WebTransport echo elsewhere becomes this test's server's plain one, whose certificate
+    // was made at its start: taken unverified here, as the page says to trust yours.
+    if let Some(i) = words.iter().position(|w| w == "--wt")
+        && i + 1 < words.len()
+    {
+        words[i + 1] = format!("https://{}/wt/plain", plain.address);
+        words.push("--insecure".into());
     }
     match command.as_str() {
         "bench" => {

@@ -115,8 +115,13 @@ impl Server {
                         return Err(ServerError::UdpInUse { addr: local });
                     }
                     Err(e) => {
+                        // Windows' own words for it are not always there (Wine's are missing).
+                        let reason = match e.raw_os_error() {
+                            Some(10045) => "an option QUIC sets is not supported (WSAEOPNOTSUPP)".to_owned(),
+                            _ => e.to_string(),
+                        };
                         let why = format!(
-                            "HTTP/3 and WebTransport are off: this system's UDP sockets refused QUIC ({e})"
+                            "HTTP/3 and WebTransport are off: this system's UDP sockets refused QUIC: {reason}"
                         );
                         tracing::warn!("{why}");
                         break quic_unavailable = Some(why);
