@@ -72,9 +72,10 @@ pub enum ClientError {
     Status { status: u16, body: String },
     #[error("unexpected reply: {0}")]
     Reply(String),
-    /// A datagram whose answer did not come within the wait: lost (datagrams are not sent
-    /// again), on the way out or back.
-    #[error("datagram lost: no answer within {0:?}")]
+    /// A datagram whose answer did not come within the wait (4 RTT, at least 250 ms): lost
+    /// (datagrams are not sent again), on the way out or back. The wait is not in the words, so
+    /// that a report counts every loss as one kind.
+    #[error("datagram lost (no answer within 4 round trips, at least 250 ms)")]
     Lost(Duration),
 }
 

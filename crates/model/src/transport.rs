@@ -205,9 +205,10 @@ impl Transport {
                 "a web page cannot choose HTTP/3: its browser uses it only for servers its \
                  certificate store trusts, after an Alt-Svc answer",
             ),
-            Transport::Wt | Transport::WtDgram | Transport::WtPush => {
-                Some("WebTransport in a page is not built yet: the native clients measure it")
-            }
+            Transport::Wt | Transport::WtDgram | Transport::WtPush => Some(
+                "unavailable in a page yet: Duplex's page has no WebTransport client (and WebKitGTK, \
+                 the Linux app's web view, has no WebTransport); the native clients measure it",
+            ),
             Transport::Wss | Transport::Https if trust == WebTrust::Untrusted => Some(
                 "a web page uses TLS only with servers its browser trusts, and the server's \
                  certificate is made at its start (only the app's web view on Linux is told to \
