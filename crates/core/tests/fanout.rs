@@ -153,3 +153,27 @@ fn a_plan_names_what_is_wrong() {
     );
     assert!(plan(vec![5], 1).check().is_ok());
 }
+
+/// WebTransport's push in a fan-out: a QUIC connection per subscriber to the embedded server,
+/// its certificate pinned, every broadcast to every one, with more bytes per event than a
+/// WebSocket frame (a QUIC packet's header and its ACKs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webtransport_push_reaches_every_subscriber() {
+    let server = embedded_server(100).expect("server");
+    if let Some(why) = server.quic_unavailable() {
+        assert!(duplex_core::platform::wine::version().is_some(), "QUIC must be served here: {why}");
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let endpoints = duplex_core::runner::own_endpoints(server.local_addr(), server.tls());
+    let plan = FanoutPlan { transports: vec![Transport::WsPush, Transport::WtPush], ..plan(vec![100], 3) };
+    let report = fanout(plan, endpoints, Some(&server), CancellationToken::new(), |_| {}).await;
+    assert!(report.ok, "{report:#?}");
+    let bytes = |t: Transport| {
+        let cell = report.cells.iter().find(|c| c.transport == t).expect("cell");
+        assert_eq!((cell.delivered, cell.missed), (300, 0), "{}: {cell:?}", t.name());
+        cell.bytes_per_event.expect("bytes")
+    };
+    let (ws, wt) = (bytes(Transport::WsPush), bytes(Transport::WtPush));
+    assert!(wt > ws, "wt-push {wt} B per event, ws-push {ws}");
+}

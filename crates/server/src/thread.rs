@@ -14,6 +14,7 @@ use crate::{EventHub, Server, ServerConfig, ServerError, TlsIdentity};
 pub struct ServerThread {
     addr: SocketAddr,
     tls: Option<TlsIdentity>,
+    quic_unavailable: Option<String>,
     monitor: Arc<MonitorHub>,
     hub: Arc<EventHub>,
     long_polls: Arc<std::sync::atomic::AtomicUsize>,
@@ -50,6 +51,7 @@ impl ServerThread {
                     let _ = tx.send(Ok(Started {
                         addr: server.local_addr(),
                         tls: server.tls().cloned(),
+                        quic_unavailable: server.quic_unavailable().map(str::to_owned),
                         shutdown: server.shutdown_token(),
                         monitor: server.monitor().clone(),
                         hub: server.hub().clone(),
@@ -65,11 +67,12 @@ impl ServerThread {
                 // vanishes without closing handshakes, as a crashed one would.
             })
             .map_err(|e| ServerError::Thread(e.to_string()))?;
-        let Started { addr, tls, shutdown, monitor, hub, long_polls, runtime } =
+        let Started { addr, tls, quic_unavailable, shutdown, monitor, hub, long_polls, runtime } =
             rx.recv().map_err(|e| ServerError::Thread(e.to_string()))??;
         Ok(ServerThread {
             addr,
             tls,
+            quic_unavailable,
             monitor,
             hub,
             long_polls,
@@ -123,6 +126,11 @@ impl ServerThread {
         self.tls.as_ref()
     }
 
+    /// Why HTTP/3 and WebTransport are not served, when they are not.
+    pub fn quic_unavailable(&self) -> Option<&str> {
+        self.quic_unavailable.as_deref()
+    }
+
     pub fn monitor(&self) -> &Arc<MonitorHub> {
         &self.monitor
     }
@@ -150,6 +158,7 @@ impl ServerThread {
 struct Started {
     addr: SocketAddr,
     tls: Option<TlsIdentity>,
+    quic_unavailable: Option<String>,
     shutdown: CancellationToken,
     monitor: Arc<MonitorHub>,
     hub: Arc<EventHub>,

@@ -2,7 +2,6 @@
 //! SSE, against a fan-out server of its own (on its own thread, so that its CPU time is read
 //! apart from the subscribers'), and the result as CSV.
 
-use duplex_core::clients::Endpoints;
 use duplex_core::fanout::{FanoutPlan, FanoutProgress, FanoutReport, embedded_server, fanout};
 use duplex_core::soak::files::{Route, make_room};
 use tauri::ipc::Channel;
@@ -18,7 +17,7 @@ pub async fn run_fanout(plan: FanoutPlan, on_progress: Channel<FanoutProgress>) 
     make_room(u64::from(plan.largest()), Route { embedded: true, relayed: false })
         .map_err(AppError::Fanout)?;
     let server = embedded_server(plan.largest()).map_err(|e| AppError::Fanout(e.to_string()))?;
-    let endpoints = Endpoints::for_addr(server.local_addr());
+    let endpoints = duplex_core::runner::own_endpoints(server.local_addr(), server.tls());
     let report = fanout(plan, endpoints, Some(&server), CancellationToken::new(), |p| {
         let _ = on_progress.send(p.clone());
     })

@@ -42,7 +42,7 @@ pub struct FanoutPlanArgs {
     /// Subscriber counts, comma-separated: one measurement each.
     #[arg(long, value_delimiter = ',', default_value = "100,1000")]
     pub subscribers: Vec<u32>,
-    /// Push transports, comma-separated: ws-push, long-poll, sse [default: all three; k6: ws-push,long-poll].
+    /// Push transports, comma-separated: ws-push, long-poll, sse, wt-push [default: the first three; k6: ws-push,long-poll].
     #[arg(short, long, value_delimiter = ',')]
     pub transports: Option<Vec<Transport>>,
     /// Broadcasts measured per transport and count (after one to warm up).
@@ -75,7 +75,7 @@ pub async fn run(args: &FanoutArgs) -> anyhow::Result<ExitCode> {
         Some(url) => (Endpoints::parse(url)?, None),
         None => {
             let server = embedded_server(plan.largest())?;
-            (Endpoints::for_addr(server.local_addr()), Some(server))
+            (duplex_core::runner::own_endpoints(server.local_addr(), server.tls()), Some(server))
         }
     };
     let cells = plan.subscribers.len() * plan.transports.len();

@@ -121,7 +121,7 @@ pub async fn monitor(args: &MonitorArgs) -> anyhow::Result<ExitCode> {
         None => {
             let server =
                 Server::start(ServerConfig { monitor_hz: args.hz, ..ServerConfig::default() }).await?;
-            (Endpoints::for_addr(server.local_addr()), Some(server))
+            (duplex_core::runner::own_endpoints(server.local_addr(), server.tls()), Some(server))
         }
     };
     // With --json, stdout holds the summary alone; the live lines go to stderr.

@@ -61,7 +61,7 @@ pub async fn run(args: &SoakArgs) -> anyhow::Result<ExitCode> {
             let limits =
                 Limits { max_connections: room, max_connections_per_peer: room, ..Limits::default() };
             let server = ServerThread::spawn(ServerConfig { limits, ..ServerConfig::default() })?;
-            (Endpoints::for_addr(server.local_addr()), Some(server))
+            (duplex_core::runner::own_endpoints(server.local_addr(), server.tls()), Some(server))
         }
     };
     let link = args.link.as_deref().map(crate::options::link_of).transpose().map_err(anyhow::Error::msg)?;

@@ -52,6 +52,9 @@ pub(super) async fn measure_cell(
     let connected = Arc::new(AtomicU64::new(0));
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut tasks = Vec::new();
+    // QUIC handshakes queue for the server's one thread (and past 64 at once it asks for a
+    // Retry): a few dozen at a time keep each well within its timeout.
+    let handshakes = Arc::new(tokio::sync::Semaphore::new(QUIC_HANDSHAKES_AT_ONCE));
     for id in 0..n {
         let subscriber = Subscriber {
             transport,
@@ -60,6 +63,7 @@ pub(super) async fn measure_cell(
             connected: connected.clone(),
             stop: stop.clone(),
             timeout,
+            handshakes: transport.is_quic().then(|| handshakes.clone()),
         };
         tasks.push(tokio::spawn(subscriber.run()));
         crate::soak::pace_connects(id).await;
@@ -249,7 +253,12 @@ struct Subscriber {
     connected: Arc<AtomicU64>,
     stop: CancellationToken,
     timeout: Duration,
+    /// Over QUIC, a place among the handshakes made at once.
+    handshakes: Option<Arc<tokio::sync::Semaphore>>,
 }
+
+/// QUIC subscribers connecting at once.
+const QUIC_HANDSHAKES_AT_ONCE: usize = 32;
 
 impl Subscriber {
     async fn run(self) {
@@ -281,6 +290,10 @@ impl Subscriber {
         // sharing one client's pool opened more connections than subscribers (a connection
         // not yet back in the pool when the next request leaves) and met the server's limit.
         let (options, shared) = (ClientOptions::default(), Default::default());
+        let _turn = match &self.handshakes {
+            Some(handshakes) => handshakes.acquire().await.ok(),
+            None => None,
+        };
         let connect = Client::connect(self.transport, &self.endpoints, &options, &shared);
         let outcome = tokio::select! {
             _ = self.stop.cancelled() => return None,

@@ -59,17 +59,22 @@ impl Default for FanoutPlan {
 /// The floor's frame when no push transport measured one: about a Duplex event's WebSocket frame.
 const DEFAULT_FRAME_BYTES: u64 = 100;
 
-/// The transports that deliver server events to a waiting subscriber.
+/// The transports that deliver server events to a waiting subscriber, measured by default.
 pub const PUSH_TRANSPORTS: [Transport; 3] = [Transport::WsPush, Transport::LongPoll, Transport::Sse];
+
+/// Every transport a fan-out may measure: the default ones and WebTransport's push (a QUIC
+/// connection per subscriber, asked for by name).
+pub const FANOUT_TRANSPORTS: [Transport; 4] =
+    [Transport::WsPush, Transport::LongPoll, Transport::Sse, Transport::WtPush];
 
 impl FanoutPlan {
     pub fn check(&self) -> Result<(), String> {
         if self.subscribers.is_empty() || self.subscribers.contains(&0) {
             return Err("subscribers: at least one count, each at least 1".into());
         }
-        if let Some(t) = self.transports.iter().find(|t| !PUSH_TRANSPORTS.contains(t)) {
+        if let Some(t) = self.transports.iter().find(|t| !FANOUT_TRANSPORTS.contains(t)) {
             return Err(format!(
-                "{} is not a push transport: fan-out measures ws-push, long-poll and sse",
+                "{} is not a push transport: fan-out measures ws-push, long-poll, sse and wt-push",
                 t.name()
             ));
         }

@@ -19,8 +19,8 @@ use tokio_util::sync::CancellationToken;
 
 use duplex_model::plan::{CheckedPlan, Plan, PlanError};
 pub use pacing::{Pacer, Watchdog};
-pub use target::Target;
 use target::open_target;
+pub use target::{Target, own_endpoints};
 
 use crate::power::PowerMonitor;
 use duplex_clients::{Client, ClientError, ClientOptions, Endpoints, Shared, Transport, Trust};

@@ -256,6 +256,12 @@ async fn reachable(endpoints: &Endpoints) -> Result<(), String> {
 }
 
 /// An embedded server's endpoints, its certificate pinned.
+/// The endpoints of a server this process started, its certificate pinned: its TLS and QUIC
+/// clients trust exactly it.
+pub fn own_endpoints(addr: std::net::SocketAddr, tls: Option<&duplex_server::TlsIdentity>) -> Endpoints {
+    pinned(Endpoints::for_addr(addr), tls)
+}
+
 fn pinned(endpoints: Endpoints, tls: Option<&duplex_server::TlsIdentity>) -> Endpoints {
     match tls {
         Some(identity) => endpoints.trusting(Trust::Pinned(identity.certificate().clone())),
