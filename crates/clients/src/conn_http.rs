@@ -210,14 +210,12 @@ impl ConnHttpClient {
                 Bytes::from(echo_request_json(client_time, seq, &self.payload))
             }
             (HttpMethod::Get, None) => {
-                let query = url::form_urlencoded::Serializer::new(String::new())
-                    .append_pair("client_time", &client_time.to_string())
-                    .append_pair("seq", &seq.to_string())
-                    .append_pair("payload", &self.payload)
-                    .finish();
-                // A LAN server's token is in the URL's query already.
-                let sep = if self.target.contains('?') { '&' } else { '?' };
-                builder = builder.method(Method::GET).uri(format!("{}{sep}{query}", self.target));
+                builder = builder.method(Method::GET).uri(crate::endpoints::echo_get_url(
+                    &self.target,
+                    client_time,
+                    seq,
+                    &self.payload,
+                ));
                 Bytes::new()
             }
         };

@@ -216,6 +216,18 @@ impl Endpoints {
     }
 }
 
+/// The AJAX echo by GET, as the paper's jQuery call sends it: `url` with the call's
+/// `client_time`, `seq` and `payload` in its query (after a LAN server's token, if there).
+pub(crate) fn echo_get_url(url: &str, client_time: f64, seq: u64, payload: &str) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("client_time", &client_time.to_string())
+        .append_pair("seq", &seq.to_string())
+        .append_pair("payload", payload)
+        .finish();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}{query}")
+}
+
 /// `url` with `key=value` added to its query, whether or not it has one.
 pub fn with_query(url: &str, key: &str, value: &str) -> String {
     let sep = if url.contains('?') { '&' } else { '?' };

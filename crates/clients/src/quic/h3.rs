@@ -63,13 +63,8 @@ impl H3Client {
             (HttpMethod::Get, Some(_)) => http::Request::get(&self.url).body(()).map(|r| (r, None)),
             (HttpMethod::Post, None) => post(echo_request_json(client_time, seq, &self.payload)),
             (HttpMethod::Get, None) => {
-                let query = url::form_urlencoded::Serializer::new(String::new())
-                    .append_pair("client_time", &client_time.to_string())
-                    .append_pair("seq", &seq.to_string())
-                    .append_pair("payload", &self.payload)
-                    .finish();
-                let sep = if self.url.contains('?') { '&' } else { '?' };
-                http::Request::get(format!("{}{sep}{query}", self.url)).body(()).map(|r| (r, None))
+                let url = crate::endpoints::echo_get_url(&self.url, client_time, seq, &self.payload);
+                http::Request::get(url).body(()).map(|r| (r, None))
             }
         };
         built.map_err(|e| ClientError::Reply(e.to_string()))

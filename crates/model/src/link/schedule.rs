@@ -68,7 +68,19 @@ impl Schedule {
     pub fn for_link(link: &Link, down: bool, seed: u64) -> Schedule {
         let rtt = Duration::from_secs_f64(link.rtt_ms / 1e3);
         let opens_at = if down { rtt + rtt / 2 } else { rtt };
-        let mut schedule = Schedule::new(
+        Schedule { probe: Some(2 * rtt), ..Schedule::over(link, down, opens_at, seed) }
+    }
+
+    /// One direction of a flow of datagrams (UDP) over `link`: no handshake of its own (QUIC's
+    /// crosses the link as any packets do), each datagram delayed and paced as a chunk, and
+    /// lost at the link's rate ([`Schedule::drops`]).
+    pub fn for_datagrams(link: &Link, down: bool, seed: u64) -> Schedule {
+        Schedule::over(link, down, Duration::ZERO, seed)
+    }
+
+    /// One direction over `link`, opening at `opens_at`, losing at the link's rate.
+    fn over(link: &Link, down: bool, opens_at: Duration, seed: u64) -> Schedule {
+        let schedule = Schedule::new(
             link.one_way(),
             Duration::from_secs_f64(link.jitter_ms / 1e3),
             link.bytes_per_second(down),
@@ -77,26 +89,7 @@ impl Schedule {
             opens_at,
             seed,
         );
-        schedule.loss = link.loss_percent / 100.0;
-        schedule.probe = Some(2 * rtt);
-        schedule
-    }
-
-    /// One direction of a flow of datagrams (UDP) over `link`: no handshake of its own (QUIC's
-    /// crosses the link as any packets do), each datagram delayed and paced as a chunk, and
-    /// lost at the link's rate ([`Schedule::drops`]).
-    pub fn for_datagrams(link: &Link, down: bool, seed: u64) -> Schedule {
-        let mut schedule = Schedule::new(
-            link.one_way(),
-            Duration::from_secs_f64(link.jitter_ms / 1e3),
-            link.bytes_per_second(down),
-            link.burst_bytes,
-            link.queue_bytes,
-            Duration::ZERO,
-            seed,
-        );
-        schedule.loss = link.loss_percent / 100.0;
-        schedule
+        Schedule { loss: link.loss_percent / 100.0, ..schedule }
     }
 
     /// Whether the next datagram is lost (drawn at the link's loss rate).
