@@ -7,10 +7,13 @@
 //! The conditions themselves, their profiles and what they predict are `duplex_model::link`.
 
 mod relay;
+mod stats;
+mod timing;
 mod udp;
 
 pub use duplex_model::link::{CHUNK, LabelledLink, Link, LinkError, Schedule};
-pub use relay::{Relay, RelayStats};
+pub use relay::Relay;
+pub use stats::RelayStats;
 
 use duplex_clients::Endpoints;
 

@@ -8,7 +8,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -16,20 +15,9 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::stats::RelayStats;
+use super::timing::wait_until;
 use super::{CHUNK, Link, Schedule};
-
-/// What went through the relay.
-#[derive(Debug, Default)]
-pub struct RelayStats {
-    pub connections: AtomicU64,
-    pub bytes_up: AtomicU64,
-    pub bytes_down: AtomicU64,
-    /// Connections the server refused or that failed on the way.
-    pub failures: AtomicU64,
-    /// Datagrams the link lost (UDP), client to server and back.
-    pub datagrams_lost_up: AtomicU64,
-    pub datagrams_lost_down: AtomicU64,
-}
 
 /// A running relay; dropped, it stops and closes every connection it carries.
 pub struct Relay {
@@ -184,29 +172,4 @@ async fn pipe(
         let _ = to.shutdown().await;
     };
     tokio::join!(reader, writer);
-}
-
-/// How late a timer may fire: tokio's ticks are milliseconds, rounded up; Windows' default
-/// timer resolution is 15.6 ms.
-const TIMER_SLACK: Duration =
-    if cfg!(windows) { Duration::from_millis(17) } else { Duration::from_millis(2) };
-
-/// Timers fire late (see [`TIMER_SLACK`]), which would add that much to every emulated delay:
-/// sleep until shortly before `at`, then yield until it. The yielding costs at most the slack
-/// in CPU per chunk on its way.
-pub(super) async fn wait_until(at: Instant) {
-    if let Some(early) = at.checked_sub(TIMER_SLACK)
-        && early > Instant::now()
-    {
-        tokio::time::sleep_until(early).await;
-    }
-    // Real time bounds the yielding: under a paused clock (tests) time stands still meanwhile,
-    // and the sleep below advances it.
-    let spin_end = std::time::Instant::now() + TIMER_SLACK;
-    while Instant::now() < at && std::time::Instant::now() < spin_end {
-        tokio::task::yield_now().await;
-    }
-    if Instant::now() < at {
-        tokio::time::sleep_until(at).await;
-    }
 }

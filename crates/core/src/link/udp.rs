@@ -15,7 +15,8 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::relay::{RelayStats, wait_until};
+use super::stats::RelayStats;
+use super::timing::wait_until;
 use super::{Link, Schedule};
 
 /// Largest UDP payload read.
