@@ -1,6 +1,7 @@
 // The browser's own clients, one channel per transport: WebSocket, Server-Sent Events, fetch and
 // XMLHttpRequest (the paper's jQuery AJAX), each counting its bytes on the wire as the server
-// sends them. `runWebview` (webclients.ts) drives them through a plan.
+// sends them (WebTransport's are in webtransport.ts). `runWebview` (webclients.ts) drives them
+// through a plan, with the channels `browserChannels` (webclients.ts) opens.
 import type { Plan, Transport } from "./bindings";
 import { errorMessage } from "./format";
 import { parseHeaderBlock, responseHeadLength, utf8Length, wsFrameLength } from "./wire";
@@ -40,7 +41,10 @@ export interface EchoChannel {
   closed?(): boolean;
 }
 
-export type ChannelFactory = (transport: Transport, server: string, plan: Plan) => Promise<EchoChannel>;
+/** Opens a channel of a transport; `unavailable` says why this page cannot measure one, if it cannot. */
+export type ChannelFactory = ((transport: Transport, server: string, plan: Plan) => Promise<EchoChannel>) & {
+  unavailable?: (transport: Transport) => string | null;
+};
 
 export function echoRequest(seq: number, payload: string): { json: string; query: string } {
   const clientTime = Date.now() / 1000;
@@ -50,7 +54,8 @@ export function echoRequest(seq: number, payload: string): { json: string; query
   };
 }
 
-function serverTimeOf(text: string): number | null {
+/** The server's clock in a Duplex echo answer, seconds; null if it did not say. */
+export function serverTimeOf(text: string): number | null {
   try {
     const v = JSON.parse(text) as { server_time?: unknown };
     return typeof v.server_time === "number" ? v.server_time : null;
@@ -234,30 +239,5 @@ export function xhrChannel(base: string, method: "get" | "post", Impl: typeof XM
       });
     },
     close() {},
-  };
-}
-
-/** The browser's own clients; `token` is the access token of a server in LAN mode. */
-export function browserChannels(token: string | null = null): ChannelFactory {
-  return async (transport, server, plan) => {
-    const base = `http://${server}`;
-    const wsQuery = token ? `?token=${encodeURIComponent(token)}` : "";
-    switch (transport) {
-      case "ws":
-        return openWebSocket(`ws://${server}/ws${wsQuery}`, plan.timeout_ms);
-      // Over TLS: only where the engine hands them, i.e. where the browser trusts the server.
-      case "wss":
-        return openWebSocket(`wss://${server}/ws${wsQuery}`, plan.timeout_ms);
-      case "https":
-        return fetchChannel(`https://${server}`, plan.http_method, fetch, token);
-      case "http":
-        return fetchChannel(base, plan.http_method, fetch, token);
-      case "xhr":
-        return xhrChannel(base, plan.http_method, XMLHttpRequest, token);
-      case "sse":
-        return sseChannel(`${base}/events/sse${token ? `?token=${encodeURIComponent(token)}` : ""}`, plan.timeout_ms);
-      default:
-        throw new ExchangeError(`${transport} is not measured by web-view clients`, true);
-    }
   };
 }

@@ -7,10 +7,17 @@ import { errorMessage, escapeHtml, formatQuantile } from "./format";
 import type { ClientPart, JoinPlan, JoinResults, Stored, StoredRow, Transport } from "./bindings";
 import { $, clearError, showError } from "./ui";
 import { browserChannels, runWebview } from "./webclients";
+import { webTransportUnavailable } from "./webtransport";
 
 /** What a person calls each transport of a page. */
 // The engine's names first (its verdicts say "http" and "xhr"), then the browser API each is.
-const NAMES: Partial<Record<Transport, string>> = { ws: "ws (WebSocket)", http: "http (fetch)", xhr: "xhr (XMLHttpRequest)" };
+const NAMES: Partial<Record<Transport, string>> = {
+  ws: "ws (WebSocket)",
+  http: "http (fetch)",
+  xhr: "xhr (XMLHttpRequest)",
+  wt: "wt (WebTransport stream)",
+  "wt-dgram": "wt-dgram (WebTransport datagrams)",
+};
 const nameOf = (t: Transport) => NAMES[t] ?? t;
 
 const params = new URLSearchParams(location.search);
@@ -80,12 +87,18 @@ async function boot(): Promise<void> {
     return;
   }
   const { plan, calls: total } = ticket.run;
+  const access = ticket.webtransport;
   $("#join-facts").innerHTML = [
     ["Plan", plan.name ?? "custom"],
     ["Transports", plan.transports.map(nameOf).join(", ")],
     ["Calls", `${plan.sets} sets × ${plan.calls} per transport (${total} in all)`],
     ["Payload", `${plan.payload_bytes} B`],
     ["This browser", navigator.userAgent],
+    // Said before the run: what this browser will leave out, and why.
+    ...plan.transports.flatMap((t) => {
+      const why = webTransportUnavailable(t, access);
+      return why ? [[`No ${t}`, why]] : [];
+    }),
   ]
     .map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`)
     .join("");
@@ -116,7 +129,7 @@ async function boot(): Promise<void> {
     $("#join-progress-card").hidden = false;
     const bar = $("#join-progress") as HTMLProgressElement;
     const part = await runWebview(run.run, location.host, {
-      channels: browserChannels(token),
+      channels: browserChannels(token, run.webtransport),
       signal: abort.signal,
       onProgress: (p) => {
         bar.value = p.total ? p.done / p.total : 0;

@@ -95,7 +95,13 @@ async function boot(): Promise<void> {
     showError(`The embedded echo server did not start: ${info.server.Err}`);
   }
   status.title = `Duplex ${info.version} · history in ${info.dataDir}`;
-  runView = renderRunView($("#view-run"), { presets: info.presets, transports: info.transports, links: info.links, onResult: showResult });
+  runView = renderRunView($("#view-run"), {
+    presets: info.presets,
+    transports: info.transports,
+    links: info.links,
+    webtransport: info.webtransport,
+    onResult: showResult,
+  });
   setEmbeddedAddress($("#view-run"), "Ok" in info.server ? info.server.Ok : "not running", info.tlsFingerprint);
   showTab("run");
 }

@@ -72,7 +72,7 @@ describe("web-view runner", () => {
     // Block windows on the wall clock, in order, for energy attribution.
     const starts = part.blocks.map((b) => b.started_at_unix_ns);
     expect(starts.every((s, i) => s >= 1.7e18 && (i === 0 || s > starts[i - 1]))).toBe(true);
-    expect(part.info).toEqual({ user_agent: "test", timer_resolution_us: 5, cross_origin_isolated: true });
+    expect(part.info).toEqual({ user_agent: "test", timer_resolution_us: 5, cross_origin_isolated: true, unavailable: [] });
     expect(part.connections).toEqual([]);
   });
 

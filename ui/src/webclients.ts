@@ -5,10 +5,48 @@
 // channels themselves are in channels.ts.
 import { errorMessage } from "./format";
 import { clockResolution } from "./stats";
-import type { BlockTiming, ClientPart, ClientRun, ConnectionUse, Plan, Sample, Transport } from "./bindings";
-import { type ChannelFactory, type EchoChannel, ExchangeError, browserChannels, echoRequest } from "./channels";
+import type { BlockTiming, ClientPart, ClientRun, ConnectionUse, Plan, Sample, Transport, Unavailable, WebTransportAccess } from "./bindings";
+import { type ChannelFactory, type EchoChannel, ExchangeError, echoRequest, fetchChannel, openWebSocket, sseChannel, xhrChannel } from "./channels";
+import { openWebTransport, webTransportUnavailable } from "./webtransport";
 
-export { type EchoChannel, ExchangeError, browserChannels, fetchChannel, openWebSocket, sseChannel, sseEventLength } from "./channels";
+export { type EchoChannel, ExchangeError, fetchChannel, openWebSocket, sseChannel, sseEventLength } from "./channels";
+
+/**
+ * The browser's own clients; `token` is the access token of a server in LAN mode, `webtransport`
+ * how the page reaches the server's WebTransport (its certificate's SHA-256), as the host said.
+ */
+export function browserChannels(token: string | null = null, webtransport: WebTransportAccess | null = null): ChannelFactory {
+  const open: ChannelFactory = async (transport, server, plan) => {
+    const base = `http://${server}`;
+    const query = token ? `?token=${encodeURIComponent(token)}` : "";
+    switch (transport) {
+      case "ws":
+        return openWebSocket(`ws://${server}/ws${query}`, plan.timeout_ms);
+      // Over TLS: only where the engine hands them, i.e. where the browser trusts the server.
+      case "wss":
+        return openWebSocket(`wss://${server}/ws${query}`, plan.timeout_ms);
+      case "https":
+        return fetchChannel(`https://${server}`, plan.http_method, fetch, token);
+      case "http":
+        return fetchChannel(base, plan.http_method, fetch, token);
+      case "xhr":
+        return xhrChannel(base, plan.http_method, XMLHttpRequest, token);
+      case "sse":
+        return sseChannel(`${base}/events/sse${query}`, plan.timeout_ms);
+      // QUIC on the same port number; the certificate taken by its hash, no trust asked.
+      case "wt":
+      case "wt-dgram": {
+        const why = webTransportUnavailable(transport, webtransport);
+        if (why || !webtransport?.certificate_sha256) throw new ExchangeError(`${transport}: ${why}`, true);
+        return openWebTransport(`https://${server}/wt/echo${query}`, webtransport.certificate_sha256, plan.timeout_ms, transport === "wt-dgram");
+      }
+      default:
+        throw new ExchangeError(`${transport} is not measured by web-view clients`, true);
+    }
+  };
+  open.unavailable = (transport) => webTransportUnavailable(transport, webtransport);
+  return open;
+}
 
 export interface WebviewProgress {
   transport: Transport;
@@ -114,7 +152,15 @@ export async function runWebview(run: ClientRun, server: string, options: RunOpt
   const now = options.now ?? (() => performance.now());
   const timeOrigin = options.timeOrigin ?? performance.timeOrigin;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const { plan, blocks: order, calls: total } = run;
+  const { plan } = run;
+  // What this page cannot measure (a browser without WebTransport) is left out, and why said.
+  const unavailable: Unavailable[] = plan.transports.flatMap((transport) => {
+    const reason = channels.unavailable?.(transport) ?? null;
+    return reason ? [{ transport, reason }] : [];
+  });
+  const skipped = new Set(unavailable.map((u) => u.transport));
+  const order = run.blocks.filter(([t]) => !skipped.has(t));
+  const total = run.calls - (run.blocks.length - order.length) * plan.calls * plan.concurrency;
   const labels = new Map(run.labels);
   const payload = "x".repeat(plan.payload_bytes);
   const clockStepUs = options.timerResolutionUs ?? pageTimerResolutionUs();
@@ -165,7 +211,10 @@ export async function runWebview(run: ClientRun, server: string, options: RunOpt
           const slot = { channel, recorded: 0, wireSeq: 0 };
           for (let w = 0; w < plan.warmup; w++) {
             const { json, query } = echoRequest(++slot.wireSeq, payload);
-            await withTimeout(channel.exchange(json, query), plan.timeout_ms);
+            // A warm-up call is not recorded: only a fatal error (the connection gone) stops it.
+            await withTimeout(channel.exchange(json, query), plan.timeout_ms).catch((e: unknown) => {
+              if (!(e instanceof ExchangeError) || e.fatal) throw e;
+            });
           }
           pool.push(slot);
         }
@@ -263,6 +312,7 @@ export async function runWebview(run: ClientRun, server: string, options: RunOpt
       user_agent: options.userAgent ?? navigator.userAgent,
       timer_resolution_us: clockStepUs,
       cross_origin_isolated: options.crossOriginIsolated ?? pageCrossOriginIsolated(),
+      unavailable,
     },
     samples,
     blocks: timings,

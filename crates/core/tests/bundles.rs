@@ -155,6 +155,7 @@ fn browsers_are_named_from_their_user_agents() {
         user_agent: cases[1].0.into(),
         timer_resolution_us: 1000.0,
         cross_origin_isolated: None,
+        unavailable: vec![],
     });
     assert!(duplex_core::stats::platforms::platform_label(&r).ends_with("· Firefox 133"));
 }

@@ -37,6 +37,7 @@ fn webview_part(record: &RunRecord, transport: Transport, latency_us: u64, n: u6
             user_agent: "TestKit/1.0".into(),
             timer_resolution_us: 5.0,
             cross_origin_isolated: None,
+            unavailable: vec![],
         }),
         blocks: (1..=record.plan.sets)
             .map(|set| BlockTiming {
@@ -299,16 +300,23 @@ async fn a_run_written_then_saved_whole_is_one_ordinary_run() {
 async fn texts_from_outside_are_clipped_before_they_are_kept() {
     let mut record = run_embedded(small_plan(&[Transport::Ws])).await;
     let mut part = webview_part(&record, Transport::Xhr, 900, 3);
-    record.plan.transports.push(Transport::Xhr);
+    record.plan.transports.extend([Transport::Xhr, Transport::Wt]);
+    let unavailable = |transport| duplex_core::record::Unavailable { transport, reason: "w".repeat(10_000) };
     part.info = Some(WebviewInfo {
         user_agent: "A".repeat(10_000),
         timer_resolution_us: 1.0,
         cross_origin_isolated: None,
+        unavailable: vec![unavailable(Transport::H2)],
     });
+    // A transport the run does not have cannot be unavailable: the part is refused whole.
+    let refused = record.clone().merge(part.clone()).expect_err("h2 is not in the plan");
+    assert!(refused.to_string().contains("h2 is not a transport of this run"), "{refused}");
+    part.info.as_mut().expect("info").unavailable = vec![unavailable(Transport::Wt)];
     part.error = Some("é".repeat(10_000));
     part.samples[0].error = Some("x".repeat(10_000));
     record.merge(part).expect("merged");
     assert_eq!(record.webview.as_ref().map(|w| w.user_agent.chars().count()), Some(500));
+    assert_eq!(record.webview.as_ref().map(|w| w.unavailable[0].reason.chars().count()), Some(500));
     assert!(
         record.error.as_deref().is_some_and(|e| e.chars().count() < 600),
         "{:?}",

@@ -158,6 +158,7 @@ async fn measured_part(target: &str) -> ClientPart {
             user_agent: CHROME_ON_ANDROID.into(),
             timer_resolution_us: 100.0,
             cross_origin_isolated: Some(true),
+            unavailable: vec![],
         }),
         samples: record.samples.into_iter().map(relabel).collect(),
         blocks: record

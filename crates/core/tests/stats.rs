@@ -182,6 +182,7 @@ fn coarse_webview_run() -> RunRecord {
         user_agent: "Mozilla/5.0 AppleWebKit/605.1.15".into(),
         timer_resolution_us: 1000.0,
         cross_origin_isolated: Some(false),
+        unavailable: vec![],
     });
     record
 }
@@ -357,8 +358,21 @@ fn libm_erf(x: f64) -> f64 {
 fn the_report_names_what_the_web_clients_could_not_measure_and_why() {
     let xs: Vec<f64> = (0..100).map(|i| 100.0 + f64::from(i)).collect();
     let mut record = coarse_webview_run();
-    record.plan.transports =
-        vec![Transport::Ws, Transport::Xhr, Transport::Wss, Transport::H2, Transport::HttpNew];
+    record.plan.transports = vec![
+        Transport::Ws,
+        Transport::Xhr,
+        Transport::Wss,
+        Transport::H2,
+        Transport::HttpNew,
+        Transport::Wt,
+        Transport::WtDgram,
+    ];
+    // The page said why it measured no WebTransport (its browser has none).
+    let no_wt = "this browser has no WebTransport".to_owned();
+    let webview = record.webview.as_mut().expect("a web view's run");
+    webview.unavailable = [Transport::Wt, Transport::WtDgram]
+        .map(|transport| duplex_core::record::Unavailable { transport, reason: no_wt.clone() })
+        .to_vec();
     let notes = analyze(&record, &AnalysisOptions::default()).notes;
     let line =
         |name: &str| notes.iter().find(|n| n.starts_with("web clients did not measure") && n.contains(name));
@@ -366,6 +380,10 @@ fn the_report_names_what_the_web_clients_could_not_measure_and_why() {
     assert!(tls.contains("trusts"), "{tls}");
     assert!(line("h2").expect("h2 is named").contains("HTTP version"));
     assert!(line("http-new").expect("http-new is named").contains("new connection"));
+    assert_eq!(
+        line("wt-dgram").map(String::as_str),
+        Some(&*format!("web clients did not measure wt, wt-dgram: {no_wt}"))
+    );
     assert!(!notes.iter().any(|n| n.contains("without TLS's records")), "no web TLS sample: {notes:?}");
 
     // A web view that trusted the server measured wss: not named; its bytes are the page's.

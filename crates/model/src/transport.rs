@@ -194,7 +194,10 @@ impl Transport {
     }
 
     /// Why a web page cannot measure this transport (for the plan form and the report), given
-    /// whether its browser trusts the server's certificate.
+    /// whether its browser trusts the server's certificate. WebTransport (`wt`, `wt-dgram`)
+    /// needs no trust: a page accepts the server's certificate by its SHA-256
+    /// (`serverCertificateHashes`). Whether its browser has WebTransport only the page can tell:
+    /// one that has none says so in its part ([`crate::record::WebviewInfo::unavailable`]).
     pub fn webview_refusal(self, trust: WebTrust) -> Option<&'static str> {
         match self {
             Transport::HttpNew | Transport::HttpsNew => {
@@ -205,16 +208,12 @@ impl Transport {
                 "a web page cannot choose HTTP/3: its browser uses it only for servers its \
                  certificate store trusts, after an Alt-Svc answer",
             ),
-            Transport::Wt | Transport::WtDgram | Transport::WtPush => Some(
-                "unavailable in a page yet: Duplex's page has no WebTransport client (and WebKitGTK, \
-                 the Linux app's web view, has no WebTransport); the native clients measure it",
-            ),
             Transport::Wss | Transport::Https if trust == WebTrust::Untrusted => Some(
                 "a web page uses TLS only with servers its browser trusts, and the server's \
                  certificate is made at its start (only the app's web view on Linux is told to \
                  trust it)",
             ),
-            Transport::WsPush | Transport::LongPoll | Transport::Poll => {
+            Transport::WsPush | Transport::LongPoll | Transport::Poll | Transport::WtPush => {
                 Some("the web clients measure the echo transports and sse")
             }
             _ => None,

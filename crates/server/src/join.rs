@@ -97,9 +97,9 @@ impl BrowserJoin {
         assets: Arc<dyn WebAssets>,
         sink: ResultSink,
     ) -> Result<BrowserJoin, String> {
-        let plan = plan
-            .for_web(WebTrust::Untrusted)
-            .ok_or("none of the plan's transports runs in a browser (choose ws, http, xhr or sse)")?;
+        let plan = plan.for_web(WebTrust::Untrusted).ok_or(
+            "none of the plan's transports runs in a browser (choose ws, http, xhr, sse, wt or wt-dgram)",
+        )?;
         Ok(BrowserJoin { plan, assets, sink, max_upload_bytes: 32 << 20 })
     }
 }
@@ -218,7 +218,8 @@ pub fn page(state: &AppState, host: Option<&str>) -> Option<Response> {
     let join = state.config.browser_join.as_ref()?;
     let mut response = join.assets.get("join.html").map(asset_response)?;
     let host = host.filter(|h| h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)));
-    let ws = host.map(|h| format!(" ws://{h}")).unwrap_or_default();
+    // WebSocket, and WebTransport (an https URL on the same host and port, over UDP).
+    let ws = host.map(|h| format!(" ws://{h} https://{h}")).unwrap_or_default();
     let policy = format!(
         "default-src 'self'; connect-src 'self'{ws}; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
          frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
@@ -245,6 +246,35 @@ pub struct JoinPlan {
     /// What the browser runs: the web-view part of the host's plan, in the engine's order.
     pub run: ClientRun,
     pub max_upload_bytes: usize,
+    /// How the page reaches the server's WebTransport.
+    pub webtransport: WebTransportAccess,
+}
+
+/// How a page reaches a server's WebTransport (same port number, over UDP): it accepts the
+/// server's certificate by its SHA-256 (`serverCertificateHashes`, which takes a self-signed
+/// ECDSA certificate valid under 14 days, as the server makes), or learns why there is none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct WebTransportAccess {
+    /// SHA-256 of the certificate QUIC presents, `AB:CD:…`; None when QUIC is off.
+    pub certificate_sha256: Option<String>,
+    /// Why the server has no WebTransport, when it has none.
+    pub unavailable: Option<String>,
+}
+
+impl WebTransportAccess {
+    /// A server's: its certificate when QUIC serves, or why QUIC does not.
+    pub fn of(tls: Option<&crate::TlsIdentity>, quic_unavailable: Option<&str>) -> WebTransportAccess {
+        match (tls, quic_unavailable) {
+            (Some(tls), None) => WebTransportAccess {
+                certificate_sha256: Some(tls.fingerprint().to_owned()),
+                unavailable: None,
+            },
+            (_, why) => WebTransportAccess {
+                certificate_sha256: None,
+                unavailable: Some(why.unwrap_or("HTTP/3 and WebTransport are off: they need TLS").to_owned()),
+            },
+        }
+    }
 }
 
 pub async fn plan(State(state): State<AppState>) -> Result<Json<JoinPlan>, ApiError> {
@@ -254,7 +284,12 @@ pub async fn plan(State(state): State<AppState>) -> Result<Json<JoinPlan>, ApiEr
         status: StatusCode::INTERNAL_SERVER_ERROR,
         reason: "the join plan has no transport a browser can measure".into(),
     })?;
-    Ok(Json(JoinPlan { run_id: ticket.run_id, run, max_upload_bytes: join.max_upload_bytes }))
+    Ok(Json(JoinPlan {
+        run_id: ticket.run_id,
+        run,
+        max_upload_bytes: join.max_upload_bytes,
+        webtransport: (*state.webtransport).clone(),
+    }))
 }
 
 /// What a joined browser posts back.

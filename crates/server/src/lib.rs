@@ -144,6 +144,7 @@ impl Server {
             monitor: monitor.clone(),
             long_polls: Arc::default(),
             hosts: Arc::new(hosts),
+            webtransport: Arc::new(join::WebTransportAccess::of(tls.as_ref(), quic_unavailable.as_deref())),
         };
         let long_polls = state.long_polls.clone();
         let limits = state.config.limits.clone();

@@ -27,6 +27,8 @@ pub struct AppState {
     pub long_polls: Arc<std::sync::atomic::AtomicUsize>,
     /// The Host names requests may carry (see [`ServerConfig::allowed_hosts`]).
     pub hosts: Arc<access::OwnHosts>,
+    /// How pages reach this server's WebTransport (its certificate's SHA-256, or why none).
+    pub webtransport: Arc<join::WebTransportAccess>,
 }
 
 /// All routes, without a socket: tests can drive it with `tower::ServiceExt::oneshot`.

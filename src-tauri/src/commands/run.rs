@@ -10,6 +10,7 @@ use duplex_core::platform::PlatformInfo;
 use duplex_core::power::Probe;
 use duplex_core::record::{ClientKind, ClientPart, RunStatus};
 use duplex_core::runner::Target;
+use duplex_core::server::join::WebTransportAccess;
 use duplex_core::session::{Finished, RunSession, Update};
 use duplex_core::stats::AnalysisOptions;
 use duplex_core::sweep::{Sweep, SweepRun};
@@ -29,6 +30,8 @@ pub struct AppInfo {
     pub server: Result<String, String>,
     /// SHA-256 of the certificate the embedded server presents over TLS (made at its start).
     pub tls_fingerprint: Option<String>,
+    /// How the web view reaches the embedded server's WebTransport.
+    pub webtransport: WebTransportAccess,
     pub data_dir: String,
     pub platform: PlatformInfo,
     pub presets: Vec<Plan>,
@@ -59,6 +62,10 @@ pub async fn app_info(state: State<'_, DuplexState>) -> AppResult<AppInfo> {
         version: duplex_core::VERSION,
         server: state.server.as_ref().map(|s| s.local_addr().to_string()).map_err(Clone::clone),
         tls_fingerprint: state.server.as_ref().ok().and_then(|s| s.tls()).map(|t| t.fingerprint().to_owned()),
+        webtransport: match &state.server {
+            Ok(s) => WebTransportAccess::of(s.tls(), s.quic_unavailable()),
+            Err(why) => WebTransportAccess::of(None, Some(why)),
+        },
         data_dir: state.data_dir.display().to_string(),
         platform: duplex_core::platform::this_machine(),
         presets,

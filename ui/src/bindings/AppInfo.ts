@@ -3,6 +3,7 @@ import type { LabelledLink } from "./LabelledLink";
 import type { Plan } from "./Plan";
 import type { PlatformInfo } from "./PlatformInfo";
 import type { TransportClients } from "./TransportClients";
+import type { WebTransportAccess } from "./WebTransportAccess";
 
 export type AppInfo = { version: string, 
 /**
@@ -12,7 +13,11 @@ server: { Ok : string } | { Err : string },
 /**
  * SHA-256 of the certificate the embedded server presents over TLS (made at its start).
  */
-tlsFingerprint: string | null, dataDir: string, platform: PlatformInfo, presets: Array<Plan>, 
+tlsFingerprint: string | null, 
+/**
+ * How the web view reaches the embedded server's WebTransport.
+ */
+webtransport: WebTransportAccess, dataDir: string, platform: PlatformInfo, presets: Array<Plan>, 
 /**
  * Which kinds of client can measure each transport.
  */

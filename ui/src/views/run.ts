@@ -3,9 +3,10 @@
 import { api } from "../bindings/api";
 import { errorMessage, escapeHtml, formatQuantile } from "../format";
 import { TRANSPORT_LABELS } from "../plan";
-import type { ClientKind, ClientPart, LabelledLink, Plan, PlanCheck, RunStatus, RunView, Transport, TransportClients } from "../bindings";
+import type { ClientKind, ClientPart, LabelledLink, Plan, PlanCheck, RunStatus, RunView, Transport, TransportClients, WebTransportAccess } from "../bindings";
 import { $, clearError, showError } from "../ui";
-import { runWebview } from "../webclients";
+import { browserChannels, runWebview } from "../webclients";
+import { webTransportUnavailable } from "../webtransport";
 
 const PRESET_LABELS: Record<string, string> = {
   quick: "Quick (back to back)",
@@ -19,6 +20,8 @@ export interface RunViewOptions {
   transports: TransportClients[];
   /** Link profiles to emulate (the engine's relay), with the engine's labels. */
   links: LabelledLink[];
+  /** How the web view reaches the embedded server's WebTransport. */
+  webtransport: WebTransportAccess;
   onResult: (view: RunView) => void;
 }
 
@@ -32,6 +35,12 @@ export interface RunViewHandle {
 
 export function renderRunView(root: HTMLElement, options: RunViewOptions): RunViewHandle {
   const presets = options.presets.filter((p) => p.name !== "push");
+  // Whether this web view has WebTransport only the page can tell: where it has none, the form
+  // says why, as for the engine's own refusals.
+  const transports = options.transports.map((t) => {
+    const why = webTransportUnavailable(t.transport, options.webtransport);
+    return why ? { ...t, clients: t.clients.filter((c) => c !== "webview"), webview_refusal: why } : t;
+  });
   root.innerHTML = `
   <form id="plan-form" class="card plan" novalidate>
     <h2>Plan</h2>
@@ -45,11 +54,11 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
     </div>
     <fieldset><legend>Transports</legend>
       ${TRANSPORT_LABELS.map(([id, label]) => {
-        const clients = options.transports.find((t) => t.transport === id)?.clients ?? [];
+        const clients = transports.find((t) => t.transport === id)?.clients ?? [];
         const who = clients.length === 2 ? "" : ` (${clients.map((c) => CLIENT_NAMES[c]).join(", ")} only)`;
         return `<label class="check"><input type="checkbox" name="transport" value="${id}"> <b>${id}</b> <span class="muted">${escapeHtml(label + who)}</span></label>`;
       }).join("")}
-      ${webviewRefusals(options.transports)}
+      ${webviewRefusals(transports)}
     </fieldset>
     <fieldset><legend>Clients</legend>
       <label class="check"><input type="checkbox" id="client-native" checked> Native (Rust: tokio-tungstenite, reqwest)</label>
@@ -300,6 +309,7 @@ export function renderRunView(root: HTMLElement, options: RunViewOptions): RunVi
       abort = new AbortController();
       try {
         part = await runWebview(pending.webview, pending.server, {
+          channels: browserChannels(null, options.webtransport),
           signal: abort.signal,
           onProgress: (p) => {
             progressRow("webview", p.transport, p.label, p.set, p.sets, p.transportDone, p.transportTotal, p.p50Us, p.clockStepUs);

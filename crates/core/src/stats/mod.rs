@@ -326,13 +326,16 @@ fn failed_calls(record: &RunRecord, t: &TransportReport) -> String {
 
 /// What the web clients of a run left out of its plan, and why: one line per reason. A web
 /// client measures every transport it is handed, so a transport of the plan it has no sample of
-/// was refused it (TLS: its browser did not trust the server). Its TLS bytes are the page's.
+/// was refused it (TLS: its browser did not trust the server) or was unavailable in its browser,
+/// as the page said (WebTransport). Its TLS and QUIC bytes are the page's.
 fn unmeasured_by_web_clients(record: &RunRecord) -> Vec<String> {
     let measured =
         |t: Transport| record.samples.iter().any(|s| s.client == ClientKind::Webview && s.transport == t);
+    let unavailable = record.webview.as_ref().map_or(&[][..], |w| &w.unavailable[..]);
     let mut by_reason: Vec<(&str, Vec<&str>)> = Vec::new();
     for t in record.plan.transports.iter().copied().filter(|t| !measured(*t)) {
-        let Some(why) = t.webview_refusal(duplex_clients::WebTrust::Untrusted) else { continue };
+        let said = unavailable.iter().find(|u| u.transport == t).map(|u| u.reason.as_str());
+        let Some(why) = said.or(t.webview_refusal(duplex_clients::WebTrust::Untrusted)) else { continue };
         match by_reason.iter_mut().find(|(w, _)| *w == why) {
             Some((_, names)) => names.push(t.name()),
             None => by_reason.push((why, vec![t.name()])),
@@ -344,8 +347,9 @@ fn unmeasured_by_web_clients(record: &RunRecord) -> Vec<String> {
         .collect();
     if record.plan.transports.iter().any(|t| t.is_tls() && measured(*t)) {
         notes.push(
-            "web-client bytes over TLS are what the page sees (HTTP and WebSocket framing), without \
-             TLS's records and handshakes, which only the native clients count"
+            "web-client bytes over TLS and QUIC are what the page sees (HTTP and WebSocket framing, \
+             WebTransport's messages), without TLS's records, QUIC's packets and their handshakes, \
+             which only the native clients count"
                 .to_owned(),
         );
     }

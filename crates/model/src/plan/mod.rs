@@ -513,16 +513,17 @@ mod tests {
 
     #[test]
     fn a_web_client_measures_tls_only_when_its_browser_trusts_the_server() {
-        use Transport::{H2, Https, HttpsNew, Sse, Ws, Wss};
-        let plan = Plan { transports: vec![Ws, Wss, Https, HttpsNew, H2, Sse], ..Plan::default() }
-            .check()
-            .expect("valid");
+        use Transport::{H2, H3, Https, HttpsNew, Sse, Ws, Wss, Wt, WtDgram, WtPush};
+        let all = vec![Ws, Wss, Https, HttpsNew, H2, Sse, Wt, WtDgram, H3, WtPush];
+        let plan = Plan { transports: all, ..Plan::default() }.check().expect("valid");
         let web = |trust| plan.web_run(trust).map(|r| r.plan.transports);
-        assert_eq!(web(WebTrust::Trusted), Some(vec![Ws, Wss, Https, Sse]));
-        assert_eq!(web(WebTrust::Untrusted), Some(vec![Ws, Sse]));
+        // WebTransport takes the certificate by its hash: no trust needed.
+        assert_eq!(web(WebTrust::Trusted), Some(vec![Ws, Wss, Https, Sse, Wt, WtDgram]));
+        assert_eq!(web(WebTrust::Untrusted), Some(vec![Ws, Sse, Wt, WtDgram]));
         let why = Wss.webview_refusal(WebTrust::Untrusted).expect("refused");
         assert!(why.contains("trusts"), "{why}");
         assert!(H2.webview_refusal(WebTrust::Trusted).expect("refused").contains("HTTP version"));
+        assert!(H3.webview_refusal(WebTrust::Trusted).expect("refused").contains("Alt-Svc"));
         // What a web client may record is what it can measure when trusted, and no more.
         for t in Transport::ALL {
             assert_eq!(t.runs_on(ClientKind::Webview), t.webview_refusal(WebTrust::Trusted).is_none(), "{t}");

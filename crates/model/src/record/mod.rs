@@ -215,6 +215,17 @@ pub struct WebviewInfo {
     /// pages a finer clock. None when the page did not say (older runs).
     #[serde(default)]
     pub cross_origin_isolated: Option<bool>,
+    /// Transports of its plan the page could not measure, and why (a browser without
+    /// WebTransport, a page that is not a secure context).
+    #[serde(default)]
+    pub unavailable: Vec<Unavailable>,
+}
+
+/// A transport a page was handed and could not measure, and why, in the page's words.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, JsonSchema)]
+pub struct Unavailable {
+    pub transport: Transport,
+    pub reason: String,
 }
 
 /// How many of the recorded calls of one transport that means to keep its connection opened

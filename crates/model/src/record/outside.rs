@@ -87,6 +87,13 @@ impl RunRecord {
         }
         if let Some(info) = &mut part.info {
             clip(&mut info.user_agent);
+            if let Some(u) = info.unavailable.iter().find(|u| !plan_has(u.transport)) {
+                return reject(format!(
+                    "{} is not a transport of this run, so it cannot be unavailable",
+                    u.transport
+                ));
+            }
+            info.unavailable.iter_mut().for_each(|u| clip(&mut u.reason));
         }
         if let Some(c) = part.connections.iter().find(|c| c.client != part.client || !plan_has(c.transport)) {
             return reject(format!(
