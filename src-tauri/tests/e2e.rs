@@ -454,11 +454,18 @@ async fn a_person_runs_ws_vs_ajax_from_both_clients_reads_the_verdict_and_export
 
 /// Over TLS: the web view is told to trust the embedded server's certificate (WebKitGTK), so
 /// both kinds of client measure wss and https; h2 stays native-only, and the form says why.
+/// WebKitGTK has no WebTransport: wt is native only here, and the form and the report say why.
 async fn measure_tls_from_both_clients(client: &Client, shots: &Path) {
     click(client, "tab-run").await;
-    for (t, on) in
-        [("ws", false), ("http", false), ("xhr", false), ("wss", true), ("https", true), ("h2", true)]
-    {
+    for (t, on) in [
+        ("ws", false),
+        ("http", false),
+        ("xhr", false),
+        ("wss", true),
+        ("https", true),
+        ("h2", true),
+        ("wt", true),
+    ] {
         set_checked(client, &format!("input[name=transport][value={t}]"), on).await;
     }
     set_checked(client, "#client-native", true).await;
@@ -476,11 +483,13 @@ async fn measure_tls_from_both_clients(client: &Client, shots: &Path) {
     let refusals = refusals.as_str().unwrap_or_default().to_owned();
     assert!(refusals.contains("h2") && refusals.contains("HTTP version"), "{refusals}");
     assert!(!refusals.contains("wss"), "the web view trusts the embedded server: {refusals}");
+    let no_wt = "wt, wt-dgram: native only, because this browser engine has no WebTransport";
+    assert!(refusals.contains(no_wt), "{refusals}");
     click(client, "run-button").await;
     wait_for(
         client,
         "the TLS run's results",
-        "!document.querySelector('#view-results').hidden && document.querySelector('#view-results .run-head .badge') && document.querySelectorAll('#summary-table tbody tr').length >= 5",
+        "!document.querySelector('#view-results').hidden && document.querySelector('#view-results .run-head .badge') && document.querySelectorAll('#summary-table tbody tr').length >= 6",
         Duration::from_secs(120),
     )
     .await;
@@ -492,7 +501,17 @@ async fn measure_tls_from_both_clients(client: &Client, shots: &Path) {
         .await
         .expect("rows");
     let rows: Vec<String> = serde_json::from_value(rows).expect("strings");
-    assert_eq!(rows.len(), 5, "native wss/https/h2 and web-view wss/https: {rows:?}");
+    assert_eq!(rows.len(), 6, "native wss/https/h2/wt and web-view wss/https: {rows:?}");
+    let notes = client
+        .execute(
+            "return [...document.querySelectorAll('#view-results .notes li')].map(li => li.textContent);",
+            vec![],
+        )
+        .await
+        .expect("notes");
+    let notes: Vec<String> = serde_json::from_value(notes).expect("strings");
+    let said = "web clients did not measure wt: this browser engine has no WebTransport";
+    assert!(notes.iter().any(|n| n == said), "the web view said why: {notes:?}");
     let errors = client
         .execute("return document.querySelector('#view-results .run-head').textContent;", vec![])
         .await
@@ -515,13 +534,20 @@ async fn measure_tls_from_both_clients(client: &Client, shots: &Path) {
 /// Over the 4G profile (165 ms, 8.1 / 1.35 Mbit/s): both kinds of client go through the engine's
 /// relay, and the results set the link's model beside each median. AJAX as the paper sent it
 /// (GET with a query) keeps its connection in the web view too: every median within 10 % of the
-/// model, which is the relay's own arithmetic.
+/// model, which is the relay's own arithmetic. The native wt (WebTransport over the relay's UDP
+/// side) is held to its model too.
 async fn measure_over_an_emulated_link(client: &Client, shots: &Path) {
     click(client, "tab-run").await;
     client.execute("window.scrollTo(0, 0);", vec![]).await.expect("top");
-    for (t, on) in
-        [("ws", true), ("http", true), ("xhr", true), ("wss", false), ("https", false), ("h2", false)]
-    {
+    for (t, on) in [
+        ("ws", true),
+        ("http", true),
+        ("xhr", true),
+        ("wss", false),
+        ("https", false),
+        ("h2", false),
+        ("wt", true),
+    ] {
         set_checked(client, &format!("input[name=transport][value={t}]"), on).await;
     }
     set_number(client, "sets", "1").await;
@@ -548,7 +574,8 @@ async fn measure_over_an_emulated_link(client: &Client, shots: &Path) {
     .await;
     let rows: Vec<Vec<String>> = serde_json::from_value(rows).expect("cells");
     eprintln!("over 4g: {rows:#?}");
-    assert_eq!(rows.len(), 5, "native ws and http, web-view ws, http and xhr: {rows:?}");
+    assert_eq!(rows.len(), 6, "native ws, http and wt, web-view ws, http and xhr: {rows:?}");
+    assert!(rows.iter().any(|r| r[0] == "wt"), "{rows:?}");
     for row in &rows {
         let ratio: f64 = row[3].trim_end_matches('×').parse().expect("a ratio");
         assert!((0.9..1.1).contains(&ratio), "{row:?}");
@@ -559,11 +586,11 @@ async fn measure_over_an_emulated_link(client: &Client, shots: &Path) {
         .expect("scroll");
     painted(client).await;
     std::fs::write(shots.join("link.png"), client.screenshot().await.expect("screenshot")).expect("saved");
-    // Back to no link and POST for what follows.
+    // Back to no link, POST and no wt for what follows.
     click(client, "tab-run").await;
     client
         .execute(
-            "for (const [id, value] of [['link', ''], ['method', 'post']]) { const s = document.querySelector('#' + id); s.value = value; s.dispatchEvent(new Event('change', { bubbles: true })); }",
+            "document.querySelector('input[name=transport][value=wt]').checked = false; for (const [id, value] of [['link', ''], ['method', 'post']]) { const s = document.querySelector('#' + id); s.value = value; s.dispatchEvent(new Event('change', { bubbles: true })); }",
             vec![],
         )
         .await
