@@ -399,7 +399,11 @@ fn words() -> String {
     let table = |xs: &[f64], f: fn(f64) -> String| {
         xs.iter().map(|&x| serde_json::json!([x, f(x)])).collect::<Vec<_>>()
     };
-    let words = serde_json::json!({ "us": table(&us, format_us), "bytes": table(&bytes, format_bytes) });
+    let words = serde_json::json!({
+        "us": table(&us, format_us),
+        "bytes": table(&bytes, format_bytes),
+        "lost_datagram": duplex_core::record::LOST_DATAGRAM,
+    });
     serde_json::to_string_pretty(&words).expect("json") + "\n"
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import type { ClientRun, Plan, Transport, WebTransportAccess } from "./bindings";
+import words from "./bindings/words.json";
 import { ExchangeError, echoRequest } from "./channels";
 import { type EchoChannel, runWebview } from "./webclients";
 import { LOST, certificateHash, openWebTransport, webTransportUnavailable } from "./webtransport";
@@ -72,6 +73,10 @@ describe("WebTransport in the page", () => {
     expect(webTransportUnavailable("wt", ACCESS, { isSecureContext: true })).toBe("this browser engine has no WebTransport");
     const off: WebTransportAccess = { certificate_sha256: null, unavailable: "HTTP/3 and WebTransport are off: they need TLS, which is off" };
     expect(webTransportUnavailable("wt", off, api)).toBe(off.unavailable);
+  });
+
+  it("records a lost datagram in the engine's words, so that a report counts it as loss", () => {
+    expect(LOST).toBe(words.lost_datagram);
   });
 
   it("takes the server's certificate by its SHA-256, and refuses a fingerprint that is not one", () => {

@@ -9,7 +9,7 @@ import { type EchoChannel, ExchangeError, serverTimeOf } from "./channels";
 import { errorMessage } from "./format";
 import { utf8Length } from "./wire";
 
-/** The native client's words for a lost datagram, so that a report counts every loss as one kind. */
+/** The engine's words for a lost datagram (`LOST_DATAGRAM`, checked by a test against the generated words), so that a report counts it as loss. */
 export const LOST = "datagram lost (no answer within 4 round trips, at least 250 ms)";
 
 /** The shortest wait for a datagram's answer, ms; a slower path waits four smoothed round trips. */

@@ -75,7 +75,7 @@ pub enum ClientError {
     /// A datagram whose answer did not come within the wait (4 RTT, at least 250 ms): lost
     /// (datagrams are not sent again), on the way out or back. The wait is not in the words, so
     /// that a report counts every loss as one kind.
-    #[error("datagram lost (no answer within 4 round trips, at least 250 ms)")]
+    #[error("{}", duplex_model::record::LOST_DATAGRAM)]
     Lost(Duration),
 }
 

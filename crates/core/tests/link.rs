@@ -371,6 +371,42 @@ async fn calls_that_reopen_a_closed_keep_alive_connection_are_counted_and_modell
     );
 }
 
+/// The loss a run reports is the link's: 10,000 datagram echoes (10 clients at once, so that
+/// each loss's 250 ms wait overlaps others) over `loss=2%`. An echo is lost when its datagram
+/// or its answer is: 1 − 0.98² = 3.96 %. The per-datagram rate read back from the count is
+/// within ±1 % (one point) of the rate set: half a point is asserted, 5 σ for 10,000 echoes.
+/// The report gives it as loss, not as failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn datagram_loss_is_counted_at_the_rate_the_link_drops() {
+    if crate::util::quic_unavailable(&crate::util::server().await).is_some() {
+        return;
+    }
+    let plan = Plan {
+        sets: 1,
+        calls: 1_000,
+        concurrency: 10,
+        warmup: 2,
+        link: Some(Link::parse("rtt=0ms,loss=2%").expect("link")),
+        ..small_plan(&[Transport::WtDgram])
+    };
+    let record = run_embedded(plan).await;
+    assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
+    let lost = record.samples.iter().filter(|s| s.is_lost()).count();
+    assert_eq!(record.samples.len(), 10_000);
+    assert!(record.samples.iter().all(|s| s.is_ok() || s.is_lost()), "only losses");
+    let echo_loss = lost as f64 / 10_000.0;
+    let per_datagram = 1.0 - (1.0 - echo_loss).sqrt();
+    eprintln!("{lost} of 10,000 echoes lost: {:.2} % per datagram (2 % set)", per_datagram * 100.0);
+    assert!((per_datagram - 0.02).abs() < 0.005, "{per_datagram}");
+    let report = duplex_core::stats::analyze(&record, &Default::default());
+    let summary = &report.transport(Transport::WtDgram, ClientKind::Native).expect("wt-dgram").overall;
+    assert_eq!((summary.lost, summary.errors), (lost as u64, lost as u64));
+    assert_eq!(summary.words.loss, format!("{:.1} % lost", echo_loss * 100.0));
+    let said = format!("wt-dgram: {lost} of 10,000 datagram echoes lost ({})", summary.words.loss);
+    assert!(report.notes.iter().any(|n| n.starts_with(&said)), "{said}\n{:?}", report.notes);
+    assert!(!report.notes.iter().any(|n| n.contains("failed")), "{:?}", report.notes);
+}
+
 /// Over a lossy link, WebTransport datagrams show loss and no delay, and TCP (ws) and QUIC
 /// streams (wt) show delay and no loss: the relay drops UDP datagrams at the link's rate, and a
 /// lost TCP segment arrives one tail-loss probe later.

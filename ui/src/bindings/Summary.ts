@@ -4,7 +4,11 @@ import type { SummaryWords } from "./SummaryWords";
 /**
  * Latencies in microseconds, the unit people read.
  */
-export type Summary = { count: number, errors: number, mean_us: number, 
+export type Summary = { count: number, errors: number, 
+/**
+ * Of the errors, datagrams lost (an unreliable transport's loss: counted, never sent again).
+ */
+lost: number, mean_us: number, 
 /**
  * Sample standard deviation (n - 1).
  */

@@ -14,4 +14,8 @@ ci: string,
 /**
  * Bytes per message on the wire each way: "812 B", "1.0 KiB".
  */
-bytes_out: string, bytes_in: string, };
+bytes_out: string, bytes_in: string, 
+/**
+ * Lost datagrams as a share of the calls: "3.9 % lost"; empty when none was lost.
+ */
+loss: string, };

@@ -30,7 +30,7 @@ function summaryRow(t: TransportReport): string {
     <th scope="row">${escapeHtml(t.label)}</th>
     ${quantileCell(w.p50, 1, true)}${quantileCell(w.p99, 100)}
     <td>${meanWithCi(s)}</td>
-    <td>${s.count.toLocaleString()}</td><td>${s.errors ? `<b class="bad">${s.errors}</b>` : "0"}</td>
+    <td>${s.count.toLocaleString()}</td><td>${s.errors > s.lost ? `<b class="bad">${s.errors - s.lost}</b>` : "0"}${s.lost ? ` <span class="muted" title="datagrams lost: an unreliable transport's loss, counted and not sent again">+ ${escapeHtml(s.words.loss)}</span>` : ""}</td>
     <td>${escapeHtml(w.sd)}</td>
     <td>${escapeHtml(w.min)}</td>${quantileCell(w.p90, 10)}
     ${quantileCell(w.p999, 1000)}<td>${escapeHtml(w.max)}</td>

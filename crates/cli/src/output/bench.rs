@@ -219,7 +219,8 @@ fn transport_table(transports: &[&TransportReport]) -> String {
             t.transport.name().to_owned(),
             t.client.name().to_owned(),
             s.count.to_string(),
-            s.errors.to_string(),
+            // Lost datagrams are errors of their own kind: loss, not failure.
+            if s.lost > 0 { format!("{} ({} lost)", s.errors, s.lost) } else { s.errors.to_string() },
             s.words.p50.clone(),
             s.words.p90.clone(),
             s.words.p99.clone(),

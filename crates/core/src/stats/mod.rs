@@ -101,6 +101,7 @@ pub(crate) fn group_of(
             g.bytes_in += s.bytes_in;
         } else {
             g.errors += 1;
+            g.lost += u64::from(s.is_lost());
         }
     }
     let elapsed: u64 = record
@@ -206,7 +207,10 @@ pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
     if let Some(e) = &record.error {
         notes.push(format!("run {}: {e}; every sample measured before it is kept", record.status.name()));
     }
-    notes.extend(transports.iter().filter(|t| t.overall.errors > 0).map(|t| failed_calls(record, t)));
+    notes.extend(transports.iter().filter(|t| t.overall.lost > 0).map(lost_datagrams));
+    notes.extend(
+        transports.iter().filter(|t| t.overall.errors > t.overall.lost).map(|t| failed_calls(record, t)),
+    );
     let pushed: Vec<&str> = record
         .plan
         .transports
@@ -294,14 +298,30 @@ pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
     }
 }
 
+/// "wt-dgram: 11 of 150 datagram echoes lost (7.3 % lost): …": an unreliable transport's loss,
+/// a figure of the transport, not a failure.
+fn lost_datagrams(t: &TransportReport) -> String {
+    let s = &t.overall;
+    format!(
+        "{}: {} of {} datagram echoes lost ({}): the datagram or its answer did not come within 4 \
+         round trips (at least 250 ms); a lost datagram is not sent again, and it is left out of \
+         the latency statistics",
+        t.client.label(t.transport),
+        format::format_count(s.lost),
+        format::format_count(s.count + s.errors),
+        s.words.loss
+    )
+}
+
 /// "http: 5 of 5 calls failed (left out of the latency statistics): server answered HTTP 501
-/// (5×)": each distinct error once, the most frequent first, at most three.
+/// (5×)": each distinct error once, the most frequent first, at most three. Lost datagrams are
+/// not failures ([`lost_datagrams`]).
 fn failed_calls(record: &RunRecord, t: &TransportReport) -> String {
     let mut kinds: Vec<(&str, u64)> = Vec::new();
     for e in record
         .samples
         .iter()
-        .filter(|s| s.transport == t.transport && s.client == t.client)
+        .filter(|s| s.transport == t.transport && s.client == t.client && !s.is_lost())
         .filter_map(|s| s.error.as_deref())
     {
         match kinds.iter_mut().find(|(k, _)| *k == e) {
@@ -318,7 +338,7 @@ fn failed_calls(record: &RunRecord, t: &TransportReport) -> String {
     let all = t.overall.count + t.overall.errors;
     format!(
         "{who}: {} of {} calls failed (left out of the latency statistics): {}",
-        format::format_count(t.overall.errors),
+        format::format_count(t.overall.errors - t.overall.lost),
         format::format_count(all),
         causes.join("; ")
     )

@@ -14,6 +14,9 @@ use super::format::{format_bytes, format_us};
 pub struct Summary {
     pub count: u64,
     pub errors: u64,
+    /// Of the errors, datagrams lost (an unreliable transport's loss: counted, never sent again).
+    #[serde(default)]
+    pub lost: u64,
     pub mean_us: f64,
     /// Sample standard deviation (n - 1).
     pub sd_us: f64,
@@ -75,6 +78,9 @@ pub struct SummaryWords {
     /// Bytes per message on the wire each way: "812 B", "1.0 KiB".
     pub bytes_out: String,
     pub bytes_in: String,
+    /// Lost datagrams as a share of the calls: "3.9 % lost"; empty when none was lost.
+    #[serde(default)]
+    pub loss: String,
 }
 
 impl Summary {
@@ -123,6 +129,8 @@ impl Summary {
 pub struct Group {
     pub latencies_us: Vec<f64>,
     pub errors: u64,
+    /// Of the errors, datagrams lost.
+    pub lost: u64,
     pub bytes_out: u64,
     pub bytes_in: u64,
     pub elapsed_ns: Option<u64>,
@@ -134,7 +142,13 @@ pub fn summarize(group: &Group) -> Summary {
     let xs = &group.latencies_us;
     let n = xs.len();
     let step = group.clock_step_us.filter(|s| *s > 0.0);
-    let mut s = Summary { count: n as u64, errors: group.errors, clock_step_us: step, ..Summary::default() };
+    let mut s = Summary {
+        count: n as u64,
+        errors: group.errors,
+        lost: group.lost,
+        clock_step_us: step,
+        ..Summary::default()
+    };
     if n == 0 {
         s.words = words_of(&s);
         return s;
@@ -187,6 +201,10 @@ fn words_of(s: &Summary) -> SummaryWords {
         ci: if s.count == 0 { "-".into() } else { ci_words(s) },
         bytes_out: format_bytes(s.bytes_out_per_msg),
         bytes_in: format_bytes(s.bytes_in_per_msg),
+        loss: match s.lost {
+            0 => String::new(),
+            lost => format!("{:.1} % lost", 100.0 * lost as f64 / (s.count + s.errors) as f64),
+        },
     }
 }
 

@@ -39,9 +39,18 @@ pub struct Sample {
     pub error: Option<String>,
 }
 
+/// A datagram echo whose datagram or answer did not arrive (an unreliable transport: it is
+/// counted, never sent again), in the words every client (native or page) records it in.
+pub const LOST_DATAGRAM: &str = "datagram lost (no answer within 4 round trips, at least 250 ms)";
+
 impl Sample {
     pub fn is_ok(&self) -> bool {
         self.error.is_none()
+    }
+
+    /// Whether the call is a lost datagram ([`LOST_DATAGRAM`]): loss, not failure.
+    pub fn is_lost(&self) -> bool {
+        self.error.as_deref() == Some(LOST_DATAGRAM)
     }
 }
 
