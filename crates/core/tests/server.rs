@@ -223,7 +223,8 @@ async fn router_answers_without_a_socket() {
             &[],
             "127.0.0.1:0".parse().expect("addr"),
         )),
-        webtransport: std::sync::Arc::new(duplex_core::server::join::WebTransportAccess::of(None, None)),
+        tls: None,
+        quic_unavailable: None,
     };
     let response = router(state)
         .oneshot(Request::get("/health").body(Body::empty()).expect("request"))

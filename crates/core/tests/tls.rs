@@ -239,7 +239,7 @@ async fn the_servers_own_certificate_given_as_ca_cert_is_trusted_and_every_refus
     // A server certificate signed by a CA that is not in the file.
     let (_, issuer) = private_ca();
     let signed = identity_with(leaf(2999), Some(&issuer));
-    let signed_sha = duplex_core::certificate::fingerprint(signed.certificate());
+    let signed_sha = duplex_core::certificate::fingerprint(&signed.certificate());
     let error = run_remote(signed, trust.clone()).await.error.unwrap_or_default();
     if !crate::util::under_wine() {
         assert!(
@@ -317,6 +317,47 @@ async fn a_pinned_certificate_is_refused_when_it_changes() {
             Err(e) => e,
         };
         assert!(error.to_string().contains("not the pinned one"), "{transport}: {error}");
+    }
+}
+
+/// A server whose certificate nears its end renews it and says so: handshakes from then on (TLS
+/// and QUIC) get the new one, a client pinned to the old one is refused, and the join plan's
+/// hash for WebTransport is the new one's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_renews_its_certificate_before_it_expires() {
+    let names = ["127.0.0.1".to_owned(), "localhost".to_owned()];
+    // Valid 4 s from now: renewed after 2.
+    let identity = TlsIdentity::generate_for(&names, std::time::Duration::from_secs(4)).expect("identity");
+    let server =
+        server_with(ServerConfig { tls: TlsSetting::Use(identity), ..ServerConfig::default() }).await;
+    let tls = server.tls().expect("TLS on");
+    let (old, old_sha, mut renewals) = (tls.certificate(), tls.fingerprint(), tls.renewals());
+    let reached = |pin: &rustls::pki_types::CertificateDer<'static>, transport| {
+        let endpoints = Endpoints::for_addr(server.local_addr()).trusting(Trust::Pinned(pin.clone()));
+        async move {
+            let mut client =
+                Client::connect(transport, &endpoints, &ClientOptions::default(), &Default::default())
+                    .await?;
+            client.measure(1).await.map(|_| ())
+        }
+    };
+    let quic = crate::util::quic_unavailable(&server).is_none();
+    let transports: &[Transport] = if quic { &[Transport::Wss, Transport::Wt] } else { &[Transport::Wss] };
+    for &t in transports {
+        reached(&old, t).await.unwrap_or_else(|e| panic!("{t} before the renewal: {e}"));
+    }
+    tokio::time::timeout(std::time::Duration::from_secs(10), renewals.changed())
+        .await
+        .expect("renewed within 10 s")
+        .expect("announced");
+    let new_sha = renewals.borrow_and_update().clone();
+    assert_ne!(new_sha, old_sha);
+    let new = tls.certificate();
+    assert_eq!(duplex_core::certificate::fingerprint(&new), new_sha);
+    for &t in transports {
+        let refused = reached(&old, t).await.expect_err("the old certificate is gone");
+        assert!(refused.to_string().contains("not the pinned one"), "{t}: {refused}");
+        reached(&new, t).await.unwrap_or_else(|e| panic!("{t} after the renewal: {e}"));
     }
 }
 

@@ -265,10 +265,9 @@ impl WebTransportAccess {
     /// A server's: its certificate when QUIC serves, or why QUIC does not.
     pub fn of(tls: Option<&crate::TlsIdentity>, quic_unavailable: Option<&str>) -> WebTransportAccess {
         match (tls, quic_unavailable) {
-            (Some(tls), None) => WebTransportAccess {
-                certificate_sha256: Some(tls.fingerprint().to_owned()),
-                unavailable: None,
-            },
+            (Some(tls), None) => {
+                WebTransportAccess { certificate_sha256: Some(tls.fingerprint()), unavailable: None }
+            }
             (_, why) => WebTransportAccess {
                 certificate_sha256: None,
                 unavailable: Some(why.unwrap_or("HTTP/3 and WebTransport are off: they need TLS").to_owned()),
@@ -288,7 +287,7 @@ pub async fn plan(State(state): State<AppState>) -> Result<Json<JoinPlan>, ApiEr
         run_id: ticket.run_id,
         run,
         max_upload_bytes: join.max_upload_bytes,
-        webtransport: (*state.webtransport).clone(),
+        webtransport: WebTransportAccess::of(state.tls.as_ref(), state.quic_unavailable.as_deref()),
     }))
 }
 

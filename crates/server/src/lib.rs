@@ -67,6 +67,27 @@ async fn bind_tcp(addr: SocketAddr) -> Result<TcpListener, ServerError> {
     })
 }
 
+/// Renews a certificate made at start before it expires, for as long as the server runs. The
+/// wall clock is read at least hourly (a machine that slept does not renew late).
+async fn renew_certificates(tls: TlsIdentity, shutdown: CancellationToken) {
+    while let Some(at) = tls.renews_at() {
+        let wait = at.duration_since(std::time::SystemTime::now()).unwrap_or_default();
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(wait.min(std::time::Duration::from_secs(3600))) => {}
+        }
+        if tls.renews_at().is_some_and(|at| at <= std::time::SystemTime::now()) {
+            match tls.renew() {
+                Ok(sha) => tracing::info!("TLS certificate renewed before it expired: SHA-256 {sha}"),
+                Err(e) => {
+                    tracing::error!("cannot renew the TLS certificate: {e}");
+                    tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+                }
+            }
+        }
+    }
+}
+
 /// A running server on the current tokio runtime.
 pub struct Server {
     addr: SocketAddr,
@@ -133,6 +154,9 @@ impl Server {
                 Some("HTTP/3 and WebTransport are off: they need TLS, which is off".to_owned());
         }
         let quic_task_on = quic.is_some();
+        if let Some(tls) = tls.clone().filter(|t| t.renews_at().is_some()) {
+            tokio::spawn(renew_certificates(tls, shutdown.clone()));
+        }
         let hub = Arc::new(EventHub::new());
         tokio::spawn(hub.clone().run_ticker(config.tick_interval, config.tick_cpu, shutdown.clone()));
         tokio::spawn(monitor.clone().run(shutdown.clone()));
@@ -144,7 +168,8 @@ impl Server {
             monitor: monitor.clone(),
             long_polls: Arc::default(),
             hosts: Arc::new(hosts),
-            webtransport: Arc::new(join::WebTransportAccess::of(tls.as_ref(), quic_unavailable.as_deref())),
+            tls: tls.clone(),
+            quic_unavailable: quic_unavailable.as_deref().map(Arc::from),
         };
         let long_polls = state.long_polls.clone();
         let limits = state.config.limits.clone();

@@ -27,8 +27,10 @@ pub struct AppState {
     pub long_polls: Arc<std::sync::atomic::AtomicUsize>,
     /// The Host names requests may carry (see [`ServerConfig::allowed_hosts`]).
     pub hosts: Arc<access::OwnHosts>,
-    /// How pages reach this server's WebTransport (its certificate's SHA-256, or why none).
-    pub webtransport: Arc<join::WebTransportAccess>,
+    /// The server's certificate (None: TLS off), renewed while it runs.
+    pub tls: Option<crate::TlsIdentity>,
+    /// Why HTTP/3 and WebTransport are not served, when they are not.
+    pub quic_unavailable: Option<Arc<str>>,
 }
 
 /// All routes, without a socket: tests can drive it with `tower::ServiceExt::oneshot`.

@@ -241,13 +241,25 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         (None, Some(why)) => out(&format!("  {why}\n")),
         (None, None) => {}
     }
-    let fingerprint = server.tls().map(|t| t.fingerprint().to_owned());
+    let fingerprint = server.tls().map(|t| t.fingerprint());
     if let Some(f) = &fingerprint {
         out(&format!(
-            "  TLS certificate made at start, valid 13 days, SHA-256 {f}\n  \
+            "  TLS certificate made at start, valid 13 days (renewed a day before), SHA-256 {f}\n  \
              (clients elsewhere trust exactly it with --fingerprint; browsers ask you to accept it,\n  \
              or take it by this hash for WebTransport: serverCertificateHashes)\n"
         ));
+    }
+    if let Some(mut renewals) = server.tls().map(|t| t.renewals()) {
+        renewals.mark_unchanged();
+        tokio::spawn(async move {
+            while renewals.changed().await.is_ok() {
+                let sha = renewals.borrow_and_update().clone();
+                out(&format!(
+                    "TLS certificate renewed (the last one expires within a day): SHA-256 {sha}\n  \
+                     clients elsewhere now trust it with --fingerprint {sha}\n"
+                ));
+            }
+        });
     }
     let pin = fingerprint.map(|f| format!(" --fingerprint {f}")).unwrap_or_default();
     match &config.access_token {

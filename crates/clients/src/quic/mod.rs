@@ -113,10 +113,15 @@ pub(crate) async fn connect(url: &str, route: &Route) -> Result<(QuicConn, Hands
     Ok((quic, handshake))
 }
 
-/// A failed handshake in words a user can act on: a certificate refusal says why.
+/// A failed handshake in words a user can act on: a certificate refusal says why, in the words
+/// the TLS clients use (QUIC carries rustls's error as text: "invalid peer certificate:
+/// Other(OtherError(WORDS))").
 fn quic_reason(e: &quinn::ConnectionError) -> String {
     match e {
-        quinn::ConnectionError::TransportError(t) => format!("QUIC handshake failed: {t}"),
+        quinn::ConnectionError::TransportError(t) => match t.reason.split_once("Other(OtherError(") {
+            Some((_, words)) => words.strip_suffix("))").unwrap_or(words).to_owned(),
+            None => format!("QUIC handshake failed: {t}"),
+        },
         other => format!("QUIC handshake failed: {other}"),
     }
 }
