@@ -16,6 +16,7 @@ const NAMES: Partial<Record<Transport, string>> = {
   http: "http (fetch)",
   xhr: "xhr (XMLHttpRequest)",
   wt: "wt (WebTransport stream)",
+  "wt-streams": "wt-streams (WebTransport, a stream per message)",
   "wt-dgram": "wt-dgram (WebTransport datagrams)",
 };
 const nameOf = (t: Transport) => NAMES[t] ?? t;

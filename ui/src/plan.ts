@@ -14,6 +14,7 @@ export const TRANSPORT_LABELS: [Transport, string][] = [
   ["https-new", "AJAX over TLS, new connection and handshake per request"],
   ["h2", "AJAX over one HTTP/2 connection (TLS); concurrent clients share it"],
   ["wt", "WebTransport echo on one stream (HTTP/3 over QUIC): WebSocket's counterpart"],
+  ["wt-streams", "WebTransport echo on a new stream per message (the session kept)"],
   ["wt-dgram", "WebTransport echo by datagrams: a lost one is counted, not sent again"],
   ["h3", "AJAX over HTTP/3 (QUIC)"],
 ];

@@ -7,7 +7,7 @@ import { errorMessage } from "./format";
 import { clockResolution } from "./stats";
 import type { BlockTiming, ClientPart, ClientRun, ConnectionUse, Plan, Sample, Transport, Unavailable, WebTransportAccess } from "./bindings";
 import { type ChannelFactory, type EchoChannel, ExchangeError, echoRequest, fetchChannel, openWebSocket, sseChannel, xhrChannel } from "./channels";
-import { openWebTransport, webTransportUnavailable } from "./webtransport";
+import { modeOf, openWebTransport, webTransportUnavailable } from "./webtransport";
 
 export { type EchoChannel, ExchangeError, fetchChannel, openWebSocket, sseChannel, sseEventLength } from "./channels";
 
@@ -35,10 +35,11 @@ export function browserChannels(token: string | null = null, webtransport: WebTr
         return sseChannel(`${base}/events/sse${query}`, plan.timeout_ms);
       // QUIC on the same port number; the certificate taken by its hash, no trust asked.
       case "wt":
+      case "wt-streams":
       case "wt-dgram": {
         const why = webTransportUnavailable(transport, webtransport);
         if (why || !webtransport?.certificate_sha256) throw new ExchangeError(`${transport}: ${why}`, true);
-        return openWebTransport(`https://${server}/wt/echo${query}`, webtransport.certificate_sha256, plan.timeout_ms, transport === "wt-dgram");
+        return openWebTransport(`https://${server}/wt/echo${query}`, webtransport.certificate_sha256, plan.timeout_ms, modeOf(transport));
       }
       default:
         throw new ExchangeError(`${transport} is not measured by web-view clients`, true);

@@ -16,6 +16,7 @@ const ACCESS: WebTransportAccess = { certificate_sha256: FINGERPRINT, unavailabl
  */
 function fakeWebTransport(options: { drop?: (n: number) => boolean; late?: (n: number) => boolean } = {}) {
   const opened: { url: string; hashes: unknown }[] = [];
+  const streams = { opened: 0 };
   const answer = (text: string) => JSON.stringify({ seq: (JSON.parse(text) as { seq: number }).seq, server_time: 1.7e9, payload: "" });
   class Fake {
     ready = Promise.resolve();
@@ -42,6 +43,7 @@ function fakeWebTransport(options: { drop?: (n: number) => boolean; late?: (n: n
       this.datagrams = { readable: echo.readable, writable: echo.writable };
     }
     async createBidirectionalStream() {
+      streams.opened++;
       let pending = "";
       const lines = new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, out) {
@@ -61,7 +63,7 @@ function fakeWebTransport(options: { drop?: (n: number) => boolean; late?: (n: n
     }
     close() {}
   }
-  return { Impl: Fake as unknown as typeof WebTransport, opened };
+  return { Impl: Fake as unknown as typeof WebTransport, opened, streams };
 }
 
 describe("WebTransport in the page", () => {
@@ -86,7 +88,7 @@ describe("WebTransport in the page", () => {
 
   it("stream: one message per line, joined across chunks; bytes are the lines", async () => {
     const fake = fakeWebTransport();
-    const channel = await openWebTransport("https://127.0.0.1:9/wt/echo", FINGERPRINT, 1000, false, fake.Impl);
+    const channel = await openWebTransport("https://127.0.0.1:9/wt/echo", FINGERPRINT, 1000, "stream", fake.Impl);
     expect(fake.opened[0].url).toBe("https://127.0.0.1:9/wt/echo");
     expect(fake.opened[0].hashes).toEqual([{ algorithm: "sha-256", value: certificateHash(FINGERPRINT) }]);
     for (const seq of [1, 2, 3]) {
@@ -96,14 +98,25 @@ describe("WebTransport in the page", () => {
       expect(x.bytesOut).toBe(new TextEncoder().encode(json).length + 1);
       expect(x.bytesIn).toBe(JSON.stringify({ seq, server_time: 1.7e9, payload: "" }).length + 1);
     }
+    expect(fake.streams.opened).toBe(1);
     channel.close();
+  });
+
+  it("streams: each message on a stream of its own", async () => {
+    const fake = fakeWebTransport();
+    const channel = await openWebTransport("https://127.0.0.1:9/wt/echo", FINGERPRINT, 1000, "streams", fake.Impl);
+    for (const seq of [1, 2, 3]) {
+      const { json, query } = echoRequest(seq, "");
+      expect((await channel.exchange(json, query)).bytesIn).toBe(JSON.stringify({ seq, server_time: 1.7e9, payload: "" }).length + 1);
+    }
+    expect(fake.streams.opened).toBe(3);
   });
 
   it("datagrams: a lost one is counted as lost, not fatal; a late answer is skipped", async () => {
     // The 2nd datagram is lost; the 4th answered only after the 5th.
     const fake = fakeWebTransport({ drop: (n) => n === 2, late: (n) => n === 4 });
     let t = 0;
-    const channel = await openWebTransport("https://127.0.0.1:9/wt/echo", FINGERPRINT, 1000, true, fake.Impl, () => t);
+    const channel = await openWebTransport("https://127.0.0.1:9/wt/echo", FINGERPRINT, 1000, "datagrams", fake.Impl, () => t);
     const results: (string | number)[] = [];
     for (const seq of [1, 2, 3, 4, 5]) {
       const { json, query } = echoRequest(seq, "");

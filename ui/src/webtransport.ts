@@ -1,6 +1,7 @@
 // The browser's WebTransport (HTTP/3 over QUIC, on the server's port number over UDP): `wt`, an
 // echo on one long bidirectional stream (one message per line, as the server's `/wt/echo` reads
-// them: the fair counterpart of a WebSocket), and `wt-dgram`, an echo by datagrams, where a
+// them: the fair counterpart of a WebSocket), `wt-streams`, each message on a stream of its own,
+// and `wt-dgram`, an echo by datagrams, where a
 // datagram whose answer does not come within its wait is lost: counted, not sent again, as the
 // native client counts it. The page accepts the server's certificate by its SHA-256
 // (`serverCertificateHashes`): no trust store is asked.
@@ -20,7 +21,7 @@ const MAX_LINE = 1 << 20;
 
 /** The transports this module measures. */
 export function isWebTransport(transport: Transport): boolean {
-  return transport === "wt" || transport === "wt-dgram";
+  return transport === "wt" || transport === "wt-streams" || transport === "wt-dgram";
 }
 
 /**
@@ -106,16 +107,50 @@ function seqOf(text: string): number | undefined {
   }
 }
 
+/** How a WebTransport echo sends its messages: `wt`, `wt-streams`, `wt-dgram`. */
+export type WebTransportMode = "stream" | "streams" | "datagrams";
+
+export function modeOf(transport: Transport): WebTransportMode {
+  return transport === "wt-dgram" ? "datagrams" : transport === "wt-streams" ? "streams" : "stream";
+}
+
+/** Reads a stream's lines as they come, its chunks joined. */
+function lineReader(readable: ReadableStream<Uint8Array>, what: string): { next(): Promise<Uint8Array>; ended(): string | null } {
+  const chunks = inbox(readable.getReader(), what);
+  let buffer = new Uint8Array(0);
+  return {
+    async next() {
+      for (;;) {
+        const end = buffer.indexOf(10);
+        if (end >= 0) {
+          const line = buffer.slice(0, end);
+          buffer = buffer.slice(end + 1);
+          return line;
+        }
+        if (buffer.length > MAX_LINE) throw new ExchangeError(`a message over ${MAX_LINE} bytes`, true);
+        const chunk = await chunks.next();
+        if (chunk === null) continue;
+        const joined = new Uint8Array(buffer.length + chunk.length);
+        joined.set(buffer);
+        joined.set(chunk, buffer.length);
+        buffer = joined;
+      }
+    },
+    ended: chunks.ended,
+  };
+}
+
 /**
- * A WebTransport session at `url` (`https://host:port/wt/echo`), echoing on one long stream or
- * by datagrams. Bytes are what the page sends and reads: the messages (a stream's newline
- * included), without QUIC's packets or HTTP/3's framing, which only native clients count.
+ * A WebTransport session at `url` (`https://host:port/wt/echo`), echoing on one long stream, a
+ * stream per message, or by datagrams. Bytes are what the page sends and reads: the messages (a
+ * stream's newline included), without QUIC's packets or HTTP/3's framing, which only native
+ * clients count.
  */
 export async function openWebTransport(
   url: string,
   fingerprint: string,
   timeoutMs: number,
-  datagrams: boolean,
+  mode: WebTransportMode,
   Impl: typeof WebTransport = WebTransport,
   now: () => number = () => performance.now(),
 ): Promise<EchoChannel> {
@@ -156,43 +191,47 @@ export async function openWebTransport(
   };
   const gone = () => (closed ? new ExchangeError(closed, true) : null);
 
-  if (!datagrams) {
+  const streamError = (e: unknown) => new ExchangeError(`stream closed: ${errorMessage(e)}`, true);
+  if (mode === "stream") {
     const stream = await session.createBidirectionalStream().catch((e: unknown) => {
       throw new ExchangeError(`cannot open a stream: ${errorMessage(e)}`, true);
     });
     const writer = stream.writable.getWriter();
-    const chunks = inbox(stream.readable.getReader(), "stream");
-    let buffer = new Uint8Array(0);
-    const nextLine = async (): Promise<Uint8Array> => {
-      for (;;) {
-        const end = buffer.indexOf(10);
-        if (end >= 0) {
-          const line = buffer.slice(0, end);
-          buffer = buffer.slice(end + 1);
-          return line;
-        }
-        if (buffer.length > MAX_LINE) throw new ExchangeError(`a message over ${MAX_LINE} bytes`, true);
-        const chunk = await chunks.next();
-        if (chunk === null) continue;
-        const joined = new Uint8Array(buffer.length + chunk.length);
-        joined.set(buffer);
-        joined.set(chunk, buffer.length);
-        buffer = joined;
-      }
-    };
+    const lines = lineReader(stream.readable, "stream");
     return {
       async exchange(request: string) {
         const error = gone();
         if (error) throw error;
         await writer.write(encoder.encode(`${request}\n`)).catch((e: unknown) => {
-          throw new ExchangeError(`stream closed: ${errorMessage(e)}`, true);
+          throw streamError(e);
         });
-        const line = await nextLine();
-        const text = decoder.decode(line);
-        return { serverTimeS: serverTimeOf(text), bytesOut: utf8Length(request) + 1, bytesIn: line.length + 1 };
+        const line = await lines.next();
+        return { serverTimeS: serverTimeOf(decoder.decode(line)), bytesOut: utf8Length(request) + 1, bytesIn: line.length + 1 };
       },
       close,
-      closed: () => closed !== null || chunks.ended() !== null,
+      closed: () => closed !== null || lines.ended() !== null,
+    };
+  }
+  if (mode === "streams") {
+    return {
+      async exchange(request: string) {
+        const error = gone();
+        if (error) throw error;
+        // A stream of its own, finished after the message; the answer is its one line.
+        const stream = await session.createBidirectionalStream().catch((e: unknown) => {
+          throw new ExchangeError(`cannot open a stream: ${errorMessage(e)}`, true);
+        });
+        const answer = lineReader(stream.readable, "stream");
+        const writer = stream.writable.getWriter();
+        await writer.write(encoder.encode(`${request}\n`)).catch((e: unknown) => {
+          throw streamError(e);
+        });
+        void writer.close().catch(() => {});
+        const line = await answer.next();
+        return { serverTimeS: serverTimeOf(decoder.decode(line)), bytesOut: utf8Length(request) + 1, bytesIn: line.length + 1 };
+      },
+      close,
+      closed: () => closed !== null,
     };
   }
 

@@ -470,20 +470,21 @@ fn a_browser_joins_over_an_emulated_link() {
     assert!(!bad.status.success() && stderr(&bad).contains("--join-link"), "{}", stderr(&bad));
 }
 
-/// A joined Chromium measures WebTransport (a stream, and datagrams) beside its WebSocket and
+/// A joined Chromium measures WebTransport (one stream, a stream per message, datagrams) beside its WebSocket and
 /// fetch, taking the server's certificate by its SHA-256 (`serverCertificateHashes`): the page
 /// on 127.0.0.1 is a secure context, so nothing is left out.
 #[test]
 fn a_joined_chromium_measures_webtransport_beside_websocket_and_fetch() {
     use duplex_core::record::ClientKind::Webview;
-    use duplex_core::transport::Transport::{Http, Ws, Wt, WtDgram};
+    use duplex_core::transport::Transport::{Http, Ws, Wt, WtDgram, WtStreams};
     let Some(browser) = browser_and_page() else { return };
     let _one = one_browser();
-    let plan = ["--join-sets", "2", "--join-calls", "25", "--join-transports", "ws,wt,wt-dgram,http"];
+    let plan =
+        ["--join-sets", "2", "--join-calls", "25", "--join-transports", "ws,wt,wt-streams,wt-dgram,http"];
     let (record, report) = joined_run(&browser, &plan);
     assert_eq!(record.webview.as_ref().map(|w| w.unavailable.len()), Some(0), "{:?}", record.webview);
     assert!(!report.notes.iter().any(|n| n.contains("did not measure")), "{:?}", report.notes);
-    for transport in [Ws, Wt, WtDgram, Http] {
+    for transport in [Ws, Wt, WtStreams, WtDgram, Http] {
         let t = report.transport(transport, Webview).unwrap_or_else(|| panic!("{transport} measured"));
         eprintln!("{transport} (Chromium): median {:.1} µs", t.overall.p50_us);
         assert_eq!(t.overall.count + t.overall.errors, 50, "{transport}: 2 sets × 25 calls");
@@ -495,7 +496,7 @@ fn a_joined_chromium_measures_webtransport_beside_websocket_and_fetch() {
     // Each WebTransport call's bytes are its message and its answer, as the page sent and read
     // them: a stream's line with its newline, a datagram without one.
     for s in record.samples.iter().filter(|s| s.transport.is_quic() && s.error.is_none()) {
-        let line = u64::from(s.transport == Wt);
+        let line = u64::from(s.transport != WtDgram);
         assert!((40 + line..200).contains(&s.bytes_out) && (40 + line..200).contains(&s.bytes_in), "{s:?}");
     }
     for s in record.samples.iter().filter(|s| s.error.is_some()) {

@@ -9,7 +9,7 @@
 //!   counted on the socket, below TLS ([`conn_http`]).
 //! - `long-poll`, `poll` (and the health check) use reqwest.
 //! - `ws-push`, `sse`, `long-poll`, `poll`: how long a server event takes to reach the client.
-//! - `wt`, `wt-dgram`, `wt-push`, `h3`: WebTransport and HTTP/3 over QUIC ([`quic`]), bytes
+//! - `wt`, `wt-streams`, `wt-dgram`, `wt-push`, `h3`: WebTransport and HTTP/3 over QUIC ([`quic`]), bytes
 //!   counted at each client's own UDP socket.
 //!
 //! TLS is rustls with ring; how a client trusts a server is a [`Trust`] ([`tls`]).
@@ -170,11 +170,8 @@ impl Client {
             Transport::Sse => Client::Sse(SseClient::connect(&endpoints.sse, &endpoints.route).await?),
             Transport::LongPoll => Client::LongPoll(LongPollClient::new(endpoints)?),
             Transport::Poll => Client::Poll(PollClient::new(endpoints, options.poll_interval)?),
-            Transport::Wt => {
-                Client::Wt(WtClient::connect(&endpoints.wt_echo, &endpoints.route, options, false).await?)
-            }
-            Transport::WtDgram => {
-                Client::Wt(WtClient::connect(&endpoints.wt_echo, &endpoints.route, options, true).await?)
+            Transport::Wt | Transport::WtStreams | Transport::WtDgram => {
+                Client::Wt(WtClient::connect(&endpoints.wt_echo, &endpoints.route, options, transport).await?)
             }
             Transport::WtPush => {
                 Client::WtPush(WtPushClient::connect(&endpoints.wt_push, &endpoints.route).await?)

@@ -276,7 +276,7 @@ async fn an_aioquic_server_is_measured_by_h3_and_webtransport() {
     )
     .expect("valid URLs")
     .trusting(Trust::Pinned(cert.der().clone()));
-    let transports = [Transport::Wt, Transport::WtDgram, Transport::H3];
+    let transports = [Transport::Wt, Transport::WtStreams, Transport::WtDgram, Transport::H3];
     let record = run_against(plan(&transports), target).await;
     assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
     for t in transports {
@@ -290,5 +290,5 @@ async fn an_aioquic_server_is_measured_by_h3_and_webtransport() {
             assert_eq!(s.server_time_unix_ns, None, "a foreign server gives no server time");
         }
     }
-    assert_eq!(record.tls.len(), 3, "each QUIC connection's handshake: {:?}", record.tls);
+    assert_eq!(record.tls.len(), 4, "each QUIC connection's handshake: {:?}", record.tls);
 }

@@ -71,7 +71,9 @@ async fn quic_bytes_match_a_counting_udp_proxy() {
     let quic = server.quic_addr().expect("QUIC on with TLS");
     assert_eq!(quic, server.local_addr(), "the same port number");
     let pin = Trust::Pinned(server.tls().expect("TLS on").certificate().clone());
-    for transport in [Transport::Wt, Transport::WtDgram, Transport::H3, Transport::WtPush] {
+    for transport in
+        [Transport::Wt, Transport::WtStreams, Transport::WtDgram, Transport::H3, Transport::WtPush]
+    {
         let (proxy, up, down) = counting_udp_proxy(quic, None).await;
         let endpoints = Endpoints::for_addr(proxy).trusting(pin.clone());
         let options = ClientOptions { payload_bytes: 100, ..ClientOptions::default() };
@@ -106,7 +108,8 @@ async fn quic_bytes_match_a_counting_udp_proxy() {
 
 /// A lost datagram is counted as lost, not sent again: through a relay that drops every tenth
 /// packet big enough to carry a message, each way, about 1 - 0.9² of the echoes are lost; the
-/// stream echo over the same relay loses none (QUIC retransmits its frames).
+/// stream echoes over the same relay (one stream, a stream per message) lose none (QUIC
+/// retransmits its frames).
 #[tokio::test]
 async fn lost_datagrams_are_counted_and_streams_retransmit() {
     let server = server().await;
@@ -115,7 +118,7 @@ async fn lost_datagrams_are_counted_and_streams_retransmit() {
     }
     let quic = server.quic_addr().expect("QUIC on");
     let pin = Trust::Pinned(server.tls().expect("TLS on").certificate().clone());
-    for transport in [Transport::WtDgram, Transport::Wt] {
+    for transport in [Transport::WtDgram, Transport::Wt, Transport::WtStreams] {
         let (proxy, _, _) = counting_udp_proxy(quic, Some((10, 90))).await;
         let endpoints = Endpoints::for_addr(proxy).trusting(pin.clone());
         let mut client =

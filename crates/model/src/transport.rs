@@ -109,6 +109,9 @@ pub enum Transport {
     H3,
     /// Server event delivered on a WebTransport unidirectional stream.
     WtPush,
+    /// WebTransport echo on a new bidirectional stream per message (the session kept): what
+    /// WebTransport allows and a WebSocket cannot, each message free of the others' loss.
+    WtStreams,
 }
 
 /// What a transport's latency means.
@@ -131,7 +134,7 @@ pub enum WebTrust {
 }
 
 impl Transport {
-    pub const ALL: [Transport; 16] = [
+    pub const ALL: [Transport; 17] = [
         Transport::Ws,
         Transport::Http,
         Transport::HttpNew,
@@ -148,6 +151,7 @@ impl Transport {
         Transport::WtDgram,
         Transport::H3,
         Transport::WtPush,
+        Transport::WtStreams,
     ];
 
     pub fn name(self) -> &'static str {
@@ -168,6 +172,7 @@ impl Transport {
             Transport::WtDgram => "wt-dgram",
             Transport::H3 => "h3",
             Transport::WtPush => "wt-push",
+            Transport::WtStreams => "wt-streams",
         }
     }
 
@@ -179,7 +184,10 @@ impl Transport {
 
     /// Whether the transport runs over QUIC (UDP), on the server's port number.
     pub fn is_quic(self) -> bool {
-        matches!(self, Transport::Wt | Transport::WtDgram | Transport::H3 | Transport::WtPush)
+        matches!(
+            self,
+            Transport::Wt | Transport::WtDgram | Transport::WtStreams | Transport::H3 | Transport::WtPush
+        )
     }
 
     /// Whether a kind of client can measure this transport. Web pages cannot choose a new TCP
@@ -194,7 +202,7 @@ impl Transport {
     }
 
     /// Why a web page cannot measure this transport (for the plan form and the report), given
-    /// whether its browser trusts the server's certificate. WebTransport (`wt`, `wt-dgram`)
+    /// whether its browser trusts the server's certificate. WebTransport (`wt`, `wt-streams`, `wt-dgram`)
     /// needs no trust: a page accepts the server's certificate by its SHA-256
     /// (`serverCertificateHashes`). Whether its browser has WebTransport only the page can tell:
     /// one that has none says so in its part ([`crate::record::WebviewInfo::unavailable`]).
@@ -231,6 +239,7 @@ impl Transport {
             | Transport::HttpsNew
             | Transport::H2
             | Transport::Wt
+            | Transport::WtStreams
             | Transport::WtDgram
             | Transport::H3 => Pattern::RoundTrip,
             Transport::WsPush

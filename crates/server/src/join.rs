@@ -98,7 +98,7 @@ impl BrowserJoin {
         sink: ResultSink,
     ) -> Result<BrowserJoin, String> {
         let plan = plan.for_web(WebTrust::Untrusted).ok_or(
-            "none of the plan's transports runs in a browser (choose ws, http, xhr, sse, wt or wt-dgram)",
+            "none of the plan's transports runs in a browser (choose ws, http, xhr, sse, wt, wt-streams or wt-dgram)",
         )?;
         Ok(BrowserJoin { plan, assets, sink, max_upload_bytes: 32 << 20 })
     }

@@ -35,7 +35,7 @@ pub struct ServeArgs {
     /// What joined browsers run: a preset (quick, paper, push, energy)…
     #[arg(long, default_value = "quick", value_name = "PRESET")]
     pub join_preset: String,
-    /// …with these transports (of ws, http, xhr, sse, wt, wt-dgram: WebTransport where the
+    /// …with these transports (of ws, http, xhr, sse, wt, wt-streams, wt-dgram: WebTransport where the
     /// browser has it and the page is a secure context, https or this machine's own address)…
     #[arg(long, value_delimiter = ',', default_value = "ws,http,xhr")]
     pub join_transports: Vec<Transport>,

@@ -1,5 +1,6 @@
 //! WebTransport clients (web-transport-quinn): `wt`, echo on one long bidirectional stream (one
-//! JSON message per line, as the server's `/wt/echo` reads them); `wt-dgram`, echo by datagrams,
+//! JSON message per line, as the server's `/wt/echo` reads them); `wt-streams`, each message on
+//! a stream of its own, finished after it; `wt-dgram`, echo by datagrams,
 //! where a datagram whose answer does not come within the wait is lost: counted, not sent
 //! again; `wt-push`, the server's events on the unidirectional stream it opens.
 
@@ -65,6 +66,7 @@ impl Lines {
 /// How a WebTransport echo client sends its messages.
 enum Channel {
     Stream { send: web_transport_quinn::SendStream, lines: Lines },
+    StreamPerMessage,
     Datagram,
 }
 
@@ -78,19 +80,22 @@ pub struct WtClient {
 }
 
 impl WtClient {
-    /// A session at `url` (`https://host:port/wt/echo`), echoing on one stream or by datagrams.
+    /// A session at `url` (`https://host:port/wt/echo`), echoing as `transport` does: on one
+    /// stream (`wt`), a stream per message (`wt-streams`) or by datagrams (`wt-dgram`).
     pub async fn connect(
         url: &str,
         route: &Route,
         options: &ClientOptions,
-        datagrams: bool,
+        transport: crate::Transport,
     ) -> Result<WtClient, ClientError> {
         let (quic, session, handshake) = open(url, route).await?;
-        let channel = if datagrams {
-            Channel::Datagram
-        } else {
-            let (send, recv) = session.open_bi().await.map_err(|e| ClientError::Closed(e.to_string()))?;
-            Channel::Stream { send, lines: Lines { recv, buffer: Vec::new() } }
+        let channel = match transport {
+            crate::Transport::WtDgram => Channel::Datagram,
+            crate::Transport::WtStreams => Channel::StreamPerMessage,
+            _ => {
+                let (send, recv) = session.open_bi().await.map_err(|e| ClientError::Closed(e.to_string()))?;
+                Channel::Stream { send, lines: Lines { recv, buffer: Vec::new() } }
+            }
         };
         let handshakes = vec![quic.opened(handshake)];
         let (payload, foreign) = (payload_of(options.payload_bytes), options.foreign.clone());
@@ -121,6 +126,15 @@ impl WtClient {
                 line.push(b'\n');
                 send.write_all(&line).await.map_err(|e| ClientError::Closed(e.to_string()))?;
                 answers(&lines.next().await?)?
+            }
+            Channel::StreamPerMessage => {
+                let (mut send, recv) =
+                    self.session.open_bi().await.map_err(|e| ClientError::Closed(e.to_string()))?;
+                let mut line = message.clone().into_bytes();
+                line.push(b'\n');
+                send.write_all(&line).await.map_err(|e| ClientError::Closed(e.to_string()))?;
+                send.finish().map_err(|e| ClientError::Closed(e.to_string()))?;
+                answers(&Lines { recv, buffer: Vec::new() }.next().await?)?
             }
             Channel::Datagram => {
                 self.session

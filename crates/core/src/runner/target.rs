@@ -94,10 +94,10 @@ impl Target {
     }
 
     /// The echo transports a foreign server's URLs offer, by their schemes: `ws` or `wss`;
-    /// `http`, `http-new` or `https`, `https-new`; a WebTransport URL `wt`, `wt-dgram`.
+    /// `http`, `http-new` or `https`, `https-new`; a WebTransport URL `wt`, `wt-streams`, `wt-dgram`.
     pub fn foreign_transports(ws: Option<&str>, http: Option<&str>, wt: Option<&str>) -> Vec<Transport> {
         use Transport::*;
-        [Ws, Wss, Http, HttpNew, Https, HttpsNew, Wt, WtDgram]
+        [Ws, Wss, Http, HttpNew, Https, HttpsNew, Wt, WtStreams, WtDgram]
             .into_iter()
             .filter(|&t| foreign_url(t, ws, http, wt).is_some_and(|(want, _, url)| scheme(url) == Some(want)))
             .collect()
@@ -311,7 +311,7 @@ fn echo_scheme(t: Transport) -> Option<&'static str> {
         Transport::Wss => Some("wss"),
         Transport::Http | Transport::HttpNew => Some("http"),
         Transport::Https | Transport::HttpsNew | Transport::H2 | Transport::H3 => Some("https"),
-        Transport::Wt | Transport::WtDgram => Some("https"),
+        Transport::Wt | Transport::WtStreams | Transport::WtDgram => Some("https"),
         _ => None,
     }
 }
@@ -326,7 +326,7 @@ fn foreign_url<'a>(
 ) -> Option<(&'static str, &'static str, Option<&'a str>)> {
     let want = echo_scheme(t)?;
     Some(match t {
-        Transport::Wt | Transport::WtDgram => (want, "wt", wt),
+        Transport::Wt | Transport::WtStreams | Transport::WtDgram => (want, "wt", wt),
         _ if want.starts_with("ws") => (want, "ws", ws),
         _ => (want, "http", http),
     })
@@ -358,9 +358,9 @@ mod tests {
             }
         }
         let wt = Some("https://127.0.0.1:1/wt");
-        assert_eq!(Target::foreign_transports(None, None, wt), vec![Wt, WtDgram]);
+        assert_eq!(Target::foreign_transports(None, None, wt), vec![Wt, WtStreams, WtDgram]);
         let target = Target::foreign_with_wt(None, None, wt, ForeignMessages::default()).expect("valid");
-        assert_eq!(target.check_transports(&[Wt, WtDgram]), Ok(()));
+        assert_eq!(target.check_transports(&[Wt, WtStreams, WtDgram]), Ok(()));
         let refused = target.check_transports(&[Ws]).expect_err("no ws URL");
         assert!(refused.contains("--ws"), "{refused}");
         let no_wt = Target::foreign(None, Some("https://127.0.0.1:1/echo"), ForeignMessages::default())

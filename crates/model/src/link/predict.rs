@@ -88,7 +88,7 @@ impl Link {
                 }
             }
             // QUIC's handshake, TLS in it, takes 1 RTT, as TCP's alone does (0 RTT resumed).
-            Transport::Wt | Transport::WtDgram | Transport::H3 => {
+            Transport::Wt | Transport::WtStreams | Transport::WtDgram | Transport::H3 => {
                 if traffic.new_connections > 0.5 {
                     self.fresh_calls(traffic, false)
                 } else {
@@ -191,7 +191,9 @@ impl Link {
                     "a new connection per call: TCP handshake, request: 2 RTT + bytes beyond the burst"
                 }
             }
-            Transport::Wt | Transport::WtDgram | Transport::H3 if traffic.new_connections > 0.5 => {
+            Transport::Wt | Transport::WtStreams | Transport::WtDgram | Transport::H3
+                if traffic.new_connections > 0.5 =>
+            {
                 "a new connection per call: QUIC's handshake with TLS in it, request: 2 RTT + bytes beyond the burst"
             }
             Transport::WsPush | Transport::Sse | Transport::WtPush => "one way + bytes beyond the burst",

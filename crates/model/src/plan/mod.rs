@@ -513,13 +513,13 @@ mod tests {
 
     #[test]
     fn a_web_client_measures_tls_only_when_its_browser_trusts_the_server() {
-        use Transport::{H2, H3, Https, HttpsNew, Sse, Ws, Wss, Wt, WtDgram, WtPush};
-        let all = vec![Ws, Wss, Https, HttpsNew, H2, Sse, Wt, WtDgram, H3, WtPush];
+        use Transport::{H2, H3, Https, HttpsNew, Sse, Ws, Wss, Wt, WtDgram, WtPush, WtStreams};
+        let all = vec![Ws, Wss, Https, HttpsNew, H2, Sse, Wt, WtStreams, WtDgram, H3, WtPush];
         let plan = Plan { transports: all, ..Plan::default() }.check().expect("valid");
         let web = |trust| plan.web_run(trust).map(|r| r.plan.transports);
         // WebTransport takes the certificate by its hash: no trust needed.
-        assert_eq!(web(WebTrust::Trusted), Some(vec![Ws, Wss, Https, Sse, Wt, WtDgram]));
-        assert_eq!(web(WebTrust::Untrusted), Some(vec![Ws, Sse, Wt, WtDgram]));
+        assert_eq!(web(WebTrust::Trusted), Some(vec![Ws, Wss, Https, Sse, Wt, WtStreams, WtDgram]));
+        assert_eq!(web(WebTrust::Untrusted), Some(vec![Ws, Sse, Wt, WtStreams, WtDgram]));
         let why = Wss.webview_refusal(WebTrust::Untrusted).expect("refused");
         assert!(why.contains("trusts"), "{why}");
         assert!(H2.webview_refusal(WebTrust::Trusted).expect("refused").contains("HTTP version"));

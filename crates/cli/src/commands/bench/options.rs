@@ -238,7 +238,8 @@ pub struct ForeignArgs {
     #[arg(long, value_name = "URL", conflicts_with = "target")]
     pub http: Option<String>,
     /// Measure this WebTransport echo (https://, over QUIC), which need not be Duplex's: `wt`
-    /// sends the message as a line on one stream, `wt-dgram` as a datagram.
+    /// sends the message as a line on one stream, `wt-streams` on a stream of its own,
+    /// `wt-dgram` as a datagram.
     #[arg(long, value_name = "URL", conflicts_with = "target")]
     pub wt: Option<String>,
     /// The message sent to them; {seq}, {time} (Unix seconds) and {payload} are filled in.
