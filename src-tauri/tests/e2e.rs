@@ -483,7 +483,7 @@ async fn measure_tls_from_both_clients(client: &Client, shots: &Path) {
     let refusals = refusals.as_str().unwrap_or_default().to_owned();
     assert!(refusals.contains("h2") && refusals.contains("HTTP version"), "{refusals}");
     assert!(!refusals.contains("wss"), "the web view trusts the embedded server: {refusals}");
-    let no_wt = "wt, wt-dgram: native only, because this browser engine has no WebTransport";
+    let no_wt = "wt, wt-streams, wt-dgram: native only, because this browser engine has no WebTransport";
     assert!(refusals.contains(no_wt), "{refusals}");
     click(client, "run-button").await;
     wait_for(

@@ -102,6 +102,9 @@ pub enum Transport {
     /// WebTransport echo on one long bidirectional stream (HTTP/3 over QUIC): the fair
     /// counterpart of a WebSocket (ordered, reliable, one channel).
     Wt,
+    /// WebTransport echo on a new bidirectional stream per message (the session kept): what
+    /// WebTransport allows and a WebSocket cannot, each message free of the others' loss.
+    WtStreams,
     /// WebTransport echo by datagrams: unreliable, so a lost datagram is counted as lost, not
     /// sent again.
     WtDgram,
@@ -109,9 +112,6 @@ pub enum Transport {
     H3,
     /// Server event delivered on a WebTransport unidirectional stream.
     WtPush,
-    /// WebTransport echo on a new bidirectional stream per message (the session kept): what
-    /// WebTransport allows and a WebSocket cannot, each message free of the others' loss.
-    WtStreams,
 }
 
 /// What a transport's latency means.
@@ -148,10 +148,10 @@ impl Transport {
         Transport::H2,
         Transport::Sse,
         Transport::Wt,
+        Transport::WtStreams,
         Transport::WtDgram,
         Transport::H3,
         Transport::WtPush,
-        Transport::WtStreams,
     ];
 
     pub fn name(self) -> &'static str {
