@@ -12,6 +12,7 @@ use duplex_core::soak::files::{Route, make_room};
 use std::path::PathBuf;
 
 use crate::cancel_on_ctrl_c;
+use crate::options::TlsArgs;
 use crate::output::{self, Mode};
 use crate::progress::Progress;
 use clap::Args;
@@ -25,6 +26,10 @@ pub struct FanoutArgs {
     /// are the broadcasts, and its CPU is not seen [default: an embedded server on its own thread].
     #[arg(long, value_name = "URL")]
     pub target: Option<String>,
+    /// How wt-push trusts the target's certificate (WebTransport is always over TLS): --fingerprint
+    /// as `duplex serve` prints it, --ca-cert, or --insecure.
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Directory for the CSV report (fanout-TIME.csv).
     #[arg(long, value_name = "DIR", default_value = "duplex-reports")]
     pub csv: PathBuf,
@@ -72,7 +77,7 @@ pub async fn run(args: &FanoutArgs) -> anyhow::Result<ExitCode> {
     make_room(u64::from(plan.largest()), Route { embedded: args.target.is_none(), relayed: false })
         .map_err(anyhow::Error::msg)?;
     let (endpoints, server) = match &args.target {
-        Some(url) => (Endpoints::parse(url)?, None),
+        Some(url) => (Endpoints::parse(url)?.trusting(args.tls.trust()?), None),
         None => {
             let server = embedded_server(plan.largest())?;
             (duplex_core::runner::own_endpoints(server.local_addr(), server.tls()), Some(server))
