@@ -136,10 +136,12 @@ pub enum Client {
     H3(H3Client),
 }
 
-/// What the clients of one transport share: the `h2` clients' one connection.
+/// What the clients of one transport share: the `h2` clients' one connection; the QUIC
+/// clients' TLS sessions (a client after the first resumes with 0-RTT, as a browser would).
 #[derive(Default, Clone)]
 pub struct Shared {
     pub http2: SharedHttp2,
+    pub quic: quic::SharedSessions,
 }
 
 impl Client {
@@ -170,15 +172,16 @@ impl Client {
             Transport::Sse => Client::Sse(SseClient::connect(&endpoints.sse, &endpoints.route).await?),
             Transport::LongPoll => Client::LongPoll(LongPollClient::new(endpoints)?),
             Transport::Poll => Client::Poll(PollClient::new(endpoints, options.poll_interval)?),
-            Transport::Wt | Transport::WtStreams | Transport::WtDgram => {
-                Client::Wt(WtClient::connect(&endpoints.wt_echo, &endpoints.route, options, transport).await?)
-            }
-            Transport::WtPush => {
-                Client::WtPush(WtPushClient::connect(&endpoints.wt_push, &endpoints.route).await?)
-            }
-            Transport::H3 => {
-                Client::H3(H3Client::connect(&endpoints.https_echo, &endpoints.route, options).await?)
-            }
+            Transport::Wt | Transport::WtStreams | Transport::WtDgram => Client::Wt(
+                WtClient::connect(&endpoints.wt_echo, &endpoints.route, options, transport, &shared.quic)
+                    .await?,
+            ),
+            Transport::WtPush => Client::WtPush(
+                WtPushClient::connect(&endpoints.wt_push, &endpoints.route, &shared.quic).await?,
+            ),
+            Transport::H3 => Client::H3(
+                H3Client::connect(&endpoints.https_echo, &endpoints.route, options, &shared.quic).await?,
+            ),
             Transport::Xhr => {
                 return Err(ClientError::Connect {
                     url: endpoints.http_echo.clone(),

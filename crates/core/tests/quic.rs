@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use duplex_core::clients::{Client, ClientError, ClientOptions, Endpoints, Pattern, Transport, Trust};
 
-use crate::util::{quic_unavailable, server};
+use crate::util::{quic_unavailable, run_embedded, server, small_plan};
+use duplex_core::plan::Plan;
+use duplex_core::record::RunStatus;
 
 /// Relays UDP between one client and `upstream`, counting the bytes of what crosses (UDP
 /// payloads: QUIC packets). `drop_every`: of the packets of at least `min_len` bytes after the
@@ -103,6 +105,46 @@ async fn quic_bytes_match_a_counting_udp_proxy() {
             // A 100-byte payload's message is in every call's bytes, each way.
             assert!(sum.0 > 25 * 100 && sum.1 > 25 * 100, "{transport}: {sum:?}");
         }
+    }
+}
+
+/// The clients of one QUIC transport share their TLS sessions, as a browser's connections to
+/// one server do: the first handshake is a full one, the next ones resume (with 0-RTT keys), and
+/// the run's TLS note counts them.
+#[tokio::test]
+async fn later_quic_connections_resume_and_the_report_counts_them() {
+    if quic_unavailable(&server().await).is_some() {
+        return;
+    }
+    let plan = Plan { concurrency: 3, sets: 1, calls: 5, ..small_plan(&[Transport::H3, Transport::Wt]) };
+    let record = run_embedded(plan).await;
+    assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
+    for t in [Transport::H3, Transport::Wt] {
+        let tls =
+            record.tls.iter().find(|u| u.transport == t).unwrap_or_else(|| panic!("{t}: {:?}", record.tls));
+        // Clients connect one after another; a ticket the server sends after a handshake may
+        // come just after the next client began (then that one's handshake is a full one).
+        eprintln!("{t}: {} connections, {} resumed", tls.connections, tls.resumed);
+        assert!(tls.connections == 3 && (1..=2).contains(&tls.resumed), "{t}: {tls:?}");
+    }
+    let report = duplex_core::stats::analyze(&record, &Default::default());
+    let h3 = record.tls.iter().find(|u| u.transport == Transport::H3).map_or(0, |u| u.resumed);
+    let said = format!("3 connection(s), {h3} resumed");
+    assert!(report.notes.iter().any(|n| n.contains("TLS of h3") && n.contains(&said)), "{:?}", report.notes);
+    // One client, then another once the first has its ticket (after a call): the first
+    // handshake full, the second resumed.
+    let server = server().await;
+    let pin = Trust::Pinned(server.tls().expect("TLS on").certificate().clone());
+    let endpoints = Endpoints::for_addr(server.local_addr()).trusting(pin);
+    let shared = duplex_core::clients::Shared::default();
+    for round in 0..2 {
+        let mut client = Client::connect(Transport::H3, &endpoints, &ClientOptions::default(), &shared)
+            .await
+            .expect("connect");
+        client.measure(1).await.expect("a call");
+        let h = &client.handshakes()[0];
+        assert_eq!(h.resumed, round == 1, "{h:?}");
+        client.close().await;
     }
 }
 

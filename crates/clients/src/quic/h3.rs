@@ -29,8 +29,13 @@ pub struct H3Client {
 }
 
 impl H3Client {
-    pub async fn connect(url: &str, route: &Route, options: &ClientOptions) -> Result<H3Client, ClientError> {
-        let (quic, handshake) = super::connect(url, route).await?;
+    pub async fn connect(
+        url: &str,
+        route: &Route,
+        options: &ClientOptions,
+        sessions: &super::SharedSessions,
+    ) -> Result<H3Client, ClientError> {
+        let (quic, handshake) = super::connect(url, route, sessions).await?;
         let (mut driver, send) =
             h3::client::new(h3_quinn::Connection::new(quic.conn.clone())).await.map_err(|e| {
                 ClientError::Connect { url: url.to_owned(), reason: format!("HTTP/3 did not start: {e}") }

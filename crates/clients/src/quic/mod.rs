@@ -14,6 +14,11 @@ use super::tls::Handshake;
 use super::wire::Route;
 use super::{ClientError, Measurement};
 
+/// The TLS configuration the QUIC clients of one transport share, and with it their session
+/// tickets: the first client's handshake is a full one (1 RTT), the next ones resume with 0-RTT
+/// keys, as a browser's second connection to a server does.
+pub type SharedSessions = Arc<std::sync::Mutex<Option<Arc<rustls::ClientConfig>>>>;
+
 /// How long a QUIC handshake may take before the server is called unreachable over UDP.
 const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -63,7 +68,11 @@ impl QuicConn {
 /// Opens a QUIC connection for `url` (`https://host:port/…`; its relay's address when `route`
 /// has one), trusting the server as `route` says, with ALPN `h3`. The handshake comes back with
 /// its bytes.
-pub(crate) async fn connect(url: &str, route: &Route) -> Result<(QuicConn, Handshake), ClientError> {
+pub(crate) async fn connect(
+    url: &str,
+    route: &Route,
+    sessions: &SharedSessions,
+) -> Result<(QuicConn, Handshake), ClientError> {
     let connect_err = |reason: String| ClientError::Connect { url: url.to_owned(), reason };
     let (_, dial) = route.dial(url)?;
     let remote = tokio::net::lookup_host(&dial.address)
@@ -71,8 +80,17 @@ pub(crate) async fn connect(url: &str, route: &Route) -> Result<(QuicConn, Hands
         .map_err(|e| connect_err(e.to_string()))?
         .next()
         .ok_or_else(|| connect_err(format!("{} has no address", dial.address)))?;
-    let mut tls = (*route.trust.client_config(&[b"h3"]).map_err(connect_err)?).clone();
-    tls.enable_early_data = true;
+    let tls = {
+        let mut shared = sessions.lock().unwrap_or_else(|e| e.into_inner());
+        match &*shared {
+            Some(tls) => tls.clone(),
+            None => {
+                let mut tls = (*route.trust.client_config(&[b"h3"]).map_err(connect_err)?).clone();
+                tls.enable_early_data = true;
+                shared.insert(Arc::new(tls)).clone()
+            }
+        }
+    };
     let crypto =
         quinn::crypto::rustls::QuicClientConfig::try_from(tls).map_err(|e| connect_err(e.to_string()))?;
     let mut config = quinn::ClientConfig::new(Arc::new(crypto));
@@ -86,14 +104,29 @@ pub(crate) async fn connect(url: &str, route: &Route) -> Result<(QuicConn, Hands
     let endpoint = quinn::Endpoint::client(local).map_err(|e| connect_err(e.to_string()))?;
     let host = dial.host.trim_start_matches('[').trim_end_matches(']');
     let connecting = endpoint.connect_with(config, remote, host).map_err(|e| connect_err(e.to_string()))?;
-    let conn = tokio::time::timeout(HANDSHAKE_TIMEOUT, connecting)
-        .await
-        .map_err(|_| {
-            connect_err(format!(
-                "no QUIC answer in {HANDSHAKE_TIMEOUT:?} (is UDP blocked, or does the server serve no HTTP/3?)"
-            ))
-        })?
-        .map_err(|e| connect_err(quic_reason(&e)))?;
+    let no_answer = || {
+        connect_err(format!(
+            "no QUIC answer in {HANDSHAKE_TIMEOUT:?} (is UDP blocked, or does the server serve no HTTP/3?)"
+        ))
+    };
+    // A session ticket from an earlier connection of this transport: resumed, with 0-RTT keys.
+    // Nothing is sent early: the handshake is waited for, so that its bytes are counted apart.
+    let (conn, resumed) = match connecting.into_0rtt() {
+        Ok((conn, accepted)) => {
+            tokio::time::timeout(HANDSHAKE_TIMEOUT, accepted).await.map_err(|_| no_answer())?;
+            if let Some(e) = conn.close_reason() {
+                return Err(connect_err(quic_reason(&e)));
+            }
+            (conn, true)
+        }
+        Err(connecting) => {
+            let conn = tokio::time::timeout(HANDSHAKE_TIMEOUT, connecting)
+                .await
+                .map_err(|_| no_answer())?
+                .map_err(|e| connect_err(quic_reason(&e)))?;
+            (conn, false)
+        }
+    };
     let quic = QuicConn { _endpoint: endpoint, conn };
     let (bytes_out, bytes_in) = quic.udp_totals();
     let alpn = quic
@@ -106,7 +139,7 @@ pub(crate) async fn connect(url: &str, route: &Route) -> Result<(QuicConn, Hands
         // quinn does not say which suite rustls chose.
         cipher_suite: String::new(),
         alpn,
-        resumed: false,
+        resumed,
         bytes_out,
         bytes_in,
     };

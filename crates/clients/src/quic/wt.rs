@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::QuicConn;
+use super::{QuicConn, SharedSessions};
 use crate::tls::Handshake;
 use crate::wire::Route;
 use crate::{ClientError, ClientOptions, Measurement, elapsed_ns, payload_of};
@@ -26,9 +26,10 @@ const MIN_DATAGRAM_WAIT: Duration = Duration::from_millis(250);
 async fn open(
     url: &str,
     route: &Route,
+    sessions: &SharedSessions,
 ) -> Result<(QuicConn, web_transport_quinn::Session, Handshake), ClientError> {
     let connect_err = |reason: String| ClientError::Connect { url: url.to_owned(), reason };
-    let (quic, handshake) = super::connect(url, route).await?;
+    let (quic, handshake) = super::connect(url, route, sessions).await?;
     let parsed = url::Url::parse(url).map_err(|e| connect_err(e.to_string()))?;
     let session = web_transport_quinn::Session::connect(quic.conn.clone(), parsed)
         .await
@@ -87,8 +88,9 @@ impl WtClient {
         route: &Route,
         options: &ClientOptions,
         transport: crate::Transport,
+        sessions: &SharedSessions,
     ) -> Result<WtClient, ClientError> {
-        let (quic, session, handshake) = open(url, route).await?;
+        let (quic, session, handshake) = open(url, route, sessions).await?;
         let channel = match transport {
             crate::Transport::WtDgram => Channel::Datagram,
             crate::Transport::WtStreams => Channel::StreamPerMessage,
@@ -184,8 +186,12 @@ pub struct WtPushClient {
 }
 
 impl WtPushClient {
-    pub async fn connect(url: &str, route: &Route) -> Result<WtPushClient, ClientError> {
-        let (quic, session, handshake) = open(url, route).await?;
+    pub async fn connect(
+        url: &str,
+        route: &Route,
+        sessions: &SharedSessions,
+    ) -> Result<WtPushClient, ClientError> {
+        let (quic, session, handshake) = open(url, route, sessions).await?;
         let recv = session.accept_uni().await.map_err(|e| ClientError::Closed(e.to_string()))?;
         let handshake = quic.opened(handshake);
         let counted = quic.udp_totals();
