@@ -1,9 +1,8 @@
 // The browser's WebTransport (HTTP/3 over QUIC, on the server's port number over UDP): `wt`, an
 // echo on one long bidirectional stream (one message per line, as the server's `/wt/echo` reads
 // them: the fair counterpart of a WebSocket), `wt-streams`, each message on a stream of its own,
-// and `wt-dgram`, an echo by datagrams, where a
-// datagram whose answer does not come within its wait is lost: counted, not sent again, as the
-// native client counts it. The page accepts the server's certificate by its SHA-256
+// and `wt-dgram`, an echo by datagrams, where a datagram whose answer does not come within its
+// wait is lost: counted, not sent again, as the native client counts it. The page accepts the server's certificate by its SHA-256
 // (`serverCertificateHashes`): no trust store is asked.
 import type { Transport, WebTransportAccess } from "./bindings";
 import { type EchoChannel, ExchangeError, serverTimeOf } from "./channels";
@@ -191,22 +190,29 @@ export async function openWebTransport(
   };
   const gone = () => (closed ? new ExchangeError(closed, true) : null);
 
-  const streamError = (e: unknown) => new ExchangeError(`stream closed: ${errorMessage(e)}`, true);
-  if (mode === "stream") {
-    const stream = await session.createBidirectionalStream().catch((e: unknown) => {
+  const openStream = () =>
+    session.createBidirectionalStream().catch((e: unknown) => {
       throw new ExchangeError(`cannot open a stream: ${errorMessage(e)}`, true);
     });
+  const sendLine = (writer: WritableStreamDefaultWriter<Uint8Array>, request: string) =>
+    writer.write(encoder.encode(`${request}\n`)).catch((e: unknown) => {
+      throw new ExchangeError(`stream closed: ${errorMessage(e)}`, true);
+    });
+  const answered = (request: string, line: Uint8Array) => ({
+    serverTimeS: serverTimeOf(decoder.decode(line)),
+    bytesOut: utf8Length(request) + 1,
+    bytesIn: line.length + 1,
+  });
+  if (mode === "stream") {
+    const stream = await openStream();
     const writer = stream.writable.getWriter();
     const lines = lineReader(stream.readable, "stream");
     return {
       async exchange(request: string) {
         const error = gone();
         if (error) throw error;
-        await writer.write(encoder.encode(`${request}\n`)).catch((e: unknown) => {
-          throw streamError(e);
-        });
-        const line = await lines.next();
-        return { serverTimeS: serverTimeOf(decoder.decode(line)), bytesOut: utf8Length(request) + 1, bytesIn: line.length + 1 };
+        await sendLine(writer, request);
+        return answered(request, await lines.next());
       },
       close,
       closed: () => closed !== null || lines.ended() !== null,
@@ -218,17 +224,12 @@ export async function openWebTransport(
         const error = gone();
         if (error) throw error;
         // A stream of its own, finished after the message; the answer is its one line.
-        const stream = await session.createBidirectionalStream().catch((e: unknown) => {
-          throw new ExchangeError(`cannot open a stream: ${errorMessage(e)}`, true);
-        });
+        const stream = await openStream();
         const answer = lineReader(stream.readable, "stream");
         const writer = stream.writable.getWriter();
-        await writer.write(encoder.encode(`${request}\n`)).catch((e: unknown) => {
-          throw streamError(e);
-        });
+        await sendLine(writer, request);
         void writer.close().catch(() => {});
-        const line = await answer.next();
-        return { serverTimeS: serverTimeOf(decoder.decode(line)), bytesOut: utf8Length(request) + 1, bytesIn: line.length + 1 };
+        return answered(request, await answer.next());
       },
       close,
       closed: () => closed !== null,

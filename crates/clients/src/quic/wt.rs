@@ -124,18 +124,13 @@ impl WtClient {
         let start = Instant::now();
         let server_time = match &mut self.channel {
             Channel::Stream { send, lines } => {
-                let mut line = message.clone().into_bytes();
-                line.push(b'\n');
-                send.write_all(&line).await.map_err(|e| ClientError::Closed(e.to_string()))?;
+                send.write_all(format!("{message}\n").as_bytes()).await.map_err(closed)?;
                 answers(&lines.next().await?)?
             }
             Channel::StreamPerMessage => {
-                let (mut send, recv) =
-                    self.session.open_bi().await.map_err(|e| ClientError::Closed(e.to_string()))?;
-                let mut line = message.clone().into_bytes();
-                line.push(b'\n');
-                send.write_all(&line).await.map_err(|e| ClientError::Closed(e.to_string()))?;
-                send.finish().map_err(|e| ClientError::Closed(e.to_string()))?;
+                let (mut send, recv) = self.session.open_bi().await.map_err(closed)?;
+                send.write_all(format!("{message}\n").as_bytes()).await.map_err(closed)?;
+                send.finish().map_err(closed)?;
                 answers(&Lines { recv, buffer: Vec::new() }.next().await?)?
             }
             Channel::Datagram => {
@@ -165,6 +160,11 @@ impl WtClient {
         self.session.close(0, b"done");
         let _ = tokio::time::timeout(Duration::from_secs(1), self.quic.conn.closed()).await;
     }
+}
+
+/// A stream or session that ended under a call.
+fn closed(e: impl std::fmt::Display) -> ClientError {
+    ClientError::Closed(e.to_string())
 }
 
 fn check_seq(reply: &[u8], seq: u64) -> Result<EchoReplyView, ClientError> {
