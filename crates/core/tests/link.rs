@@ -387,6 +387,7 @@ async fn datagram_loss_is_counted_at_the_rate_the_link_drops() {
         concurrency: 10,
         warmup: 2,
         link: Some(Link::parse("rtt=0ms,loss=2%").expect("link")),
+        timeout_ms: 20_000,
         ..small_plan(&[Transport::WtDgram])
     };
     let record = run_embedded(plan).await;
@@ -420,6 +421,9 @@ async fn over_a_lossy_link_datagrams_are_lost_and_streams_come_late() {
         calls: 300,
         warmup: 2,
         link: Some(Link::parse("rtt=10ms,loss=5%").expect("link")),
+        // A handshake whose packets are lost waits for QUIC's probe timeouts (1 s, then 2 s…):
+        // seen once to take over 5 s.
+        timeout_ms: 20_000,
         ..small_plan(&[Transport::Ws, Transport::Wt, Transport::WtDgram])
     };
     let record = run_embedded(plan).await;
