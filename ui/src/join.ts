@@ -152,7 +152,8 @@ async function boot(): Promise<void> {
       );
       // Every verdict, fetch's and XHR's, as the host's statistics gave them.
       const verdicts = stored.verdicts?.length ? stored.verdicts : stored.headline ? [stored.headline] : [];
-      $("#join-verdict").textContent = verdicts.length ? verdicts.join(" · ") : "The host found no WebSocket-vs-AJAX verdict in this run.";
+      // One verdict a line: a run of six transports has five.
+      $("#join-verdict").innerHTML = verdicts.length ? verdicts.map(escapeHtml).join("<br>") : "The host found no WebSocket-vs-AJAX verdict in this run.";
       if (stored.rows.length) showTable(stored.rows);
       $("#join-stored").textContent = `Stored on the host as run ${stored.run_id.slice(0, 8)}, beside the host's other runs.`;
       setState("stored");
