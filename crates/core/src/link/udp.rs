@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -104,39 +104,11 @@ impl Flow {
         let inner = Arc::new(UdpSocket::bind(local).await?);
         inner.connect(upstream).await?;
         stats.connections.fetch_add(1, Ordering::Relaxed);
-        let (to_server, mut up_queue) = mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
-        let (sender, up_stats) = (inner.clone(), stats.clone());
-        let up_stop = stop.clone();
-        tokio::spawn(async move {
-            loop {
-                let next = tokio::select! {
-                    () = up_stop.cancelled() => return,
-                    next = up_queue.recv() => next,
-                };
-                let Some((at, bytes)) = next else { return };
-                wait_until(at).await;
-                if sender.send(&bytes).await.is_ok() {
-                    up_stats.bytes_up.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                }
-            }
-        });
+        let to_server = deliver(Towards::Server(inner.clone()), stats.clone(), |s| &s.bytes_up, stop.clone());
+        let to_client =
+            deliver(Towards::Client(outer, client), stats.clone(), |s| &s.bytes_down, stop.clone());
         let mut down = Schedule::for_datagrams(link, true, seed + 1);
-        let (to_client, mut down_queue) = mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
-        let (down_stats, reader_stats) = (stats.clone(), stats.clone());
-        let down_stop = stop.clone();
-        tokio::spawn(async move {
-            loop {
-                let next = tokio::select! {
-                    () = down_stop.cancelled() => return,
-                    next = down_queue.recv() => next,
-                };
-                let Some((at, bytes)) = next else { return };
-                wait_until(at).await;
-                if outer.send_to(&bytes, client).await.is_ok() {
-                    down_stats.bytes_down.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                }
-            }
-        });
+        let reader_stats = stats.clone();
         tokio::spawn(async move {
             let mut buf = vec![0u8; MAX_DATAGRAM];
             loop {
@@ -159,4 +131,39 @@ impl Flow {
         });
         Ok(Flow { up: Schedule::for_datagrams(link, false, seed), to_server })
     }
+}
+
+/// Where a direction's datagrams go: the server (through a socket connected to it), or a client.
+enum Towards {
+    Server(Arc<UdpSocket>),
+    Client(Arc<UdpSocket>, SocketAddr),
+}
+
+/// Sends each queued datagram once it is due (its arrival over the link) until `stop`, counting
+/// the bytes sent in `counter`'s field of `stats`; returns the queue.
+fn deliver(
+    towards: Towards,
+    stats: Arc<RelayStats>,
+    counter: fn(&RelayStats) -> &AtomicU64,
+    stop: CancellationToken,
+) -> mpsc::UnboundedSender<(Instant, Vec<u8>)> {
+    let (queue, mut due) = mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
+    tokio::spawn(async move {
+        loop {
+            let next = tokio::select! {
+                () = stop.cancelled() => return,
+                next = due.recv() => next,
+            };
+            let Some((at, bytes)) = next else { return };
+            wait_until(at).await;
+            let sent = match &towards {
+                Towards::Server(socket) => socket.send(&bytes).await,
+                Towards::Client(socket, client) => socket.send_to(&bytes, *client).await,
+            };
+            if sent.is_ok() {
+                counter(&stats).fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            }
+        }
+    });
+    queue
 }
