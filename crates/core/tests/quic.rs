@@ -11,6 +11,7 @@ use duplex_core::clients::{Client, ClientError, ClientOptions, Endpoints, Patter
 use crate::util::{quic_unavailable, run_embedded, server, small_plan};
 use duplex_core::plan::Plan;
 use duplex_core::record::RunStatus;
+use duplex_core::server::Server;
 
 /// Relays UDP between one client and `upstream`, counting the bytes of what crosses (UDP
 /// payloads: QUIC packets). `drop_every`: of the packets of at least `min_len` bytes after the
@@ -62,17 +63,24 @@ async fn counting_udp_proxy(
     (addr, up, down)
 }
 
+/// The test server with QUIC on, its QUIC address and its certificate pinned; None (the test
+/// skipped, and why said) where this system's UDP sockets refuse QUIC.
+async fn quic_server() -> Option<(Server, std::net::SocketAddr, Trust)> {
+    let server = server().await;
+    if quic_unavailable(&server).is_some() {
+        return None;
+    }
+    let quic = server.quic_addr().expect("QUIC on with TLS");
+    let pin = Trust::Pinned(server.tls().expect("TLS on").certificate().clone());
+    Some((server, quic, pin))
+}
+
 /// QUIC's bytes are counted at each client's UDP socket: with the handshake's, they are what a
 /// UDP relay in between counts, but for the closing packets.
 #[tokio::test]
 async fn quic_bytes_match_a_counting_udp_proxy() {
-    let server = server().await;
-    if quic_unavailable(&server).is_some() {
-        return;
-    }
-    let quic = server.quic_addr().expect("QUIC on with TLS");
+    let Some((server, quic, pin)) = quic_server().await else { return };
     assert_eq!(quic, server.local_addr(), "the same port number");
-    let pin = Trust::Pinned(server.tls().expect("TLS on").certificate().clone());
     for transport in
         [Transport::Wt, Transport::WtStreams, Transport::WtDgram, Transport::H3, Transport::WtPush]
     {
@@ -113,7 +121,7 @@ async fn quic_bytes_match_a_counting_udp_proxy() {
 /// the run's TLS note counts them.
 #[tokio::test]
 async fn later_quic_connections_resume_and_the_report_counts_them() {
-    if quic_unavailable(&server().await).is_some() {
+    if quic_server().await.is_none() {
         return;
     }
     let plan = Plan { concurrency: 3, sets: 1, calls: 5, ..small_plan(&[Transport::H3, Transport::Wt]) };
@@ -133,9 +141,8 @@ async fn later_quic_connections_resume_and_the_report_counts_them() {
     assert!(report.notes.iter().any(|n| n.contains("TLS of h3") && n.contains(&said)), "{:?}", report.notes);
     // One client, then another once the first has its ticket (after a call): the first
     // handshake full, the second resumed.
-    let server = server().await;
-    let pin = Trust::Pinned(server.tls().expect("TLS on").certificate().clone());
-    let endpoints = Endpoints::for_addr(server.local_addr()).trusting(pin);
+    let Some((_server, quic, pin)) = quic_server().await else { return };
+    let endpoints = Endpoints::for_addr(quic).trusting(pin);
     let shared = duplex_core::clients::Shared::default();
     for round in 0..2 {
         let mut client = Client::connect(Transport::H3, &endpoints, &ClientOptions::default(), &shared)
@@ -154,12 +161,7 @@ async fn later_quic_connections_resume_and_the_report_counts_them() {
 /// retransmits its frames).
 #[tokio::test]
 async fn lost_datagrams_are_counted_and_streams_retransmit() {
-    let server = server().await;
-    if quic_unavailable(&server).is_some() {
-        return;
-    }
-    let quic = server.quic_addr().expect("QUIC on");
-    let pin = Trust::Pinned(server.tls().expect("TLS on").certificate().clone());
+    let Some((_server, quic, pin)) = quic_server().await else { return };
     for transport in [Transport::WtDgram, Transport::Wt, Transport::WtStreams] {
         let (proxy, _, _) = counting_udp_proxy(quic, Some((10, 90))).await;
         let endpoints = Endpoints::for_addr(proxy).trusting(pin.clone());
@@ -190,12 +192,7 @@ async fn lost_datagrams_are_counted_and_streams_retransmit() {
 /// WebTransport session that opens streams as fast as QUIC's credit lets it and never writes.
 #[tokio::test]
 async fn floods_of_initials_and_streams_leave_others_served() {
-    let server = server().await;
-    if quic_unavailable(&server).is_some() {
-        return;
-    }
-    let quic = server.quic_addr().expect("QUIC on");
-    let pin = Trust::Pinned(server.tls().expect("TLS on").certificate().clone());
+    let Some((_server, quic, pin)) = quic_server().await else { return };
     let endpoints = Endpoints::for_addr(quic).trusting(pin.clone());
     let mut normal =
         Client::connect(Transport::Wt, &endpoints, &ClientOptions::default(), &Default::default())
@@ -287,11 +284,7 @@ async fn raw_connection(addr: std::net::SocketAddr) -> quinn::Connection {
 /// any session exists.
 #[tokio::test]
 async fn foreign_pages_rebound_names_and_unknown_paths_get_no_session() {
-    let server = server().await;
-    if quic_unavailable(&server).is_some() {
-        return;
-    }
-    let quic = server.quic_addr().expect("QUIC on");
+    let Some((_server, quic, _)) = quic_server().await else { return };
     let port = quic.port();
     let cases = [
         (format!("https://127.0.0.1:{port}/wt/echo"), Some("https://evil.example"), "403"),
