@@ -137,6 +137,15 @@ async fn a_reply_that_is_not_an_echo_is_an_error_with_the_reason() {
     assert!(target.check_transports(&[Transport::Https]).expect_err("refused").contains("https://"));
 }
 
+/// Each (name, text) written into `dir`: the certificate and key files a Python server reads.
+fn written<const N: usize>(dir: &std::path::Path, files: [(&str, String); N]) -> [std::path::PathBuf; N] {
+    files.map(|(name, text)| {
+        let path = dir.join(name);
+        std::fs::File::create(&path).and_then(|mut f| f.write_all(text.as_bytes())).expect("write");
+        path
+    })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn foreign_servers_over_tls_trusted_by_their_private_ca() {
     let ca_key = rcgen::KeyPair::generate().expect("key");
@@ -150,15 +159,9 @@ async fn foreign_servers_over_tls_trusted_by_their_private_ca() {
         .signed_by(&key, &issuer)
         .expect("leaf");
     let dir = tempfile::tempdir().expect("temp dir");
-    let write = |name: &str, text: String| {
-        let path = dir.path().join(name);
-        std::fs::File::create(&path).and_then(|mut f| f.write_all(text.as_bytes())).expect("write");
-        path
-    };
-    let (cert, key, ca) = (
-        write("cert.pem", leaf.pem()),
-        write("key.pem", key.serialize_pem()),
-        write("ca.pem", ca_cert.pem()),
+    let [cert, key, ca] = written(
+        dir.path(),
+        [("cert.pem", leaf.pem()), ("key.pem", key.serialize_pem()), ("ca.pem", ca_cert.pem())],
     );
     let Some(servers) = python_servers(Some((&cert, &key))) else { return };
     let target = Target::foreign(
@@ -259,12 +262,8 @@ async fn an_aioquic_server_is_measured_by_h3_and_webtransport() {
         .self_signed(&key)
         .expect("certificate");
     let dir = tempfile::tempdir().expect("temp dir");
-    let write = |name: &str, text: String| {
-        let path = dir.path().join(name);
-        std::fs::File::create(&path).and_then(|mut f| f.write_all(text.as_bytes())).expect("write");
-        path
-    };
-    let (cert_file, key_file) = (write("cert.pem", cert.pem()), write("key.pem", key.serialize_pem()));
+    let [cert_file, key_file] =
+        written(dir.path(), [("cert.pem", cert.pem()), ("key.pem", key.serialize_pem())]);
     let args = [cert_file.as_os_str(), key_file.as_os_str()];
     let Some((_running, line)) = python_with(&python, "aioquic", "quic_server.py", &args) else { return };
     let quic = port(&line, "quic=");
