@@ -98,7 +98,6 @@ impl Drop for Driver {
     }
 }
 
-/// Waits until `script` (a JS expression) is truthy, returning its value.
 /// Waits until the page has painted what the last step changed (two animation frames: the
 /// frame that lays it out, and the one after it), before a screenshot or a measurement.
 async fn painted(client: &Client) {
@@ -111,6 +110,16 @@ async fn painted(client: &Client) {
         .expect("the page paints");
 }
 
+/// The text of every element `css` matches, in page order, its white space folded.
+async fn texts(client: &Client, css: &str) -> Vec<String> {
+    let script = format!(
+        "return [...document.querySelectorAll({css:?})].map(e => e.textContent.replace(/\\s+/g, ' ').trim());"
+    );
+    let found = client.execute(&script, vec![]).await.expect(css);
+    serde_json::from_value(found).expect("strings")
+}
+
+/// Waits until `script` (a JS expression) is truthy, returning its value.
 async fn wait_for(client: &Client, what: &str, script: &str, timeout: Duration) -> serde_json::Value {
     let deadline = Instant::now() + timeout;
     loop {
@@ -239,11 +248,7 @@ async fn a_person_runs_ws_vs_ajax_from_both_clients_reads_the_verdict_and_export
 
     // 3 and 4. Progress, then the results: verdicts for both kinds of client, charts, table.
     wait_for(&client, "the results", "!document.querySelector('#view-results').hidden && document.querySelectorAll('#verdicts .verdict').length", Duration::from_secs(120)).await;
-    let verdicts = client
-        .execute("return [...document.querySelectorAll('#verdicts .verdict')].map(v => v.textContent.replace(/\\s+/g, ' ').trim());", vec![])
-        .await
-        .expect("verdicts");
-    let verdicts: Vec<String> = serde_json::from_value(verdicts).expect("strings");
+    let verdicts = texts(&client, "#verdicts .verdict").await;
     for (who, other) in [("Native", "http"), ("Web view", "http"), ("Web view", "xhr")] {
         assert!(
             verdicts.iter().any(|v| v.starts_with(who) && v.contains(&format!("than {other}"))
@@ -493,23 +498,9 @@ async fn measure_tls_from_both_clients(client: &Client, shots: &Path) {
         Duration::from_secs(120),
     )
     .await;
-    let rows = client
-        .execute(
-            "return [...document.querySelectorAll('#summary-table tbody tr')].map(tr => tr.textContent.replace(/\\s+/g, ' ').trim());",
-            vec![],
-        )
-        .await
-        .expect("rows");
-    let rows: Vec<String> = serde_json::from_value(rows).expect("strings");
+    let rows = texts(client, "#summary-table tbody tr").await;
     assert_eq!(rows.len(), 6, "native wss/https/h2/wt and web-view wss/https: {rows:?}");
-    let notes = client
-        .execute(
-            "return [...document.querySelectorAll('#view-results .notes li')].map(li => li.textContent);",
-            vec![],
-        )
-        .await
-        .expect("notes");
-    let notes: Vec<String> = serde_json::from_value(notes).expect("strings");
+    let notes = texts(client, "#view-results .notes li").await;
     let said = "web clients did not measure wt: this browser engine has no WebTransport";
     assert!(notes.iter().any(|n| n == said), "the web view said why: {notes:?}");
     let errors = client
@@ -517,11 +508,7 @@ async fn measure_tls_from_both_clients(client: &Client, shots: &Path) {
         .await
         .expect("head");
     assert!(!errors.as_str().unwrap_or_default().contains("failed"), "{errors}");
-    let verdicts = client
-        .execute("return [...document.querySelectorAll('#verdicts .verdict')].map(v => v.textContent.replace(/\\s+/g, ' ').trim());", vec![])
-        .await
-        .expect("verdicts");
-    let verdicts: Vec<String> = serde_json::from_value(verdicts).expect("strings");
+    let verdicts = texts(client, "#verdicts .verdict").await;
     assert!(
         verdicts.iter().any(|v| v.starts_with("Web view") && v.contains("https")),
         "a web-view wss-vs-https verdict: {verdicts:?}"
