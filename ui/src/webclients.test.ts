@@ -1,38 +1,10 @@
 import { describe, expect, it } from "vitest";
 
 import pattern from "../../crates/core/tests/data/send-pattern.json";
-import type { ClientRun, Plan, Transport } from "./bindings";
+import type { Transport } from "./bindings";
+import { plan, runOf } from "./testing";
 import { type EchoChannel, ExchangeError, fetchChannel, openWebSocket, runWebview, sseChannel, sseEventLength } from "./webclients";
 import { wsFrameLength } from "./wire";
-
-const plan: Plan = {
-  name: null,
-  description: null,
-  transports: ["ws", "http", "xhr"],
-  sets: 2,
-  calls: 5,
-  interval_ms: 0,
-  rate: null,
-  payload_bytes: 4,
-  warmup: 2,
-  concurrency: 1,
-  order: "interleaved",
-  binary: false,
-  http_method: "post",
-  poll_interval_ms: 100,
-  tick_ms: 100,
-  timeout_ms: 1000,
-  power: { sample_ms: 200, baseline_ms: 2000 },
-  link: null,
-};
-
-/** The web view's part of `plan` as the engine hands it: web transports, interleaved blocks. */
-function runOf(plan: Plan): ClientRun {
-  const transports = plan.transports.filter((t) => t === "ws" || t === "http" || t === "xhr");
-  const blocks: [Transport, number][] = [];
-  for (let set = 1; set <= plan.sets; set++) for (const t of transports) blocks.push([t, set]);
-  return { client: "webview", plan: { ...plan, transports }, blocks, calls: blocks.length * plan.calls * plan.concurrency, labels: transports.map((t) => [t, `${t} (web view)`]) };
-}
 
 /** A virtual clock and channels whose exchanges take a known time. */
 function harness(costMs: Record<string, number>, fail?: (transport: Transport, n: number) => ExchangeError | null) {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 
-import type { ClientRun, Plan, Transport, WebTransportAccess } from "./bindings";
+import type { Transport, WebTransportAccess } from "./bindings";
 import words from "./bindings/words.json";
 import { ExchangeError, echoRequest } from "./channels";
+import { plan, runOf } from "./testing";
 import { type EchoChannel, runWebview } from "./webclients";
 import { LOST, certificateHash, openWebTransport, webTransportUnavailable } from "./webtransport";
 
@@ -136,28 +137,7 @@ describe("WebTransport in the page", () => {
   });
 
   it("a page without WebTransport runs the rest of its plan and says why it left wt out", async () => {
-    const plan: Plan = {
-      name: null,
-      description: null,
-      transports: ["ws", "wt", "wt-dgram"],
-      sets: 2,
-      calls: 3,
-      interval_ms: 0,
-      rate: null,
-      payload_bytes: 4,
-      warmup: 1,
-      concurrency: 1,
-      order: "interleaved",
-      binary: false,
-      http_method: "post",
-      poll_interval_ms: 100,
-      tick_ms: 100,
-      timeout_ms: 1000,
-      power: { sample_ms: 200, baseline_ms: 2000 },
-      link: null,
-    };
-    const blocks: [Transport, number][] = [1, 2].flatMap((set) => plan.transports.map((t): [Transport, number] => [t, set]));
-    const run: ClientRun = { client: "webview", plan, blocks, calls: 18, labels: plan.transports.map((t) => [t, `${t} (web view)`]) };
+    const run = runOf({ ...plan, transports: ["ws", "wt", "wt-dgram"], sets: 2, calls: 3, warmup: 1 });
     const opened: Transport[] = [];
     const channels = Object.assign(
       async (transport: Transport): Promise<EchoChannel> => {
