@@ -21,6 +21,12 @@ const COLOURS: Record<string, string> = {
   "https-new": "#b91c1c",
   h2: "#0d9488",
   sse: "#7c3aed",
+  wt: "#15803d",
+  "wt-streams": "#4d7c0f",
+  "wt-dgram": "#ca8a04",
+  h3: "#c2410c",
+  "wt-push": "#047857",
+  "wt-push-dgram": "#a16207",
 };
 
 /** The web view's clients: their own hues, so a legend tells them from the native ones by colour, not by dashing alone. */
@@ -35,6 +41,9 @@ const WEBVIEW_COLOURS: Record<string, string> = {
   sse: "#5b21b6",
   wss: "#0e7490",
   https: "#a16207",
+  wt: "#166534",
+  "wt-streams": "#365314",
+  "wt-dgram": "#854d0e",
 };
 
 export function colourOf(transport: string, client = "native"): string {

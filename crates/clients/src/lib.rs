@@ -77,6 +77,9 @@ pub enum ClientError {
     /// that a report counts every loss as one kind.
     #[error("{}", duplex_model::record::LOST_DATAGRAM)]
     Lost(Duration),
+    /// A pushed event whose datagram did not come: a later event's did.
+    #[error("{}", duplex_model::record::LOST_EVENT)]
+    LostEvent,
 }
 
 impl ClientError {
@@ -118,7 +121,7 @@ impl ClientError {
             ClientError::Timeout(_) => "timeout",
             ClientError::Status { .. } => "status",
             ClientError::Reply(_) => "reply",
-            ClientError::Lost(_) => "lost",
+            ClientError::Lost(_) | ClientError::LostEvent => "lost",
         }
     }
 }
@@ -176,8 +179,14 @@ impl Client {
                 WtClient::connect(&endpoints.wt_echo, &endpoints.route, options, transport, &shared.quic)
                     .await?,
             ),
-            Transport::WtPush => Client::WtPush(
-                WtPushClient::connect(&endpoints.wt_push, &endpoints.route, &shared.quic).await?,
+            Transport::WtPush | Transport::WtPushDgram => Client::WtPush(
+                WtPushClient::connect(
+                    &endpoints.wt_push,
+                    &endpoints.route,
+                    &shared.quic,
+                    transport == Transport::WtPushDgram,
+                )
+                .await?,
             ),
             Transport::H3 => Client::H3(
                 H3Client::connect(&endpoints.https_echo, &endpoints.route, options, &shared.quic).await?,

@@ -114,6 +114,34 @@ async fn a_server_elsewhere_is_measured_by_its_ticks() {
     }
 }
 
+/// A server elsewhere pushing its ticks by datagrams over a link that drops a tenth of them, to
+/// 60 subscribers (a tick reaches all of them 0.2 % of the time): each tick is kept half a
+/// second after its last arrival (the ticks are 600 ms apart), what did not come counted as
+/// missed, and the run is not failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_elsewhere_pushing_datagrams_over_a_lossy_link_is_measured_by_its_ticks() {
+    let server = crate::util::server_with(ServerConfig {
+        tick_interval: Duration::from_millis(600),
+        ..ServerConfig::default()
+    })
+    .await;
+    if crate::util::quic_unavailable(&server).is_some() {
+        return;
+    }
+    let own = duplex_core::runner::own_endpoints(server.local_addr(), server.tls());
+    let link = duplex_core::link::Link::parse("rtt=0ms,loss=10%").expect("link");
+    let (endpoints, _relays) = duplex_core::link::through(own, Some(&link)).await.expect("relay");
+    let plan =
+        FanoutPlan { transports: vec![Transport::WtPushDgram], timeout_ms: 20_000, ..plan(vec![60], 5) };
+    let report = fanout(plan, endpoints, None, CancellationToken::new(), |_| {}).await;
+    let cell = &report.cells[0];
+    eprintln!("{} of 300 deliveries lost", cell.missed);
+    assert_eq!((cell.broadcasts, cell.delivered + cell.missed), (5, 300), "{cell:?}");
+    // 30 expected: 8 to 60 is over 4 σ either way.
+    assert!((8..=60).contains(&cell.missed) && cell.errors.is_empty(), "{cell:?}");
+    assert!(report.ok, "loss is not failure: {report:#?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_vanishes_mid_run_ends_it_with_errors_and_keeps_what_was_measured() {
     let server = ServerThread::spawn(ServerConfig {
@@ -156,7 +184,8 @@ fn a_plan_names_what_is_wrong() {
 
 /// WebTransport's push in a fan-out: a QUIC connection per subscriber to the embedded server,
 /// its certificate pinned, every broadcast to every one, with more bytes per event than a
-/// WebSocket frame (a QUIC packet's header and its ACKs).
+/// WebSocket frame (a QUIC packet's header and its ACKs); by datagrams, what did not come is
+/// counted as missed (loss, not failure: none on loopback), each broadcast ended.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webtransport_push_reaches_every_subscriber() {
     let server = embedded_server(100).expect("server");
@@ -166,14 +195,46 @@ async fn webtransport_push_reaches_every_subscriber() {
         return;
     }
     let endpoints = duplex_core::runner::own_endpoints(server.local_addr(), server.tls());
-    let plan = FanoutPlan { transports: vec![Transport::WsPush, Transport::WtPush], ..plan(vec![100], 3) };
+    let transports = vec![Transport::WsPush, Transport::WtPush, Transport::WtPushDgram];
+    let plan = FanoutPlan { transports, ..plan(vec![100], 3) };
     let report = fanout(plan, endpoints, Some(&server), CancellationToken::new(), |_| {}).await;
     assert!(report.ok, "{report:#?}");
-    let bytes = |t: Transport| {
-        let cell = report.cells.iter().find(|c| c.transport == t).expect("cell");
-        assert_eq!((cell.delivered, cell.missed), (300, 0), "{}: {cell:?}", t.name());
-        cell.bytes_per_event.expect("bytes")
-    };
-    let (ws, wt) = (bytes(Transport::WsPush), bytes(Transport::WtPush));
-    assert!(wt > ws, "wt-push {wt} B per event, ws-push {ws}");
+    let cell = |t: Transport| report.cells.iter().find(|c| c.transport == t).expect("cell");
+    for t in [Transport::WsPush, Transport::WtPush] {
+        assert_eq!((cell(t).delivered, cell(t).missed), (300, 0), "{}: {:?}", t.name(), cell(t));
+    }
+    let dgram = cell(Transport::WtPushDgram);
+    assert_eq!(dgram.delivered + dgram.missed, 300, "{dgram:?}");
+    assert!(dgram.missed <= 3 && dgram.errors.is_empty(), "{dgram:?}");
+    let bytes = |t: Transport| cell(t).bytes_per_event.expect("bytes");
+    let (ws, wt, wt_dgram) =
+        (bytes(Transport::WsPush), bytes(Transport::WtPush), bytes(Transport::WtPushDgram));
+    eprintln!("bytes per event: ws-push {ws:.0}, wt-push {wt:.0}, wt-push-dgram {wt_dgram:.0}");
+    assert!(wt > ws && wt_dgram > ws, "wt-push {wt} B per event, wt-push-dgram {wt_dgram}, ws-push {ws}");
+}
+
+/// By datagrams over a link that drops 5 % of them, a broadcast that does not reach everyone
+/// ends half a second after its last arrival: what did not come is missed, said as loss, and the
+/// run is not failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushed_datagrams_lost_on_a_link_are_missed_and_said_as_loss() {
+    let server = embedded_server(50).expect("server");
+    if let Some(why) = server.quic_unavailable() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let own = duplex_core::runner::own_endpoints(server.local_addr(), server.tls());
+    let link = duplex_core::link::Link::parse("rtt=0ms,loss=5%").expect("link");
+    let (endpoints, _relays) = duplex_core::link::through(own, Some(&link)).await.expect("relay");
+    let plan =
+        FanoutPlan { transports: vec![Transport::WtPushDgram], timeout_ms: 20_000, ..plan(vec![50], 10) };
+    let report = fanout(plan, endpoints, Some(&server), CancellationToken::new(), |_| {}).await;
+    let cell = &report.cells[0];
+    eprintln!("{} of 500 deliveries lost; notes {:?}", cell.missed, report.notes);
+    assert_eq!(cell.delivered + cell.missed, 500, "{cell:?}");
+    // 25 expected: 5 to 60 is over 4 σ either way.
+    assert!((5..=60).contains(&cell.missed) && cell.errors.is_empty(), "{cell:?}");
+    assert!(report.ok, "loss is not failure: {report:#?}");
+    let said = format!("wt-push-dgram at 50: {} of 500 deliveries lost", cell.missed);
+    assert!(report.notes.iter().any(|n| n.starts_with(&said)), "{said}\n{:?}", report.notes);
 }

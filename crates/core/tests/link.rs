@@ -408,6 +408,39 @@ async fn datagram_loss_is_counted_at_the_rate_the_link_drops() {
     assert!(!report.notes.iter().any(|n| n.contains("failed")), "{:?}", report.notes);
 }
 
+/// Pushed events by datagram lose what the link drops: 4 subscribers × 1,000 events (one
+/// datagram each, every 5 ms) over `loss=2%` read 2 % lost, within one point (4.5 σ for 4,000
+/// deliveries); the report gives it as loss, not as failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushed_datagram_loss_is_counted_at_the_rate_the_link_drops() {
+    if crate::util::quic_unavailable(&crate::util::server().await).is_some() {
+        return;
+    }
+    let plan = Plan {
+        sets: 1,
+        calls: 1_000,
+        concurrency: 4,
+        warmup: 2,
+        link: Some(Link::parse("rtt=0ms,loss=2%").expect("link")),
+        timeout_ms: 20_000,
+        ..small_plan(&[Transport::WtPushDgram])
+    };
+    let record = run_embedded(plan).await;
+    assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
+    assert_eq!(record.samples.len(), 4_000);
+    assert!(record.samples.iter().all(|s| s.is_ok() || s.is_lost()), "only losses");
+    let lost = record.samples.iter().filter(|s| s.is_lost()).count();
+    let share = lost as f64 / 4_000.0;
+    eprintln!("{lost} of 4,000 pushed events lost: {:.2} % (2 % set)", share * 100.0);
+    assert!((share - 0.02).abs() < 0.01, "{share}");
+    let report = duplex_core::stats::analyze(&record, &Default::default());
+    let summary = &report.transport(Transport::WtPushDgram, ClientKind::Native).expect("measured").overall;
+    assert_eq!((summary.lost, summary.errors), (lost as u64, lost as u64));
+    let said = format!("wt-push-dgram: {lost} of 4,000 pushed events lost ({})", summary.words.loss);
+    assert!(report.notes.iter().any(|n| n.starts_with(&said)), "{said}\n{:?}", report.notes);
+    assert!(!report.notes.iter().any(|n| n.contains("failed")), "{:?}", report.notes);
+}
+
 /// Over a lossy link, WebTransport datagrams show loss and no delay, and TCP (ws) and QUIC
 /// streams (wt) show delay and no loss: the relay drops UDP datagrams at the link's rate, and a
 /// lost TCP segment arrives one tail-loss probe later.

@@ -112,6 +112,9 @@ pub enum Transport {
     H3,
     /// Server event delivered on a WebTransport unidirectional stream.
     WtPush,
+    /// Server event delivered as a WebTransport datagram: unreliable, so an event whose
+    /// datagram is lost is counted as lost (a later event's sequence number shows it).
+    WtPushDgram,
 }
 
 /// What a transport's latency means.
@@ -134,7 +137,7 @@ pub enum WebTrust {
 }
 
 impl Transport {
-    pub const ALL: [Transport; 17] = [
+    pub const ALL: [Transport; 18] = [
         Transport::Ws,
         Transport::Http,
         Transport::HttpNew,
@@ -152,6 +155,7 @@ impl Transport {
         Transport::WtDgram,
         Transport::H3,
         Transport::WtPush,
+        Transport::WtPushDgram,
     ];
 
     pub fn name(self) -> &'static str {
@@ -172,6 +176,7 @@ impl Transport {
             Transport::WtDgram => "wt-dgram",
             Transport::H3 => "h3",
             Transport::WtPush => "wt-push",
+            Transport::WtPushDgram => "wt-push-dgram",
             Transport::WtStreams => "wt-streams",
         }
     }
@@ -186,8 +191,19 @@ impl Transport {
     pub fn is_quic(self) -> bool {
         matches!(
             self,
-            Transport::Wt | Transport::WtDgram | Transport::WtStreams | Transport::H3 | Transport::WtPush
+            Transport::Wt
+                | Transport::WtDgram
+                | Transport::WtStreams
+                | Transport::H3
+                | Transport::WtPush
+                | Transport::WtPushDgram
         )
+    }
+
+    /// Whether the transport carries its messages by datagrams: unreliable, a lost one counted
+    /// as loss, never sent again.
+    pub fn is_datagram(self) -> bool {
+        matches!(self, Transport::WtDgram | Transport::WtPushDgram)
     }
 
     /// Whether a kind of client can measure this transport. Web pages cannot choose a new TCP
@@ -221,9 +237,11 @@ impl Transport {
                  certificate is made at its start (only the app's web view on Linux is told to \
                  trust it)",
             ),
-            Transport::WsPush | Transport::LongPoll | Transport::Poll | Transport::WtPush => {
-                Some("the web clients measure the echo transports and sse")
-            }
+            Transport::WsPush
+            | Transport::LongPoll
+            | Transport::Poll
+            | Transport::WtPush
+            | Transport::WtPushDgram => Some("the web clients measure the echo transports and sse"),
             _ => None,
         }
     }
@@ -246,7 +264,8 @@ impl Transport {
             | Transport::LongPoll
             | Transport::Poll
             | Transport::Sse
-            | Transport::WtPush => Pattern::Push,
+            | Transport::WtPush
+            | Transport::WtPushDgram => Pattern::Push,
         }
     }
 

@@ -18,6 +18,7 @@ floor: Array<FloorRow>,
  */
 headline: string, 
 /**
- * Every delivery of every broadcast arrived and nothing failed.
+ * Every delivery of every broadcast arrived (by datagrams: or was lost, counted as
+ * missed) and nothing failed.
  */
 ok: boolean, notes: Array<string>, };

@@ -7,4 +7,9 @@ export type FanoutWords = { p50: string, p99: string, last: string, server_cpu: 
 /**
  * "3.2×" over the floor, or "-".
  */
-over_floor: string, };
+over_floor: string, 
+/**
+ * By datagrams, the missed deliveries as loss: "2.4 % lost"; empty when none was lost
+ * or the transport is reliable (its missed deliveries are failures).
+ */
+loss: string, };

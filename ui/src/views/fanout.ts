@@ -1,6 +1,6 @@
 // The Fan-out view: the paper's broadcast "tick" at the scale of a dashboard with many viewers.
-// One server event goes to N subscribers at once by WebSocket push, long-poll and Server-Sent
-// Events; the table and the charts show how long the last subscriber waits, and what each
+// One server event goes to N subscribers at once by WebSocket push, long-poll, Server-Sent
+// Events and WebTransport (on a stream, or by datagrams); the table and the charts show how long the last subscriber waits, and what each
 // delivery costs the server and the wire.
 import { api } from "../bindings/api";
 import { fanoutChart } from "../charts";
@@ -9,10 +9,13 @@ import { parseCounts } from "../fanout";
 import type { FanoutCell, FanoutPlan, FanoutReport, FloorRow } from "../bindings";
 import { $, clearError, showError } from "../ui";
 
+/** The transports offered, with what they mean and whether they are ticked at first. */
 const TRANSPORTS = [
-  ["ws-push", "WebSocket push"],
-  ["long-poll", "HTTP long-poll"],
-  ["sse", "Server-Sent Events"],
+  ["ws-push", "WebSocket push", true],
+  ["long-poll", "HTTP long-poll", true],
+  ["sse", "Server-Sent Events", true],
+  ["wt-push", "WebTransport push on a stream (a QUIC connection per subscriber)", false],
+  ["wt-push-dgram", "WebTransport push by datagrams: a lost one is counted, not sent again", false],
 ] as const;
 
 /** The last report, drawn again when the view is shown (other views replace charts). */
@@ -23,9 +26,16 @@ function row(c: FanoutCell): string {
   const errors = Object.entries(c.errors)
     .map(([kind, entry]) => (entry ? `${entry[0]} × ${escapeHtml(kind)}: ${escapeHtml(entry[1])}` : ""))
     .join("<br>");
-  return `<tr${c.missed || errors ? ' class="bad"' : ""}>
+  // By datagrams, what did not come is loss (said in words), not failure.
+  const failed = (c.missed && !c.words.loss) || errors;
+  const missed = c.words.loss
+    ? ` <span class="muted">(${c.missed.toLocaleString()} lost: ${escapeHtml(c.words.loss)})</span>`
+    : c.missed
+      ? ` <span class="bad">(${c.missed.toLocaleString()} missed)</span>`
+      : "";
+  return `<tr${failed ? ' class="bad"' : ""}>
     <th scope="row">${escapeHtml(c.transport)}</th><td>${c.subscribers.toLocaleString()}</td>
-    <td>${c.delivered.toLocaleString()}${c.missed ? ` <span class="bad">(${c.missed.toLocaleString()} missed)</span>` : ""}</td>
+    <td>${c.delivered.toLocaleString()}${missed}</td>
     <td>${escapeHtml(c.words.p50)}</td><td>${escapeHtml(c.words.p99)}</td><td><b>${escapeHtml(c.words.last)}</b></td>
     <td>${escapeHtml(c.words.server_cpu)}</td><td>${escapeHtml(c.words.server_cpu_per_delivery)}</td>
     <td>${escapeHtml(c.words.over_floor)}</td><td>${escapeHtml(c.words.bytes_per_event)}</td>
@@ -55,7 +65,13 @@ function drawReport(root: HTMLElement, r: FanoutReport): void {
   out.innerHTML = `
     <h2>Fan-out result</h2>
     <div class="verdict"><span class="what" id="fanout-headline">${escapeHtml(r.headline)}</span></div>
-    <p class="${r.ok ? "muted" : "bad"}">${r.ok ? "Every subscriber got every broadcast." : "Some deliveries were missed or failed: see the rows in red."}
+    <p class="${r.ok ? "muted" : "bad"}">${
+      !r.ok
+        ? "Some deliveries were missed or failed: see the rows in red."
+        : r.cells.some((c) => c.words.loss)
+          ? "Every subscriber got every broadcast, but for the datagrams lost (counted in the table)."
+          : "Every subscriber got every broadcast."
+    }
       ${r.plan.broadcasts} broadcasts per row, against a fan-out server of its own (${escapeHtml(r.server)}).</p>
     <div class="table-wrap"><table id="fanout-table">
       <thead><tr><th>transport</th><th>subscribers</th><th>delivered</th><th title="over every delivery">p50</th><th title="over every delivery">p99</th>
@@ -96,7 +112,8 @@ export function renderFanout(root: HTMLElement): void {
     </div>
     <p id="fanout-counts-help" class="muted">Subscriber counts, comma-separated. Each subscriber is a connection of this app to its own fan-out server: 10,000 need about 20,000 open files.</p>
     <fieldset><legend>Transports</legend>${TRANSPORTS.map(
-      ([t, label]) => `<label class="check"><input type="checkbox" name="fanout-transport" value="${t}" checked> <b>${t}</b> <span class="muted">${label}</span></label>`,
+      ([t, label, ticked]) =>
+        `<label class="check"><input type="checkbox" name="fanout-transport" value="${t}"${ticked ? " checked" : ""}> <b>${t}</b> <span class="muted">${label}</span></label>`,
     ).join("")}</fieldset>
     <div class="actions">
       <button type="button" id="fanout-start" class="primary">Run fan-out</button>

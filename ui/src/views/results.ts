@@ -41,7 +41,7 @@ function summaryRow(t: TransportReport): string {
 
 /** Round trips first; push transports' one-way times after a line of their own. */
 function summaryRows(transports: TransportReport[], tickMs: number): string {
-  const push = new Set(["ws-push", "long-poll", "poll", "sse"]);
+  const push = new Set(["ws-push", "long-poll", "poll", "sse", "wt-push", "wt-push-dgram"]);
   const pushed = transports.filter((t) => push.has(t.transport));
   const rows = transports.filter((t) => !push.has(t.transport)).map(summaryRow).join("");
   if (!pushed.length) return rows;

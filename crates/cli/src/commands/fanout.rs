@@ -26,7 +26,7 @@ pub struct FanoutArgs {
     /// are the broadcasts, and its CPU is not seen [default: an embedded server on its own thread].
     #[arg(long, value_name = "URL")]
     pub target: Option<String>,
-    /// How wt-push trusts the target's certificate (WebTransport is always over TLS): --fingerprint
+    /// How wt-push and wt-push-dgram trust the target's certificate (WebTransport is always over TLS): --fingerprint
     /// as `duplex serve` prints it, --ca-cert, or --insecure.
     #[command(flatten)]
     pub tls: TlsArgs,
@@ -47,7 +47,7 @@ pub struct FanoutPlanArgs {
     /// Subscriber counts, comma-separated: one measurement each.
     #[arg(long, value_delimiter = ',', default_value = "100,1000")]
     pub subscribers: Vec<u32>,
-    /// Push transports, comma-separated: ws-push, long-poll, sse, wt-push [default: the first three; k6: ws-push,long-poll].
+    /// Push transports, comma-separated: ws-push, long-poll, sse, wt-push, wt-push-dgram [default: the first three; k6: ws-push,long-poll].
     #[arg(short, long, value_delimiter = ',')]
     pub transports: Option<Vec<Transport>>,
     /// Broadcasts measured per transport and count (after one to warm up).

@@ -53,7 +53,7 @@ impl Document for Fanout {
                 c.transport.name().to_owned(),
                 c.subscribers.to_string(),
                 c.delivered.to_string(),
-                c.missed.to_string(),
+                if c.words.loss.is_empty() { c.missed.to_string() } else { format!("{} lost", c.missed) },
                 c.words.p50.clone(),
                 c.words.p99.clone(),
                 c.words.last.clone(),
@@ -109,7 +109,9 @@ impl Document for Fanout {
         let _ = writeln!(
             s,
             "verdict: {}",
-            if r.ok {
+            if r.ok && r.cells.iter().any(|c| !c.words.loss.is_empty()) {
+                "every subscriber got every broadcast, but for the datagrams lost (counted above)"
+            } else if r.ok {
                 "every subscriber got every broadcast"
             } else {
                 "FAILED: missed deliveries or errors above"

@@ -2,7 +2,9 @@
 //! JSON message per line, as the server's `/wt/echo` reads them); `wt-streams`, each message on
 //! a stream of its own, finished after it; `wt-dgram`, echo by datagrams,
 //! where a datagram whose answer does not come within the wait is lost: counted, not sent
-//! again; `wt-push`, the server's events on the unidirectional stream it opens.
+//! again; `wt-push`, the server's events on the unidirectional stream it opens; `wt-push-dgram`,
+//! the server's events one per datagram, an event whose datagram is lost counted when a later
+//! one comes.
 
 use std::time::{Duration, Instant};
 
@@ -175,51 +177,99 @@ fn check_seq(reply: &[u8], seq: u64) -> Result<EchoReplyView, ClientError> {
     Ok(view)
 }
 
-/// Server events on the unidirectional stream a `/wt/push` session's server opens.
+/// Where a `/wt/push` session's events come from.
+enum Events {
+    /// The unidirectional stream the server opens.
+    Stream(Lines),
+    /// Datagrams (`?datagrams=1`): `last_seq` is the newest event seen, `lost` the events
+    /// before it whose datagrams did not come and are yet to be reported.
+    Datagrams { last_seq: Option<u64>, lost: u64 },
+}
+
+/// Server events of a `/wt/push` session: on the unidirectional stream its server opens
+/// (`wt-push`), or one per datagram (`wt-push-dgram`).
 pub struct WtPushClient {
     quic: QuicConn,
     session: web_transport_quinn::Session,
-    lines: Lines,
+    events: Events,
     /// The socket's totals when the last event was read.
     counted: (u64, u64),
     pub(crate) handshakes: Vec<Handshake>,
 }
 
 impl WtPushClient {
+    /// A session at `url` (`https://host:port/wt/push`); by datagrams when `datagrams`.
     pub async fn connect(
         url: &str,
         route: &Route,
         sessions: &SharedSessions,
+        datagrams: bool,
     ) -> Result<WtPushClient, ClientError> {
-        let (quic, session, handshake) = open(url, route, sessions).await?;
-        let recv = session.accept_uni().await.map_err(|e| ClientError::Closed(e.to_string()))?;
+        let (quic, session, handshake, events) = if datagrams {
+            let url = crate::endpoints::with_query(url, "datagrams", "1");
+            let (quic, session, handshake) = open(&url, route, sessions).await?;
+            (quic, session, handshake, Events::Datagrams { last_seq: None, lost: 0 })
+        } else {
+            let (quic, session, handshake) = open(url, route, sessions).await?;
+            let recv = session.accept_uni().await.map_err(closed)?;
+            (quic, session, handshake, Events::Stream(Lines { recv, buffer: Vec::new() }))
+        };
         let handshake = quic.opened(handshake);
         let counted = quic.udp_totals();
-        let lines = Lines { recv, buffer: Vec::new() };
-        Ok(WtPushClient { quic, session, lines, counted, handshakes: vec![handshake] })
+        Ok(WtPushClient { quic, session, events, counted, handshakes: vec![handshake] })
     }
 
     /// The next event; its bytes are the socket's since the event before (events come several
-    /// to a packet at times, so one event's own share cannot be told apart).
+    /// to a packet at times, so one event's own share cannot be told apart). Over datagrams,
+    /// each event a later one shows lost comes first, as [`ClientError::LostEvent`].
     pub async fn next_event(&mut self) -> Result<Measurement, ClientError> {
-        let line = self.lines.next().await?;
-        let event = crate::push::parse_event(&line)?;
+        let event = match &mut self.events {
+            Events::Stream(lines) => crate::push::parse_event(&lines.next().await?)?,
+            Events::Datagrams { lost, .. } if *lost > 0 => {
+                *lost -= 1;
+                return Err(ClientError::LostEvent);
+            }
+            Events::Datagrams { last_seq, lost } => {
+                let datagram = self.session.read_datagram().await.map_err(closed)?;
+                let event = crate::push::parse_event(&datagram)?;
+                match *last_seq {
+                    // Out of order or repeated: not a new event.
+                    Some(last) if event.seq <= last => {
+                        return Err(ClientError::Reply(format!("event {} after event {last}", event.seq)));
+                    }
+                    Some(last) => *lost = event.seq - last - 1,
+                    None => {}
+                }
+                *last_seq = Some(event.seq);
+                event
+            }
+        };
         let now = self.quic.udp_totals();
         let (out, inn) = (now.0 - self.counted.0, now.1 - self.counted.1);
         self.counted = now;
+        // Events this one shows lost are reported by the next calls.
         Ok(crate::push::measurement_of(&event, out, inn))
     }
 
-    /// Drops the events that came while the client was not measuring, and their bytes.
+    /// Drops the events that came while the client was not measuring, and their bytes; over
+    /// datagrams, the sequence starts again at the next event.
     pub async fn resync(&mut self) {
         use futures_util::FutureExt;
-        let mut chunk = [0u8; 4096];
-        while let Some(Ok(Some(n))) = self.lines.recv.read(&mut chunk).now_or_never() {
-            self.lines.buffer.extend_from_slice(&chunk[..n]);
-        }
-        // Whole lines go; a line begun stays for the next event.
-        if let Some(last) = self.lines.buffer.iter().rposition(|b| *b == b'\n') {
-            self.lines.buffer.drain(..=last);
+        match &mut self.events {
+            Events::Stream(lines) => {
+                let mut chunk = [0u8; 4096];
+                while let Some(Ok(Some(n))) = lines.recv.read(&mut chunk).now_or_never() {
+                    lines.buffer.extend_from_slice(&chunk[..n]);
+                }
+                // Whole lines go; a line begun stays for the next event.
+                if let Some(last) = lines.buffer.iter().rposition(|b| *b == b'\n') {
+                    lines.buffer.drain(..=last);
+                }
+            }
+            Events::Datagrams { last_seq, lost } => {
+                while let Some(Ok(_)) = self.session.read_datagram().now_or_never() {}
+                (*last_seq, *lost) = (None, 0);
+            }
         }
         self.counted = self.quic.udp_totals();
     }

@@ -79,7 +79,7 @@ pub(super) async fn measure_cell(
             Some(server) => {
                 on_demand(plan, transport, server, &mut rx, &mut tally, cancel, &mut progress).await
             }
-            None => from_ticks(plan, &mut rx, &mut tally, cancel, &mut progress).await,
+            None => from_ticks(plan, transport, &mut rx, &mut tally, cancel, &mut progress).await,
         }
     }
     stop.cancel();
@@ -135,7 +135,12 @@ async fn wait_ready(
     }
 }
 
-/// The embedded server publishes each broadcast when the last one has reached everyone.
+/// How long a broadcast by datagrams waits after its last arrival before what did not come is
+/// lost.
+pub(super) const DATAGRAM_QUIET: Duration = Duration::from_millis(500);
+
+/// The embedded server publishes each broadcast when the last one has reached everyone (by
+/// datagrams: or nothing more has come for [`DATAGRAM_QUIET`]).
 async fn on_demand(
     plan: &FanoutPlan,
     transport: Transport,
@@ -151,6 +156,7 @@ async fn on_demand(
         let floor_ns = now_unix_ns();
         let cpu_before = server.publish("fanout").await;
         let deadline = tokio::time::Instant::now() + timeout;
+        let mut quiet = deadline;
         let mut got = collect::Round::default();
         let mut expected = tally.alive();
         while (got.len() as u64) < expected {
@@ -158,11 +164,14 @@ async fn on_demand(
                 news = rx.recv() => match news {
                     Some(News::Event { created_ns, latency_ns, bytes, .. }) if created_ns >= floor_ns => {
                         got.add(latency_ns, bytes);
+                        if transport.is_datagram() {
+                            quiet = (tokio::time::Instant::now() + DATAGRAM_QUIET).min(deadline);
+                        }
                     }
                     Some(other) => { tally.stray(other); expected = tally.alive(); }
                     None => break,
                 },
-                _ = tokio::time::sleep_until(deadline) => break,
+                _ = tokio::time::sleep_until(quiet) => break,
                 _ = cancel.cancelled() => return,
             }
         }
@@ -184,11 +193,13 @@ async fn on_demand(
 }
 
 /// A server elsewhere ticks: deliveries are grouped by event, the first event that reaches
-/// every subscriber is the warm-up, and the next `broadcasts` events are kept. Where the ticks
+/// every subscriber (by datagrams: or after which nothing has come for [`DATAGRAM_QUIET`]) is
+/// the warm-up, and the next `broadcasts` events are kept. Where the ticks
 /// carry the server's CPU time, a broadcast's cost is the server's CPU from the tick before it
 /// to it (only the fan-out runs there, so that is the previous broadcast's delivery, alike).
 async fn from_ticks(
     plan: &FanoutPlan,
+    transport: Transport,
     rx: &mut mpsc::UnboundedReceiver<News>,
     tally: &mut collect::Tally,
     cancel: &CancellationToken,
@@ -200,30 +211,46 @@ async fn from_ticks(
     let mut kept = 0;
     let mut cpu_before: Option<u64> = None;
     let mut deadline = tokio::time::Instant::now() + timeout;
+    let mut quiet = deadline;
     while kept < plan.broadcasts {
+        // None: quiet, the newest event as complete as it will be.
         let news = tokio::select! {
-            news = rx.recv() => news,
+            news = rx.recv() => match news {
+                Some(news) => Some(news),
+                None => break,
+            },
+            _ = tokio::time::sleep_until(quiet), if transport.is_datagram() && !events.is_empty() => None,
             _ = tokio::time::sleep_until(deadline) => {
                 tally.timed_out(format!("no event reached every subscriber within {timeout:?}"));
                 break;
             }
             _ = cancel.cancelled() => return,
         };
-        let Some(news) = news else { break };
-        let News::Event { created_ns, latency_ns, bytes, server_cpu_ns } = news else {
-            tally.stray(news);
-            continue;
+        let created_ns = match news {
+            None => match events.keys().next_back() {
+                Some(&newest) => newest,
+                None => continue,
+            },
+            Some(News::Event { created_ns, latency_ns, bytes, server_cpu_ns }) => {
+                if warm_up.is_some_and(|w| created_ns <= w) {
+                    continue;
+                }
+                let round = events.entry(created_ns).or_default();
+                round.add(latency_ns, bytes);
+                round.server_cpu_ns = round.server_cpu_ns.or(server_cpu_ns);
+                quiet = (tokio::time::Instant::now() + DATAGRAM_QUIET).min(deadline);
+                if (round.len() as u64) < tally.alive() {
+                    continue;
+                }
+                created_ns
+            }
+            Some(news) => {
+                tally.stray(news);
+                continue;
+            }
         };
-        if warm_up.is_some_and(|w| created_ns <= w) {
-            continue;
-        }
-        let round = events.entry(created_ns).or_default();
-        round.add(latency_ns, bytes);
-        round.server_cpu_ns = round.server_cpu_ns.or(server_cpu_ns);
-        if (round.len() as u64) < tally.alive() {
-            continue;
-        }
-        // This event reached everyone: the ones before it that did not are missed in part.
+        // This event reached everyone (or all it will): the ones before it that did not are
+        // missed in part.
         let complete = events.split_off(&(created_ns + 1));
         let done = std::mem::replace(&mut events, complete);
         deadline = tokio::time::Instant::now() + timeout;
@@ -274,6 +301,8 @@ impl Subscriber {
                         bytes: m.bytes_in + m.bytes_out,
                         server_cpu_ns: m.server_cpu_ns,
                     },
+                    // The broadcast it missed counts it.
+                    Err(ClientError::LostEvent) => continue,
                     Err(error) => News::Failed(error),
                 },
             };

@@ -59,6 +59,14 @@ pub fn format_count(n: u64) -> String {
     out
 }
 
+/// `lost` of `of` as a share: "3.9 % lost"; empty when none was lost.
+pub fn format_loss(lost: u64, of: u64) -> String {
+    match lost {
+        0 => String::new(),
+        _ => format!("{:.1} % lost", 100.0 * lost as f64 / of.max(1) as f64),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,12 +20,14 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 pub use compare::{Comparison, mann_whitney, welch};
-pub use format::{format_bytes, format_median_ratio, format_p, format_ratio, format_us};
+pub use format::{
+    format_bytes, format_count, format_loss, format_median_ratio, format_p, format_ratio, format_us,
+};
 pub use normal::NormalFit;
 pub use series::{Series, series};
 pub use summary::{Group, Summary, SummaryWords, summarize};
 
-use duplex_clients::Transport;
+use duplex_clients::{Pattern, Transport};
 use duplex_model::record::{ClientKind, RunRecord};
 
 #[derive(Debug, Clone, Default)]
@@ -195,9 +197,10 @@ pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
         record.samples.iter().any(|s| s.transport == t && s.is_ok())
             && record.samples.iter().all(|s| s.transport != t || s.server_time_unix_ns.is_none())
     };
-    if keys.iter().any(|(t, c)| {
-        *c == ClientKind::Native && t.pattern() == duplex_clients::Pattern::RoundTrip && unstamped(*t)
-    }) {
+    if keys
+        .iter()
+        .any(|(t, c)| *c == ClientKind::Native && t.pattern() == Pattern::RoundTrip && unstamped(*t))
+    {
         notes.push(
             "the server did not stamp its replies (not a Duplex server): no server time is recorded; \
              round trips and bytes do not need it"
@@ -211,13 +214,8 @@ pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
     notes.extend(
         transports.iter().filter(|t| t.overall.errors > t.overall.lost).map(|t| failed_calls(record, t)),
     );
-    let pushed: Vec<&str> = record
-        .plan
-        .transports
-        .iter()
-        .filter(|t| t.pattern() == duplex_clients::Pattern::Push)
-        .map(|t| t.name())
-        .collect();
+    let pushed: Vec<&str> =
+        record.plan.transports.iter().filter(|t| t.pattern() == Pattern::Push).map(|t| t.name()).collect();
     if !pushed.is_empty() {
         let events = u64::from(record.plan.sets) * u64::from(record.plan.calls);
         notes.push(format!(
@@ -260,8 +258,7 @@ pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
     if record.webview.is_some() {
         notes.extend(unmeasured_by_web_clients(record));
     }
-    if keys.iter().any(|(t, _)| t.pattern() == duplex_clients::Pattern::Push) && !record.topology.one_clock()
-    {
+    if keys.iter().any(|(t, _)| t.pattern() == Pattern::Push) && !record.topology.one_clock() {
         notes.push(record.clock_note().to_owned());
     }
     let link = link::link_report(record, &transports);
@@ -302,10 +299,16 @@ pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
 /// a figure of the transport, not a failure.
 fn lost_datagrams(t: &TransportReport) -> String {
     let s = &t.overall;
+    let (what, why) = match t.transport.pattern() {
+        Pattern::RoundTrip => (
+            "datagram echoes",
+            "the datagram or its answer did not come within 4 round trips (at least 250 ms)",
+        ),
+        Pattern::Push => ("pushed events", "a later event's datagram came first"),
+    };
     format!(
-        "{}: {} of {} datagram echoes lost ({}): the datagram or its answer did not come within 4 \
-         round trips (at least 250 ms); a lost datagram is not sent again, and it is left out of \
-         the latency statistics",
+        "{}: {} of {} {what} lost ({}): {why}; a lost datagram is not sent again, and it is left out \
+         of the latency statistics",
         t.client.label(t.transport),
         format::format_count(s.lost),
         format::format_count(s.count + s.errors),

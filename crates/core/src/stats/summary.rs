@@ -201,10 +201,7 @@ fn words_of(s: &Summary) -> SummaryWords {
         ci: if s.count == 0 { "-".into() } else { ci_words(s) },
         bytes_out: format_bytes(s.bytes_out_per_msg),
         bytes_in: format_bytes(s.bytes_in_per_msg),
-        loss: match s.lost {
-            0 => String::new(),
-            lost => format!("{:.1} % lost", 100.0 * lost as f64 / (s.count + s.errors) as f64),
-        },
+        loss: super::format::format_loss(s.lost, s.count + s.errors),
     }
 }
 

@@ -95,7 +95,9 @@ impl Link {
                     self.kept_alive_calls(traffic)
                 }
             }
-            Transport::WsPush | Transport::Sse | Transport::WtPush => self.pushed(traffic, false),
+            Transport::WsPush | Transport::Sse | Transport::WtPush | Transport::WtPushDgram => {
+                self.pushed(traffic, false)
+            }
             Transport::LongPoll => self.pushed(traffic, true),
             Transport::Poll => {
                 // An event waits half the poll interval on average for the poll that finds it.
@@ -196,7 +198,9 @@ impl Link {
             {
                 "a new connection per call: QUIC's handshake with TLS in it, request: 2 RTT + bytes beyond the burst"
             }
-            Transport::WsPush | Transport::Sse | Transport::WtPush => "one way + bytes beyond the burst",
+            Transport::WsPush | Transport::Sse | Transport::WtPush | Transport::WtPushDgram => {
+                "one way + bytes beyond the burst"
+            }
             Transport::LongPoll => "one way + bytes beyond the burst (after the next request, if later)",
             Transport::Poll => "half the poll interval + one way + bytes beyond the burst",
             _ => "1 RTT + bytes beyond the burst, at the plan's pace",

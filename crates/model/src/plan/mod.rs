@@ -513,8 +513,8 @@ mod tests {
 
     #[test]
     fn a_web_client_measures_tls_only_when_its_browser_trusts_the_server() {
-        use Transport::{H2, H3, Https, HttpsNew, Sse, Ws, Wss, Wt, WtDgram, WtPush, WtStreams};
-        let all = vec![Ws, Wss, Https, HttpsNew, H2, Sse, Wt, WtStreams, WtDgram, H3, WtPush];
+        use Transport::{H2, H3, Https, HttpsNew, Sse, Ws, Wss, Wt, WtDgram, WtPush, WtPushDgram, WtStreams};
+        let all = vec![Ws, Wss, Https, HttpsNew, H2, Sse, Wt, WtStreams, WtDgram, H3, WtPush, WtPushDgram];
         let plan = Plan { transports: all, ..Plan::default() }.check().expect("valid");
         let web = |trust| plan.web_run(trust).map(|r| r.plan.transports);
         // WebTransport takes the certificate by its hash: no trust needed.

@@ -43,14 +43,19 @@ pub struct Sample {
 /// counted, never sent again), in the words every client (native or page) records it in.
 pub const LOST_DATAGRAM: &str = "datagram lost (no answer within 4 round trips, at least 250 ms)";
 
+/// A pushed event whose datagram did not arrive (a later event's came first), in the words the
+/// client records it in.
+pub const LOST_EVENT: &str = "event datagram lost (a later event came first)";
+
 impl Sample {
     pub fn is_ok(&self) -> bool {
         self.error.is_none()
     }
 
-    /// Whether the call is a lost datagram ([`LOST_DATAGRAM`]): loss, not failure.
+    /// Whether the call is a lost datagram ([`LOST_DATAGRAM`], [`LOST_EVENT`]): loss, not
+    /// failure.
     pub fn is_lost(&self) -> bool {
-        self.error.as_deref() == Some(LOST_DATAGRAM)
+        matches!(self.error.as_deref(), Some(LOST_DATAGRAM | LOST_EVENT))
     }
 }
 
