@@ -238,3 +238,31 @@ async fn pushed_datagrams_lost_on_a_link_are_missed_and_said_as_loss() {
     let said = format!("wt-push-dgram at 50: {} of 500 deliveries lost", cell.missed);
     assert!(report.notes.iter().any(|n| n.starts_with(&said)), "{said}\n{:?}", report.notes);
 }
+
+/// A cell is ready when its own subscribers have connected, not when the server still counts
+/// the cell before's (a subscriber gone is seen at the next event written to it): 20
+/// WebTransport subscribers after 200 SSE ones take their own time to connect (QUIC handshakes:
+/// milliseconds, where the server's count of the cell before made it microseconds).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cell_waits_for_its_own_subscribers_not_the_cell_befores() {
+    let server = embedded_server(400).expect("server");
+    if let Some(why) = server.quic_unavailable() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let endpoints = duplex_core::runner::own_endpoints(server.local_addr(), server.tls());
+    let transports = vec![Transport::Sse, Transport::WtPushDgram];
+    let report = fanout(
+        FanoutPlan { transports, ..plan(vec![20, 200], 2) },
+        endpoints,
+        Some(&server),
+        CancellationToken::new(),
+        |_| {},
+    )
+    .await;
+    assert!(report.ok, "{report:#?}");
+    for cell in &report.cells {
+        eprintln!("{} × {}: {:.5} s to connect", cell.transport, cell.subscribers, cell.connect_s);
+        assert!(cell.connect_s > 0.001, "{} × {}: {} s", cell.transport, cell.subscribers, cell.connect_s);
+    }
+}

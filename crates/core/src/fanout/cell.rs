@@ -108,10 +108,13 @@ async fn wait_ready(
     let mut last_report = Instant::now();
     loop {
         let alive = tally.alive();
+        // The server's count may still hold the cell before's subscribers (a closed connection
+        // is seen at the next write to it): this cell's own must have connected too.
+        let ours = connected.load(Ordering::Relaxed);
         let waiting = match server {
-            Some(s) if transport == Transport::LongPoll => s.long_polls_waiting() as u64,
-            Some(s) => s.push_subscribers() as u64,
-            None => connected.load(Ordering::Relaxed),
+            Some(s) if transport == Transport::LongPoll => ours.min(s.long_polls_waiting() as u64),
+            Some(s) => ours.min(s.push_subscribers() as u64),
+            None => ours,
         };
         if waiting >= alive {
             return alive > 0;
