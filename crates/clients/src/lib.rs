@@ -32,6 +32,7 @@ pub use duplex_model::transport::{ClientOptions, HttpMethod, Pattern, Transport,
 pub use endpoints::{Endpoints, EndpointsError, redact_token, with_query};
 pub use http::build_client as build_http_client;
 pub use push::{LongPollClient, PollClient, SseClient, WsPushClient};
+pub use quic::SharedQuic;
 pub use quic::h3::H3Client;
 pub use quic::wt::{WtClient, WtPushClient};
 pub use rustls::pki_types::CertificateDer;
@@ -140,11 +141,12 @@ pub enum Client {
 }
 
 /// What the clients of one transport share: the `h2` clients' one connection; the QUIC
-/// clients' TLS sessions (a client after the first resumes with 0-RTT, as a browser would).
+/// clients' TLS sessions (a client after the first resumes with 0-RTT, as a browser would), and
+/// where asked their UDP endpoint ([`SharedQuic`]).
 #[derive(Default, Clone)]
 pub struct Shared {
     pub http2: SharedHttp2,
-    pub quic: quic::SharedSessions,
+    pub quic: quic::SharedQuic,
 }
 
 impl Client {

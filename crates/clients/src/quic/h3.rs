@@ -33,9 +33,9 @@ impl H3Client {
         url: &str,
         route: &Route,
         options: &ClientOptions,
-        sessions: &super::SharedSessions,
+        shared: &super::SharedQuic,
     ) -> Result<H3Client, ClientError> {
-        let (quic, handshake) = super::connect(url, route, sessions).await?;
+        let (quic, handshake) = super::connect(url, route, shared).await?;
         let (mut driver, send) =
             h3::client::new(h3_quinn::Connection::new(quic.conn.clone())).await.map_err(|e| {
                 ClientError::Connect { url: url.to_owned(), reason: format!("HTTP/3 did not start: {e}") }

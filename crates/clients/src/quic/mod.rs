@@ -1,28 +1,74 @@
 //! Clients over QUIC (quinn, rustls with ring): WebTransport echo on a stream and by datagrams,
 //! WebTransport push ([`wt`], web-transport-quinn), and the AJAX echo over HTTP/3 ([`h3`],
-//! hyper's `h3`). Each client has a UDP socket of its own, so its connection's statistics are
-//! the bytes that crossed that socket both ways (QUIC packets: headers, ACKs, retransmissions),
-//! the handshake's counted apart, as the TLS clients count theirs below TLS.
+//! hyper's `h3`). A connection's bytes are its own UDP datagrams both ways (QUIC packets:
+//! headers, ACKs, retransmissions; quinn counts them per connection), the handshake's counted
+//! apart, as the TLS clients count theirs below TLS.
 
 pub(crate) mod h3;
 pub(crate) mod wt;
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::tls::Handshake;
 use super::wire::Route;
 use super::{ClientError, Measurement};
 
-/// The TLS configuration the QUIC clients of one transport share, and with it their session
-/// tickets: the first client's handshake is a full one (1 RTT), the next ones resume with 0-RTT
-/// keys, as a browser's second connection to a server does.
-pub type SharedSessions = Arc<std::sync::Mutex<Option<Arc<rustls::ClientConfig>>>>;
+/// What QUIC clients share.
+/// - `sessions`: the TLS configuration of one transport's clients, and with it their session
+///   tickets: the first client's handshake is a full one (1 RTT), the next ones resume with
+///   0-RTT keys, as a browser's second connection to a server does.
+/// - `endpoints`: where set, a UDP endpoint for every [`CLIENTS_PER_ENDPOINT`] clients (a
+///   fan-out's subscribers), instead of one each. A quinn endpoint holds a receive buffer of
+///   about 3 MB (32 batches of 64 segments): 10,000 subscribers of their own needed 23 GB. One
+///   endpoint for all held 1,000 in 195 MB, but its one socket's receive buffer overflowed at
+///   each broadcast (a third of the datagrams lost, streams resent). A connection's bytes are its
+///   own either way (quinn counts them per connection).
+#[derive(Default, Clone)]
+pub struct SharedQuic {
+    sessions: Arc<Mutex<Option<Arc<rustls::ClientConfig>>>>,
+    endpoints: Option<Arc<Mutex<EndpointPool>>>,
+}
+
+/// Clients that share one UDP endpoint: few enough that a broadcast's packets to them fit its
+/// socket's receive buffer.
+pub const CLIENTS_PER_ENDPOINT: u32 = 16;
+
+/// The endpoint being filled, per address family, and how many clients it has.
+#[derive(Default)]
+struct EndpointPool([Option<(quinn::Endpoint, u32)>; 2]);
+
+impl SharedQuic {
+    /// Clients on an endpoint of their own for every [`CLIENTS_PER_ENDPOINT`], with TLS sessions
+    /// of their own.
+    pub fn pooled_endpoints() -> SharedQuic {
+        SharedQuic { sessions: Default::default(), endpoints: Some(Default::default()) }
+    }
+
+    /// The same endpoints, and TLS sessions of its own: a subscriber no other resumes from.
+    pub fn own_sessions(&self) -> SharedQuic {
+        SharedQuic { sessions: Default::default(), endpoints: self.endpoints.clone() }
+    }
+
+    /// The endpoint for a connection from `local` (the unspecified address of its family).
+    fn endpoint(&self, local: SocketAddr) -> std::io::Result<quinn::Endpoint> {
+        let Some(endpoints) = &self.endpoints else { return quinn::Endpoint::client(local) };
+        let mut pool = endpoints.lock().unwrap_or_else(|e| e.into_inner());
+        let slot = &mut pool.0[usize::from(local.is_ipv6())];
+        match slot {
+            Some((endpoint, clients)) if *clients < CLIENTS_PER_ENDPOINT => {
+                *clients += 1;
+                Ok(endpoint.clone())
+            }
+            _ => Ok(slot.insert((quinn::Endpoint::client(local)?, 1)).0.clone()),
+        }
+    }
+}
 
 /// How long a QUIC handshake may take before the server is called unreachable over UDP.
 const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// One QUIC connection and the endpoint (UDP socket) it owns.
+/// One QUIC connection and the endpoint (UDP socket) it is on.
 pub(crate) struct QuicConn {
     /// Kept so the socket lives as long as the connection.
     _endpoint: quinn::Endpoint,
@@ -30,7 +76,7 @@ pub(crate) struct QuicConn {
 }
 
 impl QuicConn {
-    /// Bytes this connection sent and received at its UDP socket so far: (out, in).
+    /// Bytes this connection sent and received in UDP datagrams so far: (out, in).
     pub(crate) fn udp_totals(&self) -> (u64, u64) {
         let stats = self.conn.stats();
         (stats.udp_tx.bytes, stats.udp_rx.bytes)
@@ -71,7 +117,7 @@ impl QuicConn {
 pub(crate) async fn connect(
     url: &str,
     route: &Route,
-    sessions: &SharedSessions,
+    shared: &SharedQuic,
 ) -> Result<(QuicConn, Handshake), ClientError> {
     let connect_err = |reason: String| ClientError::Connect { url: url.to_owned(), reason };
     let (_, dial) = route.dial(url)?;
@@ -81,13 +127,13 @@ pub(crate) async fn connect(
         .next()
         .ok_or_else(|| connect_err(format!("{} has no address", dial.address)))?;
     let tls = {
-        let mut shared = sessions.lock().unwrap_or_else(|e| e.into_inner());
-        match &*shared {
+        let mut sessions = shared.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        match &*sessions {
             Some(tls) => tls.clone(),
             None => {
                 let mut tls = (*route.trust.client_config(&[b"h3"]).map_err(connect_err)?).clone();
                 tls.enable_early_data = true;
-                shared.insert(Arc::new(tls)).clone()
+                sessions.insert(Arc::new(tls)).clone()
             }
         }
     };
@@ -101,7 +147,7 @@ pub(crate) async fn connect(
         SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
         SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
     };
-    let endpoint = quinn::Endpoint::client(local).map_err(|e| connect_err(e.to_string()))?;
+    let endpoint = shared.endpoint(local).map_err(|e| connect_err(e.to_string()))?;
     let host = dial.host.trim_start_matches('[').trim_end_matches(']');
     let connecting = endpoint.connect_with(config, remote, host).map_err(|e| connect_err(e.to_string()))?;
     let no_answer = || {
@@ -156,5 +202,28 @@ fn quic_reason(e: &quinn::ConnectionError) -> String {
             None => format!("QUIC handshake failed: {t}"),
         },
         other => format!("QUIC handshake failed: {other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pooled clients share an endpoint 16 at a time (its one socket, one local port); unpooled
+    /// ones have their own.
+    #[tokio::test]
+    async fn pooled_clients_share_an_endpoint_sixteen_at_a_time() {
+        let local: SocketAddr = (Ipv4Addr::LOCALHOST, 0).into();
+        let port =
+            |shared: &SharedQuic| shared.endpoint(local).and_then(|e| e.local_addr()).expect("bound").port();
+        let pooled = SharedQuic::pooled_endpoints();
+        let ports: Vec<u16> =
+            (0..2 * CLIENTS_PER_ENDPOINT + 1).map(|_| port(&pooled.own_sessions())).collect();
+        let distinct = |ports: &[u16]| ports.iter().collect::<std::collections::BTreeSet<_>>().len();
+        assert_eq!(distinct(&ports[..16]), 1, "{ports:?}");
+        assert_eq!(distinct(&ports), 3, "{ports:?}");
+        assert_ne!(ports[15], ports[16], "{ports:?}");
+        let own = SharedQuic::default();
+        assert_ne!(port(&own), port(&own), "each unpooled client an endpoint of its own");
     }
 }

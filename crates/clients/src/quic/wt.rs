@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::{QuicConn, SharedSessions};
+use super::{QuicConn, SharedQuic};
 use crate::tls::Handshake;
 use crate::wire::Route;
 use crate::{ClientError, ClientOptions, Measurement, elapsed_ns, payload_of};
@@ -28,10 +28,10 @@ const MIN_DATAGRAM_WAIT: Duration = Duration::from_millis(250);
 async fn open(
     url: &str,
     route: &Route,
-    sessions: &SharedSessions,
+    shared: &SharedQuic,
 ) -> Result<(QuicConn, web_transport_quinn::Session, Handshake), ClientError> {
     let connect_err = |reason: String| ClientError::Connect { url: url.to_owned(), reason };
-    let (quic, handshake) = super::connect(url, route, sessions).await?;
+    let (quic, handshake) = super::connect(url, route, shared).await?;
     let parsed = url::Url::parse(url).map_err(|e| connect_err(e.to_string()))?;
     let session = web_transport_quinn::Session::connect(quic.conn.clone(), parsed)
         .await
@@ -90,9 +90,9 @@ impl WtClient {
         route: &Route,
         options: &ClientOptions,
         transport: crate::Transport,
-        sessions: &SharedSessions,
+        shared: &SharedQuic,
     ) -> Result<WtClient, ClientError> {
-        let (quic, session, handshake) = open(url, route, sessions).await?;
+        let (quic, session, handshake) = open(url, route, shared).await?;
         let channel = match transport {
             crate::Transport::WtDgram => Channel::Datagram,
             crate::Transport::WtStreams => Channel::StreamPerMessage,
@@ -192,25 +192,29 @@ pub struct WtPushClient {
     quic: QuicConn,
     session: web_transport_quinn::Session,
     events: Events,
-    /// The socket's totals when the last event was read.
+    /// The connection's UDP totals when the last event was read.
     counted: (u64, u64),
     pub(crate) handshakes: Vec<Handshake>,
 }
+
+/// The most events one datagram may show lost; a longer gap (an outage, or a server whose
+/// sequence jumped) is an error of its own, the sequence taken up again from there.
+const MAX_LOST_AT_ONCE: u64 = 10_000;
 
 impl WtPushClient {
     /// A session at `url` (`https://host:port/wt/push`); by datagrams when `datagrams`.
     pub async fn connect(
         url: &str,
         route: &Route,
-        sessions: &SharedSessions,
+        shared: &SharedQuic,
         datagrams: bool,
     ) -> Result<WtPushClient, ClientError> {
         let (quic, session, handshake, events) = if datagrams {
             let url = crate::endpoints::with_query(url, "datagrams", "1");
-            let (quic, session, handshake) = open(&url, route, sessions).await?;
+            let (quic, session, handshake) = open(&url, route, shared).await?;
             (quic, session, handshake, Events::Datagrams { last_seq: None, lost: 0 })
         } else {
-            let (quic, session, handshake) = open(url, route, sessions).await?;
+            let (quic, session, handshake) = open(url, route, shared).await?;
             let recv = session.accept_uni().await.map_err(closed)?;
             (quic, session, handshake, Events::Stream(Lines { recv, buffer: Vec::new() }))
         };
@@ -219,9 +223,10 @@ impl WtPushClient {
         Ok(WtPushClient { quic, session, events, counted, handshakes: vec![handshake] })
     }
 
-    /// The next event; its bytes are the socket's since the event before (events come several
-    /// to a packet at times, so one event's own share cannot be told apart). Over datagrams,
-    /// each event a later one shows lost comes first, as [`ClientError::LostEvent`].
+    /// The next event; its bytes are the connection's since the event before (events come
+    /// several to a packet at times, so one event's own share cannot be told apart). Over
+    /// datagrams, the events a later one shows lost come after it, one a call, as
+    /// [`ClientError::LostEvent`].
     pub async fn next_event(&mut self) -> Result<Measurement, ClientError> {
         let event = match &mut self.events {
             Events::Stream(lines) => crate::push::parse_event(&lines.next().await?)?,
@@ -232,15 +237,22 @@ impl WtPushClient {
             Events::Datagrams { last_seq, lost } => {
                 let datagram = self.session.read_datagram().await.map_err(closed)?;
                 let event = crate::push::parse_event(&datagram)?;
-                match *last_seq {
+                let last = last_seq.replace(event.seq);
+                match last {
                     // Out of order or repeated: not a new event.
                     Some(last) if event.seq <= last => {
+                        *last_seq = Some(last);
                         return Err(ClientError::Reply(format!("event {} after event {last}", event.seq)));
+                    }
+                    Some(last) if event.seq - last - 1 > MAX_LOST_AT_ONCE => {
+                        return Err(ClientError::Reply(format!(
+                            "event {} after event {last}: more than {MAX_LOST_AT_ONCE} events missing",
+                            event.seq
+                        )));
                     }
                     Some(last) => *lost = event.seq - last - 1,
                     None => {}
                 }
-                *last_seq = Some(event.seq);
                 event
             }
         };

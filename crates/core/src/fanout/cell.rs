@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use duplex_clients::{Client, ClientError, ClientOptions, Endpoints, Transport};
+use duplex_clients::{Client, ClientError, ClientOptions, Endpoints, Shared, SharedQuic, Transport};
 use duplex_model::clock::now_unix_ns;
 use duplex_server::ServerThread;
 
@@ -55,6 +55,7 @@ pub(super) async fn measure_cell(
     // QUIC handshakes queue for the server's one thread (and past 64 at once it asks for a
     // Retry): a few dozen at a time keep each well within its timeout.
     let handshakes = Arc::new(tokio::sync::Semaphore::new(QUIC_HANDSHAKES_AT_ONCE));
+    let udp = SharedQuic::pooled_endpoints();
     for id in 0..n {
         let subscriber = Subscriber {
             transport,
@@ -64,6 +65,7 @@ pub(super) async fn measure_cell(
             stop: stop.clone(),
             timeout,
             handshakes: transport.is_quic().then(|| handshakes.clone()),
+            quic: udp.own_sessions(),
         };
         tasks.push(tokio::spawn(subscriber.run()));
         crate::soak::pace_connects(id).await;
@@ -285,6 +287,9 @@ struct Subscriber {
     timeout: Duration,
     /// Over QUIC, a place among the handshakes made at once.
     handshakes: Option<Arc<tokio::sync::Semaphore>>,
+    /// Over QUIC, the UDP endpoints the cell's subscribers share, 16 to one (one of its own
+    /// would hold 3 MB), and TLS sessions of the subscriber's own.
+    quic: SharedQuic,
 }
 
 /// QUIC subscribers connecting at once.
@@ -321,7 +326,8 @@ impl Subscriber {
         // Each subscriber its own connection, as each page of a dashboard has: long-pollers
         // sharing one client's pool opened more connections than subscribers (a connection
         // not yet back in the pool when the next request leaves) and met the server's limit.
-        let (options, shared) = (ClientOptions::default(), Default::default());
+        let shared = Shared { quic: self.quic.clone(), ..Default::default() };
+        let options = ClientOptions::default();
         let _turn = match &self.handshakes {
             Some(handshakes) => handshakes.acquire().await.ok(),
             None => None,
