@@ -2,6 +2,8 @@
 
 use std::process::{Command, Output};
 
+mod devtools;
+
 /// Runs `duplex` with its history in a fresh temporary folder.
 fn duplex(args: &[&str]) -> Output {
     let data = tempfile::tempdir().expect("tempdir");
@@ -502,6 +504,71 @@ fn a_joined_chromium_measures_webtransport_beside_websocket_and_fetch() {
     for s in record.samples.iter().filter(|s| s.error.is_some()) {
         assert_eq!(s.transport, WtDgram, "only datagrams may be lost: {s:?}");
         assert!(s.is_lost(), "{s:?}");
+    }
+}
+
+/// The join page with six transports' results at a laptop's size and phones' (1280×800,
+/// 412×915, 360×800), as the app's views are held to: the page never scrolls sideways, nothing
+/// wider than its frame is clipped unseen, the results table needs no sideways scroll either,
+/// and on phones every visible control is at least 44 px tall.
+#[test]
+fn the_join_page_fits_a_laptop_and_phones() {
+    let Some(browser) = browser_and_page() else { return };
+    let _one = one_browser();
+    let data = tempfile::tempdir().expect("tempdir");
+    let plan =
+        ["--join-sets", "1", "--join-calls", "10", "--join-transports", "ws,wt,wt-streams,wt-dgram,http,xhr"];
+    let (_server, url) = serve_lan(&data.path().join("history.sqlite"), &plan);
+    let profile = data.path().join("chromium-profile");
+    let _browser = Child(
+        Command::new(&browser)
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            .arg("--remote-debugging-port=0")
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg(format!("{url}&autostart=1"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("chromium starts"),
+    );
+    let mut page = devtools::Devtools::attach(&profile, "token=");
+    page.wait_for(
+        "the join page's results",
+        "document.querySelectorAll('#join-table tbody tr').length === 6 && document.querySelector('#join-stored').textContent.startsWith('Stored')",
+        std::time::Duration::from_secs(60),
+    );
+    for (width, height) in [(1280, 800), (412, 915), (360, 800)] {
+        let phone = width < 600;
+        page.resize(width, height, phone);
+        let fit = page.evaluate(
+            "(() => {
+               const name = e => `${e.tagName}#${e.id}.${e.className} (scroll width ${e.scrollWidth}, frame ${e.clientWidth}): ${e.textContent.trim().slice(0, 60)}`;
+               const page = document.documentElement;
+               const over = page.scrollWidth - page.clientWidth;
+               const unseen = [...document.querySelectorAll('body *')]
+                 .filter(e => e.getClientRects().length > 0 && e.scrollWidth > e.clientWidth + 1 && e.clientWidth > 0)
+                 .filter(e => ['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(e).overflowX))
+                 .filter(e => !e.classList.contains('table-wrap') && !e.classList.contains('sr-only'))
+                 .map(name);
+               const small = [...document.querySelectorAll('button, select, input')]
+                 .filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 43.5)
+                 .map(e => e.id || e.textContent.trim().slice(0, 20));
+               const wrap = document.querySelector('#join-table').parentElement;
+               return [over, unseen, small, wrap.scrollWidth - wrap.clientWidth];
+             })()",
+        );
+        eprintln!("join page at {width}×{height}: {fit}");
+        assert_eq!(fit[0], serde_json::json!(0), "{width}×{height}: the page scrolls sideways: {fit}");
+        assert_eq!(
+            fit[1],
+            serde_json::json!([]),
+            "{width}×{height}: wider than a frame that does not show it"
+        );
+        if phone {
+            assert_eq!(fit[2], serde_json::json!([]), "{width}×{height}: controls under 44 px");
+        }
+        // Five columns: the median and p99 in view without scrolling the table.
+        assert_eq!(fit[3], serde_json::json!(0), "{width}×{height}: the results table scrolls sideways");
     }
 }
 
