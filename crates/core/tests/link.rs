@@ -464,8 +464,11 @@ async fn over_a_lossy_link_datagrams_are_lost_and_streams_come_late() {
     let of = |t: Transport| record.samples.iter().filter(move |s| s.transport == t);
     let lost =
         of(Transport::WtDgram).filter(|s| s.error.as_deref().is_some_and(|e| e.contains("lost"))).count();
-    // An echo is lost when its request or its answer is: 1 − 0.95² = 9.75 % of 300, ± 4 σ.
-    assert!((12..=48).contains(&lost), "wt-dgram lost {lost} of 300");
+    // An echo is lost when its request or its answer is: 1 − 0.95² = 9.75 % of 300 (29), 4 σ
+    // below; above, 6 σ: an answer later than 250 ms counts as lost too, and with the other
+    // tests loading this 2-core machine, 33 to 36 were read (and once over 48).
+    eprintln!("wt-dgram lost {lost} of 300");
+    assert!((12..=60).contains(&lost), "wt-dgram lost {lost} of 300");
     assert!(
         of(Transport::WtDgram).all(|s| s.is_ok() || s.error.as_deref().is_some_and(|e| e.contains("lost")))
     );
