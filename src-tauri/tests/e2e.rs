@@ -876,7 +876,7 @@ async fn measure_push_fan_out(client: &Client, shots: &Path, export_path: &Path)
     let headline = found[0].as_str().unwrap_or_default();
     assert!(headline.starts_with("At 200 subscribers the last one has a "), "{headline}");
     for delivered in found[1].as_array().expect("rows") {
-        // "600", or by datagrams "598 (2 lost: 0.3 % lost)".
+        // "600", or by datagrams "598 (2 lost)".
         let text = delivered.as_str().unwrap_or_default();
         let counts: Vec<u64> =
             text.split([' ', '(']).take(3).filter_map(|w| w.replace(',', "").parse().ok()).collect();

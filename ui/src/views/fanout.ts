@@ -1,7 +1,7 @@
 // The Fan-out view: the paper's broadcast "tick" at the scale of a dashboard with many viewers.
 // One server event goes to N subscribers at once by WebSocket push, long-poll, Server-Sent
-// Events and WebTransport (on a stream, or by datagrams); the table and the charts show how long the last subscriber waits, and what each
-// delivery costs the server and the wire.
+// Events and WebTransport (on a stream, or by datagrams); the table and the charts show how long
+// the last subscriber waits, and what each delivery costs the server and the wire.
 import { api } from "../bindings/api";
 import { fanoutChart } from "../charts";
 import { errorMessage, escapeHtml } from "../format";
@@ -29,7 +29,7 @@ function row(c: FanoutCell): string {
   // By datagrams, what did not come is loss (said in words), not failure.
   const failed = (c.missed && !c.words.loss) || errors;
   const missed = c.words.loss
-    ? ` <span class="muted">(${c.missed.toLocaleString()} lost: ${escapeHtml(c.words.loss)})</span>`
+    ? ` <span class="muted" title="${escapeHtml(c.words.loss)}">(${c.missed.toLocaleString()} lost)</span>`
     : c.missed
       ? ` <span class="bad">(${c.missed.toLocaleString()} missed)</span>`
       : "";

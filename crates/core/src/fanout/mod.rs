@@ -218,7 +218,7 @@ enum News {
     Failed(ClientError),
 }
 
-/// "wt-push-dgram at 1,000: 12 of 10,000 deliveries lost (0.1 %)…": an unreliable transport's
+/// "wt-push-dgram at 1,000: 12 of 10,000 deliveries lost (0.1 % lost)…": an unreliable transport's
 /// loss, counted as missed, not a failure.
 fn lost_events(c: &FanoutCell) -> String {
     let all = c.delivered + c.missed;
