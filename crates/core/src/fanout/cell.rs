@@ -256,7 +256,7 @@ async fn from_ticks(
         };
         // This event reached everyone (or all it will): the ones before it that did not are
         // missed in part.
-        let complete = events.split_off(&(created_ns + 1));
+        let complete = events.split_off(&(created_ns.saturating_add(1)));
         let done = std::mem::replace(&mut events, complete);
         deadline = tokio::time::Instant::now() + timeout;
         if warm_up.is_none() {
