@@ -895,7 +895,7 @@ fn fanout_delivers_every_broadcast_to_every_subscriber_and_writes_a_csv() {
         "long-poll",
         "sse",
         "server CPU",
-        "every subscriber got every broadcast",
+        "verdict: Every subscriber got every broadcast.",
         "At 50 subscribers the last one has a ",
     ] {
         assert!(text.contains(words), "{words}: {text}");

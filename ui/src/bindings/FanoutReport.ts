@@ -21,4 +21,8 @@ headline: string,
  * Every delivery of every broadcast arrived (by datagrams: or was lost, counted as
  * missed) and nothing failed.
  */
-ok: boolean, notes: Array<string>, };
+ok: boolean, 
+/**
+ * [`FanoutReport::ok`] in words, as the terminal and the app both say it.
+ */
+outcome: string, notes: Array<string>, };

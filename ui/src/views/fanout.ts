@@ -65,13 +65,7 @@ function drawReport(root: HTMLElement, r: FanoutReport): void {
   out.innerHTML = `
     <h2>Fan-out result</h2>
     <div class="verdict"><span class="what" id="fanout-headline">${escapeHtml(r.headline)}</span></div>
-    <p class="${r.ok ? "muted" : "bad"}">${
-      !r.ok
-        ? "Some deliveries were missed or failed: see the rows in red."
-        : r.cells.some((c) => c.words.loss)
-          ? "Every subscriber got every broadcast, but for the datagrams lost (counted in the table)."
-          : "Every subscriber got every broadcast."
-    }
+    <p class="${r.ok ? "muted" : "bad"}">${escapeHtml(r.outcome)}
       ${r.plan.broadcasts} broadcasts per row, against a fan-out server of its own (${escapeHtml(r.server)}).</p>
     <div class="table-wrap"><table id="fanout-table">
       <thead><tr><th>transport</th><th>subscribers</th><th>delivered</th><th title="over every delivery">p50</th><th title="over every delivery">p99</th>

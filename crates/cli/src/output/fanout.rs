@@ -106,17 +106,7 @@ impl Document for Fanout {
         if let Some(csv) = &self.csv {
             let _ = writeln!(s, "\nfan-out report: {}", csv.display());
         }
-        let _ = writeln!(
-            s,
-            "verdict: {}",
-            if r.ok && r.cells.iter().any(|c| !c.words.loss.is_empty()) {
-                "every subscriber got every broadcast, but for the datagrams lost (counted above)"
-            } else if r.ok {
-                "every subscriber got every broadcast"
-            } else {
-                "FAILED: missed deliveries or errors above"
-            }
-        );
+        let _ = writeln!(s, "verdict: {}", r.outcome);
         s
     }
 }

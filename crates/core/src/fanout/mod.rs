@@ -190,6 +190,9 @@ pub struct FanoutReport {
     /// Every delivery of every broadcast arrived (by datagrams: or was lost, counted as
     /// missed) and nothing failed.
     pub ok: bool,
+    /// [`FanoutReport::ok`] in words, as the terminal and the app both say it.
+    #[serde(default)]
+    pub outcome: String,
     pub notes: Vec<String>,
 }
 
@@ -232,6 +235,18 @@ fn lost_events(c: &FanoutCell) -> String {
         c.words.loss,
         cell::DATAGRAM_QUIET.as_millis(),
     )
+}
+
+/// Whether every broadcast reached everyone, in words ([`FanoutReport::outcome`]).
+pub(crate) fn outcome(ok: bool, cells: &[FanoutCell]) -> String {
+    let words = if !ok {
+        "Some deliveries were missed or failed: see the table and its errors."
+    } else if cells.iter().any(|c| !c.words.loss.is_empty()) {
+        "Every subscriber got every broadcast, but for the datagrams lost (counted in the table)."
+    } else {
+        "Every subscriber got every broadcast."
+    };
+    words.to_owned()
 }
 
 /// The embedded server for a fan-out of up to `subscribers`: room for every connection and
@@ -345,6 +360,7 @@ pub async fn fanout(
         notes.push("stopped before the end: the cells measured so far are kept".to_owned());
     }
     let headline = headline(&cells);
+    let outcome = outcome(ok, &cells);
     FanoutReport {
         plan,
         server: endpoints.authority.clone(),
@@ -353,6 +369,7 @@ pub async fn fanout(
         floor,
         headline,
         ok,
+        outcome,
         notes,
     }
 }

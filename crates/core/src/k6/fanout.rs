@@ -9,7 +9,7 @@ use duplex_model::transport::Transport;
 use super::output::{K6File, Segment, read_one_test};
 use super::{CLOCK_STEP_US, K6Error};
 use crate::fanout::collect::{Round, Tally};
-use crate::fanout::{FanoutCell, FanoutPlan, FanoutReport, FanoutWords, headline};
+use crate::fanout::{FanoutCell, FanoutPlan, FanoutReport, FanoutWords, headline, outcome};
 
 const TEMPLATE: &str = include_str!("fanout.js");
 
@@ -136,6 +136,7 @@ pub fn import_fanout(files: &[K6File]) -> Result<FanoutReport, K6Error> {
     let ok = cells.iter().all(|c| c.missed == 0 && c.errors.is_empty());
     Ok(FanoutReport {
         headline: headline(&cells),
+        outcome: outcome(ok, &cells),
         plan,
         server: target,
         embedded: false,
