@@ -9,8 +9,8 @@
 //!   counted on the socket, below TLS ([`conn_http`]).
 //! - `long-poll`, `poll` (and the health check) use reqwest.
 //! - `ws-push`, `sse`, `long-poll`, `poll`: how long a server event takes to reach the client.
-//! - `wt`, `wt-streams`, `wt-dgram`, `wt-push`, `h3`: WebTransport and HTTP/3 over QUIC ([`quic`]), bytes
-//!   counted at each client's own UDP socket.
+//! - `wt`, `wt-streams`, `wt-dgram`, `wt-push`, `wt-push-dgram`, `h3`: WebTransport and HTTP/3
+//!   over QUIC ([`quic`]), bytes counted per connection (its UDP datagrams).
 //!
 //! TLS is rustls with ring; how a client trusts a server is a [`Trust`] ([`tls`]).
 
