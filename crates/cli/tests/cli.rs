@@ -363,11 +363,13 @@ fn chromium() -> Option<std::path::PathBuf> {
     candidates.into_iter().find(|p: &std::path::PathBuf| p.is_file())
 }
 
-/// Headless Chromium opening a join URL, which starts the run at once.
+/// Headless Chromium opening a join URL, which starts the run at once; its DevTools on a port
+/// of loopback it chooses ([`devtools::Devtools::attach`] finds it in the profile).
 fn join_headless(browser: &std::path::Path, url: &str, profile: &std::path::Path) -> Child {
     Child(
         Command::new(browser)
             .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            .arg("--remote-debugging-port=0")
             .arg(format!("--user-data-dir={}", profile.display()))
             .arg(format!("{url}&autostart=1"))
             .stdout(std::process::Stdio::null())
@@ -520,17 +522,7 @@ fn the_join_page_fits_a_laptop_and_phones() {
         ["--join-sets", "1", "--join-calls", "10", "--join-transports", "ws,wt,wt-streams,wt-dgram,http,xhr"];
     let (_server, url) = serve_lan(&data.path().join("history.sqlite"), &plan);
     let profile = data.path().join("chromium-profile");
-    let _browser = Child(
-        Command::new(&browser)
-            .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-            .arg("--remote-debugging-port=0")
-            .arg(format!("--user-data-dir={}", profile.display()))
-            .arg(format!("{url}&autostart=1"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("chromium starts"),
-    );
+    let _browser = join_headless(&browser, &url, &profile);
     let mut page = devtools::Devtools::attach(&profile, "token=");
     page.wait_for(
         "the join page's results",

@@ -128,9 +128,7 @@ async fn a_server_elsewhere_pushing_datagrams_over_a_lossy_link_is_measured_by_i
     if crate::util::quic_unavailable(&server).is_some() {
         return;
     }
-    let own = duplex_core::runner::own_endpoints(server.local_addr(), server.tls());
-    let link = duplex_core::link::Link::parse("rtt=0ms,loss=10%").expect("link");
-    let (endpoints, _relays) = duplex_core::link::through(own, Some(&link)).await.expect("relay");
+    let (endpoints, _relays) = through_loss(server.local_addr(), server.tls(), "10%").await;
     let plan =
         FanoutPlan { transports: vec![Transport::WtPushDgram], timeout_ms: 20_000, ..plan(vec![60], 5) };
     let report = fanout(plan, endpoints, None, CancellationToken::new(), |_| {}).await;
@@ -213,6 +211,18 @@ async fn webtransport_push_reaches_every_subscriber() {
     assert!(wt > ws && wt_dgram > ws, "wt-push {wt} B per event, wt-push-dgram {wt_dgram}, ws-push {ws}");
 }
 
+/// The endpoints of the server at `addr` (its certificate pinned) through a link that loses
+/// `loss` of the datagrams, and the relay to keep while they are used.
+async fn through_loss(
+    addr: std::net::SocketAddr,
+    tls: Option<&duplex_core::server::TlsIdentity>,
+    loss: &str,
+) -> (Endpoints, Vec<duplex_core::link::Relay>) {
+    let own = duplex_core::runner::own_endpoints(addr, tls);
+    let link = duplex_core::link::Link::parse(&format!("rtt=0ms,loss={loss}")).expect("link");
+    duplex_core::link::through(own, Some(&link)).await.expect("relay")
+}
+
 /// By datagrams over a link that drops 5 % of them, a broadcast that does not reach everyone
 /// ends half a second after its last arrival: what did not come is missed, said as loss, and the
 /// run is not failed.
@@ -223,9 +233,7 @@ async fn pushed_datagrams_lost_on_a_link_are_missed_and_said_as_loss() {
         eprintln!("skipped: {why}");
         return;
     }
-    let own = duplex_core::runner::own_endpoints(server.local_addr(), server.tls());
-    let link = duplex_core::link::Link::parse("rtt=0ms,loss=5%").expect("link");
-    let (endpoints, _relays) = duplex_core::link::through(own, Some(&link)).await.expect("relay");
+    let (endpoints, _relays) = through_loss(server.local_addr(), server.tls(), "5%").await;
     let plan =
         FanoutPlan { transports: vec![Transport::WtPushDgram], timeout_ms: 20_000, ..plan(vec![50], 10) };
     let report = fanout(plan, endpoints, Some(&server), CancellationToken::new(), |_| {}).await;

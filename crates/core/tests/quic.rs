@@ -75,6 +75,21 @@ async fn quic_server() -> Option<(Server, std::net::SocketAddr, Trust)> {
     Some((server, quic, pin))
 }
 
+/// A `transport` client of the server at `quic` through a relay that drops every tenth packet
+/// of at least `min_len` bytes each way (the handshake's spared).
+async fn through_a_dropping_relay(
+    transport: Transport,
+    quic: std::net::SocketAddr,
+    pin: &Trust,
+    min_len: usize,
+) -> Client {
+    let (proxy, _, _) = counting_udp_proxy(quic, Some((10, min_len))).await;
+    let endpoints = Endpoints::for_addr(proxy).trusting(pin.clone());
+    Client::connect(transport, &endpoints, &ClientOptions::default(), &Default::default())
+        .await
+        .expect("connect")
+}
+
 /// QUIC's bytes are counted at each client's UDP socket: with the handshake's, they are what a
 /// UDP relay in between counts, but for the closing packets.
 #[tokio::test]
@@ -169,12 +184,7 @@ async fn later_quic_connections_resume_and_the_report_counts_them() {
 async fn lost_datagrams_are_counted_and_streams_retransmit() {
     let Some((_server, quic, pin)) = quic_server().await else { return };
     for transport in [Transport::WtDgram, Transport::Wt, Transport::WtStreams] {
-        let (proxy, _, _) = counting_udp_proxy(quic, Some((10, 90))).await;
-        let endpoints = Endpoints::for_addr(proxy).trusting(pin.clone());
-        let mut client =
-            Client::connect(transport, &endpoints, &ClientOptions::default(), &Default::default())
-                .await
-                .expect("connect");
+        let mut client = through_a_dropping_relay(transport, quic, &pin, 90).await;
         let (mut lost, calls) = (0, 200);
         for seq in 1..=calls {
             match client.measure(seq).await {
@@ -202,12 +212,7 @@ async fn lost_datagrams_are_counted_and_streams_retransmit() {
 async fn lost_event_datagrams_are_counted_and_the_stream_loses_none() {
     let Some((_server, quic, pin)) = quic_server().await else { return };
     for transport in [Transport::WtPushDgram, Transport::WtPush] {
-        let (proxy, _, _) = counting_udp_proxy(quic, Some((10, 60))).await;
-        let endpoints = Endpoints::for_addr(proxy).trusting(pin.clone());
-        let mut client =
-            Client::connect(transport, &endpoints, &ClientOptions::default(), &Default::default())
-                .await
-                .expect("connect");
+        let mut client = through_a_dropping_relay(transport, quic, &pin, 60).await;
         let (mut lost, mut seen, calls) = (0, 0, 300);
         for _ in 0..calls {
             match client.measure(0).await {
