@@ -106,7 +106,10 @@ stop_server
 client_summary "$OUT/windows-client.json" "Linux server, Windows client (Wine)"
 
 echo "-- 4. Ctrl-C cancels duplex.exe's run and keeps its samples"
-rm -rf "$OUT/cancelled"
+# The last run's files go first: the redirections below truncate them only once the background
+# job has started, and the wait for a progress line must not read the last run's (it did, on a
+# warm rerun: Ctrl-C went to a Wine still starting, which left both files empty).
+rm -rf "$OUT/cancelled" "$OUT/cancelled.err" "$OUT/cancelled.txt"
 wine_exe bench -t ws,http -s 100 -n 1000 --interval-ms 1 --power-ms 0 --no-history \
   --csv "Z:$(realpath -m "$OUT/cancelled" | tr / '\\')" >"$OUT/cancelled.txt" 2>"$OUT/cancelled.err" &
 bench=$!
