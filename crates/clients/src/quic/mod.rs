@@ -19,7 +19,7 @@ use super::{ClientError, Measurement};
 ///   tickets: the first client's handshake is a full one (1 RTT), the next ones resume with
 ///   0-RTT keys, as a browser's second connection to a server does.
 /// - `endpoints`: where set, a UDP endpoint for every [`CLIENTS_PER_ENDPOINT`] clients (a
-///   fan-out's subscribers), instead of one each. A quinn endpoint holds a receive buffer of
+///   fan-out's subscribers, a run's clients without an emulated link), instead of one each. A quinn endpoint holds a receive buffer of
 ///   about 3 MB (32 batches of 64 segments): 10,000 subscribers of their own needed 23 GB. One
 ///   endpoint for all held 1,000 in 195 MB, but its one socket's receive buffer overflowed at
 ///   each broadcast (a third of the datagrams lost, streams resent). A connection's bytes are its
@@ -39,8 +39,8 @@ pub const CLIENTS_PER_ENDPOINT: u32 = 16;
 struct EndpointPool([Option<(quinn::Endpoint, u32)>; 2]);
 
 impl SharedQuic {
-    /// Clients on an endpoint of their own for every [`CLIENTS_PER_ENDPOINT`], with TLS sessions
-    /// of their own.
+    /// Clients on an endpoint for every [`CLIENTS_PER_ENDPOINT`], sharing their TLS sessions
+    /// ([`SharedQuic::own_sessions`] gives a client sessions of its own).
     pub fn pooled_endpoints() -> SharedQuic {
         SharedQuic { sessions: Default::default(), endpoints: Some(Default::default()) }
     }
@@ -225,9 +225,10 @@ mod tests {
         let ports: Vec<u16> =
             (0..2 * CLIENTS_PER_ENDPOINT + 1).map(|_| port(&pooled.own_sessions())).collect();
         let distinct = |ports: &[u16]| ports.iter().collect::<std::collections::BTreeSet<_>>().len();
-        assert_eq!(distinct(&ports[..16]), 1, "{ports:?}");
+        let per = CLIENTS_PER_ENDPOINT as usize;
+        assert_eq!(distinct(&ports[..per]), 1, "{ports:?}");
         assert_eq!(distinct(&ports), 3, "{ports:?}");
-        assert_ne!(ports[15], ports[16], "{ports:?}");
+        assert_ne!(ports[per - 1], ports[per], "{ports:?}");
         let own = SharedQuic::default();
         assert_ne!(port(&own), port(&own), "each unpooled client an endpoint of its own");
     }
