@@ -186,12 +186,7 @@ fn a_plan_names_what_is_wrong() {
 /// counted as missed (loss, not failure: none on loopback), each broadcast ended.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webtransport_push_reaches_every_subscriber() {
-    let server = embedded_server(100).expect("server");
-    if let Some(why) = server.quic_unavailable() {
-        assert!(duplex_core::platform::wine::version().is_some(), "QUIC must be served here: {why}");
-        eprintln!("skipped: {why}");
-        return;
-    }
+    let Some(server) = quic_fanout_server(100) else { return };
     let endpoints = duplex_core::runner::own_endpoints(server.local_addr(), server.tls());
     let transports = vec![Transport::WsPush, Transport::WtPush, Transport::WtPushDgram];
     let plan = FanoutPlan { transports, ..plan(vec![100], 3) };
@@ -211,6 +206,18 @@ async fn webtransport_push_reaches_every_subscriber() {
     assert!(wt > ws && wt_dgram > ws, "wt-push {wt} B per event, wt-push-dgram {wt_dgram}, ws-push {ws}");
 }
 
+/// A fan-out server for `subscribers` with QUIC on; None (the test skipped, and why said) where
+/// this system's UDP sockets refuse QUIC, which only Wine's may.
+fn quic_fanout_server(subscribers: u32) -> Option<ServerThread> {
+    let server = embedded_server(subscribers).expect("server");
+    if let Some(why) = server.quic_unavailable() {
+        assert!(crate::util::under_wine(), "QUIC must be served here: {why}");
+        eprintln!("skipped: {why}");
+        return None;
+    }
+    Some(server)
+}
+
 /// The endpoints of the server at `addr` (its certificate pinned) through a link that loses
 /// `loss` of the datagrams, and the relay to keep while they are used.
 async fn through_loss(
@@ -228,11 +235,7 @@ async fn through_loss(
 /// run is not failed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pushed_datagrams_lost_on_a_link_are_missed_and_said_as_loss() {
-    let server = embedded_server(50).expect("server");
-    if let Some(why) = server.quic_unavailable() {
-        eprintln!("skipped: {why}");
-        return;
-    }
+    let Some(server) = quic_fanout_server(50) else { return };
     let (endpoints, _relays) = through_loss(server.local_addr(), server.tls(), "5%").await;
     let plan =
         FanoutPlan { transports: vec![Transport::WtPushDgram], timeout_ms: 20_000, ..plan(vec![50], 10) };
@@ -253,11 +256,7 @@ async fn pushed_datagrams_lost_on_a_link_are_missed_and_said_as_loss() {
 /// milliseconds, where the server's count of the cell before made it microseconds).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cell_waits_for_its_own_subscribers_not_the_cell_befores() {
-    let server = embedded_server(400).expect("server");
-    if let Some(why) = server.quic_unavailable() {
-        eprintln!("skipped: {why}");
-        return;
-    }
+    let Some(server) = quic_fanout_server(400) else { return };
     let endpoints = duplex_core::runner::own_endpoints(server.local_addr(), server.tls());
     let transports = vec![Transport::Sse, Transport::WtPushDgram];
     let report = fanout(

@@ -96,14 +96,7 @@ async fn through_a_dropping_relay(
 async fn quic_bytes_match_a_counting_udp_proxy() {
     let Some((server, quic, pin)) = quic_server().await else { return };
     assert_eq!(quic, server.local_addr(), "the same port number");
-    for transport in [
-        Transport::Wt,
-        Transport::WtStreams,
-        Transport::WtDgram,
-        Transport::H3,
-        Transport::WtPush,
-        Transport::WtPushDgram,
-    ] {
+    for transport in Transport::ALL.into_iter().filter(|t| t.is_quic()) {
         let (proxy, up, down) = counting_udp_proxy(quic, None).await;
         let endpoints = Endpoints::for_addr(proxy).trusting(pin.clone());
         let options = ClientOptions { payload_bytes: 100, ..ClientOptions::default() };

@@ -209,14 +209,14 @@ impl WtPushClient {
         shared: &SharedQuic,
         datagrams: bool,
     ) -> Result<WtPushClient, ClientError> {
-        let (quic, session, handshake, events) = if datagrams {
-            let url = crate::endpoints::with_query(url, "datagrams", "1");
-            let (quic, session, handshake) = open(&url, route, shared).await?;
-            (quic, session, handshake, Events::Datagrams { last_seq: None, lost: 0 })
+        let url =
+            if datagrams { crate::endpoints::with_query(url, "datagrams", "1") } else { url.to_owned() };
+        let (quic, session, handshake) = open(&url, route, shared).await?;
+        let events = if datagrams {
+            Events::Datagrams { last_seq: None, lost: 0 }
         } else {
-            let (quic, session, handshake) = open(url, route, shared).await?;
             let recv = session.accept_uni().await.map_err(closed)?;
-            (quic, session, handshake, Events::Stream(Lines { recv, buffer: Vec::new() }))
+            Events::Stream(Lines { recv, buffer: Vec::new() })
         };
         let handshake = quic.opened(handshake);
         let counted = quic.udp_totals();
@@ -237,22 +237,21 @@ impl WtPushClient {
             Events::Datagrams { last_seq, lost } => {
                 let datagram = self.session.read_datagram().await.map_err(closed)?;
                 let event = crate::push::parse_event(&datagram)?;
-                let last = last_seq.replace(event.seq);
-                match last {
-                    // Out of order or repeated: not a new event.
-                    Some(last) if event.seq <= last => {
-                        *last_seq = Some(last);
-                        return Err(ClientError::Reply(format!("event {} after event {last}", event.seq)));
-                    }
-                    Some(last) if event.seq - last - 1 > MAX_LOST_AT_ONCE => {
-                        return Err(ClientError::Reply(format!(
-                            "event {} after event {last}: more than {MAX_LOST_AT_ONCE} events missing",
-                            event.seq
-                        )));
-                    }
-                    Some(last) => *lost = event.seq - last - 1,
-                    None => {}
+                // Out of order or repeated: not a new event.
+                if let Some(last) = *last_seq
+                    && event.seq <= last
+                {
+                    return Err(ClientError::Reply(format!("event {} after event {last}", event.seq)));
                 }
+                let missing = last_seq.map_or(0, |last| event.seq - last - 1);
+                *last_seq = Some(event.seq);
+                if missing > MAX_LOST_AT_ONCE {
+                    return Err(ClientError::Reply(format!(
+                        "event {}: more than {MAX_LOST_AT_ONCE} events missing before it",
+                        event.seq
+                    )));
+                }
+                *lost = missing;
                 event
             }
         };
