@@ -151,8 +151,9 @@ impl TlsIdentity {
         self.renewed.subscribe()
     }
 
-    /// The same certificates for QUIC: ALPN `h3`, and 0-RTT data taken (its replay risk is an
-    /// echo's: harmless, and what a resumed client measures).
+    /// The same certificates for QUIC: ALPN `h3`, and 0-RTT data taken (a resumed client's
+    /// request in its first flight); only the echo is answered before the handshake ends, since
+    /// early data can be replayed (see the QUIC server's `answers_now`).
     pub(crate) fn quic_config(&self) -> rustls::ServerConfig {
         let mut config = (*self.config).clone();
         config.alpn_protocols = vec![b"h3".to_vec()];

@@ -102,13 +102,9 @@ pub(crate) async fn serve(
         let stop = shutdown.clone();
         in_flight.spawn(async move {
             let _slot = slot;
-            shared.handshaking.fetch_add(1, Ordering::Relaxed);
-            let connected = tokio::time::timeout(shared.limits.header_timeout, incoming).await;
-            shared.handshaking.fetch_sub(1, Ordering::Relaxed);
-            let result = match connected {
-                Ok(Ok(conn)) => serve_connection(conn, peer, &shared, stop).await,
-                Ok(Err(e)) => Err(format!("QUIC handshake failed: {e}")),
-                Err(_) => Err("QUIC handshake not finished in time".into()),
+            let result = match handshake(incoming, &shared).await {
+                Ok((conn, confirmed)) => serve_connection(conn, confirmed, peer, &shared, stop).await,
+                Err(e) => Err(e),
             };
             if let Err(e) = result {
                 tracing::debug!("QUIC connection from {peer} ended: {e}");
@@ -121,10 +117,64 @@ pub(crate) async fn serve(
     let _ = tokio::time::timeout(Duration::from_secs(1), endpoint.wait_idle()).await;
 }
 
+/// Accepts a connection as 0.5-RTT: it is served while its handshake runs, so that a resumed
+/// client's request sent as 0-RTT data is answered at once (1 RTT in all, not 2). What comes
+/// back says when the handshake is done (true), or that it failed (false, the connection
+/// closed). It must be done in the header time, as a TCP connection's TLS must.
+async fn handshake(
+    incoming: quinn::Incoming,
+    shared: &Arc<Shared>,
+) -> Result<(quinn::Connection, Handshake), String> {
+    let connecting = incoming.accept().map_err(|e| format!("QUIC handshake failed: {e}"))?;
+    shared.handshaking.fetch_add(1, Ordering::Relaxed);
+    let (conn, done) = match connecting.into_0rtt() {
+        Ok((conn, accepted)) => (conn, accepted),
+        // quinn says a server's conversion always succeeds: if not, the handshake is waited for.
+        Err(connecting) => {
+            let connected = tokio::time::timeout(shared.limits.header_timeout, connecting).await;
+            shared.handshaking.fetch_sub(1, Ordering::Relaxed);
+            let conn = match connected {
+                Ok(Ok(conn)) => conn,
+                Ok(Err(e)) => return Err(format!("QUIC handshake failed: {e}")),
+                Err(_) => return Err("QUIC handshake not finished in time".into()),
+            };
+            return Ok((conn, tokio::sync::watch::channel(true).1));
+        }
+    };
+    let (tell, confirmed) = tokio::sync::watch::channel(false);
+    let (watched, shared) = (conn.clone(), shared.clone());
+    tokio::spawn(async move {
+        let finished = tokio::time::timeout(shared.limits.header_timeout, done).await;
+        shared.handshaking.fetch_sub(1, Ordering::Relaxed);
+        match finished {
+            Ok(_) if watched.close_reason().is_none() => {
+                let _ = tell.send(true);
+            }
+            Ok(_) => {}
+            Err(_) => watched.close(0u32.into(), b"QUIC handshake not finished in time"),
+        }
+    });
+    Ok((conn, confirmed))
+}
+
+/// Whether a connection's handshake is done: true once it is, false if it never will be.
+type Handshake = tokio::sync::watch::Receiver<bool>;
+
+/// Waits for the handshake before anything but the echo is answered: 0-RTT data can be
+/// replayed by anyone who saw it (RFC 8446 §8), and a replayed echo only echoes again, but a
+/// replayed result, publication or session must not count. A replay never finishes the
+/// handshake (it has not the keys), so what waits for it is the client's own.
+async fn answers_now(request: &http::Request<()>, confirmed: &mut Handshake) -> bool {
+    let echo = matches!(request.uri().path(), "/echo" | "/echo/plain" | "/msgsrv.php")
+        && matches!(*request.method(), http::Method::GET | http::Method::POST);
+    echo || confirmed.wait_for(|done| *done).await.is_ok_and(|done| *done)
+}
+
 /// One QUIC connection: HTTP/3 requests until it closes, or a WebTransport session, which then
 /// owns the connection (and answers HTTP/3 requests that come on it).
 async fn serve_connection(
     conn: quinn::Connection,
+    mut confirmed: Handshake,
     peer: SocketAddr,
     shared: &Arc<Shared>,
     stop: CancellationToken,
@@ -165,9 +215,12 @@ async fn serve_connection(
         };
         let n = requests.fetch_add(1, Ordering::Relaxed) + 1;
         if session::is_webtransport(&request) {
+            if !answers_now(&request, &mut confirmed).await {
+                return Err("the QUIC handshake failed".into());
+            }
             match session::admit(&request, shared) {
                 Ok(kind) => {
-                    peer_settings(&mut h3, peer, shared, &requests).await?;
+                    peer_settings(&mut h3, peer, shared, &requests, &confirmed).await?;
                     return session::accept(request, stream, h3, kind, peer, shared.clone(), stop).await;
                 }
                 // Refused: the connection stays for the answer to reach the client.
@@ -177,14 +230,13 @@ async fn serve_connection(
                 }
             }
         }
-        tokio::spawn(request::serve(
-            shared.app.clone(),
-            request,
-            stream,
-            peer,
-            n,
-            shared.state.config.max_message_bytes,
-        ));
+        let (app, max, mut confirmed) =
+            (shared.app.clone(), shared.state.config.max_message_bytes, confirmed.clone());
+        tokio::spawn(async move {
+            if answers_now(&request, &mut confirmed).await {
+                request::serve(app, request, stream, peer, n, max).await;
+            }
+        });
     }
 }
 
@@ -196,6 +248,7 @@ async fn peer_settings(
     peer: SocketAddr,
     shared: &Arc<Shared>,
     requests: &std::sync::atomic::AtomicU64,
+    confirmed: &Handshake,
 ) -> Result<(), String> {
     use h3::ConnectionState;
     let deadline = tokio::time::Instant::now() + shared.limits.header_timeout;
@@ -208,10 +261,12 @@ async fn peer_settings(
                 Ok(Some(resolver)) => {
                     let (app, max) = (shared.app.clone(), shared.state.config.max_message_bytes);
                     let n = requests.fetch_add(1, Ordering::Relaxed) + 1;
+                    let mut confirmed = confirmed.clone();
                     tokio::spawn(async move {
                         // A second session before this one opened is refused: one per connection.
                         if let Ok((request, stream)) = resolver.resolve_request().await
                             && !session::is_webtransport(&request)
+                            && answers_now(&request, &mut confirmed).await
                         {
                             request::serve(app, request, stream, peer, n, max).await;
                         }
