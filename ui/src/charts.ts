@@ -25,6 +25,7 @@ const COLOURS: Record<string, string> = {
   "wt-streams": "#4d7c0f",
   "wt-dgram": "#ca8a04",
   h3: "#c2410c",
+  "h3-new": "#9a3412",
   "wt-push": "#047857",
   "wt-push-dgram": "#a16207",
 };

@@ -17,4 +17,5 @@ export const TRANSPORT_LABELS: [Transport, string][] = [
   ["wt-streams", "WebTransport echo on a new stream per message (the session kept)"],
   ["wt-dgram", "WebTransport echo by datagrams: a lost one is counted, not sent again"],
   ["h3", "AJAX over HTTP/3 (QUIC)"],
+  ["h3-new", "AJAX over HTTP/3, new QUIC connection per request (0-RTT once resumed)"],
 ];

@@ -190,8 +190,15 @@ impl Client {
                 )
                 .await?,
             ),
-            Transport::H3 => Client::H3(
-                H3Client::connect(&endpoints.https_echo, &endpoints.route, options, &shared.quic).await?,
+            Transport::H3 | Transport::H3New => Client::H3(
+                H3Client::connect(
+                    &endpoints.https_echo,
+                    &endpoints.route,
+                    options,
+                    &shared.quic,
+                    transport == Transport::H3New,
+                )
+                .await?,
             ),
             Transport::Xhr => {
                 return Err(ClientError::Connect {

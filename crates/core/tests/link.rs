@@ -187,6 +187,70 @@ async fn medians_over_a_50_ms_link_match_the_model() {
     );
 }
 
+/// 0-RTT over a 50 ms link: `h3-new`, a new QUIC connection per call, sends its request in the
+/// handshake's first flight and the server answers before the handshake ends: one round trip,
+/// where `https-new` takes three; the model says the same, and the TLS note counts the early
+/// requests. A request that is not the echo waits for the handshake (early data can be
+/// replayed): two round trips, though the server took it early.
+#[tokio::test]
+async fn a_resumed_quic_connection_answers_in_one_round_trip_and_only_the_echo_early() {
+    use duplex_core::clients::{Client, ClientOptions, Endpoints, HttpMethod, Trust};
+    use duplex_core::transport::ForeignMessages;
+    let server = crate::util::server().await;
+    if crate::util::quic_unavailable(&server).is_some() {
+        return;
+    }
+    let link = Link::parse("rtt=50ms").expect("link");
+    let plan = Plan {
+        sets: 1,
+        calls: 8,
+        warmup: 1,
+        link: Some(link.clone()),
+        ..small_plan(&[Transport::H3New, Transport::HttpsNew])
+    };
+    let record = run_embedded(plan).await;
+    assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
+    let report = analyze(&record, &AnalysisOptions::default());
+    let model = report.link.as_ref().expect("the link's model");
+    let Tolerance { low, high, .. } = Tolerance::here();
+    for (transport, expected_ms) in [(Transport::H3New, 50.0), (Transport::HttpsNew, 150.0)] {
+        // Each call's handshake computes a key exchange on both sides: 4 ms of a debug build's
+        // 54 ms here (1 ms in a release build), a tenth of one round trip.
+        let high = if cfg!(debug_assertions) && transport == Transport::H3New { high + 0.1 } else { high };
+        let median_ms =
+            report.transport(transport, ClientKind::Native).expect("measured").overall.p50_us / 1e3;
+        let row = model.rows.iter().find(|r| r.transport == transport).expect("a model row");
+        eprintln!("{transport}: {median_ms:.1} ms (model {:.1} ms)", row.model_us / 1e3);
+        assert!((expected_ms * low..expected_ms * high).contains(&median_ms), "{transport}: {median_ms} ms");
+        assert!((low..high).contains(&row.ratio), "{transport}: measured/model {}", row.ratio);
+    }
+    let tls = record.tls.iter().find(|u| u.transport == Transport::H3New).expect("h3-new's TLS");
+    assert_eq!((tls.connections, tls.early_data), (9, 8), "the warm-up's handshake full: {tls:?}");
+
+    // Not the echo: `/health`, asked as 0-RTT data, is answered once the handshake is done.
+    let relay = Relay::start(&link, &[server.quic_addr().expect("QUIC")]).await.expect("relay");
+    let mut endpoints = Endpoints::for_addr(relay.local_addr())
+        .trusting(Trust::Pinned(server.tls().expect("TLS").certificate().clone()));
+    endpoints.https_echo = format!("https://{}/health", relay.local_addr());
+    let options = ClientOptions {
+        http_method: HttpMethod::Get,
+        foreign: Some(ForeignMessages::default()),
+        ..ClientOptions::default()
+    };
+    let mut client =
+        Client::connect(Transport::H3New, &endpoints, &options, &Default::default()).await.expect("connect");
+    for seq in 1..=4 {
+        let m = client.measure(seq).await.expect("health");
+        let ms = m.latency_ns as f64 / 1e6;
+        let h = client.handshakes().last().expect("a handshake").clone();
+        eprintln!("/health {seq}: {ms:.1} ms, sent early: {}", h.early_data);
+        // The first: a full handshake, then the request (2 RTT); the next: early, held (2 RTT).
+        assert!((100.0 * low..100.0 * high).contains(&ms), "/health {seq}: {ms} ms");
+        assert_eq!(h.early_data, seq > 1, "{h:?}");
+    }
+    client.close().await;
+}
+
 #[tokio::test]
 async fn a_64_kib_echo_at_8_mbit_takes_its_transfer_time() {
     let plan = Plan {

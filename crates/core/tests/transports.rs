@@ -19,7 +19,7 @@ use crate::util::{run_embedded, server, session_run, small_plan};
 async fn every_transport_produces_sane_samples() {
     let mut native: Vec<Transport> =
         Transport::ALL.into_iter().filter(|t| t.runs_on(duplex_core::record::ClientKind::Native)).collect();
-    assert_eq!(native.len(), 17, "every transport but xhr");
+    assert_eq!(native.len(), 18, "every transport but xhr");
     if crate::util::quic_unavailable(&server().await).is_some() {
         native.retain(|t| !t.is_quic());
     }

@@ -110,6 +110,10 @@ pub enum Transport {
     WtDgram,
     /// AJAX echo over HTTP/3 (QUIC), one connection per client, kept alive.
     H3,
+    /// AJAX echo over HTTP/3 on a new QUIC connection per request: resumed, the request rides
+    /// in the handshake's first flight as 0-RTT data and the server answers before the
+    /// handshake ends (1 RTT in all, where `https-new` takes 3).
+    H3New,
     /// Server event delivered on a WebTransport unidirectional stream.
     WtPush,
     /// Server event delivered as a WebTransport datagram: unreliable, so an event whose
@@ -137,7 +141,7 @@ pub enum WebTrust {
 }
 
 impl Transport {
-    pub const ALL: [Transport; 18] = [
+    pub const ALL: [Transport; 19] = [
         Transport::Ws,
         Transport::Http,
         Transport::HttpNew,
@@ -154,6 +158,7 @@ impl Transport {
         Transport::WtStreams,
         Transport::WtDgram,
         Transport::H3,
+        Transport::H3New,
         Transport::WtPush,
         Transport::WtPushDgram,
     ];
@@ -175,6 +180,7 @@ impl Transport {
             Transport::Wt => "wt",
             Transport::WtDgram => "wt-dgram",
             Transport::H3 => "h3",
+            Transport::H3New => "h3-new",
             Transport::WtPush => "wt-push",
             Transport::WtPushDgram => "wt-push-dgram",
             Transport::WtStreams => "wt-streams",
@@ -195,9 +201,15 @@ impl Transport {
                 | Transport::WtDgram
                 | Transport::WtStreams
                 | Transport::H3
+                | Transport::H3New
                 | Transport::WtPush
                 | Transport::WtPushDgram
         )
+    }
+
+    /// Whether every call opens a connection of its own (its handshake part of the call).
+    pub fn opens_per_call(self) -> bool {
+        matches!(self, Transport::HttpNew | Transport::HttpsNew | Transport::H3New)
     }
 
     /// Whether the transport carries its messages by datagrams: unreliable, a lost one counted
@@ -224,9 +236,7 @@ impl Transport {
     /// one that has none says so in its part ([`crate::record::WebviewInfo::unavailable`]).
     pub fn webview_refusal(self, trust: WebTrust) -> Option<&'static str> {
         match self {
-            Transport::HttpNew | Transport::HttpsNew => {
-                Some("a web page cannot ask for a new connection per request")
-            }
+            _ if self.opens_per_call() => Some("a web page cannot ask for a new connection per request"),
             Transport::H2 => Some("a web page cannot choose HTTP/2: its browser picks the HTTP version"),
             Transport::H3 => Some(
                 "a web page cannot choose HTTP/3: its browser uses it only for servers its \
@@ -259,7 +269,8 @@ impl Transport {
             | Transport::Wt
             | Transport::WtStreams
             | Transport::WtDgram
-            | Transport::H3 => Pattern::RoundTrip,
+            | Transport::H3
+            | Transport::H3New => Pattern::RoundTrip,
             Transport::WsPush
             | Transport::LongPoll
             | Transport::Poll

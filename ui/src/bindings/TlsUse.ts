@@ -21,6 +21,11 @@ version: string, cipher_suite: string, alpn: string | null,
  */
 connections: number, resumed: number, 
 /**
+ * Connections whose first request went before the handshake ended, as 0-RTT data the
+ * server took (`h3-new` resumed). Records before it have none.
+ */
+early_data: number, 
+/**
  * Bytes of all handshakes, each way.
  */
 handshake_bytes_out: number, handshake_bytes_in: number, };

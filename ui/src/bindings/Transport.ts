@@ -3,4 +3,4 @@
 /**
  * A way of moving a message between client and server.
  */
-export type Transport = "ws" | "http" | "http-new" | "ws-push" | "long-poll" | "poll" | "xhr" | "wss" | "https" | "https-new" | "h2" | "sse" | "wt" | "wt-streams" | "wt-dgram" | "h3" | "wt-push" | "wt-push-dgram";
+export type Transport = "ws" | "http" | "http-new" | "ws-push" | "long-poll" | "poll" | "xhr" | "wss" | "https" | "https-new" | "h2" | "sse" | "wt" | "wt-streams" | "wt-dgram" | "h3" | "h3-new" | "wt-push" | "wt-push-dgram";

@@ -112,13 +112,32 @@ impl QuicConn {
 }
 
 /// Opens a QUIC connection for `url` (`https://host:port/…`; its relay's address when `route`
-/// has one), trusting the server as `route` says, with ALPN `h3`. The handshake comes back with
-/// its bytes.
+/// has one), trusting the server as `route` says, with ALPN `h3`, and waits for its handshake.
+/// The handshake comes back with its bytes. A session ticket from an earlier connection of
+/// this transport resumes it with 0-RTT keys; nothing is sent early, so that the handshake's
+/// bytes are counted apart.
 pub(crate) async fn connect(
     url: &str,
     route: &Route,
     shared: &SharedQuic,
 ) -> Result<(QuicConn, Handshake), ClientError> {
+    let (quic, resuming) = open(url, route, shared).await?;
+    let resumed = match resuming {
+        Some(accepted) => quic.handshake_done(url, accepted).await?,
+        None => false,
+    };
+    let handshake = quic.handshake(resumed, false);
+    Ok((quic, handshake))
+}
+
+/// Starts a QUIC connection as [`connect`] does. With a session ticket it comes back at once,
+/// its handshake still running ([`QuicConn::handshake_done`] waits for it): what is sent on it
+/// meanwhile goes as 0-RTT data. Without one, its handshake (1 RTT) is done first.
+pub(crate) async fn open(
+    url: &str,
+    route: &Route,
+    shared: &SharedQuic,
+) -> Result<(QuicConn, Option<quinn::ZeroRttAccepted>), ClientError> {
     let connect_err = |reason: String| ClientError::Connect { url: url.to_owned(), reason };
     let (_, dial) = route.dial(url)?;
     let remote = tokio::net::lookup_host(&dial.address)
@@ -150,46 +169,59 @@ pub(crate) async fn connect(
     let endpoint = shared.endpoint(local).map_err(|e| connect_err(e.to_string()))?;
     let host = dial.host.trim_start_matches('[').trim_end_matches(']');
     let connecting = endpoint.connect_with(config, remote, host).map_err(|e| connect_err(e.to_string()))?;
-    let no_answer = || {
-        connect_err(format!(
-            "no QUIC answer in {HANDSHAKE_TIMEOUT:?} (is UDP blocked, or does the server serve no HTTP/3?)"
-        ))
-    };
-    // A session ticket from an earlier connection of this transport: resumed, with 0-RTT keys.
-    // Nothing is sent early: the handshake is waited for, so that its bytes are counted apart.
-    let (conn, resumed) = match connecting.into_0rtt() {
-        Ok((conn, accepted)) => {
-            tokio::time::timeout(HANDSHAKE_TIMEOUT, accepted).await.map_err(|_| no_answer())?;
-            if let Some(e) = conn.close_reason() {
-                return Err(connect_err(quic_reason(&e)));
-            }
-            (conn, true)
-        }
+    match connecting.into_0rtt() {
+        Ok((conn, accepted)) => Ok((QuicConn { _endpoint: endpoint, conn }, Some(accepted))),
         Err(connecting) => {
             let conn = tokio::time::timeout(HANDSHAKE_TIMEOUT, connecting)
                 .await
-                .map_err(|_| no_answer())?
+                .map_err(|_| connect_err(no_answer()))?
                 .map_err(|e| connect_err(quic_reason(&e)))?;
-            (conn, false)
+            Ok((QuicConn { _endpoint: endpoint, conn }, None))
         }
-    };
-    let quic = QuicConn { _endpoint: endpoint, conn };
-    let (bytes_out, bytes_in) = quic.udp_totals();
-    let alpn = quic
-        .conn
-        .handshake_data()
-        .and_then(|d| d.downcast::<quinn::crypto::rustls::HandshakeData>().ok())
-        .and_then(|d| d.protocol.map(|p| String::from_utf8_lossy(&p).into_owned()));
-    let handshake = Handshake {
-        version: "TLS 1.3 (QUIC)".to_owned(),
-        // quinn does not say which suite rustls chose.
-        cipher_suite: String::new(),
-        alpn,
-        resumed,
-        bytes_out,
-        bytes_in,
-    };
-    Ok((quic, handshake))
+    }
+}
+
+/// Why a QUIC handshake gave no answer, in words a user can act on.
+fn no_answer() -> String {
+    format!("no QUIC answer in {HANDSHAKE_TIMEOUT:?} (is UDP blocked, or does the server serve no HTTP/3?)")
+}
+
+impl QuicConn {
+    /// Waits for the handshake of a connection [`open`] started resumed: whether the server
+    /// took its ticket and its 0-RTT data (what was sent early is lost when it did not).
+    pub(crate) async fn handshake_done(
+        &self,
+        url: &str,
+        accepted: quinn::ZeroRttAccepted,
+    ) -> Result<bool, ClientError> {
+        let connect_err = |reason: String| ClientError::Connect { url: url.to_owned(), reason };
+        let took =
+            tokio::time::timeout(HANDSHAKE_TIMEOUT, accepted).await.map_err(|_| connect_err(no_answer()))?;
+        match self.conn.close_reason() {
+            Some(e) => Err(connect_err(quic_reason(&e))),
+            None => Ok(took),
+        }
+    }
+
+    /// The connection's handshake as the reports say it, its bytes counted up to now.
+    pub(crate) fn handshake(&self, resumed: bool, early_data: bool) -> Handshake {
+        let alpn = self
+            .conn
+            .handshake_data()
+            .and_then(|d| d.downcast::<quinn::crypto::rustls::HandshakeData>().ok())
+            .and_then(|d| d.protocol.map(|p| String::from_utf8_lossy(&p).into_owned()));
+        let (bytes_out, bytes_in) = self.udp_totals();
+        Handshake {
+            version: "TLS 1.3 (QUIC)".to_owned(),
+            // quinn does not say which suite rustls chose.
+            cipher_suite: String::new(),
+            alpn,
+            resumed,
+            early_data,
+            bytes_out,
+            bytes_in,
+        }
+    }
 }
 
 /// A failed handshake in words a user can act on: a certificate refusal says why, in the words

@@ -158,6 +158,9 @@ pub struct Handshake {
     pub alpn: Option<String>,
     /// Whether the connection resumed an earlier session (no certificate exchanged).
     pub resumed: bool,
+    /// Whether its first request went out before the handshake ended, as 0-RTT data, and the
+    /// server took it (QUIC's `h3-new`; never over TCP here).
+    pub early_data: bool,
     pub bytes_out: u64,
     pub bytes_in: u64,
 }
@@ -194,6 +197,7 @@ pub async fn connect(
             .to_owned(),
         alpn: conn.alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned()),
         resumed: conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
+        early_data: false,
         bytes_out,
         bytes_in,
     };

@@ -255,6 +255,7 @@ fn tls_use(transport: Transport, slots: &[Slot], trust: &Trust) -> Option<TlsUse
         alpn: first.alpn.clone(),
         connections: handshakes.len() as u64,
         resumed: handshakes.iter().filter(|h| h.resumed).count() as u64,
+        early_data: handshakes.iter().filter(|h| h.early_data).count() as u64,
         handshake_bytes_out: handshakes.iter().map(|h| h.bytes_out).sum(),
         handshake_bytes_in: handshakes.iter().map(|h| h.bytes_in).sum(),
     })
@@ -262,8 +263,7 @@ fn tls_use(transport: Transport, slots: &[Slot], trust: &Trust) -> Option<TlsUse
 
 /// How many of a kept-alive transport's recorded calls opened a connection of their own.
 fn connection_use(transport: Transport, slots: &[Slot]) -> Option<ConnectionUse> {
-    let keeps = transport.pattern() == duplex_clients::Pattern::RoundTrip
-        && !matches!(transport, Transport::HttpNew | Transport::HttpsNew);
+    let keeps = transport.pattern() == duplex_clients::Pattern::RoundTrip && !transport.opens_per_call();
     keeps.then(|| ConnectionUse {
         transport,
         client: ClientKind::Native,

@@ -310,7 +310,9 @@ fn echo_scheme(t: Transport) -> Option<&'static str> {
         Transport::Ws => Some("ws"),
         Transport::Wss => Some("wss"),
         Transport::Http | Transport::HttpNew => Some("http"),
-        Transport::Https | Transport::HttpsNew | Transport::H2 | Transport::H3 => Some("https"),
+        Transport::Https | Transport::HttpsNew | Transport::H2 | Transport::H3 | Transport::H3New => {
+            Some("https")
+        }
         Transport::Wt | Transport::WtStreams | Transport::WtDgram => Some("https"),
         _ => None,
     }

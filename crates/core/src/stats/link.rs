@@ -63,9 +63,10 @@ pub fn traffic(record: &RunRecord, t: &TransportReport) -> Traffic {
     let new_connections = connections_of(record, t).map_or(0.0, ConnectionUse::share);
     // A new connection's handshake is counted in its one call's bytes (what it costs): the
     // model sends it apart, before the request.
-    let (bytes_out, bytes_in) = match t.transport {
-        Transport::HttpsNew => (s.bytes_out_per_msg - handshake_out, s.bytes_in_per_msg - handshake_in),
-        _ => (s.bytes_out_per_msg, s.bytes_in_per_msg),
+    let (bytes_out, bytes_in) = if t.transport.opens_per_call() {
+        (s.bytes_out_per_msg - handshake_out, s.bytes_in_per_msg - handshake_in)
+    } else {
+        (s.bytes_out_per_msg, s.bytes_in_per_msg)
     };
     Traffic {
         bytes_out: bytes_out.max(0.0),

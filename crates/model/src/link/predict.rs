@@ -9,6 +9,9 @@
 //! - A new connection per call (http-new, https-new; a web view that does not keep a POST's
 //!   connection) starts each call with fresh schedules: its handshake round trip, its TLS
 //!   flights (shaped like any other bytes), then the request.
+//! - A new QUIC connection per call (h3-new), resumed: the request leaves with the handshake's
+//!   first flight (0-RTT data) and the answer comes back with the server's (0.5-RTT): one flight
+//!   each way of all the call's bytes.
 //! - Push transports time one way: an event's bytes down the link, a long-poll's next request
 //!   up it first when the event comes before that request.
 //!
@@ -75,6 +78,7 @@ impl Link {
     pub fn predict_us(&self, transport: Transport, traffic: &Traffic) -> f64 {
         let calls = match transport {
             Transport::HttpNew | Transport::HttpsNew => self.fresh_calls(traffic, transport.is_tls()),
+            Transport::H3New => self.early_calls(traffic),
             Transport::Ws
             | Transport::Wss
             | Transport::Http
@@ -150,6 +154,17 @@ impl Link {
         vec![answered.as_secs_f64()]
     }
 
+    /// A call on a resumed QUIC connection of its own: its bytes (the handshake's with them)
+    /// one flight up, then one down; no gate before them (UDP has no handshake of its own);
+    /// seconds.
+    fn early_calls(&self, traffic: &Traffic) -> Vec<f64> {
+        let mut up = Schedule::for_datagrams(self, false, 0);
+        let mut down = Schedule::for_datagrams(self, true, 0);
+        let out = bytes(traffic.bytes_out + traffic.handshake_out);
+        let inn = bytes(traffic.bytes_in + traffic.handshake_in);
+        vec![down.deliver(up.deliver(Duration::ZERO, out), inn).as_secs_f64()]
+    }
+
     /// Events every tick down one connection: creation to arrival, seconds. A long-poll asks
     /// again once it has an event, so an event made before that request arrives waits for it.
     fn pushed(&self, traffic: &Traffic, long_poll: bool) -> Vec<f64> {
@@ -178,6 +193,9 @@ impl Link {
             Transport::HttpNew => "TCP handshake, request: 2 RTT + bytes beyond the burst",
             Transport::HttpsNew => {
                 "TCP, TLS 1.3 (its flights shaped too), request: 3 RTT + bytes beyond the burst"
+            }
+            Transport::H3New => {
+                "QUIC resumed, the request in its first flight (0-RTT) and the answer in the server's: 1 RTT + bytes beyond the burst"
             }
             Transport::Ws
             | Transport::Wss
@@ -233,6 +251,7 @@ mod tests {
         assert!((p(Transport::HttpNew) - 100.0).abs() < 1e-6);
         let tls = Traffic { handshake_out: 50.0, handshake_in: 50.0, ..Traffic::echo(50.0, 50.0) };
         assert!((ms(link.predict_us(Transport::HttpsNew, &tls)) - 150.0).abs() < 1e-6);
+        assert!((ms(link.predict_us(Transport::H3New, &tls)) - 50.0).abs() < 1e-6, "0-RTT: one round trip");
         assert!((p(Transport::LongPoll) - 25.0).abs() < 1e-6);
         assert!((p(Transport::WsPush) - 25.0).abs() < 1e-6);
         assert!((p(Transport::Poll) - 75.0).abs() < 1e-6);

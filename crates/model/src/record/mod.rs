@@ -185,6 +185,10 @@ pub struct TlsUse {
     /// Connections opened (handshakes), warm-up included, and how many resumed a session.
     pub connections: u64,
     pub resumed: u64,
+    /// Connections whose first request went before the handshake ended, as 0-RTT data the
+    /// server took (`h3-new` resumed). Records before it have none.
+    #[serde(default)]
+    pub early_data: u64,
     /// Bytes of all handshakes, each way.
     pub handshake_bytes_out: u64,
     pub handshake_bytes_in: u64,
@@ -202,8 +206,12 @@ impl TlsUse {
         // QUIC's stack does not say which suite it chose: no empty ", ," then.
         let suite =
             if self.cipher_suite.is_empty() { String::new() } else { format!(", {}", self.cipher_suite) };
+        let early = match self.early_data {
+            0 => String::new(),
+            n => format!(", {n} sent their request as 0-RTT data"),
+        };
         format!(
-            "{} ({}): {}{suite}, ALPN {}; {} connection(s), {} resumed; handshake {} B out, {} B in per connection; server verified by {}",
+            "{} ({}): {}{suite}, ALPN {}; {} connection(s), {} resumed{early}; handshake {} B out, {} B in per connection; server verified by {}",
             self.transport,
             self.client.name(),
             self.version,
