@@ -247,7 +247,8 @@ async fn a_server_that_slows_down_part_way_is_flagged_at_the_call_where_it_did()
 }
 
 /// aioquic (PyPI), an HTTP/3 and WebTransport implementation nobody here wrote, measured by `h3`
-/// (its HTTP/3 endpoint) and by `--wt` (its WebTransport echo: `wt` on a stream, `wt-dgram` by
+/// and `h3-new` (its HTTP/3 endpoint; `h3-new`'s requests after the first sent as 0-RTT data,
+/// which aioquic takes) and by `--wt` (its WebTransport echo: `wt` on a stream, `wt-dgram` by
 /// datagrams), every reply an echo of its message. The test script installs it into
 /// `target/quic-venv` (or set DUPLEX_AIOQUIC_PYTHON to a python3 that has it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -275,7 +276,8 @@ async fn an_aioquic_server_is_measured_by_h3_and_webtransport() {
     )
     .expect("valid URLs")
     .trusting(Trust::Pinned(cert.der().clone()));
-    let transports = [Transport::Wt, Transport::WtStreams, Transport::WtDgram, Transport::H3];
+    let transports =
+        [Transport::Wt, Transport::WtStreams, Transport::WtDgram, Transport::H3, Transport::H3New];
     let record = run_against(plan(&transports), target).await;
     assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
     for t in transports {
@@ -289,5 +291,8 @@ async fn an_aioquic_server_is_measured_by_h3_and_webtransport() {
             assert_eq!(s.server_time_unix_ns, None, "a foreign server gives no server time");
         }
     }
-    assert_eq!(record.tls.len(), 4, "each QUIC connection's handshake: {:?}", record.tls);
+    assert_eq!(record.tls.len(), 5, "each QUIC connection's handshake: {:?}", record.tls);
+    let new = record.tls.iter().find(|u| u.transport == Transport::H3New).expect("h3-new's TLS");
+    // The warm-up's connection a full handshake; the next may come before its tickets.
+    assert!(new.connections > 30 && new.early_data >= new.connections - 2, "{new:?}");
 }

@@ -441,3 +441,73 @@ async fn http2_rapid_reset_ends_the_connection() {
         .expect("send");
     assert_eq!(response.await.expect("answer").status(), 200);
 }
+
+/// Relays UDP from each client address to whichever server `upstream` names now: a server
+/// replaced behind one address, as by a restart.
+async fn udp_relay_to(
+    upstream: std::sync::Arc<std::sync::Mutex<std::net::SocketAddr>>,
+) -> std::net::SocketAddr {
+    let outer = std::sync::Arc::new(tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
+    let addr = outer.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let mut inners = std::collections::HashMap::new();
+        let mut buf = vec![0u8; 65536];
+        while let Ok((n, from)) = outer.recv_from(&mut buf).await {
+            let inner = match inners.entry(from) {
+                std::collections::hash_map::Entry::Occupied(e) => std::sync::Arc::clone(e.get()),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    let inner =
+                        std::sync::Arc::new(tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
+                    let (back, outer) = (inner.clone(), outer.clone());
+                    tokio::spawn(async move {
+                        let mut buf = vec![0u8; 65536];
+                        while let Ok(n) = back.recv(&mut buf).await {
+                            let _ = outer.send_to(&buf[..n], from).await;
+                        }
+                    });
+                    e.insert(inner).clone()
+                }
+            };
+            let to = *upstream.lock().expect("not poisoned");
+            let _ = inner.send_to(&buf[..n], to).await;
+        }
+    });
+    addr
+}
+
+/// A server that does not know an `h3-new` client's session ticket (another one behind the same
+/// address, as after a restart; the same private CA's certificate) refuses its 0-RTT data: the
+/// request, which it never saw, is sent again once the handshake is done and answered; the next
+/// call resumes with the new server's ticket.
+#[tokio::test]
+async fn a_refused_0rtt_request_is_sent_again_after_the_handshake() {
+    let (ca_pem, issuer) = private_ca();
+    let mut file = tempfile::NamedTempFile::new().expect("temp file");
+    file.write_all(ca_pem.as_bytes()).expect("write");
+    let trust = Trust::with_ca_file(file.path()).expect("a PEM CA file");
+    let start =
+        |identity| server_with(ServerConfig { tls: TlsSetting::Use(identity), ..ServerConfig::default() });
+    let first = start(identity_with(leaf(2999), Some(&issuer))).await;
+    if crate::util::quic_unavailable(&first).is_some() {
+        return;
+    }
+    let second = start(identity_with(leaf(2999), Some(&issuer))).await;
+    let upstream = std::sync::Arc::new(std::sync::Mutex::new(first.local_addr()));
+    let relay = udp_relay_to(upstream.clone()).await;
+    let endpoints = Endpoints::for_addr(relay).trusting(trust);
+    let mut client =
+        Client::connect(Transport::H3New, &endpoints, &ClientOptions::default(), &Default::default())
+            .await
+            .expect("connect");
+    let mut early = Vec::new();
+    for seq in 1..=4 {
+        if seq == 3 {
+            *upstream.lock().expect("not poisoned") = second.local_addr();
+        }
+        let m = client.measure(seq).await.unwrap_or_else(|e| panic!("call {seq}: {e}"));
+        assert!(m.new_connection && m.server_time_unix_ns.is_some(), "call {seq} answered by the echo");
+        early.push(client.handshakes().last().expect("a handshake").early_data);
+    }
+    assert_eq!(early, [false, true, false, true], "full, early, refused and sent again, early");
+    client.close().await;
+}

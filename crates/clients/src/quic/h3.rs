@@ -40,15 +40,20 @@ pub struct H3Client {
     pub(crate) handshakes: Vec<Handshake>,
 }
 
-/// HTTP/3 on a QUIC connection: its request sender, its driver spawned.
-async fn start_h3(quic: &QuicConn, url: &str) -> Result<SendRequest, ClientError> {
+/// HTTP/3 on a QUIC connection: its request sender, and its driver's task (it ends when the
+/// connection does).
+async fn start_h3(
+    quic: &QuicConn,
+    url: &str,
+) -> Result<(SendRequest, tokio::task::JoinHandle<()>), ClientError> {
     let (mut driver, send) =
         h3::client::new(h3_quinn::Connection::new(quic.conn.clone())).await.map_err(|e| {
             ClientError::Connect { url: url.to_owned(), reason: format!("HTTP/3 did not start: {e}") }
         })?;
-    // The connection's driver: it ends when the connection does.
-    tokio::spawn(async move { std::future::poll_fn(|cx| driver.poll_close(cx)).await });
-    Ok(send)
+    let driving = tokio::spawn(async move {
+        let _ = std::future::poll_fn(|cx| driver.poll_close(cx)).await;
+    });
+    Ok((send, driving))
 }
 
 impl H3Client {
@@ -75,7 +80,7 @@ impl H3Client {
         };
         if !new_per_call {
             let (quic, handshake) = super::connect(url, route, shared).await?;
-            let send = start_h3(&quic, url).await?;
+            let (send, _) = start_h3(&quic, url).await?;
             client.handshakes.push(quic.opened(handshake));
             client.kept = Some((quic, send));
         }
@@ -106,7 +111,7 @@ impl H3Client {
         let full = resuming.is_none().then(|| quic.handshake(false, false));
         let ask = || request(self.method, &self.foreign, &self.url, &self.payload, sent_at, seq);
         let (first, body) = ask()?;
-        let mut send = start_h3(&quic, &self.url).await?;
+        let (mut send, driving) = start_h3(&quic, &self.url).await?;
         let exchanged = exchange(&mut send, first, body.clone()).await;
         let mut latency_ns = elapsed_ns(start);
         let early = match resuming {
@@ -115,7 +120,10 @@ impl H3Client {
         };
         let (status, answer) = if full.is_none() && !early {
             let (again, _) = ask()?;
-            send = start_h3(&quic, &self.url).await?;
+            // HTTP/3 starts again on the connection: the server saw nothing of the first
+            // (its streams were refused with the data), whose driver would close it.
+            driving.abort();
+            send = start_h3(&quic, &self.url).await?.0;
             let answered = exchange(&mut send, again, body.clone()).await?;
             latency_ns = elapsed_ns(start);
             answered

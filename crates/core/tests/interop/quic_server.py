@@ -1,7 +1,9 @@
 """A QUIC server no one in Duplex wrote (aioquic, from PyPI), for Duplex's foreign-server runs
 over HTTP/3 and WebTransport: an HTTP/3 endpoint that answers a POST with its body and a GET with
 a short text, and a WebTransport echo at /wt that sends every stream's bytes and every datagram
-back unchanged. Prints "quic=PORT" once it listens on 127.0.0.1, then serves until killed.
+back unchanged. It issues session tickets, each good for one resumption with 0-RTT data (aioquic
+answers early data as it comes). Prints "quic=PORT" once it listens on 127.0.0.1, then serves
+until killed.
 
 usage: quic_server.py CERT KEY"""
 
@@ -67,12 +69,33 @@ class Server(QuicConnectionProtocol):
         self.h3.send_data(stream_id, body, end_stream=True)
 
 
+class SessionTickets:
+    """The tickets this server issued, each taken once: 0-RTT data can be replayed."""
+
+    def __init__(self):
+        self.tickets = {}
+
+    def add(self, ticket) -> None:
+        self.tickets[ticket.ticket] = ticket
+
+    def take(self, label):
+        return self.tickets.pop(label, None)
+
+
 async def main(cert, key):
     configuration = QuicConfiguration(
         alpn_protocols=H3_ALPN, is_client=False, max_datagram_frame_size=65536
     )
     configuration.load_cert_chain(cert, key)
-    server = await serve("127.0.0.1", 0, configuration=configuration, create_protocol=Server)
+    tickets = SessionTickets()
+    server = await serve(
+        "127.0.0.1",
+        0,
+        configuration=configuration,
+        create_protocol=Server,
+        session_ticket_fetcher=tickets.take,
+        session_ticket_handler=tickets.add,
+    )
     port = server._transport.get_extra_info("sockname")[1]
     print(f"quic={port}", flush=True)
     await asyncio.Future()
