@@ -91,7 +91,8 @@ impl Link {
                     self.kept_alive_calls(traffic)
                 }
             }
-            // QUIC's handshake, TLS in it, takes 1 RTT, as TCP's alone does (0 RTT resumed).
+            // QUIC's handshake, TLS in it, takes 1 RTT, as TCP's alone does (0 RTT resumed with
+            // the request in it: `h3-new`).
             Transport::Wt | Transport::WtStreams | Transport::WtDgram | Transport::H3 => {
                 if traffic.new_connections > 0.5 {
                     self.fresh_calls(traffic, false)
