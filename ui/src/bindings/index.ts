@@ -39,6 +39,7 @@ export type { LinkReport } from "./LinkReport";
 export type { NormalFit } from "./NormalFit";
 export type { Observation } from "./Observation";
 export type { Order } from "./Order";
+export type { Pattern } from "./Pattern";
 export type { PendingRun } from "./PendingRun";
 export type { Plan } from "./Plan";
 export type { PlanCheck } from "./PlanCheck";

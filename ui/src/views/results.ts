@@ -41,9 +41,8 @@ function summaryRow(t: TransportReport): string {
 
 /** Round trips first; push transports' one-way times after a line of their own. */
 function summaryRows(transports: TransportReport[], tickMs: number): string {
-  const push = new Set(["ws-push", "long-poll", "poll", "sse", "wt-push", "wt-push-dgram"]);
-  const pushed = transports.filter((t) => push.has(t.transport));
-  const rows = transports.filter((t) => !push.has(t.transport)).map(summaryRow).join("");
+  const pushed = transports.filter((t) => t.pattern === "push");
+  const rows = transports.filter((t) => t.pattern !== "push").map(summaryRow).join("");
   if (!pushed.length) return rows;
   return `${rows}<tr class="section"><th colspan="13">push: the server's events, one way (creation → arrival), one a tick (${tickMs} ms)</th></tr>${pushed.map(summaryRow).join("")}`;
 }

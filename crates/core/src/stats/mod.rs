@@ -48,6 +48,8 @@ pub struct TransportReport {
     pub client: ClientKind,
     /// How every view names this row: "ws", "xhr (web view)".
     pub label: String,
+    /// What its latency means (a round trip, or a push's one way): how the views group rows.
+    pub pattern: Pattern,
     pub overall: Summary,
     pub sets: Vec<SetSummary>,
     pub normal: Option<NormalFit>,
@@ -155,6 +157,7 @@ pub fn analyze(record: &RunRecord, options: &AnalysisOptions) -> Report {
             transport,
             client,
             label: client.label(transport),
+            pattern: transport.pattern(),
             overall: summarize(&overall),
             sets,
             normal: normal::fit(&overall.latencies_us, options.interval_us),
