@@ -4,7 +4,8 @@
 //! - `h3-new`: a new connection per request. Once the client holds a session ticket (from its
 //!   first connection on) the request goes in the handshake's first flight as 0-RTT data, and
 //!   the server answers before the handshake ends: 1 RTT, where `https-new` takes 3. A call's
-//!   bytes are its connection's up to the answer, handshake and all (they share packets).
+//!   bytes are its connection's up to the answer, handshake and all (they share packets), and
+//!   what the last call's connection carried after its own answer.
 
 use std::time::Instant;
 
@@ -136,8 +137,8 @@ impl H3Client {
         let mut measured = quic.measured(sent_at, latency_ns, None, (0, 0));
         let counted = (measured.bytes_out, measured.bytes_in);
         // What the last call's connection carried after its answer (its handshake's end, the
-        // tickets, path MTU probes: about 5 kB out and 2 kB in each) is this call's, so that the
-        // calls' bytes are all their connections' (but the last one's end).
+        // tickets, path MTU probes) is this call's, so that the calls' bytes are all their
+        // connections' (but the last one's end).
         if let Some((last, _, (out, inn))) = self.last.replace((quic, send, counted)) {
             let (now_out, now_in) = last.udp_totals();
             measured.bytes_out += now_out.saturating_sub(out);
