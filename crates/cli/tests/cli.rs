@@ -509,6 +509,32 @@ fn a_joined_chromium_measures_webtransport_beside_websocket_and_fetch() {
     }
 }
 
+/// Chromium's ClientHello (its post-quantum key share makes it bigger than a packet) spans two; over
+/// an uplink of 1 Mbit/s the second comes 10 ms after the first. The server must not start
+/// HTTP/3 on a connection before the whole ClientHello has come: its control stream would wait
+/// for stream credit that comes with the client's transport parameters, never woken (the page's
+/// `wt` then had no answer in 5 s).
+#[test]
+fn a_joined_chromium_opens_webtransport_over_a_slow_uplink() {
+    let Some(browser) = browser_and_page() else { return };
+    let _one = one_browser();
+    let plan = [
+        "--join-sets",
+        "1",
+        "--join-calls",
+        "5",
+        "--join-transports",
+        "ws,wt",
+        "--join-link",
+        "rtt=10ms,up=1mbit",
+    ];
+    let (record, report) = joined_run(&browser, &plan);
+    assert_eq!(record.status, duplex_core::record::RunStatus::Complete, "{:?}", record.error);
+    let wt =
+        report.transport(duplex_core::transport::Transport::Wt, duplex_core::record::ClientKind::Webview);
+    assert_eq!(wt.map(|t| t.overall.count), Some(5), "{:?}", report.notes);
+}
+
 /// The join page with six transports' results at a laptop's size and phones' (1280×800,
 /// 412×915, 360×800), as the app's views are held to: the page never scrolls sideways, nothing
 /// wider than its frame is clipped unseen, the results table needs no sideways scroll either,

@@ -125,8 +125,22 @@ async fn handshake(
     incoming: quinn::Incoming,
     shared: &Arc<Shared>,
 ) -> Result<(quinn::Connection, Handshake), String> {
-    let connecting = incoming.accept().map_err(|e| format!("QUIC handshake failed: {e}"))?;
+    let mut connecting = incoming.accept().map_err(|e| format!("QUIC handshake failed: {e}"))?;
     shared.handshaking.fetch_add(1, Ordering::Relaxed);
+    // The whole ClientHello first, and with it the client's transport parameters: until then
+    // the server may open no stream (HTTP/3's control stream would wait, unwoken, for a credit
+    // that comes with them). Chromium's ClientHello, with its post-quantum key share, spans two
+    // packets.
+    let hello = tokio::time::timeout(shared.limits.header_timeout, connecting.handshake_data())
+        .await
+        .map(|read| read.map(drop));
+    if !matches!(hello, Ok(Ok(()))) {
+        shared.handshaking.fetch_sub(1, Ordering::Relaxed);
+        return Err(match hello {
+            Ok(Err(e)) => format!("QUIC handshake failed: {e}"),
+            _ => "QUIC handshake not finished in time".into(),
+        });
+    }
     let (conn, done) = match connecting.into_0rtt() {
         Ok((conn, accepted)) => (conn, accepted),
         // quinn says a server's conversion always succeeds: if not, the handshake is waited for.
