@@ -90,14 +90,18 @@ fn identity_with(
     .expect("identity")
 }
 
-/// A private CA: its PEM certificate, and an issuer to sign server certificates with.
-fn private_ca() -> (String, rcgen::Issuer<'static, rcgen::KeyPair>) {
+/// A private CA: the trust a client has when given its PEM file (`--ca-cert`), and an issuer to
+/// sign server certificates with.
+fn private_ca() -> (Trust, rcgen::Issuer<'static, rcgen::KeyPair>) {
     let key = rcgen::KeyPair::generate().expect("key");
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
     params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
     params.distinguished_name.push(rcgen::DnType::CommonName, "Duplex test CA");
     let cert = params.self_signed(&key).expect("CA certificate");
-    (cert.pem(), rcgen::Issuer::new(params, key))
+    let mut file = tempfile::NamedTempFile::new().expect("temp file");
+    file.write_all(cert.pem().as_bytes()).expect("write");
+    let trust = Trust::with_ca_file(file.path()).expect("a PEM CA file");
+    (trust, rcgen::Issuer::new(params, key))
 }
 
 fn leaf(not_after_year: i32) -> rcgen::CertificateParams {
@@ -117,10 +121,7 @@ async fn run_remote(identity: TlsIdentity, trust: Trust) -> duplex_core::record:
 
 #[tokio::test]
 async fn a_private_ca_is_trusted_when_given_and_its_expired_certificates_are_not() {
-    let (ca_pem, issuer) = private_ca();
-    let mut file = tempfile::NamedTempFile::new().expect("temp file");
-    file.write_all(ca_pem.as_bytes()).expect("write");
-    let trust = Trust::with_ca_file(file.path()).expect("a PEM CA file");
+    let (trust, issuer) = private_ca();
 
     let record = run_remote(identity_with(leaf(2999), Some(&issuer)), trust.clone()).await;
     assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
@@ -154,10 +155,7 @@ async fn a_private_ca_is_trusted_when_given_and_its_expired_certificates_are_not
 /// keep the server's name (TLS's server name, verification and Host).
 #[tokio::test]
 async fn a_server_verified_by_name_is_verified_through_the_link_relay() {
-    let (ca_pem, issuer) = private_ca();
-    let mut file = tempfile::NamedTempFile::new().expect("temp file");
-    file.write_all(ca_pem.as_bytes()).expect("write");
-    let trust = Trust::with_ca_file(file.path()).expect("a PEM CA file");
+    let (trust, issuer) = private_ca();
     // A certificate for the name only: a connection that named the relay's 127.0.0.1 would fail.
     let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
     params.not_after = rcgen::date_time_ymd(2999, 1, 1);
@@ -481,10 +479,7 @@ async fn udp_relay_to(
 /// call resumes with the new server's ticket.
 #[tokio::test]
 async fn a_refused_0rtt_request_is_sent_again_after_the_handshake() {
-    let (ca_pem, issuer) = private_ca();
-    let mut file = tempfile::NamedTempFile::new().expect("temp file");
-    file.write_all(ca_pem.as_bytes()).expect("write");
-    let trust = Trust::with_ca_file(file.path()).expect("a PEM CA file");
+    let (trust, issuer) = private_ca();
     let start =
         |identity| server_with(ServerConfig { tls: TlsSetting::Use(identity), ..ServerConfig::default() });
     let first = start(identity_with(leaf(2999), Some(&issuer))).await;
