@@ -141,19 +141,10 @@ async fn handshake(
             _ => "QUIC handshake not finished in time".into(),
         });
     }
-    let (conn, done) = match connecting.into_0rtt() {
-        Ok((conn, accepted)) => (conn, accepted),
-        // quinn says a server's conversion always succeeds: if not, the handshake is waited for.
-        Err(connecting) => {
-            let connected = tokio::time::timeout(shared.limits.header_timeout, connecting).await;
-            shared.handshaking.fetch_sub(1, Ordering::Relaxed);
-            let conn = match connected {
-                Ok(Ok(conn)) => conn,
-                Ok(Err(e)) => return Err(format!("QUIC handshake failed: {e}")),
-                Err(_) => return Err("QUIC handshake not finished in time".into()),
-            };
-            return Ok((conn, tokio::sync::watch::channel(true).1));
-        }
+    // quinn converts every connection a server accepts (its `into_0rtt` fails a client only).
+    let Ok((conn, done)) = connecting.into_0rtt() else {
+        shared.handshaking.fetch_sub(1, Ordering::Relaxed);
+        return Err("QUIC connection not served before its handshake ends".into());
     };
     let (tell, confirmed) = tokio::sync::watch::channel(false);
     let (watched, shared) = (conn.clone(), shared.clone());
