@@ -1,9 +1,11 @@
-//! Options several commands share: the history, pinning to a core, TLS trust, a link.
+//! Options several commands share: the history, pinning to a core, TLS trust, a link, lists of
+//! transports.
 
 use std::path::PathBuf;
 
 use clap::Args;
-use duplex_core::clients::Trust;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use duplex_core::clients::{Transport, Trust};
 
 /// Where runs are stored: the same history the app uses.
 #[derive(Debug, Args)]
@@ -87,4 +89,11 @@ pub fn link_of(spec: &str) -> Result<duplex_core::link::Link, String> {
         return duplex_core::link::Link::from_toml(&text).map_err(|e| format!("{spec}: {e}"));
     }
     duplex_core::link::Link::parse(spec).map_err(|e| e.to_string())
+}
+
+/// A transport named on the command line, one of those `allowed` (in the model's order): the
+/// names `--help` lists and an unknown name's error offers, from the model, not written here.
+pub fn transport_of(allowed: impl Fn(&Transport) -> bool) -> impl TypedValueParser<Value = Transport> {
+    let names = Transport::ALL.into_iter().filter(allowed).map(Transport::name);
+    PossibleValuesParser::new(names).try_map(|name| name.parse::<Transport>())
 }

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use duplex_core::clients::Endpoints;
-use duplex_core::fanout::{FanoutPlan, FanoutReport, PUSH_TRANSPORTS, embedded_server, fanout};
+use duplex_core::fanout::{
+    FANOUT_TRANSPORTS, FanoutPlan, FanoutReport, PUSH_TRANSPORTS, embedded_server, fanout,
+};
 use duplex_core::soak::files::{Route, make_room};
 
 use std::path::PathBuf;
@@ -47,8 +49,9 @@ pub struct FanoutPlanArgs {
     /// Subscriber counts, comma-separated: one measurement each.
     #[arg(long, value_delimiter = ',', default_value = "100,1000")]
     pub subscribers: Vec<u32>,
-    /// Push transports, comma-separated: ws-push, long-poll, sse, wt-push, wt-push-dgram [default: the first three; k6: ws-push,long-poll].
-    #[arg(short, long, value_delimiter = ',')]
+    /// Push transports, comma-separated [default: ws-push, long-poll, sse; k6: ws-push, long-poll].
+    #[arg(short, long, value_delimiter = ',',
+          value_parser = crate::options::transport_of(|t| FANOUT_TRANSPORTS.contains(t)))]
     pub transports: Option<Vec<Transport>>,
     /// Broadcasts measured per transport and count (after one to warm up).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]

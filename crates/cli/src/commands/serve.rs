@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use duplex_core::clients::Transport;
+use duplex_core::clients::{Transport, WebTrust};
 use duplex_core::link::Relay;
 use duplex_core::plan::{CheckedPlan, Plan};
 use duplex_core::server::Limits;
@@ -17,7 +17,7 @@ use duplex_core::session::join_sink;
 use duplex_core::stats::platforms::platform_label;
 
 use crate::commands::history::open_history;
-use crate::options::{HistoryArgs, PinArgs, link_of};
+use crate::options::{HistoryArgs, PinArgs, link_of, transport_of};
 use crate::out;
 
 #[derive(Debug, Args)]
@@ -35,10 +35,11 @@ pub struct ServeArgs {
     /// What joined browsers run: a preset (quick, paper, push, energy)…
     #[arg(long, default_value = "quick", value_name = "PRESET")]
     pub join_preset: String,
-    /// …with these transports (of ws, http, xhr, sse, wt, wt-streams, wt-dgram: WebTransport
-    /// where the browser has it and the page is a secure context, as on this machine's own
-    /// address; a page from another machine over plain http says why it has none)…
-    #[arg(long, value_delimiter = ',', default_value = "ws,http,xhr")]
+    /// …with these transports (WebTransport where the browser has it and the page is a secure
+    /// context, as on this machine's own address; a page from another machine over plain http
+    /// says why it has none)…
+    #[arg(long, value_delimiter = ',', default_value = "ws,http,xhr",
+          value_parser = transport_of(|t| t.webview_refusal(WebTrust::Untrusted).is_none()))]
     pub join_transports: Vec<Transport>,
     /// …and this many sets…
     #[arg(long)]

@@ -72,15 +72,12 @@ impl FanoutPlan {
         if self.subscribers.is_empty() || self.subscribers.contains(&0) {
             return Err("subscribers: at least one count, each at least 1".into());
         }
+        let names = FANOUT_TRANSPORTS.map(Transport::name).join(", ");
         if let Some(t) = self.transports.iter().find(|t| !FANOUT_TRANSPORTS.contains(t)) {
-            return Err(format!(
-                "{} is not a push transport: fan-out measures ws-push, long-poll, sse, wt-push and \
-                 wt-push-dgram",
-                t.name()
-            ));
+            return Err(format!("{} is not a push transport: fan-out measures {names}", t.name()));
         }
         if self.transports.is_empty() {
-            return Err("transports: at least one of ws-push, long-poll, sse".into());
+            return Err(format!("transports: at least one of {names}"));
         }
         if self.broadcasts == 0 {
             return Err("broadcasts: at least 1".into());

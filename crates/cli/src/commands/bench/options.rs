@@ -37,9 +37,9 @@ pub struct BenchArgs {
     /// Start from a preset plan: quick (default), paper, push, energy.
     #[arg(long, default_value = "quick")]
     pub preset: String,
-    /// Transports to measure, comma-separated: ws, wss, http, http-new, https, https-new, h2,
-    /// ws-push, sse, long-poll, poll.
-    #[arg(short, long, value_delimiter = ',')]
+    /// Transports to measure, comma-separated.
+    #[arg(short, long, value_delimiter = ',',
+          value_parser = crate::options::transport_of(|t| t.runs_on(ClientKind::Native)))]
     pub transports: Option<Vec<Transport>>,
     /// Number of sets.
     #[arg(short, long)]
