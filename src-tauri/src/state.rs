@@ -75,12 +75,13 @@ impl DuplexState {
         })
     }
 
-    /// The embedded server as a run's target: its address, its certificate pinned.
+    /// The embedded server as a run's target: its address, its certificate pinned (and the
+    /// ones it renews it to).
     pub fn embedded_target(&self) -> AppResult<duplex_core::runner::Target> {
         let server = self.server.as_ref().map_err(|e| AppError::Server(e.clone()))?;
         Ok(duplex_core::runner::Target::InProcess {
             addr: server.local_addr(),
-            certificate: server.tls().map(|t| t.certificate().clone()),
+            trust: server.tls().map(duplex_core::runner::own_trust),
         })
     }
 

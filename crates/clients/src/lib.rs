@@ -36,7 +36,7 @@ pub use quic::SharedQuic;
 pub use quic::h3::H3Client;
 pub use quic::wt::{WtClient, WtPushClient};
 pub use rustls::pki_types::CertificateDer;
-pub use tls::{Handshake, Trust};
+pub use tls::{Handshake, Renewing, Trust};
 pub use ws::WsClient;
 
 /// One measured exchange.

@@ -7,7 +7,7 @@ use duplex_core::clients::Transport;
 use duplex_core::export::{csv::read_samples, write_report};
 use duplex_core::plan::Plan;
 use duplex_core::record::RunStatus;
-use duplex_core::runner::Target;
+use duplex_core::runner::{Target, own_trust};
 use duplex_core::server::{ServerConfig, ServerThread};
 use duplex_core::session::Update;
 use duplex_core::stats::{AnalysisOptions, analyze};
@@ -88,10 +88,7 @@ async fn a_kept_alive_connection_the_server_closed_while_idle_is_opened_again() 
         };
         let record = crate::util::run_against(
             plan,
-            Target::InProcess {
-                addr: server.local_addr(),
-                certificate: server.tls().map(|t| t.certificate().clone()),
-            },
+            Target::InProcess { addr: server.local_addr(), trust: server.tls().map(own_trust) },
         )
         .await;
         assert_eq!(record.status, RunStatus::Complete, "{link:?}: {:?}", record.error);
@@ -119,10 +116,7 @@ async fn a_websocket_the_server_closed_while_idle_is_opened_again_before_its_nex
     };
     let record = crate::util::run_against(
         plan,
-        Target::InProcess {
-            addr: server.local_addr(),
-            certificate: server.tls().map(|t| t.certificate().clone()),
-        },
+        Target::InProcess { addr: server.local_addr(), trust: server.tls().map(own_trust) },
     )
     .await;
     assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);

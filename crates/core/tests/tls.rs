@@ -359,6 +359,45 @@ async fn a_server_renews_its_certificate_before_it_expires() {
     }
 }
 
+/// A run against a server of this process spans its certificate's renewal: the clients that
+/// connect after it (the transports measured later, each with TLS sessions of its own, so a full
+/// handshake) trust the new certificate, as the first ones trusted the old (the run's trust
+/// follows the server's renewals; pinned to the first certificate, they were refused). Valid
+/// 6 s, the certificate is renewed 3 s after the server starts; `https` takes the first 3.5 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_spanning_a_renewal_keeps_connecting() {
+    use duplex_core::plan::Order;
+    let names = ["127.0.0.1".to_owned(), "localhost".to_owned()];
+    let identity = TlsIdentity::generate_for(&names, std::time::Duration::from_secs(6)).expect("identity");
+    let server =
+        server_with(ServerConfig { tls: TlsSetting::Use(identity), ..ServerConfig::default() }).await;
+    let tls = server.tls().expect("TLS on");
+    let first = tls.fingerprint();
+    let quic = crate::util::quic_unavailable(&server).is_none();
+    let transports: &[Transport] = if quic {
+        &[Transport::Https, Transport::Wss, Transport::Wt]
+    } else {
+        &[Transport::Https, Transport::Wss]
+    };
+    let plan = Plan {
+        sets: 1,
+        calls: 20,
+        warmup: 1,
+        interval_ms: 175.0,
+        order: Order::InTurn,
+        ..small_plan(transports)
+    };
+    let target =
+        Target::InProcess { addr: server.local_addr(), trust: Some(duplex_core::runner::own_trust(tls)) };
+    let record = run_against(plan, target).await;
+    assert_ne!(tls.fingerprint(), first, "renewed during the run");
+    assert_eq!(record.status, RunStatus::Complete, "{:?}", record.error);
+    let failed: Vec<_> = record.samples.iter().filter_map(|s| s.error.as_deref()).collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    let verification = &record.tls[0].verification;
+    assert!(verification.contains(&first) && verification.contains("renews"), "{verification}");
+}
+
 #[test]
 fn a_broken_ca_file_says_why() {
     let mut file = tempfile::NamedTempFile::new().expect("temp file");

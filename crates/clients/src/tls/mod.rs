@@ -2,7 +2,8 @@
 //! ([`Trust`]), a TLS connection over a byte-counting socket ([`connect`]), and what each
 //! handshake negotiated ([`Handshake`]), for the report.
 //!
-//! - The embedded server's certificate is made at start; clients pin exactly it.
+//! - The embedded server's certificate is made at start; clients pin exactly it, and the ones
+//!   it renews it to while they run ([`Renewing`]).
 //! - Remote servers are verified with the platform's trust store (rustls-platform-verifier),
 //!   optionally with the certificates of a file (`--ca-cert`): a private CA's, or, as curl and
 //!   Python take it, the server's own (a self-signed certificate made as a CA by the usual
@@ -13,7 +14,7 @@
 
 mod verify;
 
-use verify::{CaFile, Pinned, Worded};
+use verify::{CaFile, Expect, Pinned, Worded};
 
 use duplex_model::certificate::fingerprint;
 use std::fmt;
@@ -32,8 +33,10 @@ pub type TlsStream = tokio_rustls::client::TlsStream<CountingStream<TcpStream>>;
 /// How a client trusts a server's certificate.
 #[derive(Clone, PartialEq)]
 pub enum Trust {
-    /// Exactly this certificate: the embedded server's, made at its start.
+    /// Exactly this certificate.
     Pinned(CertificateDer<'static>),
+    /// The certificate of a server this process runs, as it renews it ([`Renewing`]).
+    Renewing(Renewing),
     /// The certificate with this SHA-256 fingerprint (`--fingerprint`, as `duplex serve`
     /// prints it): another machine's Duplex server.
     Fingerprint(String),
@@ -42,6 +45,35 @@ pub enum Trust {
     Platform { extra_roots: Vec<CertificateDer<'static>>, ca_file: Option<String> },
     /// Nothing is verified (`--insecure`).
     Insecure,
+}
+
+/// The certificate of a server in this process, followed as it renews it: the one it had when
+/// the trust was made, and the one it has now (by their SHA-256, as the server announces each),
+/// so that a run spanning a renewal opens its later connections as its first.
+#[derive(Clone, Debug)]
+pub struct Renewing {
+    first: String,
+    now: tokio::sync::watch::Receiver<String>,
+}
+
+impl Renewing {
+    /// From the server's announcements of its certificates' SHA-256, the current one first.
+    pub fn new(now: tokio::sync::watch::Receiver<String>) -> Renewing {
+        let first = now.borrow().clone();
+        Renewing { first, now }
+    }
+
+    /// Whether `sha256` is the first certificate's or the current one's; the current one's.
+    fn accepts(&self, sha256: &str) -> (bool, String) {
+        let now = self.now.borrow().clone();
+        (sha256 == self.first || sha256 == now, now)
+    }
+}
+
+impl PartialEq for Renewing {
+    fn eq(&self, other: &Renewing) -> bool {
+        self.first == other.first && *self.now.borrow() == *other.now.borrow()
+    }
 }
 
 impl Default for Trust {
@@ -103,6 +135,9 @@ impl Trust {
     pub fn describe(&self) -> String {
         match self {
             Trust::Pinned(cert) => format!("pinned certificate, SHA-256 {}", fingerprint(cert)),
+            Trust::Renewing(r) => {
+                format!("pinned certificate, SHA-256 {}, and the ones its server renews it to", r.first)
+            }
             Trust::Fingerprint(f) => format!("pinned certificate, SHA-256 {f}"),
             Trust::Platform { extra_roots, .. } if extra_roots.is_empty() => {
                 "the platform's trust store".into()
@@ -125,9 +160,12 @@ impl Trust {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let algorithms = provider.signature_verification_algorithms;
         let verifier: Arc<dyn ServerCertVerifier> = match self {
-            Trust::Pinned(cert) => Arc::new(Pinned { fingerprint: Some(fingerprint(cert)), algorithms }),
-            Trust::Fingerprint(f) => Arc::new(Pinned { fingerprint: Some(f.clone()), algorithms }),
-            Trust::Insecure => Arc::new(Pinned { fingerprint: None, algorithms }),
+            Trust::Pinned(cert) => {
+                Arc::new(Pinned { expect: Expect::Exactly(fingerprint(cert)), algorithms })
+            }
+            Trust::Renewing(r) => Arc::new(Pinned { expect: Expect::Renewing(r.clone()), algorithms }),
+            Trust::Fingerprint(f) => Arc::new(Pinned { expect: Expect::Exactly(f.clone()), algorithms }),
+            Trust::Insecure => Arc::new(Pinned { expect: Expect::Any, algorithms }),
             Trust::Platform { extra_roots, ca_file } => {
                 let platform = rustls_platform_verifier::Verifier::new(provider.clone())
                     .map_err(|e| format!("cannot read the platform's trust store: {e}"))?;

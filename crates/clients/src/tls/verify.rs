@@ -14,9 +14,18 @@ use rustls::{DigitallySignedStruct, SignatureScheme};
 /// signatures are still checked, so the server must hold the certificate's key.
 #[derive(Debug)]
 pub(super) struct Pinned {
-    /// SHA-256 of the one certificate accepted; None: any (`--insecure`).
-    pub(super) fingerprint: Option<String>,
+    pub(super) expect: Expect,
     pub(super) algorithms: WebPkiSupportedAlgorithms,
+}
+
+/// Which certificates a pin accepts, by SHA-256.
+#[derive(Debug)]
+pub(super) enum Expect {
+    /// Any (`--insecure`).
+    Any,
+    Exactly(String),
+    /// A server's in this process, as it renews it.
+    Renewing(super::Renewing),
 }
 
 impl ServerCertVerifier for Pinned {
@@ -29,14 +38,17 @@ impl ServerCertVerifier for Pinned {
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         let got = fingerprint(end_entity);
-        match &self.fingerprint {
-            Some(expected) if *expected != got => {
-                Err(rustls::Error::InvalidCertificate(rustls::CertificateError::Other(rustls::OtherError(
-                    Arc::new(CertificateChanged { expected: expected.clone(), got }),
-                ))))
-            }
-            _ => Ok(ServerCertVerified::assertion()),
+        let (accepted, expected) = match &self.expect {
+            Expect::Any => return Ok(ServerCertVerified::assertion()),
+            Expect::Exactly(expected) => (*expected == got, expected.clone()),
+            Expect::Renewing(renewing) => renewing.accepts(&got),
+        };
+        if accepted {
+            return Ok(ServerCertVerified::assertion());
         }
+        Err(rustls::Error::InvalidCertificate(rustls::CertificateError::Other(rustls::OtherError(Arc::new(
+            CertificateChanged { expected, got },
+        )))))
     }
 
     fn verify_tls12_signature(

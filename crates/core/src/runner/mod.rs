@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use duplex_model::plan::{CheckedPlan, Plan, PlanError};
 pub use pacing::{Pacer, Watchdog};
 use target::open_target;
-pub use target::{Target, own_endpoints};
+pub use target::{Target, own_endpoints, own_trust};
 
 use crate::power::PowerMonitor;
 use duplex_clients::{Client, ClientError, ClientOptions, Endpoints, Shared, SharedQuic, Transport, Trust};

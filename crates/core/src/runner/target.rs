@@ -41,12 +41,12 @@ pub enum Target {
         #[serde(skip)]
         messages: ForeignMessages,
     },
-    /// A server already running in this process on a thread of its own (the app's), and the
-    /// certificate it presents over TLS, pinned.
+    /// A server already running in this process on a thread of its own (the app's), and how
+    /// its TLS is trusted ([`own_trust`]; none without TLS).
     InProcess {
         addr: std::net::SocketAddr,
         #[serde(skip)]
-        certificate: Option<duplex_clients::CertificateDer<'static>>,
+        trust: Option<Trust>,
     },
 }
 
@@ -229,10 +229,10 @@ pub(super) async fn open_target(
             let topology = if endpoints.is_loopback { Topology::SeparateProcess } else { Topology::Remote };
             Ok((endpoints, topology, ServerGuard::External))
         }
-        Target::InProcess { addr, certificate } => {
+        Target::InProcess { addr, trust } => {
             let mut endpoints = Endpoints::for_addr(*addr);
-            if let Some(cert) = certificate {
-                endpoints = endpoints.trusting(Trust::Pinned(cert.clone()));
+            if let Some(trust) = trust {
+                endpoints = endpoints.trusting(trust.clone());
             }
             check_health(&endpoints, plan).await?;
             Ok((endpoints, Topology::CrossThread, ServerGuard::External))
@@ -264,9 +264,15 @@ pub fn own_endpoints(addr: std::net::SocketAddr, tls: Option<&duplex_server::Tls
 
 fn pinned(endpoints: Endpoints, tls: Option<&duplex_server::TlsIdentity>) -> Endpoints {
     match tls {
-        Some(identity) => endpoints.trusting(Trust::Pinned(identity.certificate().clone())),
+        Some(identity) => endpoints.trusting(own_trust(identity)),
         None => endpoints,
     }
+}
+
+/// How this process's clients trust a server it runs: its certificate pinned, and the ones it
+/// renews it to while they run.
+pub fn own_trust(tls: &duplex_server::TlsIdentity) -> Trust {
+    Trust::Renewing(duplex_clients::Renewing::new(tls.renewals()))
 }
 
 /// Makes sure the target is a Duplex server that takes the plan's messages, before measuring
