@@ -80,9 +80,9 @@ impl H3Client {
             handshakes: Vec::new(),
         };
         if !new_per_call {
-            let (quic, handshake) = super::connect(url, route, shared).await?;
+            let (quic, resumed) = super::connect(url, route, shared).await?;
             let (send, _) = start_h3(&quic, url).await?;
-            client.handshakes.push(quic.opened(handshake));
+            client.handshakes.push(quic.handshake(resumed, false));
             client.kept = Some((quic, send));
         }
         Ok(client)

@@ -82,14 +82,6 @@ impl QuicConn {
         (stats.udp_tx.bytes, stats.udp_rx.bytes)
     }
 
-    /// The connection's opening, counted up to now: its QUIC handshake with TLS in it, and what
-    /// the client said before its first message (HTTP/3's settings, a WebTransport session's
-    /// CONNECT and its answer).
-    pub(crate) fn opened(&self, mut handshake: Handshake) -> Handshake {
-        (handshake.bytes_out, handshake.bytes_in) = self.udp_totals();
-        handshake
-    }
-
     /// A measurement of one exchange that began at `sent_at` with the socket's totals `before`.
     pub(crate) fn measured(
         &self,
@@ -112,22 +104,22 @@ impl QuicConn {
 }
 
 /// Opens a QUIC connection for `url` (`https://host:port/…`; its relay's address when `route`
-/// has one), trusting the server as `route` says, with ALPN `h3`, and waits for its handshake.
-/// The handshake comes back with its bytes. A session ticket from an earlier connection of
-/// this transport resumes it with 0-RTT keys; nothing is sent early, so that the handshake's
-/// bytes are counted apart.
+/// has one), trusting the server as `route` says, with ALPN `h3`, and waits for its handshake;
+/// whether it resumed comes back with it. A session ticket from an earlier connection of this
+/// transport resumes it with 0-RTT keys; nothing is sent early, so that the opening's bytes are
+/// counted apart ([`QuicConn::handshake`], once the client has said what comes before its first
+/// message).
 pub(crate) async fn connect(
     url: &str,
     route: &Route,
     shared: &SharedQuic,
-) -> Result<(QuicConn, Handshake), ClientError> {
+) -> Result<(QuicConn, bool), ClientError> {
     let (quic, resuming) = open(url, route, shared).await?;
     let resumed = match resuming {
         Some(accepted) => quic.handshake_done(url, accepted).await?,
         None => false,
     };
-    let handshake = quic.handshake(resumed, false);
-    Ok((quic, handshake))
+    Ok((quic, resumed))
 }
 
 /// Starts a QUIC connection as [`connect`] does. With a session ticket it comes back at once,
@@ -203,7 +195,9 @@ impl QuicConn {
         }
     }
 
-    /// The connection's handshake as the reports say it, its bytes counted up to now.
+    /// The connection's handshake as the reports say it, its bytes counted up to now: its QUIC
+    /// handshake with TLS in it, and what the client said before its first message (HTTP/3's
+    /// settings, a WebTransport session's CONNECT and its answer).
     pub(crate) fn handshake(&self, resumed: bool, early_data: bool) -> Handshake {
         let alpn = self
             .conn

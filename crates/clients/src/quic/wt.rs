@@ -29,14 +29,14 @@ async fn open(
     url: &str,
     route: &Route,
     shared: &SharedQuic,
-) -> Result<(QuicConn, web_transport_quinn::Session, Handshake), ClientError> {
+) -> Result<(QuicConn, web_transport_quinn::Session, bool), ClientError> {
     let connect_err = |reason: String| ClientError::Connect { url: url.to_owned(), reason };
-    let (quic, handshake) = super::connect(url, route, shared).await?;
+    let (quic, resumed) = super::connect(url, route, shared).await?;
     let parsed = url::Url::parse(url).map_err(|e| connect_err(e.to_string()))?;
     let session = web_transport_quinn::Session::connect(quic.conn.clone(), parsed)
         .await
         .map_err(|e| connect_err(format!("WebTransport session refused: {e}")))?;
-    Ok((quic, session, handshake))
+    Ok((quic, session, resumed))
 }
 
 /// Lines read from a stream, kept across reads.
@@ -92,7 +92,7 @@ impl WtClient {
         transport: crate::Transport,
         shared: &SharedQuic,
     ) -> Result<WtClient, ClientError> {
-        let (quic, session, handshake) = open(url, route, shared).await?;
+        let (quic, session, resumed) = open(url, route, shared).await?;
         let channel = match transport {
             crate::Transport::WtDgram => Channel::Datagram,
             crate::Transport::WtStreams => Channel::StreamPerMessage,
@@ -101,7 +101,7 @@ impl WtClient {
                 Channel::Stream { send, lines: Lines { recv, buffer: Vec::new() } }
             }
         };
-        let handshakes = vec![quic.opened(handshake)];
+        let handshakes = vec![quic.handshake(resumed, false)];
         let (payload, foreign) = (payload_of(options.payload_bytes), options.foreign.clone());
         Ok(WtClient { quic, session, channel, payload, foreign, handshakes })
     }
@@ -211,14 +211,14 @@ impl WtPushClient {
     ) -> Result<WtPushClient, ClientError> {
         let url =
             if datagrams { crate::endpoints::with_query(url, "datagrams", "1") } else { url.to_owned() };
-        let (quic, session, handshake) = open(&url, route, shared).await?;
+        let (quic, session, resumed) = open(&url, route, shared).await?;
         let events = if datagrams {
             Events::Datagrams { last_seq: None, lost: 0 }
         } else {
             let recv = session.accept_uni().await.map_err(closed)?;
             Events::Stream(Lines { recv, buffer: Vec::new() })
         };
-        let handshake = quic.opened(handshake);
+        let handshake = quic.handshake(resumed, false);
         let counted = quic.udp_totals();
         Ok(WtPushClient { quic, session, events, counted, handshakes: vec![handshake] })
     }
