@@ -111,9 +111,20 @@ fn leaf(not_after_year: i32) -> rcgen::CertificateParams {
     params
 }
 
+/// A server presenting `identity`, a certificate the test made.
+async fn server_using(identity: TlsIdentity) -> duplex_core::server::Server {
+    server_with(ServerConfig { tls: TlsSetting::Use(identity), ..ServerConfig::default() }).await
+}
+
+/// A certificate for this machine's names, made here, valid `secs` seconds: the server renews
+/// it halfway through its life.
+fn short_lived(secs: u64) -> TlsIdentity {
+    let names = ["127.0.0.1".to_owned(), "localhost".to_owned()];
+    TlsIdentity::generate_for(&names, std::time::Duration::from_secs(secs)).expect("identity")
+}
+
 async fn run_remote(identity: TlsIdentity, trust: Trust) -> duplex_core::record::RunRecord {
-    let server =
-        server_with(ServerConfig { tls: TlsSetting::Use(identity), ..ServerConfig::default() }).await;
+    let server = server_using(identity).await;
     let url = format!("https://{}", server.local_addr());
     let target = Target::remote(&url).expect("valid").trusting(trust);
     run_against(small_plan(&[Transport::Https]), target).await
@@ -160,8 +171,7 @@ async fn a_server_verified_by_name_is_verified_through_the_link_relay() {
     let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
     params.not_after = rcgen::date_time_ymd(2999, 1, 1);
     let identity = identity_with(params, Some(&issuer));
-    let server =
-        server_with(ServerConfig { tls: TlsSetting::Use(identity), ..ServerConfig::default() }).await;
+    let server = server_using(identity).await;
     let target = Target::remote(&format!("https://localhost:{}", server.local_addr().port()))
         .expect("valid")
         .trusting(trust);
@@ -212,8 +222,7 @@ async fn the_servers_own_certificate_given_as_ca_cert_is_trusted_and_every_refus
     let trust = Trust::with_ca_file(file.path()).expect("a PEM file");
 
     // Its own server, as a foreign WebSocket echo (wss) and a Duplex server (https) alike.
-    let server =
-        server_with(ServerConfig { tls: TlsSetting::Use(identity), ..ServerConfig::default() }).await;
+    let server = server_using(identity).await;
     let foreign =
         Target::foreign(Some(&format!("wss://{}/ws/echo", server.local_addr())), None, Default::default())
             .expect("valid")
@@ -323,11 +332,8 @@ async fn a_pinned_certificate_is_refused_when_it_changes() {
 /// hash for WebTransport is the new one's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_renews_its_certificate_before_it_expires() {
-    let names = ["127.0.0.1".to_owned(), "localhost".to_owned()];
     // Valid 4 s from now: renewed after 2.
-    let identity = TlsIdentity::generate_for(&names, std::time::Duration::from_secs(4)).expect("identity");
-    let server =
-        server_with(ServerConfig { tls: TlsSetting::Use(identity), ..ServerConfig::default() }).await;
+    let server = server_using(short_lived(4)).await;
     let tls = server.tls().expect("TLS on");
     let (old, old_sha, mut renewals) = (tls.certificate(), tls.fingerprint(), tls.renewals());
     let reached = |pin: &rustls::pki_types::CertificateDer<'static>, transport| {
@@ -367,10 +373,7 @@ async fn a_server_renews_its_certificate_before_it_expires() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_spanning_a_renewal_keeps_connecting() {
     use duplex_core::plan::Order;
-    let names = ["127.0.0.1".to_owned(), "localhost".to_owned()];
-    let identity = TlsIdentity::generate_for(&names, std::time::Duration::from_secs(6)).expect("identity");
-    let server =
-        server_with(ServerConfig { tls: TlsSetting::Use(identity), ..ServerConfig::default() }).await;
+    let server = server_using(short_lived(6)).await;
     let tls = server.tls().expect("TLS on");
     let first = tls.fingerprint();
     let quic = crate::util::quic_unavailable(&server).is_none();
@@ -519,13 +522,11 @@ async fn udp_relay_to(
 #[tokio::test]
 async fn a_refused_0rtt_request_is_sent_again_after_the_handshake() {
     let (trust, issuer) = private_ca();
-    let start =
-        |identity| server_with(ServerConfig { tls: TlsSetting::Use(identity), ..ServerConfig::default() });
-    let first = start(identity_with(leaf(2999), Some(&issuer))).await;
+    let first = server_using(identity_with(leaf(2999), Some(&issuer))).await;
     if crate::util::quic_unavailable(&first).is_some() {
         return;
     }
-    let second = start(identity_with(leaf(2999), Some(&issuer))).await;
+    let second = server_using(identity_with(leaf(2999), Some(&issuer))).await;
     let upstream = std::sync::Arc::new(std::sync::Mutex::new(first.local_addr()));
     let relay = udp_relay_to(upstream.clone()).await;
     let endpoints = Endpoints::for_addr(relay).trusting(trust);
